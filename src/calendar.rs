@@ -38,22 +38,99 @@ pub enum DurationError {
 impl FromStr for WorkDuration {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let _ = s;
-        todo!("calendar helper")
+        let text = s.trim();
+        if text.is_empty() {
+            return Err(DurationError::Empty);
+        }
+        let invalid = || DurationError::Invalid(s.to_string());
+        let (mut days, mut secs, mut saw_days, mut saw_time) = (0u64, 0u64, false, false);
+        let mut digits = String::new();
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            if digits.is_empty() {
+                return Err(invalid());
+            }
+            let n: u64 = digits.parse().map_err(|_| invalid())?;
+            digits.clear();
+            let unit = match c.to_ascii_lowercase() {
+                'd' => {
+                    saw_days = true;
+                    days = days.checked_add(n).ok_or_else(invalid)?;
+                    continue;
+                }
+                'h' => 3600,
+                'm' => 60,
+                's' => 1,
+                _ => return Err(invalid()),
+            };
+            saw_time = true;
+            secs = n
+                .checked_mul(unit)
+                .and_then(|v| v.checked_add(secs))
+                .ok_or_else(invalid)?;
+        }
+        if !digits.is_empty() {
+            return Err(invalid());
+        }
+        match (saw_days, saw_time) {
+            (true, true) => Err(DurationError::MixedDaysAndTime(s.to_string())),
+            (true, false) => Ok(WorkDuration::Days(
+                u32::try_from(days).map_err(|_| invalid())?,
+            )),
+            _ => Ok(WorkDuration::Seconds(secs)),
+        }
     }
 }
 
 impl FromStr for Offset {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let _ = s;
-        todo!("calendar helper")
+        let text = s.trim();
+        let (negative, rest) = match text.as_bytes().first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let amount = rest.parse::<WorkDuration>().map_err(|e| match e {
+            DurationError::Empty => DurationError::Invalid(s.to_string()),
+            other => other,
+        })?;
+        Ok(Offset { negative, amount })
     }
 }
 
 impl fmt::Display for WorkDuration {
+    /// The canonical form, which parses back to the same value: `7d`, `1h30m`, `45s`, `0s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
+        match *self {
+            WorkDuration::Days(n) => write!(f, "{n}d"),
+            WorkDuration::Seconds(0) => f.write_str("0s"),
+            WorkDuration::Seconds(n) => {
+                let (h, m, s) = (n / 3600, n / 60 % 60, n % 60);
+                if h > 0 {
+                    write!(f, "{h}h")?;
+                }
+                if m > 0 {
+                    write!(f, "{m}m")?;
+                }
+                if s > 0 {
+                    write!(f, "{s}s")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.negative {
+            f.write_str("-")?;
+        }
+        write!(f, "{}", self.amount)
     }
 }
 
@@ -75,8 +152,24 @@ impl FromStr for DayInterval {
     type Err = CalendarError;
     /// `"08:00-12:00"`, `"13:00-24:00"`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let _ = s;
-        todo!("calendar helper")
+        let invalid = || CalendarError::InvalidRange(s.to_string());
+        let minutes = |hm: &str| -> Option<u32> {
+            let (h, m) = hm.trim().split_once(':')?;
+            if h.is_empty() || h.len() > 2 || m.len() != 2 {
+                return None;
+            }
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+        };
+        let (a, b) = s.split_once('-').ok_or_else(invalid)?;
+        let (start_min, end_min) = (
+            minutes(a).ok_or_else(invalid)?,
+            minutes(b).ok_or_else(invalid)?,
+        );
+        if start_min >= end_min {
+            return Err(invalid());
+        }
+        Ok(DayInterval { start_min, end_min })
     }
 }
 
