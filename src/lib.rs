@@ -5,10 +5,18 @@
 //! The shell around it: [`store`], [`outbox`], [`mailbox`], [`escalation`],
 //! [`daemon`], [`cli`].
 
+pub mod auth;
 pub mod calendar;
+pub mod compose;
 pub mod config;
+pub mod escalation;
+pub mod handler;
 pub mod inbound;
 pub mod intake;
 pub mod lexicon;
 pub mod reply;
+pub mod routing;
+pub mod store;
+pub mod templates;
 pub mod text;
+pub mod workflow;

@@ -1,0 +1,168 @@
+//! Turns rendered notices into RFC 5322 messages ready for the outbox (SPEC §6 headers:
+//! `[PREFIX-N]` subject, `X-Otklik-Case`, `Auto-Submitted: auto-generated`, an HMAC-signed
+//! Message-ID on the service's domain, In-Reply-To/References to the case's thread).
+//! Pure: the time and the nonces are passed in.
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment as MimeAttachment, Mailbox, MultiPart, SinglePart};
+
+use crate::auth::Secret;
+use crate::config::Config;
+use crate::inbound::Attachment;
+use crate::store::OutMail;
+use crate::templates::{self, Rendered, View};
+use crate::workflow::{Case, Notice};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("invalid address {0:?}")]
+    Address(String),
+    #[error("cannot build the message: {0}")]
+    Build(#[from] lettre::error::Error),
+}
+
+/// The domain of the service's address (the right side of its Message-IDs).
+pub fn domain(config: &Config) -> String {
+    config
+        .smtp
+        .from
+        .email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_else(|| "otklik.invalid".to_string())
+}
+
+fn mailbox(name: Option<&str>, email: &str) -> Result<Mailbox, ComposeError> {
+    let addr = email
+        .parse()
+        .map_err(|_| ComposeError::Address(email.to_string()))?;
+    Ok(Mailbox::new(name.map(str::to_string), addr))
+}
+
+fn raw_header(name: &str, value: String) -> Option<HeaderValue> {
+    HeaderName::new_from_ascii(name.to_string())
+        .ok()
+        .map(|n| HeaderValue::new(n, value))
+}
+
+/// One message, fully built.
+pub struct Envelope<'a> {
+    pub config: &'a Config,
+    pub secret: &'a Secret,
+    /// 0 for mail about no case.
+    pub case: u64,
+    pub case_id: Option<&'a str>,
+    pub to: &'a str,
+    pub nonce: u64,
+    pub now: DateTime<Utc>,
+}
+
+/// Builds the raw message for one recipient.
+pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeError> {
+    let config = env.config;
+    let domain = domain(config);
+    let message_id = env.secret.message_id(env.case, env.to, env.nonce, &domain);
+    let from = mailbox(config.smtp.from.name.as_deref(), &config.smtp.from.email)?;
+    let mut builder = lettre::Message::builder()
+        .from(from)
+        .to(mailbox(None, env.to)?)
+        .subject(content.subject.clone())
+        .date(SystemTime::from(env.now))
+        .message_id(Some(format!("<{message_id}>")));
+    if env.case != 0 {
+        let thread = format!("<{}>", env.secret.thread_id(env.case, &domain));
+        builder = builder.in_reply_to(thread.clone()).references(thread);
+    }
+    let mut headers = vec![
+        ("Auto-Submitted", "auto-generated".to_string()),
+        // Outlook: no out-of-office replies to us.
+        ("X-Auto-Response-Suppress", "All".to_string()),
+    ];
+    if let Some(id) = env.case_id {
+        headers.push(("X-Otklik-Case", id.to_string()));
+    }
+    for (name, value) in headers {
+        if let Some(h) = raw_header(name, value) {
+            builder = builder.raw_header(h);
+        }
+    }
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(content.text.clone());
+    let message = if content.attachments.is_empty() {
+        builder.singlepart(text)?
+    } else {
+        let mut mixed = MultiPart::mixed().singlepart(text);
+        for a in &content.attachments {
+            mixed = mixed.singlepart(attachment_part(a));
+        }
+        builder.multipart(mixed)?
+    };
+    Ok(OutMail {
+        seq: env.nonce,
+        case: (env.case != 0).then_some(env.case),
+        message_id,
+        envelope_from: config.smtp.from.email.clone(),
+        to: vec![env.to.to_string()],
+        raw: message.formatted(),
+        attempts: 0,
+        next_attempt: env.now,
+        last_error: None,
+        created: env.now,
+    })
+}
+
+fn attachment_part(a: &Attachment) -> SinglePart {
+    let ct = ContentType::parse(&a.content_type).unwrap_or_else(|_| {
+        ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
+    });
+    MimeAttachment::new(a.filename.clone()).body(a.data.clone(), ct)
+}
+
+/// Renders and builds every notice about a case, one message per recipient.
+pub fn case_mails(
+    config: &Config,
+    secret: &Secret,
+    case: &Case,
+    notices: &[Notice],
+    now: DateTime<Utc>,
+    next_nonce: &mut dyn FnMut() -> Result<u64, crate::store::StoreError>,
+) -> Result<Vec<OutMail>, MailError> {
+    let service_addr = config.smtp.from.email.clone();
+    let mut out = Vec::new();
+    for notice in notices {
+        for to in &notice.to {
+            let code = secret.action_code(case.number, to);
+            let view = View {
+                config,
+                case,
+                now,
+                code: &code,
+                service_addr: &service_addr,
+            };
+            let rendered = templates::render(&view, notice);
+            let env = Envelope {
+                config,
+                secret,
+                case: case.number,
+                case_id: Some(&case.id),
+                to,
+                nonce: next_nonce()?,
+                now,
+            };
+            out.push(build(&env, &rendered)?);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}

@@ -1,0 +1,425 @@
+//! Handling of one inbound message (SPEC §5–§8): the shell reads the store, the pure core
+//! decides, one [`Commit`] writes everything, the store is flushed, and only then does the
+//! caller move the message on the IMAP server.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::{self, Secret};
+use crate::compose::{self, MailError};
+use crate::config::Config;
+use crate::inbound::Inbound;
+use crate::intake::{self, Notification};
+use crate::reply::{self, Keyword};
+use crate::store::{Commit, Disposition, InboundRecord, Store, StoreError, inbound_key};
+use crate::workflow::{
+    self, Action, Case, Classification, Ctx, DraftKind, Event, Notice, NoticeKind, Outcome, Role,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
+
+/// What handling a message did (for logs and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub disposition: Disposition,
+    pub case: Option<String>,
+    pub note: String,
+    /// The message had been handled before (a re-delivery after a crash).
+    pub replay: bool,
+}
+
+/// The pieces a handler needs; the config is swapped whole on reload.
+pub struct Handler {
+    pub store: Store,
+    pub secret: Secret,
+}
+
+/// A decision about a message that is not (yet) a commit.
+enum Verdict {
+    /// Nothing to write but the ledger entry.
+    Drop(Disposition, String),
+    /// A case changed or was opened.
+    Case {
+        outcome: Box<Outcome>,
+        new: bool,
+        disposition: Disposition,
+        note: String,
+    },
+}
+
+impl Handler {
+    pub fn new(store: Store, secret: Secret) -> Handler {
+        Handler { store, secret }
+    }
+
+    /// Handles raw message bytes that arrived at `arrival`, at time `now`.
+    pub fn handle(
+        &self,
+        config: &Arc<Config>,
+        raw: &[u8],
+        arrival: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, HandleError> {
+        let parsed = Inbound::parse(raw);
+        let mid = parsed.as_ref().ok().and_then(|m| m.message_id.clone());
+        let key = inbound_key(mid.as_deref(), raw);
+        if let Some(rec) = self.store.inbound(&key)? {
+            return Ok(Handled {
+                disposition: rec.disposition,
+                case: rec
+                    .case
+                    .map(|n| format!("{}-{n}", config.service.case_prefix)),
+                note: rec.note,
+                replay: true,
+            });
+        }
+        let verdict = match parsed {
+            Err(e) => Verdict::Drop(Disposition::Rejected, format!("malformed message: {e}")),
+            Ok(mail) => self.decide(config, &mail, arrival.unwrap_or(now), now)?,
+        };
+        let (commit, handled) = self.to_commit(config, key, verdict, now)?;
+        self.store.commit(commit)?;
+        self.store.flush_blocking()?;
+        Ok(handled)
+    }
+
+    fn to_commit(
+        &self,
+        config: &Config,
+        key: String,
+        verdict: Verdict,
+        now: DateTime<Utc>,
+    ) -> Result<(Commit, Handled), HandleError> {
+        let mut commit = Commit::default();
+        let handled = match verdict {
+            Verdict::Drop(disposition, note) => Handled {
+                disposition,
+                case: None,
+                note,
+                replay: false,
+            },
+            Verdict::Case {
+                outcome,
+                new,
+                disposition,
+                note,
+            } => {
+                let outcome = *outcome;
+                let store = &self.store;
+                let mut next = || store.generate_id();
+                commit.outbox = compose::case_mails(
+                    config,
+                    &self.secret,
+                    &outcome.case,
+                    &outcome.notices,
+                    now,
+                    &mut next,
+                )?;
+                if new {
+                    commit.new_case = Some(outcome.case.number);
+                }
+                let dues = workflow::schedule(&outcome.case, config);
+                let id = outcome.case.id.clone();
+                commit.cases.push((outcome.case, dues));
+                Handled {
+                    disposition,
+                    case: Some(id),
+                    note,
+                    replay: false,
+                }
+            }
+        };
+        commit.inbound = Some((
+            key,
+            InboundRecord {
+                disposition: handled.disposition,
+                case: handled
+                    .case
+                    .as_deref()
+                    .and_then(|id| id.rsplit('-').next())
+                    .and_then(|n| n.parse().ok()),
+                at: now,
+                note: handled.note.clone(),
+            },
+        ));
+        Ok((commit, handled))
+    }
+
+    fn decide(
+        &self,
+        config: &Config,
+        mail: &Inbound,
+        arrival: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Verdict, HandleError> {
+        let domain = compose::domain(config);
+        let sender = mail
+            .from
+            .as_ref()
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        // Our own mail coming back (SPEC §7).
+        if sender == config.smtp.from.email
+            || mail
+                .message_id
+                .as_deref()
+                .is_some_and(|id| auth::is_ours(id, &domain))
+        {
+            return Ok(Verdict::Drop(
+                Disposition::Rejected,
+                "our own message came back".into(),
+            ));
+        }
+        let parsed = reply::parse_reply(mail, &config.service.case_prefix);
+        let case_number = parsed.case_number.or_else(|| {
+            mail.in_reply_to
+                .iter()
+                .chain(mail.references.iter())
+                .find_map(|id| auth::case_of_id(id, &domain))
+        });
+        let absences = self.store.absences()?;
+        let ctx = Ctx {
+            config,
+            absences: &absences,
+            now,
+        };
+        if let Some(number) = case_number {
+            return self.reply_to_case(ctx, mail, &sender, number, parsed, &domain);
+        }
+        if let Some(why) = &mail.automatic {
+            return Ok(Verdict::Drop(
+                Disposition::Rejected,
+                format!("automatic message ({why:?}), not a case"),
+            ));
+        }
+        if config.intake.senders.iter().any(|p| p.is_match(&sender)) {
+            return self.notification(ctx, mail, arrival);
+        }
+        Ok(Verdict::Drop(
+            Disposition::Rejected,
+            format!("sender {sender} may not open cases and the message is no reply to a case"),
+        ))
+    }
+
+    fn reply_to_case(
+        &self,
+        ctx: Ctx<'_>,
+        mail: &Inbound,
+        sender: &str,
+        number: u64,
+        parsed: reply::ParsedReply,
+        domain: &str,
+    ) -> Result<Verdict, HandleError> {
+        let config = ctx.config;
+        let Some(case) = self.store.case(number)? else {
+            return Ok(Verdict::Drop(
+                Disposition::Rejected,
+                format!("reply to unknown case {number}"),
+            ));
+        };
+        if let Some(why) = &mail.automatic {
+            // Recorded, never answered (SPEC §7).
+            let reason = format!("automatic reply ignored ({why:?})");
+            let mut outcome = workflow_refusal(&case, sender, reason.clone(), ctx);
+            outcome.notices.clear();
+            return Ok(Verdict::Case {
+                outcome: Box::new(outcome),
+                new: false,
+                disposition: Disposition::Rejected,
+                note: reason,
+            });
+        }
+        let role = if sender == config.people.coordinator.email {
+            Role::Coordinator
+        } else if case
+            .executor
+            .as_deref()
+            .and_then(|id| config.executor(id))
+            .is_some_and(|e| e.email == sender)
+        {
+            Role::Executor
+        } else {
+            Role::Other
+        };
+        let proof = mail
+            .in_reply_to
+            .iter()
+            .chain(mail.references.iter())
+            .any(|id| self.secret.verifies(id, number, sender, domain))
+            || parsed
+                .codes
+                .iter()
+                .any(|c| self.secret.code_matches(c, number, sender));
+        // Anyone refused gets one short explanation (never to automatic mail, handled above).
+        let refuse = |reason: String| Verdict::Case {
+            outcome: Box::new(workflow_refusal(&case, sender, reason.clone(), ctx)),
+            new: false,
+            disposition: Disposition::Rejected,
+            note: reason,
+        };
+        if !proof {
+            return Ok(refuse(
+                "the reply does not show that it answers one of our messages to this address (keep the subject and the action code)".into(),
+            ));
+        }
+        let action = match parsed.keyword.map(|(k, _)| k) {
+            None => Action::Draft(DraftKind::Answer),
+            Some(Keyword::Interim) => Action::Draft(DraftKind::Interim),
+            Some(Keyword::Query) => Action::Draft(DraftKind::Query),
+            Some(Keyword::Decline) => Action::Decline,
+            Some(Keyword::Approve) => Action::Approve,
+            Some(Keyword::Rework) => Action::Rework,
+            Some(Keyword::Assign(who)) => Action::Assign(who),
+            Some(Keyword::Exclude) => Action::Exclude,
+            Some(Keyword::Close) => Action::Close,
+            Some(Keyword::Published) => Action::Published,
+            Some(other) => return Ok(refuse(format!("{other:?} is not an action on a case"))),
+        };
+        if action == Action::Draft(DraftKind::Answer) && role == Role::Coordinator {
+            return Ok(refuse(
+                "no action keyword found (СОГЛАСОВАНО, ДОРАБОТАТЬ, НАЗНАЧИТЬ, ИСКЛЮЧИТЬ, ЗАКРЫТЬ)"
+                    .into(),
+            ));
+        }
+        if matches!(action, Action::Draft(_))
+            && parsed.text.trim().is_empty()
+            && mail.attachments.is_empty()
+        {
+            return Ok(refuse("the draft is empty".into()));
+        }
+        let outcome = workflow::apply(
+            &case,
+            Event::Reply {
+                from: sender.to_string(),
+                role,
+                action: action.clone(),
+                text: parsed.text.clone(),
+                attachments: mail.attachments.clone(),
+            },
+            ctx,
+        );
+        let disposition = if outcome.accepted {
+            Disposition::Processed
+        } else {
+            Disposition::Rejected
+        };
+        let note = format!(
+            "{} by {sender}: {}",
+            action.name(),
+            if outcome.accepted { "taken" } else { "refused" }
+        );
+        Ok(Verdict::Case {
+            outcome: Box::new(outcome),
+            new: false,
+            disposition,
+            note,
+        })
+    }
+
+    fn notification(
+        &self,
+        ctx: Ctx<'_>,
+        mail: &Inbound,
+        arrival: DateTime<Utc>,
+    ) -> Result<Verdict, HandleError> {
+        let config = ctx.config;
+        let n = match intake::parse_notification(
+            mail,
+            &config.intake.labels,
+            config.intake.source_timezone,
+            arrival,
+        ) {
+            Ok(n) => n,
+            Err(e) => {
+                return Ok(Verdict::Drop(
+                    Disposition::Rejected,
+                    format!("notification not understood: {e}"),
+                ));
+            }
+        };
+        let existing = match &n.source_id {
+            Some(s) => self.store.case_by_source_id(s)?,
+            None => None,
+        };
+        let existing = match (existing, &n.link) {
+            (Some(c), _) => Some(c),
+            (None, Some(l)) => self.store.case_by_link(l)?,
+            (None, None) => None,
+        };
+        if let Some(case) = existing {
+            let detail = format!(
+                "same post notified again (source id {}, link {})",
+                n.source_id.as_deref().unwrap_or("-"),
+                n.link.as_deref().unwrap_or("-")
+            );
+            let outcome = workflow::apply(&case, Event::Duplicate { detail }, ctx);
+            return Ok(Verdict::Case {
+                outcome: Box::new(outcome),
+                new: false,
+                disposition: Disposition::Processed,
+                note: format!("duplicate of {}", case.id),
+            });
+        }
+        let earlier = self.earlier_case(config, &n)?;
+        let class = workflow::classify(config, &n, earlier.as_ref());
+        let number = self.store.peek_next_case()?;
+        let note = match &class {
+            Classification::Excluded { .. } => "excluded (clause 12)".to_string(),
+            Classification::Repeat { of, .. } => format!("repeat of {of}"),
+            Classification::Routed { rule, executor, .. } => {
+                format!("routed by «{rule}» to {executor}")
+            }
+            Classification::Unmatched { .. } => "no rule matched".to_string(),
+        };
+        let outcome = workflow::open(number, n, class, ctx);
+        Ok(Verdict::Case {
+            outcome: Box::new(outcome),
+            new: true,
+            disposition: Disposition::Processed,
+            note,
+        })
+    }
+
+    /// The latest case by the same author on the same topic within the repeat window.
+    pub fn earlier_case(
+        &self,
+        config: &Config,
+        n: &Notification,
+    ) -> Result<Option<Case>, StoreError> {
+        let (Some(author), Some(topic)) = (&n.author, &n.topic) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .latest_by_author_topic(author, topic)?
+            .filter(|c| {
+                n.detected_at - c.notification.detected_at <= config.intake.repeat_window
+                    && c.notification.detected_at <= n.detected_at
+            }))
+    }
+}
+
+fn workflow_refusal(case: &Case, sender: &str, reason: String, ctx: Ctx<'_>) -> Outcome {
+    let mut c = case.clone();
+    c.history.push(workflow::HistoryEntry {
+        at: ctx.now,
+        event: "rejected_reply".into(),
+        by: sender.to_string(),
+        detail: reason.clone(),
+    });
+    Outcome {
+        case: c,
+        notices: vec![Notice {
+            to: vec![sender.to_string()],
+            kind: NoticeKind::Refused { reason },
+        }],
+        accepted: false,
+    }
+}

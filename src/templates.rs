@@ -1,0 +1,719 @@
+//! Every text otklik sends, in one place (Russian by default, English with
+//! `language = "en"`). Pure: a notice, the case and the time in, subject and body out.
+
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::config::{Config, DeadlineKind, Language};
+use crate::inbound::Attachment;
+use crate::workflow::{Case, DraftKind, Notice, NoticeKind};
+
+/// A mail's content, before the MIME envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+}
+
+fn tr<'a>(lang: Language, ru: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Language::Ru => ru,
+        Language::En => en,
+    }
+}
+
+/// `пн 07.12.2026 14:00` / `Mon 07.12.2026 14:00` in the calendar's zone.
+pub fn local_time(config: &Config, t: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&config.calendar.timezone());
+    let wd = local.weekday().num_days_from_monday() as usize;
+    let day = match config.service.language {
+        Language::Ru => ["пн", "вт", "ср", "чт", "пт", "сб", "вс"][wd],
+        Language::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][wd],
+    };
+    format!("{day} {}", local.format("%d.%m.%Y %H:%M"))
+}
+
+/// `2 ч 05 мин` / `2 h 05 min`.
+pub fn hours_minutes(lang: Language, d: chrono::Duration) -> String {
+    let mins = d.num_minutes().max(0);
+    format!(
+        "{} {} {:02} {}",
+        mins / 60,
+        tr(lang, "ч", "h"),
+        mins % 60,
+        tr(lang, "мин", "min")
+    )
+}
+
+pub fn deadline_name(lang: Language, kind: DeadlineKind) -> &'static str {
+    match (lang, kind) {
+        (Language::Ru, DeadlineKind::Draft) => "срок проекта ответа",
+        (Language::Ru, DeadlineKind::Answer) => "срок ответа",
+        (Language::Ru, DeadlineKind::Rework) => "срок доработки",
+        (Language::Ru, DeadlineKind::Final) => "срок окончательного ответа",
+        (Language::En, DeadlineKind::Draft) => "draft deadline",
+        (Language::En, DeadlineKind::Answer) => "answer deadline",
+        (Language::En, DeadlineKind::Rework) => "rework deadline",
+        (Language::En, DeadlineKind::Final) => "final answer deadline",
+    }
+}
+
+fn kind_label(lang: Language, kind: DraftKind) -> &'static str {
+    match (lang, kind) {
+        (Language::Ru, DraftKind::Answer) => "проект ответа",
+        (Language::Ru, DraftKind::Interim) => "промежуточный ответ",
+        (Language::Ru, DraftKind::Query) => "уточняющий вопрос",
+        (Language::En, DraftKind::Answer) => "draft answer",
+        (Language::En, DraftKind::Interim) => "interim answer",
+        (Language::En, DraftKind::Query) => "clarifying question",
+    }
+}
+
+fn headline(case: &Case) -> String {
+    let n = &case.notification;
+    match (&n.topic, &n.location) {
+        (Some(t), Some(l)) => format!("{t} — {l}"),
+        (Some(t), None) => t.clone(),
+        (None, Some(l)) => l.clone(),
+        (None, None) => n.link.clone().unwrap_or_default(),
+    }
+}
+
+/// RFC 6068 `mailto:` with the subject percent-encoded.
+pub fn mailto(to: &str, subject: &str, body: &str) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let mut link = format!("mailto:{to}?subject={}", enc(subject));
+    if !body.is_empty() {
+        link.push_str(&format!("&body={}", enc(body)));
+    }
+    link
+}
+
+/// Everything a template needs besides the notice.
+pub struct View<'a> {
+    pub config: &'a Config,
+    pub case: &'a Case,
+    pub now: DateTime<Utc>,
+    /// The recipient's action code (without `#`).
+    pub code: &'a str,
+    /// The service's own address (for `mailto:` links).
+    pub service_addr: &'a str,
+}
+
+impl View<'_> {
+    fn lang(&self) -> Language {
+        self.config.service.language
+    }
+
+    fn tag(&self) -> String {
+        format!("[{}]", self.case.id)
+    }
+
+    fn action(&self, keyword: &str, label: &str) -> String {
+        let subject = format!("{} {keyword} #{}", self.tag(), self.code);
+        format!("  {label}: {}\n", mailto(self.service_addr, &subject, ""))
+    }
+
+    fn fields(&self) -> String {
+        let lang = self.lang();
+        let n = &self.case.notification;
+        let mut s = String::new();
+        let mut line = |label: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                s.push_str(&format!("{label}: {v}\n"));
+            }
+        };
+        line(tr(lang, "Рубрика", "Topic"), &n.topic);
+        line(tr(lang, "Территория", "Location"), &n.location);
+        line(tr(lang, "Категория важности", "Category"), &n.category);
+        line(tr(lang, "Источник", "Source"), &n.source);
+        line(tr(lang, "Автор", "Author"), &n.author);
+        line(tr(lang, "Ссылка", "Link"), &n.link);
+        line(tr(lang, "Номер инцидента", "Incident ID"), &n.source_id);
+        s.push_str(&format!(
+            "{}: {}\n",
+            tr(lang, "Выявлено", "Detected"),
+            local_time(self.config, n.detected_at)
+        ));
+        if let Some(r) = &self.case.repeat_of {
+            s.push_str(&format!(
+                "{}: {r}\n",
+                tr(lang, "Повторное, прежнее дело", "Repeat of")
+            ));
+        }
+        s
+    }
+
+    fn post_text(&self) -> String {
+        let lang = self.lang();
+        format!(
+            "{}:\n{}\n",
+            tr(lang, "Текст сообщения", "Post text"),
+            quote_block(&self.case.notification.text)
+        )
+    }
+
+    fn deadlines(&self) -> String {
+        let lang = self.lang();
+        let mut s = String::new();
+        let d = &self.case.deadlines;
+        for (kind, value) in [
+            (DeadlineKind::Draft, d.draft),
+            (DeadlineKind::Answer, d.answer),
+            (DeadlineKind::Rework, d.rework),
+            (DeadlineKind::Final, d.final_),
+        ] {
+            if let Some(t) = value {
+                if kind == DeadlineKind::Draft && self.case.first_draft_at.is_some() {
+                    continue;
+                }
+                let name = deadline_name(lang, kind);
+                s.push_str(&format!(
+                    "{}: {}\n",
+                    capitalize(name),
+                    local_time(self.config, t)
+                ));
+            }
+        }
+        s
+    }
+
+    fn code_line(&self) -> String {
+        format!(
+            "{}: #{}\n",
+            tr(
+                self.lang(),
+                "Код подтверждения (оставьте его в ответе)",
+                "Action code (keep it in your reply)"
+            ),
+            self.code
+        )
+    }
+
+    fn footer(&self) -> String {
+        format!(
+            "\n-- \n{}\n",
+            tr(
+                self.lang(),
+                "otklik — работа с сообщениями из открытых источников. Отвечайте на это письмо, не меняя тему.",
+                "otklik — answering posts from open sources. Reply to this message keeping the subject."
+            )
+        )
+    }
+
+    fn executor_actions(&self) -> String {
+        let lang = self.lang();
+        let mut s = format!(
+            "{}\n",
+            tr(
+                lang,
+                "Как ответить: ответьте на это письмо текстом проекта ответа автору (вложения — фото, видео — прикладывайте). \
+                 Первым словом письма можно указать вид:",
+                "How to reply: answer this message with the draft of the answer to the author (attach photos or video). \
+                 The first word of your reply may say what it is:"
+            )
+        );
+        s.push_str(&format!(
+            "  {} — {}\n  {} — {}\n  {} — {}\n",
+            tr(lang, "ПРОМЕЖУТОЧНЫЙ", "INTERIM"),
+            tr(
+                lang,
+                "промежуточный ответ (окончательный — в течение 7 рабочих дней)",
+                "an interim answer (the final one within 7 working days)"
+            ),
+            tr(lang, "УТОЧНЕНИЕ", "QUERY"),
+            tr(
+                lang,
+                "уточняющий вопрос автору",
+                "a clarifying question to the author"
+            ),
+            tr(lang, "НЕ МОЯ КОМПЕТЕНЦИЯ", "DECLINE"),
+            tr(
+                lang,
+                "вернуть координатору для переназначения (укажите причину)",
+                "back to the coordinator to reassign (say why)"
+            ),
+        ));
+        s.push_str(&self.action(
+            tr(lang, "ПРОМЕЖУТОЧНЫЙ", "INTERIM"),
+            tr(lang, "Промежуточный ответ", "Interim answer"),
+        ));
+        s.push_str(&self.action(
+            tr(lang, "УТОЧНЕНИЕ", "QUERY"),
+            tr(lang, "Уточняющий вопрос", "Clarifying question"),
+        ));
+        s.push_str(&self.action(
+            tr(lang, "НЕ МОЯ КОМПЕТЕНЦИЯ", "DECLINE"),
+            tr(lang, "Не моя компетенция", "Decline"),
+        ));
+        s
+    }
+
+    fn coordinator_actions(&self) -> String {
+        let lang = self.lang();
+        let mut s = format!(
+            "{}\n",
+            tr(
+                lang,
+                "Ответьте на это письмо, первым словом указав действие:",
+                "Reply to this message with the action as its first word:"
+            )
+        );
+        s.push_str(&self.action(
+            tr(lang, "СОГЛАСОВАНО", "APPROVE"),
+            tr(lang, "Согласовать", "Approve"),
+        ));
+        s.push_str(&self.action(
+            tr(lang, "ДОРАБОТАТЬ", "REWORK"),
+            tr(
+                lang,
+                "Вернуть на доработку (замечания — далее в тексте)",
+                "Return for rework (comments after the keyword)",
+            ),
+        ));
+        s.push_str(&format!(
+            "  {}\n",
+            tr(
+                lang,
+                "НАЗНАЧИТЬ <исполнитель> — переназначить; ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа",
+                "ASSIGN <executor> — reassign; EXCLUDE — clause 12; CLOSE <reason> — close without an answer"
+            )
+        ));
+        s
+    }
+
+    fn executor_list(&self) -> String {
+        let mut s = String::new();
+        for e in &self.config.executors {
+            s.push_str(&format!("  {} — {}, {}\n", e.id, e.name, e.position));
+        }
+        s
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+fn quote_block(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Renders one notice for one recipient.
+pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
+    let lang = view.lang();
+    let case = view.case;
+    let tag = view.tag();
+    let head = headline(case);
+    let mut attachments = Vec::new();
+    let (subject, mut text) = match &notice.kind {
+        NoticeKind::NewCase { absent } => {
+            let what = if case.repeat_of.is_some() {
+                tr(lang, "Повторное сообщение", "Repeated post")
+            } else {
+                tr(lang, "Новое сообщение", "New post")
+            };
+            let mut t = String::new();
+            t.push_str(tr(
+                lang,
+                "Вам поручено подготовить ответ на сообщение из открытых источников.\n",
+                "You are asked to prepare the answer to a post from open sources.\n",
+            ));
+            if let Some(a) = absent {
+                t.push_str(&format!(
+                    "{} {a}.\n",
+                    tr(
+                        lang,
+                        "Вы замещаете отсутствующего исполнителя",
+                        "You stand in for the absent executor"
+                    )
+                ));
+            }
+            t.push('\n');
+            t.push_str(&view.fields());
+            t.push('\n');
+            t.push_str(&view.post_text());
+            if let (Some(_), Some(prev)) = (&case.repeat_of, &case.approved) {
+                t.push_str(&format!(
+                    "\n{}\n{}\n",
+                    tr(
+                        lang,
+                        "Ранее по этому вопросу был дан ответ:",
+                        "The earlier answer on this issue was:"
+                    ),
+                    quote_block(&prev.text)
+                ));
+            }
+            if case.repeat_of.is_some() {
+                t.push_str(&format!(
+                    "\n{}\n",
+                    tr(
+                        lang,
+                        "Это повторное обращение (п. 10): в ответе укажите, какие меры приняты с момента прошлого ответа.",
+                        "This is a repeat (clause 10): say in the answer what has been done since the earlier answer."
+                    )
+                ));
+            }
+            t.push('\n');
+            t.push_str(&view.deadlines());
+            t.push('\n');
+            t.push_str(&view.executor_actions());
+            attachments = case.notification.attachments.clone();
+            (format!("{tag} {what}: {head}"), t)
+        }
+        NoticeKind::NeedsAssignment { reason } => {
+            let mut t = format!(
+                "{} ({reason}).\n\n",
+                tr(
+                    lang,
+                    "Сообщение не распределено",
+                    "The post could not be routed"
+                )
+            );
+            t.push_str(&view.fields());
+            t.push('\n');
+            t.push_str(&view.post_text());
+            t.push('\n');
+            t.push_str(&view.deadlines());
+            t.push_str(&format!(
+                "\n{}\n{}",
+                tr(
+                    lang,
+                    "Назначьте исполнителя ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
+                    "Assign it by replying: ASSIGN <executor>. Executors:"
+                ),
+                view.executor_list()
+            ));
+            t.push_str(&format!(
+                "  {}\n",
+                tr(
+                    lang,
+                    "ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа",
+                    "EXCLUDE — clause 12; CLOSE <reason> — close without an answer"
+                )
+            ));
+            attachments = case.notification.attachments.clone();
+            (
+                format!(
+                    "{tag} {}: {head}",
+                    tr(lang, "Назначьте исполнителя", "Please assign")
+                ),
+                t,
+            )
+        }
+        NoticeKind::Excluded { matched } => {
+            let mut t = format!(
+                "{} «{matched}». {}\n\n",
+                tr(
+                    lang,
+                    "Сообщение исключено по п. 12 (не обрабатывается и не требует ответа): совпадение со словарём",
+                    "The post was excluded under clause 12 (not processed, not answered): lexicon match"
+                ),
+                tr(
+                    lang,
+                    "Чтобы всё же назначить исполнителя, ответьте: НАЗНАЧИТЬ <исполнитель>.",
+                    "To have it answered anyway, reply: ASSIGN <executor>."
+                )
+            );
+            t.push_str(&view.fields());
+            t.push('\n');
+            t.push_str(&view.post_text());
+            (
+                format!(
+                    "{tag} {}: {head}",
+                    tr(lang, "Исключено (п. 12)", "Excluded (clause 12)")
+                ),
+                t,
+            )
+        }
+        NoticeKind::RepeatUnmatched => {
+            let mut t = format!(
+                "{}\n\n",
+                tr(
+                    lang,
+                    "Мониторинг отметил сообщение как повторное, но прежнее дело не найдено; оно распределено как новое.",
+                    "The monitoring flagged this post as a repeat but no earlier case was found; it was routed as a new one."
+                )
+            );
+            t.push_str(&view.fields());
+            (
+                format!(
+                    "{tag} {}: {head}",
+                    tr(
+                        lang,
+                        "Повторное без прежнего дела",
+                        "Repeat without an earlier case"
+                    )
+                ),
+                t,
+            )
+        }
+        NoticeKind::ForApproval => {
+            let draft = case.draft.as_ref();
+            let kind = draft.map(|d| kind_label(lang, d.kind)).unwrap_or("");
+            let by = case
+                .executor
+                .as_deref()
+                .and_then(|id| view.config.executor(id))
+                .map(|e| format!("{} ({})", e.name, e.position))
+                .unwrap_or_default();
+            let mut t = format!(
+                "{}: {kind}\n{}: {by}\n\n",
+                tr(lang, "Поступил на согласование", "For approval"),
+                tr(lang, "Исполнитель", "Executor")
+            );
+            t.push_str(&format!(
+                "{}\n{}\n\n",
+                tr(lang, "Текст:", "Text:"),
+                quote_block(draft.map(|d| d.text.as_str()).unwrap_or(""))
+            ));
+            t.push_str(&view.fields());
+            t.push('\n');
+            t.push_str(&view.post_text());
+            t.push('\n');
+            t.push_str(&view.deadlines());
+            t.push('\n');
+            t.push_str(&view.coordinator_actions());
+            attachments = draft.map(|d| d.attachments.clone()).unwrap_or_default();
+            (
+                format!(
+                    "{tag} {}: {head}",
+                    tr(lang, "На согласование", "For approval")
+                ),
+                t,
+            )
+        }
+        NoticeKind::Returned { comments } => {
+            let mut t = format!(
+                "{}\n\n{}\n{}\n\n",
+                tr(
+                    lang,
+                    "Проект ответа возвращён на доработку.",
+                    "The draft was returned for rework."
+                ),
+                tr(
+                    lang,
+                    "Замечания координатора:",
+                    "The coordinator's comments:"
+                ),
+                quote_block(comments)
+            );
+            if let Some(d) = &case.draft {
+                t.push_str(&format!(
+                    "{}\n{}\n\n",
+                    tr(lang, "Ваш проект:", "Your draft:"),
+                    quote_block(&d.text)
+                ));
+            }
+            t.push_str(&view.deadlines());
+            t.push_str(&format!(
+                "\n{}\n",
+                tr(
+                    lang,
+                    "Ответьте на это письмо доработанным текстом.",
+                    "Reply to this message with the reworked text."
+                )
+            ));
+            (
+                format!(
+                    "{tag} {}: {head}",
+                    tr(lang, "Возвращено на доработку", "Returned for rework")
+                ),
+                t,
+            )
+        }
+        NoticeKind::Approved => {
+            let approved = case.approved.as_ref();
+            let kind = approved.map(|d| kind_label(lang, d.kind)).unwrap_or("");
+            let mut t = format!(
+                "{} ({kind}).\n\n{}\n{}\n\n",
+                tr(lang, "Текст согласован", "The text is approved"),
+                tr(lang, "Согласованный текст:", "Approved text:"),
+                quote_block(approved.map(|d| d.text.as_str()).unwrap_or(""))
+            );
+            if let Some(link) = &case.notification.link {
+                t.push_str(&format!(
+                    "{}: {link}\n",
+                    tr(lang, "Опубликуйте его по ссылке", "Post it at")
+                ));
+            }
+            t.push_str(&view.deadlines());
+            t.push_str(&format!(
+                "\n{}\n",
+                tr(
+                    lang,
+                    "После публикации ответьте: ОПУБЛИКОВАНО (можно со ссылкой на ответ).",
+                    "Once posted, reply: PUBLISHED (a link to the answer is welcome)."
+                )
+            ));
+            t.push_str(&view.action(
+                tr(lang, "ОПУБЛИКОВАНО", "PUBLISHED"),
+                tr(lang, "Опубликовано", "Published"),
+            ));
+            attachments = approved.map(|d| d.attachments.clone()).unwrap_or_default();
+            (
+                format!("{tag} {}: {head}", tr(lang, "Согласовано", "Approved")),
+                t,
+            )
+        }
+        NoticeKind::Declined { reason } => {
+            let mut t = format!(
+                "{}: {reason}\n\n{}\n{}",
+                tr(
+                    lang,
+                    "Исполнитель отказался (не его компетенция)",
+                    "The executor declined (not their competence)"
+                ),
+                tr(
+                    lang,
+                    "Назначьте другого ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
+                    "Assign another by replying: ASSIGN <executor>. Executors:"
+                ),
+                view.executor_list()
+            );
+            t.push('\n');
+            t.push_str(&view.fields());
+            t.push_str(&view.deadlines());
+            (
+                format!(
+                    "{tag} {}: {head}",
+                    tr(lang, "Отказ исполнителя", "Declined")
+                ),
+                t,
+            )
+        }
+        NoticeKind::Withdrawn { reason } => (
+            format!(
+                "{tag} {}: {head}",
+                tr(lang, "Снято с вас", "No longer yours")
+            ),
+            format!(
+                "{} ({reason}).\n",
+                tr(
+                    lang,
+                    "Дело больше не требует ваших действий",
+                    "The case no longer needs your action"
+                )
+            ),
+        ),
+        NoticeKind::Confirmation { action } => (
+            format!("{tag} {}: {action}", tr(lang, "Принято", "Done")),
+            format!(
+                "{} «{action}». {}: {}.\n\n{}",
+                tr(lang, "Действие принято:", "Action taken:"),
+                tr(lang, "Состояние дела", "Case state"),
+                case.state.as_str(),
+                view.deadlines()
+            ),
+        ),
+        NoticeKind::Refused { reason } => (
+            format!(
+                "{tag} {}",
+                tr(lang, "Письмо не принято", "Your message was not accepted")
+            ),
+            format!(
+                "{}: {reason}.\n{}\n",
+                tr(
+                    lang,
+                    "Ваше письмо ничего не изменило в деле",
+                    "Your message changed nothing in the case"
+                ),
+                tr(
+                    lang,
+                    "Если это ошибка, обратитесь к координатору.",
+                    "If this is a mistake, please contact the coordinator."
+                )
+            ),
+        ),
+        NoticeKind::Deadline {
+            kind,
+            deadline,
+            late,
+        } => {
+            let cal = &view.config.calendar;
+            let name = deadline_name(lang, *kind);
+            let (word, status) = if view.now >= *deadline {
+                (
+                    tr(lang, "Просрочено", "Overdue"),
+                    format!(
+                        "{} {}",
+                        tr(lang, "просрочено на", "overdue by"),
+                        hours_minutes(lang, cal.working_time_between(*deadline, view.now))
+                    ),
+                )
+            } else {
+                (
+                    tr(lang, "Напоминание", "Reminder"),
+                    format!(
+                        "{} {}",
+                        tr(lang, "осталось рабочего времени:", "working time left:"),
+                        hours_minutes(lang, cal.working_time_between(view.now, *deadline))
+                    ),
+                )
+            };
+            let mut t = format!(
+                "{}: {}; {status}.\n",
+                capitalize(name),
+                local_time(view.config, *deadline)
+            );
+            if *late && view.now < *deadline {
+                t.push_str(tr(
+                    lang,
+                    "(Напоминание отправлено с опозданием.)\n",
+                    "(This reminder is late.)\n",
+                ));
+            }
+            t.push_str(&format!(
+                "{}: {}\n\n",
+                tr(lang, "Состояние дела", "Case state"),
+                case.state.as_str()
+            ));
+            if let Some(e) = case
+                .executor
+                .as_deref()
+                .and_then(|id| view.config.executor(id))
+            {
+                t.push_str(&format!(
+                    "{}: {} ({})\n",
+                    tr(lang, "Исполнитель", "Executor"),
+                    e.name,
+                    e.email
+                ));
+            }
+            t.push_str(&view.fields());
+            t.push('\n');
+            t.push_str(&view.post_text());
+            (
+                format!(
+                    "{tag} {word}: {name} {} — {head}",
+                    local_time(view.config, *deadline)
+                ),
+                t,
+            )
+        }
+    };
+    text.push('\n');
+    text.push_str(&view.code_line());
+    text.push_str(&view.footer());
+    Rendered {
+        subject,
+        text,
+        attachments,
+    }
+}

@@ -1,0 +1,989 @@
+//! The case workflow (SPEC §2.1 states, §5 intake outcome, §6 work by email):
+//! `(case, event, now) -> (case, effects)`. Pure: no I/O, no clock; `now` is passed in.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, DeadlineKind, NotifyTarget};
+use crate::inbound::Attachment;
+use crate::intake::Notification;
+use crate::routing::{self, Absences, Assignee};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Unassigned,
+    Assigned,
+    DraftSubmitted,
+    Rework,
+    InterimApproved,
+    Approved,
+    Closed,
+    Excluded,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Unassigned => "unassigned",
+            State::Assigned => "assigned",
+            State::DraftSubmitted => "draft_submitted",
+            State::Rework => "rework",
+            State::InterimApproved => "interim_approved",
+            State::Approved => "approved",
+            State::Closed => "closed",
+            State::Excluded => "excluded",
+        }
+    }
+
+    /// Open cases are those someone still has to act on (`cases` without `--all`).
+    pub fn is_open(self) -> bool {
+        !matches!(self, State::Closed | State::Excluded)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftKind {
+    /// The answer itself (final, or the only one).
+    Answer,
+    /// An interim answer (cl. 7, 9).
+    Interim,
+    /// A clarifying question to the author (cl. 7).
+    Query,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    pub kind: DraftKind,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub event: String,
+    pub by: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDeadlines {
+    pub draft: Option<DateTime<Utc>>,
+    pub answer: Option<DateTime<Utc>>,
+    pub rework: Option<DateTime<Utc>>,
+    #[serde(rename = "final")]
+    pub final_: Option<DateTime<Utc>>,
+}
+
+impl CaseDeadlines {
+    pub fn get(&self, kind: DeadlineKind) -> Option<DateTime<Utc>> {
+        match kind {
+            DeadlineKind::Draft => self.draft,
+            DeadlineKind::Answer => self.answer,
+            DeadlineKind::Rework => self.rework,
+            DeadlineKind::Final => self.final_,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub number: u64,
+    pub id: String,
+    pub state: State,
+    pub executor: Option<String>,
+    pub notification: Notification,
+    pub repeat_of: Option<String>,
+    pub deadlines: CaseDeadlines,
+    /// The draft waiting for the coordinator, or the last one returned for rework.
+    pub draft: Option<Draft>,
+    /// The last approved text (quoted when a repeat comes in).
+    pub approved: Option<Draft>,
+    pub history: Vec<HistoryEntry>,
+    /// Escalation steps already fired: `step:kind:deadline-unix`.
+    pub fired: BTreeSet<String>,
+    pub first_draft_at: Option<DateTime<Utc>>,
+    /// When the answer deadline was met (an answer or interim answer approved).
+    pub answered_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Who sent a reply, as far as the case is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Coordinator,
+    /// The case's current executor.
+    Executor,
+    /// Anyone else (including another executor).
+    Other,
+}
+
+/// What a reply asks for (the keyword, turned into an action on a case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Draft(DraftKind),
+    Decline,
+    Approve,
+    Rework,
+    Assign(String),
+    Exclude,
+    Close,
+    Published,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Draft(DraftKind::Answer) => "draft",
+            Action::Draft(DraftKind::Interim) => "interim",
+            Action::Draft(DraftKind::Query) => "clarification",
+            Action::Decline => "declined",
+            Action::Approve => "approved",
+            Action::Rework => "rework",
+            Action::Assign(_) => "assigned",
+            Action::Exclude => "excluded",
+            Action::Close => "closed",
+            Action::Published => "published",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A reply already authenticated (sender entitled is checked here, proof by the caller).
+    Reply {
+        from: String,
+        role: Role,
+        action: Action,
+        text: String,
+        attachments: Vec<Attachment>,
+    },
+    /// The same post notified again.
+    Duplicate { detail: String },
+    /// An escalation step is due.
+    Escalation {
+        step: usize,
+        kind: DeadlineKind,
+        deadline: DateTime<Utc>,
+    },
+}
+
+/// A mail to send, by meaning; `templates` turns it into text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Lower-cased addresses.
+    pub to: Vec<String>,
+    pub kind: NoticeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// The case, to its (new) executor; `absent`: on behalf of this absent executor.
+    NewCase { absent: Option<String> },
+    /// To the coordinator: nobody was found; please assign.
+    NeedsAssignment { reason: String },
+    /// To the coordinator: clause 12 exclusion.
+    Excluded { matched: String },
+    /// To the coordinator: flagged as a repeat but no earlier case found.
+    RepeatUnmatched,
+    /// To the coordinator: the pending draft.
+    ForApproval,
+    /// To the executor: returned with comments.
+    Returned { comments: String },
+    /// To the executor (and the publisher): the approved text.
+    Approved,
+    /// To the coordinator: the executor declined.
+    Declined { reason: String },
+    /// To the previous executor after reassignment or closing.
+    Withdrawn { reason: String },
+    /// To an actor whose action was taken.
+    Confirmation { action: String },
+    /// To a sender whose reply changed nothing.
+    Refused { reason: String },
+    /// A reminder or escalation about a deadline.
+    Deadline {
+        kind: DeadlineKind,
+        deadline: DateTime<Utc>,
+        /// Fired after the deadline already passed (or late because the service was down).
+        late: bool,
+    },
+}
+
+/// What the workflow decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub case: Case,
+    pub notices: Vec<Notice>,
+    /// False when the event changed nothing but a `rejected_reply` entry.
+    pub accepted: bool,
+}
+
+/// What the workflow needs besides the case: the config, absences, and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub config: &'a Config,
+    pub absences: &'a Absences,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    fn coordinator(&self) -> String {
+        self.config.people.coordinator.email.clone()
+    }
+
+    fn executor_email(&self, id: &str) -> Option<String> {
+        self.config.executor(id).map(|e| e.email.clone())
+    }
+}
+
+/// How a new notification is to be handled (clauses 10, 12; rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classification {
+    /// Clause 12: the lexicon entry that matched.
+    Excluded { matched: String },
+    /// Clause 10: a repeat of an earlier case (its id and executor).
+    Repeat {
+        of: String,
+        executor: Option<String>,
+        earlier_answer: Option<String>,
+    },
+    /// A rule named the executor; `repeat_unmatched`: flagged as a repeat, no earlier case.
+    Routed {
+        rule: String,
+        executor: String,
+        repeat_unmatched: bool,
+    },
+    /// No rule matched.
+    Unmatched { repeat_unmatched: bool },
+}
+
+/// Classify a notification. `earlier` is the latest case by the same author on the same
+/// topic within the repeat window (the store finds it).
+pub fn classify(config: &Config, n: &Notification, earlier: Option<&Case>) -> Classification {
+    if let Some(matched) = config.intake.lexicon.find(&n.text) {
+        return Classification::Excluded { matched };
+    }
+    if let Some(prev) = earlier {
+        return Classification::Repeat {
+            of: prev.id.clone(),
+            executor: prev.executor.clone(),
+            earlier_answer: prev.approved.as_ref().map(|d| d.text.clone()),
+        };
+    }
+    let repeat_unmatched = n.repeat;
+    match routing::first_match(config, n) {
+        Some(rule) => Classification::Routed {
+            rule: rule.name.clone(),
+            executor: rule.executor.clone(),
+            repeat_unmatched,
+        },
+        None => Classification::Unmatched { repeat_unmatched },
+    }
+}
+
+/// The draft and answer deadlines of a notification detected at `detected`.
+pub fn initial_deadlines(config: &Config, n: &Notification) -> CaseDeadlines {
+    let set = config.deadlines.for_category(n.category.as_deref());
+    let cal = &config.calendar;
+    let answer = cal.add(n.detected_at, set.answer);
+    let draft = cal.sub(answer, set.draft_before_answer);
+    CaseDeadlines {
+        draft: Some(draft),
+        answer: Some(answer),
+        rework: None,
+        final_: None,
+    }
+}
+
+/// The calendar-zone date of an instant.
+pub fn local_date(config: &Config, t: DateTime<Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&config.calendar.timezone()).date_naive()
+}
+
+fn entry(at: DateTime<Utc>, event: &str, by: &str, detail: impl Into<String>) -> HistoryEntry {
+    HistoryEntry {
+        at,
+        event: event.to_string(),
+        by: by.to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// Opens case number `number` for a notification (SPEC §5 steps 5–8).
+pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -> Outcome {
+    let config = ctx.config;
+    let id = format!("{}-{}", config.service.case_prefix, number);
+    let deadlines = initial_deadlines(config, &n);
+    let mut case = Case {
+        number,
+        id,
+        state: State::Unassigned,
+        executor: None,
+        repeat_of: None,
+        deadlines,
+        draft: None,
+        approved: None,
+        history: Vec::new(),
+        fired: BTreeSet::new(),
+        first_draft_at: None,
+        answered_at: None,
+        closed_at: None,
+        notification: n,
+    };
+    let summary = format!(
+        "{} — {}",
+        case.notification.topic.as_deref().unwrap_or("-"),
+        case.notification.location.as_deref().unwrap_or("-")
+    );
+    case.history
+        .push(entry(ctx.now, "created", "monitoring", summary));
+    let mut notices = Vec::new();
+    let date = local_date(config, ctx.now);
+
+    let (wanted, how, repeat_unmatched) = match class {
+        Classification::Excluded { matched } => {
+            case.state = State::Excluded;
+            case.closed_at = Some(ctx.now);
+            case.history.push(entry(
+                ctx.now,
+                "excluded",
+                "otklik",
+                format!("clause 12 lexicon: {matched}"),
+            ));
+            notices.push(Notice {
+                to: vec![ctx.coordinator()],
+                kind: NoticeKind::Excluded { matched },
+            });
+            return Outcome {
+                case,
+                notices,
+                accepted: true,
+            };
+        }
+        Classification::Repeat {
+            of,
+            executor,
+            earlier_answer,
+        } => {
+            case.repeat_of = Some(of.clone());
+            let detail = match &earlier_answer {
+                Some(_) => format!("repeat of {of}; earlier answer quoted"),
+                None => format!("repeat of {of}"),
+            };
+            case.history
+                .push(entry(ctx.now, "repeat", "otklik", detail));
+            (executor, format!("repeat of {of}"), false)
+        }
+        Classification::Routed {
+            rule,
+            executor,
+            repeat_unmatched,
+        } => (Some(executor), format!("rule «{rule}»"), repeat_unmatched),
+        Classification::Unmatched { repeat_unmatched } => (None, String::new(), repeat_unmatched),
+    };
+    if repeat_unmatched {
+        notices.push(Notice {
+            to: vec![ctx.coordinator()],
+            kind: NoticeKind::RepeatUnmatched,
+        });
+    }
+    match wanted.map(|w| routing::resolve(config, ctx.absences, &w, date)) {
+        Some(assignee) if assignee.executor().is_some() => {
+            assign_to(&mut case, &assignee, "otklik", &how, ctx, &mut notices);
+        }
+        Some(Assignee::Nobody { absent }) => {
+            let reason = format!("{absent} is absent and no deputy is available");
+            case.history
+                .push(entry(ctx.now, "unassigned", "otklik", reason.clone()));
+            notices.push(Notice {
+                to: vec![ctx.coordinator()],
+                kind: NoticeKind::NeedsAssignment { reason },
+            });
+        }
+        _ => {
+            let reason = "no routing rule matched".to_string();
+            case.history
+                .push(entry(ctx.now, "unassigned", "otklik", reason.clone()));
+            notices.push(Notice {
+                to: vec![ctx.coordinator()],
+                kind: NoticeKind::NeedsAssignment { reason },
+            });
+        }
+    }
+    Outcome {
+        case,
+        notices,
+        accepted: true,
+    }
+}
+
+/// Gives the case to the resolved assignee: state, history, the mail to them.
+fn assign_to(
+    case: &mut Case,
+    assignee: &Assignee,
+    by: &str,
+    how: &str,
+    ctx: Ctx<'_>,
+    notices: &mut Vec<Notice>,
+) {
+    let Some(executor) = assignee.executor() else {
+        return;
+    };
+    let absent = match assignee {
+        Assignee::Deputy { absent, .. } => Some(absent.clone()),
+        _ => None,
+    };
+    case.executor = Some(executor.to_string());
+    if matches!(case.state, State::Unassigned | State::Excluded)
+        || case.state == State::DraftSubmitted
+    {
+        case.state = State::Assigned;
+    }
+    let mut detail = format!("to {executor}");
+    if !how.is_empty() {
+        detail.push_str(&format!(" ({how})"));
+    }
+    if let Some(a) = &absent {
+        detail.push_str(&format!(", on behalf of absent {a}"));
+    }
+    case.history.push(entry(ctx.now, "assigned", by, detail));
+    if let Some(email) = ctx.executor_email(executor) {
+        notices.push(Notice {
+            to: vec![email.clone()],
+            kind: NoticeKind::NewCase { absent },
+        });
+        case.history
+            .push(entry(ctx.now, "forwarded", "otklik", email));
+    }
+}
+
+fn refuse(mut case: Case, from: &str, reason: String, ctx: Ctx<'_>) -> Outcome {
+    case.history
+        .push(entry(ctx.now, "rejected_reply", from, reason.clone()));
+    Outcome {
+        case,
+        notices: vec![Notice {
+            to: vec![from.to_string()],
+            kind: NoticeKind::Refused { reason },
+        }],
+        accepted: false,
+    }
+}
+
+/// Applies one event to a case.
+pub fn apply(case: &Case, event: Event, ctx: Ctx<'_>) -> Outcome {
+    let mut case = case.clone();
+    match event {
+        Event::Duplicate { detail } => {
+            case.history
+                .push(entry(ctx.now, "duplicate", "monitoring", detail));
+            Outcome {
+                case,
+                notices: Vec::new(),
+                accepted: true,
+            }
+        }
+        Event::Escalation {
+            step,
+            kind,
+            deadline,
+        } => escalate(case, step, kind, deadline, ctx),
+        Event::Reply {
+            from,
+            role,
+            action,
+            text,
+            attachments,
+        } => reply(case, &from, role, action, text, attachments, ctx),
+    }
+}
+
+fn reply(
+    mut case: Case,
+    from: &str,
+    role: Role,
+    action: Action,
+    text: String,
+    attachments: Vec<Attachment>,
+    ctx: Ctx<'_>,
+) -> Outcome {
+    use State::*;
+    let entitled = match &action {
+        Action::Draft(_) | Action::Decline => role == Role::Executor,
+        Action::Approve | Action::Rework | Action::Assign(_) | Action::Exclude | Action::Close => {
+            role == Role::Coordinator
+        }
+        Action::Published => matches!(role, Role::Executor | Role::Coordinator),
+    };
+    if !entitled {
+        let who = match role {
+            Role::Coordinator => "the coordinator",
+            Role::Executor => "the executor of this case",
+            Role::Other => "this address",
+        };
+        return refuse(
+            case,
+            from,
+            format!("{who} may not {}", action_verb(&action)),
+            ctx,
+        );
+    }
+    let state = case.state;
+    let fits = match &action {
+        Action::Draft(_) => matches!(state, Assigned | DraftSubmitted | Rework | InterimApproved),
+        Action::Decline => matches!(state, Assigned | Rework),
+        Action::Approve | Action::Rework => state == DraftSubmitted,
+        Action::Assign(_) => matches!(
+            state,
+            Unassigned | Assigned | DraftSubmitted | Rework | InterimApproved | Excluded
+        ),
+        Action::Exclude => matches!(state, Unassigned | Assigned | DraftSubmitted | Rework),
+        Action::Close => state != Closed,
+        Action::Published => matches!(state, Approved | InterimApproved),
+    };
+    if !fits {
+        return refuse(
+            case,
+            from,
+            format!(
+                "{} does not fit a case in state {}",
+                action_verb(&action),
+                state.as_str()
+            ),
+            ctx,
+        );
+    }
+    let cal = &ctx.config.calendar;
+    let set = ctx
+        .config
+        .deadlines
+        .for_category(case.notification.category.as_deref());
+    let mut notices = Vec::new();
+    let coordinator = ctx.coordinator();
+    let confirm = |what: &str, notices: &mut Vec<Notice>| {
+        notices.push(Notice {
+            to: vec![from.to_string()],
+            kind: NoticeKind::Confirmation {
+                action: what.to_string(),
+            },
+        })
+    };
+    match action {
+        Action::Draft(kind) => {
+            let draft = Draft {
+                kind,
+                text: text.clone(),
+                attachments,
+                by: from.to_string(),
+                at: ctx.now,
+            };
+            let event = Action::Draft(kind).name();
+            let mut detail = text;
+            if !draft.attachments.is_empty() {
+                detail.push_str(&format!(
+                    "\n[attachments: {}]",
+                    attachment_names(&draft.attachments)
+                ));
+            }
+            case.history.push(entry(ctx.now, event, from, detail));
+            case.first_draft_at.get_or_insert(ctx.now);
+            case.draft = Some(draft);
+            case.state = DraftSubmitted;
+            notices.push(Notice {
+                to: vec![coordinator],
+                kind: NoticeKind::ForApproval,
+            });
+            confirm(event, &mut notices);
+        }
+        Action::Decline => {
+            let previous = case.executor.take();
+            case.state = Unassigned;
+            case.history
+                .push(entry(ctx.now, "declined", from, text.clone()));
+            notices.push(Notice {
+                to: vec![coordinator],
+                kind: NoticeKind::Declined {
+                    reason: format!(
+                        "{}{}",
+                        previous.unwrap_or_default(),
+                        if text.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {text}")
+                        }
+                    ),
+                },
+            });
+            confirm("declined", &mut notices);
+        }
+        Action::Approve => {
+            let Some(draft) = case.draft.clone() else {
+                return refuse(
+                    case,
+                    from,
+                    "there is no draft waiting for approval".into(),
+                    ctx,
+                );
+            };
+            let executor_email = case.executor.as_deref().and_then(|e| ctx.executor_email(e));
+            match draft.kind {
+                DraftKind::Answer => {
+                    case.state = Approved;
+                    case.answered_at.get_or_insert(ctx.now);
+                    case.deadlines.rework = None;
+                }
+                DraftKind::Interim => {
+                    case.state = InterimApproved;
+                    case.answered_at.get_or_insert(ctx.now);
+                    case.deadlines.rework = None;
+                    case.deadlines.final_ = Some(cal.add(ctx.now, set.final_after_interim));
+                }
+                DraftKind::Query => {
+                    // The question goes to the author; the executor goes on with the answer.
+                    case.state = Assigned;
+                    case.deadlines.rework = None;
+                }
+            }
+            let mut detail = format!("{} approved", kind_name(draft.kind));
+            if !text.is_empty() {
+                detail.push_str(&format!(": {text}"));
+            }
+            case.history.push(entry(ctx.now, "approved", from, detail));
+            case.approved = Some(draft);
+            case.draft = None;
+            let mut to: Vec<String> = executor_email.into_iter().collect();
+            if let Some(p) = &ctx.config.people.publisher
+                && !to.contains(p)
+            {
+                to.push(p.clone());
+            }
+            if !to.is_empty() {
+                notices.push(Notice {
+                    to,
+                    kind: NoticeKind::Approved,
+                });
+            }
+            confirm("approved", &mut notices);
+        }
+        Action::Rework => {
+            case.state = Rework;
+            let due = cal.add(ctx.now, set.rework);
+            case.deadlines.rework = Some(due);
+            case.history
+                .push(entry(ctx.now, "rework", from, text.clone()));
+            if let Some(email) = case.executor.as_deref().and_then(|e| ctx.executor_email(e)) {
+                notices.push(Notice {
+                    to: vec![email],
+                    kind: NoticeKind::Returned { comments: text },
+                });
+            }
+            confirm("rework", &mut notices);
+        }
+        Action::Assign(target) => {
+            let target_id = ctx
+                .config
+                .executor(&target)
+                .or_else(|| ctx.config.executor_by_email(&target))
+                .map(|e| e.id.clone());
+            let Some(target_id) = target_id else {
+                return refuse(
+                    case,
+                    from,
+                    format!("no executor «{target}» in the list"),
+                    ctx,
+                );
+            };
+            let date = local_date(ctx.config, ctx.now);
+            let assignee = routing::resolve(ctx.config, ctx.absences, &target_id, date);
+            if assignee.executor().is_none() {
+                return refuse(
+                    case,
+                    from,
+                    format!("{target_id} is absent and has no deputy present"),
+                    ctx,
+                );
+            }
+            let previous = case.executor.clone();
+            if state == Excluded {
+                case.closed_at = None;
+                case.history.push(entry(
+                    ctx.now,
+                    "excluded",
+                    from,
+                    "exclusion overturned".to_string(),
+                ));
+            }
+            if matches!(state, DraftSubmitted | Rework | Excluded | Unassigned) {
+                case.state = Assigned;
+                case.draft = None;
+                case.deadlines.rework = None;
+            }
+            assign_to(&mut case, &assignee, from, "", ctx, &mut notices);
+            if let Some(prev) = previous.filter(|p| Some(p.as_str()) != case.executor.as_deref())
+                && let Some(email) = ctx.executor_email(&prev)
+            {
+                notices.push(Notice {
+                    to: vec![email],
+                    kind: NoticeKind::Withdrawn {
+                        reason: format!(
+                            "reassigned to {}",
+                            case.executor.as_deref().unwrap_or("-")
+                        ),
+                    },
+                });
+            }
+            confirm("assigned", &mut notices);
+        }
+        Action::Exclude => {
+            case.state = Excluded;
+            case.closed_at = Some(ctx.now);
+            case.draft = None;
+            case.history
+                .push(entry(ctx.now, "excluded", from, text.clone()));
+            if let Some(email) = case.executor.as_deref().and_then(|e| ctx.executor_email(e)) {
+                notices.push(Notice {
+                    to: vec![email],
+                    kind: NoticeKind::Withdrawn {
+                        reason: "excluded (clause 12)".into(),
+                    },
+                });
+            }
+            confirm("excluded", &mut notices);
+        }
+        Action::Close => {
+            let was_open = !matches!(state, Approved | Excluded);
+            case.state = Closed;
+            case.closed_at = Some(ctx.now);
+            case.draft = None;
+            case.history
+                .push(entry(ctx.now, "closed", from, text.clone()));
+            if was_open
+                && let Some(email) = case.executor.as_deref().and_then(|e| ctx.executor_email(e))
+            {
+                notices.push(Notice {
+                    to: vec![email],
+                    kind: NoticeKind::Withdrawn {
+                        reason: format!(
+                            "closed by the coordinator{}",
+                            if text.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": {text}")
+                            }
+                        ),
+                    },
+                });
+            }
+            confirm("closed", &mut notices);
+        }
+        Action::Published => {
+            case.history
+                .push(entry(ctx.now, "published", from, text.clone()));
+            if state == Approved {
+                case.state = Closed;
+                case.closed_at = Some(ctx.now);
+            }
+            confirm("published", &mut notices);
+        }
+    }
+    Outcome {
+        case,
+        notices,
+        accepted: true,
+    }
+}
+
+fn attachment_names(atts: &[Attachment]) -> String {
+    atts.iter()
+        .map(|a| a.filename.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn kind_name(kind: DraftKind) -> &'static str {
+    match kind {
+        DraftKind::Answer => "answer",
+        DraftKind::Interim => "interim answer",
+        DraftKind::Query => "clarifying question",
+    }
+}
+
+fn action_verb(action: &Action) -> String {
+    match action {
+        Action::Draft(kind) => format!("submit a draft ({})", kind_name(*kind)),
+        Action::Decline => "decline the case".into(),
+        Action::Approve => "approve".into(),
+        Action::Rework => "return the draft for rework".into(),
+        Action::Assign(_) => "assign the case".into(),
+        Action::Exclude => "exclude the case".into(),
+        Action::Close => "close the case".into(),
+        Action::Published => "confirm publication".into(),
+    }
+}
+
+/// The deadline of `kind` if it is still open for the case (its escalations may fire).
+pub fn open_deadline(case: &Case, kind: DeadlineKind) -> Option<DateTime<Utc>> {
+    use State::*;
+    let open = match kind {
+        DeadlineKind::Draft => {
+            case.first_draft_at.is_none() && matches!(case.state, Unassigned | Assigned)
+        }
+        DeadlineKind::Answer => {
+            matches!(case.state, Unassigned | Assigned | DraftSubmitted | Rework)
+        }
+        DeadlineKind::Rework => case.state == Rework,
+        DeadlineKind::Final => case.state == InterimApproved,
+    };
+    if open { case.deadlines.get(kind) } else { None }
+}
+
+/// The key under which a fired step is remembered.
+pub fn fired_key(step: usize, kind: DeadlineKind, deadline: DateTime<Utc>) -> String {
+    format!("{step}:{kind:?}:{}", deadline.timestamp())
+}
+
+/// A pending escalation step of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Due {
+    pub at: DateTime<Utc>,
+    pub case: u64,
+    pub step: usize,
+    pub kind: DeadlineKind,
+    pub deadline: DateTime<Utc>,
+}
+
+/// Every escalation step of the case still to fire, with its instant.
+pub fn schedule(case: &Case, config: &Config) -> Vec<Due> {
+    let mut out = Vec::new();
+    for (step, esc) in config.escalations.iter().enumerate() {
+        let Some(deadline) = open_deadline(case, esc.deadline) else {
+            continue;
+        };
+        if case
+            .fired
+            .contains(&fired_key(step, esc.deadline, deadline))
+        {
+            continue;
+        }
+        out.push(Due {
+            at: config.calendar.offset(deadline, esc.at),
+            case: case.number,
+            step,
+            kind: esc.deadline,
+            deadline,
+        });
+    }
+    out.sort();
+    out
+}
+
+fn escalate(
+    mut case: Case,
+    step: usize,
+    kind: DeadlineKind,
+    deadline: DateTime<Utc>,
+    ctx: Ctx<'_>,
+) -> Outcome {
+    let unchanged = Outcome {
+        case: case.clone(),
+        notices: Vec::new(),
+        accepted: false,
+    };
+    let Some(esc) = ctx.config.escalations.get(step) else {
+        return unchanged;
+    };
+    let key = fired_key(step, kind, deadline);
+    if esc.deadline != kind
+        || open_deadline(&case, kind) != Some(deadline)
+        || case.fired.contains(&key)
+    {
+        return unchanged;
+    }
+    let due = ctx.config.calendar.offset(deadline, esc.at);
+    let date = local_date(ctx.config, ctx.now);
+    let mut to = Vec::new();
+    let mut only_executor = true;
+    for target in &esc.notify {
+        let addr = match target {
+            NotifyTarget::Executor => {
+                // An absent executor's escalations go to the coordinator.
+                match case
+                    .executor
+                    .as_deref()
+                    .and_then(|id| ctx.config.executor(id))
+                {
+                    Some(e) if !routing::is_absent(e, ctx.absences, date) => Some(e.email.clone()),
+                    _ => {
+                        only_executor = false;
+                        Some(ctx.coordinator())
+                    }
+                }
+            }
+            NotifyTarget::Coordinator => {
+                only_executor = false;
+                Some(ctx.coordinator())
+            }
+            NotifyTarget::Supervisor => {
+                only_executor = false;
+                ctx.config
+                    .people
+                    .supervisor
+                    .as_ref()
+                    .map(|s| s.email.clone())
+            }
+            NotifyTarget::Email(e) => {
+                only_executor = false;
+                Some(e.clone())
+            }
+        };
+        if let Some(a) = addr
+            && !to.contains(&a)
+        {
+            to.push(a);
+        }
+    }
+    // Late: the step's instant passed well before now (the service was down), or the
+    // deadline itself has passed.
+    let late = ctx.now > deadline || (ctx.now - due) > chrono::Duration::minutes(1);
+    case.fired.insert(key);
+    let event = if only_executor {
+        "reminder"
+    } else {
+        "escalation"
+    };
+    let mut detail = format!(
+        "{kind:?} deadline {}, step {} ({}) to {}",
+        deadline.to_rfc3339(),
+        step + 1,
+        esc.at,
+        to.join(", ")
+    );
+    if ctx.now - due > chrono::Duration::minutes(1) {
+        detail.push_str(" [late: fired after a pause]");
+    }
+    case.history
+        .push(entry(ctx.now, event, "otklik", detail.to_lowercase()));
+    let notices = if to.is_empty() {
+        Vec::new()
+    } else {
+        vec![Notice {
+            to,
+            kind: NoticeKind::Deadline {
+                kind,
+                deadline,
+                late,
+            },
+        }]
+    };
+    Outcome {
+        case,
+        notices,
+        accepted: true,
+    }
+}
