@@ -10,5 +10,8 @@ pub mod config;
 pub mod inbound;
 pub mod intake;
 pub mod lexicon;
+pub mod mailbox;
 pub mod reply;
+pub mod smtp;
 pub mod text;
+pub mod tls;
