@@ -21,7 +21,7 @@
 //! jittered exponential backoff from [`BACKOFF_MIN`] to [`BACKOFF_MAX`], reset once a scan
 //! succeeds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -59,6 +59,8 @@ pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
 pub const DONE_TIMEOUT: Duration = Duration::from_secs(15);
 pub const BACKOFF_MIN: Duration = Duration::from_secs(2);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
+/// Parse failures of one message's FETCH before it is handed over empty.
+pub const FETCH_ATTEMPTS: u32 = 3;
 /// How often the heartbeat is bumped while waiting (IDLE, poll, backoff).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
@@ -67,7 +69,9 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 pub struct Fetched {
     pub uid: u32,
     pub uid_validity: u32,
-    /// The whole message as stored on the server (`BODY[]`).
+    /// The whole message as stored on the server (`BODY[]`). Empty when the server's
+    /// answer for this message could not be parsed [`FETCH_ATTEMPTS`] times in a row: the
+    /// handler then rejects it, so one odd message cannot block the intake.
     pub raw: Vec<u8>,
     /// The server's INTERNALDATE (arrival), when it gave one.
     pub arrival: Option<DateTime<Utc>>,
@@ -499,6 +503,13 @@ pub async fn ensure_mailboxes(
     Ok(names)
 }
 
+fn is_new_mail(resp: &UnsolicitedResponse) -> bool {
+    matches!(
+        resp,
+        UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+    )
+}
+
 fn no_session() -> MailboxError {
     MailboxError::Protocol("session lost".into())
 }
@@ -579,6 +590,7 @@ pub async fn watch<H: Handler>(
     let tls_config = prepare_tls(&cfg, &tls)?;
     let mut attempt: u32 = 0;
     let mut last_validity: Option<u32> = None;
+    let mut fetch_failures: HashMap<(u32, u32), u32> = HashMap::new();
     loop {
         beat(&heartbeat);
         if shutdown_requested(&shutdown) {
@@ -593,6 +605,7 @@ pub async fn watch<H: Handler>(
             heartbeat: &heartbeat,
             attempt: &mut attempt,
             last_validity: &mut last_validity,
+            fetch_failures: &mut fetch_failures,
         };
         let result = ctx.run(tls_config.clone()).await;
         match result {
@@ -629,6 +642,8 @@ struct SessionCtx<'a, H> {
     heartbeat: &'a AtomicU64,
     attempt: &'a mut u32,
     last_validity: &'a mut Option<u32>,
+    /// (UIDVALIDITY, UID) → FETCH responses that could not be parsed, in a row.
+    fetch_failures: &'a mut HashMap<(u32, u32), u32>,
 }
 
 enum Wake {
@@ -697,12 +712,7 @@ impl<H: Handler> SessionCtx<'_, H> {
             // Changes announced while we were busy: scan again before waiting.
             let mut pending = false;
             while let Ok(resp) = session.unsolicited_responses.try_recv() {
-                if matches!(
-                    resp,
-                    UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
-                ) {
-                    pending = true;
-                }
+                pending |= is_new_mail(&resp);
             }
             if pending {
                 continue;
@@ -753,9 +763,38 @@ impl<H: Handler> SessionCtx<'_, H> {
                 return Ok(());
             }
             beat(self.heartbeat);
-            let Some(fetched) = fetch(session, uid, validity).await? else {
-                tracing::debug!(uid, "imap: message vanished before fetch");
-                continue;
+            let key = (validity, uid);
+            let failures = self.fetch_failures.get(&key).copied().unwrap_or(0);
+            let fetched = if failures >= FETCH_ATTEMPTS {
+                tracing::warn!(
+                    uid,
+                    failures,
+                    "imap: message cannot be fetched; handing it over empty"
+                );
+                Fetched {
+                    uid,
+                    uid_validity: validity,
+                    raw: Vec::new(),
+                    arrival: None,
+                }
+            } else {
+                match fetch(session, uid, validity).await {
+                    Ok(Some(f)) => f,
+                    Ok(None) => {
+                        tracing::debug!(uid, "imap: message vanished before fetch");
+                        continue;
+                    }
+                    Err(
+                        e @ MailboxError::Imap {
+                            source: async_imap::error::Error::Parse(_),
+                            ..
+                        },
+                    ) => {
+                        self.fetch_failures.insert(key, failures + 1);
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                }
             };
             let size = fetched.raw.len();
             let disposition = self
@@ -768,6 +807,7 @@ impl<H: Handler> SessionCtx<'_, H> {
                 Disposition::Rejected => &names.rejected,
             };
             move_message(session, uid, target, caps).await?;
+            self.fetch_failures.remove(&key);
             tracing::info!(uid, size, to = %target, "imap: message handled and moved");
         }
         Ok(())
@@ -775,8 +815,14 @@ impl<H: Handler> SessionCtx<'_, H> {
 
     /// One IDLE round; always ends with DONE (bounded) unless the connection failed.
     async fn idle(&mut self, session: ImapSession) -> Result<(ImapSession, Wake), MailboxError> {
+        let unsolicited = session.unsolicited_responses.clone();
         let mut handle = session.idle();
         step("IDLE", STEP_TIMEOUT, handle.init()).await?;
+        // `init` files what arrives before the continuation as unsolicited.
+        let mut early = false;
+        while let Ok(resp) = unsolicited.try_recv() {
+            early |= is_new_mail(&resp);
+        }
         let deadline = Instant::now() + IDLE_MAX;
         let outcome = {
             let (wait, _stop) = handle.wait_with_timeout(IDLE_KEEPALIVE);
@@ -785,6 +831,9 @@ impl<H: Handler> SessionCtx<'_, H> {
             tokio::pin!(stop);
             let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
             loop {
+                if early {
+                    break Ok(Wake::Rescan);
+                }
                 tokio::select! {
                     r = &mut wait => break match r {
                         Ok(IdleResponse::NewData(_)) => Ok(Wake::Rescan),
