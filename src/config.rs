@@ -70,6 +70,8 @@ pub struct ImapConfig {
     pub processed_mailbox: String,
     pub rejected_mailbox: String,
     pub poll_seconds: u64,
+    /// Extra trusted CA certificates (PEM), e.g. a municipal CA or a test server's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `Name <addr@host>` split up.
@@ -89,6 +91,8 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub from: Address,
+    /// Extra trusted CA certificates (PEM).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The four deadlines' parameters for one category (or the default).

@@ -1,0 +1,130 @@
+//! The control socket in `state_dir`: while the daemon holds the store (sled is
+//! single-writer), the CLI asks it over this socket. One JSON request line, one JSON
+//! answer line.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::store::Store;
+use crate::workflow::Case;
+
+pub fn socket_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("otklik.sock")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Request {
+    /// All cases.
+    Cases,
+    /// One case by number.
+    Case { number: u64 },
+    /// Cases a notification would be a duplicate or repeat of.
+    Lookup {
+        source_id: Option<String>,
+        link: Option<String>,
+        author: Option<String>,
+        topic: Option<String>,
+    },
+    /// Outbox depth and case counts.
+    Status,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Cases(Vec<Case>),
+    Case(Option<Box<Case>>),
+    Lookup {
+        by_source_id: Option<Box<Case>>,
+        by_link: Option<Box<Case>>,
+        by_author_topic: Option<Box<Case>>,
+    },
+    Status { cases: usize, outbox: usize },
+    Error(String),
+}
+
+/// Answers one request from the store (the daemon and the CLI's own fallback share this).
+pub fn answer(store: &Store, req: &Request) -> Response {
+    let result = (|| -> Result<Response, crate::store::StoreError> {
+        Ok(match req {
+            Request::Cases => Response::Cases(store.cases().collect::<Result<_, _>>()?),
+            Request::Case { number } => Response::Case(store.case(*number)?.map(Box::new)),
+            Request::Lookup {
+                source_id,
+                link,
+                author,
+                topic,
+            } => Response::Lookup {
+                by_source_id: match source_id {
+                    Some(s) => store.case_by_source_id(s)?.map(Box::new),
+                    None => None,
+                },
+                by_link: match link {
+                    Some(l) => store.case_by_link(l)?.map(Box::new),
+                    None => None,
+                },
+                by_author_topic: match (author, topic) {
+                    (Some(a), Some(t)) => store.latest_by_author_topic(a, t)?.map(Box::new),
+                    _ => None,
+                },
+            },
+            Request::Status => Response::Status {
+                cases: store.case_count(),
+                outbox: store.outbox_len(),
+            },
+        })
+    })();
+    result.unwrap_or_else(|e| Response::Error(e.to_string()))
+}
+
+/// Serves the socket until the task is dropped.
+pub async fn serve(listener: UnixListener, store: Store) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_one(stream, store).await {
+                tracing::debug!(error = %e, "control connection ended");
+            }
+        });
+    }
+}
+
+async fn serve_one(stream: UnixStream, store: Store) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Some(line) = lines.next_line().await? {
+        let response = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || answer(&store, &req))
+                    .await
+                    .unwrap_or_else(|e| Response::Error(e.to_string()))
+            }
+            Err(e) => Response::Error(format!("bad request: {e}")),
+        };
+        let mut bytes = serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"error\":\"encoding\"}".to_vec());
+        bytes.push(b'\n');
+        write.write_all(&bytes).await?;
+    }
+    Ok(())
+}
+
+/// Asks a running daemon; `None` when no daemon listens.
+pub fn ask(state_dir: &Path, req: &Request) -> Option<Response> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket_path(state_dir)).ok()?;
+    let mut line = serde_json::to_vec(req).ok()?;
+    line.push(b'\n');
+    stream.write_all(&line).ok()?;
+    let mut reader = std::io::BufReader::new(stream);
+    let mut answer = String::new();
+    reader.read_line(&mut answer).ok()?;
+    serde_json::from_str(&answer).ok()
+}

@@ -1,0 +1,326 @@
+//! The service (`otklik run`): starts the tasks around the pure core, owns reload and
+//! shutdown, talks to systemd. Tests start it in-process with [`run`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, watch};
+
+use crate::auth::Secret;
+use crate::config::{self, Config, SecretCheck};
+use crate::escalation;
+use crate::handler::Handler;
+use crate::mailbox::{self, Disposition as BoxDisposition, Fetched, HandlerError, MailboxState};
+use crate::notify::{self, notify};
+use crate::outbox;
+use crate::smtp::Smtp;
+use crate::store::{Disposition, Store, StoreError};
+use crate::tls::TlsOptions;
+
+/// Errors that stop the service from starting (runtime errors are logged and retried).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("state_dir {path}: {source}")]
+    StateDir { path: String, source: std::io::Error },
+    #[error("secret {path}: {source}")]
+    Secret { path: String, source: std::io::Error },
+    #[error("{0} (is another otklik running with this state_dir?)")]
+    Store(#[from] StoreError),
+    #[error("smtp: {0}")]
+    Smtp(#[from] crate::smtp::SmtpSetupError),
+    #[error("tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("control socket {path}: {source}")]
+    Socket { path: String, source: std::io::Error },
+    #[error("imap: {0}")]
+    Mailbox(#[from] crate::mailbox::MailboxError),
+}
+
+/// How the outside world steers a running service.
+pub struct Controls {
+    /// `true` asks the service to stop.
+    pub shutdown: watch::Receiver<bool>,
+    /// Each notification asks it to re-read its config file.
+    pub reload: Arc<Notify>,
+}
+
+/// Loads the service secret from `state_dir/secret`, creating it (0600) on first start.
+pub fn load_secret(state_dir: &Path) -> Result<Secret, StartError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_dir.join("secret");
+    let err = |source| StartError::Secret {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Secret::new(text.trim().as_bytes().to_vec())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(err)?;
+            f.write_all(hex.as_bytes()).map_err(err)?;
+            f.sync_all().map_err(err)?;
+            Ok(Secret::new(hex.into_bytes()))
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// TLS trust for a protocol: the built-in roots plus the config's `ca_file`, if any.
+pub fn tls_options(ca_file: Option<&Path>) -> Result<TlsOptions, StartError> {
+    Ok(match ca_file {
+        Some(p) => TlsOptions::from_ca_file(p)?,
+        None => TlsOptions::default(),
+    })
+}
+
+/// The handler the IMAP watcher calls for each message.
+struct MailHandler {
+    handler: Arc<Handler>,
+    config: watch::Receiver<Arc<Config>>,
+    outbox_wake: Arc<Notify>,
+    timer_wake: Arc<Notify>,
+}
+
+impl mailbox::Handler for MailHandler {
+    async fn handle(&self, msg: Fetched) -> Result<BoxDisposition, HandlerError> {
+        let config = self.config.borrow().clone();
+        let handler = self.handler.clone();
+        let uid = msg.uid;
+        let result = tokio::task::spawn_blocking(move || handler.handle(&config, &msg.raw, msg.arrival, Utc::now()))
+            .await
+            .map_err(|e| HandlerError(format!("handler task failed: {e}")))?;
+        match result {
+            Ok(handled) => {
+                if handled.replay {
+                    tracing::info!(uid, case = ?handled.case, note = %handled.note, "message seen before; moving it on");
+                } else {
+                    tracing::info!(uid, case = ?handled.case, disposition = ?handled.disposition, note = %handled.note, "message handled");
+                }
+                self.outbox_wake.notify_one();
+                self.timer_wake.notify_one();
+                Ok(match handled.disposition {
+                    Disposition::Processed => BoxDisposition::Processed,
+                    Disposition::Rejected => BoxDisposition::Rejected,
+                })
+            }
+            Err(e) => {
+                tracing::error!(uid, error = %e, "could not commit a message; it stays in the mailbox and is retried");
+                Err(HandlerError(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Runs the service until `controls.shutdown` turns true.
+pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
+    let Controls { mut shutdown, reload } = controls;
+    let state_dir = config.service.state_dir.clone();
+    std::fs::create_dir_all(&state_dir).map_err(|source| StartError::StateDir {
+        path: state_dir.display().to_string(),
+        source,
+    })?;
+    let secret = load_secret(&state_dir)?;
+    let store = Store::open(&state_dir)?;
+    let rescheduled = escalation::reschedule_if_changed(&store, &config)?;
+    if rescheduled > 0 {
+        tracing::info!(cases = rescheduled, "escalation schedule rebuilt for the current config");
+    }
+    let config = Arc::new(config);
+    let (config_tx, config_rx) = watch::channel(config.clone());
+
+    // Outbox sender.
+    let smtp = Arc::new(Smtp::new(&config.smtp, &tls_options(config.smtp.ca_file.as_deref())?)?);
+    let outbox_wake = Arc::new(Notify::new());
+    let outbox_beat = Arc::new(AtomicU64::new(now_secs()));
+    let outbox_task = tokio::spawn(outbox::run(store.clone(), smtp, outbox_wake.clone(), shutdown.clone(), outbox_beat.clone()));
+
+    // Escalation timer.
+    let timer_wake = Arc::new(Notify::new());
+    let timer_beat = Arc::new(AtomicU64::new(now_secs()));
+    let timer_task = tokio::spawn(timer(store.clone(), secret.clone(), config_rx.clone(), timer_wake.clone(), outbox_wake.clone(), shutdown.clone(), timer_beat.clone()));
+
+    // Control socket.
+    let sock = crate::control::socket_path(&state_dir);
+    let _ = std::fs::remove_file(&sock);
+    let listener = tokio::net::UnixListener::bind(&sock).map_err(|source| StartError::Socket {
+        path: sock.display().to_string(),
+        source,
+    })?;
+    let control_task = tokio::spawn(crate::control::serve(listener, store.clone()));
+
+    // IMAP watcher (restarted when its settings change on reload).
+    let handler = Arc::new(Handler::new(store.clone(), secret.clone()));
+    let mail_handler = Arc::new(MailHandler {
+        handler,
+        config: config_rx.clone(),
+        outbox_wake: outbox_wake.clone(),
+        timer_wake: timer_wake.clone(),
+    });
+    let imap_beat = Arc::new(AtomicU64::new(now_secs()));
+    let (state_tx, mut state_rx) = watch::channel(MailboxState::Connecting);
+    let state_tx = Arc::new(state_tx);
+    let spawn_watcher = |cfg: &Config, stop: watch::Receiver<bool>| -> Result<tokio::task::JoinHandle<()>, StartError> {
+        let imap = cfg.imap.clone();
+        let tls = tls_options(cfg.imap.ca_file.as_deref())?;
+        let handler = mail_handler.clone();
+        let state = state_tx.clone();
+        let beat = imap_beat.clone();
+        Ok(tokio::spawn(async move {
+            let (tx, rx) = watch::channel(MailboxState::Connecting);
+            let forward = {
+                let state = state.clone();
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    while rx.changed().await.is_ok() {
+                        let s = *rx.borrow();
+                        state.send_replace(s);
+                    }
+                })
+            };
+            if let Err(e) = mailbox::watch(imap, tls, handler, stop, tx, beat).await {
+                tracing::error!(error = %e, "the IMAP watcher stopped");
+            }
+            forward.abort();
+        }))
+    };
+    let (mut watcher_stop_tx, watcher_stop_rx) = watch::channel(false);
+    let mut watcher = spawn_watcher(&config, watcher_stop_rx)?;
+
+    let watchdog = notify::watchdog_interval();
+    let mut ready = false;
+    let mut status_every = tokio::time::interval(Duration::from_secs(5));
+    let watchdog_every = watchdog.map(|w| w / 2).unwrap_or(Duration::from_secs(3600));
+    let mut watchdog_tick = tokio::time::interval(watchdog_every);
+    tracing::info!(state_dir = %state_dir.display(), cases = store.case_count(), outbox = store.outbox_len(), "otklik started");
+
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { break; }
+            }
+            changed = state_rx.changed() => {
+                if changed.is_err() { continue; }
+                let s = *state_rx.borrow();
+                if !ready && matches!(s, MailboxState::Idle | MailboxState::Polling) {
+                    ready = true;
+                    notify("READY=1");
+                    tracing::info!("ready: mailbox selected, outbox running");
+                }
+                notify(&format!("STATUS={}", status_line(&store, s)));
+            }
+            _ = status_every.tick() => {
+                notify(&format!("STATUS={}", status_line(&store, *state_rx.borrow())));
+            }
+            _ = watchdog_tick.tick(), if watchdog.is_some() => {
+                // Only a live loop earns a ping: a hung IMAP loop, outbox or timer trips the watchdog.
+                let limit = watchdog.map(|w| w.as_secs().max(1) * 2).unwrap_or(u64::MAX).max(mailbox::HEARTBEAT_EVERY.as_secs() * 3);
+                let now = now_secs();
+                let alive = [&imap_beat, &outbox_beat, &timer_beat].iter().all(|b| now.saturating_sub(b.load(Ordering::Relaxed)) <= limit);
+                if alive { notify("WATCHDOG=1"); } else { tracing::error!("a service loop is stuck; not pinging the watchdog"); }
+            }
+            _ = reload.notified() => {
+                notify::reloading();
+                let path = config_tx.borrow().path.clone();
+                match reload_config(&path) {
+                    Ok(new) => {
+                        let old = config_tx.borrow().clone();
+                        let imap_changed = old.imap != new.imap;
+                        let new = Arc::new(new);
+                        config_tx.send_replace(new.clone());
+                        match escalation::reschedule_if_changed(&store, &new) {
+                            Ok(n) => tracing::info!(rescheduled = n, "config reloaded"),
+                            Err(e) => tracing::error!(error = %e, "config reloaded, but the schedule could not be rebuilt"),
+                        }
+                        timer_wake.notify_one();
+                        if imap_changed {
+                            tracing::info!("IMAP settings changed: reconnecting");
+                            watcher_stop_tx.send_replace(true);
+                            let _ = (&mut watcher).await;
+                            let (tx, rx) = watch::channel(false);
+                            watcher_stop_tx = tx;
+                            match spawn_watcher(&new, rx) {
+                                Ok(w) => watcher = w,
+                                Err(e) => tracing::error!(error = %e, "cannot restart the IMAP watcher"),
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!("config reload refused, the old config stays in force:\n{e}"),
+                }
+                notify("READY=1");
+            }
+        }
+    }
+
+    notify("STOPPING=1");
+    tracing::info!("stopping: finishing the message in hand");
+    watcher_stop_tx.send_replace(true);
+    let _ = watcher.await;
+    let _ = timer_task.await;
+    let _ = outbox_task.await;
+    control_task.abort();
+    let _ = std::fs::remove_file(&sock);
+    store.flush().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn reload_config(path: &PathBuf) -> Result<Config, config::ConfigError> {
+    config::load(path, SecretCheck::Require)
+}
+
+fn now_secs() -> u64 {
+    Utc::now().timestamp().max(0) as u64
+}
+
+fn status_line(store: &Store, state: MailboxState) -> String {
+    format!("{} cases, outbox {}, {state}", store.case_count(), store.outbox_len())
+}
+
+/// Sleeps until the next due escalation step (or a wake-up), then fires what is due.
+async fn timer(
+    store: Store,
+    secret: Secret,
+    config: watch::Receiver<Arc<Config>>,
+    wake: Arc<Notify>,
+    outbox_wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+    heartbeat: Arc<AtomicU64>,
+) {
+    loop {
+        heartbeat.store(now_secs(), Ordering::Relaxed);
+        let cfg = config.borrow().clone();
+        let (store2, secret2) = (store.clone(), secret.clone());
+        let fired = tokio::task::spawn_blocking(move || escalation::tick(&store2, &cfg, &secret2, Utc::now())).await;
+        match fired {
+            Ok(Ok(n)) if n > 0 => outbox_wake.notify_one(),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "escalation tick failed; retrying"),
+            Err(e) => tracing::error!(error = %e, "escalation task failed"),
+        }
+        let sleep = match store.next_due() {
+            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            _ => Duration::from_secs(60),
+        }
+        .clamp(Duration::from_millis(200), Duration::from_secs(30));
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(sleep) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}

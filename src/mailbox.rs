@@ -1,0 +1,994 @@
+//! The IMAP watcher: the shell that turns an intake mailbox into a sequence of handled
+//! messages.
+//!
+//! One session at a time: connect (implicit TLS, STARTTLS, or plain on loopback), LOGIN,
+//! make sure the processed/rejected mailboxes exist, SELECT the intake mailbox, then loop:
+//! handle every (undeleted) message in UID order, one at a time — fetch, hand the bytes
+//! to the [`Handler`] (which commits everything to the store and flushes), and only then
+//! MOVE the message to `processed_mailbox` or `rejected_mailbox` — and wait for more with
+//! IDLE (or by polling every `poll_seconds` where the server has no IDLE).
+//!
+//! Every message still in the intake mailbox is handed over on every scan, including the
+//! whole backlog at first start: a message in the inbox is either new or was committed but
+//! not moved (crash between the two); the handler deduplicates by Message-ID / source id,
+//! so the watcher needs no state of its own and a UIDVALIDITY change needs no special case.
+//!
+//! async-imap has no timeouts of its own, so every network step runs under one here. IDLE
+//! waits with a keepalive-aware timeout (the wait is renewed by each `* OK Still here`;
+//! without one for [`IDLE_KEEPALIVE`] the connection is presumed dead, as chatmail/core
+//! does) and is re-issued at least every [`IDLE_MAX`]; `DONE` is bounded too, since it is
+//! known to hang on a half-dead connection. Any error drops the session; reconnection uses
+//! jittered exponential backoff from [`BACKOFF_MIN`] to [`BACKOFF_MAX`], reset once a scan
+//! succeeds.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
+
+use crate::config::{ImapConfig, TlsMode};
+use crate::tls::{TlsError, TlsOptions};
+
+/// Connect, TLS handshake, greeting, LOGIN, SELECT, SEARCH, MOVE, NOOP, LOGOUT.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Fetching one message (it may carry large attachments).
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
+/// IDLE is ended after this long without any server response (keepalives included).
+pub const IDLE_KEEPALIVE: Duration = Duration::from_secs(5 * 60);
+/// IDLE is re-issued at least this often (RFC 2177 asks for < 29 min).
+pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
+/// `DONE` after IDLE; it can hang on a half-dead connection.
+pub const DONE_TIMEOUT: Duration = Duration::from_secs(15);
+pub const BACKOFF_MIN: Duration = Duration::from_secs(2);
+pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
+/// Parse failures of one message's FETCH before it is handed over empty.
+pub const FETCH_ATTEMPTS: u32 = 3;
+/// How often the heartbeat is bumped while waiting (IDLE, poll, backoff).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+
+/// One message fetched from the intake mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub uid: u32,
+    pub uid_validity: u32,
+    /// The whole message as stored on the server (`BODY[]`). Empty when the server's
+    /// answer for this message could not be parsed [`FETCH_ATTEMPTS`] times in a row: the
+    /// handler then rejects it, so one odd message cannot block the intake.
+    pub raw: Vec<u8>,
+    /// The server's INTERNALDATE (arrival), when it gave one.
+    pub arrival: Option<DateTime<Utc>>,
+}
+
+/// Where a handled message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Processed,
+    Rejected,
+}
+
+/// What the watcher is doing, for sd_notify STATUS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailboxState {
+    Connecting,
+    Idle,
+    Polling,
+    Processing,
+    Backoff { attempt: u32 },
+}
+
+impl std::fmt::Display for MailboxState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailboxState::Connecting => f.write_str("imap: connecting"),
+            MailboxState::Idle => f.write_str("imap: idle"),
+            MailboxState::Polling => f.write_str("imap: polling"),
+            MailboxState::Processing => f.write_str("imap: processing"),
+            MailboxState::Backoff { attempt } => {
+                write!(f, "imap: reconnecting (attempt {attempt})")
+            }
+        }
+    }
+}
+
+/// The handler could not commit the message (e.g. disk full). The message stays in the
+/// intake mailbox and is retried after a backoff; it is never moved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("handler failed: {0}")]
+pub struct HandlerError(pub String);
+
+/// Handles one message: commits everything it implies to the store (flushed), then says
+/// where the message goes. Err = could not commit: the message stays in the inbox and is
+/// retried later (after a backoff); never moved.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        msg: Fetched,
+    ) -> impl Future<Output = Result<Disposition, HandlerError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailboxError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("imap: tls = \"none\" is allowed only for loopback hosts, not {0}")]
+    InsecureHost(String),
+    #[error("imap: invalid server name {0:?} for TLS")]
+    ServerName(String),
+    #[error("imap: cannot connect to {host}:{port}: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: io::Error,
+    },
+    #[error("imap: TLS handshake with {host} failed: {source}")]
+    Handshake {
+        host: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("imap: server refused the connection: {0}")]
+    Greeting(String),
+    #[error("imap: login as {user} failed: {message}")]
+    Login { user: String, message: String },
+    #[error("imap: {step} timed out after {after:?}")]
+    Timeout { step: &'static str, after: Duration },
+    #[error("imap: {step}: {source}")]
+    Imap {
+        step: &'static str,
+        #[source]
+        source: async_imap::error::Error,
+    },
+    #[error("imap: {0}")]
+    Protocol(String),
+    #[error("imap: message {uid}: {source}")]
+    Handler {
+        uid: u32,
+        #[source]
+        source: HandlerError,
+    },
+}
+
+impl MailboxError {
+    /// A configuration problem that no reconnect can fix: `watch` returns it.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            MailboxError::Tls(_) | MailboxError::InsecureHost(_) | MailboxError::ServerName(_)
+        )
+    }
+}
+
+/// The byte stream under an IMAP session: plain TCP (loopback or before STARTTLS) or TLS.
+#[derive(Debug)]
+pub enum ImapStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ImapStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ImapStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub type ImapSession = async_imap::Session<ImapStream>;
+
+/// The server-side names of the mailboxes the watcher uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxNames {
+    pub intake: String,
+    pub processed: String,
+    pub rejected: String,
+    /// The server's hierarchy separator (None: flat namespace).
+    pub separator: Option<String>,
+}
+
+/// What the server can do, read once per session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerCaps {
+    pub idle: bool,
+    pub move_: bool,
+    pub uidplus: bool,
+}
+
+async fn step<T, F>(name: &'static str, after: Duration, fut: F) -> Result<T, MailboxError>
+where
+    F: Future<Output = Result<T, async_imap::error::Error>>,
+{
+    match timeout(after, fut).await {
+        Err(_) => Err(MailboxError::Timeout { step: name, after }),
+        Ok(Err(source)) => Err(MailboxError::Imap { step: name, source }),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The TLS config the watcher needs for `cfg.tls` (None for plain connections).
+/// Fails for configuration errors (bad CA file, plain IMAP to a non-loopback host).
+pub fn prepare_tls(
+    cfg: &ImapConfig,
+    tls: &TlsOptions,
+) -> Result<Option<Arc<ClientConfig>>, MailboxError> {
+    match cfg.tls {
+        TlsMode::None => {
+            if is_loopback_host(&cfg.host) {
+                Ok(None)
+            } else {
+                Err(MailboxError::InsecureHost(cfg.host.clone()))
+            }
+        }
+        TlsMode::Implicit | TlsMode::Starttls => Ok(Some(crate::tls::client_config(tls)?)),
+    }
+}
+
+async fn tls_handshake(
+    host: &str,
+    tcp: TcpStream,
+    config: Arc<ClientConfig>,
+) -> Result<ImapStream, MailboxError> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|_| MailboxError::ServerName(host.to_string()))?;
+    let connector = TlsConnector::from(config);
+    match timeout(STEP_TIMEOUT, connector.connect(name, tcp)).await {
+        Err(_) => Err(MailboxError::Timeout {
+            step: "TLS handshake",
+            after: STEP_TIMEOUT,
+        }),
+        Ok(Err(source)) => Err(MailboxError::Handshake {
+            host: host.to_string(),
+            source,
+        }),
+        Ok(Ok(s)) => Ok(ImapStream::Tls(Box::new(s))),
+    }
+}
+
+async fn read_greeting(client: &mut async_imap::Client<ImapStream>) -> Result<(), MailboxError> {
+    match timeout(STEP_TIMEOUT, client.read_response()).await {
+        Err(_) => Err(MailboxError::Timeout {
+            step: "greeting",
+            after: STEP_TIMEOUT,
+        }),
+        Ok(Err(e)) => Err(MailboxError::Greeting(e.to_string())),
+        Ok(Ok(None)) => Err(MailboxError::Greeting("connection closed".into())),
+        Ok(Ok(Some(resp))) => {
+            use async_imap::imap_proto::{Response, Status};
+            match resp.parsed() {
+                Response::Data {
+                    status: Status::Ok | Status::PreAuth,
+                    ..
+                } => Ok(()),
+                other => Err(MailboxError::Greeting(format!("{other:?}"))),
+            }
+        }
+    }
+}
+
+/// Connects and logs in (no SELECT). `tls_config` comes from [`prepare_tls`].
+pub async fn connect(
+    cfg: &ImapConfig,
+    tls_config: Option<Arc<ClientConfig>>,
+) -> Result<ImapSession, MailboxError> {
+    let tcp = match timeout(
+        STEP_TIMEOUT,
+        TcpStream::connect((cfg.host.as_str(), cfg.port)),
+    )
+    .await
+    {
+        Err(_) => {
+            return Err(MailboxError::Timeout {
+                step: "connect",
+                after: STEP_TIMEOUT,
+            });
+        }
+        Ok(Err(source)) => {
+            return Err(MailboxError::Connect {
+                host: cfg.host.clone(),
+                port: cfg.port,
+                source,
+            });
+        }
+        Ok(Ok(tcp)) => tcp,
+    };
+    if cfg.tls == TlsMode::None {
+        // Belt and braces: the name was loopback, the address must be too.
+        let peer: Option<SocketAddr> = tcp.peer_addr().ok();
+        if peer.is_some_and(|p| !p.ip().is_loopback()) {
+            return Err(MailboxError::InsecureHost(cfg.host.clone()));
+        }
+    }
+    tcp.set_nodelay(true).ok();
+    let client = match (cfg.tls, tls_config) {
+        (TlsMode::Implicit, Some(config)) => {
+            let stream = tls_handshake(&cfg.host, tcp, config).await?;
+            let mut client = async_imap::Client::new(stream);
+            read_greeting(&mut client).await?;
+            client
+        }
+        (TlsMode::Starttls, Some(config)) => {
+            let mut client = async_imap::Client::new(ImapStream::Plain(tcp));
+            read_greeting(&mut client).await?;
+            step(
+                "STARTTLS",
+                STEP_TIMEOUT,
+                client.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await?;
+            let ImapStream::Plain(tcp) = client.into_inner() else {
+                return Err(MailboxError::Protocol("STARTTLS on a TLS stream".into()));
+            };
+            async_imap::Client::new(tls_handshake(&cfg.host, tcp, config).await?)
+        }
+        (TlsMode::None, _) => {
+            let mut client = async_imap::Client::new(ImapStream::Plain(tcp));
+            read_greeting(&mut client).await?;
+            client
+        }
+        (_, None) => {
+            return Err(MailboxError::Protocol(
+                "TLS requested but no TLS configuration given".into(),
+            ));
+        }
+    };
+    match timeout(STEP_TIMEOUT, client.login(&cfg.username, &cfg.password.0)).await {
+        Err(_) => Err(MailboxError::Timeout {
+            step: "LOGIN",
+            after: STEP_TIMEOUT,
+        }),
+        Ok(Err((e, _client))) => Err(MailboxError::Login {
+            user: cfg.username.clone(),
+            message: e.to_string(),
+        }),
+        Ok(Ok(session)) => Ok(session),
+    }
+}
+
+/// Reads CAPABILITY.
+pub async fn capabilities(session: &mut ImapSession) -> Result<ServerCaps, MailboxError> {
+    let caps = step("CAPABILITY", STEP_TIMEOUT, session.capabilities()).await?;
+    Ok(ServerCaps {
+        idle: caps.has_str("IDLE"),
+        move_: caps.has_str("MOVE"),
+        uidplus: caps.has_str("UIDPLUS"),
+    })
+}
+
+/// `processed/sub` with `/` replaced by the server's separator (`.` for Dovecot's Maildir).
+/// Without a separator (flat namespace) the name is kept as written.
+pub fn server_mailbox_name(name: &str, separator: Option<&str>) -> String {
+    match separator {
+        Some(sep) if !sep.is_empty() && sep != "/" => name.split('/').collect::<Vec<_>>().join(sep),
+        _ => name.to_string(),
+    }
+}
+
+/// The parents of a hierarchical name, outermost first: `a.b.c` → `a`, `a.b`.
+pub fn parent_mailboxes(name: &str, separator: Option<&str>) -> Vec<String> {
+    let Some(sep) = separator.filter(|s| !s.is_empty()) else {
+        return Vec::new();
+    };
+    let parts: Vec<&str> = name.split(sep).collect();
+    (1..parts.len())
+        .map(|n| parts[..n].join(sep))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Detects the hierarchy separator, maps the configured names to the server's, and
+/// creates `processed_mailbox` and `rejected_mailbox` (and their parents) if missing.
+pub async fn ensure_mailboxes(
+    session: &mut ImapSession,
+    cfg: &ImapConfig,
+) -> Result<MailboxNames, MailboxError> {
+    let separator: Option<String> = {
+        let names: Vec<_> = step("LIST separator", STEP_TIMEOUT, async {
+            session
+                .list(Some(""), Some("\"\""))
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        names.iter().find_map(|n| n.delimiter().map(str::to_string))
+    };
+    let existing: HashSet<String> = step("LIST", STEP_TIMEOUT, async {
+        session
+            .list(Some(""), Some("*"))
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?
+    .iter()
+    .map(|n| n.name().to_string())
+    .collect();
+    let sep = separator.as_deref();
+    let names = MailboxNames {
+        intake: cfg.mailbox.clone(),
+        processed: server_mailbox_name(&cfg.processed_mailbox, sep),
+        rejected: server_mailbox_name(&cfg.rejected_mailbox, sep),
+        separator: separator.clone(),
+    };
+    let mut created: HashSet<String> = HashSet::new();
+    for target in [&names.processed, &names.rejected] {
+        let mut wanted = parent_mailboxes(target, sep);
+        wanted.push(target.clone());
+        for mbox in wanted {
+            if existing.contains(&mbox) || created.contains(&mbox) {
+                continue;
+            }
+            match timeout(STEP_TIMEOUT, session.create(&mbox)).await {
+                Err(_) => {
+                    return Err(MailboxError::Timeout {
+                        step: "CREATE",
+                        after: STEP_TIMEOUT,
+                    });
+                }
+                // Someone else created it meanwhile (or the server made the parent
+                // implicitly): fine.
+                Ok(Err(async_imap::error::Error::No(msg)))
+                    if msg.to_ascii_uppercase().contains("ALREADYEXISTS")
+                        || msg.to_ascii_lowercase().contains("already exists") => {}
+                Ok(Err(source)) => {
+                    return Err(MailboxError::Imap {
+                        step: "CREATE",
+                        source,
+                    });
+                }
+                Ok(Ok(())) => tracing::info!(mailbox = %mbox, "imap: created mailbox"),
+            }
+            created.insert(mbox);
+        }
+    }
+    Ok(names)
+}
+
+fn is_new_mail(resp: &UnsolicitedResponse) -> bool {
+    matches!(
+        resp,
+        UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+    )
+}
+
+fn no_session() -> MailboxError {
+    MailboxError::Protocol("session lost".into())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn beat(heartbeat: &AtomicU64) {
+    heartbeat.store(unix_now(), Ordering::Relaxed);
+}
+
+/// The backoff before reconnect attempt `attempt` (1-based): 2 s doubling to 80 s,
+/// scaled by `jitter` (expected in 0.8..1.2) and clamped to [2 s, 80 s].
+pub fn backoff_delay(attempt: u32, jitter: f64) -> Duration {
+    let exp = attempt.saturating_sub(1).min(16);
+    let base = BACKOFF_MIN.as_secs_f64() * f64::from(1u32 << exp);
+    let capped = base.min(BACKOFF_MAX.as_secs_f64());
+    let jittered = capped * jitter.clamp(0.5, 1.5);
+    Duration::from_secs_f64(jittered.clamp(BACKOFF_MIN.as_secs_f64(), BACKOFF_MAX.as_secs_f64()))
+}
+
+fn jitter() -> f64 {
+    use rand::Rng;
+    rand::rng().random_range(0.8..1.2)
+}
+
+/// True once shutdown was requested (or its sender is gone).
+fn shutdown_requested(rx: &watch::Receiver<bool>) -> bool {
+    *rx.borrow() || rx.has_changed().is_err()
+}
+
+/// Resolves when shutdown is requested (or the sender is dropped).
+async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sleeps `dur`, bumping the heartbeat; true if shutdown came first.
+async fn sleep_or_shutdown(
+    dur: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    heartbeat: &AtomicU64,
+) -> bool {
+    let deadline = Instant::now() + dur;
+    let stop = wait_shutdown(shutdown);
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return true,
+            _ = tokio::time::sleep_until(deadline) => return false,
+            _ = tick.tick() => beat(heartbeat),
+        }
+    }
+}
+
+/// Watches the intake mailbox until shutdown. Returns Ok on shutdown; Err only for
+/// configuration errors no reconnect can fix (bad CA file, plain IMAP to a remote host).
+/// Login failures are retried with backoff and logged as errors.
+pub async fn watch<H: Handler>(
+    cfg: ImapConfig,
+    tls: TlsOptions,
+    handler: Arc<H>,
+    mut shutdown: watch::Receiver<bool>,
+    state: watch::Sender<MailboxState>,
+    heartbeat: Arc<AtomicU64>,
+) -> Result<(), MailboxError> {
+    let tls_config = prepare_tls(&cfg, &tls)?;
+    let mut attempt: u32 = 0;
+    let mut last_validity: Option<u32> = None;
+    let mut fetch_failures: HashMap<(u32, u32), u32> = HashMap::new();
+    loop {
+        beat(&heartbeat);
+        if shutdown_requested(&shutdown) {
+            return Ok(());
+        }
+        state.send_replace(MailboxState::Connecting);
+        let mut ctx = SessionCtx {
+            cfg: &cfg,
+            handler: handler.as_ref(),
+            shutdown: &mut shutdown,
+            state: &state,
+            heartbeat: &heartbeat,
+            attempt: &mut attempt,
+            last_validity: &mut last_validity,
+            fetch_failures: &mut fetch_failures,
+        };
+        let result = ctx.run(tls_config.clone()).await;
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_permanent() => {
+                tracing::error!(error = %e, "imap: giving up");
+                return Err(e);
+            }
+            Err(e) => {
+                attempt = attempt.saturating_add(1);
+                let delay = backoff_delay(attempt, jitter());
+                match &e {
+                    MailboxError::Login { .. } | MailboxError::Handshake { .. } => {
+                        tracing::error!(error = %e, attempt, retry_in = ?delay, "imap: cannot log in")
+                    }
+                    _ => {
+                        tracing::warn!(error = %e, attempt, retry_in = ?delay, "imap: session failed")
+                    }
+                }
+                state.send_replace(MailboxState::Backoff { attempt });
+                if sleep_or_shutdown(delay, &mut shutdown, &heartbeat).await {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+struct SessionCtx<'a, H> {
+    cfg: &'a ImapConfig,
+    handler: &'a H,
+    shutdown: &'a mut watch::Receiver<bool>,
+    state: &'a watch::Sender<MailboxState>,
+    heartbeat: &'a AtomicU64,
+    attempt: &'a mut u32,
+    last_validity: &'a mut Option<u32>,
+    /// (UIDVALIDITY, UID) → FETCH responses that could not be parsed, in a row.
+    fetch_failures: &'a mut HashMap<(u32, u32), u32>,
+}
+
+enum Wake {
+    /// Something may have changed: scan again.
+    Rescan,
+    Shutdown,
+}
+
+impl<H: Handler> SessionCtx<'_, H> {
+    /// One session: Ok(()) on shutdown (after LOGOUT), Err on any failure.
+    async fn run(&mut self, tls_config: Option<Arc<ClientConfig>>) -> Result<(), MailboxError> {
+        let connected = {
+            let stop = wait_shutdown(self.shutdown);
+            tokio::pin!(stop);
+            tokio::select! {
+                _ = &mut stop => None,
+                r = connect(self.cfg, tls_config) => Some(r),
+            }
+        };
+        let Some(connected) = connected else {
+            return Ok(());
+        };
+        let mut slot = Some(connected?);
+        tracing::info!(host = %self.cfg.host, user = %self.cfg.username, "imap: logged in");
+        let result = self.serve(&mut slot).await;
+        if result.is_ok()
+            && let Some(mut session) = slot
+        {
+            // Shutdown: say goodbye, but never wait long for it.
+            let _ = timeout(STEP_TIMEOUT, session.logout()).await;
+        }
+        result
+    }
+
+    /// `slot` holds the session; it is empty only while IDLE owns it (and stays empty if
+    /// IDLE failed, which ends the session anyway).
+    async fn serve(&mut self, slot: &mut Option<ImapSession>) -> Result<(), MailboxError> {
+        let session = slot.as_mut().ok_or_else(no_session)?;
+        let caps = capabilities(session).await?;
+        let names = ensure_mailboxes(session, self.cfg).await?;
+        let selected = step("SELECT", STEP_TIMEOUT, session.select(&names.intake)).await?;
+        let validity = selected.uid_validity.unwrap_or(0);
+        if let Some(old) = *self.last_validity
+            && old != validity
+        {
+            tracing::warn!(
+                old,
+                new = validity,
+                "imap: UIDVALIDITY changed; rescanning all"
+            );
+        }
+        *self.last_validity = Some(validity);
+        tracing::debug!(?caps, ?names, validity, "imap: selected");
+        loop {
+            beat(self.heartbeat);
+            if shutdown_requested(self.shutdown) {
+                return Ok(());
+            }
+            let session = slot.as_mut().ok_or_else(no_session)?;
+            self.scan(session, &names, caps, validity).await?;
+            // A whole scan went through: the connection is good again.
+            *self.attempt = 0;
+            if shutdown_requested(self.shutdown) {
+                return Ok(());
+            }
+            // Changes announced while we were busy: scan again before waiting.
+            let mut pending = false;
+            while let Ok(resp) = session.unsolicited_responses.try_recv() {
+                pending |= is_new_mail(&resp);
+            }
+            if pending {
+                continue;
+            }
+            let wake = if caps.idle {
+                self.state.send_replace(MailboxState::Idle);
+                let owned = slot.take().ok_or_else(no_session)?;
+                let (owned, wake) = self.idle(owned).await?;
+                *slot = Some(owned);
+                wake
+            } else {
+                self.state.send_replace(MailboxState::Polling);
+                let dur = Duration::from_secs(self.cfg.poll_seconds.max(1));
+                if sleep_or_shutdown(dur, self.shutdown, self.heartbeat).await {
+                    Wake::Shutdown
+                } else {
+                    step("NOOP", STEP_TIMEOUT, session.noop()).await?;
+                    Wake::Rescan
+                }
+            };
+            if let Wake::Shutdown = wake {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Handles every undeleted message in the selected mailbox, in UID order.
+    async fn scan(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+    ) -> Result<(), MailboxError> {
+        let mut uids: Vec<u32> = step("UID SEARCH", STEP_TIMEOUT, session.uid_search("UNDELETED"))
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        if uids.is_empty() {
+            return Ok(());
+        }
+        self.state.send_replace(MailboxState::Processing);
+        tracing::debug!(count = uids.len(), "imap: messages to handle");
+        for uid in uids {
+            // Between messages is the only place a shutdown cuts in.
+            if shutdown_requested(self.shutdown) {
+                return Ok(());
+            }
+            beat(self.heartbeat);
+            let key = (validity, uid);
+            let failures = self.fetch_failures.get(&key).copied().unwrap_or(0);
+            let fetched = if failures >= FETCH_ATTEMPTS {
+                tracing::warn!(
+                    uid,
+                    failures,
+                    "imap: message cannot be fetched; handing it over empty"
+                );
+                Fetched {
+                    uid,
+                    uid_validity: validity,
+                    raw: Vec::new(),
+                    arrival: None,
+                }
+            } else {
+                match fetch(session, uid, validity).await {
+                    Ok(Some(f)) => f,
+                    Ok(None) => {
+                        tracing::debug!(uid, "imap: message vanished before fetch");
+                        continue;
+                    }
+                    Err(
+                        e @ MailboxError::Imap {
+                            source: async_imap::error::Error::Parse(_),
+                            ..
+                        },
+                    ) => {
+                        self.fetch_failures.insert(key, failures + 1);
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            let size = fetched.raw.len();
+            let disposition = self
+                .handler
+                .handle(fetched)
+                .await
+                .map_err(|source| MailboxError::Handler { uid, source })?;
+            let target = match disposition {
+                Disposition::Processed => &names.processed,
+                Disposition::Rejected => &names.rejected,
+            };
+            move_message(session, uid, target, caps).await?;
+            self.fetch_failures.remove(&key);
+            tracing::info!(uid, size, to = %target, "imap: message handled and moved");
+        }
+        Ok(())
+    }
+
+    /// One IDLE round; always ends with DONE (bounded) unless the connection failed.
+    async fn idle(&mut self, session: ImapSession) -> Result<(ImapSession, Wake), MailboxError> {
+        let unsolicited = session.unsolicited_responses.clone();
+        let mut handle = session.idle();
+        step("IDLE", STEP_TIMEOUT, handle.init()).await?;
+        // `init` files what arrives before the continuation as unsolicited.
+        let mut early = false;
+        while let Ok(resp) = unsolicited.try_recv() {
+            early |= is_new_mail(&resp);
+        }
+        let deadline = Instant::now() + IDLE_MAX;
+        let outcome = {
+            let (wait, _stop) = handle.wait_with_timeout(IDLE_KEEPALIVE);
+            tokio::pin!(wait);
+            let stop = wait_shutdown(self.shutdown);
+            tokio::pin!(stop);
+            let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+            loop {
+                if early {
+                    break Ok(Wake::Rescan);
+                }
+                tokio::select! {
+                    r = &mut wait => break match r {
+                        Ok(IdleResponse::NewData(_)) => Ok(Wake::Rescan),
+                        Ok(IdleResponse::Timeout) => {
+                            tracing::debug!("imap: no keepalive during IDLE; checking the connection");
+                            Ok(Wake::Rescan)
+                        }
+                        Ok(IdleResponse::ManualInterrupt) => Ok(Wake::Rescan),
+                        Err(source) => Err(MailboxError::Imap { step: "IDLE wait", source }),
+                    },
+                    _ = tokio::time::sleep_until(deadline) => break Ok(Wake::Rescan),
+                    _ = &mut stop => break Ok(Wake::Shutdown),
+                    _ = tick.tick() => beat(self.heartbeat),
+                }
+            }
+        };
+        let wake = outcome?;
+        let session = step("IDLE DONE", DONE_TIMEOUT, handle.done()).await?;
+        Ok((session, wake))
+    }
+}
+
+async fn fetch(
+    session: &mut ImapSession,
+    uid: u32,
+    validity: u32,
+) -> Result<Option<Fetched>, MailboxError> {
+    let items = step("UID FETCH", FETCH_TIMEOUT, async {
+        session
+            .uid_fetch(uid.to_string(), "(UID INTERNALDATE BODY.PEEK[])")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?;
+    let Some(item) = items.iter().find(|f| f.uid == Some(uid)) else {
+        return Ok(None);
+    };
+    let raw = item.body().map(<[u8]>::to_vec).unwrap_or_default();
+    Ok(Some(Fetched {
+        uid,
+        uid_validity: validity,
+        raw,
+        arrival: item.internal_date().map(|d| d.with_timezone(&Utc)),
+    }))
+}
+
+async fn move_message(
+    session: &mut ImapSession,
+    uid: u32,
+    target: &str,
+    caps: ServerCaps,
+) -> Result<(), MailboxError> {
+    let set = uid.to_string();
+    if caps.move_ {
+        return step("UID MOVE", STEP_TIMEOUT, session.uid_mv(&set, target)).await;
+    }
+    step("UID COPY", STEP_TIMEOUT, session.uid_copy(&set, target)).await?;
+    step("UID STORE", STEP_TIMEOUT, async {
+        session
+            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?;
+    if caps.uidplus {
+        step("UID EXPUNGE", STEP_TIMEOUT, async {
+            session
+                .uid_expunge(&set)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+    } else {
+        step("EXPUNGE", STEP_TIMEOUT, async {
+            session.expunge().await?.try_collect::<Vec<_>>().await
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separator_mapping() {
+        assert_eq!(
+            server_mailbox_name("otklik/processed", Some(".")),
+            "otklik.processed"
+        );
+        assert_eq!(
+            server_mailbox_name("otklik/processed", Some("/")),
+            "otklik/processed"
+        );
+        assert_eq!(
+            server_mailbox_name("otklik/processed", None),
+            "otklik/processed"
+        );
+        assert_eq!(server_mailbox_name("flat", Some(".")), "flat");
+    }
+
+    #[test]
+    fn parents() {
+        assert_eq!(
+            parent_mailboxes("a.b.c", Some(".")),
+            vec!["a".to_string(), "a.b".to_string()]
+        );
+        assert!(parent_mailboxes("a", Some(".")).is_empty());
+        assert!(parent_mailboxes("a/b", None).is_empty());
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_delay(1, 1.0), Duration::from_secs(2));
+        assert_eq!(backoff_delay(2, 1.0), Duration::from_secs(4));
+        assert_eq!(backoff_delay(6, 1.0), Duration::from_secs(64));
+        assert_eq!(backoff_delay(7, 1.0), Duration::from_secs(80));
+        assert_eq!(backoff_delay(1000, 1.0), Duration::from_secs(80));
+        // Jitter never leaves the 2 s .. 80 s band.
+        assert_eq!(backoff_delay(1, 0.8), Duration::from_secs(2));
+        assert_eq!(backoff_delay(1000, 1.2), Duration::from_secs(80));
+        let d = backoff_delay(3, 1.1);
+        assert!(d > Duration::from_secs(8) && d < Duration::from_secs(9));
+    }
+
+    #[test]
+    fn plain_imap_only_on_loopback() {
+        let mut cfg = ImapConfig {
+            host: "imap.example.ru".into(),
+            port: 143,
+            tls: TlsMode::None,
+            username: "u".into(),
+            password: crate::config::Secret("p".into()),
+            mailbox: "INBOX".into(),
+            processed_mailbox: "otklik/processed".into(),
+            rejected_mailbox: "otklik/rejected".into(),
+            poll_seconds: 60,
+        };
+        assert!(matches!(
+            prepare_tls(&cfg, &TlsOptions::default()),
+            Err(MailboxError::InsecureHost(_))
+        ));
+        cfg.host = "127.0.0.1".into();
+        assert!(matches!(
+            prepare_tls(&cfg, &TlsOptions::default()),
+            Ok(None)
+        ));
+        cfg.tls = TlsMode::Implicit;
+        assert!(matches!(
+            prepare_tls(&cfg, &TlsOptions::default()),
+            Ok(Some(_))
+        ));
+    }
+}

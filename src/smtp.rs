@@ -1,0 +1,307 @@
+//! Sending pre-built messages over SMTP (lettre, pooled).
+//!
+//! No retry loop here: the outbox retries. This module only says, for each failure,
+//! whether trying again later can help ([`SendError::is_transient`]) or not
+//! ([`SendError::is_permanent`]).
+//!
+//! Classification:
+//! - connection refused/reset, DNS, timeouts, 4xx replies → transient;
+//! - 5xx replies to MAIL/RCPT/DATA (e.g. `554 5.7.1 Relay access denied`, unknown user)
+//!   and addresses that cannot be parsed → permanent: this message will never go;
+//! - authentication failures (530/534/535/538) and TLS failures → transient: they are a
+//!   configuration or server problem, not a property of the message, so the mail must
+//!   wait in the outbox until the operator fixes the password or certificate. They are
+//!   reported as their own variants so the caller can log them loudly.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::config::{SmtpConfig, TlsMode};
+use crate::tls::{TlsOptions, parse_pem_certs};
+
+/// Per read/write step on the SMTP connection (lettre's own timeout).
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// For one whole send, connection included.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A pooled SMTP client.
+#[derive(Clone)]
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    send_timeout: Duration,
+}
+
+impl std::fmt::Debug for Smtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smtp")
+            .field("send_timeout", &self.send_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Building the client failed: a configuration problem, reported at startup.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpSetupError {
+    #[error("smtp: tls = \"none\" is allowed only for loopback hosts, not {0}")]
+    InsecureHost(String),
+    #[error("smtp: TLS setup failed: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Ca(#[from] crate::tls::TlsError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("smtp: invalid address {address:?}: {reason}")]
+    InvalidAddress { address: String, reason: String },
+    #[error("smtp: message has no recipients")]
+    NoRecipients,
+    #[error("smtp: server refused the message permanently: {0}")]
+    Rejected(String),
+    #[error("smtp: server deferred the message: {0}")]
+    Deferred(String),
+    #[error("smtp: authentication failed (check username/password): {0}")]
+    Auth(String),
+    #[error("smtp: TLS failed: {0}")]
+    Tls(String),
+    #[error("smtp: timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("smtp: connection failed: {0}")]
+    Connection(String),
+}
+
+impl SendError {
+    /// Trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        !self.is_permanent()
+    }
+
+    /// This message will never be accepted: record it and stop trying.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            SendError::InvalidAddress { .. } | SendError::NoRecipients | SendError::Rejected(_)
+        )
+    }
+
+    /// Transient, but caused by configuration (password, certificate): log it loudly.
+    pub fn is_config_problem(&self) -> bool {
+        matches!(self, SendError::Auth(_) | SendError::Tls(_))
+    }
+
+    fn from_lettre(e: lettre::transport::smtp::Error) -> SendError {
+        let text = e.to_string();
+        if let Some(code) = e.status() {
+            let code: u16 = code.into();
+            if matches!(code, 530 | 534 | 535 | 538 | 454) && looks_like_auth(&text, code) {
+                return SendError::Auth(text);
+            }
+            if e.is_permanent() {
+                return SendError::Rejected(text);
+            }
+            return SendError::Deferred(text);
+        }
+        if e.is_tls() {
+            return SendError::Tls(text);
+        }
+        if e.is_timeout() {
+            return SendError::Timeout(STEP_TIMEOUT);
+        }
+        SendError::Connection(text)
+    }
+}
+
+/// 454 is also "TLS not available"; only call it an auth failure when it says so.
+fn looks_like_auth(text: &str, code: u16) -> bool {
+    code != 454 || text.to_ascii_lowercase().contains("auth")
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Smtp {
+    /// Builds the pooled transport; connects lazily on the first send.
+    /// Must be called inside a Tokio runtime (the pool starts a cleanup task).
+    pub fn new(cfg: &SmtpConfig, tls: &TlsOptions) -> Result<Smtp, SmtpSetupError> {
+        Smtp::with_timeouts(cfg, tls, STEP_TIMEOUT, SEND_TIMEOUT)
+    }
+
+    /// As [`Smtp::new`] with explicit timeouts (tests use short ones).
+    pub fn with_timeouts(
+        cfg: &SmtpConfig,
+        tls: &TlsOptions,
+        step_timeout: Duration,
+        send_timeout: Duration,
+    ) -> Result<Smtp, SmtpSetupError> {
+        let tls_setting = match cfg.tls {
+            TlsMode::None => {
+                if !is_loopback_host(&cfg.host) {
+                    return Err(SmtpSetupError::InsecureHost(cfg.host.clone()));
+                }
+                Tls::None
+            }
+            TlsMode::Implicit => Tls::Wrapper(tls_parameters(&cfg.host, tls)?),
+            TlsMode::Starttls => Tls::Required(tls_parameters(&cfg.host, tls)?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
+            .port(cfg.port)
+            .tls(tls_setting)
+            .timeout(Some(step_timeout))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(4)
+                    .idle_timeout(Duration::from_secs(60)),
+            );
+        if let Some(user) = &cfg.username {
+            let password = cfg
+                .password
+                .as_ref()
+                .map(|s| s.0.clone())
+                .unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
+        Ok(Smtp {
+            transport: builder.build(),
+            send_timeout,
+        })
+    }
+
+    /// Sends `raw` (a complete RFC 5322 message, CRLF line ends) unchanged, with the
+    /// given envelope sender and recipients.
+    pub async fn send(
+        &self,
+        envelope_from: &str,
+        to: &[String],
+        raw: &[u8],
+    ) -> Result<(), SendError> {
+        let envelope = envelope(envelope_from, to)?;
+        match tokio::time::timeout(self.send_timeout, self.transport.send_raw(&envelope, raw)).await
+        {
+            Err(_) => Err(SendError::Timeout(self.send_timeout)),
+            Ok(Err(e)) => Err(SendError::from_lettre(e)),
+            Ok(Ok(response)) => {
+                tracing::debug!(code = %response.code(), recipients = to.len(), "smtp: accepted");
+                Ok(())
+            }
+        }
+    }
+
+    /// Opens a connection and says hello (used by `otklik check`-like commands).
+    pub async fn test_connection(&self) -> Result<(), SendError> {
+        match tokio::time::timeout(self.send_timeout, self.transport.test_connection()).await {
+            Err(_) => Err(SendError::Timeout(self.send_timeout)),
+            Ok(Err(e)) => Err(SendError::from_lettre(e)),
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(SendError::Connection("server did not answer NOOP".into())),
+        }
+    }
+}
+
+fn parse_address(address: &str) -> Result<Address, SendError> {
+    address
+        .trim()
+        .parse::<Address>()
+        .map_err(|e| SendError::InvalidAddress {
+            address: address.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The SMTP envelope; an empty `envelope_from` means the null sender `<>`.
+pub fn envelope(envelope_from: &str, to: &[String]) -> Result<Envelope, SendError> {
+    if to.is_empty() {
+        return Err(SendError::NoRecipients);
+    }
+    let from = if envelope_from.trim().is_empty() {
+        None
+    } else {
+        Some(parse_address(envelope_from)?)
+    };
+    let to = to
+        .iter()
+        .map(|a| parse_address(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    Envelope::new(from, to).map_err(|e| SendError::InvalidAddress {
+        address: envelope_from.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn tls_parameters(host: &str, tls: &TlsOptions) -> Result<TlsParameters, SmtpSetupError> {
+    let mut builder =
+        TlsParameters::builder(host.to_string()).certificate_store(CertificateStore::WebpkiRoots);
+    if let Some(pem) = &tls.extra_ca_pem {
+        // Same validation as the IMAP side, so both report a bad file the same way.
+        if parse_pem_certs(pem)?.is_empty() {
+            return Err(crate::tls::TlsError::NoCertificates.into());
+        }
+        let cert = Certificate::from_pem(pem).map_err(|e| SmtpSetupError::Tls(e.to_string()))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build_rustls()
+        .map_err(|e| SmtpSetupError::Tls(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_checks_addresses() {
+        assert!(envelope("a@example.ru", &["b@example.ru".into()]).is_ok());
+        assert!(envelope("", &["b@example.ru".into()]).is_ok());
+        assert!(matches!(
+            envelope("a@example.ru", &[]),
+            Err(SendError::NoRecipients)
+        ));
+        let err = envelope("a@example.ru", &["not an address".into()]).unwrap_err();
+        assert!(err.is_permanent());
+        assert!(err.to_string().contains("not an address"));
+    }
+
+    #[test]
+    fn classification() {
+        assert!(SendError::Rejected("554".into()).is_permanent());
+        assert!(SendError::Deferred("451".into()).is_transient());
+        assert!(SendError::Auth("535".into()).is_transient());
+        assert!(SendError::Timeout(SEND_TIMEOUT).is_transient());
+        assert!(SendError::Connection("refused".into()).is_transient());
+    }
+
+    #[tokio::test]
+    async fn plain_smtp_only_on_loopback() {
+        let mut cfg = SmtpConfig {
+            host: "smtp.example.ru".into(),
+            port: 25,
+            tls: TlsMode::None,
+            username: None,
+            password: None,
+            from: crate::config::Address {
+                name: None,
+                email: "a@example.ru".into(),
+            },
+        };
+        assert!(matches!(
+            Smtp::new(&cfg, &TlsOptions::default()),
+            Err(SmtpSetupError::InsecureHost(_))
+        ));
+        cfg.host = "127.0.0.1".into();
+        assert!(Smtp::new(&cfg, &TlsOptions::default()).is_ok());
+        cfg.host = "localhost".into();
+        assert!(Smtp::new(&cfg, &TlsOptions::default()).is_ok());
+    }
+}
