@@ -558,3 +558,28 @@ proptest! {
         prop_assert_eq!(find_codes("", &body), vec![code.to_ascii_lowercase()]);
     }
 }
+
+#[test]
+fn lone_greeting_above_the_quote_looks_below_it() {
+    let r = parse("Re: [OTK-1] x", "Добрый день!\n\n> цитата\n\nСогласовано\n");
+    assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Body)));
+    // Nothing below the quote: the greeting is all there is.
+    let r = parse("Re: [OTK-1] x", "Добрый день!\n\n> цитата\n");
+    assert_eq!((r.keyword, r.text.as_str()), (None, "Добрый день!"));
+    // More than a greeting above the quote: that is the reply.
+    let r = parse(
+        "Re: [OTK-1] x",
+        "Добрый день!\nВода будет.\n> цитата\nСогласовано\n",
+    );
+    assert_eq!(
+        (r.keyword, r.text.as_str()),
+        (None, "Добрый день!\nВода будет.")
+    );
+}
+
+#[test]
+fn invisible_characters_before_a_keyword() {
+    let r = parse("Re: [OTK-1] x", "\u{feff}\u{200b}Согласовано\u{a0}");
+    assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Body)));
+    assert_eq!(r.text, "");
+}

@@ -239,7 +239,7 @@ fn match_line(line: &str, ctx: Context) -> Option<(Found, usize)> {
     let chars = normalise(line);
     let start = chars
         .iter()
-        .take_while(|&&(_, c)| c.is_whitespace() || c == '*')
+        .take_while(|&&(_, c)| c.is_whitespace() || matches!(c, '*' | '\u{200b}' | '\u{feff}'))
         .count();
     let (kind, after) = PHRASES
         .iter()

@@ -45,27 +45,59 @@ enum Marker {
 
 fn own_segment<'a>(lines: &'a [&'a str]) -> &'a [&'a str] {
     let mut from = 0;
+    // A lone greeting before the quote (The Bat!'s `Здравствуйте, …` template) with the
+    // reply written below the quote: the reply is below, the greeting is the fallback.
+    let mut greeting: &[&str] = &[];
     loop {
         let Some((start, marker)) = (from..lines.len()).find_map(|i| marker_at(lines, i)) else {
             return &lines[from..];
         };
         let start = start.max(from);
-        if lines[from..start].iter().any(|l| !l.trim().is_empty()) {
-            return &lines[from..start];
+        let before = &lines[from..start];
+        if before.iter().any(|l| !l.trim().is_empty()) {
+            if marker == Marker::Stop || !greeting.is_empty() || !is_greeting(before) {
+                return before;
+            }
+            greeting = before;
         }
-        // Nothing written before it: a bottom-posted reply, or nothing at all.
+        // Nothing (or only a greeting) written before it: a bottom-posted reply, or none.
         let mut j = match marker {
             Marker::Quote => start,
             Marker::Attribution { lines: n } => start + n,
-            Marker::Stop => return &[],
+            Marker::Stop => return greeting,
         };
         while j < lines.len() && (is_quote(lines[j]) || lines[j].trim().is_empty()) {
             j += 1;
         }
         if j >= lines.len() {
-            return &[];
+            return greeting;
         }
         from = j;
+    }
+}
+
+/// One short line of greeting and nothing else.
+fn is_greeting(segment: &[&str]) -> bool {
+    const GREETINGS: &[&str] = &[
+        "здравствуй",
+        "добрый день",
+        "добрый вечер",
+        "доброе утро",
+        "привет",
+        "hello",
+        "hi ",
+        "hi,",
+        "dear ",
+        "good morning",
+        "good afternoon",
+    ];
+    let mut written = segment.iter().map(|l| l.trim()).filter(|l| !l.is_empty());
+    match (written.next(), written.next()) {
+        (Some(line), None) => {
+            let lower = line.to_lowercase();
+            line.chars().count() <= 80 && GREETINGS.iter().any(|g| lower.starts_with(g))
+        }
+        _ => false,
     }
 }
 
@@ -273,7 +305,10 @@ fn is_attribution(s: &str, next_is_quote: bool) -> bool {
     if VERBS.iter().any(|v| lower.ends_with(v)) {
         return has_at || next_is_quote || lower.starts_with("on ") || matches(&DATEISH, &lower);
     }
-    (has_at && matches(&TIME, &lower)) || (next_is_quote && (has_at || matches(&DATEISH, &lower)))
+    const VERB_WORDS: &[&str] = &["wrote", "писал", "пишет", "написал"];
+    let has_verb = VERB_WORDS.iter().any(|v| lower.contains(v));
+    ((has_at || has_verb) && matches(&TIME, &lower))
+        || (next_is_quote && (has_at || matches(&DATEISH, &lower)))
 }
 
 static PHONE: LazyLock<Option<Regex>> = LazyLock::new(|| {
