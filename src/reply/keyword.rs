@@ -1,0 +1,390 @@
+//! Keywords (SPEC §6, §8): at the start of a line, case-insensitive, `ё` = `е`, Russian and
+//! English equal, a whole word or phrase, trailing punctuation allowed.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+use super::{Keyword, find_tag, quote::trim_block};
+
+/// The explanation carried by [`Keyword::Invalid`] for an `НАЗНАЧИТЬ` with no target.
+pub(super) const ASSIGN_WITHOUT_TARGET: &str = "НАЗНАЧИТЬ / ASSIGN needs an executor id or an email address after it, \
+     e.g. «НАЗНАЧИТЬ housing»";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Interim,
+    Query,
+    Decline,
+    Approve,
+    Rework,
+    Assign,
+    Exclude,
+    Close,
+    Published,
+    MyCases,
+    Absent,
+    Back,
+}
+
+/// Lower-case, `ё` as `е`, words separated by any whitespace.
+const PHRASES: &[(&[&str], Kind)] = &[
+    (&["промежуточный"], Kind::Interim),
+    (&["interim"], Kind::Interim),
+    (&["уточнение"], Kind::Query),
+    (&["query"], Kind::Query),
+    (&["не", "моя", "компетенция"], Kind::Decline),
+    (&["decline"], Kind::Decline),
+    (&["согласовано"], Kind::Approve),
+    (&["approve"], Kind::Approve),
+    (&["доработать"], Kind::Rework),
+    (&["rework"], Kind::Rework),
+    (&["назначить"], Kind::Assign),
+    (&["assign"], Kind::Assign),
+    (&["исключить"], Kind::Exclude),
+    (&["exclude"], Kind::Exclude),
+    (&["закрыть"], Kind::Close),
+    (&["close"], Kind::Close),
+    (&["опубликовано"], Kind::Published),
+    (&["published"], Kind::Published),
+    (&["мои", "дела"], Kind::MyCases),
+    (&["my", "cases"], Kind::MyCases),
+    // `ДО` / `UNTIL` is read with the date, so that a bare `ОТСУТСТВУЮ` is explained too.
+    (&["отсутствую"], Kind::Absent),
+    (&["absent"], Kind::Absent),
+    (&["на", "месте"], Kind::Back),
+    (&["back"], Kind::Back),
+];
+
+/// What a keyword position held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Found {
+    Keyword(Keyword),
+    /// `НАЗНАЧИТЬ` with nothing after it: the caller may find the target elsewhere.
+    AssignWithoutTarget,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    Body,
+    Subject,
+}
+
+/// The keyword at the start of `line` and the rest of the line after it (its argument and
+/// the punctuation after it skipped). An `НАЗНАЧИТЬ` without a target and a bad date give
+/// [`Keyword::Invalid`].
+pub fn line_keyword(line: &str) -> Option<(Keyword, &str)> {
+    let (found, rest) = match_line(line, Context::Body)?;
+    let kw = match found {
+        Found::Keyword(kw) => kw,
+        Found::AssignWithoutTarget => Keyword::Invalid(ASSIGN_WITHOUT_TARGET.to_string()),
+    };
+    Some((kw, &line[rest..]))
+}
+
+/// The keyword in a subject: right after the `[PREFIX-N]` tag (other `[…]` groups and
+/// action codes in between are skipped), or, when there is no tag, at the start after any
+/// `Re:`/`Fwd:`/`Отв:`… prefixes. A keyword word followed straight by `:` is a title, as
+/// in our own subjects (`[OTK-42] Уточнение: …`), not a command.
+pub fn subject_keyword(subject: &str, prefix: &str) -> Option<Keyword> {
+    match subject_keyword_raw(subject, prefix)? {
+        Found::Keyword(kw) => Some(kw),
+        Found::AssignWithoutTarget => Some(Keyword::Invalid(ASSIGN_WITHOUT_TARGET.to_string())),
+    }
+}
+
+pub(super) fn subject_keyword_raw(subject: &str, prefix: &str) -> Option<Found> {
+    let rest = match find_tag(subject, prefix) {
+        Some(tag) => &subject[tag.end..],
+        None => strip_reply_prefixes(subject),
+    };
+    let rest = skip_subject_noise(rest);
+    match_line(rest, Context::Subject).map(|(found, _)| found)
+}
+
+/// The keyword on the first non-empty line of `own`, and the text that remains: the rest
+/// of that line and the lines after it.
+pub(super) fn body_keyword(own: &str) -> Option<(Keyword, String)> {
+    let mut lines = own.split('\n');
+    let first = lines.by_ref().find(|l| !l.trim().is_empty())?;
+    let (found, rest_at) = match_line(first, Context::Body)?;
+    let mut text = first[rest_at..].trim().to_string();
+    for line in lines {
+        text.push('\n');
+        text.push_str(line);
+    }
+    let text = trim_block(&text);
+    match found {
+        Found::Keyword(kw) => Some((kw, text)),
+        Found::AssignWithoutTarget => match leading_target(&text) {
+            Some((target, rest)) => Some((Keyword::Assign(target), rest)),
+            None => Some((Keyword::Invalid(ASSIGN_WITHOUT_TARGET.to_string()), text)),
+        },
+    }
+}
+
+/// A first non-empty line that is a lone executor id or email address, and the text after
+/// that line.
+pub(super) fn leading_target(own: &str) -> Option<(String, String)> {
+    let mut lines = own.split('\n');
+    let first = lines.by_ref().find(|l| !l.trim().is_empty())?;
+    let token = first.trim();
+    if token.split_whitespace().count() != 1 {
+        return None;
+    }
+    let target = clean_target(token)?;
+    if !target
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._@+-".contains(c))
+    {
+        return None;
+    }
+    let rest: Vec<&str> = lines.collect();
+    Some((target, trim_block(&rest.join("\n"))))
+}
+
+/// Drops `Re:`, `RE[2]:`, `Fwd:`, `Отв:`, `Пересл:`, `AW:`, `SV:`, `VS:`… repeated.
+fn strip_reply_prefixes(subject: &str) -> &str {
+    static PREFIXES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)^(?:\s*(?:re|fwd?|aw|sv|vs|wg|tr|rv|antw|odp|отв|ответ|пересл|переслать)\s*(?:\[\d+\]|\(\d+\))?\s*:)*",
+        )
+        .ok()
+    });
+    match PREFIXES.as_ref().and_then(|re| re.find(subject)) {
+        Some(m) => &subject[m.end()..],
+        None => subject,
+    }
+}
+
+/// Whitespace, `[…]` groups (`[EXTERNAL]`) and action codes between the tag and a keyword.
+fn skip_subject_noise(mut s: &str) -> &str {
+    loop {
+        let t = s.trim_start();
+        if t.starts_with('[')
+            && let Some(close) = t.find(']')
+        {
+            s = &t[close + 1..];
+            continue;
+        }
+        if let Some(after) = t.strip_prefix('#') {
+            let len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            if len == 8 {
+                s = &after[len..];
+                continue;
+            }
+        }
+        return t;
+    }
+}
+
+/// `line` as (byte offset, normalised char): lower case, `ё` as `е`.
+fn normalise(line: &str) -> Vec<(usize, char)> {
+    line.char_indices()
+        .map(|(i, c)| {
+            let c = c.to_lowercase().next().unwrap_or(c);
+            (i, if c == 'ё' { 'е' } else { c })
+        })
+        .collect()
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Matches `words` at `start`; returns the index just after the phrase when it ends on a
+/// word boundary (`Согласованность` and `back-office` do not match).
+fn match_words(chars: &[(usize, char)], start: usize, words: &[&str]) -> Option<usize> {
+    let mut i = start;
+    for (n, word) in words.iter().enumerate() {
+        if n > 0 {
+            let ws = chars[i..]
+                .iter()
+                .take_while(|(_, c)| c.is_whitespace())
+                .count();
+            if ws == 0 {
+                return None;
+            }
+            i += ws;
+        }
+        for wc in word.chars() {
+            match chars.get(i) {
+                Some(&(_, c)) if c == wc => i += 1,
+                _ => return None,
+            }
+        }
+    }
+    match chars.get(i).map(|&(_, c)| c) {
+        Some(c) if is_word_char(c) => None,
+        Some('-') if chars.get(i + 1).is_some_and(|&(_, c)| is_word_char(c)) => None,
+        _ => Some(i),
+    }
+}
+
+/// Separator characters after a keyword: `Согласовано.`, `ДОРАБОТАТЬ: …`, `APPROVE!`.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || ".,!?:;…-—–*".contains(c)
+}
+
+fn offset(line: &str, chars: &[(usize, char)], i: usize) -> usize {
+    chars.get(i).map_or(line.len(), |&(o, _)| o)
+}
+
+/// The keyword at the start of `line` and the byte offset of what follows it.
+fn match_line(line: &str, ctx: Context) -> Option<(Found, usize)> {
+    let chars = normalise(line);
+    let start = chars
+        .iter()
+        .take_while(|&&(_, c)| c.is_whitespace() || matches!(c, '*' | '\u{200b}' | '\u{feff}'))
+        .count();
+    let (kind, after) = PHRASES
+        .iter()
+        .find_map(|(words, kind)| match_words(&chars, start, words).map(|a| (*kind, a)))?;
+    let after_off = offset(line, &chars, after);
+    let skip_sep = |from: usize| -> usize {
+        let n = line[from..]
+            .chars()
+            .take_while(|&c| is_separator(c))
+            .map(char::len_utf8)
+            .sum::<usize>();
+        from + n
+    };
+    let simple = |kw: Keyword| -> Option<(Found, usize)> {
+        if ctx == Context::Subject && line[after_off..].starts_with(':') {
+            return None;
+        }
+        Some((Found::Keyword(kw), skip_sep(after_off)))
+    };
+    match kind {
+        Kind::Interim => simple(Keyword::Interim),
+        Kind::Query => simple(Keyword::Query),
+        Kind::Decline => simple(Keyword::Decline),
+        Kind::Approve => simple(Keyword::Approve),
+        Kind::Rework => simple(Keyword::Rework),
+        Kind::Exclude => simple(Keyword::Exclude),
+        Kind::Close => simple(Keyword::Close),
+        Kind::Published => simple(Keyword::Published),
+        Kind::MyCases => simple(Keyword::MyCases),
+        Kind::Back => simple(Keyword::Back),
+        Kind::Assign => {
+            let (token, end) = next_token(line, skip_sep(after_off));
+            match token.and_then(clean_target) {
+                Some(target) => Some((Found::Keyword(Keyword::Assign(target)), skip_sep(end))),
+                None => Some((Found::AssignWithoutTarget, skip_sep(after_off))),
+            }
+        }
+        Kind::Absent => Some(absent(line, &chars, after)),
+    }
+}
+
+/// The whitespace-delimited token at `from` (after any whitespace) and the offset after it.
+fn next_token(line: &str, from: usize) -> (Option<&str>, usize) {
+    let rest = &line[from..];
+    let lead = rest.len() - rest.trim_start().len();
+    let start = from + lead;
+    let len = line[start..]
+        .find(char::is_whitespace)
+        .unwrap_or(line.len() - start);
+    if len == 0 {
+        (None, start)
+    } else {
+        (Some(&line[start..start + len]), start + len)
+    }
+}
+
+/// An executor id or address as written after `НАЗНАЧИТЬ`, without brackets, quotes,
+/// `mailto:` and trailing punctuation; addresses lower-cased. An action code is no target.
+fn clean_target(token: &str) -> Option<String> {
+    let t = token.trim_matches(|c: char| "<>\"'«»()[],;.!?:".contains(c));
+    let t = match t.get(..7) {
+        Some(head) if head.eq_ignore_ascii_case("mailto:") => &t[7..],
+        _ => t,
+    };
+    let t = t.trim_matches(|c: char| "<>\"'«»()[],;.!?:".contains(c));
+    if t.is_empty() || t.starts_with('#') {
+        return None;
+    }
+    Some(if t.contains('@') {
+        t.to_lowercase()
+    } else {
+        t.to_string()
+    })
+}
+
+/// `ОТСУТСТВУЮ [ДО] <date>` / `ABSENT [UNTIL] <date>`; `after` is the index after the verb.
+fn absent(line: &str, chars: &[(usize, char)], after: usize) -> (Found, usize) {
+    let ws = chars[after..]
+        .iter()
+        .take_while(|(_, c)| c.is_whitespace())
+        .count();
+    let mut at = offset(line, chars, after);
+    for connector in [&["до"][..], &["until"], &["till"], &["to"]] {
+        if let Some(end) = match_words(chars, after + ws, connector) {
+            at = offset(line, chars, end);
+            break;
+        }
+    }
+    let from = at + line[at..].len() - line[at..].trim_start_matches([' ', '\t', ':']).len();
+    let (token, end) = next_token(line, from);
+    let Some(token) = token else {
+        return (
+            Found::Keyword(Keyword::Invalid(
+                "ОТСУТСТВУЮ ДО / ABSENT UNTIL needs a date: ДД.ММ.ГГГГ or YYYY-MM-DD".to_string(),
+            )),
+            at,
+        );
+    };
+    let Some(date) = parse_date(token) else {
+        return (
+            Found::Keyword(Keyword::Invalid(format!(
+                "«{token}» is not a date: write ОТСУТСТВУЮ ДО ДД.ММ.ГГГГ or ABSENT UNTIL YYYY-MM-DD"
+            ))),
+            end,
+        );
+    };
+    // `25.12.2026 г.`: the year abbreviation belongs to the date.
+    let mut end = end;
+    let rest = &line[end..];
+    let trimmed = rest.trim_start();
+    if let Some(after_g) = trimmed.strip_prefix('г')
+        && !after_g.starts_with(is_word_char)
+    {
+        end += rest.len() - after_g.len();
+    }
+    let n = line[end..]
+        .chars()
+        .take_while(|&c| is_separator(c))
+        .map(char::len_utf8)
+        .sum::<usize>();
+    (Found::Keyword(Keyword::AbsentUntil(date)), end + n)
+}
+
+/// `ДД.ММ.ГГГГ` (also `Д.М.ГГГГ`, `ДД.ММ.ГГГГг.`) or `YYYY-MM-DD`, trailing punctuation
+/// ignored; an impossible date is `None`.
+pub(super) fn parse_date(token: &str) -> Option<NaiveDate> {
+    let punct = |c: char| ".,;:!?)»\"'".contains(c);
+    let t = token.trim_end_matches(punct);
+    let t = t.strip_suffix('г').unwrap_or(t).trim_end_matches(punct);
+    let num = |s: &str, max_len: usize| -> Option<u32> {
+        if s.is_empty() || s.len() > max_len || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let parts: Vec<&str> = t.split(['.', '-']).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let (y, m, d) = if t.contains('.') && !t.contains('-') && c.len() == 4 {
+        (num(c, 4)?, num(b, 2)?, num(a, 2)?)
+    } else if t.contains('-') && !t.contains('.') && a.len() == 4 {
+        (num(a, 4)?, num(b, 2)?, num(c, 2)?)
+    } else {
+        return None;
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
