@@ -43,7 +43,10 @@ pub enum Response {
         by_link: Option<Box<Case>>,
         by_author_topic: Option<Box<Case>>,
     },
-    Status { cases: usize, outbox: usize },
+    Status {
+        cases: usize,
+        outbox: usize,
+    },
     Error(String),
 }
 
@@ -109,7 +112,8 @@ async fn serve_one(stream: UnixStream, store: Store) -> std::io::Result<()> {
             }
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
-        let mut bytes = serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"error\":\"encoding\"}".to_vec());
+        let mut bytes =
+            serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"error\":\"encoding\"}".to_vec());
         bytes.push(b'\n');
         write.write_all(&bytes).await?;
     }

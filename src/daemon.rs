@@ -1,7 +1,7 @@
 //! The service (`otklik run`): starts the tasks around the pure core, owns reload and
 //! shutdown, talks to systemd. Tests start it in-process with [`run`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -24,9 +24,15 @@ use crate::tls::TlsOptions;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("state_dir {path}: {source}")]
-    StateDir { path: String, source: std::io::Error },
+    StateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("secret {path}: {source}")]
-    Secret { path: String, source: std::io::Error },
+    Secret {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0} (is another otklik running with this state_dir?)")]
     Store(#[from] StoreError),
     #[error("smtp: {0}")]
@@ -34,7 +40,10 @@ pub enum StartError {
     #[error("tls: {0}")]
     Tls(#[from] crate::tls::TlsError),
     #[error("control socket {path}: {source}")]
-    Socket { path: String, source: std::io::Error },
+    Socket {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("imap: {0}")]
     Mailbox(#[from] crate::mailbox::MailboxError),
 }
@@ -98,9 +107,11 @@ impl mailbox::Handler for MailHandler {
         let config = self.config.borrow().clone();
         let handler = self.handler.clone();
         let uid = msg.uid;
-        let result = tokio::task::spawn_blocking(move || handler.handle(&config, &msg.raw, msg.arrival, Utc::now()))
-            .await
-            .map_err(|e| HandlerError(format!("handler task failed: {e}")))?;
+        let result = tokio::task::spawn_blocking(move || {
+            handler.handle(&config, &msg.raw, msg.arrival, Utc::now())
+        })
+        .await
+        .map_err(|e| HandlerError(format!("handler task failed: {e}")))?;
         match result {
             Ok(handled) => {
                 if handled.replay {
@@ -125,7 +136,10 @@ impl mailbox::Handler for MailHandler {
 
 /// Runs the service until `controls.shutdown` turns true.
 pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
-    let Controls { mut shutdown, reload } = controls;
+    let Controls {
+        mut shutdown,
+        reload,
+    } = controls;
     let state_dir = config.service.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| StartError::StateDir {
         path: state_dir.display().to_string(),
@@ -135,21 +149,41 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     let store = Store::open(&state_dir)?;
     let rescheduled = escalation::reschedule_if_changed(&store, &config)?;
     if rescheduled > 0 {
-        tracing::info!(cases = rescheduled, "escalation schedule rebuilt for the current config");
+        tracing::info!(
+            cases = rescheduled,
+            "escalation schedule rebuilt for the current config"
+        );
     }
     let config = Arc::new(config);
     let (config_tx, config_rx) = watch::channel(config.clone());
 
     // Outbox sender.
-    let smtp = Arc::new(Smtp::new(&config.smtp, &tls_options(config.smtp.ca_file.as_deref())?)?);
+    let smtp = Arc::new(Smtp::new(
+        &config.smtp,
+        &tls_options(config.smtp.ca_file.as_deref())?,
+    )?);
     let outbox_wake = Arc::new(Notify::new());
     let outbox_beat = Arc::new(AtomicU64::new(now_secs()));
-    let outbox_task = tokio::spawn(outbox::run(store.clone(), smtp, outbox_wake.clone(), shutdown.clone(), outbox_beat.clone()));
+    let outbox_task = tokio::spawn(outbox::run(
+        store.clone(),
+        smtp,
+        outbox_wake.clone(),
+        shutdown.clone(),
+        outbox_beat.clone(),
+    ));
 
     // Escalation timer.
     let timer_wake = Arc::new(Notify::new());
     let timer_beat = Arc::new(AtomicU64::new(now_secs()));
-    let timer_task = tokio::spawn(timer(store.clone(), secret.clone(), config_rx.clone(), timer_wake.clone(), outbox_wake.clone(), shutdown.clone(), timer_beat.clone()));
+    let timer_task = tokio::spawn(timer(
+        store.clone(),
+        secret.clone(),
+        config_rx.clone(),
+        timer_wake.clone(),
+        outbox_wake.clone(),
+        shutdown.clone(),
+        timer_beat.clone(),
+    ));
 
     // Control socket.
     let sock = crate::control::socket_path(&state_dir);
@@ -171,7 +205,9 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     let imap_beat = Arc::new(AtomicU64::new(now_secs()));
     let (state_tx, mut state_rx) = watch::channel(MailboxState::Connecting);
     let state_tx = Arc::new(state_tx);
-    let spawn_watcher = |cfg: &Config, stop: watch::Receiver<bool>| -> Result<tokio::task::JoinHandle<()>, StartError> {
+    let spawn_watcher = |cfg: &Config,
+                         stop: watch::Receiver<bool>|
+     -> Result<tokio::task::JoinHandle<()>, StartError> {
         let imap = cfg.imap.clone();
         let tls = tls_options(cfg.imap.ca_file.as_deref())?;
         let handler = mail_handler.clone();
@@ -276,7 +312,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     Ok(())
 }
 
-fn reload_config(path: &PathBuf) -> Result<Config, config::ConfigError> {
+fn reload_config(path: &Path) -> Result<Config, config::ConfigError> {
     config::load(path, SecretCheck::Require)
 }
 
@@ -285,7 +321,11 @@ fn now_secs() -> u64 {
 }
 
 fn status_line(store: &Store, state: MailboxState) -> String {
-    format!("{} cases, outbox {}, {state}", store.case_count(), store.outbox_len())
+    format!(
+        "{} cases, outbox {}, {state}",
+        store.case_count(),
+        store.outbox_len()
+    )
 }
 
 /// Sleeps until the next due escalation step (or a wake-up), then fires what is due.
@@ -302,7 +342,10 @@ async fn timer(
         heartbeat.store(now_secs(), Ordering::Relaxed);
         let cfg = config.borrow().clone();
         let (store2, secret2) = (store.clone(), secret.clone());
-        let fired = tokio::task::spawn_blocking(move || escalation::tick(&store2, &cfg, &secret2, Utc::now())).await;
+        let fired = tokio::task::spawn_blocking(move || {
+            escalation::tick(&store2, &cfg, &secret2, Utc::now())
+        })
+        .await;
         match fired {
             Ok(Ok(n)) if n > 0 => outbox_wake.notify_one(),
             Ok(Ok(_)) => {}

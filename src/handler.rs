@@ -280,6 +280,7 @@ impl Handler {
             Some(Keyword::Exclude) => Action::Exclude,
             Some(Keyword::Close) => Action::Close,
             Some(Keyword::Published) => Action::Published,
+            Some(Keyword::Invalid(what)) => return Ok(refuse(what)),
             Some(other) => return Ok(refuse(format!("{other:?} is not an action on a case"))),
         };
         if action == Action::Draft(DraftKind::Answer) && role == Role::Coordinator {

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod cli;
 pub mod compose;
 pub mod config;
 pub mod control;
@@ -16,11 +17,14 @@ pub mod handler;
 pub mod inbound;
 pub mod intake;
 pub mod lexicon;
+pub mod logging;
 pub mod mailbox;
 pub mod notify;
 pub mod outbox;
 pub mod reply;
+pub mod report;
 pub mod routing;
+pub mod signals;
 pub mod smtp;
 pub mod store;
 pub mod templates;

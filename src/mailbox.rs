@@ -975,6 +975,7 @@ mod tests {
             processed_mailbox: "otklik/processed".into(),
             rejected_mailbox: "otklik/rejected".into(),
             poll_seconds: 60,
+            ca_file: None,
         };
         assert!(matches!(
             prepare_tls(&cfg, &TlsOptions::default()),

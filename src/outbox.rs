@@ -65,7 +65,13 @@ pub async fn drain(store: &Store, smtp: &Smtp) -> usize {
 }
 
 /// Runs until shutdown: drains the outbox whenever woken or when a retry is due.
-pub async fn run(store: Store, smtp: Arc<Smtp>, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>, heartbeat: Arc<AtomicU64>) {
+pub async fn run(
+    store: Store,
+    smtp: Arc<Smtp>,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+    heartbeat: Arc<AtomicU64>,
+) {
     loop {
         heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
         drain(&store, &smtp).await;

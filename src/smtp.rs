@@ -294,6 +294,7 @@ mod tests {
                 name: None,
                 email: "a@example.ru".into(),
             },
+            ca_file: None,
         };
         assert!(matches!(
             Smtp::new(&cfg, &TlsOptions::default()),

@@ -1,0 +1,636 @@
+//! The command line (SPEC §2): raw arguments here, validated config from `config`.
+//! Exit status: 0 success, 1 user error (one line on stderr saying what and where),
+//! 2 usage error (clap).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::calendar::WorkDuration;
+use crate::config::{self, Config, SecretCheck};
+use crate::control::{self, Request, Response};
+use crate::inbound::Inbound;
+use crate::intake;
+use crate::report;
+use crate::store::Store;
+use crate::templates::local_time;
+use crate::workflow::{self, Case, Classification};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "otklik",
+    version,
+    about = "Answers critical social-media posts on time, by email"
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "OTKLIK_CONFIG",
+        default_value = "/etc/otklik/otklik.toml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// journald fields under systemd, human-readable otherwise.
+    Auto,
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service in the foreground (systemd Type=notify).
+    Run {
+        #[arg(long, value_enum, default_value = "auto")]
+        log_format: LogFormat,
+    },
+    /// Validate the configuration file.
+    CheckConfig,
+    /// Print the working-time deadline `--add` after `--from`.
+    Deadline {
+        /// RFC 3339, or `YYYY-MM-DD HH:MM` in the calendar's zone.
+        #[arg(long)]
+        from: String,
+        /// A sum of Nd, Nh, Nm, Ns (`9h`, `1h30m`, `7d`).
+        #[arg(long)]
+        add: String,
+    },
+    /// Dry run of intake on one message: nothing is sent or stored.
+    Route {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open cases, one line each.
+    Cases {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One case with its full history.
+    Show {
+        case: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per-executor counts and on-time rates over cases detected in a date range.
+    Report {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+}
+
+/// A user error: printed as one line, exit status 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+fn user(msg: impl Into<String>) -> UserError {
+    UserError(msg.into())
+}
+
+pub fn load_config(path: &Path, secrets: SecretCheck) -> Result<Config, UserError> {
+    config::load(path, secrets).map_err(|e| user(e.to_string()))
+}
+
+/// Parses `TIME` (SPEC §2): RFC 3339, or local `YYYY-MM-DD HH:MM` in `tz`.
+pub fn parse_time(s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, UserError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let naive = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M").map_err(|_| {
+        user(format!(
+            "invalid time {s:?}: expected RFC 3339 or YYYY-MM-DD HH:MM"
+        ))
+    })?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| user(format!("time {s:?} does not exist in {tz}")))
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, UserError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| user(format!("invalid date {s:?}: expected YYYY-MM-DD")))
+}
+
+/// Where case data comes from: the running daemon, or the store itself.
+enum Source {
+    Daemon(PathBuf),
+    Store(Store),
+}
+
+impl Source {
+    fn open(config: &Config) -> Result<Source, UserError> {
+        let dir = &config.service.state_dir;
+        if control::ask(dir, &Request::Status).is_some() {
+            return Ok(Source::Daemon(dir.clone()));
+        }
+        if !dir.join("store").exists() {
+            return Err(user(format!(
+                "{}: no store yet (the service has not run)",
+                dir.display()
+            )));
+        }
+        Store::open(dir).map(Source::Store).map_err(|e| {
+            user(format!(
+                "{e}; if the daemon runs, its control socket did not answer"
+            ))
+        })
+    }
+
+    fn ask(&self, req: Request) -> Result<Response, UserError> {
+        let resp = match self {
+            Source::Daemon(dir) => {
+                control::ask(dir, &req).ok_or_else(|| user("the daemon stopped answering"))?
+            }
+            Source::Store(store) => control::answer(store, &req),
+        };
+        match resp {
+            Response::Error(e) => Err(user(e)),
+            other => Ok(other),
+        }
+    }
+
+    fn cases(&self) -> Result<Vec<Case>, UserError> {
+        match self.ask(Request::Cases)? {
+            Response::Cases(c) => Ok(c),
+            _ => Err(user("unexpected answer from the daemon")),
+        }
+    }
+}
+
+/// Runs a command other than `run` (which needs the async runtime; see `main`).
+pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
+    let io = |e: std::io::Error| user(format!("output: {e}"));
+    match &cli.command {
+        Command::Run { .. } => Err(user("`run` is started by main")),
+        Command::CheckConfig => {
+            load_config(&cli.config, SecretCheck::Lenient)?;
+            writeln!(out, "ok").map_err(io)
+        }
+        Command::Deadline { from, add } => {
+            let config = load_config(&cli.config, SecretCheck::Lenient)?;
+            let tz = config.calendar.timezone();
+            let start = parse_time(from, tz)?;
+            let d: WorkDuration = add.parse().map_err(|e| user(format!("--add: {e}")))?;
+            let end = config.calendar.add(start, d);
+            if config
+                .calendar
+                .is_predicted(end.with_timezone(&tz).date_naive())
+            {
+                tracing::warn!(
+                    "the deadline falls in a year whose production calendar is only predicted"
+                );
+            }
+            writeln!(out, "{}", end.with_timezone(&tz).to_rfc3339()).map_err(io)
+        }
+        Command::Route { file, json } => route(cli, file, *json, out),
+        Command::Cases { all, json } => {
+            let config = load_config(&cli.config, SecretCheck::Lenient)?;
+            let mut cases = Source::open(&config)?.cases()?;
+            cases.retain(|c| *all || c.state.is_open());
+            if *json {
+                let views: Vec<CaseJson> =
+                    cases.iter().map(|c| CaseJson::new(&config, c)).collect();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&views).map_err(|e| user(e.to_string()))?
+                )
+                .map_err(io)
+            } else {
+                for c in &cases {
+                    writeln!(out, "{}", case_line(&config, c)).map_err(io)?;
+                }
+                Ok(())
+            }
+        }
+        Command::Show { case, json } => {
+            let config = load_config(&cli.config, SecretCheck::Lenient)?;
+            let number = case_number(&config, case)?;
+            let source = Source::open(&config)?;
+            let found = match source.ask(Request::Case { number })? {
+                Response::Case(c) => c,
+                _ => None,
+            };
+            let c = found.ok_or_else(|| user(format!("no case {case}")))?;
+            if *json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&CaseJson::new(&config, &c))
+                        .map_err(|e| user(e.to_string()))?
+                )
+                .map_err(io)
+            } else {
+                write!(out, "{}", case_text(&config, &c)).map_err(io)
+            }
+        }
+        Command::Report { from, to, format } => {
+            let config = load_config(&cli.config, SecretCheck::Lenient)?;
+            let (from, to) = (parse_date(from)?, parse_date(to)?);
+            if to < from {
+                return Err(user("--to is before --from"));
+            }
+            let cases = Source::open(&config)?.cases()?;
+            let rows = report::build(&config, &cases, from, to);
+            let text = match format {
+                ReportFormat::Table => report::table(&config, &rows),
+                ReportFormat::Csv => report::csv(&config, &rows),
+                ReportFormat::Json => report::json(&rows),
+            };
+            out.write_all(text.as_bytes()).map_err(io)
+        }
+    }
+}
+
+fn case_number(config: &Config, s: &str) -> Result<u64, UserError> {
+    let t = s.trim().trim_start_matches('[').trim_end_matches(']');
+    let digits = match t.rsplit_once('-') {
+        Some((prefix, n)) if prefix.eq_ignore_ascii_case(&config.service.case_prefix) => n,
+        Some(_) => {
+            return Err(user(format!(
+                "{s:?} is not a case of this service ({}-N)",
+                config.service.case_prefix
+            )));
+        }
+        None => t,
+    };
+    digits.parse().map_err(|_| {
+        user(format!(
+            "invalid case {s:?}: expected {}-N or N",
+            config.service.case_prefix
+        ))
+    })
+}
+
+fn opt_local(config: &Config, t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| local_time(config, t))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn case_line(config: &Config, c: &Case) -> String {
+    let n = &c.notification;
+    format!(
+        "{:<9} {:<16} {:<12} draft {:<20} answer {:<20} {} — {}",
+        c.id,
+        c.state.as_str(),
+        c.executor.as_deref().unwrap_or("-"),
+        opt_local(
+            config,
+            workflow::open_deadline(c, crate::config::DeadlineKind::Draft).or(c.deadlines.draft)
+        ),
+        opt_local(config, c.deadlines.answer),
+        n.topic.as_deref().unwrap_or("-"),
+        n.location.as_deref().unwrap_or("-"),
+    )
+}
+
+pub fn case_text(config: &Config, c: &Case) -> String {
+    let n = &c.notification;
+    let mut s = String::new();
+    s.push_str(&format!("{}  {}\n", c.id, c.state.as_str()));
+    let mut field = |k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            s.push_str(&format!("  {k:<12} {v}\n"));
+        }
+    };
+    field("executor", c.executor.as_deref());
+    field("topic", n.topic.as_deref());
+    field("location", n.location.as_deref());
+    field("category", n.category.as_deref());
+    field("source_id", n.source_id.as_deref());
+    field("link", n.link.as_deref());
+    field("author", n.author.as_deref());
+    field("repeat_of", c.repeat_of.as_deref());
+    s.push_str(&format!(
+        "  {:<12} {}\n",
+        "detected",
+        local_time(config, n.detected_at)
+    ));
+    for (k, v) in [
+        ("draft", c.deadlines.draft),
+        ("answer", c.deadlines.answer),
+        ("rework", c.deadlines.rework),
+        ("final", c.deadlines.final_),
+    ] {
+        if v.is_some() {
+            s.push_str(&format!(
+                "  {:<12} {}\n",
+                format!("{k} due"),
+                opt_local(config, v)
+            ));
+        }
+    }
+    s.push_str("\ntext:\n");
+    for l in n.text.lines() {
+        s.push_str(&format!("  {l}\n"));
+    }
+    s.push_str("\nhistory:\n");
+    for h in &c.history {
+        s.push_str(&format!(
+            "  {}  {:<15} {}\n",
+            local_time(config, h.at),
+            h.event,
+            h.by
+        ));
+        for l in h.detail.lines() {
+            s.push_str(&format!("      {l}\n"));
+        }
+    }
+    s
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadlinesJson {
+    pub draft: Option<String>,
+    pub answer: Option<String>,
+    pub rework: Option<String>,
+    #[serde(rename = "final")]
+    pub final_: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryJson {
+    pub at: String,
+    pub event: String,
+    pub by: String,
+    pub detail: String,
+}
+
+/// The JSON of a case (SPEC §2.1); times in the calendar's zone.
+#[derive(Debug, Serialize)]
+pub struct CaseJson {
+    pub id: String,
+    pub state: String,
+    pub executor: Option<String>,
+    pub topic: Option<String>,
+    pub location: Option<String>,
+    pub category: Option<String>,
+    pub source_id: Option<String>,
+    pub link: Option<String>,
+    pub author: Option<String>,
+    pub detected_at: String,
+    pub repeat_of: Option<String>,
+    pub deadlines: DeadlinesJson,
+    pub history: Vec<HistoryJson>,
+    pub source: Option<String>,
+    pub text: String,
+    pub attachments: Vec<String>,
+}
+
+impl CaseJson {
+    pub fn new(config: &Config, c: &Case) -> CaseJson {
+        let tz = config.calendar.timezone();
+        let t = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
+        let n = &c.notification;
+        CaseJson {
+            id: c.id.clone(),
+            state: c.state.as_str().to_string(),
+            executor: c.executor.clone(),
+            topic: n.topic.clone(),
+            location: n.location.clone(),
+            category: n.category.clone(),
+            source_id: n.source_id.clone(),
+            link: n.link.clone(),
+            author: n.author.clone(),
+            detected_at: t(n.detected_at),
+            repeat_of: c.repeat_of.clone(),
+            deadlines: DeadlinesJson {
+                draft: c.deadlines.draft.map(t),
+                answer: c.deadlines.answer.map(t),
+                rework: c.deadlines.rework.map(t),
+                final_: c.deadlines.final_.map(t),
+            },
+            history: c
+                .history
+                .iter()
+                .map(|h| HistoryJson {
+                    at: t(h.at),
+                    event: h.event.clone(),
+                    by: h.by.clone(),
+                    detail: h.detail.clone(),
+                })
+                .collect(),
+            source: n.source.clone(),
+            text: n.text.clone(),
+            attachments: n.attachments.iter().map(|a| a.filename.clone()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct RouteJson {
+    subject: String,
+    from: Option<String>,
+    verdict: String,
+    notification: Option<intake::Notification>,
+    duplicate_of: Option<String>,
+    repeat_of: Option<String>,
+    excluded_by: Option<String>,
+    rule: Option<String>,
+    executor: Option<String>,
+    deadlines: Option<DeadlinesJson>,
+}
+
+fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), UserError> {
+    let config = Arc::new(load_config(&cli.config, SecretCheck::Lenient)?);
+    let raw = std::fs::read(file).map_err(|e| user(format!("{}: {e}", file.display())))?;
+    let mail = Inbound::parse(&raw).map_err(|e| user(format!("{}: {e}", file.display())))?;
+    let mut r = RouteJson {
+        subject: mail.subject.clone(),
+        from: mail.from.as_ref().map(|a| a.email.clone()),
+        verdict: String::new(),
+        notification: None,
+        duplicate_of: None,
+        repeat_of: None,
+        excluded_by: None,
+        rule: None,
+        executor: None,
+        deadlines: None,
+    };
+    let sender = r.from.clone().unwrap_or_default();
+    if let Some(why) = &mail.automatic {
+        r.verdict = format!("ignored: automatic message ({why:?})");
+    } else if !config.intake.senders.iter().any(|p| p.is_match(&sender)) {
+        r.verdict = format!(
+            "rejected: sender {sender} is not in intake.senders (a reply to a case is handled by its tag)"
+        );
+    } else {
+        let now = Utc::now();
+        match intake::parse_notification(
+            &mail,
+            &config.intake.labels,
+            config.intake.source_timezone,
+            mail.date.unwrap_or(now),
+        ) {
+            Err(e) => r.verdict = format!("rejected: {e}"),
+            Ok(n) => {
+                // Duplicate and repeat lookups need the store: ask the daemon, or read it.
+                let source = Source::open(&config).ok();
+                let lookup = source.as_ref().and_then(|s| {
+                    s.ask(Request::Lookup {
+                        source_id: n.source_id.clone(),
+                        link: n.link.clone(),
+                        author: n.author.clone(),
+                        topic: n.topic.clone(),
+                    })
+                    .ok()
+                });
+                let (dup, earlier) = match lookup {
+                    Some(Response::Lookup {
+                        by_source_id,
+                        by_link,
+                        by_author_topic,
+                    }) => (
+                        by_source_id.or(by_link),
+                        by_author_topic.filter(|c| {
+                            n.detected_at - c.notification.detected_at
+                                <= config.intake.repeat_window
+                                && c.notification.detected_at <= n.detected_at
+                        }),
+                    ),
+                    _ => (None, None),
+                };
+                if let Some(d) = dup {
+                    r.verdict = format!("duplicate of {}", d.id);
+                    r.duplicate_of = Some(d.id.clone());
+                } else {
+                    let class = workflow::classify(&config, &n, earlier.as_deref());
+                    let d = workflow::initial_deadlines(&config, &n);
+                    let tz = config.calendar.timezone();
+                    r.deadlines = Some(DeadlinesJson {
+                        draft: d.draft.map(|t| t.with_timezone(&tz).to_rfc3339()),
+                        answer: d.answer.map(|t| t.with_timezone(&tz).to_rfc3339()),
+                        rework: None,
+                        final_: None,
+                    });
+                    match class {
+                        Classification::Excluded { matched } => {
+                            r.verdict = "excluded (clause 12)".into();
+                            r.excluded_by = Some(matched);
+                        }
+                        Classification::Repeat { of, executor, .. } => {
+                            r.verdict = format!("repeat of {of}");
+                            r.repeat_of = Some(of);
+                            r.executor = executor;
+                        }
+                        Classification::Routed {
+                            rule,
+                            executor,
+                            repeat_unmatched,
+                        } => {
+                            r.verdict = if repeat_unmatched {
+                                "routed (flagged as a repeat, no earlier case)".into()
+                            } else {
+                                "routed".into()
+                            };
+                            r.rule = Some(rule);
+                            r.executor = Some(executor);
+                        }
+                        Classification::Unmatched { .. } => {
+                            r.verdict =
+                                "unassigned: no rule matched; the coordinator decides".into()
+                        }
+                    }
+                }
+                r.notification = Some(n);
+            }
+        }
+    }
+    let io = |e: std::io::Error| user(format!("output: {e}"));
+    if json {
+        return writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| user(e.to_string()))?
+        )
+        .map_err(io);
+    }
+    writeln!(out, "verdict:   {}", r.verdict).map_err(io)?;
+    if let Some(n) = &r.notification {
+        for (k, v) in [
+            ("source_id", &n.source_id),
+            ("topic", &n.topic),
+            ("location", &n.location),
+            ("category", &n.category),
+            ("source", &n.source),
+            ("link", &n.link),
+            ("author", &n.author),
+        ] {
+            writeln!(out, "{k:<10} {}", v.as_deref().unwrap_or("-")).map_err(io)?;
+        }
+        writeln!(
+            out,
+            "{:<10} {}",
+            "detected",
+            local_time(&config, n.detected_at)
+        )
+        .map_err(io)?;
+        writeln!(out, "{:<10} {}", "repeat", n.repeat).map_err(io)?;
+        writeln!(
+            out,
+            "{:<10} {}",
+            "attached",
+            n.attachments
+                .iter()
+                .map(|a| a.filename.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .map_err(io)?;
+    }
+    for (k, v) in [
+        ("rule", &r.rule),
+        ("executor", &r.executor),
+        ("repeat_of", &r.repeat_of),
+        ("excluded", &r.excluded_by),
+    ] {
+        if let Some(v) = v {
+            writeln!(out, "{k:<10} {v}").map_err(io)?;
+        }
+    }
+    if let Some(d) = &r.deadlines {
+        writeln!(
+            out,
+            "{:<10} {}",
+            "draft due",
+            d.draft.as_deref().unwrap_or("-")
+        )
+        .map_err(io)?;
+        writeln!(
+            out,
+            "{:<10} {}",
+            "answer due",
+            d.answer.as_deref().unwrap_or("-")
+        )
+        .map_err(io)?;
+    }
+    if let Some(n) = &r.notification {
+        writeln!(out, "text:\n{}", n.text).map_err(io)?;
+    }
+    Ok(())
+}
