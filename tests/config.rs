@@ -1053,3 +1053,59 @@ fn broken_executor_entry_keeps_its_id() {
     assert_eq!(ps.len(), 1, "{}", show(&ps));
     find(&ps, "executors[1].phone");
 }
+
+#[test]
+fn byte_order_mark_is_ignored() {
+    let text = format!("\u{feff}{MINIMAL}");
+    load_text(&text).unwrap();
+    let ps = problems("\u{feff}[imapp]\nhots = 1\n");
+    let p = find(&ps, "imapp");
+    assert_eq!((p.line, p.col), (1, 2), "the mark is no column: {p}");
+}
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        /// Any damage to the example gives problems with real places (or still loads),
+        /// never a panic.
+        #[test]
+        fn damaged_example_never_panics(start in 0usize..EXAMPLE.len(), len in 0usize..40, insert in "[=\\[\\]\"'a-zЖ0-9 \n.,{}#-]{0,6}") {
+            let (_dir, path) = setup("");
+            let mut at = start.min(EXAMPLE.len());
+            while !EXAMPLE.is_char_boundary(at) { at -= 1; }
+            let mut end = (at + len).min(EXAMPLE.len());
+            while !EXAMPLE.is_char_boundary(end) { end -= 1; }
+            let text = format!("{}{}{}", &EXAMPLE[..at], insert, &EXAMPLE[end..]);
+            if let Err(e) = config::load_str_env(&text, &path, SecretCheck::Lenient, &no_env) {
+                let lines = text.lines().count().max(1);
+                prop_assert!(!e.problems.is_empty());
+                for p in &e.problems {
+                    prop_assert!(p.line >= 1 && p.line <= lines + 1, "{p}");
+                    let width = text.lines().nth(p.line - 1).map(|l| l.chars().count()).unwrap_or(0);
+                    prop_assert!(p.col >= 1 && p.col <= width + 1, "{p}");
+                }
+            }
+        }
+
+        /// Line and column agree with counting characters by hand.
+        #[test]
+        fn line_col_counts_characters(lines in proptest::collection::vec("[a-zа-яё =\"]{0,12}", 1..6), pick in 0usize..1000) {
+            let text = lines.join("\n");
+            let chars: Vec<(usize, char)> = text.char_indices().collect();
+            let (offset, want) = if chars.is_empty() {
+                (0, (1, 1))
+            } else {
+                let i = pick % chars.len();
+                let before: String = chars[..i].iter().map(|(_, c)| c).collect();
+                let line = before.matches('\n').count() + 1;
+                let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
+                (chars[i].0, (line, col))
+            };
+            prop_assert_eq!(config::line_col(&text, offset), want);
+        }
+    }
+}

@@ -557,6 +557,8 @@ pub(super) fn validate(
     secrets: SecretCheck,
     env: EnvLookup<'_>,
 ) -> Result<Config, ConfigError> {
+    // A byte order mark (Windows editors) is neither TOML nor a column.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
