@@ -492,11 +492,17 @@ fn unknown_keys_everywhere() {
         25,
         1,
     );
-    only(
-        &with("[[rules]]\ntopic = [\"ЖКХ*\"]\nexecutr = \"housing\"\n"),
-        "rules[0].executr",
-        26,
-        1,
+    // A misspelt required key: the typo and the missing key, each at its place.
+    let ps = problems(&with(
+        "[[rules]]\ntopic = [\"ЖКХ*\"]\nexecutr = \"housing\"\n",
+    ));
+    assert_eq!(ps.len(), 2, "{}", show(&ps));
+    let p = find(&ps, "rules[0].executr");
+    assert_eq!((p.line, p.col), (26, 1));
+    let p = find(&ps, "rules[0].executor");
+    assert_eq!(
+        (p.line, p.col, p.message.as_str()),
+        (24, 1, "missing required key")
     );
 }
 
@@ -1035,11 +1041,11 @@ fn empty_file_names_every_required_section() {
 /// make its dependants fail (a supervisor-less ladder because [people] was unreadable).
 #[test]
 fn broken_section_is_not_also_missing() {
-    let text = MINIMAL.replace("[people]\n", "[people]\nboss = 1\n")
+    let text = MINIMAL.replace("[people]\n", "[people]\npublisher = 1\n")
         + "\n[[escalations]]\ndeadline = \"answer\"\nat = \"0h\"\nnotify = [\"supervisor\"]\n";
     let ps = problems(&text);
     assert_eq!(ps.len(), 1, "{}", show(&ps));
-    assert_eq!(find(&ps, "people.boss").line, 14);
+    assert_eq!(find(&ps, "people.publisher").line, 14);
 }
 
 /// A broken `[[executors]]` entry is reported; rules naming its id are not reported on top.
@@ -1108,4 +1114,49 @@ mod robustness {
             prop_assert_eq!(config::line_col(&text, offset), want);
         }
     }
+}
+
+/// `tests/data/config/broken.toml` holds one of nearly every mistake; the report is
+/// exactly `broken.expected` (with `{path}` for the file's path).
+#[test]
+fn broken_file_report() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/config");
+    let path = dir.join("broken.toml");
+    let err = config::load_env(&path, SecretCheck::Require, &no_env).unwrap_err();
+    let got = err
+        .to_string()
+        .replace(&path.display().to_string(), "{path}")
+        + "\n";
+    let want_file = dir.join("broken.expected");
+    if std::env::var_os("OTKLIK_BLESS").is_some() {
+        std::fs::write(&want_file, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&want_file).unwrap();
+    assert_eq!(got, want, "\n--- got ---\n{got}");
+}
+
+/// Every unknown key of a section is reported, and the rest of the section still checked.
+#[test]
+fn several_typos_in_one_section() {
+    let text = with(
+        "[service]\nstat_dir = \"/x\"\ncase_prefix = \"otk\"\nlangauge = \"ru\"\n\n\
+         [[executors]]\nid = \"x\"\nname = \"Н\"\nmail = \"x@example.ru\"\nemail = \"x@example.ru\"\ndeputi = \"y\"\n\n\
+         [deadlines.categories.\"Высокая\"]\nanswr = \"4h\"\ndraft_before_answer = \"5h\"\n",
+    );
+    // (answer falls back to 9h, so draft_before_answer = 5h is fine.)
+    let ps = problems(&text);
+    let keys: Vec<&str> = ps.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "service.stat_dir",
+            "service.case_prefix",
+            "service.langauge",
+            "executors[1].mail",
+            "executors[1].deputi",
+            "deadlines.categories.\"Высокая\".answr",
+        ],
+        "{}",
+        show(&ps)
+    );
 }

@@ -138,6 +138,27 @@ fn key_path(value: &DeValue<'_>, pos: usize, path: &mut String) {
     }
 }
 
+/// Removes the key that starts at `pos` (an unknown key serde refused); true if found.
+fn remove_key_at(value: &mut DeValue<'_>, pos: usize) -> bool {
+    match value {
+        DeValue::Table(t) => {
+            let hit = t
+                .iter()
+                .find(|(k, _)| k.span().start == pos)
+                .map(|(k, _)| k.get_ref().to_string());
+            if let Some(name) = hit {
+                return t.remove(name.as_str()).is_some();
+            }
+            t.iter_mut()
+                .any(|(_, v)| contains(v, pos) && remove_key_at(v.get_mut(), pos))
+        }
+        DeValue::Array(a) => a
+            .iter_mut()
+            .any(|v| contains(v, pos) && remove_key_at(v.get_mut(), pos)),
+        _ => false,
+    }
+}
+
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_string()
@@ -230,22 +251,30 @@ impl<'a> Ctx<'a> {
     }
 
     /// Deserializes one value; a serde problem (unknown key, wrong type) becomes one problem.
+    /// An unknown key is reported, dropped and the value tried again, so every typo of a
+    /// section is reported and the rest of it is still checked.
     fn de<T: for<'de> Deserialize<'de>>(
         &mut self,
         v: &Spanned<DeValue<'_>>,
         prefix: &str,
     ) -> Option<T> {
-        match T::deserialize(ValueDeserializer::from(v.clone())) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                let span = e.span().unwrap_or_else(|| v.span());
-                let mut key = prefix.to_string();
-                key_path(v.get_ref(), span.start, &mut key);
-                let msg = e.message().trim().to_string();
-                self.at(span, &key, msg);
-                None
+        let mut v = v.clone();
+        for _ in 0..100 {
+            let e = match T::deserialize(ValueDeserializer::from(v.clone())) {
+                Ok(t) => return Some(t),
+                Err(e) => e,
+            };
+            let span = e.span().unwrap_or_else(|| v.span());
+            let mut key = prefix.to_string();
+            key_path(v.get_ref(), span.start, &mut key);
+            let msg = e.message().trim().to_string();
+            self.at(span.clone(), &key, msg);
+            let unknown = e.message().starts_with("unknown field");
+            if !(unknown && remove_key_at(v.get_mut(), span.start)) {
+                return None;
             }
         }
+        None
     }
 
     fn section<T: for<'de> Deserialize<'de>>(
