@@ -1041,11 +1041,16 @@ fn empty_file_names_every_required_section() {
 /// make its dependants fail (a supervisor-less ladder because [people] was unreadable).
 #[test]
 fn broken_section_is_not_also_missing() {
-    let text = MINIMAL.replace("[people]\n", "[people]\npublisher = 1\n")
+    let text = MINIMAL.replace("[people]\n", "[people]\nsupervisor = \"Шевич Н.А.\"\n")
         + "\n[[escalations]]\ndeadline = \"answer\"\nat = \"0h\"\nnotify = [\"supervisor\"]\n";
     let ps = problems(&text);
     assert_eq!(ps.len(), 1, "{}", show(&ps));
-    assert_eq!(find(&ps, "people.publisher").line, 14);
+    assert_eq!(find(&ps, "people.supervisor").line, 14);
+    // Not a table at all: reported as such, not as missing.
+    let text = format!("people = 5\n{}", MINIMAL.replace("[people]\n", "[peop]\n"));
+    let ps = problems(&text);
+    let keys: Vec<&str> = ps.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["people", "peop"], "{}", show(&ps));
 }
 
 /// A broken `[[executors]]` entry is reported; rules naming its id are not reported on top.
@@ -1155,6 +1160,42 @@ fn several_typos_in_one_section() {
             "executors[1].mail",
             "executors[1].deputi",
             "deadlines.categories.\"Высокая\".answr",
+        ],
+        "{}",
+        show(&ps)
+    );
+}
+
+/// A value of the wrong type is reported once; the rest of its section is still checked
+/// and the key is not reported as missing on top.
+#[test]
+fn wrong_type_does_not_hide_the_rest() {
+    let text = MINIMAL
+        .replace(
+            "host = \"imap.example.ru\"",
+            "host = 42\nport = \"993\"\ntls = \"ssl\"",
+        )
+        .replace(
+            "senders = [\"*@monitoring.example\"]",
+            "senders = \"*@monitoring.example\"\nrepeat_window = \"1h\"",
+        )
+        + "\n[[rules]]\ntopic = \"ЖКХ*\"\nexecutor = [\"housing\"]\ntext = ['(']\n\n\
+           [calendar.extra]\nx = 1\n";
+    let ps = problems(&text);
+    let keys: Vec<(&str, usize, usize)> =
+        ps.iter().map(|p| (p.key.as_str(), p.line, p.col)).collect();
+    assert_eq!(
+        keys,
+        [
+            ("imap.host", 2, 8),
+            ("imap.port", 3, 8),
+            ("imap.tls", 4, 7),
+            ("intake.senders", 24, 11),
+            ("intake.repeat_window", 25, 17),
+            ("rules[0].topic", 28, 9),
+            ("rules[0].executor", 29, 12),
+            ("rules[0].text[0]", 30, 9),
+            ("calendar.extra", 32, 11),
         ],
         "{}",
         show(&ps)

@@ -138,23 +138,38 @@ fn key_path(value: &DeValue<'_>, pos: usize, path: &mut String) {
     }
 }
 
-/// Removes the key that starts at `pos` (an unknown key serde refused); true if found.
-fn remove_key_at(value: &mut DeValue<'_>, pos: usize) -> bool {
+/// Drops from `value` the innermost key whose name or value holds `pos` (the key serde
+/// refused) and appends its path to `path`; false if no key holds `pos`.
+fn drop_key(value: &mut DeValue<'_>, pos: usize, path: &mut String) -> bool {
     match value {
         DeValue::Table(t) => {
             let hit = t
                 .iter()
-                .find(|(k, _)| k.span().start == pos)
+                .find(|(k, v)| k.span().contains(&pos) || contains(v, pos))
                 .map(|(k, _)| k.get_ref().to_string());
-            if let Some(name) = hit {
-                return t.remove(name.as_str()).is_some();
-            }
-            t.iter_mut()
-                .any(|(_, v)| contains(v, pos) && remove_key_at(v.get_mut(), pos))
+            let Some(name) = hit else {
+                return false;
+            };
+            push_key(path, &name);
+            let inner = t
+                .get_mut(name.as_str())
+                .is_some_and(|v| drop_key(v.get_mut(), pos, path));
+            inner || t.remove(name.as_str()).is_some()
         }
-        DeValue::Array(a) => a
-            .iter_mut()
-            .any(|v| contains(v, pos) && remove_key_at(v.get_mut(), pos)),
+        DeValue::Array(a) => {
+            for (i, v) in a.iter_mut().enumerate() {
+                if contains(v, pos) && v.get_ref().is_table() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    if drop_key(v.get_mut(), pos, path) {
+                        return true;
+                    }
+                    path.truncate(len);
+                    return false;
+                }
+            }
+            false
+        }
         _ => false,
     }
 }
@@ -232,6 +247,8 @@ struct Ctx<'a> {
     secrets: SecretCheck,
     env: EnvLookup<'a>,
     problems: Vec<Problem>,
+    /// Keys already reported (wrong type) and dropped: not "missing" on top.
+    dropped: HashSet<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -251,7 +268,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Deserializes one value; a serde problem (unknown key, wrong type) becomes one problem.
-    /// An unknown key is reported, dropped and the value tried again, so every typo of a
+    /// The offending key is then dropped and the value tried again, so every mistake of a
     /// section is reported and the rest of it is still checked.
     fn de<T: for<'de> Deserialize<'de>>(
         &mut self,
@@ -269,12 +286,17 @@ impl<'a> Ctx<'a> {
             key_path(v.get_ref(), span.start, &mut key);
             let msg = e.message().trim().to_string();
             self.at(span.clone(), &key, msg);
-            let unknown = e.message().starts_with("unknown field");
-            if !(unknown && remove_key_at(v.get_mut(), span.start)) {
+            let mut dropped = prefix.to_string();
+            if !drop_key(v.get_mut(), span.start, &mut dropped) {
                 return None;
             }
+            self.dropped.insert(dropped);
         }
         None
+    }
+
+    fn was_dropped(&self, key: &str) -> bool {
+        self.dropped.contains(key)
     }
 
     fn section<T: for<'de> Deserialize<'de>>(
@@ -322,7 +344,7 @@ impl<'a> Ctx<'a> {
         table: &Range<usize>,
         key: &str,
     ) -> Option<&'r Str> {
-        if v.is_none() {
+        if v.is_none() && !self.dropped.contains(key) {
             self.at(table.clone(), key, "missing required key");
         }
         v.as_ref()
@@ -599,6 +621,7 @@ pub(super) fn validate(
         secrets,
         env,
         problems: Vec::new(),
+        dropped: HashSet::new(),
     };
     let (doc, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
@@ -711,7 +734,7 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
     let rules = rules(cx, &raw.rules, &known);
     // A [people] that failed to deserialize is already reported: do not guess at it.
     let has_supervisor = match &raw.people {
-        Some(p) => p.get_ref().supervisor.is_some(),
+        Some(p) => p.get_ref().supervisor.is_some() || cx.was_dropped("people.supervisor"),
         None => raw.present.contains("people"),
     };
     let escalations = escalations(cx, &raw.escalations, has_supervisor);
@@ -823,6 +846,11 @@ fn imap(cx: &mut Ctx<'_>, s: &Spanned<RawImap>) -> Option<ImapConfig> {
                 "imap.password_env",
                 "give either password_file or password_env, not both",
             );
+            None
+        }
+        (None, None)
+            if cx.was_dropped("imap.password_file") || cx.was_dropped("imap.password_env") =>
+        {
             None
         }
         (None, None) => {
@@ -1223,6 +1251,7 @@ fn people(cx: &mut Ctx<'_>, s: &Spanned<RawPeople>) -> Option<People> {
     let r = s.get_ref();
     let coordinator = match &r.coordinator {
         Some(c) => person(cx, c, "people.coordinator"),
+        None if cx.was_dropped("people.coordinator") => None,
         None => {
             cx.at(s.span(), "people.coordinator", "missing required key");
             None
@@ -1461,6 +1490,7 @@ fn escalations(
         let mut notify = Vec::new();
         let mut ok = true;
         match &r.notify {
+            None if cx.was_dropped(&join(&p, "notify")) => ok = false,
             None => {
                 cx.at(table.clone(), &join(&p, "notify"), "missing required key");
                 ok = false;
@@ -1521,6 +1551,7 @@ fn intake(cx: &mut Ctx<'_>, s: &Spanned<RawIntake>, zone: Option<Tz>) -> Option<
     let table = s.span();
     let r = s.get_ref();
     let senders = match &r.senders {
+        None if cx.was_dropped("intake.senders") => None,
         None => {
             cx.at(
                 table.clone(),
