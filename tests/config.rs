@@ -232,6 +232,13 @@ fn example_routes_usual_topics() {
         );
     }
     assert_eq!(route("Прочее", "Спасибо всем"), None);
+    assert_eq!(route("Прочее", "Дорогие жители, поздравляем!"), None);
+    assert_eq!(
+        route("Прочее", "Когда починят дорогу на Бор?").as_deref(),
+        Some("housing")
+    );
+    assert_eq!(route("Справочные вопросы", ""), None);
+    assert_eq!(route("Правовые вопросы", "").as_deref(), Some("legal"));
 }
 
 #[test]
