@@ -1,6 +1,7 @@
 //! Configuration (SPEC §3): the raw TOML, validated once into a typed runtime [`Config`].
 //!
-//! STUB: the runtime types are fixed here; the config helper writes the loader.
+//! The raw TOML structs are in `raw`, the checks in `validate`: every problem of a file is
+//! collected and reported as `PATH:LINE:COL: key: what is wrong`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,11 @@ use chrono_tz::Tz;
 use crate::calendar::{Calendar, Offset, WorkDuration};
 use crate::intake::Labels;
 use crate::lexicon::Lexicon;
+
+mod raw;
+mod validate;
+
+pub use validate::{is_email, is_loopback, line_col, parse_address};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -154,6 +160,9 @@ pub struct Executor {
 }
 
 /// A case-insensitive glob (`ЖКХ*`).
+///
+/// globset folds only ASCII case, so the source and every value are lower-cased instead
+/// (Cyrillic topics and categories match whatever their case).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     pub source: String,
@@ -162,7 +171,7 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn new(source: &str) -> Result<Pattern, globset::Error> {
-        let glob = globset::GlobBuilder::new(source)
+        let glob = globset::GlobBuilder::new(&source.to_lowercase())
             .case_insensitive(true)
             .literal_separator(false)
             .build()?;
@@ -173,7 +182,7 @@ impl Pattern {
     }
 
     pub fn is_match(&self, value: &str) -> bool {
-        self.matcher.is_match(value.trim())
+        self.matcher.is_match(value.trim().to_lowercase())
     }
 }
 
@@ -284,13 +293,49 @@ pub enum SecretCheck {
 
 /// Read, parse and validate a config file.
 pub fn load(path: &Path, secrets: SecretCheck) -> Result<Config, ConfigError> {
-    let _ = (path, secrets);
-    todo!("config helper")
+    load_env(path, secrets, &process_env)
 }
 
 /// Parse and validate config text (for tests and fuzzing); `path` is used for messages
 /// and to resolve relative file names.
 pub fn load_str(text: &str, path: &Path, secrets: SecretCheck) -> Result<Config, ConfigError> {
-    let _ = (text, path, secrets);
-    todo!("config helper")
+    load_str_env(text, path, secrets, &process_env)
+}
+
+/// Reads one environment variable; [`load_env`] and [`load_str_env`] take one so tests can
+/// supply `CREDENTIALS_DIRECTORY` and `password_env` variables without touching the
+/// process-global environment.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, as [`load`] and [`load_str`] use it.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// [`load`] with an explicit environment.
+pub fn load_env(
+    path: &Path,
+    secrets: SecretCheck,
+    env: EnvLookup<'_>,
+) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        problems: vec![Problem {
+            path: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            key: String::new(),
+            message: format!("cannot read the config file: {e}"),
+        }],
+    })?;
+    load_str_env(&text, path, secrets, env)
+}
+
+/// [`load_str`] with an explicit environment.
+pub fn load_str_env(
+    text: &str,
+    path: &Path,
+    secrets: SecretCheck,
+    env: EnvLookup<'_>,
+) -> Result<Config, ConfigError> {
+    validate::validate(text, path, secrets, env)
 }

@@ -1,0 +1,132 @@
+//! The config file as written: every key of SPEC §3, all optional at this level (missing
+//! required keys are reported by validation, with the others), unknown keys refused by serde.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type Str = Spanned<String>;
+pub type StrList = Spanned<Vec<Str>>;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub state_dir: Option<Str>,
+    pub case_prefix: Option<Str>,
+    pub language: Option<Str>,
+    pub digest_at: Option<Str>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawImap {
+    pub host: Option<Str>,
+    pub port: Option<Spanned<i64>>,
+    pub tls: Option<Str>,
+    pub username: Option<Str>,
+    pub password_file: Option<Str>,
+    pub password_env: Option<Str>,
+    pub mailbox: Option<Str>,
+    pub processed_mailbox: Option<Str>,
+    pub rejected_mailbox: Option<Str>,
+    pub poll_seconds: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    pub host: Option<Str>,
+    pub port: Option<Spanned<i64>>,
+    pub tls: Option<Str>,
+    pub username: Option<Str>,
+    pub password_file: Option<Str>,
+    pub password_env: Option<Str>,
+    pub from: Option<Str>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalendar {
+    pub timezone: Option<Str>,
+    pub preset: Option<Str>,
+    pub workdays: Option<StrList>,
+    pub hours: Option<StrList>,
+    pub holidays: Option<StrList>,
+    pub working_days: Option<StrList>,
+    pub shortened_days: Option<StrList>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeadlineSet {
+    pub answer: Option<Str>,
+    pub draft_before_answer: Option<Str>,
+    pub rework: Option<Str>,
+    pub final_after_interim: Option<Str>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeadlines {
+    pub answer: Option<Str>,
+    pub draft_before_answer: Option<Str>,
+    pub rework: Option<Str>,
+    pub final_after_interim: Option<Str>,
+    pub categories: Option<BTreeMap<Str, RawDeadlineSet>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerson {
+    pub name: Option<Str>,
+    pub email: Option<Str>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeople {
+    pub coordinator: Option<Spanned<RawPerson>>,
+    pub supervisor: Option<Spanned<RawPerson>>,
+    pub publisher: Option<Str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExecutor {
+    pub id: Option<Str>,
+    pub name: Option<Str>,
+    pub position: Option<Str>,
+    pub email: Option<Str>,
+    pub deputy: Option<Str>,
+    pub absent: Option<StrList>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: Option<Str>,
+    pub topic: Option<StrList>,
+    pub location: Option<StrList>,
+    pub category: Option<StrList>,
+    pub text: Option<StrList>,
+    pub executor: Option<Str>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalation {
+    pub deadline: Option<Str>,
+    pub at: Option<Str>,
+    pub notify: Option<StrList>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntake {
+    pub senders: Option<StrList>,
+    pub exclude_words_file: Option<Str>,
+    pub repeat_window: Option<Str>,
+    pub source_timezone: Option<Str>,
+    pub labels: Option<BTreeMap<Str, StrList>>,
+}
