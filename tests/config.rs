@@ -104,15 +104,14 @@ fn one(text: &str, key: &str) -> Problem {
 
 #[test]
 fn example_loads() {
-    let c = match load_text(EXAMPLE) {
+    let (_dir, path) = setup(EXAMPLE);
+    let env = |name: &str| (name == "OTKLIK_IMAP_PASSWORD").then(|| "imap-secret".to_string());
+    let c = match config::load_env(&path, SecretCheck::Require, &env) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
     assert_eq!(c.executors.len(), 11);
-    assert_eq!(
-        c.imap.password.0, "imap-secret",
-        "one trailing newline trimmed"
-    );
+    assert_eq!(c.imap.password.0, "imap-secret");
     assert_eq!(c.imap.port, 993);
     assert_eq!(c.smtp.port, 465);
     assert_eq!(c.smtp.username.as_deref(), Some("incidents@example.ru"));
@@ -346,7 +345,11 @@ fn categories_match_case_insensitively_in_cyrillic() {
 #[test]
 fn secrets_never_printed() {
     let (dir, path) = setup(EXAMPLE);
-    let env = |name: &str| (name == "OTKLIK_SMTP_PASSWORD").then(|| "smtp-hunter2".to_string());
+    let env = |name: &str| match name {
+        "OTKLIK_SMTP_PASSWORD" => Some("smtp-hunter2".to_string()),
+        "OTKLIK_IMAP_PASSWORD" => Some("imap-secret".to_string()),
+        _ => None,
+    };
     let c = config::load_env(&path, SecretCheck::Require, &env).unwrap();
     assert_eq!(c.smtp.password.as_ref().unwrap().0, "smtp-hunter2");
     let dump = format!("{c:?} {:#?}", c);

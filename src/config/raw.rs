@@ -31,6 +31,7 @@ pub struct RawImap {
     pub processed_mailbox: Option<Str>,
     pub rejected_mailbox: Option<Str>,
     pub poll_seconds: Option<Spanned<i64>>,
+    pub ca_file: Option<Str>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -43,6 +44,7 @@ pub struct RawSmtp {
     pub password_file: Option<Str>,
     pub password_env: Option<Str>,
     pub from: Option<Str>,
+    pub ca_file: Option<Str>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -481,6 +481,33 @@ impl<'a> Ctx<'a> {
 
     /// The secret from `password_file` (a systemd credential name or a path relative to the
     /// config's folder).
+    /// An optional PEM file of extra trusted CA certificates: must be readable.
+    fn ca_file(&mut self, v: &Option<Str>, key: &str) -> Option<Option<PathBuf>> {
+        let Some(v) = v else {
+            return Some(None);
+        };
+        let p = self.resolve(v.get_ref().trim());
+        match std::fs::read(&p) {
+            Ok(bytes)
+                if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") =>
+            {
+                Some(Some(p))
+            }
+            Ok(_) => {
+                self.at(
+                    v.span(),
+                    key,
+                    format!("{} holds no PEM certificate", p.display()),
+                );
+                None
+            }
+            Err(e) => {
+                self.at(v.span(), key, format!("cannot read {}: {e}", p.display()));
+                None
+            }
+        }
+    }
+
     fn secret_file(&mut self, v: &Str, key: &str) -> Option<Secret> {
         let name = v.get_ref().trim();
         if name.is_empty() {
@@ -887,7 +914,9 @@ fn imap(cx: &mut Ctx<'_>, s: &Spanned<RawImap>) -> Option<ImapConfig> {
             None
         }
     };
+    let ca_file = cx.ca_file(&r.ca_file, "imap.ca_file");
     Some(ImapConfig {
+        ca_file: ca_file?,
         host: host?,
         port: port?,
         tls: tls?,
@@ -959,7 +988,9 @@ fn smtp(cx: &mut Ctx<'_>, s: &Spanned<RawSmtp>) -> Option<SmtpConfig> {
         a
     });
     let ok_pair = r.username.is_some() == has_password;
+    let ca_file = cx.ca_file(&r.ca_file, "smtp.ca_file");
     Some(SmtpConfig {
+        ca_file: ca_file?,
         host: host?,
         port: port?,
         tls: tls?,
