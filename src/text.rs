@@ -176,23 +176,27 @@ impl Converter {
     fn tag(&mut self, name: &str, closing: bool, attrs: &str) {
         match name {
             "br" => self.hard_newline(),
+            "tr" | "table" if closing && self.tables.is_empty() => self.soft_newline(),
             "table" if !closing => self.open_table(),
             "table" => self.close_table(),
             "tr" => {
-                if !self.tables.is_empty() {
-                    self.finish_row();
-                } else {
-                    self.soft_newline();
+                if self.tables.is_empty() && !closing {
+                    // A row without a table (an HTML fragment): the table is implied.
+                    self.open_table();
                 }
+                self.finish_row();
             }
             "td" | "th" => {
                 if self.tables.is_empty() {
-                    self.soft_newline();
-                } else {
-                    self.finish_cell();
-                    if !closing && let Some(t) = self.tables.last_mut() {
-                        t.cell = Some(String::new());
+                    if closing {
+                        self.soft_newline();
+                        return;
                     }
+                    self.open_table();
+                }
+                self.finish_cell();
+                if !closing && let Some(t) = self.tables.last_mut() {
+                    t.cell = Some(String::new());
                 }
             }
             "thead" | "tbody" | "tfoot" if !self.tables.is_empty() => self.finish_row(),
@@ -270,6 +274,7 @@ impl Converter {
             let name = name_src[..name_len].to_ascii_lowercase();
             let Some(end) = tag_end(name_src) else {
                 // Unterminated tag: drop the rest.
+                rest = "";
                 break;
             };
             let attrs = &name_src[name_len..end];
