@@ -88,7 +88,9 @@ impl Inbound {
             .parse(raw)
             .ok_or(InboundError::Unparseable)?;
         let root = msg.parts.first().ok_or(InboundError::Unparseable)?;
-        if root.headers.is_empty() {
+        // mail-parser reads almost anything as "headers"; a message must have at least one
+        // header field of RFC 5322 / MIME that it recognises (From, Date, Subject, …).
+        if !root.headers.iter().any(|h| !h.name.is_other()) {
             return Err(InboundError::Unparseable);
         }
 

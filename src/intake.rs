@@ -434,18 +434,50 @@ fn parse_yes_no(value: &str) -> Option<bool> {
     }
 }
 
+/// `26.06.2020 10:15`, `26.06.20 10:15:42`, `26.06.2020 г. в 10:15`, `26.06.2020, 10:15`.
 static DMY_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:\s*г(?:ода|\.)?)?\s*,?\s*(?:(?:в|at)\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?",
+        r"(?i)^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?:\s*г(?:ода|\.)?)?\s*,?\s*(?:(?:в|at)\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?",
     )
     .expect("date regex is valid")
 });
+/// `1 декабря 2026 г. в 10:15`.
+static D_MONTH_Y_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(\d{1,2})\s+(январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)\p{L}*\s+(\d{4})(?:\s*г(?:ода|\.)?)?\s*,?\s*(?:(?:в|at)\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?",
+    )
+    .expect("date regex is valid")
+});
+/// `2020-06-26 10:15`, `2020-06-26T10:15:42` (RFC 3339 with a zone is read before).
 static YMD_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(\d{4})-(\d{1,2})-(\d{1,2})(?:T|\s+|\s*,\s*)(?:(?:в|at)\s+)?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?")
         .expect("date regex is valid")
 });
+
+fn month_number(name: &str) -> Option<u32> {
+    let name = name.to_lowercase();
+    const MONTHS: [&str; 12] = [
+        "январ",
+        "феврал",
+        "март",
+        "апрел",
+        "ма",
+        "июн",
+        "июл",
+        "август",
+        "сентябр",
+        "октябр",
+        "ноябр",
+        "декабр",
+    ];
+    MONTHS
+        .iter()
+        .position(|m| name.starts_with(m))
+        .and_then(|i| u32::try_from(i + 1).ok())
+}
+
 static ZONE_MSK_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\(?\s*(?:мск|msk)\s*(?:([+-])\s*(\d{1,2}))?\s*\)?(?:$|[^\p{L}])")
+    Regex::new(r"(?i)^\(?\s*(?:по\s+)?(?:мск|msk)\s*(?:([+-])\s*(\d{1,2}))?\s*\)?(?:$|[^\p{L}])")
         .expect("zone regex is valid")
 });
 static ZONE_UTC_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -502,19 +534,23 @@ pub fn parse_time(value: &str, source_tz: Tz) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(first) {
         return Some(t.with_timezone(&Utc));
     }
-    let (caps, ymd) = match DMY_RE.captures(value) {
-        Some(c) => (c, false),
-        None => (YMD_RE.captures(value)?, true),
+    let num = |m: Option<regex::Match<'_>>| -> Option<u32> {
+        m.map_or(Some(0), |m| m.as_str().parse().ok())
     };
-    let num =
-        |i: usize| -> Option<u32> { caps.get(i).map_or(Some(0), |m| m.as_str().parse().ok()) };
-    let (y, mo, d) = if ymd {
-        (num(1)?, num(2)?, num(3)?)
+    let (y, mo, d, caps) = if let Some(c) = DMY_RE.captures(value) {
+        let y = num(c.get(3))?;
+        // Two-digit years are this century's.
+        let y = if y < 100 { 2000 + y } else { y };
+        (y, num(c.get(2))?, num(c.get(1))?, c)
+    } else if let Some(c) = D_MONTH_Y_RE.captures(value) {
+        let mo = month_number(c.get(2)?.as_str())?;
+        (num(c.get(3))?, mo, num(c.get(1))?, c)
     } else {
-        (num(3)?, num(2)?, num(1)?)
+        let c = YMD_RE.captures(value)?;
+        (num(c.get(1))?, num(c.get(2))?, num(c.get(3))?, c)
     };
     let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?;
-    let time = NaiveTime::from_hms_opt(num(4)?, num(5)?, num(6)?)?;
+    let time = NaiveTime::from_hms_opt(num(caps.get(4))?, num(caps.get(5))?, num(caps.get(6))?)?;
     let naive = NaiveDateTime::new(date, time);
     let rest = &value[caps.get(0)?.end()..];
     match parse_zone(rest) {
@@ -527,9 +563,8 @@ pub fn parse_time(value: &str, source_tz: Tz) -> Option<DateTime<Utc>> {
             .earliest()
             .or_else(|| {
                 // A local time skipped by a DST change: read it an hour later.
-                source_tz
-                    .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                    .earliest()
+                let later = naive.checked_add_signed(chrono::Duration::hours(1))?;
+                source_tz.from_local_datetime(&later).earliest()
             })
             .map(|t| t.with_timezone(&Utc)),
     }

@@ -315,7 +315,24 @@ Content-Type: multipart/mixed; boundary=\"NEVER\"
 
 #[test]
 fn garbage_is_unparseable() {
-    assert_eq!(Inbound::parse(b""), Err(InboundError::Unparseable));
+    for raw in [
+        &b""[..],
+        b"hello world",
+        b"\x00\x01\x02garbage",
+        b"no colon line\n\nbody",
+        b"X-Custom: only unknown headers\n\nbody",
+    ] {
+        assert_eq!(
+            Inbound::parse(raw),
+            Err(InboundError::Unparseable),
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    // One recognised header is enough to read what there is.
+    let m = Inbound::parse(b"Subject: only\n").unwrap();
+    assert_eq!(m.subject, "only");
+    assert_eq!(m.text, "");
 }
 
 #[test]
