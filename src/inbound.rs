@@ -307,9 +307,17 @@ fn normalise_newlines(s: &str) -> String {
 fn body(msg: &Message<'_>) -> (String, bool, Option<usize>) {
     // The first genuine text/plain body part. mail-parser lists an HTML part among the text
     // bodies when there is no plain alternative, so check the part's own type.
+    // An empty plain alternative next to a real HTML part (some platforms send one) does
+    // not count.
+    let has_html = msg.html_body.iter().any(|&id| {
+        msg.parts
+            .get(id as usize)
+            .is_some_and(|p| matches!(p.body, PartType::Html(_)))
+    });
     for &id in &msg.text_body {
         if let Some(part) = msg.parts.get(id as usize)
             && let PartType::Text(t) = &part.body
+            && !(has_html && t.trim().is_empty())
         {
             return (normalise_newlines(t), false, Some(id as usize));
         }
@@ -395,7 +403,9 @@ fn attachments(msg: &Message<'_>, body_part: Option<usize>) -> Vec<Attachment> {
                 }
                 raw_body(msg, part).unwrap_or_else(|| part.contents().to_vec())
             }
-            PartType::Message(m) => m.raw_message.to_vec(),
+            // The nested message's own `raw_message` is the whole outer buffer: take the
+            // part's body instead.
+            PartType::Message(_) => raw_body(msg, part).unwrap_or_default(),
         };
         if i == 0 && data.is_empty() {
             continue;

@@ -571,7 +571,29 @@ pub fn parse_time(value: &str, source_tz: Tz) -> Option<DateTime<Utc>> {
 }
 
 /// Read a notification out of a parsed message.
+///
+/// When the message itself is not a notification but carries one as an attached message
+/// (`message/rfc822`: Outlook's "forward as attachment"), the first attached message that
+/// is a notification is read instead, with its own Date, subject and attachments.
 pub fn parse_notification(
+    mail: &Inbound,
+    labels: &Labels,
+    source_tz: Tz,
+    arrival: DateTime<Utc>,
+) -> Result<Notification, IntakeError> {
+    let outer = parse_direct(mail, labels, source_tz, arrival);
+    if outer.is_ok() {
+        return outer;
+    }
+    mail.attachments
+        .iter()
+        .filter(|a| a.content_type == "message/rfc822")
+        .filter_map(|a| Inbound::parse(&a.data).ok())
+        .find_map(|inner| parse_direct(&inner, labels, source_tz, arrival).ok())
+        .map_or(outer, Ok)
+}
+
+fn parse_direct(
     mail: &Inbound,
     labels: &Labels,
     source_tz: Tz,

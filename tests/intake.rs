@@ -403,3 +403,30 @@ fn own_specimens_parse() {
     assert_eq!(n.text, "Яма у школы, уже третий год.");
     assert!(n.repeat);
 }
+
+#[test]
+fn notification_forwarded_as_an_attached_message() {
+    let mail = load("i-outlook-forward-as-attachment.eml");
+    assert!(mail.text.starts_with("Коллеги, пересылаю"));
+    assert_eq!(mail.attachments.len(), 1);
+    assert_eq!(mail.attachments[0].content_type, "message/rfc822");
+    assert_eq!(mail.attachments[0].filename, "incident.eml");
+    let inner = Inbound::parse(&mail.attachments[0].data).unwrap();
+    assert_eq!(
+        inner.message_id.as_deref(),
+        Some("sample-1@monitoring.example")
+    );
+    let n = parse_notification(&mail, &Labels::builtin(), MOSCOW, arrival()).unwrap();
+    let direct = notification("a-plain-utf8.eml");
+    assert_eq!(n, direct);
+}
+
+#[test]
+fn empty_plain_alternative_falls_back_to_html() {
+    let raw = "From: a@b.example\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=\"A\"\r\n\r\n--A\r\nContent-Type: text/plain\r\n\r\n \r\n--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Рубрика: Дороги<br>Текст: Яма</p>\r\n--A--\r\n";
+    let mail = Inbound::parse(raw.as_bytes()).unwrap();
+    assert!(mail.from_html);
+    let n = parse_notification(&mail, &Labels::builtin(), MOSCOW, arrival()).unwrap();
+    assert_eq!(n.topic, s("Дороги"));
+    assert_eq!(n.text, "Яма");
+}
