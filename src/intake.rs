@@ -326,6 +326,59 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// How many `>` quote marks start the line.
+fn quote_depth(line: &str) -> usize {
+    line.chars()
+        .take_while(|c| *c == '>' || c.is_whitespace())
+        .filter(|c| *c == '>')
+        .count()
+}
+
+/// `line` without its first `depth` quote marks (and the space after each).
+fn unquote(line: &str, depth: usize) -> &str {
+    let mut rest = line;
+    for _ in 0..depth {
+        let trimmed = rest.trim_start();
+        match trimmed.strip_prefix('>') {
+            Some(r) => rest = r.strip_prefix(' ').unwrap_or(r),
+            None => break,
+        }
+    }
+    rest
+}
+
+/// Drops the ` <https://…>` that [`crate::text::html_to_text`] adds after a link's text
+/// (an author's name linked to the profile), for fields that are not links.
+fn without_link_targets(value: String) -> String {
+    if !value.contains("<http") {
+        return value;
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value.as_str();
+    while let Some(pos) = rest.find("<http") {
+        out.push_str(&rest[..pos]);
+        rest = match rest[pos..].find('>') {
+            Some(end) => &rest[pos + end + 1..],
+            None => {
+                out.push_str(&rest[pos..]);
+                ""
+            }
+        };
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+/// The identifier itself: `№48213` → `48213`, `48213 — ЖКХ` → `48213`.
+fn clean_id(value: &str) -> Option<String> {
+    let v = value.trim().trim_start_matches(['№', '#']).trim_start();
+    let token = v
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([',', '.', ';', ':', ')']);
+    (!token.is_empty()).then(|| token.to_string())
+}
+
 /// Reads all label lines of `body`.
 fn scan(body: &str, labels: &Labels) -> Found {
     let mut found = Found::default();
@@ -341,9 +394,11 @@ fn scan(body: &str, labels: &Labels) -> Found {
             if !value.is_empty() {
                 text_lines.push(value);
             }
+            // A quoted notification (`> Текст:`) has its text quoted as deeply: unquote it.
+            let depth = quote_depth(lines[i]);
             let mut j = i + 1;
             while j < lines.len() && labels.match_line(lines[j]).is_none() {
-                text_lines.push(lines[j].trim_end());
+                text_lines.push(unquote(lines[j], depth).trim_end());
                 j += 1;
             }
             while text_lines.first().is_some_and(|l| l.trim().is_empty()) {
@@ -605,14 +660,13 @@ fn parse_direct(
     let text = non_empty(found.text).ok_or(IntakeError::NoText)?;
 
     let source_id = non_empty(found.source_id)
-        .map(|s| s.trim_start_matches(['№', '#']).trim().to_string())
-        .filter(|s| !s.is_empty())
+        .and_then(|s| clean_id(&s))
         .or_else(|| source_id_from_subject(&mail.subject));
 
     let link = non_empty(found.link)
         .map(|l| first_url(&l).unwrap_or(l))
         .or_else(|| first_url(&mail.text));
-    let topic = non_empty(found.topic);
+    let topic = non_empty(found.topic.map(without_link_targets));
     if topic.is_none() && link.is_none() {
         return Err(IntakeError::NoTopicOrLink);
     }
@@ -648,11 +702,11 @@ fn parse_direct(
     Ok(Notification {
         source_id,
         topic,
-        location: non_empty(found.location),
-        category: non_empty(found.category),
-        source: non_empty(found.source),
+        location: non_empty(found.location.map(without_link_targets)),
+        category: non_empty(found.category.map(without_link_targets)),
+        source: non_empty(found.source.map(without_link_targets)),
         link,
-        author: non_empty(found.author),
+        author: non_empty(found.author.map(without_link_targets)),
         detected_at,
         text,
         repeat,

@@ -430,3 +430,37 @@ fn empty_plain_alternative_falls_back_to_html() {
     assert_eq!(n.topic, s("Дороги"));
     assert_eq!(n.text, "Яма");
 }
+
+#[test]
+fn quoted_notification_and_linked_author() {
+    let body = "Посмотрите, что пришло:\n\
+                > Номер инцидента: №48600 — ЖКХ\n\
+                > Рубрика: ЖКХ\n\
+                > Текст:\n\
+                > Нет воды.\n\
+                >\n\
+                > Совсем нет.\n";
+    let n = parse_notification(
+        &plain("Fwd: x", None, body),
+        &Labels::builtin(),
+        MOSCOW,
+        arrival(),
+    )
+    .unwrap();
+    assert_eq!(n.source_id, s("48600"));
+    assert_eq!(n.text, "Нет воды.\n\nСовсем нет.");
+
+    let raw = "From: a@b.example\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+               <table><tr><td>Автор</td><td><a href=\"https://vk.com/id1\">Иван Петров</a></td></tr>\
+               <tr><td>Ссылка</td><td><a href=\"https://vk.com/wall1_2\">пост</a></td></tr>\
+               <tr><td>Текст</td><td>Яма</td></tr></table>";
+    let n = parse_notification(
+        &Inbound::parse(raw.as_bytes()).unwrap(),
+        &Labels::builtin(),
+        MOSCOW,
+        arrival(),
+    )
+    .unwrap();
+    assert_eq!(n.author, s("Иван Петров"));
+    assert_eq!(n.link, s("https://vk.com/wall1_2"));
+}
