@@ -15,8 +15,8 @@
 //!   the text lower-cased with `ё` → `е`; write `е` for `ё`, and use `\b` for word
 //!   boundaries (Unicode-aware).
 //!
-//! Matching is on the normalised text (lower case, `ё` → `е`), so stems are written in
-//! lower case.
+//! Matching is on the normalised text (lower case, `ё` → `е`, and Latin look-alikes inside
+//! Cyrillic words read as Cyrillic: `xyйня`, `cука`), so stems are written in lower case.
 
 use regex::Regex;
 
@@ -40,12 +40,53 @@ pub struct LexiconError {
     pub message: String,
 }
 
-/// Lower case, `ё` → `е`.
+/// Lower case, `ё` → `е`, and in a word that has Cyrillic letters, the Latin letters that
+/// look like Cyrillic ones (`xyй`, `cука` typed with Latin `x`, `y`, `c`) read as those.
 fn normalise(s: &str) -> String {
-    s.chars()
+    let chars: Vec<char> = s
+        .chars()
         .flat_map(char::to_lowercase)
         .map(|c| if c == 'ё' { 'е' } else { c })
-        .collect()
+        .collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_alphabetic() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_alphabetic() {
+            i += 1;
+        }
+        let word = &chars[start..i];
+        let cyrillic = word.iter().any(|c| ('\u{400}'..='\u{4ff}').contains(c));
+        out.extend(
+            word.iter()
+                .map(|&c| if cyrillic { homoglyph(c) } else { c }),
+        );
+    }
+    out
+}
+
+/// The Cyrillic letter a lower-case Latin letter stands for in a mixed word.
+fn homoglyph(c: char) -> char {
+    match c {
+        'a' => 'а',
+        'b' => 'в',
+        'c' => 'с',
+        'e' => 'е',
+        'h' => 'н',
+        'k' => 'к',
+        'm' => 'м',
+        'o' => 'о',
+        'p' => 'р',
+        't' => 'т',
+        'x' => 'х',
+        'y' => 'у',
+        _ => c,
+    }
 }
 
 fn stem_regex(stem: &str) -> Result<Regex, String> {

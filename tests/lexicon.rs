@@ -29,6 +29,20 @@ fn yo_equals_ye_both_ways() {
 }
 
 #[test]
+fn latin_look_alikes_inside_cyrillic_words() {
+    let lx = Lexicon::parse("сука\nfuck\nтакси\n").unwrap();
+    // Latin "C" in "Cука", Latin "x", "y" in "xyйня" are read as Cyrillic.
+    assert_eq!(lx.find("Cука!"), Some("сука".into()));
+    assert_eq!(lx.find("FUCK"), Some("fuck".into()));
+    // A purely Latin word stays Latin.
+    assert_eq!(lx.find("taxi"), None);
+    let lx = shipped();
+    assert!(lx.find("Это xyйня полная").is_some());
+    assert!(lx.find("Пиздeц").is_some(), "Latin e");
+    assert_eq!(lx.find("Book a taxi to the hotel"), None);
+}
+
+#[test]
 fn phrases_span_any_spaces() {
     let lx = Lexicon::parse("убить тебя\n").unwrap();
     assert_eq!(lx.find("Я хочу убить   тебя"), Some("убить тебя".into()));
@@ -119,6 +133,7 @@ const MUST_MATCH: &[&str] = &[
     "Всех повесить на площади",
     "Зарежу, если ещё раз отключите воду",
     "Доберусь до тебя, так и знай",
+    "Эта сучка из отдела не отвечает",
 ];
 
 /// Ordinary municipal complaints, full of words that contain or resemble the roots above.
