@@ -10,7 +10,8 @@
 ///
 /// Details:
 /// - `<script>`, `<style>`, `<head>`, `<title>` and comments are dropped with their content;
-/// - `<br>` is a line break; `p`, `div`, `li`, `tr`, `table`, headings and the like start
+/// - `<br>` is a line break, and so is a line break inside `<pre>` (mail that wraps its
+///   plain text in `<pre>`); `p`, `div`, `li`, `tr`, `table`, headings and the like start
 ///   and end a line; `</p>` and headings also leave a blank line after them;
 /// - in a table row the non-empty cells are joined: the first with `": "` (not doubled
 ///   when the cell already ends in `:`), further cells with `" | "`; a cell keeps its own
@@ -41,6 +42,8 @@ struct Converter {
     tables: Vec<Table>,
     /// Open `<a href>` targets (http/https only), with the buffer length at the `<a>`.
     links: Vec<Option<(String, usize)>>,
+    /// Inside `<pre>` (or `<textarea>`/`<plaintext>`-like blocks): line breaks are kept.
+    pre_depth: usize,
 }
 
 const BLOCK_TAGS: &[&str] = &[
@@ -59,7 +62,6 @@ const BLOCK_TAGS: &[&str] = &[
     "h5",
     "h6",
     "blockquote",
-    "pre",
     "hr",
     "section",
     "article",
@@ -102,8 +104,13 @@ impl Converter {
 
     fn push_text(&mut self, raw: &str) {
         let decoded = decode_entities(raw);
+        let pre = self.pre_depth > 0;
         let b = self.buf();
         for c in decoded.chars() {
+            if pre && c == '\n' {
+                b.push('\n');
+                continue;
+            }
             let c = if c.is_whitespace() { ' ' } else { c };
             if c == ' ' && (b.is_empty() || b.ends_with(' ') || b.ends_with('\n')) {
                 continue;
@@ -176,6 +183,14 @@ impl Converter {
     fn tag(&mut self, name: &str, closing: bool, attrs: &str) {
         match name {
             "br" => self.hard_newline(),
+            "pre" => {
+                self.soft_newline();
+                if closing {
+                    self.pre_depth = self.pre_depth.saturating_sub(1);
+                } else {
+                    self.pre_depth += 1;
+                }
+            }
             "tr" | "table" if closing && self.tables.is_empty() => self.soft_newline(),
             "table" if !closing => self.open_table(),
             "table" => self.close_table(),

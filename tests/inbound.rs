@@ -394,6 +394,16 @@ fn html_links_keep_their_target() {
 }
 
 #[test]
+fn html_pre_keeps_lines() {
+    assert_eq!(
+        html_to_text(
+            "<html><body><pre>Рубрика: ЖКХ\r\nТекст:\n  Нет   воды.\n\n\n\nКонец</pre>после</body></html>"
+        ),
+        "Рубрика: ЖКХ\nТекст:\nНет воды.\n\nКонец\nпосле"
+    );
+}
+
+#[test]
 fn html_nested_layout_tables() {
     let html = "<table><tr><td><table>
         <tr><td>Рубрика</td><td>ЖКХ</td></tr>
