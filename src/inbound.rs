@@ -1,9 +1,31 @@
 //! Any incoming message, parsed once: the headers otklik needs, loop signals, the body as
 //! plain text (HTML turned into text, any charset), attachments. Pure.
 //!
-//! STUB: types fixed; the intake helper writes `parse`.
+//! Parsing is done by `mail-parser` (with `full_encoding`, so windows-1251, koi8-r and the
+//! other legacy Cyrillic charsets decode). It never panics on malformed input; a message
+//! without any header it can read is [`InboundError::Unparseable`], a message with headers
+//! but broken MIME yields whatever can be read.
+//!
+//! ## Loop signals (SPEC §7)
+//!
+//! [`Inbound::automatic`] is set, in this order of precedence, by:
+//! - `Auto-Submitted` with any value other than `no` (RFC 3834);
+//! - `Precedence: bulk | junk | list`;
+//! - a delivery status notification: `multipart/report; report-type=delivery-status`, a
+//!   null return path (`Return-Path: <>`, which RFC 5321 reserves for bounces and RFC 3834
+//!   auto-responses), or mail from `MAILER-DAEMON@…` / `postmaster@…` whose subject looks
+//!   like a bounce;
+//! - `List-Id` or `List-Unsubscribe` (mailing lists, newsletters);
+//! - `X-Autoreply`, `X-Autorespond`, `X-Autoreply-From`, `X-Mail-Autoreply` (any value
+//!   other than `no`/`false`), or `X-Auto-Response-Suppress: All|OOF` **together with** an
+//!   auto-reply subject ("Automatic reply:", "Out of office", "Автоответ", …).
+//!
+//! `X-Auto-Response-Suppress` alone is deliberately **not** a signal: Outlook and Exchange
+//! put it on ordinary mail written by people (and on meeting requests), so treating it as
+//! "automatic" would silently drop real replies from executors.
 
 use chrono::{DateTime, Utc};
+use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use crate::config::Address;
 
@@ -62,7 +84,345 @@ pub enum InboundError {
 impl Inbound {
     /// Parse raw RFC 5322 bytes.
     pub fn parse(raw: &[u8]) -> Result<Inbound, InboundError> {
-        let _ = raw;
-        todo!("intake helper")
+        let msg = MessageParser::default()
+            .parse(raw)
+            .ok_or(InboundError::Unparseable)?;
+        let root = msg.parts.first().ok_or(InboundError::Unparseable)?;
+        // mail-parser reads almost anything as "headers"; a message must have at least one
+        // header field of RFC 5322 / MIME that it recognises (From, Date, Subject, …).
+        if !root.headers.iter().any(|h| !h.name.is_other()) {
+            return Err(InboundError::Unparseable);
+        }
+
+        let message_id = msg
+            .message_id()
+            .map(strip_brackets)
+            .filter(|s| !s.is_empty());
+        let in_reply_to = ids(msg.in_reply_to());
+        let references = ids(msg.references());
+        let from = msg.from().and_then(|a| a.first()).and_then(|a| {
+            let email = a.address()?.trim().to_lowercase();
+            if email.is_empty() {
+                return None;
+            }
+            let name = a
+                .name()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty());
+            Some(Address { name, email })
+        });
+        let subject = unfold(msg.subject().unwrap_or_default());
+        let date = msg
+            .date()
+            .filter(|d| d.is_valid())
+            .and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0));
+        let automatic = automatic(&msg, from.as_ref(), &subject);
+        let (text, from_html, body_part) = body(&msg);
+        let attachments = attachments(&msg, body_part);
+
+        Ok(Inbound {
+            message_id,
+            in_reply_to,
+            references,
+            from,
+            subject,
+            date,
+            automatic,
+            text,
+            from_html,
+            attachments,
+        })
     }
+}
+
+fn strip_brackets(s: &str) -> String {
+    s.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    let raw: Vec<&str> = match value {
+        HeaderValue::Text(t) => vec![t.as_ref()],
+        HeaderValue::TextList(list) => list.iter().map(|t| t.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    raw.into_iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(strip_brackets)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn unfold(s: &str) -> String {
+    s.replace(['\r', '\n'], "").trim().to_string()
+}
+
+/// The raw (unparsed) value of the first root header of that name, trimmed and unfolded.
+fn raw_header(msg: &Message<'_>, name: &str) -> Option<String> {
+    let h = msg
+        .parts
+        .first()?
+        .headers
+        .iter()
+        .find(|h| h.name.as_str().eq_ignore_ascii_case(name))?;
+    let bytes = msg
+        .raw_message
+        .get(h.offset_start as usize..h.offset_end as usize)?;
+    Some(unfold(&String::from_utf8_lossy(bytes)))
+}
+
+fn has_header(msg: &Message<'_>, name: &str) -> bool {
+    msg.parts.first().is_some_and(|p| {
+        p.headers
+            .iter()
+            .any(|h| h.name.as_str().eq_ignore_ascii_case(name))
+    })
+}
+
+/// Subjects of bounces, in the languages Russian mail servers use.
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undeliver",
+    "undelivered",
+    "delivery status notification",
+    "delivery failure",
+    "delivery has failed",
+    "mail delivery failed",
+    "failure notice",
+    "returned mail",
+    "returned to sender",
+    "delivery notification",
+    "non-delivery",
+    "nondeliverable",
+    "mail system error",
+    "не доставлено",
+    "недоставлен",
+    "не удалось доставить",
+    "ошибка доставки",
+    "уведомление о доставке",
+    "возврат письма",
+];
+
+/// Subjects of out-of-office and other automatic replies.
+const AUTOREPLY_SUBJECTS: &[&str] = &[
+    "automatic reply",
+    "auto-reply",
+    "autoreply",
+    "auto reply",
+    "out of office",
+    "out of the office",
+    "away from",
+    "автоответ",
+    "автоматический ответ",
+    "отсутствие на рабочем месте",
+    "нет на рабочем месте",
+    "вне офиса",
+    "в отпуске",
+    "отсутствую",
+];
+
+fn automatic(msg: &Message<'_>, from: Option<&Address>, subject: &str) -> Option<Automatic> {
+    if let Some(v) = raw_header(msg, "Auto-Submitted") {
+        let token = v
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase();
+        if !token.is_empty() && token != "no" {
+            return Some(Automatic::AutoSubmitted(v));
+        }
+    }
+    if let Some(v) = raw_header(msg, "Precedence") {
+        let lower = v.to_lowercase();
+        if matches!(lower.as_str(), "bulk" | "junk" | "list") {
+            return Some(Automatic::Precedence(lower));
+        }
+    }
+
+    let subject_lc = subject.to_lowercase();
+    let is_report = msg
+        .parts
+        .first()
+        .and_then(|p| p.content_type())
+        .is_some_and(|ct| {
+            ct.c_type.eq_ignore_ascii_case("multipart")
+                && ct
+                    .c_subtype
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+                && ct
+                    .attribute("report-type")
+                    .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+        });
+    let null_return_path = raw_header(msg, "Return-Path").is_some_and(|v| {
+        let v: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+        v == "<>"
+    });
+    let daemon_sender = from.is_some_and(|a| {
+        let local = a.email.split('@').next().unwrap_or_default();
+        local == "mailer-daemon" || local == "postmaster"
+    });
+    let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subject_lc.contains(s));
+    if is_report || null_return_path || (daemon_sender && bounce_subject) {
+        return Some(Automatic::Bounce);
+    }
+
+    if has_header(msg, "List-Id") || has_header(msg, "List-Unsubscribe") {
+        return Some(Automatic::MailingList);
+    }
+
+    for name in [
+        "X-Autoreply",
+        "X-Autorespond",
+        "X-Autoreply-From",
+        "X-Mail-Autoreply",
+    ] {
+        if let Some(v) = raw_header(msg, name) {
+            let v = v.to_lowercase();
+            if v != "no" && v != "false" {
+                return Some(Automatic::AutoReply);
+            }
+        }
+    }
+    if let Some(v) = raw_header(msg, "X-Auto-Response-Suppress") {
+        let suppress_all_or_oof = v
+            .split(',')
+            .map(|t| t.trim().to_lowercase())
+            .any(|t| t == "all" || t == "oof");
+        if suppress_all_or_oof && AUTOREPLY_SUBJECTS.iter().any(|s| subject_lc.contains(s)) {
+            return Some(Automatic::AutoReply);
+        }
+    }
+    None
+}
+
+fn normalise_newlines(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// The body text, whether it came from HTML, and the index of the part it came from.
+fn body(msg: &Message<'_>) -> (String, bool, Option<usize>) {
+    // The first genuine text/plain body part. mail-parser lists an HTML part among the text
+    // bodies when there is no plain alternative, so check the part's own type.
+    // An empty plain alternative next to a real HTML part (some platforms send one) does
+    // not count.
+    let has_html = msg.html_body.iter().any(|&id| {
+        msg.parts
+            .get(id as usize)
+            .is_some_and(|p| matches!(p.body, PartType::Html(_)))
+    });
+    for &id in &msg.text_body {
+        if let Some(part) = msg.parts.get(id as usize)
+            && let PartType::Text(t) = &part.body
+            && !(has_html && t.trim().is_empty())
+        {
+            return (normalise_newlines(t), false, Some(id as usize));
+        }
+    }
+    for &id in &msg.html_body {
+        if let Some(part) = msg.parts.get(id as usize)
+            && let PartType::Html(h) = &part.body
+        {
+            let text = crate::text::html_to_text(&normalise_newlines(h));
+            return (text, true, Some(id as usize));
+        }
+    }
+    (String::new(), false, None)
+}
+
+fn content_type_of(part: &MessagePart<'_>) -> String {
+    match part.content_type() {
+        Some(ct) => match ct.c_subtype.as_deref() {
+            Some(sub) => format!("{}/{}", ct.c_type, sub).to_lowercase(),
+            None => ct.c_type.to_lowercase(),
+        },
+        None => match part.body {
+            PartType::Text(_) => "text/plain".into(),
+            PartType::Html(_) => "text/html".into(),
+            PartType::Message(_) => "message/rfc822".into(),
+            _ => "application/octet-stream".into(),
+        },
+    }
+}
+
+fn extension_for(content_type: &str) -> &'static str {
+    match content_type {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/heic" => "heic",
+        "application/pdf" => "pdf",
+        "video/mp4" => "mp4",
+        "text/plain" => "txt",
+        "text/html" => "html",
+        "message/rfc822" => "eml",
+        _ => "bin",
+    }
+}
+
+/// The part's body as sent, with only the transfer encoding undone (text attachments keep
+/// their own charset, byte for byte).
+fn raw_body(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
+    let raw = msg
+        .raw_message
+        .get(part.offset_body as usize..part.offset_end as usize)?;
+    match part.encoding {
+        mail_parser::Encoding::Base64 => mail_parser::decoders::base64::base64_decode(raw),
+        mail_parser::Encoding::QuotedPrintable => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(raw)
+        }
+        mail_parser::Encoding::None => Some(raw.to_vec()),
+    }
+}
+
+fn attachments(msg: &Message<'_>, body_part: Option<usize>) -> Vec<Attachment> {
+    let mut out = Vec::new();
+    for (i, part) in msg.parts.iter().enumerate() {
+        if Some(i) == body_part {
+            continue;
+        }
+        let disposition_attachment = part
+            .content_disposition()
+            .is_some_and(|cd| cd.is_attachment());
+        let name = part
+            .attachment_name()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        let data: Vec<u8> = match &part.body {
+            PartType::Multipart(_) => continue,
+            PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
+            PartType::Text(_) | PartType::Html(_) => {
+                if name.is_none() && !disposition_attachment {
+                    // An inline text part (a signature, the other alternative): not an
+                    // attachment.
+                    continue;
+                }
+                raw_body(msg, part).unwrap_or_else(|| part.contents().to_vec())
+            }
+            // The nested message's own `raw_message` is the whole outer buffer: take the
+            // part's body instead.
+            PartType::Message(_) => raw_body(msg, part).unwrap_or_default(),
+        };
+        if i == 0 && data.is_empty() {
+            continue;
+        }
+        let content_type = content_type_of(part);
+        let filename = name.unwrap_or_else(|| {
+            format!(
+                "attachment-{}.{}",
+                out.len() + 1,
+                extension_for(&content_type)
+            )
+        });
+        out.push(Attachment {
+            filename,
+            content_type,
+            data,
+        });
+    }
+    out
 }

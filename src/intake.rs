@@ -1,10 +1,32 @@
 //! Intake of a monitoring notification (SPEC §5.3, SAMPLES.md): labelled fields read from
 //! the text, wherever and however they appear. Pure.
 //!
-//! STUB: types fixed; the intake helper writes the parser.
+//! ## How fields are read
+//!
+//! The body text (plain, or HTML already turned into `Label: value` lines by
+//! [`crate::text::html_to_text`]) is read line by line. A *label line* starts (after
+//! leading spaces, `>` quote marks and bullets) with a known label, compared
+//! case-insensitively with `ё` = `е` and any run of spaces equal to one, followed by `:`,
+//! `-`, `–` or `—` and the value, or by nothing at all (a label alone on its line). Labels
+//! ending in `№` or `#` (`Инцидент №`) may be followed by the value directly. A line that
+//! merely starts with a label word (`Территория у школы не убрана`) is *not* a label line:
+//! that would cut post texts short.
+//!
+//! The first occurrence of a field wins. `text` runs from its label (the value may start on
+//! the label's line or on the next) to the next label line or the end of the body;
+//! surrounding blank lines are trimmed, inner ones kept. Lines that look like labels but
+//! are not known labels (`Срок отработки: 9 рабочих часов.` in sample A) stay in the text:
+//! intake cannot tell the platform's boilerplate from the author's words, and losing the
+//! author's words would be worse (the executor sees the whole text anyway).
+//!
+//! Anything that cannot be understood (an unreadable detection time, an unknown repeat
+//! value) falls back like a missing value and is recorded in [`Notification::warnings`].
 
-use chrono::{DateTime, Utc};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use regex::Regex;
 
 use crate::inbound::{Attachment, Inbound};
 
@@ -42,21 +64,201 @@ impl Field {
     }
 }
 
+/// The built-in labels of SAMPLES.md.
+const BUILTIN: &[(Field, &[&str])] = &[
+    (
+        Field::SourceId,
+        &[
+            "Номер инцидента",
+            "ID инцидента",
+            "Инцидент №",
+            "Номер сообщения",
+            "Incident ID",
+        ],
+    ),
+    (
+        Field::Topic,
+        &[
+            "Рубрика",
+            "Тематика",
+            "Тема сообщения",
+            "Тема инцидента",
+            "Topic",
+        ],
+    ),
+    (
+        Field::Location,
+        &[
+            "Локация",
+            "Муниципалитет",
+            "Муниципальное образование",
+            "Территория",
+            "Населённый пункт",
+            "Location",
+        ],
+    ),
+    (
+        Field::Category,
+        &[
+            "Категория важности",
+            "Важность",
+            "Приоритет",
+            "Критичность",
+            "Category",
+            "Priority",
+        ],
+    ),
+    (
+        Field::Source,
+        &["Источник", "Площадка", "Социальная сеть", "Source"],
+    ),
+    (
+        Field::Link,
+        &[
+            "Ссылка",
+            "Ссылка на сообщение",
+            "Ссылка на публикацию",
+            "URL",
+            "Link",
+        ],
+    ),
+    (Field::Author, &["Автор", "Автор сообщения", "Author"]),
+    (
+        Field::DetectedAt,
+        &[
+            "Дата выявления",
+            "Время выявления",
+            "Дата регистрации",
+            "Выявлено",
+            "Detected",
+        ],
+    ),
+    (
+        Field::Text,
+        &["Текст сообщения", "Текст публикации", "Текст", "Text"],
+    ),
+    (
+        Field::Repeat,
+        &["Повторное", "Повторное обращение", "Repeat"],
+    ),
+];
+
 /// The label vocabulary: the built-in labels of SAMPLES.md plus the admin's extras.
 #[derive(Debug, Clone, Default)]
 pub struct Labels {
-    _private: (),
+    /// Normalised labels (see [`normalise`]), longest first so that `Ссылка на сообщение`
+    /// wins over `Ссылка`.
+    entries: Vec<(String, Field)>,
 }
 
 impl Labels {
     pub fn builtin() -> Labels {
-        Labels::default()
+        let mut labels = Labels::default();
+        for (field, names) in BUILTIN {
+            for name in *names {
+                labels.add(*field, name);
+            }
+        }
+        labels
     }
 
-    /// Adds extra labels for a field (from `[intake.labels]`).
+    /// Adds extra labels for a field (from `[intake.labels]`). A trailing `:`/`-` and
+    /// surrounding spaces are ignored; an empty label is ignored.
     pub fn add(&mut self, field: Field, label: &str) {
-        let _ = (field, label);
+        let label = label
+            .trim()
+            .trim_end_matches([':', '-', '–', '—'])
+            .trim_end();
+        let norm = normalise(label);
+        if norm.is_empty() || self.entries.iter().any(|(l, _)| *l == norm) {
+            return;
+        }
+        self.entries.push((norm, field));
+        self.entries
+            .sort_by_key(|(l, _)| std::cmp::Reverse(l.chars().count()));
     }
+
+    /// The labels of one field, normalised.
+    pub fn labels_of(&self, field: Field) -> impl Iterator<Item = &str> {
+        self.entries
+            .iter()
+            .filter(move |(_, f)| *f == field)
+            .map(|(l, _)| l.as_str())
+    }
+
+    /// If `line` is a label line: its field and the value (trimmed, maybe empty).
+    pub fn match_line<'a>(&self, line: &'a str) -> Option<(Field, &'a str)> {
+        let line = line
+            .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '>' | '*' | '•' | '·'));
+        for (label, field) in &self.entries {
+            let Some(end) = prefix_len(line, label) else {
+                continue;
+            };
+            let rest = &line[end..];
+            let label_ends_in_sign = label.ends_with(['№', '#']);
+            let next = rest.chars().next();
+            // The label must end at a word boundary.
+            if !label_ends_in_sign && next.is_some_and(|c| c.is_alphanumeric()) {
+                continue;
+            }
+            let after_space = rest.trim_start();
+            if after_space.is_empty() {
+                return Some((*field, ""));
+            }
+            if let Some(v) = after_space.strip_prefix([':', '-', '–', '—']) {
+                let v = v.trim_start_matches([':', '-', '–', '—']);
+                return Some((*field, v.trim()));
+            }
+            if label_ends_in_sign {
+                return Some((*field, after_space.trim()));
+            }
+        }
+        None
+    }
+}
+
+fn normalise_char(c: char) -> impl Iterator<Item = char> {
+    c.to_lowercase()
+        .map(|c| if c == 'ё' { 'е' } else { c })
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+}
+
+/// Lower case, `ё` → `е`, runs of whitespace → one space, trimmed.
+pub fn normalise(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(normalise_char) {
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    out.trim_end().to_string()
+}
+
+/// Byte length of the prefix of `line` that equals the normalised `label`.
+fn prefix_len(line: &str, label: &str) -> Option<usize> {
+    let mut want = label.chars().peekable();
+    let mut it = line.char_indices().peekable();
+    while let Some(&w) = want.peek() {
+        let (_, c) = it.next()?;
+        if w == ' ' {
+            if !c.is_whitespace() {
+                return None;
+            }
+            while it.peek().is_some_and(|(_, c)| c.is_whitespace()) {
+                it.next();
+            }
+            want.next();
+            continue;
+        }
+        let mut norm = normalise_char(c);
+        for n in norm.by_ref() {
+            if want.next() != Some(n) {
+                return None;
+            }
+        }
+    }
+    Some(it.peek().map_or(line.len(), |&(i, _)| i))
 }
 
 /// A notification as read from the monitoring platform's mail.
@@ -75,6 +277,10 @@ pub struct Notification {
     /// "Повторное: да", or `Повторн` in the subject.
     pub repeat: bool,
     pub attachments: Vec<Attachment>,
+    /// What intake could not understand and how it fell back (an unreadable detection
+    /// time, an unknown repeat value), for the case history. Empty when all was clear.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,13 +291,426 @@ pub enum IntakeError {
     NoTopicOrLink,
 }
 
+#[derive(Default)]
+struct Found {
+    source_id: Option<String>,
+    topic: Option<String>,
+    location: Option<String>,
+    category: Option<String>,
+    source: Option<String>,
+    link: Option<String>,
+    author: Option<String>,
+    detected_at: Option<String>,
+    text: Option<String>,
+    repeat: Option<String>,
+}
+
+impl Found {
+    fn slot(&mut self, field: Field) -> &mut Option<String> {
+        match field {
+            Field::SourceId => &mut self.source_id,
+            Field::Topic => &mut self.topic,
+            Field::Location => &mut self.location,
+            Field::Category => &mut self.category,
+            Field::Source => &mut self.source,
+            Field::Link => &mut self.link,
+            Field::Author => &mut self.author,
+            Field::DetectedAt => &mut self.detected_at,
+            Field::Text => &mut self.text,
+            Field::Repeat => &mut self.repeat,
+        }
+    }
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// How many `>` quote marks start the line.
+fn quote_depth(line: &str) -> usize {
+    line.chars()
+        .take_while(|c| *c == '>' || c.is_whitespace())
+        .filter(|c| *c == '>')
+        .count()
+}
+
+/// `line` without its first `depth` quote marks (and the space after each).
+fn unquote(line: &str, depth: usize) -> &str {
+    let mut rest = line;
+    for _ in 0..depth {
+        let trimmed = rest.trim_start();
+        match trimmed.strip_prefix('>') {
+            Some(r) => rest = r.strip_prefix(' ').unwrap_or(r),
+            None => break,
+        }
+    }
+    rest
+}
+
+/// Drops the ` <https://…>` that [`crate::text::html_to_text`] adds after a link's text
+/// (an author's name linked to the profile), for fields that are not links.
+fn without_link_targets(value: String) -> String {
+    if !value.contains("<http") {
+        return value;
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value.as_str();
+    while let Some(pos) = rest.find("<http") {
+        out.push_str(&rest[..pos]);
+        rest = match rest[pos..].find('>') {
+            Some(end) => &rest[pos + end + 1..],
+            None => {
+                out.push_str(&rest[pos..]);
+                ""
+            }
+        };
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+/// The identifier itself: `№48213` → `48213`, `48213 — ЖКХ` → `48213`.
+fn clean_id(value: &str) -> Option<String> {
+    let v = value.trim().trim_start_matches(['№', '#']).trim_start();
+    let token = v
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([',', '.', ';', ':', ')']);
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// Reads all label lines of `body`.
+fn scan(body: &str, labels: &Labels) -> Found {
+    let mut found = Found::default();
+    let lines: Vec<&str> = body.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some((field, value)) = labels.match_line(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        if field == Field::Text {
+            let mut text_lines: Vec<&str> = Vec::new();
+            if !value.is_empty() {
+                text_lines.push(value);
+            }
+            // A quoted notification (`> Текст:`) has its text quoted as deeply: unquote it.
+            let depth = quote_depth(lines[i]);
+            let mut j = i + 1;
+            while j < lines.len() && labels.match_line(lines[j]).is_none() {
+                text_lines.push(unquote(lines[j], depth).trim_end());
+                j += 1;
+            }
+            while text_lines.first().is_some_and(|l| l.trim().is_empty()) {
+                text_lines.remove(0);
+            }
+            while text_lines.last().is_some_and(|l| l.trim().is_empty()) {
+                text_lines.pop();
+            }
+            let text = text_lines.join("\n");
+            if found.text.is_none() && !text.trim().is_empty() {
+                found.text = Some(text);
+            }
+            i = j;
+            continue;
+        }
+        let slot = found.slot(field);
+        if slot.is_none() {
+            if !value.is_empty() {
+                *slot = Some(value.to_string());
+            } else if field == Field::Repeat {
+                // "Повторное обращение" alone on its line says it all.
+                *slot = Some("да".to_string());
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)https?://[^\s<>"'«»\[\]{}|\\^`]+"#).expect("URL regex is valid")
+});
+
+/// The first http(s) URL in `s`, without trailing punctuation.
+pub fn first_url(s: &str) -> Option<String> {
+    URL_RE.find_iter(s).find_map(|m| {
+        let mut url = m.as_str();
+        loop {
+            let trimmed = url.trim_end_matches(['.', ',', ';', ':', '!', '?']);
+            let trimmed = if trimmed.ends_with(')') && !trimmed.contains('(') {
+                &trimmed[..trimmed.len() - 1]
+            } else {
+                trimmed
+            };
+            if trimmed.len() == url.len() {
+                break;
+            }
+            url = trimmed;
+        }
+        let host = url.split("://").nth(1).unwrap_or_default();
+        (!host.is_empty()).then(|| url.to_string())
+    })
+}
+
+static SUBJECT_ID_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:№|#|\bN[o°º]\.?)\s*(\d{2,})|\b(?:инцидент|incident|обращени[еяю])\s+(\d{2,})",
+    )
+    .expect("subject id regex is valid")
+});
+
+fn source_id_from_subject(subject: &str) -> Option<String> {
+    let caps = SUBJECT_ID_RE.captures(subject)?;
+    caps.get(1)
+        .or_else(|| caps.get(2))
+        .map(|m| m.as_str().to_string())
+}
+
+static REPEAT_SUBJECT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|[^\p{L}])(?:повторн|repeat)").expect("repeat regex is valid")
+});
+
+/// `Some(true/false)` for a recognised repeat value, `None` otherwise.
+fn parse_yes_no(value: &str) -> Option<bool> {
+    let v = normalise(value);
+    let first = v
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or_default();
+    match first {
+        "да" | "yes" | "true" | "y" | "1" | "д" | "повторное" | "повторный" => {
+            Some(true)
+        }
+        "нет" | "no" | "false" | "n" | "0" | "н" | "первичное" | "первичный" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// `26.06.2020 10:15`, `26.06.20 10:15:42`, `26.06.2020 г. в 10:15`, `26.06.2020, 10:15`.
+static DMY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?:\s*г(?:ода|\.)?)?\s*,?\s*(?:(?:в|at)\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?",
+    )
+    .expect("date regex is valid")
+});
+/// `1 декабря 2026 г. в 10:15`.
+static D_MONTH_Y_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(\d{1,2})\s+(январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)\p{L}*\s+(\d{4})(?:\s*г(?:ода|\.)?)?\s*,?\s*(?:(?:в|at)\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?",
+    )
+    .expect("date regex is valid")
+});
+/// `2020-06-26 10:15`, `2020-06-26T10:15:42` (RFC 3339 with a zone is read before).
+static YMD_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(\d{4})-(\d{1,2})-(\d{1,2})(?:T|\s+|\s*,\s*)(?:(?:в|at)\s+)?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?")
+        .expect("date regex is valid")
+});
+
+fn month_number(name: &str) -> Option<u32> {
+    let name = name.to_lowercase();
+    const MONTHS: [&str; 12] = [
+        "январ",
+        "феврал",
+        "март",
+        "апрел",
+        "ма",
+        "июн",
+        "июл",
+        "август",
+        "сентябр",
+        "октябр",
+        "ноябр",
+        "декабр",
+    ];
+    MONTHS
+        .iter()
+        .position(|m| name.starts_with(m))
+        .and_then(|i| u32::try_from(i + 1).ok())
+}
+
+static ZONE_MSK_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\(?\s*(?:по\s+)?(?:мск|msk)\s*(?:([+-])\s*(\d{1,2}))?\s*\)?(?:$|[^\p{L}])")
+        .expect("zone regex is valid")
+});
+static ZONE_UTC_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\(?\s*(?:utc|gmt|z\b)\s*(?:([+-])\s*(\d{1,2})(?::?(\d{2}))?)?\s*\)?")
+        .expect("zone regex is valid")
+});
+static ZONE_OFFSET_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\(?\s*([+-])(\d{2}):?(\d{2})\s*\)?").expect("zone regex is valid")
+});
+
+fn offset(sign: &str, hours: &str, minutes: Option<&str>) -> Option<FixedOffset> {
+    let h: i32 = hours.parse().ok()?;
+    let m: i32 = minutes.map_or(Some(0), |m| m.parse().ok())?;
+    if h > 14 || m > 59 {
+        return None;
+    }
+    let secs = h * 3600 + m * 60;
+    FixedOffset::east_opt(if sign == "-" { -secs } else { secs })
+}
+
+/// The zone written after a time, if any: `(МСК)`, `MSK`, `МСК+4`, `+03:00`, `UTC+7`,
+/// `GMT+3`, `(UTC+07:00)`, `Z`.
+fn parse_zone(rest: &str) -> Option<FixedOffset> {
+    let rest = rest.trim_start();
+    if let Some(c) = ZONE_MSK_RE.captures(rest) {
+        let msk = offset("+", "3", None)?;
+        return match (c.get(1), c.get(2)) {
+            (Some(sign), Some(h)) => {
+                let delta = offset(sign.as_str(), h.as_str(), None)?;
+                FixedOffset::east_opt(msk.local_minus_utc() + delta.local_minus_utc())
+            }
+            _ => Some(msk),
+        };
+    }
+    if let Some(c) = ZONE_UTC_RE.captures(rest) {
+        return match (c.get(1), c.get(2)) {
+            (Some(sign), Some(h)) => {
+                offset(sign.as_str(), h.as_str(), c.get(3).map(|m| m.as_str()))
+            }
+            _ => FixedOffset::east_opt(0),
+        };
+    }
+    if let Some(c) = ZONE_OFFSET_RE.captures(rest) {
+        return offset(&c[1], &c[2], Some(&c[3]));
+    }
+    None
+}
+
+/// Parses a detection time as the monitoring platforms write it. Without a zone the time is
+/// in `source_tz`. `None` when it cannot be read.
+pub fn parse_time(value: &str, source_tz: Tz) -> Option<DateTime<Utc>> {
+    let value = value.trim();
+    let first = value.split_whitespace().next().unwrap_or_default();
+    if let Ok(t) = DateTime::parse_from_rfc3339(first) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let num = |m: Option<regex::Match<'_>>| -> Option<u32> {
+        m.map_or(Some(0), |m| m.as_str().parse().ok())
+    };
+    let (y, mo, d, caps) = if let Some(c) = DMY_RE.captures(value) {
+        let y = num(c.get(3))?;
+        // Two-digit years are this century's.
+        let y = if y < 100 { 2000 + y } else { y };
+        (y, num(c.get(2))?, num(c.get(1))?, c)
+    } else if let Some(c) = D_MONTH_Y_RE.captures(value) {
+        let mo = month_number(c.get(2)?.as_str())?;
+        (num(c.get(3))?, mo, num(c.get(1))?, c)
+    } else {
+        let c = YMD_RE.captures(value)?;
+        (num(c.get(1))?, num(c.get(2))?, num(c.get(3))?, c)
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?;
+    let time = NaiveTime::from_hms_opt(num(caps.get(4))?, num(caps.get(5))?, num(caps.get(6))?)?;
+    let naive = NaiveDateTime::new(date, time);
+    let rest = &value[caps.get(0)?.end()..];
+    match parse_zone(rest) {
+        Some(off) => off
+            .from_local_datetime(&naive)
+            .single()
+            .map(|t| t.with_timezone(&Utc)),
+        None => source_tz
+            .from_local_datetime(&naive)
+            .earliest()
+            .or_else(|| {
+                // A local time skipped by a DST change: read it an hour later.
+                let later = naive.checked_add_signed(chrono::Duration::hours(1))?;
+                source_tz.from_local_datetime(&later).earliest()
+            })
+            .map(|t| t.with_timezone(&Utc)),
+    }
+}
+
 /// Read a notification out of a parsed message.
+///
+/// When the message itself is not a notification but carries one as an attached message
+/// (`message/rfc822`: Outlook's "forward as attachment"), the first attached message that
+/// is a notification is read instead, with its own Date, subject and attachments.
 pub fn parse_notification(
     mail: &Inbound,
     labels: &Labels,
     source_tz: Tz,
     arrival: DateTime<Utc>,
 ) -> Result<Notification, IntakeError> {
-    let _ = (mail, labels, source_tz, arrival);
-    todo!("intake helper")
+    let outer = parse_direct(mail, labels, source_tz, arrival);
+    if outer.is_ok() {
+        return outer;
+    }
+    mail.attachments
+        .iter()
+        .filter(|a| a.content_type == "message/rfc822")
+        .filter_map(|a| Inbound::parse(&a.data).ok())
+        .find_map(|inner| parse_direct(&inner, labels, source_tz, arrival).ok())
+        .map_or(outer, Ok)
+}
+
+fn parse_direct(
+    mail: &Inbound,
+    labels: &Labels,
+    source_tz: Tz,
+    arrival: DateTime<Utc>,
+) -> Result<Notification, IntakeError> {
+    let found = scan(&mail.text, labels);
+    let mut warnings = Vec::new();
+
+    let text = non_empty(found.text).ok_or(IntakeError::NoText)?;
+
+    let source_id = non_empty(found.source_id)
+        .and_then(|s| clean_id(&s))
+        .or_else(|| source_id_from_subject(&mail.subject));
+
+    let link = non_empty(found.link)
+        .map(|l| first_url(&l).unwrap_or(l))
+        .or_else(|| first_url(&mail.text));
+    let topic = non_empty(found.topic.map(without_link_targets));
+    if topic.is_none() && link.is_none() {
+        return Err(IntakeError::NoTopicOrLink);
+    }
+
+    let mut repeat = REPEAT_SUBJECT_RE.is_match(&mail.subject);
+    if let Some(v) = non_empty(found.repeat) {
+        match parse_yes_no(&v) {
+            Some(b) => repeat |= b,
+            None => warnings.push(format!(
+                "repeat flag «{v}» not understood (expected да/нет, yes/no, true/false); ignored"
+            )),
+        }
+    }
+
+    let detected_at = match non_empty(found.detected_at) {
+        Some(v) => match parse_time(&v, source_tz) {
+            Some(t) => t,
+            None => {
+                let (t, from) = match mail.date {
+                    Some(d) => (d, "the Date header"),
+                    None => (arrival, "the arrival time"),
+                };
+                warnings.push(format!(
+                    "detection time «{v}» not understood; using {from} ({})",
+                    t.to_rfc3339()
+                ));
+                t
+            }
+        },
+        None => mail.date.unwrap_or(arrival),
+    };
+
+    Ok(Notification {
+        source_id,
+        topic,
+        location: non_empty(found.location.map(without_link_targets)),
+        category: non_empty(found.category.map(without_link_targets)),
+        source: non_empty(found.source.map(without_link_targets)),
+        link,
+        author: non_empty(found.author.map(without_link_targets)),
+        detected_at,
+        text,
+        repeat,
+        attachments: mail.attachments.clone(),
+        warnings,
+    })
 }

@@ -1,10 +1,482 @@
 //! Text helpers shared by the parsers: HTML to plain text. Pure.
 //!
-//! STUB: the intake helper owns this file.
+//! A small, forgiving converter written for the HTML that monitoring platforms and mail
+//! clients send (tables of labelled fields, `<br>`-separated lines). It is not a browser:
+//! it never fails, unknown tags are dropped, their text kept.
 
 /// Turns an HTML body into readable plain text: block elements and `<br>` become line
 /// breaks, table cells are separated so that `<tr><td>Label</td><td>Value</td></tr>`
 /// becomes `Label: Value` on one line, entities are decoded, whitespace is folded.
+///
+/// Details:
+/// - `<script>`, `<style>`, `<head>`, `<title>` and comments are dropped with their content;
+/// - `<br>` is a line break, and so is a line break inside `<pre>` (mail that wraps its
+///   plain text in `<pre>`); `p`, `div`, `li`, `tr`, `table`, headings and the like start
+///   and end a line; `</p>` and headings also leave a blank line after them;
+/// - in a table row the non-empty cells are joined: the first with `": "` (not doubled
+///   when the cell already ends in `:`), further cells with `" | "`; a cell keeps its own
+///   line breaks; nested tables are rendered inside their cell;
+/// - a link whose text does not show its `http(s)` target is written `text <URL>`, so the
+///   URL is not lost;
+/// - entities (named, decimal, hex) are decoded, `&nbsp;` becomes a space, runs of spaces
+///   are collapsed, lines trimmed, and at most one blank line is kept in a row.
 pub fn html_to_text(html: &str) -> String {
-    html.to_string()
+    let mut conv = Converter::default();
+    conv.run(html);
+    conv.finish()
+}
+
+#[derive(Default)]
+struct Table {
+    /// Rendered rows so far.
+    rows: String,
+    /// Finished cells of the current row.
+    cells: Vec<String>,
+    /// The open cell, if any.
+    cell: Option<String>,
+}
+
+#[derive(Default)]
+struct Converter {
+    out: String,
+    tables: Vec<Table>,
+    /// Open `<a href>` targets (http/https only), with the buffer length at the `<a>`.
+    links: Vec<Option<(String, usize)>>,
+    /// Inside `<pre>` (or `<textarea>`/`<plaintext>`-like blocks): line breaks are kept.
+    pre_depth: usize,
+}
+
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "hr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "center",
+    "address",
+    "form",
+    "fieldset",
+    "caption",
+    "body",
+    "html",
+];
+
+const SKIP_TAGS: &[&str] = &["script", "style", "head", "title", "noscript", "template"];
+
+impl Converter {
+    fn buf(&mut self) -> &mut String {
+        match self.tables.last_mut() {
+            Some(t) => match t.cell {
+                Some(ref mut cell) => cell,
+                // Text between cells of this table: put it with the rows.
+                None => &mut t.rows,
+            },
+            None => &mut self.out,
+        }
+    }
+
+    fn soft_newline(&mut self) {
+        let b = self.buf();
+        let trimmed = b.trim_end_matches(' ');
+        if !trimmed.is_empty() && !trimmed.ends_with('\n') {
+            b.push('\n');
+        }
+    }
+
+    fn hard_newline(&mut self) {
+        self.buf().push('\n');
+    }
+
+    fn push_text(&mut self, raw: &str) {
+        let decoded = decode_entities(raw);
+        let pre = self.pre_depth > 0;
+        let b = self.buf();
+        for c in decoded.chars() {
+            if pre && c == '\n' {
+                b.push('\n');
+                continue;
+            }
+            let c = if c.is_whitespace() { ' ' } else { c };
+            if c == ' ' && (b.is_empty() || b.ends_with(' ') || b.ends_with('\n')) {
+                continue;
+            }
+            b.push(c);
+        }
+    }
+
+    fn finish_cell(&mut self) {
+        if let Some(t) = self.tables.last_mut()
+            && let Some(cell) = t.cell.take()
+        {
+            t.cells.push(cell);
+        }
+    }
+
+    fn finish_row(&mut self) {
+        self.finish_cell();
+        let Some(t) = self.tables.last_mut() else {
+            return;
+        };
+        let cells: Vec<String> = std::mem::take(&mut t.cells)
+            .into_iter()
+            .map(|c| c.trim_matches(|c: char| c.is_whitespace()).to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if cells.is_empty() {
+            return;
+        }
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            match i {
+                0 => {}
+                1 => {
+                    if !line.ends_with(':') {
+                        line.push(':');
+                    }
+                    line.push(' ');
+                }
+                _ => line.push_str(" | "),
+            }
+            line.push_str(cell);
+        }
+        if !t.rows.is_empty() && !t.rows.ends_with('\n') {
+            t.rows.push('\n');
+        }
+        t.rows.push_str(&line);
+        t.rows.push('\n');
+    }
+
+    fn open_table(&mut self) {
+        self.soft_newline();
+        self.tables.push(Table::default());
+    }
+
+    fn close_table(&mut self) {
+        if self.tables.is_empty() {
+            return;
+        }
+        self.finish_row();
+        let Some(t) = self.tables.pop() else {
+            return;
+        };
+        self.soft_newline();
+        let rows = t.rows;
+        self.buf().push_str(&rows);
+        self.soft_newline();
+    }
+
+    fn tag(&mut self, name: &str, closing: bool, attrs: &str) {
+        match name {
+            "br" => self.hard_newline(),
+            "pre" => {
+                self.soft_newline();
+                if closing {
+                    self.pre_depth = self.pre_depth.saturating_sub(1);
+                } else {
+                    self.pre_depth += 1;
+                }
+            }
+            "tr" | "table" if closing && self.tables.is_empty() => self.soft_newline(),
+            "table" if !closing => self.open_table(),
+            "table" => self.close_table(),
+            "tr" => {
+                if self.tables.is_empty() && !closing {
+                    // A row without a table (an HTML fragment): the table is implied.
+                    self.open_table();
+                }
+                self.finish_row();
+            }
+            "td" | "th" => {
+                if self.tables.is_empty() {
+                    if closing {
+                        self.soft_newline();
+                        return;
+                    }
+                    self.open_table();
+                }
+                self.finish_cell();
+                if !closing && let Some(t) = self.tables.last_mut() {
+                    t.cell = Some(String::new());
+                }
+            }
+            "thead" | "tbody" | "tfoot" if !self.tables.is_empty() => self.finish_row(),
+            "a" => {
+                if closing {
+                    if let Some(Some((href, start))) = self.links.pop() {
+                        let b = self.buf();
+                        let shown = b.get(start..).unwrap_or_default();
+                        if !shown.contains(href.as_str()) {
+                            if shown.trim().is_empty() {
+                                b.push_str(&href);
+                            } else {
+                                if !b.ends_with(' ') {
+                                    b.push(' ');
+                                }
+                                b.push('<');
+                                b.push_str(&href);
+                                b.push('>');
+                            }
+                        }
+                    }
+                } else {
+                    let href = attr_value(attrs, "href")
+                        .map(|h| decode_entities(&h).trim().to_string())
+                        .filter(|h| {
+                            let l = h.to_ascii_lowercase();
+                            l.starts_with("http://") || l.starts_with("https://")
+                        });
+                    let start = self.buf().len();
+                    self.links.push(href.map(|h| (h, start)));
+                }
+            }
+            _ if BLOCK_TAGS.contains(&name) => {
+                self.soft_newline();
+                if closing && (name == "p" || (name.starts_with('h') && name.len() == 2)) {
+                    self.hard_newline();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn run(&mut self, html: &str) {
+        let mut rest = html;
+        while let Some(lt) = rest.find('<') {
+            let (text, after) = rest.split_at(lt);
+            self.push_text(text);
+            rest = after;
+            if let Some(r) = rest.strip_prefix("<!--") {
+                rest = match r.find("-->") {
+                    Some(end) => &r[end + 3..],
+                    None => "",
+                };
+                continue;
+            }
+            if rest.starts_with("<!") || rest.starts_with("<?") {
+                rest = match rest.find('>') {
+                    Some(end) => &rest[end + 1..],
+                    None => "",
+                };
+                continue;
+            }
+            let inner = &rest[1..];
+            let closing = inner.starts_with('/');
+            let name_src = inner.trim_start_matches('/');
+            let name_len = name_src
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(name_src.len());
+            if name_len == 0 {
+                // A lone `<` in text.
+                self.push_text("<");
+                rest = inner;
+                continue;
+            }
+            let name = name_src[..name_len].to_ascii_lowercase();
+            let Some(end) = tag_end(name_src) else {
+                // Unterminated tag: drop the rest.
+                rest = "";
+                break;
+            };
+            let attrs = &name_src[name_len..end];
+            rest = &name_src[end + 1..];
+            if !closing && SKIP_TAGS.contains(&name.as_str()) {
+                rest = skip_element(rest, &name);
+                continue;
+            }
+            self.tag(&name, closing, attrs);
+        }
+        self.push_text(rest);
+    }
+
+    fn finish(mut self) -> String {
+        while !self.tables.is_empty() {
+            self.close_table();
+        }
+        tidy(&self.out)
+    }
+}
+
+/// Index of the `>` that ends the tag, skipping quoted attribute values.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '>' => return Some(i),
+            None => {}
+        }
+    }
+    None
+}
+
+/// Skips to after `</name>` (case-insensitive); everything if it never comes.
+fn skip_element<'a>(s: &'a str, name: &str) -> &'a str {
+    let lower = s.to_ascii_lowercase();
+    let needle = format!("</{name}");
+    match lower.find(&needle) {
+        Some(pos) => {
+            let after = &s[pos..];
+            match after.find('>') {
+                Some(end) => &after[end + 1..],
+                None => "",
+            }
+        }
+        None => "",
+    }
+}
+
+fn attr_value(attrs: &str, name: &str) -> Option<String> {
+    let lower = attrs.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(name) {
+        let start = from + pos;
+        from = start + name.len();
+        let before_ok = start == 0
+            || lower[..start]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_whitespace());
+        let rest = lower[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let value_start = attrs.len() - rest.len() + 1;
+        let v = attrs[value_start..].trim_start();
+        return Some(match v.chars().next() {
+            Some(q @ ('"' | '\'')) => v[1..].split(q).next().unwrap_or_default().to_string(),
+            _ => v
+                .split(|c: char| c.is_whitespace() || c == '>')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        });
+    }
+    None
+}
+
+fn named_entity(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "nbsp" | "ensp" | "emsp" | "thinsp" => " ",
+        "laquo" => "«",
+        "raquo" => "»",
+        "mdash" => "—",
+        "ndash" => "–",
+        "minus" => "−",
+        "quot" => "\"",
+        "amp" => "&",
+        "lt" => "<",
+        "gt" => ">",
+        "apos" => "'",
+        "hellip" => "…",
+        "lsquo" => "‘",
+        "rsquo" => "’",
+        "sbquo" => "‚",
+        "ldquo" => "“",
+        "rdquo" => "”",
+        "bdquo" => "„",
+        "bull" => "•",
+        "middot" => "·",
+        "copy" => "©",
+        "reg" => "®",
+        "trade" => "™",
+        "deg" => "°",
+        "times" => "×",
+        "euro" => "€",
+        "numero" => "№",
+        "sect" => "§",
+        "para" => "¶",
+        "shy" | "zwnj" | "zwj" | "lrm" | "rlm" => "",
+        _ => return None,
+    })
+}
+
+/// Decodes HTML character references; anything that is not one is kept as written.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let semi = rest[1..]
+            .char_indices()
+            .take(10)
+            .find(|&(_, c)| c == ';')
+            .map(|(i, _)| i + 1);
+        let decoded = semi.and_then(|semi| {
+            let body = &rest[1..semi];
+            let ch = if let Some(num) = body.strip_prefix('#') {
+                let code = match num.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => num.parse::<u32>().ok(),
+                };
+                code.and_then(char::from_u32).map(|c| {
+                    if c == '\u{a0}' {
+                        " ".to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+            } else {
+                named_entity(&body.to_ascii_lowercase()).map(str::to_string)
+            };
+            ch.map(|c| (c, semi + 1))
+        });
+        match decoded {
+            Some((text, len)) => {
+                out.push_str(&text);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Trims lines, collapses runs of spaces, keeps at most one blank line in a row, and drops
+/// blank lines at both ends.
+fn tidy(s: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for line in s.split('\n') {
+        let mut l = String::with_capacity(line.len());
+        for c in line.chars() {
+            let c = if c.is_whitespace() { ' ' } else { c };
+            if c == ' ' && (l.is_empty() || l.ends_with(' ')) {
+                continue;
+            }
+            l.push(c);
+        }
+        let l = l.trim_end().to_string();
+        if l.is_empty() && lines.last().is_none_or(|p| p.is_empty()) {
+            continue;
+        }
+        lines.push(l);
+    }
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
 }
