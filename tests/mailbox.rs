@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use otklik::config::{ImapConfig, Secret, TlsMode};
 use otklik::mailbox::{
-    Disposition, Fetched, Handler, HandlerError, MailboxError, MailboxState, watch,
+    Disposition, Fetched, Handler, HandlerError, MailboxError, MailboxState, WatchOptions,
+    encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
 use support::mailstack::MailStack;
@@ -124,6 +125,27 @@ fn spawn(cfg: ImapConfig, tls: TlsOptions, handler: Arc<Recorder>) -> Running {
     let task = tokio::spawn(watch(
         cfg,
         tls,
+        handler,
+        shutdown_rx,
+        state_tx,
+        heartbeat.clone(),
+    ));
+    Running {
+        shutdown,
+        state,
+        heartbeat,
+        task,
+    }
+}
+
+fn spawn_with(cfg: ImapConfig, options: WatchOptions, handler: Arc<Recorder>) -> Running {
+    let (shutdown, shutdown_rx) = channel::channel(false);
+    let (state_tx, state) = channel::channel(MailboxState::Connecting);
+    let heartbeat = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn(watch_with(
+        cfg,
+        TlsOptions::default(),
+        options,
         handler,
         shutdown_rx,
         state_tx,
@@ -405,5 +427,69 @@ async fn dovecot_restart_under_the_watcher_loses_nothing() {
         );
     }
     run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_idle_and_move_it_polls_and_copies() {
+    let stack = shared();
+    let user = "oldserver";
+    stack
+        .append(user, "INBOX", &message(stack, "old one"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.poll_seconds = 1;
+    let options = WatchOptions {
+        use_idle: false,
+        use_move: false,
+        use_uidplus: false,
+    };
+    let mut run = spawn_with(cfg, options, recorder.clone());
+    stack
+        .wait_for(user, "otklik/processed", |m| m.subject == "old one", WAIT)
+        .await;
+    run.wait_state(|s| *s == MailboxState::Polling).await;
+    // Seen by the next poll.
+    stack
+        .append(user, "INBOX", &message(stack, "REJECT polled"))
+        .await;
+    stack
+        .wait_for(
+            user,
+            "otklik/rejected",
+            |m| m.subject == "REJECT polled",
+            WAIT,
+        )
+        .await;
+    // COPY + \Deleted + EXPUNGE left nothing behind, not even deleted copies.
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+    assert_eq!(recorder.count("old one"), 1);
+    assert_eq!(recorder.count("REJECT polled"), 1);
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn cyrillic_mailbox_names_are_created_in_modified_utf7() {
+    let stack = shared();
+    let user = "kirillica";
+    stack
+        .append(user, "INBOX", &message(stack, "REJECT в папку"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.processed_mailbox = "отклик/обработано".into();
+    cfg.rejected_mailbox = "отклик/отклонено".into();
+    let run = spawn(cfg, TlsOptions::default(), recorder.clone());
+    let rejected = encode_mailbox_name("отклик.отклонено");
+    stack
+        .wait_for(user, &rejected, |m| m.subject == "REJECT в папку", WAIT)
+        .await;
+    let boxes = stack.mailboxes(user).await;
+    assert!(boxes.contains(&encode_mailbox_name("отклик")), "{boxes:?}");
+    assert!(
+        boxes.contains(&encode_mailbox_name("отклик.обработано")),
+        "{boxes:?}"
+    );
     run.stop().await.unwrap();
 }
