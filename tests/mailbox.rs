@@ -74,6 +74,8 @@ fn subject_of(raw: &[u8]) -> String {
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<Fetched>>,
+    /// When each message reached the handler.
+    at: Mutex<Vec<std::time::Instant>>,
     failures: Mutex<HashMap<String, u32>>,
 }
 
@@ -94,6 +96,7 @@ impl Recorder {
 impl Handler for Recorder {
     async fn handle(&self, msg: Fetched) -> Result<Disposition, HandlerError> {
         let subject = subject_of(&msg.raw);
+        self.at.lock().unwrap().push(std::time::Instant::now());
         self.seen.lock().unwrap().push(msg);
         if subject.contains("FAIL") {
             let mut failures = self.failures.lock().unwrap();
@@ -490,6 +493,48 @@ async fn cyrillic_mailbox_names_are_created_in_modified_utf7() {
     assert!(
         boxes.contains(&encode_mailbox_name("отклик.обработано")),
         "{boxes:?}"
+    );
+    run.stop().await.unwrap();
+}
+
+/// A figure, not a check: how long from APPEND returning until the handler has the
+/// message, over IDLE (median of 20). `cargo test --test mailbox -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn report_append_to_handler_delay() {
+    let stack = MailStack::start();
+    let user = "latency";
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(&stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    let mut delays = Vec::new();
+    for i in 0..20 {
+        run.wait_state(|s| *s == MailboxState::Idle).await;
+        let subject = format!("latency {i}");
+        stack
+            .append(user, "INBOX", &message(&stack, &subject))
+            .await;
+        let appended = std::time::Instant::now();
+        tokio::time::timeout(WAIT, async {
+            while recorder.count(&subject) == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("message not handled");
+        let at = *recorder.at.lock().unwrap().last().unwrap();
+        delays.push(at.saturating_duration_since(appended));
+        stack
+            .wait_for(user, "otklik/processed", |m| m.subject == subject, WAIT)
+            .await;
+    }
+    delays.sort();
+    println!(
+        "APPEND -> handler over IDLE: median {:?}, min {:?}, max {:?} (n = 20)",
+        delays[10], delays[0], delays[19]
     );
     run.stop().await.unwrap();
 }
