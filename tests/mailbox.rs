@@ -358,6 +358,28 @@ async fn an_untrusted_certificate_is_refused_and_retried() {
 }
 
 #[tokio::test]
+async fn a_wrong_password_keeps_retrying_with_growing_backoff() {
+    let stack = shared();
+    let user = "badpass";
+    stack.append(user, "INBOX", &message(stack, "waits")).await;
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.password = Secret("wrong".into());
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(cfg, TlsOptions::default(), recorder.clone());
+    run.wait_state(|s| *s == MailboxState::Backoff { attempt: 1 })
+        .await;
+    run.wait_state(|s| *s == MailboxState::Backoff { attempt: 2 })
+        .await;
+    assert!(
+        !run.task.is_finished(),
+        "a login failure must not end the watcher"
+    );
+    assert!(recorder.subjects().is_empty());
+    assert_eq!(stack.fetch_all(user, "INBOX").await.len(), 1);
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn plain_imap_to_a_remote_host_is_a_permanent_error() {
     let stack = shared();
     let mut cfg = imap_config(stack, "remote", TlsMode::None);
