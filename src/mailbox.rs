@@ -422,6 +422,50 @@ pub fn server_mailbox_name(name: &str, separator: Option<&str>) -> String {
     }
 }
 
+/// A mailbox name in IMAP's modified UTF-7 (RFC 3501 §5.1.3), as servers without
+/// UTF8=ACCEPT expect it: `otklik/обработано` → `otklik/&BD4EMQRABDAEMQQ+BEIEMAQ9BD4-`.
+pub fn encode_mailbox_name(name: &str) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    fn flush(units: &mut Vec<u16>, out: &mut String) {
+        if units.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_be_bytes()).collect();
+        out.push('&');
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                chunk.get(1).copied().unwrap_or(0),
+                chunk.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            let chars = chunk.len() + 1; // 1 byte → 2 chars, 2 → 3, 3 → 4; no padding
+            for i in 0..chars {
+                out.push(char::from(B64[((n >> (18 - 6 * i)) & 0x3f) as usize]));
+            }
+        }
+        out.push('-');
+        units.clear();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut pending: Vec<u16> = Vec::new();
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut pending, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut buf = [0u16; 2];
+            pending.extend_from_slice(c.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut pending, &mut out);
+    out
+}
+
 /// The parents of a hierarchical name, outermost first: `a.b.c` → `a`, `a.b`.
 pub fn parent_mailboxes(name: &str, separator: Option<&str>) -> Vec<String> {
     let Some(sep) = separator.filter(|s| !s.is_empty()) else {
@@ -464,9 +508,9 @@ pub async fn ensure_mailboxes(
     .collect();
     let sep = separator.as_deref();
     let names = MailboxNames {
-        intake: cfg.mailbox.clone(),
-        processed: server_mailbox_name(&cfg.processed_mailbox, sep),
-        rejected: server_mailbox_name(&cfg.rejected_mailbox, sep),
+        intake: encode_mailbox_name(&cfg.mailbox),
+        processed: encode_mailbox_name(&server_mailbox_name(&cfg.processed_mailbox, sep)),
+        rejected: encode_mailbox_name(&server_mailbox_name(&cfg.rejected_mailbox, sep)),
         separator: separator.clone(),
     };
     let mut created: HashSet<String> = HashSet::new();
@@ -576,12 +620,65 @@ async fn sleep_or_shutdown(
     }
 }
 
+/// Which server extensions the watcher may use (all it finds, by default). Turning one
+/// off exercises the fallback — polling instead of IDLE, COPY + EXPUNGE instead of MOVE
+/// — against a server that has the extension, and works around a server whose
+/// implementation is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    pub use_idle: bool,
+    pub use_move: bool,
+    pub use_uidplus: bool,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            use_idle: true,
+            use_move: true,
+            use_uidplus: true,
+        }
+    }
+}
+
+impl WatchOptions {
+    fn mask(&self, caps: ServerCaps) -> ServerCaps {
+        ServerCaps {
+            idle: caps.idle && self.use_idle,
+            move_: caps.move_ && self.use_move,
+            uidplus: caps.uidplus && self.use_uidplus,
+        }
+    }
+}
+
 /// Watches the intake mailbox until shutdown. Returns Ok on shutdown; Err only for
 /// configuration errors no reconnect can fix (bad CA file, plain IMAP to a remote host).
 /// Login failures are retried with backoff and logged as errors.
 pub async fn watch<H: Handler>(
     cfg: ImapConfig,
     tls: TlsOptions,
+    handler: Arc<H>,
+    shutdown: watch::Receiver<bool>,
+    state: watch::Sender<MailboxState>,
+    heartbeat: Arc<AtomicU64>,
+) -> Result<(), MailboxError> {
+    watch_with(
+        cfg,
+        tls,
+        WatchOptions::default(),
+        handler,
+        shutdown,
+        state,
+        heartbeat,
+    )
+    .await
+}
+
+/// [`watch`] with explicit [`WatchOptions`].
+pub async fn watch_with<H: Handler>(
+    cfg: ImapConfig,
+    tls: TlsOptions,
+    options: WatchOptions,
     handler: Arc<H>,
     mut shutdown: watch::Receiver<bool>,
     state: watch::Sender<MailboxState>,
@@ -599,6 +696,7 @@ pub async fn watch<H: Handler>(
         state.send_replace(MailboxState::Connecting);
         let mut ctx = SessionCtx {
             cfg: &cfg,
+            options,
             handler: handler.as_ref(),
             shutdown: &mut shutdown,
             state: &state,
@@ -636,6 +734,7 @@ pub async fn watch<H: Handler>(
 
 struct SessionCtx<'a, H> {
     cfg: &'a ImapConfig,
+    options: WatchOptions,
     handler: &'a H,
     shutdown: &'a mut watch::Receiver<bool>,
     state: &'a watch::Sender<MailboxState>,
@@ -682,7 +781,7 @@ impl<H: Handler> SessionCtx<'_, H> {
     /// IDLE failed, which ends the session anyway).
     async fn serve(&mut self, slot: &mut Option<ImapSession>) -> Result<(), MailboxError> {
         let session = slot.as_mut().ok_or_else(no_session)?;
-        let caps = capabilities(session).await?;
+        let caps = self.options.mask(capabilities(session).await?);
         let names = ensure_mailboxes(session, self.cfg).await?;
         let selected = step("SELECT", STEP_TIMEOUT, session.select(&names.intake)).await?;
         let validity = selected.uid_validity.unwrap_or(0);
@@ -937,6 +1036,21 @@ mod tests {
             "otklik/processed"
         );
         assert_eq!(server_mailbox_name("flat", Some(".")), "flat");
+    }
+
+    #[test]
+    fn modified_utf7_names() {
+        // RFC 3501 §5.1.3's example, and ASCII/ampersand handling.
+        assert_eq!(
+            encode_mailbox_name("~peter/mail/台北/日本語"),
+            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
+        );
+        assert_eq!(encode_mailbox_name("INBOX"), "INBOX");
+        assert_eq!(encode_mailbox_name("A&B"), "A&-B");
+        assert_eq!(
+            encode_mailbox_name("otklik.обработано"),
+            "otklik.&BD4EMQRABDAEMQQ+BEIEMAQ9BD4-"
+        );
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl SendError {
             }
             return SendError::Deferred(text);
         }
-        if e.is_tls() {
+        if e.is_tls() || caused_by_tls(&e) {
             return SendError::Tls(text);
         }
         if e.is_timeout() {
@@ -115,6 +115,26 @@ impl SendError {
         }
         SendError::Connection(text)
     }
+}
+
+/// lettre reports a failed handshake (e.g. an untrusted certificate) as a connection
+/// error; find the rustls error in the chain of causes.
+fn caused_by_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cause {
+        if err.is::<tokio_rustls::rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<tokio_rustls::rustls::Error>())
+        {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 /// 454 is also "TLS not available"; only call it an auth failure when it says so.
@@ -188,7 +208,9 @@ impl Smtp {
         raw: &[u8],
     ) -> Result<(), SendError> {
         let envelope = envelope(envelope_from, to)?;
-        match tokio::time::timeout(self.send_timeout, self.transport.send_raw(&envelope, raw)).await
+        let body = strip_final_line_end(raw);
+        match tokio::time::timeout(self.send_timeout, self.transport.send_raw(&envelope, body))
+            .await
         {
             Err(_) => Err(SendError::Timeout(self.send_timeout)),
             Ok(Err(e)) => Err(SendError::from_lettre(e)),
@@ -208,6 +230,14 @@ impl Smtp {
             Ok(Ok(false)) => Err(SendError::Connection("server did not answer NOOP".into())),
         }
     }
+}
+
+/// lettre ends DATA with `\r\n.\r\n`, adding a line end of its own: without this a
+/// message that ends with CRLF (as RFC 5322 messages do) would gain an empty line.
+pub fn strip_final_line_end(raw: &[u8]) -> &[u8] {
+    raw.strip_suffix(b"\r\n")
+        .or_else(|| raw.strip_suffix(b"\n"))
+        .unwrap_or(raw)
 }
 
 fn parse_address(address: &str) -> Result<Address, SendError> {
@@ -271,6 +301,13 @@ mod tests {
         let err = envelope("a@example.ru", &["not an address".into()]).unwrap_err();
         assert!(err.is_permanent());
         assert!(err.to_string().contains("not an address"));
+    }
+
+    #[test]
+    fn one_final_line_end_is_left_to_lettre() {
+        assert_eq!(strip_final_line_end(b"a\r\n\r\n"), b"a\r\n");
+        assert_eq!(strip_final_line_end(b"a\n"), b"a");
+        assert_eq!(strip_final_line_end(b"a"), b"a");
     }
 
     #[test]

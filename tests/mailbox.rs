@@ -1,0 +1,562 @@
+//! The IMAP watcher against the real Dovecot of the test harness.
+//!
+//! Deadlines in here only fail a hung test; nothing measures speed.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use otklik::config::{ImapConfig, Secret, TlsMode};
+use otklik::mailbox::{
+    Disposition, Fetched, Handler, HandlerError, MailboxError, MailboxState, WatchOptions,
+    encode_mailbox_name, watch, watch_with,
+};
+use otklik::tls::TlsOptions;
+use support::mailstack::MailStack;
+use tokio::sync::watch as channel;
+use tokio::task::JoinHandle;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Most tests share one stack; each uses its own user. Tests that stop a server
+/// start their own.
+fn shared() -> &'static MailStack {
+    static STACK: OnceLock<MailStack> = OnceLock::new();
+    STACK.get_or_init(MailStack::start)
+}
+
+fn imap_config(stack: &MailStack, user: &str, tls: TlsMode) -> ImapConfig {
+    ImapConfig {
+        host: stack.host().to_string(),
+        port: match tls {
+            TlsMode::Implicit => stack.imaps_port(),
+            TlsMode::Starttls | TlsMode::None => stack.imap_port(),
+        },
+        tls,
+        username: stack.addr(user),
+        password: Secret(MailStack::PASSWORD.to_string()),
+        mailbox: "INBOX".to_string(),
+        processed_mailbox: "otklik/processed".to_string(),
+        rejected_mailbox: "otklik/rejected".to_string(),
+        poll_seconds: 60,
+    }
+}
+
+fn harness_ca(stack: &MailStack) -> TlsOptions {
+    TlsOptions {
+        extra_ca_pem: Some(std::fs::read(stack.ca_pem_path()).unwrap()),
+    }
+}
+
+fn message(stack: &MailStack, subject: &str) -> Vec<u8> {
+    format!(
+        "From: monitoring@{d}\r\nTo: intake@{d}\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}>\r\nDate: Sat, 28 Nov 2026 10:00:00 +0300\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nТекст: {subject}\r\n",
+        d = MailStack::DOMAIN,
+        id = stack.new_message_id(),
+    )
+    .into_bytes()
+}
+
+fn subject_of(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Records every message handed over. Subjects containing `REJECT` are rejected;
+/// subjects containing `FAIL` fail the first time they are seen.
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<Fetched>>,
+    /// When each message reached the handler.
+    at: Mutex<Vec<std::time::Instant>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Recorder {
+    fn subjects(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|f| subject_of(&f.raw))
+            .collect()
+    }
+    fn count(&self, subject: &str) -> usize {
+        self.subjects().iter().filter(|s| *s == subject).count()
+    }
+}
+
+impl Handler for Recorder {
+    async fn handle(&self, msg: Fetched) -> Result<Disposition, HandlerError> {
+        let subject = subject_of(&msg.raw);
+        self.at.lock().unwrap().push(std::time::Instant::now());
+        self.seen.lock().unwrap().push(msg);
+        if subject.contains("FAIL") {
+            let mut failures = self.failures.lock().unwrap();
+            let n = failures.entry(subject.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                return Err(HandlerError("disk full (simulated)".into()));
+            }
+        }
+        if subject.contains("REJECT") {
+            Ok(Disposition::Rejected)
+        } else {
+            Ok(Disposition::Processed)
+        }
+    }
+}
+
+struct Running {
+    shutdown: channel::Sender<bool>,
+    state: channel::Receiver<MailboxState>,
+    heartbeat: Arc<AtomicU64>,
+    task: JoinHandle<Result<(), MailboxError>>,
+}
+
+fn spawn(cfg: ImapConfig, tls: TlsOptions, handler: Arc<Recorder>) -> Running {
+    let (shutdown, shutdown_rx) = channel::channel(false);
+    let (state_tx, state) = channel::channel(MailboxState::Connecting);
+    let heartbeat = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn(watch(
+        cfg,
+        tls,
+        handler,
+        shutdown_rx,
+        state_tx,
+        heartbeat.clone(),
+    ));
+    Running {
+        shutdown,
+        state,
+        heartbeat,
+        task,
+    }
+}
+
+fn spawn_with(cfg: ImapConfig, options: WatchOptions, handler: Arc<Recorder>) -> Running {
+    let (shutdown, shutdown_rx) = channel::channel(false);
+    let (state_tx, state) = channel::channel(MailboxState::Connecting);
+    let heartbeat = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn(watch_with(
+        cfg,
+        TlsOptions::default(),
+        options,
+        handler,
+        shutdown_rx,
+        state_tx,
+        heartbeat.clone(),
+    ));
+    Running {
+        shutdown,
+        state,
+        heartbeat,
+        task,
+    }
+}
+
+impl Running {
+    async fn wait_state(&mut self, pred: impl Fn(&MailboxState) -> bool) -> MailboxState {
+        *tokio::time::timeout(WAIT, self.state.wait_for(|s| pred(s)))
+            .await
+            .expect("watcher never reached the expected state")
+            .expect("watcher dropped its state")
+    }
+
+    async fn stop(self) -> Result<(), MailboxError> {
+        self.shutdown.send(true).unwrap();
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("watcher did not return after shutdown")
+            .expect("watcher task panicked")
+    }
+}
+
+#[tokio::test]
+async fn backlog_is_handled_in_uid_order_and_moved() {
+    let stack = shared();
+    let user = "backlog";
+    let raws: Vec<Vec<u8>> = ["первое", "второе", "третье"]
+        .iter()
+        .map(|s| message(stack, s))
+        .collect();
+    for raw in &raws {
+        stack.append(user, "INBOX", raw).await;
+    }
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    let moved = stack
+        .wait_for_count(user, "otklik/processed", 3, WAIT)
+        .await;
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+
+    assert_eq!(recorder.subjects(), ["первое", "второе", "третье"]);
+    let seen = recorder.seen.lock().unwrap().clone();
+    let uids: Vec<u32> = seen.iter().map(|f| f.uid).collect();
+    assert!(
+        uids.windows(2).all(|w| w[0] < w[1]),
+        "not in UID order: {uids:?}"
+    );
+    for (f, raw) in seen.iter().zip(&raws) {
+        assert_eq!(&f.raw, raw, "the handler got other bytes than appended");
+        assert!(f.arrival.is_some(), "INTERNALDATE missing");
+        assert_ne!(f.uid_validity, 0);
+    }
+    assert_eq!(
+        moved.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        ["первое", "второе", "третье"]
+    );
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+    let boxes = stack.mailboxes(user).await;
+    assert!(boxes.contains(&"otklik.processed".to_string()), "{boxes:?}");
+    assert!(boxes.contains(&"otklik.rejected".to_string()), "{boxes:?}");
+    assert_ne!(run.heartbeat.load(std::sync::atomic::Ordering::Relaxed), 0);
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn new_message_is_seen_through_idle_and_rejects_go_to_rejected() {
+    let stack = shared();
+    let user = "idler";
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+
+    // Delivered over SMTP while the watcher idles.
+    stack
+        .send(
+            "monitoring",
+            &[&stack.addr(user)],
+            &message(stack, "через IDLE"),
+        )
+        .await;
+    let got = stack
+        .wait_for(
+            user,
+            "otklik/processed",
+            |m| m.subject == "через IDLE",
+            WAIT,
+        )
+        .await;
+    assert_eq!(got.subject, "через IDLE");
+
+    stack
+        .append(user, "INBOX", &message(stack, "REJECT me"))
+        .await;
+    stack
+        .wait_for(user, "otklik/rejected", |m| m.subject == "REJECT me", WAIT)
+        .await;
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+    assert!(
+        stack
+            .fetch_all(user, "otklik/processed")
+            .await
+            .iter()
+            .all(|m| m.subject != "REJECT me")
+    );
+    assert_eq!(recorder.count("через IDLE"), 1);
+    assert_eq!(recorder.count("REJECT me"), 1);
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn handler_error_leaves_the_message_in_the_inbox_and_it_is_retried() {
+    let stack = shared();
+    let user = "diskfull";
+    stack
+        .append(user, "INBOX", &message(stack, "FAIL once"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    // The first attempt fails: the watcher backs off (at least 2 s) ...
+    let state = run
+        .wait_state(|s| matches!(s, MailboxState::Backoff { .. }))
+        .await;
+    assert_eq!(state, MailboxState::Backoff { attempt: 1 });
+    assert_eq!(recorder.count("FAIL once"), 1);
+    // ... and meanwhile the message has not moved.
+    let inbox = stack.fetch_all(user, "INBOX").await;
+    assert_eq!(
+        inbox.len(),
+        1,
+        "the message left the inbox after a handler error"
+    );
+    assert!(stack.fetch_all(user, "otklik/processed").await.is_empty());
+
+    // The retry succeeds and moves it.
+    stack
+        .wait_for(user, "otklik/processed", |m| m.subject == "FAIL once", WAIT)
+        .await;
+    assert_eq!(recorder.count("FAIL once"), 2);
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn implicit_tls_and_starttls_trusting_the_harness_ca() {
+    let stack = shared();
+    for (user, mode) in [
+        ("tls-implicit", TlsMode::Implicit),
+        ("tls-starttls", TlsMode::Starttls),
+    ] {
+        let subject = format!("over {mode:?}");
+        stack.append(user, "INBOX", &message(stack, &subject)).await;
+        let recorder = Arc::new(Recorder::default());
+        let mut run = spawn(
+            imap_config(stack, user, mode),
+            harness_ca(stack),
+            recorder.clone(),
+        );
+        stack
+            .wait_for(user, "otklik/processed", |m| m.subject == subject, WAIT)
+            .await;
+        run.wait_state(|s| *s == MailboxState::Idle).await;
+        assert_eq!(recorder.count(&subject), 1);
+        run.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_refused_and_retried() {
+    let stack = shared();
+    let user = "untrusted";
+    stack
+        .append(user, "INBOX", &message(stack, "never read"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    // No extra CA: the harness's self-signed certificate must not be accepted.
+    let mut run = spawn(
+        imap_config(stack, user, TlsMode::Implicit),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    run.wait_state(|s| matches!(s, MailboxState::Backoff { .. }))
+        .await;
+    assert!(recorder.subjects().is_empty());
+    assert_eq!(stack.fetch_all(user, "INBOX").await.len(), 1);
+    // Still retrying, and a shutdown during backoff returns promptly.
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_password_keeps_retrying_with_growing_backoff() {
+    let stack = shared();
+    let user = "badpass";
+    stack.append(user, "INBOX", &message(stack, "waits")).await;
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.password = Secret("wrong".into());
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(cfg, TlsOptions::default(), recorder.clone());
+    run.wait_state(|s| *s == MailboxState::Backoff { attempt: 1 })
+        .await;
+    run.wait_state(|s| *s == MailboxState::Backoff { attempt: 2 })
+        .await;
+    assert!(
+        !run.task.is_finished(),
+        "a login failure must not end the watcher"
+    );
+    assert!(recorder.subjects().is_empty());
+    assert_eq!(stack.fetch_all(user, "INBOX").await.len(), 1);
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn plain_imap_to_a_remote_host_is_a_permanent_error() {
+    let stack = shared();
+    let mut cfg = imap_config(stack, "remote", TlsMode::None);
+    cfg.host = "imap.example.ru".into();
+    let run = spawn(cfg, TlsOptions::default(), Arc::new(Recorder::default()));
+    let result = tokio::time::timeout(WAIT, run.task).await.unwrap().unwrap();
+    assert!(
+        matches!(result, Err(MailboxError::InsecureHost(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_while_idle_returns_ok() {
+    let stack = shared();
+    let mut run = spawn(
+        imap_config(stack, "quitter", TlsMode::None),
+        TlsOptions::default(),
+        Arc::new(Recorder::default()),
+    );
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn dovecot_restart_under_the_watcher_loses_nothing() {
+    let stack = MailStack::start();
+    let user = "survivor";
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(&stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    stack
+        .append(user, "INBOX", &message(&stack, "before"))
+        .await;
+    stack
+        .wait_for(user, "otklik/processed", |m| m.subject == "before", WAIT)
+        .await;
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+
+    stack.stop_dovecot();
+    run.wait_state(|s| matches!(s, MailboxState::Backoff { .. }))
+        .await;
+    // Mail arriving during the outage waits in Postfix's queue.
+    stack
+        .send(
+            "monitoring",
+            &[&stack.addr(user)],
+            &message(&stack, "during"),
+        )
+        .await;
+    stack.start_dovecot();
+    stack.flush_queue();
+    stack.append(user, "INBOX", &message(&stack, "after")).await;
+
+    let moved = stack
+        .wait_for_count(user, "otklik/processed", 3, WAIT)
+        .await;
+    let mut subjects: Vec<_> = moved.iter().map(|m| m.subject.clone()).collect();
+    subjects.sort();
+    assert_eq!(subjects, ["after", "before", "during"]);
+    for s in ["before", "during", "after"] {
+        assert_eq!(
+            recorder.count(s),
+            1,
+            "{s} handled {} times",
+            recorder.count(s)
+        );
+    }
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_idle_and_move_it_polls_and_copies() {
+    let stack = shared();
+    let user = "oldserver";
+    stack
+        .append(user, "INBOX", &message(stack, "old one"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.poll_seconds = 1;
+    let options = WatchOptions {
+        use_idle: false,
+        use_move: false,
+        use_uidplus: false,
+    };
+    let mut run = spawn_with(cfg, options, recorder.clone());
+    stack
+        .wait_for(user, "otklik/processed", |m| m.subject == "old one", WAIT)
+        .await;
+    run.wait_state(|s| *s == MailboxState::Polling).await;
+    // Seen by the next poll.
+    stack
+        .append(user, "INBOX", &message(stack, "REJECT polled"))
+        .await;
+    stack
+        .wait_for(
+            user,
+            "otklik/rejected",
+            |m| m.subject == "REJECT polled",
+            WAIT,
+        )
+        .await;
+    // COPY + \Deleted + EXPUNGE left nothing behind, not even deleted copies.
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+    assert_eq!(recorder.count("old one"), 1);
+    assert_eq!(recorder.count("REJECT polled"), 1);
+    run.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn cyrillic_mailbox_names_are_created_in_modified_utf7() {
+    let stack = shared();
+    let user = "kirillica";
+    stack
+        .append(user, "INBOX", &message(stack, "REJECT в папку"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.processed_mailbox = "отклик/обработано".into();
+    cfg.rejected_mailbox = "отклик/отклонено".into();
+    let run = spawn(cfg, TlsOptions::default(), recorder.clone());
+    let rejected = encode_mailbox_name("отклик.отклонено");
+    stack
+        .wait_for(user, &rejected, |m| m.subject == "REJECT в папку", WAIT)
+        .await;
+    let boxes = stack.mailboxes(user).await;
+    assert!(boxes.contains(&encode_mailbox_name("отклик")), "{boxes:?}");
+    assert!(
+        boxes.contains(&encode_mailbox_name("отклик.обработано")),
+        "{boxes:?}"
+    );
+    run.stop().await.unwrap();
+}
+
+/// A figure, not a check: how long from APPEND returning until the handler has the
+/// message, over IDLE (median of 20). `cargo test --test mailbox -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn report_append_to_handler_delay() {
+    let stack = MailStack::start();
+    let user = "latency";
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(&stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    let mut delays = Vec::new();
+    for i in 0..20 {
+        run.wait_state(|s| *s == MailboxState::Idle).await;
+        let subject = format!("latency {i}");
+        stack
+            .append(user, "INBOX", &message(&stack, &subject))
+            .await;
+        let appended = std::time::Instant::now();
+        tokio::time::timeout(WAIT, async {
+            while recorder.count(&subject) == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("message not handled");
+        let at = *recorder.at.lock().unwrap().last().unwrap();
+        delays.push(at.saturating_duration_since(appended));
+        stack
+            .wait_for(user, "otklik/processed", |m| m.subject == subject, WAIT)
+            .await;
+    }
+    delays.sort();
+    println!(
+        "APPEND -> handler over IDLE: median {:?}, min {:?}, max {:?} (n = 20)",
+        delays[10], delays[0], delays[19]
+    );
+    run.stop().await.unwrap();
+}

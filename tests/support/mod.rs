@@ -1,0 +1,4 @@
+//! Shared support for the integration tests (`mod support;` in a test file).
+#![allow(dead_code)]
+
+pub mod mailstack;
