@@ -105,7 +105,11 @@ fn one(text: &str, key: &str) -> Problem {
 #[test]
 fn example_loads() {
     let (_dir, path) = setup(EXAMPLE);
-    let env = |name: &str| (name == "OTKLIK_IMAP_PASSWORD").then(|| "imap-secret".to_string());
+    let env = |name: &str| match name {
+        "OTKLIK_IMAP_PASSWORD" => Some("imap-secret".to_string()),
+        "OTKLIK_SMTP_PASSWORD" => Some("smtp-secret".to_string()),
+        _ => None,
+    };
     let c = match config::load_env(&path, SecretCheck::Require, &env) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
@@ -115,8 +119,7 @@ fn example_loads() {
     assert_eq!(c.imap.port, 993);
     assert_eq!(c.smtp.port, 465);
     assert_eq!(c.smtp.username.as_deref(), Some("incidents@example.ru"));
-    // Lenient and no variable: an empty secret.
-    assert_eq!(c.smtp.password.as_ref().map(|s| s.0.as_str()), Some(""));
+    assert_eq!(c.smtp.password.as_ref().map(|s| s.0.as_str()), Some("smtp-secret"));
     assert_eq!(c.smtp.from.email, "incidents@example.ru");
     assert_eq!(
         c.smtp.from.name.as_deref(),

@@ -42,6 +42,7 @@ fn imap_config(stack: &MailStack, user: &str, tls: TlsMode) -> ImapConfig {
         processed_mailbox: "otklik/processed".to_string(),
         rejected_mailbox: "otklik/rejected".to_string(),
         poll_seconds: 60,
+        ca_file: None,
     }
 }
 

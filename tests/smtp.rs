@@ -37,6 +37,7 @@ fn relay(stack: &MailStack) -> SmtpConfig {
             name: None,
             email: stack.addr("otklik"),
         },
+        ca_file: None,
     }
 }
 
