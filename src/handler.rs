@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::{self, Secret};
 use crate::compose::{self, MailError};
 use crate::config::Config;
-use crate::inbound::Inbound;
+use crate::inbound::{Automatic, Inbound};
 use crate::intake::{self, Notification};
 use crate::reply::{self, Keyword};
 use crate::store::{Commit, Disposition, InboundRecord, Store, StoreError, inbound_key};
@@ -193,13 +193,23 @@ impl Handler {
         if let Some(number) = case_number {
             return self.reply_to_case(ctx, mail, &sender, number, parsed, &domain);
         }
-        if let Some(why) = &mail.automatic {
-            return Ok(Verdict::Drop(
-                Disposition::Rejected,
-                format!("automatic message ({why:?}), not a case"),
-            ));
+        let from_monitoring = config.intake.senders.iter().any(|p| p.is_match(&sender));
+        match &mail.automatic {
+            // The monitoring platform is a robot: its notifications may well say
+            // `Auto-Submitted: auto-generated` or `Precedence: bulk`. They are never answered,
+            // so taking them in makes no loop; bounces and auto-replies stay out.
+            Some(
+                Automatic::AutoSubmitted(_) | Automatic::Precedence(_) | Automatic::MailingList,
+            ) if from_monitoring => {}
+            Some(why) => {
+                return Ok(Verdict::Drop(
+                    Disposition::Rejected,
+                    format!("automatic message ({why:?}), not a case"),
+                ));
+            }
+            None => {}
         }
-        if config.intake.senders.iter().any(|p| p.is_match(&sender)) {
+        if from_monitoring {
             return self.notification(ctx, mail, arrival);
         }
         Ok(Verdict::Drop(

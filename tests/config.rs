@@ -119,7 +119,10 @@ fn example_loads() {
     assert_eq!(c.imap.port, 993);
     assert_eq!(c.smtp.port, 465);
     assert_eq!(c.smtp.username.as_deref(), Some("incidents@example.ru"));
-    assert_eq!(c.smtp.password.as_ref().map(|s| s.0.as_str()), Some("smtp-secret"));
+    assert_eq!(
+        c.smtp.password.as_ref().map(|s| s.0.as_str()),
+        Some("smtp-secret")
+    );
     assert_eq!(c.smtp.from.email, "incidents@example.ru");
     assert_eq!(
         c.smtp.from.name.as_deref(),
