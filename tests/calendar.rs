@@ -94,6 +94,9 @@ fn bad_durations_are_refused() {
         "h",
         "-1h",
         "1 h",
+        " 9h",
+        "9h ",
+        "1h 30m",
         "9",
         "1.5h",
         "d",
@@ -131,7 +134,7 @@ fn offsets_parse() {
             amount: WorkDuration::Days(1)
         }
     );
-    for bad in ["", "-", "+", "--1h", "+-1h", "-1d4h", "-x"] {
+    for bad in ["", "-", "+", "--1h", "+-1h", "-1d4h", "-x", "- 2h", " -2h"] {
         assert!(bad.parse::<Offset>().is_err(), "{bad:?} must be refused");
     }
 }

@@ -57,10 +57,11 @@ pub enum DurationError {
 impl FromStr for WorkDuration {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let text = s.trim();
+        let text = s;
         if text.is_empty() {
             return Err(DurationError::Empty);
         }
+        // No spaces anywhere: `9h`, `1h30m`, not ` 9h` or `1h 30m`.
         let invalid = || DurationError::Invalid(s.to_string());
         let (mut days, mut secs, mut saw_days, mut saw_time) = (0u64, 0u64, false, false);
         let mut digits = String::new();
@@ -107,7 +108,7 @@ impl FromStr for WorkDuration {
 impl FromStr for Offset {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let text = s.trim();
+        let text = s;
         let (negative, rest) = match text.as_bytes().first() {
             Some(b'-') => (true, &text[1..]),
             Some(b'+') => (false, &text[1..]),
