@@ -6,7 +6,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use support::mailstack::{MailStack, Received, TlsMode};
+use support::mailstack::{
+    MailStack, Received, TlsMode, become_subreaper, pids_mentioning, process_group,
+    reap_process_group,
+};
 
 /// A deadline that only fails a hung test; nothing here measures time.
 const WAIT: Duration = Duration::from_secs(30);
@@ -503,4 +506,71 @@ async fn a_shared_stack_serves_several_tests() {
     a.send("smoke10-a", &["smoke10"], &raw).await;
     b.wait_for("smoke10", "INBOX", |m| m.subject == "smoke10", WAIT)
         .await;
+}
+
+/// Not a test of its own: the child process of
+/// `a_hard_killed_test_binary_leaves_no_servers` (does nothing without its variable).
+#[tokio::test]
+#[ignore = "helper, run by a_hard_killed_test_binary_leaves_no_servers"]
+async fn hard_kill_helper_starts_a_stack_and_hangs() {
+    if std::env::var_os("OTKLIK_MAILSTACK_HARD_KILL_HELPER").is_none() {
+        return;
+    }
+    let stack = MailStack::start();
+    println!("STACK {}", stack.root().display());
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+}
+
+#[test]
+fn a_hard_killed_test_binary_leaves_no_servers() {
+    use std::io::BufRead;
+    // the killed helper's servers, orphaned, become ours to reap (PID 1 here does not)
+    become_subreaper();
+    let mut helper = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "hard_kill_helper_starts_a_stack_and_hangs",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("OTKLIK_MAILSTACK_HARD_KILL_HELPER", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(helper.stdout.take().unwrap());
+    let root = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("STACK ").map(std::path::PathBuf::from))
+        .expect("the helper never reported its stack");
+    let servers = pids_mentioning(&root);
+    assert!(
+        !servers.is_empty(),
+        "the helper's servers should be running"
+    );
+    let groups: Vec<u32> = servers.iter().filter_map(|&p| process_group(p)).collect();
+
+    helper.kill().unwrap(); // SIGKILL: no Drop, no atexit
+    helper.wait().unwrap();
+
+    // PR_SET_PDEATHSIG: the kernel tells the servers their parent is gone
+    let deadline = Instant::now() + WAIT;
+    while !pids_mentioning(&root).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "servers of a SIGKILLed test process still run: {:?}",
+            pids_mentioning(&root)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for group in groups {
+        assert!(
+            reap_process_group(group, WAIT),
+            "process group {group} does not go away"
+        );
+    }
+    // and the next start() removes the dead process's stack dir
+    let _stack = MailStack::start();
+    assert!(!root.exists(), "{} was not reaped", root.display());
 }

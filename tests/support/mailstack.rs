@@ -1423,13 +1423,7 @@ fn spawn_daemon(mut cmd: Command) -> io::Result<Child> {
         });
     }
     let spawner = SPAWNER.get_or_init(|| {
-        // The servers' children, orphaned when a server stops, become this
-        // process's children (not PID 1's, which may never reap them), so
-        // `stop_child` can reap them and leave no zombies.
-        // SAFETY: plain syscall.
-        unsafe {
-            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong);
-        }
+        become_subreaper();
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("mailstack-spawner".into())
@@ -1448,6 +1442,40 @@ fn spawn_daemon(mut cmd: Command) -> io::Result<Child> {
     reply_rx
         .recv()
         .map_err(|_| io::Error::other("mailstack spawner thread is gone"))?
+}
+
+/// Makes orphaned descendants of this process (the servers' children, once a
+/// server stops) this process's children instead of PID 1's, which may never
+/// reap them (it does not on these machines): `stop_child` reaps them, so no
+/// zombies are left.
+pub fn become_subreaper() {
+    // SAFETY: plain syscall.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong);
+    }
+}
+
+/// Reaps what is left of process group `pgid` (the zombies this process
+/// inherited as subreaper); waits up to `timeout` for it to be empty and
+/// returns whether it is.
+pub fn reap_process_group(pgid: u32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !reap_group(pgid as libc::pid_t) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The process group of `pid`, if it exists.
+pub fn process_group(pid: u32) -> Option<u32> {
+    // SAFETY: plain syscall.
+    let pgid = unsafe { libc::getpgid(pid as libc::pid_t) };
+    u32::try_from(pgid).ok()
 }
 
 /// Waits until `ready()` or the server exits or the deadline passes.
@@ -1592,37 +1620,35 @@ fn group_members(pgid: libc::pid_t) -> Vec<(libc::pid_t, char, libc::pid_t)> {
     found
 }
 
-/// Kills (with their process groups) all processes whose command line names `dir`.
-fn kill_processes_mentioning(dir: &Path) {
+/// Pids of the live processes (not this one) whose command line names `dir`.
+pub fn pids_mentioning(dir: &Path) -> Vec<u32> {
     let needle = dir.as_os_str().as_encoded_bytes();
     let me = std::process::id();
     let Ok(entries) = fs::read_dir("/proc") else {
-        return;
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if cmdline.windows(needle.len()).any(|w| w == needle) {
-            let pid = pid as libc::pid_t;
-            // SAFETY: plain syscalls.
-            unsafe {
-                let pgid = libc::getpgid(pid);
-                if pgid == pid {
-                    libc::kill(-pgid, libc::SIGKILL);
-                }
-                libc::kill(pid, libc::SIGKILL);
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            // a zombie's cmdline is empty
+            let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+            (pid != me && cmdline.windows(needle.len()).any(|w| w == needle)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Kills (with their process groups) all processes whose command line names `dir`.
+fn kill_processes_mentioning(dir: &Path) {
+    for pid in pids_mentioning(dir) {
+        let pid = pid as libc::pid_t;
+        // SAFETY: plain syscalls.
+        unsafe {
+            let pgid = libc::getpgid(pid);
+            if pgid == pid {
+                libc::kill(-pgid, libc::SIGKILL);
             }
+            libc::kill(pid, libc::SIGKILL);
         }
     }
 }
