@@ -64,6 +64,18 @@ const POLL_EVERY: Duration = Duration::from_millis(25);
 
 /// A logged-in IMAP session over plain TCP, for tests that need raw IMAP.
 pub type ImapSession = async_imap::Session<tokio::net::TcpStream>;
+/// A logged-in IMAP session over TLS (implicit or after STARTTLS).
+pub type TlsImapSession =
+    async_imap::Session<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+/// How an IMAP or SMTP client secures its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993-style, SMTPS 465-style).
+    Implicit,
+    /// Plain connect, then STARTTLS.
+    StartTls,
+}
 
 /// One message as found in a mailbox, parsed with mail-parser.
 #[derive(Debug, Clone)]
@@ -296,6 +308,36 @@ impl MailStack {
         );
     }
 
+    /// One stack for the whole test binary, started on first use and shared
+    /// by its tests (which then must use their own user names); stopped when
+    /// the test binary exits (an `atexit` handler: statics are never dropped).
+    /// Cheaper than a stack per test, but one test's outage (`stop_postfix`…)
+    /// is every test's outage: outage tests take their own `start()`.
+    pub fn shared() -> &'static MailStack {
+        SHARED.get_or_init(|| {
+            let stack = MailStack::start();
+            extern "C" fn stop_shared() {
+                if let Some(stack) = SHARED.get() {
+                    stack.shutdown();
+                    let _ = fs::remove_dir_all(&stack.root);
+                }
+            }
+            // SAFETY: registers a plain function; it runs once, at exit.
+            unsafe {
+                libc::atexit(stop_shared);
+            }
+            stack
+        })
+    }
+
+    /// Stops both servers and anything else of this stack (Drop does this).
+    fn shutdown(&self) {
+        stop_child(&self.postfix, "postfix", StopBy::Master);
+        stop_child(&self.dovecot, "dovecot", StopBy::Group);
+        // belt and braces: anything else still naming this stack's dir
+        kill_processes_mentioning(&self.root);
+    }
+
     fn try_start() -> Result<MailStack, String> {
         let dir = tempfile::Builder::new()
             .prefix(STACK_PREFIX)
@@ -398,10 +440,48 @@ impl MailStack {
         fs::read_to_string(self.root.join("dovecot").join("dovecot.log")).unwrap_or_default()
     }
 
+    /// A rustls client config that trusts only this stack's CA (ring provider).
+    pub fn tls_client_config(&self) -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
+        use tokio_rustls::rustls;
+        let pem = fs::read(self.ca_pem_path())
+            .unwrap_or_else(|e| panic!("read {}: {e}", self.ca_pem_path().display()));
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_pemfile::certs(&mut &pem[..]) {
+            let cert = cert.unwrap_or_else(|e| panic!("bad PEM in the test CA: {e}"));
+            roots
+                .add(cert)
+                .unwrap_or_else(|e| panic!("test CA refused by rustls: {e}"));
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("rustls protocol versions: {e}"))
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        std::sync::Arc::new(config)
+    }
+
+    /// lettre's TLS parameters for this stack's SMTP ports (server name
+    /// `localhost`, trusting only the stack's CA).
+    pub fn smtp_tls_parameters(&self) -> lettre::transport::smtp::client::TlsParameters {
+        let pem = fs::read(self.ca_pem_path())
+            .unwrap_or_else(|e| panic!("read {}: {e}", self.ca_pem_path().display()));
+        let ca = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+            .unwrap_or_else(|e| panic!("test CA refused by lettre: {e}"));
+        lettre::transport::smtp::client::TlsParameters::builder("localhost".into())
+            .add_root_certificate(ca)
+            .build_rustls()
+            .unwrap_or_else(|e| panic!("lettre TLS parameters: {e}"))
+    }
+
     // ----------------------------------------------------------------- SMTP
 
     /// Sends `raw` over SMTP (the plain `smtp_port`, no AUTH) with the given
-    /// envelope. Panics if the server refuses it.
+    /// envelope (bare user names get `@otklik.test`; an empty `from` is the
+    /// null sender `<>`). It arrives byte for byte as given, after the trace
+    /// headers Postfix and Dovecot prepend (Postfix adds `Date:`/`Message-ID:`
+    /// only if missing). Panics if the server refuses it.
     pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) {
         if let Err(e) = self.try_send(from, to, raw).await {
             panic!(
@@ -438,6 +518,12 @@ impl MailStack {
                 .port(self.smtp_port)
                 .timeout(Some(SERVER_DEADLINE))
                 .build();
+        // lettre always ends the DATA with "\r\n.\r\n": a message's own final
+        // line break would arrive as an extra empty line
+        let raw = raw
+            .strip_suffix(b"\r\n")
+            .or_else(|| raw.strip_suffix(b"\n"))
+            .unwrap_or(raw);
         transport
             .send_raw(&envelope, raw)
             .await
@@ -549,6 +635,51 @@ impl MailStack {
             Ok(Some(_greeting)) => {}
             Ok(None) => return Err("IMAP server closed before its greeting".into()),
             Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
+        }
+        client
+            .login(self.addr(user), Self::PASSWORD)
+            .await
+            .map_err(|(e, _)| format!("LOGIN: {e}"))
+    }
+
+    /// A logged-in IMAP session for `user` over TLS, verified against the
+    /// stack's CA with server name `localhost`: implicit TLS on
+    /// `imaps_port`, or STARTTLS on `imap_port`. Errors as text.
+    pub async fn try_imap_tls(&self, user: &str, mode: TlsMode) -> Result<TlsImapSession, String> {
+        let port = match mode {
+            TlsMode::Implicit => self.imaps_port,
+            TlsMode::StartTls => self.imap_port,
+        };
+        let mut tcp = tokio::net::TcpStream::connect((self.host(), port))
+            .await
+            .map_err(|e| format!("connect to port {port}: {e}"))?;
+        if mode == TlsMode::StartTls {
+            let mut client = async_imap::Client::new(tcp);
+            match client.read_response().await {
+                Ok(Some(_greeting)) => {}
+                Ok(None) => return Err("IMAP server closed before its greeting".into()),
+                Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
+            }
+            client
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(|e| format!("STARTTLS: {e}"))?;
+            tcp = client.into_inner();
+        }
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost")
+            .map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls_client_config())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake: {e}"))?;
+        let mut client = async_imap::Client::new(tls);
+        if mode == TlsMode::Implicit {
+            // no greeting after STARTTLS; one after an implicit-TLS handshake
+            match client.read_response().await {
+                Ok(Some(_greeting)) => {}
+                Ok(None) => return Err("IMAP server closed before its greeting".into()),
+                Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
+            }
         }
         client
             .login(self.addr(user), Self::PASSWORD)
@@ -829,6 +960,18 @@ fn make_certificates() -> Result<PathBuf, String> {
         .keep();
     fs::write(dir.join("owner"), owner_stamp())
         .map_err(|e| format!("cannot write the owner stamp: {e}"))?;
+    static CERT_DIR: OnceLock<PathBuf> = OnceLock::new();
+    extern "C" fn remove_cert_dir() {
+        if let Some(dir) = CERT_DIR.get() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+    if CERT_DIR.set(dir.clone()).is_ok() {
+        // SAFETY: registers a plain function; it runs once, at exit.
+        unsafe {
+            libc::atexit(remove_cert_dir);
+        }
+    }
     {
         let tls = dir.clone();
         let ext = tls.join("server.ext");
@@ -1195,13 +1338,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 impl Drop for MailStack {
     fn drop(&mut self) {
-        stop_child(&self.postfix, "postfix", StopBy::Master);
-        stop_child(&self.dovecot, "dovecot", StopBy::Group);
-        // belt and braces: anything else still naming this stack's dir
-        kill_processes_mentioning(&self.root);
+        self.shutdown();
         // then the TempDir field removes the dir
     }
 }
+
+static SHARED: OnceLock<MailStack> = OnceLock::new();
 
 // -------------------------------------------------------------- IMAP bits
 
@@ -1281,13 +1423,7 @@ fn spawn_daemon(mut cmd: Command) -> io::Result<Child> {
         });
     }
     let spawner = SPAWNER.get_or_init(|| {
-        // The servers' children, orphaned when a server stops, become this
-        // process's children (not PID 1's, which may never reap them), so
-        // `stop_child` can reap them and leave no zombies.
-        // SAFETY: plain syscall.
-        unsafe {
-            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong);
-        }
+        become_subreaper();
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("mailstack-spawner".into())
@@ -1306,6 +1442,40 @@ fn spawn_daemon(mut cmd: Command) -> io::Result<Child> {
     reply_rx
         .recv()
         .map_err(|_| io::Error::other("mailstack spawner thread is gone"))?
+}
+
+/// Makes orphaned descendants of this process (the servers' children, once a
+/// server stops) this process's children instead of PID 1's, which may never
+/// reap them (it does not on these machines): `stop_child` reaps them, so no
+/// zombies are left.
+pub fn become_subreaper() {
+    // SAFETY: plain syscall.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong);
+    }
+}
+
+/// Reaps what is left of process group `pgid` (the zombies this process
+/// inherited as subreaper); waits up to `timeout` for it to be empty and
+/// returns whether it is.
+pub fn reap_process_group(pgid: u32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !reap_group(pgid as libc::pid_t) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The process group of `pid`, if it exists.
+pub fn process_group(pid: u32) -> Option<u32> {
+    // SAFETY: plain syscall.
+    let pgid = unsafe { libc::getpgid(pid as libc::pid_t) };
+    u32::try_from(pgid).ok()
 }
 
 /// Waits until `ready()` or the server exits or the deadline passes.
@@ -1450,37 +1620,35 @@ fn group_members(pgid: libc::pid_t) -> Vec<(libc::pid_t, char, libc::pid_t)> {
     found
 }
 
-/// Kills (with their process groups) all processes whose command line names `dir`.
-fn kill_processes_mentioning(dir: &Path) {
+/// Pids of the live processes (not this one) whose command line names `dir`.
+pub fn pids_mentioning(dir: &Path) -> Vec<u32> {
     let needle = dir.as_os_str().as_encoded_bytes();
     let me = std::process::id();
     let Ok(entries) = fs::read_dir("/proc") else {
-        return;
+        return Vec::new();
     };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if cmdline.windows(needle.len()).any(|w| w == needle) {
-            let pid = pid as libc::pid_t;
-            // SAFETY: plain syscalls.
-            unsafe {
-                let pgid = libc::getpgid(pid);
-                if pgid == pid {
-                    libc::kill(-pgid, libc::SIGKILL);
-                }
-                libc::kill(pid, libc::SIGKILL);
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            // a zombie's cmdline is empty
+            let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+            (pid != me && cmdline.windows(needle.len()).any(|w| w == needle)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Kills (with their process groups) all processes whose command line names `dir`.
+fn kill_processes_mentioning(dir: &Path) {
+    for pid in pids_mentioning(dir) {
+        let pid = pid as libc::pid_t;
+        // SAFETY: plain syscalls.
+        unsafe {
+            let pgid = libc::getpgid(pid);
+            if pgid == pid {
+                libc::kill(-pgid, libc::SIGKILL);
             }
+            libc::kill(pid, libc::SIGKILL);
         }
     }
 }
