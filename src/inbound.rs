@@ -101,15 +101,20 @@ impl Inbound {
         let in_reply_to = ids(msg.in_reply_to());
         let references = ids(msg.references());
         let from = msg.from().and_then(|a| a.first()).and_then(|a| {
-            let email = a.address()?.trim().to_lowercase();
-            if email.is_empty() {
-                return None;
-            }
             let name = a
                 .name()
                 .map(|n| n.trim().to_string())
                 .filter(|n| !n.is_empty());
-            Some(Address { name, email })
+            match a
+                .address()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+            {
+                Some(email) => Some(Address { name, email }),
+                // Some generators encode the whole `Name <addr>` as one RFC 2047 word: the
+                // address then only shows up once the "name" is decoded.
+                None => name.as_deref().and_then(crate::config::parse_address),
+            }
         });
         let subject = unfold(msg.subject().unwrap_or_default());
         let date = msg
