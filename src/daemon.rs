@@ -305,7 +305,10 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     let _ = watcher.await;
     let _ = timer_task.await;
     let _ = outbox_task.await;
+    // The socket's tasks hold store handles: wait until they are gone, so that a restart in
+    // the same process can open the store again.
     control_task.abort();
+    let _ = control_task.await;
     let _ = std::fs::remove_file(&sock);
     store.flush().await?;
     tracing::info!("stopped");

@@ -1,0 +1,346 @@
+//! Starts the real otklik service in-process (`daemon::run`) against the test mail stack,
+//! with its own users (prefixed by the test's name), state dir and config.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use otklik::config::{self, Config, SecretCheck};
+use otklik::control::{self, Request, Response};
+use otklik::daemon::{self, Controls};
+use otklik::workflow::Case;
+use tokio::sync::{Notify, watch};
+
+use super::mailstack::{MailStack, Received};
+
+/// A generous deadline that only fails a hung test.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The people of one test: their mailbox users on the stack.
+#[derive(Clone, Debug)]
+pub struct People {
+    pub prefix: String,
+}
+
+impl People {
+    pub fn new(prefix: &str) -> People {
+        People {
+            prefix: prefix.to_string(),
+        }
+    }
+    /// The service's own mailbox (intake and sender).
+    pub fn service(&self) -> String {
+        format!("{}-otklik", self.prefix)
+    }
+    pub fn coordinator(&self) -> String {
+        format!("{}-coord", self.prefix)
+    }
+    pub fn supervisor(&self) -> String {
+        format!("{}-super", self.prefix)
+    }
+    pub fn publisher(&self) -> String {
+        format!("{}-press", self.prefix)
+    }
+    pub fn monitor(&self) -> String {
+        format!("{}-monitor", self.prefix)
+    }
+    pub fn executor(&self, id: &str) -> String {
+        format!("{}-{id}", self.prefix)
+    }
+    pub fn stranger(&self) -> String {
+        format!("{}-stranger", self.prefix)
+    }
+}
+
+/// The config of a test service. `calendar` is a TOML `[calendar]` section body,
+/// `extra` any further sections (escalations, deadlines).
+pub fn config_text(
+    stack: &MailStack,
+    p: &People,
+    state_dir: &str,
+    calendar: &str,
+    deadlines: &str,
+    extra: &str,
+) -> String {
+    let a = |u: String| stack.addr(&u);
+    format!(
+        r#"
+[service]
+state_dir = "{state_dir}"
+case_prefix = "OTK"
+
+[imap]
+host = "{host}"
+port = {imap}
+tls = "none"
+username = "{service}"
+password_env = "OTKLIK_TEST_IMAP_PASSWORD"
+mailbox = "INBOX"
+poll_seconds = 5
+
+[smtp]
+host = "{host}"
+port = {smtp}
+tls = "none"
+from = "Обратная связь <{service}>"
+
+[calendar]
+{calendar}
+
+[deadlines]
+{deadlines}
+
+[people]
+coordinator = {{ name = "Балакирева Ольга", email = "{coord}" }}
+supervisor = {{ name = "Шевич Наталья", email = "{sup}" }}
+publisher = "{press}"
+
+[[executors]]
+id = "housing"
+name = "Шишова Татьяна Михайловна"
+position = "Председатель комитета по ЖКХ"
+email = "{housing}"
+deputy = "economy"
+
+[[executors]]
+id = "economy"
+name = "Попов Андрей"
+position = "Заместитель главы"
+email = "{economy}"
+
+[[executors]]
+id = "education"
+name = "Кузнецова Елена"
+position = "Председатель комитета по образованию"
+email = "{education}"
+
+[[rules]]
+name = "ЖКХ"
+topic = ["ЖКХ*", "Дороги"]
+executor = "housing"
+
+[[rules]]
+name = "Образование"
+topic = ["Образование*"]
+executor = "education"
+
+[intake]
+senders = ["*@monitoring.example", "{monitor}"]
+exclude_words_file = "{lexicon}"
+repeat_window = "30d"
+source_timezone = "Europe/Moscow"
+
+{extra}
+"#,
+        host = stack.host(),
+        imap = stack.imap_port(),
+        smtp = stack.smtp_port(),
+        service = a(p.service()),
+        coord = a(p.coordinator()),
+        sup = a(p.supervisor()),
+        press = a(p.publisher()),
+        housing = a(p.executor("housing")),
+        economy = a(p.executor("economy")),
+        education = a(p.executor("education")),
+        monitor = a(p.monitor()),
+        lexicon = repo_path("config/exclude-words.txt").display(),
+    )
+}
+
+/// The production-like calendar of the example (Asia/Barnaul, ru preset, lunch).
+pub const RU_CALENDAR: &str = r#"timezone = "Asia/Barnaul"
+preset = "ru"
+workdays = ["mon", "tue", "wed", "thu", "fri"]
+hours = ["08:00-12:00", "13:00-17:00"]"#;
+
+/// Around the clock, every day.
+pub const ALWAYS_CALENDAR: &str = r#"timezone = "UTC"
+workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+hours = ["00:00-24:00"]"#;
+
+pub const DEFAULT_DEADLINES: &str = r#"answer = "9h"
+draft_before_answer = "4h"
+rework = "1h"
+final_after_interim = "7d""#;
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A running service.
+pub struct Service {
+    pub config: Arc<Config>,
+    pub config_path: PathBuf,
+    pub state_dir: PathBuf,
+    stop: watch::Sender<bool>,
+    pub reload: Arc<Notify>,
+    task: Option<tokio::task::JoinHandle<Result<(), daemon::StartError>>>,
+}
+
+/// Writes the config into `dir` and loads it as the service would.
+pub fn write_config(dir: &std::path::Path, text: &str) -> (PathBuf, Config) {
+    let path = dir.join("otklik.toml");
+    std::fs::write(&path, text).expect("write config");
+    let env =
+        |name: &str| (name == "OTKLIK_TEST_IMAP_PASSWORD").then(|| MailStack::PASSWORD.to_string());
+    match config::load_env(&path, SecretCheck::Require, &env) {
+        Ok(c) => (path, c),
+        Err(e) => panic!("test config invalid:\n{e}"),
+    }
+}
+
+impl Service {
+    /// Starts the service with the config text (its `state_dir` must be inside `dir`).
+    pub async fn start(dir: &std::path::Path, text: &str) -> Service {
+        let (config_path, config) = write_config(dir, text);
+        Service::start_with(config_path, config).await
+    }
+
+    pub async fn start_with(config_path: PathBuf, config: Config) -> Service {
+        let state_dir = config.service.state_dir.clone();
+        let (stop, stop_rx) = watch::channel(false);
+        let reload = Arc::new(Notify::new());
+        let config = Arc::new(config);
+        let run_config = (*config).clone();
+        let controls = Controls {
+            shutdown: stop_rx,
+            reload: reload.clone(),
+        };
+        let task = tokio::spawn(daemon::run(run_config, controls));
+        // Wait for the control socket: the service has opened its store.
+        let sock = control::socket_path(&state_dir);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !sock.exists() {
+            if task.is_finished() {
+                let result = task.await;
+                panic!("the service stopped at start: {result:?}");
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the service did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Service {
+            config,
+            config_path,
+            state_dir,
+            stop,
+            reload,
+            task: Some(task),
+        }
+    }
+
+    /// Asks the service to stop and waits for it.
+    pub async fn stop(mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = self.task.take() {
+            match tokio::time::timeout(WAIT, task).await {
+                Ok(Ok(Ok(()))) => {}
+                other => panic!("the service did not stop cleanly: {other:?}"),
+            }
+        }
+    }
+
+    async fn ask(&self, req: Request) -> Response {
+        let dir = self.state_dir.clone();
+        tokio::task::spawn_blocking(move || control::ask(&dir, &req))
+            .await
+            .expect("control task")
+            .expect("the service answers on its control socket")
+    }
+
+    pub async fn cases(&self) -> Vec<Case> {
+        match self.ask(Request::Cases).await {
+            Response::Cases(c) => c,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    pub async fn case(&self, number: u64) -> Case {
+        match self.ask(Request::Case { number }).await {
+            Response::Case(Some(c)) => *c,
+            other => panic!("no case {number}: {other:?}"),
+        }
+    }
+
+    /// Waits until the case satisfies `pred` (the service works asynchronously).
+    pub async fn wait_case(&self, number: u64, what: &str, pred: impl Fn(&Case) -> bool) -> Case {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Response::Case(Some(c)) = self.ask(Request::Case { number }).await
+                && pred(&c)
+            {
+                return *c;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let now = self.ask(Request::Case { number }).await;
+                panic!("case {number} never became {what}: {now:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until there are `n` cases.
+    pub async fn wait_cases(&self, n: usize) -> Vec<Case> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let cases = self.cases().await;
+            if cases.len() >= n {
+                return cases;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {n} cases: {cases:#?}",
+                cases.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn status(&self) -> (usize, usize) {
+        match self.ask(Request::Status).await {
+            Response::Status { cases, outbox } => (cases, outbox),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The history events of a case, in order.
+pub fn events(case: &Case) -> Vec<String> {
+    case.history.iter().map(|h| h.event.clone()).collect()
+}
+
+/// A sample notification from `../shared/samples` (copied into tests/data/notifications).
+pub fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(repo_path("tests/data/notifications").join(name)).expect("sample file")
+}
+
+/// A plain notification from the monitoring platform (format A of SAMPLES.md).
+pub fn notification(
+    stack: &MailStack,
+    p: &People,
+    id: &str,
+    topic: &str,
+    author: &str,
+    text: &str,
+    extra: &str,
+) -> Vec<u8> {
+    let body = format!(
+        "Поступил новый инцидент для отработки.\n\nНомер инцидента: {id}\nДата выявления: 01.12.2026 10:15 (МСК)\nРубрика: {topic}\nЛокация: с. Волчиха\nКатегория важности: Средняя\nИсточник: ВКонтакте\nАвтор: {author}\nСсылка: https://vk.com/wall-1_{id}\n{extra}\nТекст сообщения:\n{text}\n"
+    );
+    let mid = stack.new_message_id();
+    stack.compose(
+        &p.monitor(),
+        &[&p.service()],
+        &format!("Новый инцидент №{id}"),
+        &body,
+        &mid,
+        None,
+    )
+}
+
+/// Is this one of our messages about case `id` (the tag and the header)?
+pub fn about(m: &Received, case_id: &str) -> bool {
+    m.subject.contains(&format!("[{case_id}]")) && m.header("X-Otklik-Case") == Some(case_id)
+}
