@@ -570,15 +570,25 @@ impl Calendar {
         /// Days from 0001-01-01 to 1970-01-01.
         const EPOCH_DAYS_FROM_CE: i64 = 719_163;
         let midnight = (i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE) * 86_400;
+        // One lookup for the whole day unless its offset changes.
+        let fixed = if count == 0 {
+            None
+        } else {
+            self.zone.uniform_offset(midnight)
+        };
+        let to_utc = move |minute: u32| {
+            let local = midnight + i64::from(minute) * 60;
+            match fixed {
+                Some(off) => Some(local - off),
+                None => self.zone.local_to_utc(local),
+            }
+        };
         self.spec.hours[..count]
             .iter()
             .enumerate()
             .filter_map(move |(i, iv)| {
                 let end = if i + 1 == count { last_end } else { iv.end_min };
-                let s = self
-                    .zone
-                    .local_to_utc(midnight + i64::from(iv.start_min) * 60)?;
-                let e = self.zone.local_to_utc(midnight + i64::from(end) * 60)?;
+                let (s, e) = (to_utc(iv.start_min)?, to_utc(end)?);
                 (s < e).then_some((s, e))
             })
     }

@@ -133,6 +133,21 @@ impl ZoneTable {
         self.at.get(idx).copied()
     }
 
+    /// The one offset that maps every wall-clock second of the day starting at
+    /// `local_midnight` (up to and including the next midnight) to UTC the way
+    /// [`Self::local_to_utc`] does, if there is one (no change of offset that day).
+    pub(crate) fn uniform_offset(&self, local_midnight: i64) -> Option<i64> {
+        if !Self::covers(local_midnight) || !Self::covers(local_midnight + DAY) {
+            return None;
+        }
+        let idx = self.begin.partition_point(|&b| b <= local_midnight);
+        let end = |i: usize| self.at.get(i).map_or(i64::MAX, |t| t + self.off[i]);
+        if idx >= 1 && local_midnight < end(idx - 1) {
+            return None;
+        }
+        (local_midnight + DAY < end(idx)).then_some(self.off[idx])
+    }
+
     fn slow_local_to_utc(&self, local: i64) -> Option<i64> {
         let naive = DateTime::from_timestamp(local, 0)?.naive_utc();
         match self.tz.from_local_datetime(&naive) {
@@ -173,6 +188,28 @@ mod tests {
                 );
                 ts += step;
             }
+        }
+    }
+
+    #[test]
+    fn uniform_offset_agrees_with_local_to_utc() {
+        for tz in [chrono_tz::Europe::Berlin, chrono_tz::America::Santiago] {
+            let t = table(tz);
+            // Every day of 2024-2027 (local midnights counted like UTC timestamps).
+            let mut midnight = 1_704_067_200;
+            let mut uniform_days = 0;
+            while midnight < 1_830_297_600 {
+                if let Some(off) = t.uniform_offset(midnight) {
+                    uniform_days += 1;
+                    for minute in (0..=1440).step_by(30) {
+                        let local = midnight + minute * 60;
+                        assert_eq!(Some(local - off), t.local_to_utc(local), "{tz} {local}");
+                    }
+                }
+                midnight += DAY;
+            }
+            // All but the days around the changes.
+            assert!(uniform_days > 4 * 365 - 20, "{tz}: {uniform_days}");
         }
     }
 
