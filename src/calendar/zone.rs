@@ -140,7 +140,13 @@ impl ZoneTable {
         if !Self::covers(local_midnight) || !Self::covers(local_midnight + DAY) {
             return None;
         }
-        let idx = self.begin.partition_point(|&b| b <= local_midnight);
+        // Past the last change (a zone without DST today): no search.
+        let idx = match self.begin.last() {
+            Some(&last) if last > local_midnight => {
+                self.begin.partition_point(|&b| b <= local_midnight)
+            }
+            _ => self.begin.len(),
+        };
         let end = |i: usize| self.at.get(i).map_or(i64::MAX, |t| t + self.off[i]);
         if idx >= 1 && local_midnight < end(idx - 1) {
             return None;
