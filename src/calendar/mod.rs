@@ -15,16 +15,15 @@
 //! [`MAX_SPAN_DAYS`] days in all, end a search at the edge of the searched window.
 
 mod ru;
+mod zone;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset as _, TimeDelta,
-    TimeZone, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;
 
 /// A duration of working time as written in the config: `9h`, `1h30m`, `45s`, `7d`.
@@ -258,6 +257,8 @@ pub struct Calendar {
     /// On a shortened day: how many of `hours` remain and where the last one ends
     /// (`None`: the shortening leaves nothing).
     short_cut: Option<(usize, u32)>,
+    /// The zone's offset changes, shared by all calendars of that zone.
+    zone: Arc<zone::ZoneTable>,
 }
 
 impl Calendar {
@@ -300,11 +301,13 @@ impl Calendar {
             special.entry(*d).or_default().short = true;
         }
         let short_cut = shorten(&spec.hours, 60);
+        let zone = zone::table(spec.timezone);
         Calendar {
             spec,
             workdays,
             special,
             short_cut,
+            zone,
         }
     }
 
@@ -381,16 +384,8 @@ impl Calendar {
                 let date = self.local_date(start);
                 let first = if n == 0 { Some(date) } else { date.succ_opt() };
                 let Some(first) = first else { return start };
-                let mut left = n.max(1);
-                self.walk_days(first, true, |_, end| {
-                    left -= 1;
-                    if left == 0 {
-                        ControlFlow::Break(end)
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                })
-                .unwrap_or_else(|window_end| window_end)
+                self.nth_working_day_end(first, n, true)
+                    .unwrap_or_else(|window_end| window_end)
             }
         }
     }
@@ -421,16 +416,8 @@ impl Calendar {
                 let date = self.local_date(deadline);
                 let first = if n == 0 { Some(date) } else { date.pred_opt() };
                 let Some(first) = first else { return deadline };
-                let mut left = n.max(1);
-                self.walk_days(first, false, |_, end| {
-                    left -= 1;
-                    if left == 0 {
-                        ControlFlow::Break(end)
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                })
-                .unwrap_or_else(|window_start| window_start)
+                self.nth_working_day_end(first, n, false)
+                    .unwrap_or_else(|window_start| window_start)
             }
         }
     }
@@ -446,22 +433,33 @@ impl Calendar {
 
     /// Working time in `[a, b)`; zero when `b <= a`.
     pub fn working_time_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> chrono::Duration {
-        let mut total = TimeDelta::zero();
+        let mut partial = TimeDelta::zero();
         if b <= a {
-            return total;
+            return partial;
         }
+        // Interval bounds are whole seconds: compare them with (seconds, nanoseconds).
+        let at_or_after_a = |x: i64| (x, 0) >= (a.timestamp(), a.timestamp_subsec_nanos());
+        let at_or_before_b = |x: i64| (x, 0) <= (b.timestamp(), b.timestamp_subsec_nanos());
+        let mut whole: i64 = 0;
         let last = self.local_date(b);
         let mut date = self.local_date(a);
         loop {
-            for (s, e) in self.day_intervals(date) {
-                let (s, e) = (s.max(a), e.min(b));
-                if s < e {
-                    total += e - s;
+            for (s, e) in self.day_intervals_ts(date) {
+                if at_or_after_a(s) && at_or_before_b(e) {
+                    whole += e - s;
+                } else if let (Some(s), Some(e)) = (
+                    DateTime::from_timestamp(s, 0),
+                    DateTime::from_timestamp(e, 0),
+                ) {
+                    let (s, e) = (s.max(a), e.min(b));
+                    if s < e {
+                        partial += e - s;
+                    }
                 }
             }
             match date.succ_opt() {
                 Some(next) if date < last => date = next,
-                _ => return total,
+                _ => return partial + TimeDelta::seconds(whole),
             }
         }
     }
@@ -494,12 +492,23 @@ impl Calendar {
 
     /// The calendar-zone date of the instant `t`.
     pub fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
-        t.with_timezone(&self.spec.timezone).date_naive()
+        let ts = t.timestamp();
+        ts.checked_add(self.zone.offset_at(ts))
+            .and_then(|local| DateTime::from_timestamp(local, 0))
+            .map_or_else(
+                || t.with_timezone(&self.spec.timezone).date_naive(),
+                |local| local.date_naive(),
+            )
     }
 
     /// The end of working time on `date`, `None` if it has none.
     pub fn working_day_end(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
-        self.day_intervals(date).next_back().map(|(_, e)| e)
+        self.working_day_end_ts(date)
+            .and_then(|e| DateTime::from_timestamp(e, 0))
+    }
+
+    fn working_day_end_ts(&self, date: NaiveDate) -> Option<i64> {
+        self.day_intervals_ts(date).next_back().map(|(_, e)| e)
     }
 
     /// The working intervals `[start, end)` of `date`, in UTC, in order; empty on a day off.
@@ -539,19 +548,47 @@ impl Calendar {
         &self,
         date: NaiveDate,
     ) -> impl DoubleEndedIterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+        self.day_intervals_ts(date).filter_map(|(s, e)| {
+            Some((
+                DateTime::from_timestamp(s, 0)?,
+                DateTime::from_timestamp(e, 0)?,
+            ))
+        })
+    }
+
+    /// [`Self::day_intervals`] in UTC seconds, without building `DateTime`s.
+    fn day_intervals_ts(
+        &self,
+        date: NaiveDate,
+    ) -> impl DoubleEndedIterator<Item = (i64, i64)> + '_ {
         let kind = self.day_kind(date);
         let (count, last_end) = match (kind.working, kind.short, self.spec.hours.last()) {
             (true, false, Some(last)) => (self.spec.hours.len(), last.end_min),
             (true, true, _) => self.short_cut.map_or((0, 0), |(n, end)| (n, end)),
             _ => (0, 0),
         };
+        /// Days from 0001-01-01 to 1970-01-01.
+        const EPOCH_DAYS_FROM_CE: i64 = 719_163;
+        let midnight = (i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE) * 86_400;
+        // One lookup for the whole day unless its offset changes.
+        let fixed = if count == 0 {
+            None
+        } else {
+            self.zone.uniform_offset(midnight)
+        };
+        let to_utc = move |minute: u32| {
+            let local = midnight + i64::from(minute) * 60;
+            match fixed {
+                Some(off) => Some(local - off),
+                None => self.zone.local_to_utc(local),
+            }
+        };
         self.spec.hours[..count]
             .iter()
             .enumerate()
             .filter_map(move |(i, iv)| {
                 let end = if i + 1 == count { last_end } else { iv.end_min };
-                let s = self.local_to_utc(date, iv.start_min)?;
-                let e = self.local_to_utc(date, end)?;
+                let (s, e) = (to_utc(iv.start_min)?, to_utc(end)?);
                 (s < e).then_some((s, e))
             })
     }
@@ -559,40 +596,11 @@ impl Calendar {
     /// The instant of wall-clock `minute` (0..=1440) on `date`: in a DST gap the earliest
     /// valid instant after it (the end of the gap), in a fold the earlier one.
     fn local_to_utc(&self, date: NaiveDate, minute: u32) -> Option<DateTime<Utc>> {
-        let naive = date
-            .and_time(NaiveTime::MIN)
-            .checked_add_signed(TimeDelta::minutes(i64::from(minute)))?;
-        match self.spec.timezone.from_local_datetime(&naive) {
-            LocalResult::Single(t) => Some(t.to_utc()),
-            LocalResult::Ambiguous(a, b) => Some(a.to_utc().min(b.to_utc())),
-            LocalResult::None => self.gap_end(naive),
-        }
-    }
-
-    /// The first instant whose wall-clock time is at or after `naive` (which lies in a gap).
-    fn gap_end(&self, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
-        // UTC offsets lie within ±15 h, so the answer is within this window, and near a
-        // gap the wall clock only moves forward.
-        let base = naive.and_utc().timestamp();
-        let (mut lo, mut hi) = (base - 15 * 3600, base + 15 * 3600);
-        let wall = |ts: i64| -> Option<i64> {
-            let utc = DateTime::from_timestamp(ts, 0)?;
-            let off = self
-                .spec
-                .timezone
-                .offset_from_utc_datetime(&utc.naive_utc())
-                .fix();
-            Some(ts + i64::from(off.local_minus_utc()))
-        };
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if wall(mid)? >= base {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        DateTime::from_timestamp(lo, 0)
+        /// Days from 0001-01-01 to 1970-01-01.
+        const EPOCH_DAYS_FROM_CE: i64 = 719_163;
+        let days = i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE;
+        let local = days * 86_400 + i64::from(minute) * 60;
+        DateTime::from_timestamp(self.zone.local_to_utc(local)?, 0)
     }
 
     /// Local midnight starting `date`, in UTC.
@@ -663,23 +671,26 @@ impl Calendar {
         }
     }
 
-    /// Calls `f(date, end of its working time)` on each day with working time from `first`
-    /// on (forward) or back (backward), until it breaks; bounded like [`Self::walk_forward`].
-    fn walk_days<B>(
+    /// Walks the days with working time from `first` on (forward) or back (backward),
+    /// counting them down from `n` (at least 1); the end of working time on the day that
+    /// reaches zero. Bounded like [`Self::walk_forward`]; `Err` carries the window's edge.
+    fn nth_working_day_end(
         &self,
         first: NaiveDate,
+        n: u32,
         forward: bool,
-        mut f: impl FnMut(NaiveDate, DateTime<Utc>) -> ControlFlow<B>,
-    ) -> Result<B, DateTime<Utc>> {
+    ) -> Result<DateTime<Utc>, DateTime<Utc>> {
         let mut date = first;
+        let mut left = n.max(1);
         let (mut idle, mut span) = (0u32, 0u32);
         let mut last_seen = None;
         loop {
-            if let Some(end) = self.working_day_end(date) {
+            if let Some(end) = self.working_day_end_ts(date) {
                 idle = 0;
                 last_seen = Some(end);
-                if let ControlFlow::Break(b) = f(date, end) {
-                    return Ok(b);
+                left -= 1;
+                if left == 0 {
+                    return DateTime::from_timestamp(end, 0).ok_or(DateTime::<Utc>::MAX_UTC);
                 }
             } else {
                 idle += 1;
@@ -694,7 +705,9 @@ impl Calendar {
                 Some(n) if idle < MAX_IDLE_DAYS && span < MAX_SPAN_DAYS => date = n,
                 _ => {
                     let edge = if forward { next.unwrap_or(date) } else { date };
-                    let fallback = last_seen.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+                    let fallback = last_seen
+                        .and_then(|e| DateTime::from_timestamp(e, 0))
+                        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
                     return Err(self.midnight(edge).unwrap_or(fallback));
                 }
             }

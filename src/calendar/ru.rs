@@ -14,12 +14,20 @@
 //! - 2027: Постановление Правительства РФ от 17.09.2026 № 1187 «О переносе выходных дней
 //!   в 2027 году» (working, shortened Saturday 20 Feb; 22 Feb is a day off).
 //!
+//! Caution on 2027: the crate's 2027 transfers are the same as those of the 2021 decree
+//! (ПП РФ от 10.10.2020 № 1648; 2021 and 2027 share their weekdays), while a draft reported
+//! in December 2025 had a working Saturday on 13 Nov 2027 instead. We follow the crate as
+//! instructed; if the decree in force differs, `holidays` / `working_days` /
+//! `shortened_days` in the config correct it without a new build.
+//!
 //! The crate has decreed data for 1993–2027 ([`holidays_ru::LAST_FACT_YEAR`]) and an
 //! algorithmic forecast from the Labour Code for other years up to 2100; a forecast is
 //! reported by [`PresetDay::predicted`]. Beyond 2100 the preset has nothing to say and the
 //! calendar falls back to its plain weekdays.
 
-use chrono::NaiveDate;
+use std::sync::OnceLock;
+
+use chrono::{Datelike, NaiveDate};
 use holidays_ru::{Federal, Resolved};
 
 /// What the preset says about one date.
@@ -37,7 +45,61 @@ pub(crate) struct PresetDay {
 }
 
 /// The preset's view of `date`, or `None` outside the crate's years (1900–2100).
+///
+/// The years [`TABLE_FIRST_YEAR`]..=[`TABLE_LAST_YEAR`] are looked up once per process
+/// into a table of one byte a day, so that a day costs an index instead of the crate's
+/// date arithmetic.
 pub(crate) fn day(date: NaiveDate) -> Option<PresetDay> {
+    let table = TABLE.get_or_init(build_table);
+    let index = date.num_days_from_ce() - table_first().num_days_from_ce();
+    match usize::try_from(index).ok().and_then(|i| table.get(i)) {
+        Some(&bits) => unpack(bits),
+        None => lookup(date),
+    }
+}
+
+const TABLE_FIRST_YEAR: i32 = 1990;
+const TABLE_LAST_YEAR: i32 = 2100;
+static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+
+const OFF: u8 = 1;
+const EXTRA_WORKING: u8 = 2;
+const SHORT: u8 = 4;
+const PREDICTED: u8 = 8;
+const MISSING: u8 = 16;
+
+fn table_first() -> NaiveDate {
+    NaiveDate::from_ymd_opt(TABLE_FIRST_YEAR, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+fn build_table() -> Vec<u8> {
+    let first = table_first();
+    first
+        .iter_days()
+        .take_while(|d| d.year() <= TABLE_LAST_YEAR)
+        .map(|d| pack(lookup(d)))
+        .collect()
+}
+
+fn pack(day: Option<PresetDay>) -> u8 {
+    let Some(d) = day else { return MISSING };
+    (u8::from(d.off) * OFF)
+        | (u8::from(d.extra_working) * EXTRA_WORKING)
+        | (u8::from(d.short) * SHORT)
+        | (u8::from(d.predicted) * PREDICTED)
+}
+
+fn unpack(bits: u8) -> Option<PresetDay> {
+    (bits & MISSING == 0).then_some(PresetDay {
+        off: bits & OFF != 0,
+        extra_working: bits & EXTRA_WORKING != 0,
+        short: bits & SHORT != 0,
+        predicted: bits & PREDICTED != 0,
+    })
+}
+
+/// Straight from the crate.
+fn lookup(date: NaiveDate) -> Option<PresetDay> {
     let resolved = holidays_ru::flags::<Federal, NaiveDate>(date)?;
     let predicted = matches!(resolved, Resolved::Predict(_));
     let flags = resolved.value();
@@ -79,6 +141,17 @@ mod tests {
         assert!(!sat.off && !sat.extra_working);
         // A holiday on a Saturday (2026-05-09) is off.
         assert!(day(d(2026, 5, 9)).unwrap().off);
+    }
+
+    #[test]
+    fn table_matches_the_crate() {
+        let mut date = d(2023, 1, 1);
+        while date.year() < 2029 {
+            assert_eq!(day(date), lookup(date), "{date}");
+            date = date.succ_opt().unwrap();
+        }
+        assert_eq!(day(d(1989, 12, 31)), lookup(d(1989, 12, 31)));
+        assert_eq!(day(d(2101, 1, 1)), None);
     }
 
     #[test]
