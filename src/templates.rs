@@ -120,7 +120,10 @@ impl View<'_> {
 
     fn action(&self, keyword: &str, label: &str) -> String {
         let subject = format!("{} {keyword} #{}", self.tag(), self.code);
-        format!("  {label}: {}\n", mailto(self.service_addr, &subject, ""))
+        format!(
+            "  {keyword} — {label}: {}\n",
+            mailto(self.service_addr, &subject, "")
+        )
     }
 
     fn fields(&self) -> String {
