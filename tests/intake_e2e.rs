@@ -455,19 +455,9 @@ async fn restarts_and_outages_lose_nothing() {
         )
         .await;
     svc.wait_cases(5).await;
-    if std::env::var_os("OTKLIK_DEBUG_LOG").is_some() {
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        eprintln!("{}", stack.postfix_log());
-        eprintln!(
-            "rejected: {:#?}",
-            stack
-                .fetch_all(&p.service(), &rejected())
-                .await
-                .iter()
-                .map(|m| m.summary())
-                .collect::<Vec<_>>()
-        );
-    }
+    // A forward handed to Postfix while Dovecot was down is deferred by Postfix (4.4.2):
+    // otklik's part is done once Postfix accepted it; ask Postfix to retry now.
+    stack.flush_queue();
     stack
         .wait_for_count(&p.executor("housing"), "INBOX", 5, WAIT)
         .await;

@@ -1,0 +1,410 @@
+//! The case workflow as a pure state machine: `(case, event, now) -> (case, notices)`.
+//! No mail, no store, no clock: a simulated calendar and time.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use otklik::config::{self, Config, SecretCheck};
+use otklik::intake::Notification;
+use otklik::routing::Absences;
+use otklik::workflow::{
+    self, Action, Case, Classification, Ctx, DraftKind, Event, NoticeKind, Role, State,
+};
+use proptest::prelude::*;
+
+fn config() -> Config {
+    let lexicon = concat!(env!("CARGO_MANIFEST_DIR"), "/config/exclude-words.txt");
+    let text = format!(
+        r#"
+[service]
+state_dir = "/tmp/otklik-workflow-test"
+[imap]
+host = "localhost"
+tls = "none"
+username = "svc"
+password_env = "NONE"
+[smtp]
+host = "localhost"
+tls = "none"
+from = "svc@example.ru"
+[calendar]
+timezone = "Asia/Barnaul"
+preset = "ru"
+[people]
+coordinator = {{ name = "Коорд", email = "coord@example.ru" }}
+supervisor = {{ name = "Контроль", email = "super@example.ru" }}
+publisher = "press@example.ru"
+[[executors]]
+id = "housing"
+name = "ЖКХ"
+email = "housing@example.ru"
+deputy = "economy"
+[[executors]]
+id = "economy"
+name = "Экономика"
+email = "economy@example.ru"
+[[rules]]
+name = "ЖКХ"
+topic = ["ЖКХ*"]
+executor = "housing"
+[intake]
+senders = ["*@monitoring.example"]
+exclude_words_file = "{lexicon}"
+"#
+    );
+    match config::load_str(
+        &text,
+        std::path::Path::new("/tmp/workflow-test.toml"),
+        SecretCheck::Lenient,
+    ) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn shared_config() -> &'static Config {
+    static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(config)
+}
+
+fn barnaul(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Barnaul
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn notification(topic: &str, detected: DateTime<Utc>) -> Notification {
+    Notification {
+        source_id: Some("1".into()),
+        topic: Some(topic.into()),
+        location: Some("с. Волчиха".into()),
+        category: None,
+        source: None,
+        link: Some("https://vk.com/wall-1_1".into()),
+        author: Some("Иван".into()),
+        detected_at: detected,
+        text: "Нет воды.".into(),
+        repeat: false,
+        attachments: vec![],
+        warnings: vec![],
+    }
+}
+
+fn open(config: &Config, now: DateTime<Utc>) -> Case {
+    let absences = Absences::new();
+    let n = notification("ЖКХ", now);
+    let class = workflow::classify(config, &n, None);
+    workflow::open(
+        1,
+        n,
+        class,
+        Ctx {
+            config,
+            absences: &absences,
+            now,
+        },
+    )
+    .case
+}
+
+fn reply(
+    config: &Config,
+    case: &Case,
+    role: Role,
+    action: Action,
+    now: DateTime<Utc>,
+) -> workflow::Outcome {
+    let absences = Absences::new();
+    let from = match role {
+        Role::Coordinator => "coord@example.ru",
+        Role::Executor => "housing@example.ru",
+        Role::Other => "economy@example.ru",
+    };
+    workflow::apply(
+        case,
+        Event::Reply {
+            from: from.into(),
+            role,
+            action,
+            text: "текст".into(),
+            attachments: vec![],
+        },
+        Ctx {
+            config,
+            absences: &absences,
+            now,
+        },
+    )
+}
+
+#[test]
+fn a_new_case_goes_to_the_rule_executor_with_both_deadlines() {
+    let c = config();
+    // Friday 4 December 2026, 15:00: 2 h on Friday, then Monday 08-12 (4 h), 13-16 (3 h).
+    let now = barnaul(2026, 12, 4, 15, 0);
+    let absences = Absences::new();
+    let n = notification("ЖКХ / Водоснабжение", now);
+    let class = workflow::classify(&c, &n, None);
+    assert!(matches!(&class, Classification::Routed { executor, .. } if executor == "housing"));
+    let out = workflow::open(
+        7,
+        n,
+        class,
+        Ctx {
+            config: &c,
+            absences: &absences,
+            now,
+        },
+    );
+    assert_eq!(out.case.id, "OTK-7");
+    assert_eq!(out.case.state, State::Assigned);
+    assert_eq!(out.case.deadlines.answer, Some(barnaul(2026, 12, 7, 16, 0)));
+    // 4 working hours before Monday 16:00: 13:00-16:00 (3 h) and 11:00-12:00 (1 h).
+    assert_eq!(out.case.deadlines.draft, Some(barnaul(2026, 12, 7, 11, 0)));
+    assert_eq!(out.notices.len(), 1);
+    assert_eq!(out.notices[0].to, ["housing@example.ru"]);
+    assert!(matches!(
+        out.notices[0].kind,
+        NoticeKind::NewCase { absent: None }
+    ));
+}
+
+#[test]
+fn unmatched_and_excluded_go_to_the_coordinator() {
+    let c = config();
+    let now = barnaul(2026, 12, 1, 10, 0);
+    let absences = Absences::new();
+    let ctx = Ctx {
+        config: &c,
+        absences: &absences,
+        now,
+    };
+    let n = notification("Культура", now);
+    let out = workflow::open(1, n.clone(), workflow::classify(&c, &n, None), ctx);
+    assert_eq!(out.case.state, State::Unassigned);
+    assert!(matches!(
+        out.notices[0].kind,
+        NoticeKind::NeedsAssignment { .. }
+    ));
+    assert_eq!(out.notices[0].to, ["coord@example.ru"]);
+
+    let mut bad = notification("ЖКХ", now);
+    bad.text = "Я тебя убью".into();
+    let class = workflow::classify(&c, &bad, None);
+    assert!(
+        matches!(class, Classification::Excluded { .. }),
+        "{class:?}"
+    );
+    let out = workflow::open(2, bad, class, ctx);
+    assert_eq!(out.case.state, State::Excluded);
+    assert!(matches!(out.notices[0].kind, NoticeKind::Excluded { .. }));
+}
+
+#[test]
+fn an_absent_executor_hands_new_cases_to_the_deputy() {
+    let c = config();
+    let now = barnaul(2026, 12, 1, 10, 0);
+    let mut absences = Absences::new();
+    absences.insert(
+        "housing".into(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap(),
+    );
+    let n = notification("ЖКХ", now);
+    let out = workflow::open(
+        1,
+        n.clone(),
+        workflow::classify(&c, &n, None),
+        Ctx {
+            config: &c,
+            absences: &absences,
+            now,
+        },
+    );
+    assert_eq!(out.case.executor.as_deref(), Some("economy"));
+    assert!(
+        out.case
+            .history
+            .iter()
+            .any(|h| h.event == "assigned" && h.detail.contains("on behalf of absent housing"))
+    );
+    assert_eq!(out.notices[0].to, ["economy@example.ru"]);
+    // The deputy away too: the coordinator decides.
+    absences.insert(
+        "economy".into(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap(),
+    );
+    let out = workflow::open(
+        2,
+        n.clone(),
+        workflow::classify(&c, &n, None),
+        Ctx {
+            config: &c,
+            absences: &absences,
+            now,
+        },
+    );
+    assert_eq!(out.case.state, State::Unassigned);
+}
+
+#[test]
+fn the_cycle_sets_rework_and_final_deadlines() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t0);
+    let out = reply(
+        &c,
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        t0 + Duration::hours(1),
+    );
+    assert_eq!(out.case.state, State::DraftSubmitted);
+    assert!(
+        out.notices
+            .iter()
+            .any(|n| n.kind == NoticeKind::ForApproval && n.to == ["coord@example.ru"])
+    );
+    // Returned at 11:30: one working hour is 11:30-12:00 and 13:00-13:30.
+    let out = reply(
+        &c,
+        &out.case,
+        Role::Coordinator,
+        Action::Rework,
+        barnaul(2026, 12, 1, 11, 30),
+    );
+    assert_eq!(out.case.state, State::Rework);
+    assert_eq!(
+        out.case.deadlines.rework,
+        Some(barnaul(2026, 12, 1, 13, 30))
+    );
+    let out = reply(
+        &c,
+        &out.case,
+        Role::Executor,
+        Action::Draft(DraftKind::Interim),
+        barnaul(2026, 12, 1, 13, 0),
+    );
+    // Interim approved on Tue 1 Dec 2026 → final draft due at 17:00 on Thu 10 Dec (7d).
+    let out = reply(
+        &c,
+        &out.case,
+        Role::Coordinator,
+        Action::Approve,
+        barnaul(2026, 12, 1, 14, 0),
+    );
+    assert_eq!(out.case.state, State::InterimApproved);
+    assert_eq!(
+        out.case.deadlines.final_,
+        Some(barnaul(2026, 12, 10, 17, 0))
+    );
+    let approved_to: Vec<&String> = out
+        .notices
+        .iter()
+        .filter(|n| n.kind == NoticeKind::Approved)
+        .flat_map(|n| &n.to)
+        .collect();
+    assert_eq!(approved_to, ["housing@example.ru", "press@example.ru"]);
+    let out = reply(
+        &c,
+        &out.case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        barnaul(2026, 12, 9, 10, 0),
+    );
+    let out = reply(
+        &c,
+        &out.case,
+        Role::Coordinator,
+        Action::Approve,
+        barnaul(2026, 12, 9, 11, 0),
+    );
+    assert_eq!(out.case.state, State::Approved);
+    let out = reply(
+        &c,
+        &out.case,
+        Role::Executor,
+        Action::Published,
+        barnaul(2026, 12, 9, 12, 0),
+    );
+    assert_eq!(out.case.state, State::Closed);
+}
+
+#[test]
+fn actions_that_do_not_fit_change_nothing_and_are_explained() {
+    let c = config();
+    let t = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t);
+    for (role, action) in [
+        (Role::Coordinator, Action::Approve), // no draft pending
+        (Role::Executor, Action::Approve),    // not the coordinator
+        (Role::Other, Action::Draft(DraftKind::Answer)), // not the executor
+        (Role::Executor, Action::Published),  // nothing approved
+        (Role::Coordinator, Action::Assign("nobody".into())),
+    ] {
+        let out = reply(&c, &case, role.clone(), action.clone(), t);
+        assert!(!out.accepted, "{role:?} {action:?} was taken");
+        assert_eq!(out.case.state, case.state);
+        assert_eq!(
+            out.case.history.last().map(|h| h.event.as_str()),
+            Some("rejected_reply")
+        );
+        assert_eq!(out.case.history.len(), case.history.len() + 1);
+        assert!(
+            matches!(out.notices.as_slice(), [n] if matches!(n.kind, NoticeKind::Refused { .. }))
+        );
+    }
+}
+
+fn action_strategy() -> impl Strategy<Value = (Role, Action)> {
+    let role = prop_oneof![
+        Just(Role::Coordinator),
+        Just(Role::Executor),
+        Just(Role::Other)
+    ];
+    let action = prop_oneof![
+        Just(Action::Draft(DraftKind::Answer)),
+        Just(Action::Draft(DraftKind::Interim)),
+        Just(Action::Draft(DraftKind::Query)),
+        Just(Action::Decline),
+        Just(Action::Approve),
+        Just(Action::Rework),
+        Just(Action::Assign("housing".into())),
+        Just(Action::Assign("economy".into())),
+        Just(Action::Exclude),
+        Just(Action::Close),
+        Just(Action::Published),
+    ];
+    (role, action)
+}
+
+proptest! {
+    /// Any sequence of replies: every event adds history, a refused one changes nothing
+    /// else, the answer deadline never moves, closed cases stay closed, and an approved
+    /// answer is never lost.
+    #[test]
+    fn random_replies_keep_the_invariants(steps in prop::collection::vec((action_strategy(), 1i64..600), 1..40)) {
+        let c = shared_config();
+        let mut now = barnaul(2026, 12, 1, 9, 0);
+        let mut case = open(c, now);
+        let answer = case.deadlines.answer;
+        for ((role, action), minutes) in steps {
+            now += Duration::minutes(minutes);
+            let before = case.clone();
+            let out = reply(c, &case, role, action, now);
+            prop_assert!(out.case.history.len() > before.history.len());
+            if !out.accepted {
+                let mut same = out.case.clone();
+                same.history.pop();
+                prop_assert_eq!(&same, &before);
+            }
+            prop_assert_eq!(out.case.deadlines.answer, answer);
+            if before.state == State::Closed {
+                prop_assert_eq!(out.case.state, State::Closed);
+            }
+            if before.approved.is_some() {
+                prop_assert!(out.case.approved.is_some());
+            }
+            prop_assert!(out.case.history.windows(2).all(|w| w[0].at <= w[1].at));
+            case = out.case;
+        }
+    }
+}
