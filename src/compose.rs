@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::inbound::Attachment;
 use crate::store::OutMail;
 use crate::templates::{self, Rendered, View};
-use crate::workflow::{Case, Notice};
+use crate::workflow::{Case, Notice, NoticeKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -92,10 +92,30 @@ pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeE
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(content.text.clone());
-    let message = if content.attachments.is_empty() {
-        builder.singlepart(text)?
+    let body = match &content.html {
+        Some(html) => Body::Multi(
+            MultiPart::alternative()
+                .singlepart(text)
+                .singlepart(SinglePart::html(html.clone())),
+        ),
+        None => Body::Single(text),
+    };
+    let message = if content.attachments.is_empty() && content.calendar.is_none() {
+        match body {
+            Body::Single(part) => builder.singlepart(part)?,
+            Body::Multi(part) => builder.multipart(part)?,
+        }
     } else {
-        let mut mixed = MultiPart::mixed().singlepart(text);
+        let mut mixed = match body {
+            Body::Single(part) => MultiPart::mixed().singlepart(part),
+            Body::Multi(part) => MultiPart::mixed().multipart(part),
+        };
+        if let Some(ics) = &content.calendar {
+            let ct = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                .unwrap_or(ContentType::TEXT_PLAIN);
+            let name = format!("{}.ics", env.case_id.unwrap_or("otklik"));
+            mixed = mixed.singlepart(MimeAttachment::new(name).body(ics.clone(), ct));
+        }
         for a in &content.attachments {
             mixed = mixed.singlepart(attachment_part(a));
         }
@@ -113,6 +133,11 @@ pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeE
         last_error: None,
         created: env.now,
     })
+}
+
+enum Body {
+    Single(SinglePart),
+    Multi(MultiPart),
 }
 
 fn attachment_part(a: &Attachment) -> SinglePart {
@@ -143,7 +168,8 @@ pub fn case_mails(
                 code: &code,
                 service_addr: &service_addr,
             };
-            let rendered = templates::render(&view, notice);
+            let mut rendered = templates::render(&view, notice);
+            rendered.calendar = calendar_for(config, case, notice, to, now);
             let env = Envelope {
                 config,
                 secret,
@@ -157,6 +183,35 @@ pub fn case_mails(
         }
     }
     Ok(out)
+}
+
+/// The executor's mails that give a case, a rework or a new deadline carry the case's
+/// deadlines; those that end their part carry the cancellations (SPEC §8).
+fn calendar_for(
+    config: &Config,
+    case: &Case,
+    notice: &Notice,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let executor = case
+        .executor
+        .as_deref()
+        .and_then(|id| config.executor(id))
+        .map(|e| e.email.as_str());
+    let domain = domain(config);
+    match &notice.kind {
+        NoticeKind::NewCase { .. } | NoticeKind::Returned { .. } | NoticeKind::Approved
+            if executor == Some(to) =>
+        {
+            crate::ics::calendar(config, case, now, &domain, false)
+        }
+        NoticeKind::Withdrawn { .. } => crate::ics::calendar(config, case, now, &domain, true),
+        NoticeKind::Confirmation { .. } if executor == Some(to) => {
+            crate::ics::calendar(config, case, now, &domain, false)
+        }
+        _ => None,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::auth::{self, Secret};
 use crate::compose::{self, MailError};
@@ -13,6 +13,7 @@ use crate::inbound::{Automatic, Inbound};
 use crate::intake::{self, Notification};
 use crate::reply::{self, Keyword};
 use crate::store::{Commit, Disposition, InboundRecord, Store, StoreError, inbound_key};
+use crate::templates::{self, Rendered};
 use crate::workflow::{
     self, Action, Case, Classification, Ctx, DraftKind, Event, Notice, NoticeKind, Outcome, Role,
 };
@@ -45,6 +46,12 @@ pub struct Handler {
 enum Verdict {
     /// Nothing to write but the ledger entry.
     Drop(Disposition, String),
+    /// A self-service answer (SPEC §8): mails about no case, absences recorded.
+    Service {
+        mails: Vec<(String, Rendered)>,
+        absences: Vec<(String, Option<NaiveDate>)>,
+        note: String,
+    },
     /// A case changed or was opened.
     Case {
         outcome: Box<Outcome>,
@@ -105,6 +112,33 @@ impl Handler {
                 note,
                 replay: false,
             },
+            Verdict::Service {
+                mails,
+                absences,
+                note,
+            } => {
+                for (to, rendered) in mails {
+                    let env = compose::Envelope {
+                        config,
+                        secret: &self.secret,
+                        case: 0,
+                        case_id: None,
+                        to: &to,
+                        nonce: self.store.generate_id()?,
+                        now,
+                    };
+                    commit
+                        .outbox
+                        .push(compose::build(&env, &rendered).map_err(MailError::from)?);
+                }
+                commit.absences = absences;
+                Handled {
+                    disposition: Disposition::Processed,
+                    case: None,
+                    note,
+                    replay: false,
+                }
+            }
             Verdict::Case {
                 outcome,
                 new,
@@ -192,6 +226,11 @@ impl Handler {
         };
         if let Some(number) = case_number {
             return self.reply_to_case(ctx, mail, &sender, number, parsed, &domain);
+        }
+        if mail.automatic.is_none()
+            && let Some(verdict) = self.self_service(config, &sender, &parsed, now)?
+        {
+            return Ok(verdict);
         }
         let from_monitoring = config.intake.senders.iter().any(|p| p.is_match(&sender));
         match &mail.automatic {
@@ -395,6 +434,118 @@ impl Handler {
             new: true,
             disposition: Disposition::Processed,
             note,
+        })
+    }
+
+    /// `МОИ ДЕЛА`, `ОТСУТСТВУЮ ДО`, `НА МЕСТЕ` from a known person (SPEC §8). `None` when the
+    /// message is no such request. Answers go only to the person's configured address.
+    fn self_service(
+        &self,
+        config: &Config,
+        sender: &str,
+        parsed: &reply::ParsedReply,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Verdict>, HandleError> {
+        let Some((keyword, _)) = &parsed.keyword else {
+            return Ok(None);
+        };
+        let coordinator = &config.people.coordinator;
+        let overseer = sender == coordinator.email
+            || config
+                .people
+                .supervisor
+                .as_ref()
+                .is_some_and(|s| s.email == sender);
+        let executor = config.executor_by_email(sender);
+        let (address, known) = match (overseer, executor) {
+            (true, _) => (sender.to_string(), true),
+            (false, Some(e)) => (e.email.clone(), true),
+            _ => (String::new(), false),
+        };
+        if !known {
+            return Ok(None);
+        }
+        let refuse = |reason: &str| {
+            Some(Verdict::Service {
+                mails: vec![(
+                    address.clone(),
+                    templates::render_service_refusal(config, reason),
+                )],
+                absences: Vec::new(),
+                note: format!("self-service refused: {reason}"),
+            })
+        };
+        let today = workflow::local_date(config, now);
+        Ok(match keyword {
+            Keyword::MyCases => {
+                let mut cases: Vec<Case> = self
+                    .store
+                    .cases()
+                    .filter_map(Result::ok)
+                    .filter(|c| c.state.is_open())
+                    .filter(|c| {
+                        overseer || c.executor.as_deref() == executor.map(|e| e.id.as_str())
+                    })
+                    .collect();
+                cases.sort_by_key(|c| (templates::next_deadline(c).map(|(_, t)| t), c.number));
+                if overseer {
+                    cases.sort_by(|a, b| a.executor.cmp(&b.executor));
+                }
+                let items: Vec<templates::QueueItem<'_>> = cases
+                    .iter()
+                    .map(|c| templates::QueueItem {
+                        case: c,
+                        code: self.secret.action_code(c.number, &address),
+                    })
+                    .collect();
+                let rendered =
+                    templates::render_queue(config, &items, overseer, now, &config.smtp.from.email);
+                Some(Verdict::Service {
+                    mails: vec![(address.clone(), rendered)],
+                    absences: Vec::new(),
+                    note: format!("my cases: {} to {address}", items.len()),
+                })
+            }
+            Keyword::AbsentUntil(until) => match executor {
+                None => refuse("ОТСУТСТВУЮ ДО / ABSENT UNTIL is for executors"),
+                Some(e) if e.deputy.is_none() => {
+                    refuse("no deputy is set for you in the configuration; ask the coordinator")
+                }
+                Some(_) if *until < today => refuse("that date has passed"),
+                Some(e) => Some(Verdict::Service {
+                    mails: vec![
+                        (
+                            e.email.clone(),
+                            templates::render_absence(config, e, Some(*until), false),
+                        ),
+                        (
+                            coordinator.email.clone(),
+                            templates::render_absence(config, e, Some(*until), true),
+                        ),
+                    ],
+                    absences: vec![(e.id.clone(), Some(*until))],
+                    note: format!("{} absent until {until}", e.id),
+                }),
+            },
+            Keyword::Back => match executor {
+                None => refuse("НА МЕСТЕ / BACK is for executors"),
+                Some(e) => Some(Verdict::Service {
+                    mails: vec![
+                        (
+                            e.email.clone(),
+                            templates::render_absence(config, e, None, false),
+                        ),
+                        (
+                            coordinator.email.clone(),
+                            templates::render_absence(config, e, None, true),
+                        ),
+                    ],
+                    absences: vec![(e.id.clone(), None)],
+                    note: format!("{} back", e.id),
+                }),
+            },
+            Keyword::Invalid(what) => refuse(what),
+            _ => None,
         })
     }
 

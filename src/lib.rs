@@ -14,6 +14,7 @@ pub mod control;
 pub mod daemon;
 pub mod escalation;
 pub mod handler;
+pub mod ics;
 pub mod inbound;
 pub mod intake;
 pub mod lexicon;

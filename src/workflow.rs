@@ -636,18 +636,15 @@ fn reply(
                 DraftKind::Answer => {
                     case.state = Approved;
                     case.answered_at.get_or_insert(ctx.now);
-                    case.deadlines.rework = None;
                 }
                 DraftKind::Interim => {
                     case.state = InterimApproved;
                     case.answered_at.get_or_insert(ctx.now);
-                    case.deadlines.rework = None;
                     case.deadlines.final_ = Some(cal.add(ctx.now, set.final_after_interim));
                 }
                 DraftKind::Query => {
                     // The question goes to the author; the executor goes on with the answer.
                     case.state = Assigned;
-                    case.deadlines.rework = None;
                 }
             }
             let mut detail = format!("{} approved", kind_name(draft.kind));
@@ -722,7 +719,6 @@ fn reply(
             if matches!(state, DraftSubmitted | Rework | Excluded | Unassigned) {
                 case.state = Assigned;
                 case.draft = None;
-                case.deadlines.rework = None;
             }
             assign_to(&mut case, &assignee, from, "", ctx, &mut notices);
             if let Some(prev) = previous.filter(|p| Some(p.as_str()) != case.executor.as_deref())
