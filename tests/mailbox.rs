@@ -519,4 +519,3 @@ async fn cyrillic_mailbox_names_are_created_in_modified_utf7() {
     );
     run.stop().await.unwrap();
 }
-

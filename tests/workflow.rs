@@ -45,6 +45,14 @@ email = "economy@example.ru"
 name = "ЖКХ"
 topic = ["ЖКХ*"]
 executor = "housing"
+[[escalations]]
+deadline = "draft"
+at = "-2h"
+notify = ["executor"]
+[[escalations]]
+deadline = "answer"
+at = "0h"
+notify = ["coordinator", "supervisor"]
 [intake]
 senders = ["*@monitoring.example"]
 exclude_words_file = "{lexicon}"
@@ -352,6 +360,85 @@ fn actions_that_do_not_fit_change_nothing_and_are_explained() {
             matches!(out.notices.as_slice(), [n] if matches!(n.kind, NoticeKind::Refused { .. }))
         );
     }
+}
+
+#[test]
+fn escalations_fire_once_follow_the_deadline_and_spare_the_absent() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t0);
+    let due = workflow::schedule(&case, &c);
+    // Answer Tue 09:00 + 9h = Wed 10:00 (3h Tue morning, 4h afternoon, 2h Wed);
+    // draft 4h before = Tue 15:00; the reminder 2h before that = Tue 13:00.
+    assert_eq!(due.len(), 2);
+    assert_eq!((due[0].step, due[0].at), (0, barnaul(2026, 12, 1, 13, 0)));
+    assert_eq!((due[1].step, due[1].at), (1, barnaul(2026, 12, 2, 10, 0)));
+
+    let fire = |case: &Case, d: &workflow::Due, absences: &Absences, now| {
+        workflow::apply(
+            case,
+            Event::Escalation {
+                step: d.step,
+                kind: d.kind,
+                deadline: d.deadline,
+            },
+            Ctx {
+                config: &c,
+                absences,
+                now,
+            },
+        )
+    };
+    let none = Absences::new();
+    let out = fire(&case, &due[0], &none, due[0].at);
+    assert!(out.accepted);
+    assert_eq!(out.notices[0].to, ["housing@example.ru"]);
+    assert_eq!(out.case.history.last().unwrap().event, "reminder");
+    // Once per case and deadline.
+    let again = fire(&out.case, &due[0], &none, due[0].at);
+    assert!(!again.accepted && again.notices.is_empty());
+    assert_eq!(workflow::schedule(&out.case, &c).len(), 1);
+
+    // The executor away: their reminder goes to the coordinator.
+    let mut away = Absences::new();
+    away.insert(
+        "housing".into(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+    );
+    let out = fire(&case, &due[0], &away, due[0].at);
+    assert_eq!(out.notices[0].to, ["coord@example.ru"]);
+    assert_eq!(out.case.history.last().unwrap().event, "escalation");
+
+    // A submitted draft cancels the draft steps; approval cancels the answer steps.
+    let drafted = reply(
+        &c,
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        t0 + Duration::hours(1),
+    )
+    .case;
+    assert!(!fire(&drafted, &due[0], &none, due[0].at).accepted);
+    assert_eq!(workflow::schedule(&drafted, &c).len(), 1);
+    let approved = reply(
+        &c,
+        &drafted,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(2),
+    )
+    .case;
+    assert!(workflow::schedule(&approved, &c).is_empty());
+    assert!(!fire(&approved, &due[1], &none, due[1].at).accepted);
+
+    // The answer step: coordinator and supervisor, marked late when fired after a pause.
+    let out = fire(&drafted, &due[1], &none, due[1].at + Duration::hours(30));
+    assert_eq!(out.notices[0].to, ["coord@example.ru", "super@example.ru"]);
+    assert!(matches!(
+        out.notices[0].kind,
+        NoticeKind::Deadline { late: true, .. }
+    ));
+    assert!(out.case.history.last().unwrap().detail.contains("late"));
 }
 
 fn action_strategy() -> impl Strategy<Value = (Role, Action)> {
