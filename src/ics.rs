@@ -145,8 +145,8 @@ mod tests {
         }
         let unfolded = out.replace("\r\n ", "");
         assert_eq!(
-            unfolded.trim_end(),
-            format!("SUMMARY:{}", "Водоснабжение ".repeat(20))
+            unfolded,
+            format!("SUMMARY:{}\r\n", "Водоснабжение ".repeat(20))
         );
     }
 
