@@ -508,30 +508,24 @@ async fn a_shared_stack_serves_several_tests() {
         .await;
 }
 
-/// Not a test of its own: the child process of
-/// `a_hard_killed_test_binary_leaves_no_servers` (does nothing without its variable).
-#[tokio::test]
-#[ignore = "helper, run by a_hard_killed_test_binary_leaves_no_servers"]
-async fn hard_kill_helper_starts_a_stack_and_hangs() {
-    if std::env::var_os("OTKLIK_MAILSTACK_HARD_KILL_HELPER").is_none() {
-        return;
-    }
-    let stack = MailStack::start();
-    println!("STACK {}", stack.root().display());
-    std::io::Write::flush(&mut std::io::stdout()).unwrap();
-    tokio::time::sleep(Duration::from_secs(600)).await;
-}
-
 #[test]
 fn a_hard_killed_test_binary_leaves_no_servers() {
     use std::io::BufRead;
+    // Run again as its own child (no separate ignored helper test): start a stack, report
+    // it, and hang until killed.
+    if std::env::var_os("OTKLIK_MAILSTACK_HARD_KILL_HELPER").is_some() {
+        let stack = MailStack::start();
+        println!("STACK {}", stack.root().display());
+        std::io::Write::flush(&mut std::io::stdout()).unwrap();
+        std::thread::sleep(Duration::from_secs(600));
+        return;
+    }
     // the killed helper's servers, orphaned, become ours to reap (PID 1 here does not)
     become_subreaper();
     let mut helper = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "hard_kill_helper_starts_a_stack_and_hangs",
-            "--ignored",
+            "a_hard_killed_test_binary_leaves_no_servers",
             "--nocapture",
         ])
         .env("OTKLIK_MAILSTACK_HARD_KILL_HELPER", "1")

@@ -10,19 +10,7 @@ use support::mailstack::{MailStack, Received, server_mailbox};
 use support::service::*;
 
 async fn start(prefix: &str) -> (&'static MailStack, People, tempfile::TempDir, Service) {
-    let stack = MailStack::shared();
-    let p = People::new(prefix);
-    let dir = tempfile::tempdir().unwrap();
-    let text = config_text(
-        stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    );
-    let svc = Service::start(dir.path(), &text).await;
-    (stack, p, dir, svc)
+    start_on_shared(prefix, ALWAYS_CALENDAR).await
 }
 
 async fn write(stack: &MailStack, p: &People, from: &str, subject: &str, body: &str) {

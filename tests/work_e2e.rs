@@ -9,19 +9,7 @@ use support::mailstack::{MailStack, Received, server_mailbox};
 use support::service::*;
 
 async fn start(prefix: &str) -> (&'static MailStack, People, tempfile::TempDir, Service) {
-    let stack = MailStack::shared();
-    let p = People::new(prefix);
-    let dir = tempfile::tempdir().unwrap();
-    let text = config_text(
-        stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    );
-    let svc = Service::start(dir.path(), &text).await;
-    (stack, p, dir, svc)
+    start_on_shared(prefix, ALWAYS_CALENDAR).await
 }
 
 /// Opens case OTK-1 (topic ЖКХ → housing) and returns the executor's copy.

@@ -344,3 +344,24 @@ pub fn notification(
 pub fn about(m: &Received, case_id: &str) -> bool {
     m.subject.contains(&format!("[{case_id}]")) && m.header("X-Otklik-Case") == Some(case_id)
 }
+
+/// A test's world on the shared stack: its people, its temp dir and its running service
+/// (with `calendar` and the default deadlines).
+pub async fn start_on_shared(
+    prefix: &str,
+    calendar: &str,
+) -> (&'static MailStack, People, tempfile::TempDir, Service) {
+    let stack = MailStack::shared();
+    let p = People::new(prefix);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = config_text(
+        stack,
+        &p,
+        &dir.path().join("state").display().to_string(),
+        calendar,
+        DEFAULT_DEADLINES,
+        "",
+    );
+    let svc = Service::start(dir.path(), &text).await;
+    (stack, p, dir, svc)
+}
