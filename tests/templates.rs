@@ -2,7 +2,7 @@
 //! tag, carries the action code, and no subject we send reads as a keyword when replied to.
 
 use chrono::{TimeZone, Utc};
-use otklik::config::{self, Config, DeadlineKind, Language, SecretCheck};
+use otklik::config::{self, Config, DeadlineKind, SecretCheck};
 use otklik::intake::Notification;
 use otklik::routing::Absences;
 use otklik::templates::{self, View};
