@@ -429,6 +429,12 @@ impl Handler {
             Classification::Unmatched { .. } => "no rule matched".to_string(),
         };
         let outcome = workflow::open(number, n, class, ctx);
+        if let Some(answer) = outcome.case.deadlines.answer {
+            let day = workflow::local_date(config, answer);
+            if config.calendar.is_predicted(day) {
+                tracing::warn!(case = %outcome.case.id, %day, "the answer deadline falls in a year whose production calendar is only a forecast; check the decree");
+            }
+        }
         Ok(Verdict::Case {
             outcome: Box::new(outcome),
             new: true,

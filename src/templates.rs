@@ -356,7 +356,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
             t.push_str(&view.fields());
             t.push('\n');
             t.push_str(&view.post_text());
-            if let (Some(_), Some(prev)) = (&case.repeat_of, &case.approved) {
+            if let Some(prev) = &case.earlier_answer {
                 t.push_str(&format!(
                     "\n{}\n{}\n",
                     tr(
@@ -364,7 +364,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
                         "Ранее по этому вопросу был дан ответ:",
                         "The earlier answer on this issue was:"
                     ),
-                    quote_block(&prev.text)
+                    quote_block(prev)
                 ));
             }
             if case.repeat_of.is_some() {

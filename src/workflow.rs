@@ -100,6 +100,9 @@ pub struct Case {
     pub executor: Option<String>,
     pub notification: Notification,
     pub repeat_of: Option<String>,
+    /// For a repeat: the answer approved on the earlier case, quoted to the executor (cl. 10).
+    #[serde(default)]
+    pub earlier_answer: Option<String>,
     pub deadlines: CaseDeadlines,
     /// The draft waiting for the coordinator, or the last one returned for rework.
     pub draft: Option<Draft>,
@@ -326,6 +329,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         state: State::Unassigned,
         executor: None,
         repeat_of: None,
+        earlier_answer: None,
         deadlines,
         draft: None,
         approved: None,
@@ -372,6 +376,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
             earlier_answer,
         } => {
             case.repeat_of = Some(of.clone());
+            case.earlier_answer = earlier_answer.clone();
             let detail = match &earlier_answer {
                 Some(_) => format!("repeat of {of}; earlier answer quoted"),
                 None => format!("repeat of {of}"),

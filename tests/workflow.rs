@@ -441,6 +441,68 @@ fn escalations_fire_once_follow_the_deadline_and_spare_the_absent() {
     assert!(out.case.history.last().unwrap().detail.contains("late"));
 }
 
+#[test]
+fn a_repeat_goes_to_the_earlier_executor_and_quotes_the_earlier_answer() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let first = open(&c, t0);
+    let first = reply(
+        &c,
+        &first,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        t0 + Duration::hours(1),
+    )
+    .case;
+    let mut first = reply(
+        &c,
+        &first,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(2),
+    )
+    .case;
+    first.executor = Some("economy".into()); // whoever held it last gets the repeat
+    let absences = Absences::new();
+    let later = t0 + Duration::days(3);
+    let mut n = notification("ЖКХ", later);
+    n.source_id = Some("2".into());
+    let class = workflow::classify(&c, &n, Some(&first));
+    assert!(matches!(&class, Classification::Repeat { of, .. } if of == "OTK-1"));
+    let out = workflow::open(
+        2,
+        n,
+        class,
+        Ctx {
+            config: &c,
+            absences: &absences,
+            now: later,
+        },
+    );
+    assert_eq!(out.case.repeat_of.as_deref(), Some("OTK-1"));
+    assert_eq!(out.case.executor.as_deref(), Some("economy"));
+    assert_eq!(out.case.earlier_answer.as_deref(), Some("текст"));
+    let view = otklik::templates::View {
+        config: &c,
+        case: &out.case,
+        now: later,
+        code: "k7m2q9xa",
+        service_addr: "svc@example.ru",
+    };
+    let mail = otklik::templates::render(&view, &out.notices[0]);
+    assert!(
+        mail.text
+            .contains("Ранее по этому вопросу был дан ответ:\n  текст"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.subject.contains("Повторное сообщение"),
+        "{}",
+        mail.subject
+    );
+}
+
 fn action_strategy() -> impl Strategy<Value = (Role, Action)> {
     let role = prop_oneof![
         Just(Role::Coordinator),
