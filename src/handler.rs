@@ -78,6 +78,9 @@ impl Handler {
         let mid = parsed.as_ref().ok().and_then(|m| m.message_id.clone());
         let key = inbound_key(mid.as_deref(), raw);
         if let Some(rec) = self.store.inbound(&key)? {
+            // Seen before — but its commit may have reached only sled's memory (a flush that
+            // failed, e.g. on a full disk): make it durable before the caller moves the mail.
+            self.store.flush_blocking()?;
             return Ok(Handled {
                 disposition: rec.disposition,
                 case: rec

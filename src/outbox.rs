@@ -19,34 +19,72 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(secs.min(600))
 }
 
-/// Sends what is due; returns how many were sent.
-pub async fn drain(store: &Store, smtp: &Smtp) -> usize {
+/// What one round of sending did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// How many were sent.
+    Sent(usize),
+    /// The store could not be read or made durable: nothing was sent; try again later.
+    StoreFailed,
+}
+
+/// Mails the SMTP server accepted but whose "sent" mark could not be written yet (a full
+/// disk): never sent again, their mark retried each round.
+#[derive(Debug, Default)]
+pub struct Unrecorded(std::collections::BTreeMap<u64, chrono::DateTime<Utc>>);
+
+/// Sends what is due.
+///
+/// Only what is durable leaves: the store is flushed first, so a mail whose case change
+/// could not be written to disk is never sent (a crash would lose the case after the mail
+/// went out).
+pub async fn drain(store: &Store, smtp: &Smtp, unrecorded: &mut Unrecorded) -> Round {
+    if let Err(e) = store.flush().await {
+        tracing::error!(error = %e, "the store cannot be made durable; holding the outbox");
+        return Round::StoreFailed;
+    }
+    unrecorded
+        .0
+        .retain(|seq, at| match store.outbox_sent(*seq, *at) {
+            Ok(()) => false,
+            Err(e) => {
+                tracing::error!(error = %e, seq, "still cannot record a sent mail");
+                true
+            }
+        });
     let now = Utc::now();
     let pending: Vec<OutMail> = match store.outbox() {
-        Ok(p) => p.into_iter().filter(|m| m.next_attempt <= now).collect(),
+        Ok(p) => p
+            .into_iter()
+            .filter(|m| m.next_attempt <= now && !unrecorded.0.contains_key(&m.seq))
+            .collect(),
         Err(e) => {
             tracing::error!(error = %e, "outbox unreadable");
-            return 0;
+            return Round::StoreFailed;
         }
     };
     let mut sent = 0;
     for mail in pending {
         match smtp.send(&mail.envelope_from, &mail.to, &mail.raw).await {
             Ok(()) => {
-                let result = match store.outbox_sent(mail.seq, Utc::now()) {
+                tracing::info!(case = ?mail.case, to = ?mail.to, message_id = %mail.message_id, "mail sent");
+                sent += 1;
+                let at = Utc::now();
+                let result = match store.outbox_sent(mail.seq, at) {
                     Ok(()) => store.flush().await,
                     Err(e) => Err(e),
                 };
                 if let Err(e) = result {
-                    tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it");
+                    tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
+                    unrecorded.0.insert(mail.seq, at);
+                    return Round::StoreFailed;
                 }
-                tracing::info!(case = ?mail.case, to = ?mail.to, message_id = %mail.message_id, "mail sent");
-                sent += 1;
             }
             Err(e) if e.is_permanent() => {
                 tracing::error!(case = ?mail.case, to = ?mail.to, error = %e, "mail refused permanently; kept as a dead letter");
                 if let Err(e) = store.outbox_failed(&mail, &e.to_string(), None) {
                     tracing::error!(error = %e, "could not record the failure");
+                    return Round::StoreFailed;
                 }
             }
             Err(e) => {
@@ -55,13 +93,14 @@ pub async fn drain(store: &Store, smtp: &Smtp) -> usize {
                 let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                 if let Err(e) = store.outbox_failed(&mail, &e.to_string(), Some(next)) {
                     tracing::error!(error = %e, "could not record the failure");
+                    return Round::StoreFailed;
                 }
                 // The server is likely down: stop this round, keep the order of the rest.
                 break;
             }
         }
     }
-    sent
+    Round::Sent(sent)
 }
 
 /// Runs until shutdown: drains the outbox whenever woken or when a retry is due.
@@ -72,16 +111,31 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     heartbeat: Arc<AtomicU64>,
 ) {
+    let mut unrecorded = Unrecorded::default();
+    let mut store_failures = 0u32;
     loop {
         heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
-        drain(&store, &smtp).await;
-        let next = store
-            .outbox()
-            .ok()
-            .and_then(|p| p.iter().map(|m| m.next_attempt).min())
-            .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
-            .unwrap_or(Duration::from_secs(30))
-            .min(Duration::from_secs(30));
+        let next = match drain(&store, &smtp, &mut unrecorded).await {
+            Round::StoreFailed => {
+                store_failures += 1;
+                backoff(store_failures.saturating_sub(1))
+            }
+            Round::Sent(_) => {
+                store_failures = 0;
+                store
+                    .outbox()
+                    .ok()
+                    .and_then(|p| {
+                        p.iter()
+                            .filter(|m| !unrecorded.0.contains_key(&m.seq))
+                            .map(|m| m.next_attempt)
+                            .min()
+                    })
+                    .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+                    .unwrap_or(Duration::from_secs(30))
+                    .min(Duration::from_secs(30))
+            }
+        };
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(next) => {}
