@@ -1,0 +1,598 @@
+//! End-to-end benchmark (issue 8), run by `bench/e2e`. One run, one mail stack:
+//!
+//! 1. the raw relay baseline (`examples/raw_relay.rs`: IMAP IDLE + FETCH → SMTP, same
+//!    libraries, nothing else) and then otklik (the release binary, 24/7 calendar), each:
+//!    - latency: M notifications APPENDed at a steady pace (below capacity), APPEND done →
+//!      delivered into the executor's Maildir (Dovecot's delivery time in the file name,
+//!      microseconds); p50/p99;
+//!    - throughput: a burst of N notifications APPENDed back to back; N / (first APPEND →
+//!      last delivery);
+//! 2. otklik: reply → approval request at the coordinator (executor's reply sent over
+//!    SMTP → the approval request delivered to the coordinator's Maildir), p50/p99;
+//! 3. otklik: RSS of the idle daemon, and start-up time with a 100k-case store built with
+//!    `otklik::store` (time to the control socket answering, and to "ready").
+//!
+//! Prints markdown tables. Figures, not assertions.
+//!
+//! ```sh
+//! bench/e2e                 # N=500 burst, M=100 paced, K=30 replies, 100k cases
+//! bench/e2e 1000 200 50 100000
+//! ```
+#![allow(dead_code)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::{TimeZone, Utc};
+use support::mailstack::{MailStack, Received};
+use support::service::{ALWAYS_CALENDAR, DEFAULT_DEADLINES, People, config_text, notification};
+
+const SETTLE: Duration = Duration::from_secs(300);
+
+fn now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Delivery instants of the messages in `user`'s INBOX Maildir, by incident id (or by
+/// `X-Otklik-Case` when `by_case`), from Dovecot's file names (`<secs>.M<usecs>P…`).
+fn deliveries(stack: &MailStack, user: &str, by_case: bool) -> BTreeMap<String, f64> {
+    let dir = stack.maildir(user);
+    let mut out = BTreeMap::new();
+    for sub in ["new", "cur"] {
+        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(t) = maildir_time(&name) else {
+                continue;
+            };
+            let Ok(raw) = std::fs::read(e.path()) else {
+                continue;
+            };
+            let m = Received::parse(0, raw);
+            let key = if by_case {
+                m.header("X-Otklik-Case").map(str::to_string)
+            } else {
+                incident(&m.text)
+            };
+            if let Some(k) = key {
+                out.entry(k)
+                    .and_modify(|x: &mut f64| *x = x.min(t))
+                    .or_insert(t);
+            }
+        }
+    }
+    out
+}
+
+fn maildir_time(name: &str) -> Option<f64> {
+    let (secs, rest) = name.split_once(".M")?;
+    let usecs: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    Some(secs.parse::<f64>().ok()? + usecs.parse::<f64>().ok()? / 1e6)
+}
+
+fn incident(text: &str) -> Option<String> {
+    let i = text.find("Номер инцидента: ")? + "Номер инцидента: ".len();
+    Some(
+        text[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect(),
+    )
+}
+
+async fn wait_deliveries(
+    stack: &MailStack,
+    user: &str,
+    by_case: bool,
+    keys: &[String],
+) -> BTreeMap<String, f64> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let d = deliveries(stack, user, by_case);
+        if keys.iter().all(|k| d.contains_key(k)) {
+            return d;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "{user}: only {} of {} delivered after {SETTLE:?}",
+                keys.iter().filter(|k| d.contains_key(*k)).count(),
+                keys.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[derive(Debug, Default, Clone)]
+struct Figures {
+    n_burst: usize,
+    burst_secs: f64,
+    per_sec: f64,
+    n_paced: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+/// Appends through one IMAP session; returns the instant each APPEND completed.
+async fn append_all(
+    stack: &MailStack,
+    user: &str,
+    mails: &[(String, Vec<u8>)],
+    pace: Option<Duration>,
+) -> BTreeMap<String, f64> {
+    let mut s = stack.imap(user).await;
+    let mut done = BTreeMap::new();
+    for (id, raw) in mails {
+        s.append("INBOX", None, None, raw).await.expect("APPEND");
+        done.insert(id.clone(), now_f64());
+        if let Some(p) = pace {
+            tokio::time::sleep(p).await;
+        }
+    }
+    let _ = s.logout().await;
+    done
+}
+
+fn mails(stack: &MailStack, p: &People, from: usize, n: usize) -> Vec<(String, Vec<u8>)> {
+    (from..from + n)
+        .map(|i| {
+            let id = format!("{}", 900_000 + i);
+            let raw = notification(
+                stack,
+                p,
+                &id,
+                "ЖКХ",
+                &format!("Житель {i}"),
+                &format!("Сообщение {i}: третий день нет воды на улице Свердлова."),
+                "",
+            );
+            (id, raw)
+        })
+        .collect()
+}
+
+/// One system under test: notifications go into `p.service()`'s INBOX and come out in
+/// `p.executor("housing")`'s.
+async fn measure(stack: &MailStack, p: &People, n_burst: usize, m_paced: usize) -> Figures {
+    let exec = p.executor("housing");
+    // Warm-up (connections, caches): 5 notifications, not measured.
+    let warm = mails(stack, p, 0, 5);
+    append_all(stack, &p.service(), &warm, None).await;
+    let keys: Vec<String> = warm.iter().map(|(k, _)| k.clone()).collect();
+    wait_deliveries(stack, &exec, false, &keys).await;
+
+    // Latency at a steady pace (10 a second).
+    let paced = mails(stack, p, 10, m_paced);
+    let sent = append_all(
+        stack,
+        &p.service(),
+        &paced,
+        Some(Duration::from_millis(100)),
+    )
+    .await;
+    let keys: Vec<String> = paced.iter().map(|(k, _)| k.clone()).collect();
+    let got = wait_deliveries(stack, &exec, false, &keys).await;
+    let mut lat: Vec<f64> = keys
+        .iter()
+        .map(|k| (got[k] - sent[k]).max(0.0) * 1000.0)
+        .collect();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+
+    // Throughput: a burst.
+    let burst = mails(stack, p, 10_000, n_burst);
+    let start = now_f64();
+    append_all(stack, &p.service(), &burst, None).await;
+    let keys: Vec<String> = burst.iter().map(|(k, _)| k.clone()).collect();
+    let got = wait_deliveries(stack, &exec, false, &keys).await;
+    let last = keys.iter().map(|k| got[k]).fold(f64::MIN, f64::max);
+    let secs = last - start;
+    Figures {
+        n_burst,
+        burst_secs: secs,
+        per_sec: n_burst as f64 / secs,
+        n_paced: m_paced,
+        p50_ms: percentile(&lat, 0.5),
+        p99_ms: percentile(&lat, 0.99),
+        max_ms: lat.last().copied().unwrap_or(f64::NAN),
+    }
+}
+
+fn spawn_logged(cmd: &mut Command, log: &Path) -> Child {
+    let out = std::fs::File::create(log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    cmd.stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawn")
+}
+
+fn stop(mut child: Child) {
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = child.wait();
+}
+
+fn rss_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+async fn wait_log(log: &Path, needle: &str) {
+    let deadline = Instant::now() + SETTLE;
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(needle)
+    {
+        assert!(Instant::now() < deadline, "{needle:?} never logged");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn otklik(bin: &Path, config: &Path, log: &Path) -> Child {
+    spawn_logged(
+        Command::new(bin)
+            .arg("--config")
+            .arg(config)
+            .args(["run", "--log-format", "human"])
+            .env("OTKLIK_TEST_IMAP_PASSWORD", MailStack::PASSWORD)
+            .env_remove("NOTIFY_SOCKET"),
+        log,
+    )
+}
+
+/// Builds a store of `n` cases in `state_dir` (1 in 100 open, the rest closed), with the
+/// history and text of a typical case.
+fn build_store(state_dir: &Path, n: u64) -> f64 {
+    use otklik::store::{Commit, Store};
+    use otklik::workflow::{Case, CaseDeadlines, HistoryEntry, State};
+    let t = Instant::now();
+    std::fs::create_dir_all(state_dir).unwrap();
+    let store = Store::open(state_dir).expect("open store");
+    let base = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
+    for i in 1..=n {
+        let at = base + chrono::Duration::minutes(i as i64 * 5);
+        let h = |event: &str, by: &str, detail: &str| HistoryEntry {
+            at,
+            event: event.into(),
+            by: by.into(),
+            detail: detail.into(),
+        };
+        let open = i % 100 == 0;
+        let case = Case {
+            number: i,
+            id: format!("OTK-{i}"),
+            state: if open { State::Assigned } else { State::Closed },
+            executor: Some("housing".into()),
+            notification: otklik::intake::Notification {
+                source_id: Some(format!("{}", 1_000_000 + i)),
+                topic: Some("ЖКХ / Водоснабжение".into()),
+                location: Some("Волчихинский район, с. Волчиха".into()),
+                category: Some("Средняя".into()),
+                source: Some("ВКонтакте".into()),
+                link: Some(format!("https://vk.com/wall-1_{i}")),
+                author: Some(format!("Житель {i}")),
+                detected_at: at,
+                text: "Третий день нет воды на улице Свердлова, дети не могут помыться. Когда \
+                       администрация наконец решит вопрос с водопроводом? Сколько можно ждать?"
+                    .repeat(2),
+                repeat: false,
+                attachments: Vec::new(),
+                warnings: Vec::new(),
+            },
+            repeat_of: None,
+            deadlines: CaseDeadlines {
+                draft: Some(at + chrono::Duration::hours(5)),
+                answer: Some(at + chrono::Duration::hours(9)),
+                rework: None,
+                final_: None,
+            },
+            draft: None,
+            approved: None,
+            history: vec![
+                h("created", "monitoring", "notification"),
+                h("assigned", "rule ЖКХ", "housing"),
+                h("forwarded", "otklik", "to the executor"),
+                h("draft", "housing", "draft of the answer"),
+                h("approved", "coordinator", ""),
+                h("published", "housing", "https://vk.com/wall-1_1?reply=2"),
+            ],
+            fired: Default::default(),
+            first_draft_at: Some(at),
+            answered_at: if open { None } else { Some(at) },
+            closed_at: if open { None } else { Some(at) },
+        };
+        let number = store.peek_next_case().unwrap();
+        assert_eq!(number, i);
+        store
+            .commit(Commit {
+                cases: vec![(case, Vec::new())],
+                new_case: Some(number),
+                ..Commit::default()
+            })
+            .expect("commit");
+    }
+    store.flush_blocking().unwrap();
+    t.elapsed().as_secs_f64()
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                total += dir_size(&path);
+            } else if let Ok(m) = e.metadata() {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
+fn default_bin(name: &str, example: bool) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("release");
+    if example {
+        dir.join("examples").join(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+fn main() {
+    let a: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let n_burst = a.first().copied().unwrap_or(500);
+    let m_paced = a.get(1).copied().unwrap_or(100);
+    let k_replies = a.get(2).copied().unwrap_or(30);
+    let big = a.get(3).copied().unwrap_or(100_000) as u64;
+    let bin = std::env::var_os("OTKLIK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| default_bin("otklik", false));
+    let relay_bin = std::env::var_os("RAW_RELAY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| default_bin("raw_relay", true));
+    for b in [&bin, &relay_bin] {
+        assert!(b.exists(), "{} missing: run bench/e2e", b.display());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(bin, relay_bin, n_burst, m_paced, k_replies, big));
+}
+
+async fn run(
+    bin: PathBuf,
+    relay_bin: PathBuf,
+    n_burst: usize,
+    m_paced: usize,
+    k_replies: usize,
+    big: u64,
+) {
+    let stack = MailStack::start();
+    let work = tempfile::Builder::new()
+        .prefix("otklik-bench-")
+        .tempdir()
+        .unwrap();
+
+    // ---- the raw relay
+    let rp = People::new("relay");
+    let relay_log = work.path().join("relay.log");
+    let relay = spawn_logged(
+        Command::new(&relay_bin)
+            .arg(stack.host())
+            .arg(stack.imap_port().to_string())
+            .arg(stack.smtp_port().to_string())
+            .arg(stack.addr(&rp.service()))
+            .arg(MailStack::PASSWORD)
+            .arg(stack.addr(&rp.executor("housing"))),
+        &relay_log,
+    );
+    wait_log(&relay_log, "ready").await;
+    let base = measure(&stack, &rp, n_burst, m_paced).await;
+    stop(relay);
+
+    // ---- otklik
+    let p = People::new("bench");
+    let state = work.path().join("state");
+    let text = config_text(
+        &stack,
+        &p,
+        &state.display().to_string(),
+        ALWAYS_CALENDAR,
+        DEFAULT_DEADLINES,
+        "",
+    );
+    let config = work.path().join("otklik.toml");
+    std::fs::write(&config, &text).unwrap();
+    let log = work.path().join("otklik.log");
+    let d = otklik(&bin, &config, &log);
+    wait_log(&log, "ready: mailbox selected").await;
+    let ours = measure(&stack, &p, n_burst, m_paced).await;
+
+    // ---- reply → approval request at the coordinator
+    let exec = p.executor("housing");
+    let mut forwards: Vec<Received> = Vec::new();
+    for sub in ["new", "cur"] {
+        if let Ok(rd) = std::fs::read_dir(stack.maildir(&exec).join(sub)) {
+            for e in rd.flatten() {
+                forwards.push(Received::parse(0, std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    forwards.sort_by_key(|m| {
+        m.header("X-Otklik-Case")
+            .and_then(|c| c.rsplit('-').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
+    let targets: Vec<&Received> = forwards.iter().take(k_replies).collect();
+    let mut replied = BTreeMap::new();
+    for f in &targets {
+        let case = f.header("X-Otklik-Case").unwrap().to_string();
+        stack
+            .reply(
+                &exec,
+                f,
+                "Здравствуйте! Водоснабжение на улице Свердлова восстановлено сегодня в 14:00.",
+            )
+            .await;
+        replied.insert(case, now_f64());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let keys: Vec<String> = replied.keys().cloned().collect();
+    let got = wait_deliveries(&stack, &p.coordinator(), true, &keys).await;
+    let mut approval: Vec<f64> = keys
+        .iter()
+        .map(|k| (got[k] - replied[k]).max(0.0) * 1000.0)
+        .collect();
+    approval.sort_by(|a, b| a.partial_cmp(b).unwrap());
+
+    // ---- RSS of the idle daemon (after the load above), then stop.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (rss_loaded, hwm_loaded) = rss_kb(d.id());
+    stop(d);
+
+    // ---- start-up and idle RSS with a big store
+    let big_state = work.path().join("big");
+    let build_secs = build_store(&big_state, big);
+    let store_bytes = dir_size(&big_state.join("store"));
+    let big_config = work.path().join("big.toml");
+    let bp = People::new("big");
+    std::fs::write(
+        &big_config,
+        config_text(
+            &stack,
+            &bp,
+            &big_state.display().to_string(),
+            ALWAYS_CALENDAR,
+            DEFAULT_DEADLINES,
+            "",
+        ),
+    )
+    .unwrap();
+    let mut starts = Vec::new();
+    let mut rss_big = (0, 0);
+    for round in 0..3 {
+        let blog = work.path().join(format!("big{round}.log"));
+        let t = Instant::now();
+        let d = otklik(&bin, &big_config, &blog);
+        let sock = otklik::control::socket_path(&big_state);
+        while otklik::control::ask(&big_state, &otklik::control::Request::Status).is_none() {
+            assert!(
+                t.elapsed() < SETTLE,
+                "no control socket at {}",
+                sock.display()
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let to_socket = t.elapsed().as_secs_f64() * 1000.0;
+        wait_log(&blog, "ready: mailbox selected").await;
+        let to_ready = t.elapsed().as_secs_f64() * 1000.0;
+        if round == 2 {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            rss_big = rss_kb(d.id());
+        }
+        stop(d);
+        starts.push((to_socket, to_ready));
+    }
+
+    // ---- tables
+    println!();
+    println!("### End to end: APPEND to the intake mailbox → delivered to the executor");
+    println!();
+    println!(
+        "| system | burst N | burst time (s) | throughput (msg/s) | paced M (10/s) | p50 (ms) | p99 (ms) | max (ms) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, f) in [("raw relay (baseline)", &base), ("otklik", &ours)] {
+        println!(
+            "| {name} | {} | {:.2} | {:.1} | {} | {:.0} | {:.0} | {:.0} |",
+            f.n_burst, f.burst_secs, f.per_sec, f.n_paced, f.p50_ms, f.p99_ms, f.max_ms
+        );
+    }
+    println!();
+    println!(
+        "otklik / baseline throughput: **{:.2}** (goal ≥ 0.5); otklik p50 {:.0} ms (goal ≤ 200), p99 {:.0} ms (goal ≤ 1000)",
+        ours.per_sec / base.per_sec,
+        ours.p50_ms,
+        ours.p99_ms
+    );
+    println!();
+    println!("### Reply → approval request at the coordinator");
+    println!();
+    println!("| replies | p50 (ms) | p99 (ms) | max (ms) |");
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {} | {:.0} | {:.0} | {:.0} |",
+        approval.len(),
+        percentile(&approval, 0.5),
+        percentile(&approval, 0.99),
+        approval.last().copied().unwrap_or(f64::NAN)
+    );
+    println!();
+    println!("### Memory and start-up");
+    println!();
+    println!("| measure | value |");
+    println!("|---|---:|");
+    println!(
+        "| RSS, idle 5 s after the load above ({} cases) | {:.1} MB (peak {:.1} MB) |",
+        n_burst + m_paced + 5,
+        rss_loaded as f64 / 1024.0,
+        hwm_loaded as f64 / 1024.0
+    );
+    println!(
+        "| store of {big} cases: built in | {build_secs:.1} s, {:.1} MB on disk |",
+        store_bytes as f64 / 1e6
+    );
+    for (i, (sock, ready)) in starts.iter().enumerate() {
+        let what = if i == 0 {
+            "first start (schedule rebuilt)"
+        } else {
+            "restart"
+        };
+        println!("| {what}, {big} cases: spawn → control socket answers | {sock:.0} ms |");
+        println!("| {what}, {big} cases: spawn → IMAP ready | {ready:.0} ms |");
+    }
+    println!(
+        "| RSS, idle 10 s after start, {big} cases | {:.1} MB (peak {:.1} MB) |",
+        rss_big.0 as f64 / 1024.0,
+        rss_big.1 as f64 / 1024.0
+    );
+}
