@@ -310,6 +310,7 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
                 warnings: Vec::new(),
             },
             repeat_of: None,
+            earlier_answer: None,
             deadlines: CaseDeadlines {
                 draft: Some(at + chrono::Duration::hours(5)),
                 answer: Some(at + chrono::Duration::hours(9)),
