@@ -56,11 +56,24 @@ struct Otklik {
     notes: Notes,
     log_path: PathBuf,
     stop_reader: Arc<AtomicBool>,
+    /// The notify socket nobody reads (a stalled systemd), held open.
+    _stalled: Option<UnixDatagram>,
 }
 
 impl Otklik {
     /// Starts `otklik run --config CONFIG [args]`; `env` is added to a clean log environment.
     fn start(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> Otklik {
+        Otklik::spawn(dir, config, args, env, true)
+    }
+
+    /// With `read_notes` false nobody reads the notify socket: a stalled systemd.
+    fn spawn(
+        dir: &Path,
+        config: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        read_notes: bool,
+    ) -> Otklik {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let sock_path = dir.join(format!("notify-{n}.sock"));
@@ -69,7 +82,10 @@ impl Otklik {
             .unwrap();
         let notes = Notes::default();
         let stop_reader = Arc::new(AtomicBool::new(false));
-        {
+        let mut stalled = None;
+        if !read_notes {
+            stalled = Some(sock);
+        } else {
             let notes = notes.clone();
             let stop = stop_reader.clone();
             std::thread::spawn(move || {
@@ -108,6 +124,7 @@ impl Otklik {
             notes,
             log_path,
             stop_reader,
+            _stalled: stalled,
         }
     }
 
@@ -544,4 +561,43 @@ fn cases_from_store(state_dir: &Path) -> usize {
         Ok(store) => store.case_count(),
         Err(e) => panic!("open the store: {e}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_notify_socket_never_blocks_the_service() {
+    let stack = MailStack::shared();
+    let p = People::new("opsstall");
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    let text = config_text(
+        stack,
+        &p,
+        &state_dir.display().to_string(),
+        ALWAYS_CALENDAR,
+        DEFAULT_DEADLINES,
+        "",
+    );
+    let config = dir.path().join("otklik.toml");
+    std::fs::write(&config, &text).unwrap();
+    // Nobody reads the socket: its queue (10 datagrams by default) fills with STATUS lines.
+    let mut svc = Otklik::spawn(dir.path(), &config, &[], &[test_password_env()], false);
+    svc.wait_log("ready: mailbox selected").await;
+    // One at a time: each is a Processing → Idle round, two STATUS datagrams, 24 in all.
+    for i in 0..12 {
+        let id = format!("95{i:02}");
+        stack
+            .append(
+                &p.service(),
+                "INBOX",
+                &notification(stack, &p, &id, "ЖКХ", &format!("Автор {id}"), "Текст.", ""),
+            )
+            .await;
+        stack
+            .wait_for_count(&p.executor("housing"), "INBOX", i + 1, WAIT)
+            .await;
+    }
+    svc.signal(libc::SIGTERM);
+    let status = svc.wait_exit(TIMEOUT_STOP).await;
+    assert!(status.success(), "exit {status}:\n{}", svc.log());
+    assert!(svc.log().contains("stopped"), "{}", svc.log());
 }
