@@ -115,9 +115,9 @@ impl mailbox::Handler for MailHandler {
         match result {
             Ok(handled) => {
                 if handled.replay {
-                    tracing::info!(uid, case = ?handled.case, note = %handled.note, "message seen before; moving it on");
+                    tracing::info!(uid, case = %handled.case.as_deref().unwrap_or("-"), note = %handled.note, "message seen before; moving it on");
                 } else {
-                    tracing::info!(uid, case = ?handled.case, disposition = ?handled.disposition, note = %handled.note, "message handled");
+                    tracing::info!(uid, case = %handled.case.as_deref().unwrap_or("-"), disposition = ?handled.disposition, note = %handled.note, "message handled");
                 }
                 self.outbox_wake.notify_one();
                 self.timer_wake.notify_one();

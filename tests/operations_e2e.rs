@@ -317,6 +317,12 @@ async fn systemd_hears_ready_status_watchdog_and_stopping_and_logs_keep_secrets(
 
     let log = svc.stop().await;
     assert!(log.contains("ready: mailbox selected"), "{log}");
+    // A file is no terminal: no colour codes. The case id is a plain field.
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in the log file:\n{log}"
+    );
+    assert!(log.contains("case=OTK-1"), "{log}");
     assert!(log.contains("stopped"), "{log}");
     assert!(
         !log.contains(MailStack::PASSWORD),
@@ -343,7 +349,14 @@ async fn sighup_applies_a_changed_rule_and_refuses_a_broken_file() {
     );
     let config = dir.path().join("otklik.toml");
     std::fs::write(&config, &base).unwrap();
-    let svc = Otklik::start(dir.path(), &config, &[], &[test_password_env()]);
+    // A JOURNAL_STREAM that is not our stderr (inherited from a shell under systemd) must
+    // not divert the log away from stderr.
+    let svc = Otklik::start(
+        dir.path(),
+        &config,
+        &[],
+        &[test_password_env(), ("JOURNAL_STREAM", "1:1")],
+    );
     svc.notes.wait("READY=1", 1).await;
 
     // Before: "Культура" matches no rule → unassigned, the coordinator is asked.
