@@ -345,7 +345,13 @@ async fn demo(args: &Args) -> bool {
 
     if args.keep && ok {
         println!(
-            "\nEverything keeps running (the ladder goes on: see `otklik cases --all`); Ctrl-C to stop."
+            "\nEverything keeps running; Ctrl-C stops it. Watch the ladder (draft deadline, then answer) with
+  {} cases --all --config {}
+  {} show OTK-2 --config {}",
+            args.otklik.display(),
+            config.display(),
+            args.otklik.display(),
+            config.display(),
         );
         let _ = tokio::signal::ctrl_c().await;
     }
