@@ -115,9 +115,9 @@ impl mailbox::Handler for MailHandler {
         match result {
             Ok(handled) => {
                 if handled.replay {
-                    tracing::info!(uid, case = ?handled.case, note = %handled.note, "message seen before; moving it on");
+                    tracing::info!(uid, case = %handled.case.as_deref().unwrap_or("-"), note = %handled.note, "message seen before; moving it on");
                 } else {
-                    tracing::info!(uid, case = ?handled.case, disposition = ?handled.disposition, note = %handled.note, "message handled");
+                    tracing::info!(uid, case = %handled.case.as_deref().unwrap_or("-"), disposition = ?handled.disposition, note = %handled.note, "message handled");
                 }
                 self.outbox_wake.notify_one();
                 self.timer_wake.notify_one();
@@ -205,34 +205,38 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     let imap_beat = Arc::new(AtomicU64::new(now_secs()));
     let (state_tx, mut state_rx) = watch::channel(MailboxState::Connecting);
     let state_tx = Arc::new(state_tx);
-    let spawn_watcher = |cfg: &Config,
-                         stop: watch::Receiver<bool>|
-     -> Result<tokio::task::JoinHandle<()>, StartError> {
-        let imap = cfg.imap.clone();
-        let tls = tls_options(cfg.imap.ca_file.as_deref())?;
-        let handler = mail_handler.clone();
-        let state = state_tx.clone();
-        let beat = imap_beat.clone();
-        Ok(tokio::spawn(async move {
-            let (tx, rx) = watch::channel(MailboxState::Connecting);
-            let forward = {
-                let state = state.clone();
-                let mut rx = rx.clone();
-                tokio::spawn(async move {
-                    while rx.changed().await.is_ok() {
-                        let s = *rx.borrow();
-                        state.send_replace(s);
-                    }
-                })
-            };
-            if let Err(e) = mailbox::watch(imap, tls, handler, stop, tx, beat).await {
-                tracing::error!(error = %e, "the IMAP watcher stopped");
-            }
-            forward.abort();
-        }))
-    };
+    let spawn_watcher =
+        |cfg: &Config,
+         stop: watch::Receiver<bool>|
+         -> Result<tokio::task::JoinHandle<Option<mailbox::MailboxError>>, StartError> {
+            let imap = cfg.imap.clone();
+            let tls = tls_options(cfg.imap.ca_file.as_deref())?;
+            let handler = mail_handler.clone();
+            let state = state_tx.clone();
+            let beat = imap_beat.clone();
+            Ok(tokio::spawn(async move {
+                let (tx, rx) = watch::channel(MailboxState::Connecting);
+                let forward = {
+                    let state = state.clone();
+                    let mut rx = rx.clone();
+                    tokio::spawn(async move {
+                        while rx.changed().await.is_ok() {
+                            let s = *rx.borrow();
+                            state.send_replace(s);
+                        }
+                    })
+                };
+                let result = mailbox::watch(imap, tls, handler, stop, tx, beat).await;
+                forward.abort();
+                result.err()
+            }))
+        };
     let (mut watcher_stop_tx, watcher_stop_rx) = watch::channel(false);
     let mut watcher = spawn_watcher(&config, watcher_stop_rx)?;
+    // The watcher ends on its own only on a permanent error (the config must change): then
+    // the service stops with that error (exit status 1) instead of running without intake.
+    let mut watcher_done = false;
+    let mut fatal: Option<StartError> = None;
 
     let watchdog = notify::watchdog_interval();
     let mut ready = false;
@@ -245,6 +249,17 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
         tokio::select! {
             _ = shutdown.changed() => {
                 if *shutdown.borrow() { break; }
+            }
+            ended = &mut watcher, if !watcher_done => {
+                watcher_done = true;
+                let e = match ended {
+                    Ok(Some(e)) => e,
+                    Ok(None) => mailbox::MailboxError::Protocol("the watcher stopped".into()),
+                    Err(e) => mailbox::MailboxError::Protocol(format!("the watcher failed: {e}")),
+                };
+                tracing::error!(error = %e, "the intake mailbox cannot be watched; stopping");
+                fatal = Some(StartError::Mailbox(e));
+                break;
             }
             changed = state_rx.changed() => {
                 if changed.is_err() { continue; }
@@ -288,7 +303,12 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
                             watcher_stop_tx = tx;
                             match spawn_watcher(&new, rx) {
                                 Ok(w) => watcher = w,
-                                Err(e) => tracing::error!(error = %e, "cannot restart the IMAP watcher"),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "cannot restart the IMAP watcher; stopping");
+                                    watcher_done = true;
+                                    fatal = Some(e);
+                                    break;
+                                }
                             }
                         }
                     }
@@ -302,7 +322,9 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     notify("STOPPING=1");
     tracing::info!("stopping: finishing the message in hand");
     watcher_stop_tx.send_replace(true);
-    let _ = watcher.await;
+    if !watcher_done {
+        let _ = watcher.await;
+    }
     let _ = timer_task.await;
     let _ = outbox_task.await;
     // The socket's tasks hold store handles: wait until they are gone, so that a restart in
@@ -311,6 +333,9 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     let _ = control_task.await;
     let _ = std::fs::remove_file(&sock);
     store.flush().await?;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,12 +4,17 @@
 use std::os::unix::net::UnixDatagram;
 
 /// Sends one notification (`READY=1`, `STATUS=…`); errors are logged, never fatal.
+///
+/// Never blocks: the socket is non-blocking, so a notify socket whose reader stalls (its
+/// queue holds only `net.unix.max_dgram_qlen` datagrams, 10 by default) drops the message
+/// instead of freezing the caller, which is the service's main loop.
 pub fn notify(state: &str) {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };
     let result = (|| -> std::io::Result<()> {
         let sock = UnixDatagram::unbound()?;
+        sock.set_nonblocking(true)?;
         let bytes = path.as_encoded_bytes();
         if let Some(abstract_name) = bytes.strip_prefix(b"@") {
             use std::os::linux::net::SocketAddrExt;
