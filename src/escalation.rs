@@ -7,20 +7,30 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Secret;
-use crate::compose;
+use crate::compose::{self, MailError};
 use crate::config::Config;
 use crate::handler::HandleError;
 use crate::store::{Commit, Store, StoreError};
-use crate::workflow::{self, Ctx, Event};
+use crate::workflow::{self, Ctx, Event, HistoryEntry};
 
 /// Fires every step due at `now`; returns how many fired.
+///
+/// Costs one range read of the due index when nothing is due (no case is read). A step
+/// whose mail cannot be built (an address the config let through but lettre refuses) is
+/// still recorded as fired, with the failure in the case history: otherwise it would stay
+/// at the head of the index and be retried forever, holding up nothing but the log.
 pub fn tick(
     store: &Store,
     config: &Config,
     secret: &Secret,
     now: DateTime<Utc>,
 ) -> Result<usize, HandleError> {
-    let due = store.due_until(now)?;
+    // The index is keyed by whole seconds: an entry of this second may still lie ahead.
+    let due: Vec<_> = store
+        .due_until(now)?
+        .into_iter()
+        .filter(|d| d.at <= now)
+        .collect();
     if due.is_empty() {
         return Ok(0);
     }
@@ -45,22 +55,28 @@ pub fn tick(
             ctx,
         );
         let mut commit = Commit::default();
+        let mut case = outcome.case;
         if outcome.accepted {
             fired += 1;
-            tracing::info!(case = %outcome.case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
+            tracing::info!(case = %case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
             let mut next = || store.generate_id();
-            commit.outbox = compose::case_mails(
-                config,
-                secret,
-                &outcome.case,
-                &outcome.notices,
-                now,
-                &mut next,
-            )?;
+            match compose::case_mails(config, secret, &case, &outcome.notices, now, &mut next) {
+                Ok(mails) => commit.outbox = mails,
+                Err(MailError::Store(e)) => return Err(e.into()),
+                Err(MailError::Compose(e)) => {
+                    tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
+                    case.history.push(HistoryEntry {
+                        at: now,
+                        event: "mail_failed".into(),
+                        by: "otklik".into(),
+                        detail: format!("step {}: {e}", d.step + 1),
+                    });
+                }
+            }
         }
         // A stale entry (the deadline moved or closed) is simply replaced by the fresh schedule.
-        let dues = workflow::schedule(&outcome.case, config);
-        commit.cases.push((outcome.case, dues));
+        let dues = workflow::schedule(&case, config);
+        commit.cases.push((case, dues));
         store.commit(commit)?;
     }
     store.flush_blocking()?;
