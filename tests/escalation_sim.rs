@@ -16,6 +16,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use otklik::auth::Secret;
 use otklik::config::{self, Config, DeadlineKind, SecretCheck};
+use otklik::digest;
 use otklik::escalation;
 use otklik::intake::Notification;
 use otklik::routing::Absences;
@@ -27,6 +28,7 @@ use otklik::workflow::{
 const CONFIG: &str = r#"
 [service]
 case_prefix = "OTK"
+digest_at = "09:00"
 
 [imap]
 host = "imap.example.ru"
@@ -234,6 +236,15 @@ fn kind_word(kind: DeadlineKind, late: bool) -> String {
 
 /// The pure engine: the workflow alone, the schedule recomputed from the cases.
 fn run_pure(config: &Config, acts: &[(DateTime<Utc>, Act)], until: DateTime<Utc>) -> Vec<String> {
+    run_pure_cases(config, acts, until).0
+}
+
+/// [`run_pure`], also returning the cases as they are at `until`.
+fn run_pure_cases(
+    config: &Config,
+    acts: &[(DateTime<Utc>, Act)],
+    until: DateTime<Utc>,
+) -> (Vec<String>, BTreeMap<u64, Case>) {
     let absences = Absences::new();
     let mut cases: BTreeMap<u64, Case> = BTreeMap::new();
     let mut out = Vec::new();
@@ -243,7 +254,7 @@ fn run_pure(config: &Config, acts: &[(DateTime<Utc>, Act)], until: DateTime<Utc>
             .values()
             .flat_map(|c| workflow::schedule(c, config))
             .min();
-        let next_act = acts.peek().map(|(t, _)| *t);
+        let next_act = acts.peek().map(|(t, _)| *t).filter(|t| *t <= until);
         // An action at the same instant as a due step goes first (the mail was in the inbox).
         match (next_due, next_act) {
             (_, Some(t)) if next_due.is_none_or(|d| t <= d.at) => {
@@ -295,7 +306,7 @@ fn run_pure(config: &Config, acts: &[(DateTime<Utc>, Act)], until: DateTime<Utc>
                 }
                 cases.insert(d.case, outcome.case);
             }
-            _ => return out,
+            _ => return (out, cases),
         }
     }
 }
@@ -653,4 +664,220 @@ fn a_hundred_and_fifty_untouched_cases_each_get_the_four_steps_once() {
     expected.sort_by_key(|(at, n, _)| (*at, *n));
     let expected: Vec<String> = expected.into_iter().map(|(_, _, l)| l).collect();
     assert_eq!(pure, expected);
+}
+
+// ------------------------------------------------------------------------- daily digest
+
+#[test]
+fn the_digest_is_due_at_its_time_on_working_days_once() {
+    let config = config();
+    let d = |mo, day| chrono::NaiveDate::from_ymd_opt(2026, mo, day).unwrap();
+    assert_eq!(digest::due(&config, None, bar(11, 2, 8, 59)), None);
+    assert_eq!(digest::due(&config, None, bar(11, 2, 9, 0)), Some(d(11, 2)));
+    assert_eq!(
+        digest::due(&config, Some(d(11, 2)), bar(11, 2, 16, 0)),
+        None
+    );
+    // The shortened day is a working day; the holiday and the weekend are not.
+    assert_eq!(
+        digest::due(&config, Some(d(11, 2)), bar(11, 3, 9, 0)),
+        Some(d(11, 3))
+    );
+    assert_eq!(
+        digest::due(&config, Some(d(11, 3)), bar(11, 4, 10, 0)),
+        None
+    );
+    assert_eq!(
+        digest::due(&config, Some(d(11, 6)), bar(11, 7, 10, 0)),
+        None
+    );
+    // Down at 09:00, back at 15:00: the day's digest goes then.
+    assert_eq!(
+        digest::due(&config, Some(d(11, 3)), bar(11, 5, 15, 0)),
+        Some(d(11, 5))
+    );
+    // No digest_at: never.
+    let mut off = config.clone();
+    off.service.digest_at = None;
+    assert_eq!(digest::due(&off, None, bar(11, 2, 9, 0)), None);
+}
+
+/// Thursday 5 Nov, 09:00: OTK-1 and OTK-2 are past both deadlines, OTK-3 approved (open
+/// until published), OTK-4 due today (draft 13:00, answer 17:00); OTK-5/6 not yet there.
+#[test]
+fn the_digest_lists_states_due_today_overdue_and_executors() {
+    let config = config();
+    let now = bar(11, 5, 9, 0);
+    let (_, cases) = run_pure_cases(&config, &sorted(week()), now);
+    let cases: Vec<Case> = cases.into_values().collect();
+    let d = digest::build(&config, &cases, now);
+    assert_eq!(d.open, 4);
+    assert_eq!(
+        d.by_state,
+        [
+            (otklik::workflow::State::Assigned, 3),
+            (otklik::workflow::State::Approved, 1)
+        ]
+    );
+    let ids = |l: &[digest::Line]| {
+        l.iter()
+            .map(|l| {
+                format!(
+                    "{} {:?} {}",
+                    l.id,
+                    l.kind,
+                    line(&config, l.deadline, "", "", &[])
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&d.due_today),
+        [
+            "OTK-4 Draft чт 05.11 13:00   -> ",
+            "OTK-4 Answer чт 05.11 17:00   -> "
+        ]
+    );
+    assert_eq!(
+        ids(&d.overdue),
+        [
+            "OTK-1 Draft пн 02.11 11:30   -> ",
+            "OTK-2 Draft пн 02.11 14:00   -> "
+        ]
+    );
+    let counts: Vec<(String, u32, u32, u32)> = d
+        .executors
+        .iter()
+        .map(|e| (e.executor.clone(), e.open, e.due_today, e.overdue))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("economy".to_string(), 1, 0, 1),
+            ("housing".to_string(), 3, 1, 1)
+        ]
+    );
+
+    let text = digest::text(&config, &d);
+    for needle in [
+        "Сводка по обращениям на чт 05.11.2026 09:00",
+        "Открытых дел: 4",
+        "  у исполнителя: 3",
+        "  согласовано, ждёт публикации: 1",
+        "Срок сегодня: 2",
+        // Thu 09:00 → 13:00: 3 working hours (lunch excluded).
+        "OTK-4 — ЖКХ / Водоснабжение — с. Волчиха; Шишова Татьяна Михайловна (housing); срок проекта ответа чт 05.11.2026 13:00, осталось 3 ч 00 мин",
+        "Просрочено: 2",
+        // Mon 11:30 → Thu 09:00: 0.5 + 4 (Mon) + 7 (Tue, shortened) + 1 (Thu) = 12.5 h.
+        "OTK-1 — ЖКХ / Водоснабжение — с. Волчиха; Шишова Татьяна Михайловна (housing); срок проекта ответа пн 02.11.2026 11:30, просрочено на 12 ч 30 мин",
+        "  Попов Андрей (economy): открыто 1, срок сегодня 0, просрочено 1",
+        "  Шишова Татьяна Михайловна (housing): открыто 3, срок сегодня 1, просрочено 1",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in\n{text}");
+    }
+    let html = digest::html(&config, &d);
+    for needle in [
+        "<table",
+        "<th>Состояние</th><th>Дел</th>",
+        "<tr><td>у исполнителя</td><td>3</td></tr>",
+        "<tr><td>всего</td><td>4</td></tr>",
+        "<h3>Просрочено: 2</h3>",
+        "<td>OTK-4</td><td>ЖКХ / Водоснабжение — с. Волчиха</td>",
+        "<tr><td>Шишова Татьяна Михайловна (housing)</td><td>3</td><td>1</td><td>1</td></tr>",
+    ] {
+        assert!(html.contains(needle), "no {needle:?} in\n{html}");
+    }
+    assert_eq!(
+        digest::subject(&config, &d),
+        "[OTK] Сводка на чт 05.11.2026: 4 открытых, 2 просрочено"
+    );
+    assert_eq!(
+        digest::escape("<a href=\"x\">&'</a>"),
+        "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+    );
+}
+
+#[test]
+fn the_digest_goes_to_the_coordinator_and_supervisor_once_a_working_day() {
+    let config = config();
+    let secret = Secret::new(vec![5; 32]);
+    let (_, cases) = run_pure_cases(&config, &sorted(week()), bar(11, 5, 9, 0));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for case in cases.into_values() {
+        let number = case.number;
+        let dues = workflow::schedule(&case, &config);
+        store
+            .commit(Commit {
+                cases: vec![(case, dues)],
+                new_case: Some(number),
+                ..Commit::default()
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        digest::run_once(&store, &config, &secret, bar(11, 5, 8, 59)).unwrap(),
+        0
+    );
+    assert_eq!(
+        digest::run_once(&store, &config, &secret, bar(11, 5, 9, 0)).unwrap(),
+        2
+    );
+    // Later the same day (a tick, a restart): nothing more.
+    assert_eq!(
+        digest::run_once(&store, &config, &secret, bar(11, 5, 9, 0)).unwrap(),
+        0
+    );
+    assert_eq!(
+        digest::run_once(&store, &config, &secret, bar(11, 5, 16, 0)).unwrap(),
+        0
+    );
+    let mails = store.outbox().unwrap();
+    let to: Vec<&str> = mails.iter().map(|m| m.to[0].as_str()).collect();
+    assert_eq!(to, ["coord@example.ru", "super@example.ru"]);
+    for m in &mails {
+        assert_eq!(m.case, None);
+        assert!(m.message_id.starts_with("otk0."), "{}", m.message_id);
+        let raw = String::from_utf8_lossy(&m.raw);
+        assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+        assert!(!raw.contains("X-Otklik-Case"), "{raw}");
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&m.raw[..])
+            .expect("a parsable digest");
+        let ct = mail_parser::MimeHeaders::content_type(&parsed).expect("a content type");
+        assert_eq!(
+            (ct.ctype(), ct.subtype()),
+            ("multipart", Some("alternative"))
+        );
+        assert!(
+            parsed
+                .body_text(0)
+                .is_some_and(|t| t.contains("Открытых дел: 4"))
+        );
+        assert!(
+            parsed
+                .body_html(0)
+                .is_some_and(|h| h.contains("<td>OTK-4</td>"))
+        );
+        assert!(
+            parsed
+                .subject()
+                .is_some_and(|s| s.starts_with("[OTK] Сводка на чт 05.11.2026"))
+        );
+        store.outbox_sent(m.seq, bar(11, 5, 9, 0)).unwrap();
+    }
+    // The next working day (Friday), again once.
+    assert_eq!(
+        digest::run_once(&store, &config, &secret, bar(11, 6, 9, 1)).unwrap(),
+        2
+    );
+    assert_eq!(
+        digest::run_once(&store, &config, &secret, bar(11, 6, 9, 2)).unwrap(),
+        0
+    );
+    // Saturday: none.
+    assert_eq!(
+        digest::run_once(&store, &config, &secret, bar(11, 7, 9, 0)).unwrap(),
+        0
+    );
 }
