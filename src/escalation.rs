@@ -11,7 +11,7 @@ use crate::compose::{self, MailError};
 use crate::config::Config;
 use crate::handler::HandleError;
 use crate::store::{Commit, Store, StoreError};
-use crate::workflow::{self, Ctx, Event, HistoryEntry};
+use crate::workflow::{self, Case, Ctx, Due, Event, HistoryEntry};
 
 /// Fires every step due at `now`; returns how many fired.
 ///
@@ -42,45 +42,69 @@ pub fn tick(
     };
     let mut fired = 0;
     for d in due {
-        let Some(case) = store.case(d.case)? else {
-            continue;
-        };
-        let outcome = workflow::apply(
-            &case,
-            Event::Escalation {
-                step: d.step,
-                kind: d.kind,
-                deadline: d.deadline,
-            },
-            ctx,
-        );
-        let mut commit = Commit::default();
-        let mut case = outcome.case;
-        if outcome.accepted {
-            fired += 1;
-            tracing::info!(case = %case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
-            let mut next = || store.generate_id();
-            match compose::case_mails(config, secret, &case, &outcome.notices, now, &mut next) {
-                Ok(mails) => commit.outbox = mails,
-                Err(MailError::Store(e)) => return Err(e.into()),
-                Err(MailError::Compose(e)) => {
-                    tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
-                    case.history.push(HistoryEntry {
-                        at: now,
-                        event: "mail_failed".into(),
-                        by: "otklik".into(),
-                        detail: format!("step {}: {e}", d.step + 1),
-                    });
-                }
+        // The IMAP handler writes cases from another thread, without a lock shared with
+        // this timer: a reply committed between our read and our commit would be
+        // overwritten. Re-read just before committing and start over if the case moved,
+        // which narrows that window to the commit itself (see the report on issue 6 for
+        // the lock the store needs to close it).
+        for _attempt in 0..5 {
+            let Some(original) = store.case(d.case)? else {
+                break;
+            };
+            let (commit, accepted) = fire(store, config, secret, ctx, &original, &d)?;
+            if store.case(d.case)?.as_ref() != Some(&original) {
+                continue;
             }
+            store.commit(commit)?;
+            fired += usize::from(accepted);
+            break;
         }
-        // A stale entry (the deadline moved or closed) is simply replaced by the fresh schedule.
-        let dues = workflow::schedule(&case, config);
-        commit.cases.push((case, dues));
-        store.commit(commit)?;
     }
     store.flush_blocking()?;
     Ok(fired)
+}
+
+/// The commit firing one due step of `case` (or only refreshing its schedule when the
+/// entry is stale: the deadline moved or closed); true when the step fired.
+fn fire(
+    store: &Store,
+    config: &Config,
+    secret: &Secret,
+    ctx: Ctx<'_>,
+    case: &Case,
+    d: &Due,
+) -> Result<(Commit, bool), HandleError> {
+    let outcome = workflow::apply(
+        case,
+        Event::Escalation {
+            step: d.step,
+            kind: d.kind,
+            deadline: d.deadline,
+        },
+        ctx,
+    );
+    let mut commit = Commit::default();
+    let mut case = outcome.case;
+    if outcome.accepted {
+        tracing::info!(case = %case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
+        let mut next = || store.generate_id();
+        match compose::case_mails(config, secret, &case, &outcome.notices, ctx.now, &mut next) {
+            Ok(mails) => commit.outbox = mails,
+            Err(MailError::Store(e)) => return Err(e.into()),
+            Err(MailError::Compose(e)) => {
+                tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
+                case.history.push(HistoryEntry {
+                    at: ctx.now,
+                    event: "mail_failed".into(),
+                    by: "otklik".into(),
+                    detail: format!("step {}: {e}", d.step + 1),
+                });
+            }
+        }
+    }
+    let dues = workflow::schedule(&case, config);
+    commit.cases.push((case, dues));
+    Ok((commit, outcome.accepted))
 }
 
 /// A fingerprint of everything the due index depends on (calendar, deadlines, ladder).
