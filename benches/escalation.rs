@@ -147,6 +147,23 @@ fn bench(c: &mut Criterion) {
     );
     assert_eq!(store.case_count() as u64, CASES);
 
+    // Once: the cost of rebuilding the whole due index after a change of the ladder
+    // (what a config reload does), for the note.
+    let mut changed = config.clone();
+    changed.escalations.truncate(3);
+    let started = Instant::now();
+    let n = escalation::reschedule_if_changed(&store, &changed).expect("reschedule");
+    eprintln!(
+        "reschedule_if_changed after a ladder change: {n} cases in {:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let n = escalation::reschedule_if_changed(&store, &config).expect("reschedule");
+    eprintln!("and back: {n} cases in {:?}", started.elapsed());
+    let started = Instant::now();
+    escalation::reschedule_if_changed(&store, &config).expect("reschedule");
+    eprintln!("unchanged config: {:?}", started.elapsed());
+
     c.bench_function("tick_nothing_due_100k_open", |b| {
         b.iter(|| {
             let fired = escalation::tick(&store, &config, &secret, black_box(now)).expect("tick");

@@ -516,3 +516,15 @@ pub fn run_once(
     tracing::info!(date = %date, mails = n, "daily digest queued");
     Ok(n)
 }
+
+/// [`run_once`] for the daemon's timer: errors are logged (the next tick tries again), the
+/// result is how many mails were queued.
+pub fn tick(store: &Store, config: &Config, secret: &Secret, now: DateTime<Utc>) -> usize {
+    match run_once(store, config, secret, now) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "the daily digest could not be queued; retrying");
+            0
+        }
+    }
+}
