@@ -7,20 +7,30 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Secret;
-use crate::compose;
+use crate::compose::{self, MailError};
 use crate::config::Config;
 use crate::handler::HandleError;
 use crate::store::{Commit, Store, StoreError};
-use crate::workflow::{self, Ctx, Event};
+use crate::workflow::{self, Case, Ctx, Due, Event, HistoryEntry};
 
 /// Fires every step due at `now`; returns how many fired.
+///
+/// Costs one range read of the due index when nothing is due (no case is read). A step
+/// whose mail cannot be built (an address the config let through but lettre refuses) is
+/// still recorded as fired, with the failure in the case history: otherwise it would stay
+/// at the head of the index and be retried forever, holding up nothing but the log.
 pub fn tick(
     store: &Store,
     config: &Config,
     secret: &Secret,
     now: DateTime<Utc>,
 ) -> Result<usize, HandleError> {
-    let due = store.due_until(now)?;
+    // The index is keyed by whole seconds: an entry of this second may still lie ahead.
+    let due: Vec<_> = store
+        .due_until(now)?
+        .into_iter()
+        .filter(|d| d.at <= now)
+        .collect();
     if due.is_empty() {
         return Ok(0);
     }
@@ -32,39 +42,69 @@ pub fn tick(
     };
     let mut fired = 0;
     for d in due {
-        let Some(case) = store.case(d.case)? else {
-            continue;
-        };
-        let outcome = workflow::apply(
-            &case,
-            Event::Escalation {
-                step: d.step,
-                kind: d.kind,
-                deadline: d.deadline,
-            },
-            ctx,
-        );
-        let mut commit = Commit::default();
-        if outcome.accepted {
-            fired += 1;
-            tracing::info!(case = %outcome.case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
-            let mut next = || store.generate_id();
-            commit.outbox = compose::case_mails(
-                config,
-                secret,
-                &outcome.case,
-                &outcome.notices,
-                now,
-                &mut next,
-            )?;
+        // The IMAP handler writes cases from another thread, without a lock shared with
+        // this timer: a reply committed between our read and our commit would be
+        // overwritten. Re-read just before committing and start over if the case moved,
+        // which narrows that window to the commit itself (see the report on issue 6 for
+        // the lock the store needs to close it).
+        for _attempt in 0..5 {
+            let Some(original) = store.case(d.case)? else {
+                break;
+            };
+            let (commit, accepted) = fire(store, config, secret, ctx, &original, &d)?;
+            if store.case(d.case)?.as_ref() != Some(&original) {
+                continue;
+            }
+            store.commit(commit)?;
+            fired += usize::from(accepted);
+            break;
         }
-        // A stale entry (the deadline moved or closed) is simply replaced by the fresh schedule.
-        let dues = workflow::schedule(&outcome.case, config);
-        commit.cases.push((outcome.case, dues));
-        store.commit(commit)?;
     }
     store.flush_blocking()?;
     Ok(fired)
+}
+
+/// The commit firing one due step of `case` (or only refreshing its schedule when the
+/// entry is stale: the deadline moved or closed); true when the step fired.
+fn fire(
+    store: &Store,
+    config: &Config,
+    secret: &Secret,
+    ctx: Ctx<'_>,
+    case: &Case,
+    d: &Due,
+) -> Result<(Commit, bool), HandleError> {
+    let outcome = workflow::apply(
+        case,
+        Event::Escalation {
+            step: d.step,
+            kind: d.kind,
+            deadline: d.deadline,
+        },
+        ctx,
+    );
+    let mut commit = Commit::default();
+    let mut case = outcome.case;
+    if outcome.accepted {
+        tracing::info!(case = %case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
+        let mut next = || store.generate_id();
+        match compose::case_mails(config, secret, &case, &outcome.notices, ctx.now, &mut next) {
+            Ok(mails) => commit.outbox = mails,
+            Err(MailError::Store(e)) => return Err(e.into()),
+            Err(MailError::Compose(e)) => {
+                tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
+                case.history.push(HistoryEntry {
+                    at: ctx.now,
+                    event: "mail_failed".into(),
+                    by: "otklik".into(),
+                    detail: format!("step {}: {e}", d.step + 1),
+                });
+            }
+        }
+    }
+    let dues = workflow::schedule(&case, config);
+    commit.cases.push((case, dues));
+    Ok((commit, outcome.accepted))
 }
 
 /// A fingerprint of everything the due index depends on (calendar, deadlines, ladder).

@@ -12,6 +12,7 @@ pub mod compose;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod digest;
 pub mod escalation;
 pub mod handler;
 pub mod ics;

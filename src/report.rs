@@ -1,13 +1,16 @@
 //! Per-executor record (clause 13; `otklik report`). Pure: cases in, rows out.
 //!
-//! CSV: UTF-8 with a BOM and `;` as the separator, decimal comma in Russian: this is what
-//! Excel with Russian regional settings opens by double-click without an import dialog
-//! (its list separator is `;` because the decimal separator is `,`), and LibreOffice detects
-//! both. With `language = "en"` the decimal separator is a point.
+//! CSV: UTF-8 with a BOM (without it Excel reads UTF-8 as the ANSI code page and the names
+//! come out garbled), CRLF line ends, fields quoted when they hold the separator, a quote or
+//! a line break. In Russian (`language = "ru"`): `;` as the separator and a decimal comma,
+//! which is what Excel with Russian regional settings opens by double-click without an
+//! import dialog (its list separator is `;` because the decimal separator is `,`). In
+//! English: `,` and a decimal point, what Excel with English settings expects. LibreOffice
+//! Calc detects both in its import dialog.
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, Language};
@@ -20,8 +23,12 @@ pub struct Row {
     pub cases: u32,
     pub answered_on_time: u32,
     pub answered_late: u32,
-    /// Open, answer deadline not passed... counted neither on time nor late.
+    /// Not answered, and the answer deadline has not passed at the report time (or no
+    /// report time was given): counted neither on time nor late.
     pub pending: u32,
+    /// Open, not answered, and the answer deadline already passed at the report time:
+    /// late in the making (not in the on-time rate until it is answered).
+    pub overdue: u32,
     pub draft_on_time: u32,
     pub on_time_rate: Option<f64>,
     /// Working hours, one decimal.
@@ -38,8 +45,21 @@ fn round1(h: f64) -> f64 {
 }
 
 /// One row per executor (and `-` for cases nobody held), over cases detected from `from`
-/// to `to` inclusive (dates in the calendar's zone).
+/// to `to` inclusive (dates in the calendar's zone). Without a report time, open cases
+/// past their answer deadline count as pending; see [`build_at`].
 pub fn build(config: &Config, cases: &[Case], from: NaiveDate, to: NaiveDate) -> Vec<Row> {
+    build_at(config, cases, from, to, None)
+}
+
+/// [`build`], with open unanswered cases whose answer deadline passed before `now` counted
+/// as `overdue` instead of `pending`.
+pub fn build_at(
+    config: &Config,
+    cases: &[Case],
+    from: NaiveDate,
+    to: NaiveDate,
+    now: Option<DateTime<Utc>>,
+) -> Vec<Row> {
     let cal = &config.calendar;
     let tz = cal.timezone();
     let mut rows: BTreeMap<String, (Row, Vec<f64>, Vec<f64>)> = BTreeMap::new();
@@ -77,9 +97,13 @@ pub fn build(config: &Config, cases: &[Case], from: NaiveDate, to: NaiveDate) ->
         match (c.answered_at, c.deadlines.answer) {
             (Some(a), Some(due)) if a <= due => row.answered_on_time += 1,
             (Some(_), Some(_)) => row.answered_late += 1,
-            _ => {
+            (_, due) => {
                 if c.state == State::Closed {
                     // Closed without an answer: not counted either way.
+                } else if let (Some(now), Some(due)) = (now, due)
+                    && due < now
+                {
+                    row.overdue += 1;
                 } else {
                     row.pending += 1;
                 }
@@ -114,13 +138,14 @@ pub fn build(config: &Config, cases: &[Case], from: NaiveDate, to: NaiveDate) ->
         .collect()
 }
 
-const HEADERS: [&str; 13] = [
+const HEADERS: [&str; 15] = [
     "executor",
     "name",
     "cases",
     "answered_on_time",
     "answered_late",
     "pending",
+    "overdue",
     "on_time_%",
     "draft_on_time",
     "avg_h_to_draft",
@@ -128,6 +153,7 @@ const HEADERS: [&str; 13] = [
     "avg_h_to_approval",
     "worst_h_to_approval",
     "excluded",
+    "repeats",
 ];
 
 fn cells(row: &Row, decimal_comma: bool) -> Vec<String> {
@@ -149,6 +175,7 @@ fn cells(row: &Row, decimal_comma: bool) -> Vec<String> {
         row.answered_on_time.to_string(),
         row.answered_late.to_string(),
         row.pending.to_string(),
+        row.overdue.to_string(),
         num(row.on_time_rate),
         row.draft_on_time.to_string(),
         num(row.avg_hours_to_draft),
@@ -156,21 +183,14 @@ fn cells(row: &Row, decimal_comma: bool) -> Vec<String> {
         num(row.avg_hours_to_approval),
         num(row.worst_hours_to_approval),
         row.excluded.to_string(),
+        row.repeats.to_string(),
     ]
 }
 
 pub fn table(_config: &Config, rows: &[Row]) -> String {
-    let mut all: Vec<Vec<String>> = vec![
-        HEADERS
-            .iter()
-            .map(|h| h.to_string())
-            .chain(["repeats".to_string()])
-            .collect(),
-    ];
+    let mut all: Vec<Vec<String>> = vec![HEADERS.iter().map(|h| h.to_string()).collect()];
     for r in rows {
-        let mut c = cells(r, false);
-        c.push(r.repeats.to_string());
-        all.push(c);
+        all.push(cells(r, false));
     }
     let cols = all[0].len();
     let widths: Vec<usize> = (0..cols)
@@ -189,27 +209,30 @@ pub fn table(_config: &Config, rows: &[Row]) -> String {
     s
 }
 
+/// The separator and the decimal comma of the CSV for the config's language.
+pub fn csv_dialect(config: &Config) -> (char, bool) {
+    match config.service.language {
+        Language::Ru => (';', true),
+        Language::En => (',', false),
+    }
+}
+
 pub fn csv(config: &Config, rows: &[Row]) -> String {
-    let comma = config.service.language == Language::Ru;
+    let (sep, comma) = csv_dialect(config);
+    let sep_s = sep.to_string();
     let esc = |c: &str| {
-        if c.contains([';', '"', '\n', ',']) {
+        if c.contains([sep, '"', '\n', '\r']) {
             format!("\"{}\"", c.replace('"', "\"\""))
         } else {
             c.to_string()
         }
     };
     let mut s = String::from("\u{feff}");
-    let header: Vec<String> = HEADERS
-        .iter()
-        .map(|h| h.to_string())
-        .chain(["repeats".to_string()])
-        .collect();
-    s.push_str(&header.join(";"));
+    s.push_str(&HEADERS.join(&sep_s));
     s.push_str("\r\n");
     for r in rows {
-        let mut c = cells(r, comma);
-        c.push(r.repeats.to_string());
-        s.push_str(&c.iter().map(|x| esc(x)).collect::<Vec<_>>().join(";"));
+        let line: Vec<String> = cells(r, comma).iter().map(|x| esc(x)).collect();
+        s.push_str(&line.join(&sep_s));
         s.push_str("\r\n");
     }
     s

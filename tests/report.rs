@@ -1,0 +1,412 @@
+//! The per-executor report (issue 6, clause 13; `otklik report`): hand-built cases through
+//! the real workflow, counted, rated and timed in working hours (one decimal), and printed
+//! as a table, CSV (BOM, `;` and decimal comma in Russian, `,` and point in English) and JSON.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use otklik::config::{self, Config, SecretCheck};
+use otklik::intake::Notification;
+use otklik::report::{self, Row};
+use otklik::routing::Absences;
+use otklik::workflow::{self, Action, Case, Classification, Ctx, DraftKind, Event, Role};
+
+fn config_text(language: &str, economy_name: &str) -> String {
+    format!(
+        r#"
+[service]
+case_prefix = "OTK"
+language = "{language}"
+
+[imap]
+host = "imap.example.ru"
+username = "incidents@example.ru"
+password_env = "OTKLIK_REPORT_UNSET"
+
+[smtp]
+host = "smtp.example.ru"
+from = "incidents@example.ru"
+
+[calendar]
+timezone = "Asia/Barnaul"
+preset = "ru"
+workdays = ["mon", "tue", "wed", "thu", "fri"]
+hours = ["08:00-12:00", "13:00-17:00"]
+
+[people]
+coordinator = {{ name = "Координатор", email = "coord@example.ru" }}
+
+[[executors]]
+id = "housing"
+name = "Шишова Татьяна Михайловна"
+email = "housing@example.ru"
+
+[[executors]]
+id = "economy"
+name = "{economy_name}"
+email = "economy@example.ru"
+
+[intake]
+senders = ["*@monitoring.example"]
+"#
+    )
+}
+
+fn config(language: &str, economy_name: &str) -> Config {
+    match config::load_str(
+        &config_text(language, economy_name),
+        Path::new("/report/otklik.toml"),
+        SecretCheck::Lenient,
+    ) {
+        Ok(c) => c,
+        Err(e) => panic!("report config:\n{e}"),
+    }
+}
+
+/// Barnaul local time (UTC+7) in 2026.
+fn bar(mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Barnaul
+        .with_ymd_and_hms(2026, mo, d, h, mi, 0)
+        .single()
+        .expect("unambiguous")
+        .to_utc()
+}
+
+fn date(mo: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, mo, d).unwrap()
+}
+
+fn open(config: &Config, number: u64, at: DateTime<Utc>, class: Classification) -> Case {
+    let n = Notification {
+        source_id: Some(format!("r-{number}")),
+        topic: Some("ЖКХ".into()),
+        location: Some("с. Волчиха".into()),
+        category: None,
+        source: None,
+        link: Some(format!("https://vk.com/wall-1_{number}")),
+        author: Some(format!("Автор {number}")),
+        detected_at: at,
+        text: "Нет воды".into(),
+        repeat: false,
+        attachments: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let absences = Absences::new();
+    let ctx = Ctx {
+        config,
+        absences: &absences,
+        now: at,
+    };
+    workflow::open(number, n, class, ctx).case
+}
+
+fn routed(executor: &str) -> Classification {
+    Classification::Routed {
+        rule: "ЖКХ".into(),
+        executor: executor.into(),
+        repeat_unmatched: false,
+    }
+}
+
+fn act(config: &Config, case: Case, at: DateTime<Utc>, role: Role, action: Action) -> Case {
+    let from = match role {
+        Role::Coordinator => "coord@example.ru".to_string(),
+        _ => format!("{}@example.ru", case.executor.as_deref().unwrap_or("x")),
+    };
+    let absences = Absences::new();
+    let ctx = Ctx {
+        config,
+        absences: &absences,
+        now: at,
+    };
+    let out = workflow::apply(
+        &case,
+        Event::Reply {
+            from,
+            role,
+            action,
+            text: "Текст".into(),
+            attachments: Vec::new(),
+        },
+        ctx,
+    );
+    assert!(out.accepted, "{:?}", out.notices);
+    out.case
+}
+
+fn draft(config: &Config, case: Case, at: DateTime<Utc>) -> Case {
+    act(
+        config,
+        case,
+        at,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+    )
+}
+
+fn approve(config: &Config, case: Case, at: DateTime<Utc>) -> Case {
+    act(config, case, at, Role::Coordinator, Action::Approve)
+}
+
+/// The cases of the week of 2 Nov 2026 (Tue 3 Nov shortened to 16:00, Wed 4 Nov off).
+fn cases(config: &Config) -> Vec<Case> {
+    // H1, Mon 09:00: answer deadline Tue 10:00 (7h Mon + 2h Tue), draft deadline Mon 15:00.
+    // Draft at Mon 11:00 (2.0 working h), approved Mon 14:00 (3h + 1h after lunch = 4.0 h).
+    let h1 = open(config, 1, bar(11, 2, 9, 0), routed("housing"));
+    let h1 = draft(config, h1, bar(11, 2, 11, 0));
+    let h1 = approve(config, h1, bar(11, 2, 14, 0));
+    // H2, Mon 13:00: answer deadline Tue 14:00, draft deadline Tue 10:00.
+    // Draft Tue 15:30 (late: Mon 4h + Tue 4h + 2.5h = 10.5 h), approved Thu 09:00
+    // (late: Mon 4h + Tue 7h, shortened + Thu 1h = 12.0 h).
+    let h2 = open(config, 2, bar(11, 2, 13, 0), routed("housing"));
+    let h2 = draft(config, h2, bar(11, 3, 15, 30));
+    let h2 = approve(config, h2, bar(11, 5, 9, 0));
+    // H3: assigned, then excluded by the coordinator (clause 12).
+    let h3 = open(config, 3, bar(11, 2, 16, 0), routed("housing"));
+    let h3 = act(
+        config,
+        h3,
+        bar(11, 2, 16, 30),
+        Role::Coordinator,
+        Action::Exclude,
+    );
+    // H4, a repeat of OTK-1, Thu 10:00: answer deadline Fri 11:00; never answered.
+    let h4 = open(
+        config,
+        4,
+        bar(11, 5, 10, 0),
+        Classification::Repeat {
+            of: "OTK-1".into(),
+            executor: Some("housing".into()),
+            earlier_answer: None,
+        },
+    );
+    // E1, Thu 08:00: draft 09:30 (1.5 h), approved 10:00 (2.0 h); deadlines Thu 14:00/Fri 09:00.
+    let e1 = open(config, 5, bar(11, 5, 8, 0), routed("economy"));
+    let e1 = draft(config, e1, bar(11, 5, 9, 30));
+    let e1 = approve(config, e1, bar(11, 5, 10, 0));
+    // E2, Fri 30 Oct: outside the report's dates.
+    let e2 = open(config, 6, bar(10, 30, 10, 0), routed("economy"));
+    // U1, detected on the holiday, no rule matched: answer deadline Fri 09:00; nobody holds it.
+    let u1 = open(
+        config,
+        7,
+        bar(11, 4, 10, 0),
+        Classification::Unmatched {
+            repeat_unmatched: false,
+        },
+    );
+    vec![h1, h2, h3, h4, e1, e2, u1]
+}
+
+fn report_time() -> DateTime<Utc> {
+    bar(11, 6, 16, 0)
+}
+
+fn rows(config: &Config) -> Vec<Row> {
+    report::build_at(
+        config,
+        &cases(config),
+        date(11, 2),
+        date(11, 6),
+        Some(report_time()),
+    )
+}
+
+#[test]
+fn rows_count_rate_and_time_each_executor_in_working_hours() {
+    let config = config("ru", "Попов Андрей");
+    let rows = rows(&config);
+    let expected = vec![
+        Row {
+            executor: "-".into(),
+            name: String::new(),
+            cases: 1,
+            overdue: 1,
+            ..Row::default()
+        },
+        Row {
+            executor: "economy".into(),
+            name: "Попов Андрей".into(),
+            cases: 1,
+            answered_on_time: 1,
+            draft_on_time: 1,
+            on_time_rate: Some(100.0),
+            avg_hours_to_draft: Some(1.5),
+            worst_hours_to_draft: Some(1.5),
+            avg_hours_to_approval: Some(2.0),
+            worst_hours_to_approval: Some(2.0),
+            ..Row::default()
+        },
+        Row {
+            executor: "housing".into(),
+            name: "Шишова Татьяна Михайловна".into(),
+            cases: 4,
+            answered_on_time: 1,
+            answered_late: 1,
+            overdue: 1,
+            draft_on_time: 1,
+            on_time_rate: Some(50.0),
+            // (2.0 + 10.5) / 2 = 6.25 → 6.3
+            avg_hours_to_draft: Some(6.3),
+            worst_hours_to_draft: Some(10.5),
+            avg_hours_to_approval: Some(8.0),
+            worst_hours_to_approval: Some(12.0),
+            excluded: 1,
+            repeats: 1,
+            ..Row::default()
+        },
+    ];
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn without_a_report_time_unanswered_cases_are_pending() {
+    let config = config("ru", "Попов Андрей");
+    let rows = report::build(&config, &cases(&config), date(11, 2), date(11, 6));
+    let pending: Vec<(String, u32, u32)> = rows
+        .iter()
+        .map(|r| (r.executor.clone(), r.pending, r.overdue))
+        .collect();
+    assert_eq!(
+        pending,
+        [
+            ("-".to_string(), 1, 0),
+            ("economy".to_string(), 0, 0),
+            ("housing".to_string(), 1, 0)
+        ]
+    );
+    // Before the answer deadline of H4 (Fri 11:00) it is pending, after it overdue.
+    let at = |t| {
+        report::build_at(&config, &cases(&config), date(11, 2), date(11, 6), Some(t))
+            .into_iter()
+            .find(|r| r.executor == "housing")
+            .map(|r| (r.pending, r.overdue))
+    };
+    assert_eq!(at(bar(11, 6, 10, 59)), Some((1, 0)));
+    assert_eq!(at(bar(11, 6, 11, 1)), Some((0, 1)));
+}
+
+#[test]
+fn the_dates_select_by_local_detection_day() {
+    let config = config("ru", "Попов Андрей");
+    let all = cases(&config);
+    // E2 (Fri 30 Oct) only.
+    let rows = report::build(&config, &all, date(10, 30), date(10, 30));
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].executor.as_str(), rows[0].cases), ("economy", 1));
+    // Nothing on the weekend.
+    assert!(report::build(&config, &all, date(10, 31), date(11, 1)).is_empty());
+}
+
+#[test]
+fn csv_in_russian_has_a_bom_semicolons_and_decimal_commas() {
+    let config = config("ru", "Попов Андрей");
+    let csv = report::csv(&config, &rows(&config));
+    assert!(csv.starts_with('\u{feff}'), "no BOM");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
+    assert_eq!(
+        lines,
+        [
+            "executor;name;cases;answered_on_time;answered_late;pending;overdue;on_time_%;draft_on_time;avg_h_to_draft;worst_h_to_draft;avg_h_to_approval;worst_h_to_approval;excluded;repeats",
+            "-;;1;0;0;0;1;-;0;-;-;-;-;0;0",
+            "economy;Попов Андрей;1;1;0;0;0;100,0;1;1,5;1,5;2,0;2,0;0;0",
+            "housing;Шишова Татьяна Михайловна;4;1;1;0;1;50,0;1;6,3;10,5;8,0;12,0;1;1",
+            "",
+        ]
+    );
+}
+
+#[test]
+fn csv_in_english_uses_commas_points_and_quotes_what_needs_it() {
+    let config = config("en", "Popov, Andrey \\\"Jr\\\"");
+    let csv = report::csv(&config, &rows(&config));
+    assert!(csv.starts_with('\u{feff}'));
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
+    assert!(lines[0].starts_with("executor,name,cases,"), "{}", lines[0]);
+    assert_eq!(
+        lines[2],
+        "economy,\"Popov, Andrey \"\"Jr\"\"\",1,1,0,0,0,100.0,1,1.5,1.5,2.0,2.0,0,0"
+    );
+    assert_eq!(
+        lines[3],
+        "housing,Шишова Татьяна Михайловна,4,1,1,0,1,50.0,1,6.3,10.5,8.0,12.0,1,1"
+    );
+}
+
+#[test]
+fn json_is_an_array_of_rows_with_numbers_and_nulls() {
+    let config = config("ru", "Попов Андрей");
+    let json = report::json(&rows(&config));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    let housing = &arr[2];
+    assert_eq!(housing["executor"], "housing");
+    assert_eq!(housing["name"], "Шишова Татьяна Михайловна");
+    assert_eq!(housing["cases"], 4);
+    assert_eq!(housing["answered_on_time"], 1);
+    assert_eq!(housing["answered_late"], 1);
+    assert_eq!(housing["overdue"], 1);
+    assert_eq!(housing["on_time_rate"], 50.0);
+    assert_eq!(housing["avg_hours_to_draft"], 6.3);
+    assert_eq!(housing["worst_hours_to_approval"], 12.0);
+    assert_eq!(housing["repeats"], 1);
+    assert!(arr[0]["on_time_rate"].is_null());
+    assert!(arr[0]["avg_hours_to_draft"].is_null());
+    let keys: Vec<&str> = housing
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    for k in [
+        "executor",
+        "name",
+        "cases",
+        "answered_on_time",
+        "answered_late",
+        "pending",
+        "overdue",
+        "draft_on_time",
+        "on_time_rate",
+        "avg_hours_to_draft",
+        "worst_hours_to_draft",
+        "avg_hours_to_approval",
+        "worst_hours_to_approval",
+        "excluded",
+        "repeats",
+    ] {
+        assert!(keys.contains(&k), "no {k} in {keys:?}");
+    }
+}
+
+#[test]
+fn the_table_aligns_its_columns() {
+    let config = config("ru", "Попов Андрей");
+    let table = report::table(&config, &rows(&config));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("executor  name"), "{}", lines[0]);
+    assert!(lines[3].starts_with("housing   Шишова Татьяна Михайловна"));
+    // The `cases` column starts at the same character in every line.
+    let at = lines[0]
+        .find("cases")
+        .map(|b| lines[0][..b].chars().count())
+        .unwrap();
+    let cell = |l: &str| {
+        l.chars()
+            .skip(at)
+            .take_while(|c| *c != ' ')
+            .collect::<String>()
+    };
+    assert_eq!(
+        lines.iter().map(|l| cell(l)).collect::<Vec<_>>(),
+        ["cases", "1", "1", "4"],
+        "{table}"
+    );
+    assert!(
+        lines[3].contains("6.3") && lines[3].contains("10.5"),
+        "{table}"
+    );
+}
