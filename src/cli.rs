@@ -256,7 +256,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
                 return Err(user("--to is before --from"));
             }
             let cases = Source::open(&config)?.cases()?;
-            let rows = report::build(&config, &cases, from, to);
+            let rows = report::build_at(&config, &cases, from, to, Some(Utc::now()));
             let text = match format {
                 ReportFormat::Table => report::table(&config, &rows),
                 ReportFormat::Csv => report::csv(&config, &rows),

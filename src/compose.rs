@@ -165,6 +165,7 @@ pub fn case_mails(
                 config,
                 case,
                 now,
+                recipient: to,
                 code: &code,
                 service_addr: &service_addr,
             };

@@ -147,7 +147,15 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     })?;
     let secret = load_secret(&state_dir)?;
     let store = Store::open(&state_dir)?;
-    let rescheduled = escalation::reschedule_if_changed(&store, &config)?;
+    // Rebuilding every open case's schedule after a ladder change takes a while with many
+    // cases: off the async threads.
+    let (store2, config2) = (store.clone(), config.clone());
+    let rescheduled =
+        tokio::task::spawn_blocking(move || escalation::reschedule_if_changed(&store2, &config2))
+            .await
+            .map_err(|e| {
+                StartError::Store(StoreError::Sled(sled::Error::ReportableBug(e.to_string())))
+            })??;
     if rescheduled > 0 {
         tracing::info!(
             cases = rescheduled,
@@ -162,6 +170,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
         &config.smtp,
         &tls_options(config.smtp.ca_file.as_deref())?,
     )?);
+    let (smtp_tx, smtp) = watch::channel(smtp);
     let outbox_wake = Arc::new(Notify::new());
     let outbox_beat = Arc::new(AtomicU64::new(now_secs()));
     let outbox_task = tokio::spawn(outbox::run(
@@ -290,9 +299,20 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
                         let imap_changed = old.imap != new.imap;
                         let new = Arc::new(new);
                         config_tx.send_replace(new.clone());
-                        match escalation::reschedule_if_changed(&store, &new) {
-                            Ok(n) => tracing::info!(rescheduled = n, "config reloaded"),
-                            Err(e) => tracing::error!(error = %e, "config reloaded, but the schedule could not be rebuilt"),
+                        if old.smtp != new.smtp {
+                            match tls_options(new.smtp.ca_file.as_deref()).and_then(|tls| Ok(Smtp::new(&new.smtp, &tls)?)) {
+                                Ok(smtp) => {
+                                    smtp_tx.send_replace(Arc::new(smtp));
+                                    tracing::info!("SMTP settings changed: the outbox uses them from now on");
+                                }
+                                Err(e) => tracing::error!(error = %e, "the new SMTP settings cannot be used; keeping the old ones"),
+                            }
+                        }
+                        let (store2, new2) = (store.clone(), new.clone());
+                        match tokio::task::spawn_blocking(move || escalation::reschedule_if_changed(&store2, &new2)).await {
+                            Ok(Ok(n)) => tracing::info!(rescheduled = n, "config reloaded"),
+                            Ok(Err(e)) => tracing::error!(error = %e, "config reloaded, but the schedule could not be rebuilt"),
+                            Err(e) => tracing::error!(error = %e, "config reloaded, but the rescheduling task failed"),
                         }
                         timer_wake.notify_one();
                         if imap_changed {
@@ -366,25 +386,45 @@ async fn timer(
     mut shutdown: watch::Receiver<bool>,
     heartbeat: Arc<AtomicU64>,
 ) {
+    let mut failures = 0u32;
     loop {
         heartbeat.store(now_secs(), Ordering::Relaxed);
         let cfg = config.borrow().clone();
         let (store2, secret2) = (store.clone(), secret.clone());
         let fired = tokio::task::spawn_blocking(move || {
-            escalation::tick(&store2, &cfg, &secret2, Utc::now())
+            let now = Utc::now();
+            escalation::tick(&store2, &cfg, &secret2, now)
+                .map(|n| n + crate::digest::tick(&store2, &cfg, &secret2, now))
         })
         .await;
-        match fired {
-            Ok(Ok(n)) if n > 0 => outbox_wake.notify_one(),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "escalation tick failed; retrying"),
-            Err(e) => tracing::error!(error = %e, "escalation task failed"),
-        }
-        let sleep = match store.next_due() {
-            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
-            _ => Duration::from_secs(60),
-        }
-        .clamp(Duration::from_millis(200), Duration::from_secs(30));
+        let ok = match fired {
+            Ok(Ok(n)) => {
+                if n > 0 {
+                    outbox_wake.notify_one();
+                }
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "escalation tick failed; retrying");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "escalation task failed");
+                false
+            }
+        };
+        failures = if ok { 0 } else { failures + 1 };
+        let sleep = if failures > 0 {
+            // A store that cannot be written (a full disk): back off, 2 s doubling to 60 s.
+            Duration::from_secs(2u64 << failures.min(5).saturating_sub(1))
+                .min(Duration::from_secs(60))
+        } else {
+            match store.next_due() {
+                Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+                _ => Duration::from_secs(60),
+            }
+            .clamp(Duration::from_millis(200), Duration::from_secs(30))
+        };
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}

@@ -504,14 +504,15 @@ pub fn run_once(
         outbox.push(mail(config, secret, &digest, &to, store.generate_id()?)?);
     }
     let n = outbox.len();
-    // The outbox first, then the date: a crash in between sends the digest again on
-    // restart rather than not at all (the store's Commit has no meta field to make the
-    // two one transaction).
+    // The mails and the date in one transaction: a crash sends the digest once, not twice.
     store.commit(Commit {
         outbox,
+        meta: vec![(
+            LAST_DIGEST_KEY.to_string(),
+            date.format("%Y-%m-%d").to_string(),
+        )],
         ..Commit::default()
     })?;
-    store.meta_set(LAST_DIGEST_KEY, &date.format("%Y-%m-%d").to_string())?;
     store.flush_blocking()?;
     tracing::info!(date = %date, mails = n, "daily digest queued");
     Ok(n)

@@ -42,23 +42,14 @@ pub fn tick(
     };
     let mut fired = 0;
     for d in due {
-        // The IMAP handler writes cases from another thread, without a lock shared with
-        // this timer: a reply committed between our read and our commit would be
-        // overwritten. Re-read just before committing and start over if the case moved,
-        // which narrows that window to the commit itself (see the report on issue 6 for
-        // the lock the store needs to close it).
-        for _attempt in 0..5 {
-            let Some(original) = store.case(d.case)? else {
-                break;
-            };
-            let (commit, accepted) = fire(store, config, secret, ctx, &original, &d)?;
-            if store.case(d.case)?.as_ref() != Some(&original) {
-                continue;
-            }
-            store.commit(commit)?;
-            fired += usize::from(accepted);
-            break;
-        }
+        // One writer at a time: the mail handler may be deciding on the same case.
+        let _writer = store.writer();
+        let Some(case) = store.case(d.case)? else {
+            continue;
+        };
+        let (commit, accepted) = fire(store, config, secret, ctx, &case, &d)?;
+        store.commit(commit)?;
+        fired += usize::from(accepted);
     }
     store.flush_blocking()?;
     Ok(fired)
@@ -131,6 +122,7 @@ pub fn reschedule_if_changed(store: &Store, config: &Config) -> Result<usize, St
     }
     let mut n = 0;
     for number in store.open_case_numbers()? {
+        let _writer = store.writer();
         if let Some(case) = store.case(number)? {
             let dues = workflow::schedule(&case, config);
             store.commit(Commit {

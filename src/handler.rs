@@ -74,6 +74,7 @@ impl Handler {
         arrival: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Handled, HandleError> {
+        let _writer = self.store.writer();
         let parsed = Inbound::parse(raw);
         let mid = parsed.as_ref().ok().and_then(|m| m.message_id.clone());
         let key = inbound_key(mid.as_deref(), raw);

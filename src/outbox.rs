@@ -19,6 +19,14 @@ pub fn backoff(attempts: u32) -> Duration {
     Duration::from_secs(secs.min(600))
 }
 
+/// The case a mail is about, for logs: `OTK-42`-style only where the case is known.
+fn case_label(mail: &OutMail) -> String {
+    match mail.case {
+        Some(n) => format!("#{n}"),
+        None => "-".into(),
+    }
+}
+
 /// What one round of sending did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Round {
@@ -38,7 +46,12 @@ pub struct Unrecorded(std::collections::BTreeMap<u64, chrono::DateTime<Utc>>);
 /// Only what is durable leaves: the store is flushed first, so a mail whose case change
 /// could not be written to disk is never sent (a crash would lose the case after the mail
 /// went out).
-pub async fn drain(store: &Store, smtp: &Smtp, unrecorded: &mut Unrecorded) -> Round {
+pub async fn drain(
+    store: &Store,
+    smtp: &Smtp,
+    unrecorded: &mut Unrecorded,
+    heartbeat: &AtomicU64,
+) -> Round {
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "the store cannot be made durable; holding the outbox");
         return Round::StoreFailed;
@@ -65,9 +78,11 @@ pub async fn drain(store: &Store, smtp: &Smtp, unrecorded: &mut Unrecorded) -> R
     };
     let mut sent = 0;
     for mail in pending {
+        // A long drain is still a live loop for the watchdog.
+        heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
         match smtp.send(&mail.envelope_from, &mail.to, &mail.raw).await {
             Ok(()) => {
-                tracing::info!(case = ?mail.case, to = ?mail.to, message_id = %mail.message_id, "mail sent");
+                tracing::info!(case = %case_label(&mail), to = ?mail.to, message_id = %mail.message_id, "mail sent");
                 sent += 1;
                 let at = Utc::now();
                 let result = match store.outbox_sent(mail.seq, at) {
@@ -81,7 +96,7 @@ pub async fn drain(store: &Store, smtp: &Smtp, unrecorded: &mut Unrecorded) -> R
                 }
             }
             Err(e) if e.is_permanent() => {
-                tracing::error!(case = ?mail.case, to = ?mail.to, error = %e, "mail refused permanently; kept as a dead letter");
+                tracing::error!(case = %case_label(&mail), to = ?mail.to, error = %e, "mail refused permanently; kept as a dead letter");
                 if let Err(e) = store.outbox_failed(&mail, &e.to_string(), None) {
                     tracing::error!(error = %e, "could not record the failure");
                     return Round::StoreFailed;
@@ -89,7 +104,7 @@ pub async fn drain(store: &Store, smtp: &Smtp, unrecorded: &mut Unrecorded) -> R
             }
             Err(e) => {
                 let wait = backoff(mail.attempts);
-                tracing::warn!(case = ?mail.case, error = %e, retry_in = ?wait, "mail not sent; will retry");
+                tracing::warn!(case = %case_label(&mail), error = %e, retry_in = ?wait, "mail not sent; will retry");
                 let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                 if let Err(e) = store.outbox_failed(&mail, &e.to_string(), Some(next)) {
                     tracing::error!(error = %e, "could not record the failure");
@@ -103,10 +118,11 @@ pub async fn drain(store: &Store, smtp: &Smtp, unrecorded: &mut Unrecorded) -> R
     Round::Sent(sent)
 }
 
-/// Runs until shutdown: drains the outbox whenever woken or when a retry is due.
+/// Runs until shutdown: drains the outbox whenever woken or when a retry is due. `smtp`
+/// follows config reloads: each round uses the transport in force.
 pub async fn run(
     store: Store,
-    smtp: Arc<Smtp>,
+    smtp: watch::Receiver<Arc<Smtp>>,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
     heartbeat: Arc<AtomicU64>,
@@ -115,7 +131,8 @@ pub async fn run(
     let mut store_failures = 0u32;
     loop {
         heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
-        let next = match drain(&store, &smtp, &mut unrecorded).await {
+        let transport = smtp.borrow().clone();
+        let next = match drain(&store, &transport, &mut unrecorded, &heartbeat).await {
             Round::StoreFailed => {
                 store_failures += 1;
                 backoff(store_failures.saturating_sub(1))

@@ -91,6 +91,8 @@ pub struct Commit {
     pub outbox: Vec<OutMail>,
     /// Absences announced by email: Some(until) or None (back).
     pub absences: Vec<(String, Option<NaiveDate>)>,
+    /// Strings for the meta tree (e.g. the date of the last digest), written with the rest.
+    pub meta: Vec<(String, String)>,
 }
 
 /// The key of an inbound message in the ledger: its Message-ID, else a hash of its bytes.
@@ -162,7 +164,12 @@ pub struct Store {
     due: sled::Tree,
     due_by_case: sled::Tree,
     meta: sled::Tree,
+    writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
+
+/// Held by whoever reads a case, decides and commits (the mail handler, the escalation
+/// timer, rescheduling): one writer at a time, so no decision is made on a stale case.
+pub struct WriterGuard<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
 
 const NEXT_CASE: &[u8] = b"next_case";
 
@@ -192,8 +199,19 @@ impl Store {
             due: tree("due")?,
             due_by_case: tree("due_by_case")?,
             meta: tree("meta")?,
+            writer: std::sync::Arc::new(std::sync::Mutex::new(())),
             db,
         })
+    }
+
+    /// Takes the writer lock (blocking). A panic of an earlier holder does not poison it:
+    /// the store itself is transactional.
+    pub fn writer(&self) -> WriterGuard<'_> {
+        WriterGuard(
+            self.writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// Durably writes everything committed so far.
@@ -394,6 +412,9 @@ impl Store {
                     }
                     for (seq, bytes) in &outbox_rows {
                         outbox.insert(&seq.to_be_bytes(), bytes.as_slice())?;
+                    }
+                    for (k, v) in &commit.meta {
+                        meta.insert(k.as_bytes(), v.as_bytes())?;
                     }
                     for (k, v) in &absence_rows {
                         match v {

@@ -107,7 +107,8 @@ pub struct View<'a> {
     pub config: &'a Config,
     pub case: &'a Case,
     pub now: DateTime<Utc>,
-    /// The recipient's action code (without `#`).
+    /// The recipient's address (lower-cased) and action code (without `#`).
+    pub recipient: &'a str,
     pub code: &'a str,
     /// The service's own address (for `mailto:` links).
     pub service_addr: &'a str,
@@ -304,6 +305,51 @@ impl View<'_> {
             s.push_str(&format!("  {} — {}, {}\n", e.id, e.name, e.position));
         }
         s
+    }
+}
+
+/// A history event's name as officials read it.
+pub fn action_label(lang: Language, action: &str) -> String {
+    let (ru, en) = match action {
+        "draft" => ("проект ответа", "draft answer"),
+        "interim" => ("промежуточный ответ", "interim answer"),
+        "clarification" => ("уточняющий вопрос", "clarifying question"),
+        "declined" => ("отказ (не моя компетенция)", "declined"),
+        "approved" => ("согласование", "approval"),
+        "rework" => ("возврат на доработку", "return for rework"),
+        "assigned" => ("назначение исполнителя", "assignment"),
+        "excluded" => ("исключение (п. 12)", "exclusion (clause 12)"),
+        "closed" => ("закрытие дела", "closing"),
+        "published" => ("публикация ответа", "publication"),
+        other => (other, other),
+    };
+    tr(lang, ru, en).to_string()
+}
+
+/// A case state as officials read it.
+pub fn state_label(lang: Language, state: crate::workflow::State) -> &'static str {
+    use crate::workflow::State::*;
+    match state {
+        Unassigned => tr(
+            lang,
+            "ждёт назначения исполнителя",
+            "waiting for an executor",
+        ),
+        Assigned => tr(lang, "у исполнителя", "with the executor"),
+        DraftSubmitted => tr(lang, "на согласовании", "waiting for approval"),
+        Rework => tr(lang, "на доработке", "in rework"),
+        InterimApproved => tr(
+            lang,
+            "промежуточный ответ согласован, ждём окончательный",
+            "interim answer approved, final one due",
+        ),
+        Approved => tr(
+            lang,
+            "ответ согласован, ждём публикации",
+            "answer approved, to be published",
+        ),
+        Closed => tr(lang, "закрыто", "closed"),
+        Excluded => tr(lang, "исключено (п. 12)", "excluded (clause 12)"),
     }
 }
 
@@ -619,16 +665,19 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
                 )
             ),
         ),
-        NoticeKind::Confirmation { action } => (
-            format!("{tag} {}: {action}", tr(lang, "Принято", "Done")),
-            format!(
-                "{} «{action}». {}: {}.\n\n{}",
-                tr(lang, "Действие принято:", "Action taken:"),
-                tr(lang, "Состояние дела", "Case state"),
-                case.state.as_str(),
-                view.deadlines()
-            ),
-        ),
+        NoticeKind::Confirmation { action } => {
+            let what = action_label(lang, action);
+            (
+                format!("{tag} {}: {what}", tr(lang, "Принято", "Done")),
+                format!(
+                    "{} {what}. {}: {}.\n\n{}",
+                    tr(lang, "Принято:", "Taken:"),
+                    tr(lang, "Состояние дела", "Case state"),
+                    state_label(lang, case.state),
+                    view.deadlines()
+                ),
+            )
+        }
         NoticeKind::Refused { reason } => (
             format!(
                 "{tag} {}",
@@ -689,7 +738,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
             t.push_str(&format!(
                 "{}: {}\n\n",
                 tr(lang, "Состояние дела", "Case state"),
-                case.state.as_str()
+                state_label(lang, case.state)
             ));
             if let Some(e) = case
                 .executor
@@ -706,6 +755,17 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
             t.push_str(&view.fields());
             t.push('\n');
             t.push_str(&view.post_text());
+            t.push('\n');
+            if view.recipient == view.config.people.coordinator.email {
+                t.push_str(&view.coordinator_actions());
+            } else if case
+                .executor
+                .as_deref()
+                .and_then(|id| view.config.executor(id))
+                .is_some_and(|e| e.email == view.recipient)
+            {
+                t.push_str(&view.executor_actions());
+            }
             (
                 format!(
                     "{tag} {word}: {name} {} — {head}",

@@ -107,7 +107,29 @@ async fn one_forward_per_case(stack: &MailStack, p: &People, n: usize) {
     tags.sort();
     tags.dedup();
     assert_eq!(tags.len(), n, "one forward per case: {tags:?}");
-    assert_eq!(mails.len(), n, "no forward twice");
+    // One Message-ID per case. A message in flight when the SMTP server went away may have
+    // been queued there without its answer reaching us; we send it again, with the same
+    // Message-ID (SPEC §7) — SMTP offers no more. At most one such twin per outage.
+    let mut ids: Vec<(String, Option<String>)> = mails
+        .iter()
+        .map(|m| {
+            (
+                m.header("X-Otklik-Case").unwrap_or("?").to_string(),
+                m.message_id.clone(),
+            )
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "one Message-ID per case: {ids:?}");
+    assert!(
+        mails.len() <= n + 1,
+        "{} copies of {n} forwards",
+        mails.len()
+    );
+    if mails.len() > n {
+        eprintln!("one forward in flight at the outage was delivered twice, with one Message-ID");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

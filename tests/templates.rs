@@ -129,6 +129,7 @@ fn every_notice_renders_with_tag_and_code_and_no_keyword_in_its_subject() {
                 config: &c,
                 case: &case,
                 now,
+                recipient: "housing@example.ru",
                 code: "k7m2q9xa",
                 service_addr: "svc@example.ru",
             };
@@ -162,6 +163,7 @@ fn every_notice_renders_with_tag_and_code_and_no_keyword_in_its_subject() {
             config: &c,
             case: &case,
             now,
+            recipient: "housing@example.ru",
             code: "k7m2q9xa",
             service_addr: "svc@example.ru",
         };

@@ -486,6 +486,7 @@ fn a_repeat_goes_to_the_earlier_executor_and_quotes_the_earlier_answer() {
         config: &c,
         case: &out.case,
         now: later,
+        recipient: "housing@example.ru",
         code: "k7m2q9xa",
         service_addr: "svc@example.ru",
     };
