@@ -16,9 +16,9 @@ use lettre::message::{Mailbox, MultiPart};
 
 use crate::auth::Secret;
 use crate::compose::{self, ComposeError};
-use crate::config::{Config, DeadlineKind, Language};
+use crate::config::{Config, DeadlineKind};
 use crate::store::{Commit, OutMail, Store, StoreError};
-use crate::templates::{deadline_name, hours_minutes, local_time};
+use crate::templates::{self, deadline_name, hours_minutes, local_time};
 use crate::workflow::{self, Case, State};
 
 /// The store meta key holding the local date of the last digest sent (`YYYY-MM-DD`).
@@ -165,27 +165,6 @@ pub fn build(config: &Config, cases: &[Case], now: DateTime<Utc>) -> Digest {
     }
 }
 
-fn tr<'a>(lang: Language, ru: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Language::Ru => ru,
-        Language::En => en,
-    }
-}
-
-fn state_name(lang: Language, s: State) -> &'static str {
-    match (lang, s) {
-        (Language::Ru, State::Unassigned) => "не назначено",
-        (Language::Ru, State::Assigned) => "у исполнителя",
-        (Language::Ru, State::DraftSubmitted) => "проект на согласовании",
-        (Language::Ru, State::Rework) => "на доработке",
-        (Language::Ru, State::InterimApproved) => "промежуточный ответ согласован",
-        (Language::Ru, State::Approved) => "согласовано, ждёт публикации",
-        (Language::Ru, State::Closed) => "закрыто",
-        (Language::Ru, State::Excluded) => "исключено",
-        (Language::En, s) => s.as_str(),
-    }
-}
-
 /// The subject: `[PREFIX] Сводка на пт 06.11.2026: 12 открытых, 3 просрочено`.
 pub fn subject(config: &Config, d: &Digest) -> String {
     let lang = config.service.language;
@@ -194,11 +173,11 @@ pub fn subject(config: &Config, d: &Digest) -> String {
     format!(
         "[{}] {} {day}: {} {}, {} {}",
         config.service.case_prefix,
-        tr(lang, "Сводка на", "Digest for"),
+        templates::tr(lang, "Сводка на", "Digest for"),
         d.open,
-        tr(lang, "открытых", "open"),
+        templates::tr(lang, "открытых", "open"),
         d.overdue.len(),
-        tr(lang, "просрочено", "overdue"),
+        templates::tr(lang, "просрочено", "overdue"),
     )
 }
 
@@ -208,12 +187,12 @@ fn line_status(config: &Config, l: &Line, now: DateTime<Utc>) -> String {
     let cal = &config.calendar;
     let (word, span) = if l.deadline <= now {
         (
-            tr(lang, "просрочено на", "overdue by"),
+            templates::tr(lang, "просрочено на", "overdue by"),
             cal.working_time_between(l.deadline, now),
         )
     } else {
         (
-            tr(lang, "осталось", "left"),
+            templates::tr(lang, "осталось", "left"),
             cal.working_time_between(now, l.deadline),
         )
     };
@@ -240,16 +219,19 @@ pub fn text(config: &Config, d: &Digest) -> String {
     let lang = config.service.language;
     let mut s = format!(
         "{} {}\n\n",
-        tr(lang, "Сводка по обращениям на", "Digest of cases at"),
+        templates::tr(lang, "Сводка по обращениям на", "Digest of cases at"),
         local_time(config, d.now)
     );
     s.push_str(&format!(
         "{}: {}\n",
-        tr(lang, "Открытых дел", "Open cases"),
+        templates::tr(lang, "Открытых дел", "Open cases"),
         d.open
     ));
     for (state, n) in &d.by_state {
-        s.push_str(&format!("  {}: {n}\n", state_name(lang, *state)));
+        s.push_str(&format!(
+            "  {}: {n}\n",
+            templates::state_label(lang, *state)
+        ));
     }
     let list = |s: &mut String, title: &str, lines: &[Line]| {
         s.push_str(&format!("\n{title}: {}\n", lines.len()));
@@ -263,21 +245,29 @@ pub fn text(config: &Config, d: &Digest) -> String {
             ));
         }
     };
-    list(&mut s, tr(lang, "Срок сегодня", "Due today"), &d.due_today);
-    list(&mut s, tr(lang, "Просрочено", "Overdue"), &d.overdue);
+    list(
+        &mut s,
+        templates::tr(lang, "Срок сегодня", "Due today"),
+        &d.due_today,
+    );
+    list(
+        &mut s,
+        templates::tr(lang, "Просрочено", "Overdue"),
+        &d.overdue,
+    );
     s.push_str(&format!(
         "\n{}:\n",
-        tr(lang, "По исполнителям", "By executor")
+        templates::tr(lang, "По исполнителям", "By executor")
     ));
     for e in &d.executors {
         s.push_str(&format!(
             "  {}: {} {}, {} {}, {} {}\n",
             executor_label(config, (e.executor != "-").then_some(e.executor.as_str())),
-            tr(lang, "открыто", "open"),
+            templates::tr(lang, "открыто", "open"),
             e.open,
-            tr(lang, "срок сегодня", "due today"),
+            templates::tr(lang, "срок сегодня", "due today"),
             e.due_today,
-            tr(lang, "просрочено", "overdue"),
+            templates::tr(lang, "просрочено", "overdue"),
             e.overdue
         ));
     }
@@ -324,7 +314,7 @@ pub fn html(config: &Config, d: &Digest) -> String {
     let lang = config.service.language;
     let title = format!(
         "{} {}",
-        tr(lang, "Сводка по обращениям на", "Digest of cases at"),
+        templates::tr(lang, "Сводка по обращениям на", "Digest of cases at"),
         local_time(config, d.now)
     );
     let mut s = format!(
@@ -334,29 +324,35 @@ pub fn html(config: &Config, d: &Digest) -> String {
     let mut states: Vec<Vec<String>> = d
         .by_state
         .iter()
-        .map(|(st, n)| vec![state_name(lang, *st).to_string(), n.to_string()])
+        .map(|(st, n)| vec![templates::state_label(lang, *st).to_string(), n.to_string()])
         .collect();
     states.push(vec![
-        tr(lang, "всего", "total").to_string(),
+        templates::tr(lang, "всего", "total").to_string(),
         d.open.to_string(),
     ]);
     s.push_str(&format!(
         "<h3>{}</h3>\n",
-        escape(tr(lang, "Открытые дела", "Open cases"))
+        escape(templates::tr(lang, "Открытые дела", "Open cases"))
     ));
     s.push_str(&table(
-        &[tr(lang, "Состояние", "State"), tr(lang, "Дел", "Cases")],
+        &[
+            templates::tr(lang, "Состояние", "State"),
+            templates::tr(lang, "Дел", "Cases"),
+        ],
         &states,
     ));
     let head = [
-        tr(lang, "Дело", "Case"),
-        tr(lang, "Сообщение", "Post"),
-        tr(lang, "Исполнитель", "Executor"),
-        tr(lang, "Срок", "Deadline"),
+        templates::tr(lang, "Дело", "Case"),
+        templates::tr(lang, "Сообщение", "Post"),
+        templates::tr(lang, "Исполнитель", "Executor"),
+        templates::tr(lang, "Срок", "Deadline"),
     ];
     for (title, lines) in [
-        (tr(lang, "Срок сегодня", "Due today"), &d.due_today),
-        (tr(lang, "Просрочено", "Overdue"), &d.overdue),
+        (
+            templates::tr(lang, "Срок сегодня", "Due today"),
+            &d.due_today,
+        ),
+        (templates::tr(lang, "Просрочено", "Overdue"), &d.overdue),
     ] {
         s.push_str(&format!("<h3>{}: {}</h3>\n", escape(title), lines.len()));
         let rows: Vec<Vec<String>> = lines
@@ -374,7 +370,7 @@ pub fn html(config: &Config, d: &Digest) -> String {
     }
     s.push_str(&format!(
         "<h3>{}</h3>\n",
-        escape(tr(lang, "По исполнителям", "By executor"))
+        escape(templates::tr(lang, "По исполнителям", "By executor"))
     ));
     let rows: Vec<Vec<String>> = d
         .executors
@@ -390,10 +386,10 @@ pub fn html(config: &Config, d: &Digest) -> String {
         .collect();
     s.push_str(&table(
         &[
-            tr(lang, "Исполнитель", "Executor"),
-            tr(lang, "Открыто", "Open"),
-            tr(lang, "Срок сегодня", "Due today"),
-            tr(lang, "Просрочено", "Overdue"),
+            templates::tr(lang, "Исполнитель", "Executor"),
+            templates::tr(lang, "Открыто", "Open"),
+            templates::tr(lang, "Срок сегодня", "Due today"),
+            templates::tr(lang, "Просрочено", "Overdue"),
         ],
         &rows,
     ));

@@ -291,7 +291,9 @@ impl Store {
     /// How many cases there are: O(1), since numbers have no gaps and cases are never
     /// deleted (sled's `len` would scan the whole tree).
     pub fn case_count(&self) -> usize {
-        self.peek_next_case().map(|next| next.saturating_sub(1) as usize).unwrap_or(0)
+        self.peek_next_case()
+            .map(|next| next.saturating_sub(1) as usize)
+            .unwrap_or(0)
     }
 
     /// Absences announced by email.

@@ -19,7 +19,8 @@ pub struct Rendered {
     pub calendar: Option<String>,
 }
 
-fn tr<'a>(lang: Language, ru: &'a str, en: &'a str) -> &'a str {
+/// The Russian or the English text, by the configured language.
+pub fn tr<'a>(lang: Language, ru: &'a str, en: &'a str) -> &'a str {
     match lang {
         Language::Ru => ru,
         Language::En => en,
@@ -795,10 +796,7 @@ pub struct QueueItem<'a> {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::digest::escape(s)
 }
 
 /// The earliest open deadline of a case (for ordering: overdue first).
