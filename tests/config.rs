@@ -1217,3 +1217,40 @@ fn wrong_type_does_not_hide_the_rest() {
         show(&ps)
     );
 }
+
+#[test]
+fn ca_file_must_hold_a_readable_pem_certificate() {
+    let missing = MINIMAL.replace(
+        "host = \"smtp.example.ru\"",
+        "host = \"smtp.example.ru\"\nca_file = \"no-such-ca.pem\"",
+    );
+    assert!(
+        one(&missing, "smtp.ca_file")
+            .message
+            .contains("no-such-ca.pem")
+    );
+    let not_pem = MINIMAL.replace(
+        "password_file = \"imap-password\"",
+        "password_file = \"imap-password\"\nca_file = \"imap-password\"",
+    );
+    assert!(
+        one(&not_pem, "imap.ca_file")
+            .message
+            .contains("no PEM certificate")
+    );
+    let (dir, path) = setup(&MINIMAL.replace(
+        "password_file = \"imap-password\"",
+        "password_file = \"imap-password\"\nca_file = \"ca.pem\"",
+    ));
+    std::fs::write(
+        dir.path().join("ca.pem"),
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let c = config::load_env(&path, SecretCheck::Lenient, &no_env).unwrap();
+    assert_eq!(
+        c.imap.ca_file,
+        Some(dir.path().join("ca.pem")),
+        "relative to the config's folder"
+    );
+}

@@ -483,3 +483,52 @@ async fn restarts_and_outages_lose_nothing() {
     );
     svc.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_with_the_configured_ca_and_smtp_auth() {
+    let stack = MailStack::shared();
+    let p = People::new("tls");
+    let dir = tempfile::tempdir().unwrap();
+    let text = config_text(
+        stack,
+        &p,
+        &dir.path().join("state").display().to_string(),
+        ALWAYS_CALENDAR,
+        DEFAULT_DEADLINES,
+        "",
+    );
+    // IMAP over implicit TLS, SMTP with STARTTLS and AUTH, both trusting the test CA by
+    // `ca_file` (the host is `localhost`, a name in the certificate).
+    let ca = stack.ca_pem_path().display().to_string();
+    let text = text
+        .replacen(
+            &format!("host = \"{}\"\nport = {}\ntls = \"none\"", stack.host(), stack.imap_port()),
+            &format!("host = \"localhost\"\nport = {}\ntls = \"implicit\"\nca_file = \"{ca}\"", stack.imaps_port()),
+            1,
+        )
+        .replacen(
+            &format!("host = \"{}\"\nport = {}\ntls = \"none\"", stack.host(), stack.smtp_port()),
+            &format!(
+                "host = \"localhost\"\nport = {}\ntls = \"starttls\"\nca_file = \"{ca}\"\nusername = \"{}\"\npassword_env = \"OTKLIK_TEST_IMAP_PASSWORD\"",
+                stack.submission_port(),
+                stack.addr(&p.service())
+            ),
+            1,
+        );
+    assert!(
+        text.contains("tls = \"implicit\"") && text.contains("tls = \"starttls\""),
+        "{text}"
+    );
+    let svc = Service::start(dir.path(), &text).await;
+    stack
+        .append(
+            &p.service(),
+            "INBOX",
+            &notification(stack, &p, "4401", "ЖКХ", "T", "Текст.", ""),
+        )
+        .await;
+    stack
+        .wait_for(&p.executor("housing"), "INBOX", |m| about(m, "OTK-1"), WAIT)
+        .await;
+    svc.stop().await;
+}
