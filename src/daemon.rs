@@ -370,8 +370,8 @@ fn now_secs() -> u64 {
 
 fn status_line(store: &Store, state: MailboxState) -> String {
     format!(
-        "{} cases, outbox {}, {state}",
-        store.case_count(),
+        "{} open cases, outbox {}, {state}",
+        store.open_case_count(),
         store.outbox_len()
     )
 }

@@ -172,6 +172,13 @@ pub struct Store {
 pub struct WriterGuard<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
 
 const NEXT_CASE: &[u8] = b"next_case";
+const OPEN_CASES: &[u8] = b"open_cases";
+
+/// Only the state of a stored case (to keep the open-case count without decoding it all).
+#[derive(Deserialize)]
+struct StateOnly {
+    state: crate::workflow::State,
+}
 
 impl Store {
     /// Opens (creating) the store in `dir`. The page cache is kept small: the working set
@@ -288,6 +295,16 @@ impl Store {
         })
     }
 
+    /// How many cases are open (not closed, not excluded): O(1), kept by every commit.
+    pub fn open_case_count(&self) -> usize {
+        self.meta
+            .get(OPEN_CASES)
+            .ok()
+            .flatten()
+            .and_then(|v| u64_from(&v))
+            .unwrap_or(0) as usize
+    }
+
     /// How many cases there are: O(1), since numbers have no gaps and cases are never
     /// deleted (sled's `len` would scan the whole tree).
     pub fn case_count(&self) -> usize {
@@ -379,9 +396,15 @@ impl Store {
                         }
                         meta.insert(NEXT_CASE, &(next + 1).to_be_bytes())?;
                     }
+                    let mut open_delta: i64 = 0;
                     for (number, bytes, due_rows, due_keys, case) in &case_rows {
                         let key = number.to_be_bytes();
-                        cases.insert(&key, bytes.as_slice())?;
+                        let was_open = cases
+                            .insert(&key, bytes.as_slice())?
+                            .and_then(|old| serde_json::from_slice::<StateOnly>(&old).ok())
+                            .map(|old| old.state.is_open());
+                        open_delta +=
+                            i64::from(case.state.is_open()) - i64::from(was_open.unwrap_or(false));
                         let n = &case.notification;
                         if let Some(s) = &n.source_id {
                             put_if_absent(sources, norm(s).as_bytes(), &key)?;
@@ -416,6 +439,16 @@ impl Store {
                     }
                     for (seq, bytes) in &outbox_rows {
                         outbox.insert(&seq.to_be_bytes(), bytes.as_slice())?;
+                    }
+                    if open_delta != 0 {
+                        let open = meta
+                            .get(OPEN_CASES)?
+                            .and_then(|v| u64_from(&v))
+                            .unwrap_or(0) as i64;
+                        meta.insert(
+                            OPEN_CASES,
+                            &((open + open_delta).max(0) as u64).to_be_bytes(),
+                        )?;
                     }
                     for (k, v) in &commit.meta {
                         meta.insert(k.as_bytes(), v.as_bytes())?;

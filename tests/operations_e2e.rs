@@ -305,7 +305,7 @@ async fn systemd_hears_ready_status_watchdog_and_stopping_and_logs_keep_secrets(
         .notes
         .all()
         .iter()
-        .any(|d| d.starts_with("STATUS=1 cases, outbox ") && d.contains("imap: "))
+        .any(|d| d.starts_with("STATUS=1 open cases, outbox ") && d.contains("imap: "))
     {
         assert!(
             tokio::time::Instant::now() < deadline,
