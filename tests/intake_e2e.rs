@@ -275,13 +275,7 @@ async fn what_is_not_a_new_case_does_what_the_spec_says() {
         &stack.new_message_id(),
         None,
     );
-    stack
-        .send(
-            &stack.addr(&p.stranger()),
-            &[&stack.addr(&p.service())],
-            &raw,
-        )
-        .await;
+    to_service(stack, &p, &p.stranger(), &raw).await;
     stack
         .wait_for(&p.service(), &rejected(), |m| m.subject == "Вопрос", WAIT)
         .await;
@@ -295,13 +289,7 @@ async fn what_is_not_a_new_case_does_what_the_spec_says() {
         subj = first.subject,
         parent = first.message_id.clone().unwrap(),
     );
-    stack
-        .send(
-            &stack.addr(&p.executor("housing")),
-            &[&stack.addr(&p.service())],
-            oof.as_bytes(),
-        )
-        .await;
+    to_service(stack, &p, &p.executor("housing"), oof.as_bytes()).await;
     svc.wait_case(1, "with the auto-reply recorded", |c| {
         c.history
             .iter()

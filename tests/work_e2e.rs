@@ -452,13 +452,7 @@ async fn mailto_reply_outlook_top_post_and_photo() {
         None,
         None,
     );
-    stack
-        .send(
-            &stack.addr(&p.executor("housing")),
-            &[&stack.addr(&p.service())],
-            &raw,
-        )
-        .await;
+    to_service(stack, &p, &p.executor("housing"), &raw).await;
     let approval = stack
         .wait_for(
             &p.coordinator(),
@@ -516,13 +510,7 @@ async fn mailto_reply_outlook_top_post_and_photo() {
         Some(&returned),
         Some(png),
     );
-    stack
-        .send(
-            &stack.addr(&p.executor("housing")),
-            &[&stack.addr(&p.service())],
-            &raw,
-        )
-        .await;
+    to_service(stack, &p, &p.executor("housing"), &raw).await;
     let with_photo = stack
         .wait_for(
             &p.coordinator(),
@@ -560,13 +548,7 @@ async fn refusals_change_nothing() {
         None,
         None,
     );
-    stack
-        .send(
-            &stack.addr(&p.coordinator()),
-            &[&stack.addr(&p.service())],
-            &raw,
-        )
-        .await;
+    to_service(stack, &p, &p.coordinator(), &raw).await;
     stack
         .wait_for(
             &p.coordinator(),

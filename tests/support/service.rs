@@ -365,3 +365,10 @@ pub async fn start_on_shared(
     let svc = Service::start(dir.path(), &text).await;
     (stack, p, dir, svc)
 }
+
+/// Sends `raw` to the service's address as `from` (a user name), through Postfix.
+pub async fn to_service(stack: &MailStack, p: &People, from: &str, raw: &[u8]) {
+    stack
+        .send(&stack.addr(from), &[&stack.addr(&p.service())], raw)
+        .await;
+}
