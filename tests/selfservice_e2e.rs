@@ -22,7 +22,7 @@ async fn write(stack: &MailStack, p: &People, from: &str, subject: &str, body: &
         &stack.new_message_id(),
         None,
     );
-    to_service(stack, &p, &from, &raw).await;
+    to_service(stack, p, from, &raw).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
