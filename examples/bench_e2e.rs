@@ -44,7 +44,7 @@ fn now_f64() -> f64 {
 /// Delivery instants of the messages in `user`'s INBOX Maildir, by incident id (or by
 /// `X-Otklik-Case` when `by_case`), from Dovecot's file names (`<secs>.M<usecs>P…`).
 fn deliveries(stack: &MailStack, user: &str, by_case: bool) -> BTreeMap<String, f64> {
-    let dir = stack.maildir(user);
+    let dir = stack.maildir(user).join("Maildir");
     let mut out = BTreeMap::new();
     for sub in ["new", "cur"] {
         let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
@@ -346,6 +346,43 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+/// The store alone, in this process: open, count, scan (what start-up and the status line
+/// do), with this process's RSS growth.
+struct StoreProfile {
+    open_ms: f64,
+    count_ms: f64,
+    scan_ms: f64,
+    rss_open_kb: i64,
+    rss_count_kb: i64,
+    rss_scan_kb: i64,
+}
+
+fn store_profile(state_dir: &Path) -> StoreProfile {
+    let me = std::process::id();
+    let rss0 = rss_kb(me).0 as i64;
+    let t = Instant::now();
+    let store = otklik::store::Store::open(state_dir).expect("open the big store");
+    let open_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let rss1 = rss_kb(me).0 as i64;
+    let t = Instant::now();
+    let n = store.case_count();
+    let count_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let rss2 = rss_kb(me).0 as i64;
+    let t = Instant::now();
+    let open = store.open_case_numbers().expect("scan").len();
+    let scan_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let rss3 = rss_kb(me).0 as i64;
+    eprintln!("store profile: {n} cases, {open} open");
+    StoreProfile {
+        open_ms,
+        count_ms,
+        scan_ms,
+        rss_open_kb: rss1 - rss0,
+        rss_count_kb: rss2 - rss1,
+        rss_scan_kb: rss3 - rss2,
+    }
+}
+
 fn dir_size(p: &Path) -> u64 {
     let mut total = 0;
     if let Ok(rd) = std::fs::read_dir(p) {
@@ -412,12 +449,35 @@ async fn run(
         .prefix("otklik-bench-")
         .tempdir()
         .unwrap();
+    if std::env::var_os("BENCH_ONLY_STORE").is_none() {
+        mail_phases(
+            &stack,
+            work.path(),
+            &bin,
+            &relay_bin,
+            n_burst,
+            m_paced,
+            k_replies,
+        )
+        .await;
+    }
+    store_phases(&stack, work.path(), &bin, big).await;
+}
 
+async fn mail_phases(
+    stack: &MailStack,
+    work: &Path,
+    bin: &Path,
+    relay_bin: &Path,
+    n_burst: usize,
+    m_paced: usize,
+    k_replies: usize,
+) {
     // ---- the raw relay
     let rp = People::new("relay");
-    let relay_log = work.path().join("relay.log");
+    let relay_log = work.join("relay.log");
     let relay = spawn_logged(
-        Command::new(&relay_bin)
+        Command::new(relay_bin)
             .arg(stack.host())
             .arg(stack.imap_port().to_string())
             .arg(stack.smtp_port().to_string())
@@ -427,32 +487,32 @@ async fn run(
         &relay_log,
     );
     wait_log(&relay_log, "ready").await;
-    let base = measure(&stack, &rp, n_burst, m_paced).await;
+    let base = measure(stack, &rp, n_burst, m_paced).await;
     stop(relay);
 
     // ---- otklik
     let p = People::new("bench");
-    let state = work.path().join("state");
+    let state = work.join("state");
     let text = config_text(
-        &stack,
+        stack,
         &p,
         &state.display().to_string(),
         ALWAYS_CALENDAR,
         DEFAULT_DEADLINES,
         "",
     );
-    let config = work.path().join("otklik.toml");
+    let config = work.join("otklik.toml");
     std::fs::write(&config, &text).unwrap();
-    let log = work.path().join("otklik.log");
-    let d = otklik(&bin, &config, &log);
+    let log = work.join("otklik.log");
+    let d = otklik(bin, &config, &log);
     wait_log(&log, "ready: mailbox selected").await;
-    let ours = measure(&stack, &p, n_burst, m_paced).await;
+    let ours = measure(stack, &p, n_burst, m_paced).await;
 
     // ---- reply → approval request at the coordinator
     let exec = p.executor("housing");
     let mut forwards: Vec<Received> = Vec::new();
     for sub in ["new", "cur"] {
-        if let Ok(rd) = std::fs::read_dir(stack.maildir(&exec).join(sub)) {
+        if let Ok(rd) = std::fs::read_dir(stack.maildir(&exec).join("Maildir").join(sub)) {
             for e in rd.flatten() {
                 forwards.push(Received::parse(0, std::fs::read(e.path()).unwrap()));
             }
@@ -478,7 +538,7 @@ async fn run(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let keys: Vec<String> = replied.keys().cloned().collect();
-    let got = wait_deliveries(&stack, &p.coordinator(), true, &keys).await;
+    let got = wait_deliveries(stack, &p.coordinator(), true, &keys).await;
     let mut approval: Vec<f64> = keys
         .iter()
         .map(|k| (got[k] - replied[k]).max(0.0) * 1000.0)
@@ -490,16 +550,27 @@ async fn run(
     let (rss_loaded, hwm_loaded) = rss_kb(d.id());
     stop(d);
 
+    print_mail_tables(
+        &base,
+        &ours,
+        &approval,
+        rss_loaded,
+        hwm_loaded,
+        n_burst + m_paced + 5,
+    );
+}
+
+async fn store_phases(stack: &MailStack, work: &Path, bin: &Path, big: u64) {
     // ---- start-up and idle RSS with a big store
-    let big_state = work.path().join("big");
+    let big_state = work.join("big");
     let build_secs = build_store(&big_state, big);
     let store_bytes = dir_size(&big_state.join("store"));
-    let big_config = work.path().join("big.toml");
+    let big_config = work.join("big.toml");
     let bp = People::new("big");
     std::fs::write(
         &big_config,
         config_text(
-            &stack,
+            stack,
             &bp,
             &big_state.display().to_string(),
             ALWAYS_CALENDAR,
@@ -511,9 +582,9 @@ async fn run(
     let mut starts = Vec::new();
     let mut rss_big = (0, 0);
     for round in 0..3 {
-        let blog = work.path().join(format!("big{round}.log"));
+        let blog = work.join(format!("big{round}.log"));
         let t = Instant::now();
-        let d = otklik(&bin, &big_config, &blog);
+        let d = otklik(bin, &big_config, &blog);
         let sock = otklik::control::socket_path(&big_state);
         while otklik::control::ask(&big_state, &otklik::control::Request::Status).is_none() {
             assert!(
@@ -534,6 +605,55 @@ async fn run(
         starts.push((to_socket, to_ready));
     }
 
+    let prof = store_profile(&big_state);
+    println!();
+    println!("### Start-up and memory with a big store");
+    println!();
+    println!("| measure | value |");
+    println!("|---|---:|");
+    println!(
+        "| store of {big} cases: built in | {build_secs:.1} s, {:.1} MB on disk |",
+        store_bytes as f64 / 1e6
+    );
+    for (i, (sock, ready)) in starts.iter().enumerate() {
+        let what = if i == 0 {
+            "first start (schedule rebuilt)"
+        } else {
+            "restart"
+        };
+        println!("| {what}: spawn → control socket answers | {sock:.0} ms |");
+        println!("| {what}: spawn → IMAP ready | {ready:.0} ms |");
+    }
+    println!(
+        "| RSS of the daemon, idle 10 s after a restart | {:.1} MB (peak {:.1} MB) |",
+        rss_big.0 as f64 / 1024.0,
+        rss_big.1 as f64 / 1024.0
+    );
+    println!(
+        "| in-process: `Store::open` | {:.0} ms, +{:.1} MB RSS |",
+        prof.open_ms,
+        prof.rss_open_kb as f64 / 1024.0
+    );
+    println!(
+        "| in-process: `Store::case_count` (status line, every 5 s) | {:.0} ms, +{:.1} MB RSS |",
+        prof.count_ms,
+        prof.rss_count_kb as f64 / 1024.0
+    );
+    println!(
+        "| in-process: `Store::open_case_numbers` (schedule rebuild) | {:.0} ms, +{:.1} MB RSS |",
+        prof.scan_ms,
+        prof.rss_scan_kb as f64 / 1024.0
+    );
+}
+
+fn print_mail_tables(
+    base: &Figures,
+    ours: &Figures,
+    approval: &[f64],
+    rss_loaded: u64,
+    hwm_loaded: u64,
+    cases: usize,
+) {
     // ---- tables
     println!();
     println!("### End to end: APPEND to the intake mailbox → delivered to the executor");
@@ -563,37 +683,14 @@ async fn run(
     println!(
         "| {} | {:.0} | {:.0} | {:.0} |",
         approval.len(),
-        percentile(&approval, 0.5),
-        percentile(&approval, 0.99),
+        percentile(approval, 0.5),
+        percentile(approval, 0.99),
         approval.last().copied().unwrap_or(f64::NAN)
     );
     println!();
-    println!("### Memory and start-up");
-    println!();
-    println!("| measure | value |");
-    println!("|---|---:|");
     println!(
-        "| RSS, idle 5 s after the load above ({} cases) | {:.1} MB (peak {:.1} MB) |",
-        n_burst + m_paced + 5,
+        "RSS of the daemon idle 5 s after the load above ({cases} cases): {:.1} MB (peak {:.1} MB)",
         rss_loaded as f64 / 1024.0,
         hwm_loaded as f64 / 1024.0
-    );
-    println!(
-        "| store of {big} cases: built in | {build_secs:.1} s, {:.1} MB on disk |",
-        store_bytes as f64 / 1e6
-    );
-    for (i, (sock, ready)) in starts.iter().enumerate() {
-        let what = if i == 0 {
-            "first start (schedule rebuilt)"
-        } else {
-            "restart"
-        };
-        println!("| {what}, {big} cases: spawn → control socket answers | {sock:.0} ms |");
-        println!("| {what}, {big} cases: spawn → IMAP ready | {ready:.0} ms |");
-    }
-    println!(
-        "| RSS, idle 10 s after start, {big} cases | {:.1} MB (peak {:.1} MB) |",
-        rss_big.0 as f64 / 1024.0,
-        rss_big.1 as f64 / 1024.0
     );
 }

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each fuzz target uses one of these
 //! What each fuzz target does with its input, shared with `tests/fuzz_regressions.rs`
 //! (which replays every input kept in `tests/data/fuzz/<target>/`). Each function must
 //! return without panicking, whatever the bytes; the results are checked only for the
