@@ -93,7 +93,23 @@ impl Handler {
         }
         let verdict = match parsed {
             Err(e) => Verdict::Drop(Disposition::Rejected, format!("malformed message: {e}")),
-            Ok(mail) => self.decide(config, &mail, arrival.unwrap_or(now), now)?,
+            Ok(mail) => {
+                // A bug in reading one odd message must not block the intake (it would be
+                // retried forever): such a message is rejected and logged, the service goes on.
+                let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.decide(config, &mail, arrival.unwrap_or(now), now)
+                }));
+                match decided {
+                    Ok(verdict) => verdict?,
+                    Err(_) => {
+                        tracing::error!(message_id = ?mail.message_id, "internal error while handling a message; it goes to the rejected mailbox");
+                        Verdict::Drop(
+                            Disposition::Rejected,
+                            "internal error while reading it".into(),
+                        )
+                    }
+                }
+            }
         };
         let (commit, handled) = self.to_commit(config, key, verdict, now)?;
         self.store.commit(commit)?;

@@ -84,6 +84,15 @@ pub enum InboundError {
 impl Inbound {
     /// Parse raw RFC 5322 bytes.
     pub fn parse(raw: &[u8]) -> Result<Inbound, InboundError> {
+        // mail-parser asserts on some malformed structures (found by fuzzing: "Invalid part
+        // ID" in debug builds); a message it cannot read must not take the service down.
+        match std::panic::catch_unwind(|| Inbound::parse_inner(raw)) {
+            Ok(result) => result,
+            Err(_) => Err(InboundError::Unparseable),
+        }
+    }
+
+    fn parse_inner(raw: &[u8]) -> Result<Inbound, InboundError> {
         let msg = MessageParser::default()
             .parse(raw)
             .ok_or(InboundError::Unparseable)?;
