@@ -490,10 +490,7 @@ pub fn run_once(
     let Some(date) = due(config, last, now) else {
         return Ok(0);
     };
-    let cases: Vec<Case> = store
-        .cases()
-        .filter(|c| !matches!(c, Ok(c) if !c.state.is_open()))
-        .collect::<Result<_, _>>()?;
+    let cases: Vec<Case> = store.open_cases()?;
     let digest = build(config, &cases, now);
     let mut outbox = Vec::new();
     for to in recipients(config) {

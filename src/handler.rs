@@ -506,9 +506,8 @@ impl Handler {
             Keyword::MyCases => {
                 let mut cases: Vec<Case> = self
                     .store
-                    .cases()
-                    .filter_map(Result::ok)
-                    .filter(|c| c.state.is_open())
+                    .open_cases()?
+                    .into_iter()
                     .filter(|c| {
                         overseer || c.executor.as_deref() == executor.map(|e| e.id.as_str())
                     })

@@ -164,6 +164,9 @@ pub struct Store {
     due: sled::Tree,
     due_by_case: sled::Tree,
     meta: sled::Tree,
+    /// Numbers of the open cases (not closed, not excluded): rescheduling, digests and
+    /// queues read these instead of every case ever opened.
+    open: sled::Tree,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
@@ -206,6 +209,7 @@ impl Store {
             due: tree("due")?,
             due_by_case: tree("due_by_case")?,
             meta: tree("meta")?,
+            open: tree("open")?,
             writer: std::sync::Arc::new(std::sync::Mutex::new(())),
             db,
         })
@@ -381,9 +385,21 @@ impl Store {
             &self.due,
             &self.due_by_case,
             &self.meta,
+            &self.open,
         )
             .transaction(
-                |(cases, inbound, sources, links, authors, outbox, due, due_by_case, meta)| {
+                |(
+                    cases,
+                    inbound,
+                    sources,
+                    links,
+                    authors,
+                    outbox,
+                    due,
+                    due_by_case,
+                    meta,
+                    open,
+                )| {
                     if let Some(number) = new_case {
                         let next = meta.get(NEXT_CASE)?.and_then(|v| u64_from(&v)).unwrap_or(1);
                         if next != number {
@@ -405,6 +421,11 @@ impl Store {
                             .map(|old| old.state.is_open());
                         open_delta +=
                             i64::from(case.state.is_open()) - i64::from(was_open.unwrap_or(false));
+                        if case.state.is_open() {
+                            open.insert(&key, &[])?;
+                        } else {
+                            open.remove(&key)?;
+                        }
                         let n = &case.notification;
                         if let Some(s) = &n.source_id {
                             put_if_absent(sources, norm(s).as_bytes(), &key)?;
@@ -578,12 +599,20 @@ impl Store {
 
     /// Cases that still have due steps (for re-scheduling after a config change).
     pub fn open_case_numbers(&self) -> Result<Vec<u64>, StoreError> {
+        self.open
+            .iter()
+            .keys()
+            .map(|k| Ok(u64_from(&k?).unwrap_or(0)))
+            .filter(|n| !matches!(n, Ok(0)))
+            .collect()
+    }
+
+    /// The open cases, oldest first: O(open cases), not O(all cases).
+    pub fn open_cases(&self) -> Result<Vec<Case>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.cases.iter() {
-            let (k, v) = kv?;
-            let case: Case = dec(&k, &v)?;
-            if case.state.is_open() {
-                out.push(case.number);
+        for n in self.open_case_numbers()? {
+            if let Some(c) = self.case(n)? {
+                out.push(c);
             }
         }
         Ok(out)

@@ -83,6 +83,7 @@ fn numbers_have_no_gaps_and_counts_follow_states() {
             .unwrap();
     }
     assert_eq!((store.case_count(), store.open_case_count()), (3, 1));
+    assert_eq!(store.open_case_numbers().unwrap(), [3]);
     // Reopened (an exclusion overturned).
     store
         .commit(Commit {
@@ -91,6 +92,15 @@ fn numbers_have_no_gaps_and_counts_follow_states() {
         })
         .unwrap();
     assert_eq!(store.open_case_count(), 2);
+    assert_eq!(
+        store
+            .open_cases()
+            .unwrap()
+            .iter()
+            .map(|c| c.number)
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
     // Lookups by source id, link and author + topic.
     assert_eq!(
         store.case_by_source_id(" S3 ").unwrap().map(|c| c.number),
