@@ -46,6 +46,21 @@ pub enum StartError {
     },
     #[error("imap: {0}")]
     Mailbox(#[from] crate::mailbox::MailboxError),
+    #[error(
+        "the store cannot be written (is the disk of state_dir full?); stopping for a restart, which reopens it"
+    )]
+    StoreUnwritable,
+}
+
+impl StartError {
+    /// The process exit status: 75 (EX_TEMPFAIL) where a restart can help — the unit's
+    /// `RestartPreventExitStatus=1` keeps systemd from retrying everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::StoreUnwritable => 75,
+            _ => 1,
+        }
+    }
 }
 
 /// How the outside world steers a running service.
@@ -100,7 +115,14 @@ struct MailHandler {
     config: watch::Receiver<Arc<Config>>,
     outbox_wake: Arc<Notify>,
     timer_wake: Arc<Notify>,
+    /// Messages in a row that could not be committed (a full disk).
+    failures: Arc<std::sync::atomic::AtomicU32>,
 }
+
+/// After this many commits in a row failed (about a minute of the watcher's backoff), the
+/// service stops for a restart: sled keeps its first write error (ENOSPC) until the store
+/// is opened again.
+const STORE_FAILURES_BEFORE_RESTART: u32 = 5;
 
 impl mailbox::Handler for MailHandler {
     async fn handle(&self, msg: Fetched) -> Result<BoxDisposition, HandlerError> {
@@ -119,6 +141,7 @@ impl mailbox::Handler for MailHandler {
                 } else {
                     tracing::info!(uid, case = %handled.case.as_deref().unwrap_or("-"), disposition = ?handled.disposition, note = %handled.note, "message handled");
                 }
+                self.failures.store(0, Ordering::Relaxed);
                 self.outbox_wake.notify_one();
                 self.timer_wake.notify_one();
                 Ok(match handled.disposition {
@@ -127,6 +150,7 @@ impl mailbox::Handler for MailHandler {
                 })
             }
             Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(uid, error = %e, "could not commit a message; it stays in the mailbox and is retried");
                 Err(HandlerError(e.to_string()))
             }
@@ -165,6 +189,9 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     let config = Arc::new(config);
     let (config_tx, config_rx) = watch::channel(config.clone());
 
+    // The tasks stop when the service does — asked from outside, or on a fatal error.
+    let (tasks_stop, tasks_stop_rx) = watch::channel(false);
+
     // Outbox sender.
     let smtp = Arc::new(Smtp::new(
         &config.smtp,
@@ -177,7 +204,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
         store.clone(),
         smtp,
         outbox_wake.clone(),
-        shutdown.clone(),
+        tasks_stop_rx.clone(),
         outbox_beat.clone(),
     ));
 
@@ -190,7 +217,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
         config_rx.clone(),
         timer_wake.clone(),
         outbox_wake.clone(),
-        shutdown.clone(),
+        tasks_stop_rx.clone(),
         timer_beat.clone(),
     ));
 
@@ -205,11 +232,13 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
 
     // IMAP watcher (restarted when its settings change on reload).
     let handler = Arc::new(Handler::new(store.clone(), secret.clone()));
+    let store_failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let mail_handler = Arc::new(MailHandler {
         handler,
         config: config_rx.clone(),
         outbox_wake: outbox_wake.clone(),
         timer_wake: timer_wake.clone(),
+        failures: store_failures.clone(),
     });
     let imap_beat = Arc::new(AtomicU64::new(now_secs()));
     let (state_tx, mut state_rx) = watch::channel(MailboxState::Connecting);
@@ -282,6 +311,12 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
             }
             _ = status_every.tick() => {
                 notify(&format!("STATUS={}", status_line(&store, *state_rx.borrow())));
+                if store_failures.load(Ordering::Relaxed) >= STORE_FAILURES_BEFORE_RESTART {
+                    let e = StartError::StoreUnwritable;
+                    tracing::error!("{e}");
+                    fatal = Some(e);
+                    break;
+                }
             }
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 // Only a live loop earns a ping: a hung IMAP loop, outbox or timer trips the watchdog.
@@ -340,6 +375,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     }
 
     notify("STOPPING=1");
+    tasks_stop.send_replace(true);
     tracing::info!("stopping: finishing the message in hand");
     watcher_stop_tx.send_replace(true);
     if !watcher_done {
@@ -352,10 +388,14 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     control_task.abort();
     let _ = control_task.await;
     let _ = std::fs::remove_file(&sock);
-    store.flush().await?;
+    let flushed = store.flush().await;
     if let Some(e) = fatal {
+        if let Err(flush_error) = flushed {
+            tracing::error!(error = %flush_error, "the store could not be flushed at stop");
+        }
         return Err(e);
     }
+    flushed?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -62,7 +62,7 @@ fn run(cli: &Cli, log_format: LogFormat) -> ExitCode {
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("otklik: {e}");
-            ExitCode::from(1)
+            ExitCode::from(e.exit_code())
         }
     }
 }

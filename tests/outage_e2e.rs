@@ -488,3 +488,40 @@ async fn disk_full_neither_moves_nor_sends_what_is_not_stored() {
         stopped.is_ok()
     );
 }
+
+/// A store that stays unwritable (sled keeps its first ENOSPC) stops the service with
+/// `StoreUnwritable` — exit status 75, which the unit restarts — after about a minute of
+/// failed commits; the restart, once there is room, takes in everything that waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_stays_unwritable_stops_the_service_for_a_restart() {
+    let d = DiskFull::start("diskfull3").await;
+    d.wait_loud_error().await;
+    let ended = d.svc.exited(Duration::from_secs(300)).await;
+    assert!(
+        matches!(ended, Err(otklik::daemon::StartError::StoreUnwritable)),
+        "{ended:?}"
+    );
+    assert_eq!(otklik::daemon::StartError::StoreUnwritable.exit_code(), 75);
+    assert_eq!(
+        count(&d.stack, &d.p.service(), "INBOX").await,
+        DURING,
+        "nothing moved"
+    );
+
+    std::fs::remove_file(&d.filler).unwrap();
+    let svc = Service::start_with(d.path.clone(), d.config.clone()).await;
+    let deadline = Instant::now() + WAIT;
+    while svc.cases().await.len() < BEFORE + DURING {
+        assert!(
+            Instant::now() < deadline,
+            "the waiting notifications were never taken in"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        svc.cases().await.len(),
+        BEFORE + DURING,
+        "each notification exactly once"
+    );
+    svc.stop().await;
+}

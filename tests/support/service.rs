@@ -372,3 +372,15 @@ pub async fn to_service(stack: &MailStack, p: &People, from: &str, raw: &[u8]) {
         .send(&stack.addr(from), &[&stack.addr(&p.service())], raw)
         .await;
 }
+
+impl Service {
+    /// Waits until the service stops on its own and returns how it ended.
+    pub async fn exited(mut self, within: Duration) -> Result<(), daemon::StartError> {
+        let task = self.task.take().expect("the service runs");
+        match tokio::time::timeout(within, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => panic!("the service task failed: {e}"),
+            Err(_) => panic!("the service did not stop on its own within {within:?}"),
+        }
+    }
+}
