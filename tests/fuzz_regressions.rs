@@ -26,16 +26,26 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 fn replay(target: &str, seeds: &[&str], run: fn(&[u8])) -> usize {
     let mut n = 0;
+    let mut crashed = Vec::new();
     let mut dirs = vec![root().join("tests/data/fuzz").join(target)];
     dirs.extend(seeds.iter().map(|s| root().join(s)));
     for dir in dirs {
         for f in files(&dir) {
             let data = std::fs::read(&f).unwrap();
             eprintln!("{target}: {}", f.display());
-            run(&data);
+            // Every input runs, and the failure lists all that panic.
+            if std::panic::catch_unwind(|| run(&data)).is_err() {
+                crashed.push(f.display().to_string());
+            }
             n += 1;
         }
     }
+    assert!(
+        crashed.is_empty(),
+        "{target}: {} of {n} inputs panic:\n{}",
+        crashed.len(),
+        crashed.join("\n")
+    );
     n
 }
 
