@@ -127,6 +127,31 @@ Subject: x\r\nIn-Reply-To: <p@x>\r\nReferences: <r1@x>\r\n <p@x>\r\n\r\nhi\r\n"
     assert_eq!(m.references, vec!["r1@x", "p@x"]);
     assert_eq!(m.header("references"), Some("<r1@x> <p@x>"));
     assert_eq!(m.text.trim_end(), "hi");
+
+    let multipart = b"From: a@otklik.test\r\nTo: b@otklik.test\r\nSubject: files\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n\
+--XX\r\nContent-Type: multipart/alternative; boundary=\"YY\"\r\n\r\n\
+--YY\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain text\r\n\
+--YY\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>html text</p>\r\n\
+--YY--\r\n\
+--XX\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"report.csv\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nYSxiCjEsMgo=\r\n\
+--XX--\r\n"
+        .to_vec();
+    let m = Received::parse(1, multipart);
+    assert_eq!(m.text.trim_end(), "plain text");
+    assert_eq!(
+        m.html.as_deref().map(str::trim_end),
+        Some("<p>html text</p>")
+    );
+    assert_eq!(
+        m.attachments,
+        vec![(
+            "report.csv".to_owned(),
+            "text/csv".to_owned(),
+            b"a,b\n1,2\n".to_vec()
+        )]
+    );
 }
 
 /// Cyrillic text in windows-1251 (the code page Russian mail still uses).

@@ -15,6 +15,11 @@
 //! Tests never register users: each test uses fresh names (prefix them with the
 //! test's name) — that is how tests share a stack or not.
 //!
+//! One stack per test (`start()`) is the default: it costs about 0.2–0.6 s to
+//! start and 0.05–0.2 s to stop on the 2-core dev machines, and isolates
+//! outages and server state. `MailStack::shared()` gives one stack per test
+//! binary for many cheap tests that only need distinct user names.
+//!
 //! Mailbox names: Dovecot's Maildir hierarchy separator is `.`; the helpers
 //! here accept `/` too (`otklik/processed` means `otklik.processed`).
 //!
@@ -22,7 +27,9 @@
 //! in their process groups and removes the temp dir (Drop also runs when a test
 //! panics). If the test binary is killed hard, the servers still go: they are
 //! spawned from one long-lived thread with `PR_SET_PDEATHSIG = SIGTERM`, so the
-//! kernel signals them when the test process dies; and `start()` reaps any
+//! kernel signals them when the test process dies (and a guardian `sh` per
+//! server, blocked on a pipe only this process writes to, kills them when the
+//! pipe closes: Postfix's master loses PDEATHSIG); and `start()` reaps any
 //! stack dir in `/tmp` whose owning process is gone (kills every process whose
 //! command line names that dir, with its process group, then removes the dir).
 //!
@@ -218,39 +225,13 @@ impl Received {
     }
 }
 
+/// RFC 5322 unfolding (drop the line breaks, keep the blanks after them), trimmed.
 fn unfold(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut pending_space = false;
-    for ch in value.chars() {
-        if ch == '\r' || ch == '\n' {
-            pending_space = true;
-            continue;
-        }
-        if pending_space {
-            if !(ch == ' ' || ch == '\t') {
-                out.push(' ');
-            } else {
-                // folding whitespace: keep one blank
-                out.push(' ');
-                pending_space = false;
-                continue;
-            }
-            pending_space = false;
-        }
-        out.push(ch);
-    }
-    // collapse the blanks that folding left doubled
-    let mut collapsed = String::with_capacity(out.len());
-    let mut prev_blank = false;
-    for ch in out.trim().chars() {
-        let blank = ch == ' ' || ch == '\t';
-        if blank && prev_blank {
-            continue;
-        }
-        collapsed.push(ch);
-        prev_blank = blank;
-    }
-    collapsed
+    value
+        .replace("\r\n", "")
+        .replace('\n', "")
+        .trim()
+        .to_owned()
 }
 
 /// A running Dovecot + Postfix pair. See the module docs.
@@ -262,10 +243,10 @@ pub struct MailStack {
     submission_port: u16,
     smtps_port: u16,
     ca_pem: PathBuf,
-    dovecot: Mutex<Option<Child>>,
-    postfix: Mutex<Option<Child>>,
-    /// `Some` while the temp dir must be removed on drop.
-    _dir: Option<tempfile::TempDir>,
+    dovecot: Mutex<Option<Server>>,
+    postfix: Mutex<Option<Server>>,
+    /// Removes the dir when dropped (after `Drop for MailStack` stopped the servers).
+    _dir: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for MailStack {
@@ -366,7 +347,7 @@ impl MailStack {
             smtps_port,
             dovecot: Mutex::new(None),
             postfix: Mutex::new(None),
-            _dir: Some(dir),
+            _dir: dir,
         };
         // From here on, Drop of `stack` cleans up whatever got started.
         stack.make_tls()?;
@@ -627,33 +608,10 @@ impl MailStack {
 
     /// Like [`MailStack::imap`], returning the failure as text.
     pub async fn try_imap(&self, user: &str) -> Result<ImapSession, String> {
-        let tcp = tokio::net::TcpStream::connect((self.host(), self.imap_port))
-            .await
-            .map_err(|e| format!("connect to IMAP port {}: {e}", self.imap_port))?;
-        let mut client = async_imap::Client::new(tcp);
-        match client.read_response().await {
-            Ok(Some(_greeting)) => {}
-            Ok(None) => return Err("IMAP server closed before its greeting".into()),
-            Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
-        }
-        client
-            .login(self.addr(user), Self::PASSWORD)
-            .await
-            .map_err(|(e, _)| format!("LOGIN: {e}"))
-    }
-
-    /// A logged-in IMAP session for `user` over TLS, verified against the
-    /// stack's CA with server name `localhost`: implicit TLS on
-    /// `imaps_port`, or STARTTLS on `imap_port`. Errors as text.
-    pub async fn try_imap_tls(&self, user: &str, mode: TlsMode) -> Result<TlsImapSession, String> {
-        let port = match mode {
-            TlsMode::Implicit => self.imaps_port,
-            TlsMode::StartTls => self.imap_port,
-        };
-        let mut tcp = tokio::net::TcpStream::connect((self.host(), port))
-            .await
-            .map_err(|e| format!("connect to port {port}: {e}"))?;
-        if mode == TlsMode::StartTls {
+        tokio::time::timeout(SERVER_DEADLINE, async {
+            let tcp = tokio::net::TcpStream::connect((self.host(), self.imap_port))
+                .await
+                .map_err(|e| format!("connect to IMAP port {}: {e}", self.imap_port))?;
             let mut client = async_imap::Client::new(tcp);
             match client.read_response().await {
                 Ok(Some(_greeting)) => {}
@@ -661,55 +619,96 @@ impl MailStack {
                 Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
             }
             client
-                .run_command_and_check_ok("STARTTLS", None)
+                .login(self.addr(user), Self::PASSWORD)
                 .await
-                .map_err(|e| format!("STARTTLS: {e}"))?;
-            tcp = client.into_inner();
-        }
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost")
-            .map_err(|e| e.to_string())?;
-        let tls = tokio_rustls::TlsConnector::from(self.tls_client_config())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS handshake: {e}"))?;
-        let mut client = async_imap::Client::new(tls);
-        if mode == TlsMode::Implicit {
-            // no greeting after STARTTLS; one after an implicit-TLS handshake
-            match client.read_response().await {
-                Ok(Some(_greeting)) => {}
-                Ok(None) => return Err("IMAP server closed before its greeting".into()),
-                Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
+                .map_err(|(e, _)| format!("LOGIN: {e}"))
+        })
+        .await
+        .unwrap_or_else(|_| Err(format!("IMAP login: no answer within {SERVER_DEADLINE:?}")))
+    }
+
+    /// A logged-in IMAP session for `user` over TLS, verified against the
+    /// stack's CA with server name `localhost`: implicit TLS on
+    /// `imaps_port`, or STARTTLS on `imap_port`. Errors as text.
+    pub async fn try_imap_tls(&self, user: &str, mode: TlsMode) -> Result<TlsImapSession, String> {
+        tokio::time::timeout(SERVER_DEADLINE, async {
+            let port = match mode {
+                TlsMode::Implicit => self.imaps_port,
+                TlsMode::StartTls => self.imap_port,
+            };
+            let mut tcp = tokio::net::TcpStream::connect((self.host(), port))
+                .await
+                .map_err(|e| format!("connect to port {port}: {e}"))?;
+            if mode == TlsMode::StartTls {
+                let mut client = async_imap::Client::new(tcp);
+                match client.read_response().await {
+                    Ok(Some(_greeting)) => {}
+                    Ok(None) => return Err("IMAP server closed before its greeting".into()),
+                    Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
+                }
+                client
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .map_err(|e| format!("STARTTLS: {e}"))?;
+                tcp = client.into_inner();
             }
-        }
-        client
-            .login(self.addr(user), Self::PASSWORD)
-            .await
-            .map_err(|(e, _)| format!("LOGIN: {e}"))
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost")
+                .map_err(|e| e.to_string())?;
+            let tls = tokio_rustls::TlsConnector::from(self.tls_client_config())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS handshake: {e}"))?;
+            let mut client = async_imap::Client::new(tls);
+            if mode == TlsMode::Implicit {
+                // no greeting after STARTTLS; one after an implicit-TLS handshake
+                match client.read_response().await {
+                    Ok(Some(_greeting)) => {}
+                    Ok(None) => return Err("IMAP server closed before its greeting".into()),
+                    Err(e) => return Err(format!("reading the IMAP greeting: {e}")),
+                }
+            }
+            client
+                .login(self.addr(user), Self::PASSWORD)
+                .await
+                .map_err(|(e, _)| format!("LOGIN: {e}"))
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "IMAP login over TLS: no answer within {SERVER_DEADLINE:?}"
+            ))
+        })
     }
 
     /// APPENDs `raw` to `mailbox` of `user` (the mailbox is created if missing).
     pub async fn append(&self, user: &str, mailbox: &str, raw: &[u8]) {
-        let mailbox = server_mailbox(mailbox);
-        let mut s = self.imap(user).await;
-        if !mailbox.eq_ignore_ascii_case("INBOX") {
-            // "already exists" is fine
-            let _ = s.create(&mailbox).await;
-        }
-        if let Err(e) = s.append(&mailbox, None, None, raw).await {
-            panic!("APPEND to {user}/{mailbox} failed: {e}");
-        }
-        let _ = s.logout().await;
+        within("APPEND", async {
+            let mailbox = server_mailbox(mailbox);
+            let mut s = self.imap(user).await;
+            if !mailbox.eq_ignore_ascii_case("INBOX") {
+                // "already exists" is fine
+                let _ = s.create(&mailbox).await;
+            }
+            if let Err(e) = s.append(&mailbox, None, None, raw).await {
+                panic!("APPEND to {user}/{mailbox} failed: {e}");
+            }
+            let _ = s.logout().await;
+        })
+        .await
     }
 
     /// Every message in `mailbox` of `user`, oldest first (empty when the
     /// mailbox does not exist). Read-only: flags, \Seen included, stay as they are.
     pub async fn fetch_all(&self, user: &str, mailbox: &str) -> Vec<Received> {
-        let mut s = self.imap(user).await;
-        let got = fetch_since(&mut s, &server_mailbox(mailbox), 1)
-            .await
-            .unwrap_or_default();
-        let _ = s.logout().await;
-        got
+        within("FETCH", async {
+            let mut s = self.imap(user).await;
+            let got = fetch_since(&mut s, &server_mailbox(mailbox), 1)
+                .await
+                .unwrap_or_default();
+            let _ = s.logout().await;
+            got
+        })
+        .await
     }
 
     /// Waits until a message matching `pred` is in `mailbox` of `user` (messages
@@ -779,10 +778,10 @@ impl MailStack {
             }
             if let Some(s) = session.as_mut() {
                 let next = seen.last().map(|m| m.uid + 1).unwrap_or(1);
-                match fetch_since(s, &mailbox, next).await {
-                    Ok(new) => seen.extend(new),
-                    Err(FetchError::NoMailbox) => {}
-                    Err(FetchError::Imap(_)) => session = None,
+                match tokio::time::timeout(SERVER_DEADLINE, fetch_since(s, &mailbox, next)).await {
+                    Ok(Ok(new)) => seen.extend(new),
+                    Ok(Err(FetchError::NoMailbox)) => {}
+                    Ok(Err(FetchError::Imap(_))) | Err(_) => session = None,
                 }
             }
             if done(&seen) || Instant::now() >= deadline {
@@ -826,44 +825,50 @@ impl MailStack {
 
     /// The names of `user`'s mailboxes (server names, `.`-separated).
     pub async fn mailboxes(&self, user: &str) -> Vec<String> {
-        let mut s = self.imap(user).await;
-        let names = list_mailboxes(&mut s)
-            .await
-            .unwrap_or_else(|e| panic!("LIST for {user} failed: {e}"));
-        let _ = s.logout().await;
-        names
+        within("LIST", async {
+            let mut s = self.imap(user).await;
+            let names = list_mailboxes(&mut s)
+                .await
+                .unwrap_or_else(|e| panic!("LIST for {user} failed: {e}"));
+            let _ = s.logout().await;
+            names
+        })
+        .await
     }
 
     /// Empties every mailbox of `user` (the mailboxes stay).
     pub async fn reset(&self, user: &str) {
-        let mut s = self.imap(user).await;
-        let names = list_mailboxes(&mut s)
-            .await
-            .unwrap_or_else(|e| panic!("LIST for {user} failed: {e}"));
-        for name in names {
-            let Ok(mb) = s.select(&name).await else {
-                continue; // \Noselect parents
-            };
-            if mb.exists == 0 {
-                continue;
-            }
-            let stored: Result<Vec<_>, _> =
-                match s.uid_store("1:*", "+FLAGS.SILENT (\\Deleted)").await {
+        within("reset", async {
+            let mut s = self.imap(user).await;
+            let names = list_mailboxes(&mut s)
+                .await
+                .unwrap_or_else(|e| panic!("LIST for {user} failed: {e}"));
+            for name in names {
+                let Ok(mb) = s.select(&name).await else {
+                    continue; // \Noselect parents
+                };
+                if mb.exists == 0 {
+                    continue;
+                }
+                let stored: Result<Vec<_>, _> =
+                    match s.uid_store("1:*", "+FLAGS.SILENT (\\Deleted)").await {
+                        Ok(stream) => stream.try_collect().await,
+                        Err(e) => Err(e),
+                    };
+                if let Err(e) = stored {
+                    panic!("STORE \\Deleted in {user}/{name} failed: {e}");
+                }
+                let expunged: Result<Vec<_>, _> = match s.expunge().await {
                     Ok(stream) => stream.try_collect().await,
                     Err(e) => Err(e),
                 };
-            if let Err(e) = stored {
-                panic!("STORE \\Deleted in {user}/{name} failed: {e}");
+                if let Err(e) = expunged {
+                    panic!("EXPUNGE in {user}/{name} failed: {e}");
+                }
             }
-            let expunged: Result<Vec<_>, _> = match s.expunge().await {
-                Ok(stream) => stream.try_collect().await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = expunged {
-                panic!("EXPUNGE in {user}/{name} failed: {e}");
-            }
-        }
-        let _ = s.logout().await;
+            let _ = s.logout().await;
+        })
+        .await
     }
 
     // -------------------------------------------------------------- outages
@@ -918,6 +923,13 @@ impl MailStack {
 
     // -------------------------------------------------------------- innards
 
+    /// This stack's name (its dir's), put in both servers' greetings.
+    fn token(&self) -> String {
+        self.root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
     fn dovecot_dir(&self) -> PathBuf {
         self.root.join("dovecot")
     }
@@ -1066,6 +1078,7 @@ log_path = {log}
 info_log_path = {log}
 log_timestamp = "%Y-%m-%d %H:%M:%S "
 auth_verbose = yes
+login_greeting = {token} ready
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
@@ -1075,6 +1088,8 @@ mail_gid = mail
 mail_location = maildir:~/Maildir
 auth_username_format = %Ln
 auth_mechanisms = plain login
+# tests try wrong passwords on purpose: no 2 s delay per failure
+auth_failure_delay = 0
 disable_plaintext_auth = no
 ssl = yes
 ssl_cert = <{tls}/cert.pem
@@ -1110,6 +1125,12 @@ service lmtp {{
     mode = 0666
   }}
 }}
+# no growing penalty (2, 4, 8, 15 s) for the next login from 127.0.0.1 after a failed one
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service auth {{
   unix_listener auth-postfix {{
     mode = 0666
@@ -1127,6 +1148,7 @@ protocol imap {{
             password = Self::PASSWORD,
             imap = self.imap_port,
             imaps = self.imaps_port,
+            token = self.token(),
         );
         let path = dir.join("dovecot.conf");
         fs::write(&path, conf).map_err(|e| format!("write {}: {e}", path.display()))
@@ -1150,7 +1172,7 @@ protocol imap {{
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
-        *slot = Some(spawn_daemon(cmd).map_err(|e| format!("cannot start {DOVECOT_BIN}: {e}"))?);
+        *slot = Some(spawn_server(cmd).map_err(|e| format!("cannot start {DOVECOT_BIN}: {e}"))?);
         Ok(())
     }
 
@@ -1159,8 +1181,11 @@ protocol imap {{
         let dir = self.dovecot_dir();
         let run = self.dovecot_base_dir();
         let port = self.imap_port;
+        let token = self.token();
         wait_ready(&mut slot, "dovecot", || {
-            run.join("lmtp").exists() && run.join("auth-postfix").exists() && greets(port, b"* OK")
+            run.join("lmtp").exists()
+                && run.join("auth-postfix").exists()
+                && greets(port, b"* OK", &token)
         })
         .map_err(|e| {
             format!(
@@ -1196,6 +1221,7 @@ setgid_group = postdrop
 maillog_file = {dir}/maillog
 maillog_file_prefixes = {root}
 myhostname = {hostname}
+smtpd_banner = $myhostname ESMTP {token}
 mydomain = {domain}
 myorigin = $mydomain
 # nothing local: no /etc/aliases, no NIS
@@ -1242,6 +1268,7 @@ delay_warning_time = 0
             domain = Self::DOMAIN,
             run = run.display(),
             tls = tls.display(),
+            token = self.token(),
         );
         let master_cf = format!(
             r#"# generated by tests/support/mailstack.rs (no chroot: paths are absolute temp paths)
@@ -1318,7 +1345,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
-        *slot = Some(spawn_daemon(cmd).map_err(|e| format!("cannot start {POSTFIX_MASTER}: {e}"))?);
+        *slot = Some(spawn_server(cmd).map_err(|e| format!("cannot start {POSTFIX_MASTER}: {e}"))?);
         Ok(())
     }
 
@@ -1326,7 +1353,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         let mut slot = lock(&self.postfix);
         let dir = self.postfix_dir();
         let port = self.smtp_port;
-        wait_ready(&mut slot, "postfix", || greets(port, b"220 ")).map_err(|e| {
+        let token = self.token();
+        wait_ready(&mut slot, "postfix", || greets(port, b"220 ", &token)).map_err(|e| {
             format!(
                 "{e}\n--- postfix stdout/stderr ---\n{}\n--- postfix log ---\n{}",
                 fs::read_to_string(dir.join("stdout.log")).unwrap_or_default(),
@@ -1346,6 +1374,15 @@ impl Drop for MailStack {
 static SHARED: OnceLock<MailStack> = OnceLock::new();
 
 // -------------------------------------------------------------- IMAP bits
+
+/// Runs `fut`, panicking if the mail stack does not answer within
+/// `SERVER_DEADLINE` (a hung server must fail the test, not hang it).
+async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(SERVER_DEADLINE, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: no answer from the mail stack within {SERVER_DEADLINE:?}"),
+    }
+}
 
 enum FetchError {
     NoMailbox,
@@ -1403,6 +1440,70 @@ pub fn server_mailbox(name: &str) -> String {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running server: its master process, and the guardian that kills it if
+/// this test process dies without stopping it.
+struct Server {
+    child: Child,
+    /// `sh` blocked reading a pipe whose only writer is this process: when
+    /// this process dies (even by SIGKILL) the pipe closes and the guardian
+    /// SIGTERMs the server, then SIGKILLs its process group. Needed on top
+    /// of PDEATHSIG because Postfix's master changes its effective ids now
+    /// and then, and that clears PDEATHSIG.
+    guardian: Option<Child>,
+}
+
+const GUARDIAN_SCRIPT: &str = r#"read -r _ || true
+kill -TERM "$1" 2>/dev/null || exit 0
+i=0
+while kill -0 -- "-$1" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+kill -KILL -- "-$1" 2>/dev/null
+exit 0
+"#;
+
+impl Server {
+    fn dismiss_guardian(&mut self) {
+        if let Some(mut guardian) = self.guardian.take() {
+            let _ = guardian.kill();
+            let _ = guardian.wait();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.dismiss_guardian();
+    }
+}
+
+/// Spawns a server (see `spawn_daemon`) with its guardian.
+fn spawn_server(cmd: Command) -> io::Result<Server> {
+    let mut child = spawn_daemon(cmd)?;
+    // the pipe's write end is close-on-exec: no other child inherits it
+    let guardian = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(GUARDIAN_SCRIPT)
+        .arg("mailstack-guardian")
+        .arg(child.id().to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
+    match guardian {
+        Ok(guardian) => Ok(Server {
+            child,
+            guardian: Some(guardian),
+        }),
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(io::Error::other(format!(
+                "cannot start its guardian /bin/sh: {e}"
+            )))
+        }
+    }
 }
 
 /// Spawns a server from one long-lived thread with PR_SET_PDEATHSIG =
@@ -1480,14 +1581,14 @@ pub fn process_group(pid: u32) -> Option<u32> {
 
 /// Waits until `ready()` or the server exits or the deadline passes.
 fn wait_ready(
-    slot: &mut Option<Child>,
+    slot: &mut Option<Server>,
     what: &str,
     mut ready: impl FnMut() -> bool,
 ) -> Result<(), String> {
     let deadline = Instant::now() + SERVER_DEADLINE;
     loop {
-        if let Some(child) = slot.as_mut()
-            && let Ok(Some(status)) = child.try_wait()
+        if let Some(server) = slot.as_mut()
+            && let Ok(Some(status)) = server.child.try_wait()
         {
             *slot = None;
             return Err(format!("{what} exited during start-up ({status})"));
@@ -1516,10 +1617,13 @@ enum StopBy {
 /// group is gone (its children hold the listening sockets: a restart on the
 /// same ports must wait for them) and reaped (this process is their
 /// subreaper; see `spawn_daemon`).
-fn stop_child(slot: &Mutex<Option<Child>>, what: &str, by: StopBy) {
-    let Some(mut child) = lock(slot).take() else {
+fn stop_child(slot: &Mutex<Option<Server>>, what: &str, by: StopBy) {
+    let Some(mut server) = lock(slot).take() else {
         return;
     };
+    // first, so it cannot signal a pid reused after the server is gone
+    server.dismiss_guardian();
+    let child = &mut server.child;
     let pid = child.id() as libc::pid_t;
     // SAFETY: plain syscalls on a pid/pgid we own.
     unsafe {
@@ -1753,8 +1857,10 @@ fn free_ports<const N: usize>() -> Result<[u16; N], String> {
     Ok(ports)
 }
 
-/// Whether a TCP server on loopback `port` answers with a greeting starting with `prefix`.
-fn greets(port: u16, prefix: &[u8]) -> bool {
+/// Whether a TCP server on loopback `port` greets with a first line that
+/// starts with `prefix` and names `token` (this stack's own server, not
+/// another test run's that got hold of the port).
+fn greets(port: u16, prefix: &[u8], token: &str) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_secs(2),
@@ -1762,15 +1868,16 @@ fn greets(port: u16, prefix: &[u8]) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut buf = [0u8; 256];
+    let mut buf = [0u8; 512];
     let mut got = Vec::new();
-    while got.len() < prefix.len() {
+    while !got.contains(&b'\n') && got.len() < 4096 {
         match s.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
         }
     }
-    got.starts_with(prefix)
+    let token = token.as_bytes();
+    got.starts_with(prefix) && got.windows(token.len()).any(|w| w == token)
 }
 
 fn run_tool(cmd: &mut Command, what: &str) -> Result<(), String> {
