@@ -507,11 +507,7 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
                         by_author_topic,
                     }) => (
                         by_source_id.or(by_link),
-                        by_author_topic.filter(|c| {
-                            n.detected_at - c.notification.detected_at
-                                <= config.intake.repeat_window
-                                && c.notification.detected_at <= n.detected_at
-                        }),
+                        by_author_topic.filter(|c| workflow::within_repeat_window(&config, c, &n)),
                     ),
                     _ => (None, None),
                 };

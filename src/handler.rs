@@ -14,9 +14,7 @@ use crate::intake::{self, Notification};
 use crate::reply::{self, Keyword};
 use crate::store::{Commit, Disposition, InboundRecord, Store, StoreError, inbound_key};
 use crate::templates::{self, Rendered};
-use crate::workflow::{
-    self, Action, Case, Classification, Ctx, DraftKind, Event, Notice, NoticeKind, Outcome, Role,
-};
+use crate::workflow::{self, Action, Case, Classification, Ctx, DraftKind, Event, Outcome, Role};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
@@ -296,7 +294,7 @@ impl Handler {
         if let Some(why) = &mail.automatic {
             // Recorded, never answered (SPEC §7).
             let reason = format!("automatic reply ignored ({why:?})");
-            let mut outcome = workflow_refusal(&case, sender, reason.clone(), ctx);
+            let mut outcome = workflow::refuse(case.clone(), sender, reason.clone(), ctx);
             outcome.notices.clear();
             return Ok(Verdict::Case {
                 outcome: Box::new(outcome),
@@ -328,7 +326,7 @@ impl Handler {
                 .any(|c| self.secret.code_matches(c, number, sender));
         // Anyone refused gets one short explanation (never to automatic mail, handled above).
         let refuse = |reason: String| Verdict::Case {
-            outcome: Box::new(workflow_refusal(&case, sender, reason.clone(), ctx)),
+            outcome: Box::new(workflow::refuse(case.clone(), sender, reason.clone(), ctx)),
             new: false,
             disposition: Disposition::Rejected,
             note: reason,
@@ -586,27 +584,6 @@ impl Handler {
         Ok(self
             .store
             .latest_by_author_topic(author, topic)?
-            .filter(|c| {
-                n.detected_at - c.notification.detected_at <= config.intake.repeat_window
-                    && c.notification.detected_at <= n.detected_at
-            }))
-    }
-}
-
-fn workflow_refusal(case: &Case, sender: &str, reason: String, ctx: Ctx<'_>) -> Outcome {
-    let mut c = case.clone();
-    c.history.push(workflow::HistoryEntry {
-        at: ctx.now,
-        event: "rejected_reply".into(),
-        by: sender.to_string(),
-        detail: reason.clone(),
-    });
-    Outcome {
-        case: c,
-        notices: vec![Notice {
-            to: vec![sender.to_string()],
-            kind: NoticeKind::Refused { reason },
-        }],
-        accepted: false,
+            .filter(|c| workflow::within_repeat_window(config, c, n)))
     }
 }

@@ -266,6 +266,13 @@ pub enum Classification {
     Unmatched { repeat_unmatched: bool },
 }
 
+/// Is `earlier` a case this notification may repeat (clause 10): detected before it, within
+/// `intake.repeat_window` calendar days?
+pub fn within_repeat_window(config: &Config, earlier: &Case, n: &Notification) -> bool {
+    let before = earlier.notification.detected_at;
+    before <= n.detected_at && n.detected_at - before <= config.intake.repeat_window
+}
+
 /// Classify a notification. `earlier` is the latest case by the same author on the same
 /// topic within the repeat window (the store finds it).
 pub fn classify(config: &Config, n: &Notification, earlier: Option<&Case>) -> Classification {
@@ -468,7 +475,8 @@ fn assign_to(
     }
 }
 
-fn refuse(mut case: Case, from: &str, reason: String, ctx: Ctx<'_>) -> Outcome {
+/// A reply that changes nothing: recorded as `rejected_reply`, explained to its sender.
+pub fn refuse(mut case: Case, from: &str, reason: String, ctx: Ctx<'_>) -> Outcome {
     case.history
         .push(entry(ctx.now, "rejected_reply", from, reason.clone()));
     Outcome {

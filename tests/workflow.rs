@@ -504,6 +504,28 @@ fn a_repeat_goes_to_the_earlier_executor_and_quotes_the_earlier_answer() {
     );
 }
 
+#[test]
+fn the_repeat_window_counts_calendar_days_back_from_the_new_post() {
+    let c = config(); // repeat_window defaults to 30d
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let earlier = open(&c, t0);
+    let at = |t| notification("ЖКХ", t);
+    assert!(workflow::within_repeat_window(
+        &c,
+        &earlier,
+        &at(t0 + Duration::days(30))
+    ));
+    assert!(!workflow::within_repeat_window(
+        &c,
+        &earlier,
+        &at(t0 + Duration::days(30) + Duration::seconds(1))
+    ));
+    assert!(
+        !workflow::within_repeat_window(&c, &earlier, &at(t0 - Duration::minutes(1))),
+        "not a repeat of a later post"
+    );
+}
+
 fn action_strategy() -> impl Strategy<Value = (Role, Action)> {
     let role = prop_oneof![
         Just(Role::Coordinator),
