@@ -299,10 +299,7 @@ pub fn case_line(config: &Config, c: &Case) -> String {
         c.id,
         c.state.as_str(),
         c.executor.as_deref().unwrap_or("-"),
-        opt_local(
-            config,
-            workflow::open_deadline(c, crate::config::DeadlineKind::Draft).or(c.deadlines.draft)
-        ),
+        opt_local(config, c.deadlines.draft),
         opt_local(config, c.deadlines.answer),
         n.topic.as_deref().unwrap_or("-"),
         n.location.as_deref().unwrap_or("-"),

@@ -452,9 +452,8 @@ fn assign_to(
         _ => None,
     };
     case.executor = Some(executor.to_string());
-    if matches!(case.state, State::Unassigned | State::Excluded)
-        || case.state == State::DraftSubmitted
-    {
+    // A new case; a reassignment has already reset the state it came from.
+    if case.state == State::Unassigned {
         case.state = State::Assigned;
     }
     let mut detail = format!("to {executor}");
