@@ -44,10 +44,12 @@ pub fn tick(
     for d in due {
         // One writer at a time: the mail handler may be deciding on the same case.
         let _writer = store.writer();
-        let Some(case) = store.case(d.case)? else {
-            continue;
+        let (mut commit, accepted) = match store.case(d.case)? {
+            Some(case) => fire(store, config, secret, ctx, &case, &d)?,
+            None => (Commit::default(), false),
         };
-        let (commit, accepted) = fire(store, config, secret, ctx, &case, &d)?;
+        // Dealt with: never read again, whatever the case's schedule said.
+        commit.forget_due.push(d);
         store.commit(commit)?;
         fired += usize::from(accepted);
     }

@@ -93,6 +93,8 @@ pub struct Commit {
     pub absences: Vec<(String, Option<NaiveDate>)>,
     /// Strings for the meta tree (e.g. the date of the last digest), written with the rest.
     pub meta: Vec<(String, String)>,
+    /// Due entries the timer has dealt with: removed unless a case's new schedule has them.
+    pub forget_due: Vec<Due>,
 }
 
 /// The key of an inbound message in the ledger: its Message-ID, else a hash of its bytes.
@@ -374,6 +376,7 @@ impl Store {
             })
             .collect::<Result<_, StoreError>>()?;
         let new_case = commit.new_case;
+        let forget_keys: Vec<Vec<u8>> = commit.forget_due.iter().map(due_key).collect();
 
         let result = (
             &self.cases,
@@ -444,8 +447,12 @@ impl Store {
                             }
                         }
                         if let Some(old) = due_by_case.get(key)? {
-                            let old_keys: Vec<Vec<u8>> =
-                                serde_json::from_slice(&old).unwrap_or_default();
+                            // Unreadable, its entries would linger; the timer forgets every
+                            // entry it has dealt with, so none can stay due for ever.
+                            let old_keys: Vec<Vec<u8>> = serde_json::from_slice(&old).unwrap_or_else(|e| {
+                                tracing::warn!(case = number, error = %e, "unreadable due-key list; the timer will clear its entries");
+                                Vec::new()
+                            });
                             for k in old_keys {
                                 due.remove(k)?;
                             }
@@ -461,7 +468,12 @@ impl Store {
                     for (seq, bytes) in &outbox_rows {
                         outbox.insert(&seq.to_be_bytes(), bytes.as_slice())?;
                     }
-                    if open_delta != 0 {
+                    for k in &forget_keys {
+                    if !case_rows.iter().any(|row| row.2.iter().any(|(key, _)| key == k)) {
+                        due.remove(k.as_slice())?;
+                    }
+                }
+                if open_delta != 0 {
                         let open = meta
                             .get(OPEN_CASES)?
                             .and_then(|v| u64_from(&v))

@@ -157,3 +157,44 @@ fn the_ledger_remembers_each_message_once() {
     assert_eq!(store.inbound(&with_id).unwrap(), Some(rec));
     assert_eq!(store.inbound(&without).unwrap(), None);
 }
+
+#[test]
+fn forgotten_due_entries_go_unless_the_new_schedule_has_them() {
+    use otklik::config::DeadlineKind;
+    use otklik::workflow::Due;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
+    let due = |step: usize| Due {
+        at: t,
+        case: 1,
+        step,
+        kind: DeadlineKind::Draft,
+        deadline: t,
+    };
+    store
+        .commit(Commit {
+            new_case: Some(1),
+            cases: vec![(case(1, State::Assigned), vec![due(0), due(1)])],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(store.due_until(t).unwrap().len(), 2);
+    // Step 0 dealt with and gone from the schedule; step 1 forgotten but still scheduled.
+    store
+        .commit(Commit {
+            cases: vec![(case(1, State::Assigned), vec![due(1)])],
+            forget_due: vec![due(0), due(1)],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(store.due_until(t).unwrap(), vec![due(1)]);
+    // An entry whose case is gone: forgetting it alone removes it.
+    store
+        .commit(Commit {
+            forget_due: vec![due(1)],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert!(store.due_until(t).unwrap().is_empty());
+}
