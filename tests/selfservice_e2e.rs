@@ -241,25 +241,11 @@ async fn deadlines_arrive_in_the_calendar_and_are_replaced_and_cancelled() {
     stack
         .reply(&p.executor("housing"), &forward, "Проект ответа.")
         .await;
-    let approval = stack
-        .wait_for(
-            &p.coordinator(),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("На согласование"),
-            WAIT,
-        )
-        .await;
+    let approval = mail_about(stack, &p.coordinator(), "OTK-1", "На согласование").await;
     stack
         .reply(&p.coordinator(), &approval, "ДОРАБОТАТЬ добавьте сроки")
         .await;
-    let returned = stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("Возвращено"),
-            WAIT,
-        )
-        .await;
+    let returned = mail_about(stack, &p.executor("housing"), "OTK-1", "Возвращено").await;
     let c = svc
         .wait_case(1, "rework", |c| c.state == State::Rework)
         .await;
@@ -290,14 +276,7 @@ async fn deadlines_arrive_in_the_calendar_and_are_replaced_and_cancelled() {
     stack
         .reply(&p.coordinator(), &approval2, "СОГЛАСОВАНО")
         .await;
-    let approved = stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("] Согласовано:"),
-            WAIT,
-        )
-        .await;
+    let approved = mail_about(stack, &p.executor("housing"), "OTK-1", "] Согласовано:").await;
     let ev = events(&approved);
     assert!(
         ev.values().all(|(_, status)| status == "CANCELLED"),

@@ -51,28 +51,14 @@ async fn full_cycle_draft_rework_approve_publish() {
     stack
         .reply(&p.executor("housing"), &forward, draft_text)
         .await;
-    let approval = stack
-        .wait_for(
-            &p.coordinator(),
-            "INBOX",
-            |m| about(m, "OTK-1") && subject_has(m, "На согласование"),
-            WAIT,
-        )
-        .await;
+    let approval = mail_about(stack, &p.coordinator(), "OTK-1", "На согласование").await;
     assert!(approval.text.contains(draft_text), "{}", approval.text);
     assert!(
         approval.text.contains("СОГЛАСОВАНО"),
         "approve link offered"
     );
     assert!(approval.text.contains("mailto:"), "mailto links");
-    stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && subject_has(m, "Принято"),
-            WAIT,
-        )
-        .await;
+    mail_about(stack, &p.executor("housing"), "OTK-1", "Принято").await;
     svc.wait_case(1, "draft_submitted", |c| c.state == State::DraftSubmitted)
         .await;
 
@@ -84,14 +70,13 @@ async fn full_cycle_draft_rework_approve_publish() {
             "ДОРАБОТАТЬ\nУкажите номер телефона диспетчерской.",
         )
         .await;
-    let returned = stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && subject_has(m, "Возвращено на доработку"),
-            WAIT,
-        )
-        .await;
+    let returned = mail_about(
+        stack,
+        &p.executor("housing"),
+        "OTK-1",
+        "Возвращено на доработку",
+    )
+    .await;
     assert!(
         returned
             .text
@@ -141,14 +126,7 @@ async fn full_cycle_draft_rework_approve_publish() {
         .await;
 
     // Executor and publisher get the approved text.
-    let approved = stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("] Согласовано:"),
-            WAIT,
-        )
-        .await;
+    let approved = mail_about(stack, &p.executor("housing"), "OTK-1", "] Согласовано:").await;
     assert!(approved.text.contains(final_text), "{}", approved.text);
     let press = stack
         .wait_for(&p.publisher(), "INBOX", |m| about(m, "OTK-1"), WAIT)
@@ -221,14 +199,7 @@ async fn interim_answer_then_final() {
             "ПРОМЕЖУТОЧНЫЙ\nВопрос на контроле, ответим после проверки.",
         )
         .await;
-    let approval = stack
-        .wait_for(
-            &p.coordinator(),
-            "INBOX",
-            |m| about(m, "OTK-1") && subject_has(m, "На согласование"),
-            WAIT,
-        )
-        .await;
+    let approval = mail_about(stack, &p.coordinator(), "OTK-1", "На согласование").await;
     assert!(
         approval.text.contains("промежуточный ответ"),
         "{}",
@@ -253,14 +224,7 @@ async fn interim_answer_then_final() {
         .unwrap()
         .and_utc();
     assert_eq!(c.deadlines.final_, Some(expected));
-    let approved = stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("] Согласовано:"),
-            WAIT,
-        )
-        .await;
+    let approved = mail_about(stack, &p.executor("housing"), "OTK-1", "] Согласовано:").await;
     assert!(
         approved.text.contains("Срок окончательного ответа"),
         "{}",
@@ -335,14 +299,7 @@ async fn query_decline_assign_exclude_close() {
             "Не моя компетенция: это вопрос образования",
         )
         .await;
-    let declined = stack
-        .wait_for(
-            &p.coordinator(),
-            "INBOX",
-            |m| about(m, "OTK-1") && subject_has(m, "Отказ исполнителя"),
-            WAIT,
-        )
-        .await;
+    let declined = mail_about(stack, &p.coordinator(), "OTK-1", "Отказ исполнителя").await;
     svc.wait_case(1, "unassigned", |c| c.state == State::Unassigned)
         .await;
     stack
@@ -378,14 +335,7 @@ async fn query_decline_assign_exclude_close() {
         .await;
     svc.wait_case(1, "excluded", |c| c.state == State::Excluded)
         .await;
-    stack
-        .wait_for(
-            &p.executor("education"),
-            "INBOX",
-            |m| about(m, "OTK-1") && subject_has(m, "Снято с вас"),
-            WAIT,
-        )
-        .await;
+    mail_about(stack, &p.executor("education"), "OTK-1", "Снято с вас").await;
     svc.stop().await;
 }
 
@@ -476,14 +426,7 @@ async fn mailto_reply_outlook_top_post_and_photo() {
             .join("\r\n"),
     );
     stack.reply(&p.coordinator(), &approval, &outlook).await;
-    let returned = stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && subject_has(m, "Возвращено"),
-            WAIT,
-        )
-        .await;
+    let returned = mail_about(stack, &p.executor("housing"), "OTK-1", "Возвращено").await;
     let c = svc
         .wait_case(1, "rework", |c| c.state == State::Rework)
         .await;
@@ -549,27 +492,13 @@ async fn refusals_change_nothing() {
         None,
     );
     to_service(stack, &p, &p.coordinator(), &raw).await;
-    stack
-        .wait_for(
-            &p.coordinator(),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("не принято"),
-            WAIT,
-        )
-        .await;
+    mail_about(stack, &p.coordinator(), "OTK-1", "не принято").await;
 
     // The executor tries to approve.
     stack
         .reply(&p.executor("housing"), &forward, "СОГЛАСОВАНО")
         .await;
-    let no = stack
-        .wait_for(
-            &p.executor("housing"),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("не принято"),
-            WAIT,
-        )
-        .await;
+    let no = mail_about(stack, &p.executor("housing"), "OTK-1", "не принято").await;
     assert!(no.text.contains("may not approve"), "{}", no.text);
 
     let c = svc
@@ -585,14 +514,7 @@ async fn refusals_change_nothing() {
     assert!(c.draft.is_none());
 
     // A reply to a closed case.
-    let ask = stack
-        .wait_for(
-            &p.coordinator(),
-            "INBOX",
-            |m| about(m, "OTK-1") && m.subject.contains("не принято"),
-            WAIT,
-        )
-        .await;
+    let ask = mail_about(stack, &p.coordinator(), "OTK-1", "не принято").await;
     stack.reply(&p.coordinator(), &ask, "ЗАКРЫТЬ дубль").await;
     svc.wait_case(1, "closed", |c| c.state == State::Closed)
         .await;

@@ -384,3 +384,15 @@ impl Service {
         }
     }
 }
+
+/// Waits for our mail about `case_id` in `user`'s INBOX whose subject contains `subject`.
+pub async fn mail_about(stack: &MailStack, user: &str, case_id: &str, subject: &str) -> Received {
+    stack
+        .wait_for(
+            user,
+            "INBOX",
+            |m| about(m, case_id) && m.subject.contains(subject),
+            WAIT,
+        )
+        .await
+}
