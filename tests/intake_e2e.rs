@@ -370,14 +370,7 @@ async fn restarts_and_outages_lose_nothing() {
     let stack = MailStack::start();
     let p = People::new("outage");
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(
-        &stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    );
+    let text = config_for(&stack, &p, dir.path(), ALWAYS_CALENDAR);
     let (path, config) = write_config(dir.path(), &text);
 
     // Notifications arrive while the service is down: each handled exactly once after.
@@ -477,14 +470,7 @@ async fn over_tls_with_the_configured_ca_and_smtp_auth() {
     let stack = MailStack::shared();
     let p = People::new("tls");
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(
-        stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    );
+    let text = config_for(stack, &p, dir.path(), ALWAYS_CALENDAR);
     // IMAP over implicit TLS, SMTP with STARTTLS and AUTH, both trusting the test CA by
     // `ca_file` (the host is `localhost`, a name in the certificate).
     let ca = stack.ca_pem_path().display().to_string();

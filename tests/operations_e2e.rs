@@ -246,15 +246,7 @@ async fn systemd_hears_ready_status_watchdog_and_stopping_and_logs_keep_secrets(
         format!("{}\n", MailStack::PASSWORD),
     )
     .unwrap();
-    let text = config_text(
-        stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    )
-    .replace(
+    let text = config_for(stack, &p, dir.path(), ALWAYS_CALENDAR).replace(
         "password_env = \"OTKLIK_TEST_IMAP_PASSWORD\"",
         "password_file = \"imap-password\"",
     );
@@ -339,14 +331,7 @@ async fn sighup_applies_a_changed_rule_and_refuses_a_broken_file() {
     let stack = MailStack::shared();
     let p = People::new("opsreload");
     let dir = tempfile::tempdir().unwrap();
-    let base = config_text(
-        stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    );
+    let base = config_for(stack, &p, dir.path(), ALWAYS_CALENDAR);
     let config = dir.path().join("otklik.toml");
     std::fs::write(&config, &base).unwrap();
     // A JOURNAL_STREAM that is not our stderr (inherited from a shell under systemd) must

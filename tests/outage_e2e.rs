@@ -138,14 +138,7 @@ async fn postfix_down_under_load_the_outbox_grows_then_drains() {
     let stack = MailStack::start();
     let p = People::new("pfdown");
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(
-        &stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    );
+    let text = config_for(&stack, &p, dir.path(), ALWAYS_CALENDAR);
     let svc = Service::start(dir.path(), &text).await;
     const BEFORE: usize = 10;
     const DURING: usize = 15;
@@ -214,14 +207,7 @@ async fn dovecot_restarted_under_load_nothing_lost() {
     let stack = MailStack::start();
     let p = People::new("dcrestart");
     let dir = tempfile::tempdir().unwrap();
-    let text = config_text(
-        &stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        ALWAYS_CALENDAR,
-        DEFAULT_DEADLINES,
-        "",
-    );
+    let text = config_for(&stack, &p, dir.path(), ALWAYS_CALENDAR);
     let svc = Service::start(dir.path(), &text).await;
     const N: usize = 40;
     let mails: Vec<Vec<u8>> = (0..N).map(|i| note(&stack, &p, i)).collect();

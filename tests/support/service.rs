@@ -354,14 +354,7 @@ pub async fn start_on_shared(
     let stack = MailStack::shared();
     let p = People::new(prefix);
     let dir = tempfile::tempdir().expect("temp dir");
-    let text = config_text(
-        stack,
-        &p,
-        &dir.path().join("state").display().to_string(),
-        calendar,
-        DEFAULT_DEADLINES,
-        "",
-    );
+    let text = config_for(stack, &p, dir.path(), calendar);
     let svc = Service::start(dir.path(), &text).await;
     (stack, p, dir, svc)
 }
@@ -395,4 +388,16 @@ pub async fn mail_about(stack: &MailStack, user: &str, case_id: &str, subject: &
             WAIT,
         )
         .await
+}
+
+/// The usual test config: state in `dir/state`, the default deadlines, nothing extra.
+pub fn config_for(stack: &MailStack, p: &People, dir: &std::path::Path, calendar: &str) -> String {
+    config_text(
+        stack,
+        p,
+        &dir.join("state").display().to_string(),
+        calendar,
+        DEFAULT_DEADLINES,
+        "",
+    )
 }
