@@ -192,11 +192,7 @@ impl Handler {
             key,
             InboundRecord {
                 disposition: handled.disposition,
-                case: handled
-                    .case
-                    .as_deref()
-                    .and_then(|id| id.rsplit('-').next())
-                    .and_then(|n| n.parse().ok()),
+                case: commit.cases.first().map(|(case, _)| case.number),
                 at: now,
                 note: handled.note.clone(),
             },
