@@ -16,12 +16,40 @@ use crate::store::{Commit, Disposition, InboundRecord, Store, StoreError, inboun
 use crate::templates::{self, Rendered};
 use crate::workflow::{self, Action, Case, Classification, Ctx, DraftKind, Event, Outcome, Role};
 
+/// Why a message could not be handled. Only the store can fail a message: anything else
+/// that goes wrong with one message (a mail that cannot be built, a parser bug) rejects
+/// that message with the reason and the service goes on to the next.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Mail(#[from] MailError),
+}
+
+/// Building our own mail failed: a store error stays one, anything else rejects the message.
+enum BuildError {
+    Store(StoreError),
+    Mail(String),
+}
+
+impl From<StoreError> for BuildError {
+    fn from(e: StoreError) -> BuildError {
+        BuildError::Store(e)
+    }
+}
+
+impl From<MailError> for BuildError {
+    fn from(e: MailError) -> BuildError {
+        match e {
+            MailError::Store(e) => BuildError::Store(e),
+            MailError::Compose(e) => BuildError::Mail(e.to_string()),
+        }
+    }
+}
+
+impl From<compose::ComposeError> for BuildError {
+    fn from(e: compose::ComposeError) -> BuildError {
+        BuildError::Mail(e.to_string())
+    }
 }
 
 /// What handling a message did (for logs and tests).
@@ -57,6 +85,16 @@ enum Verdict {
         disposition: Disposition,
         note: String,
     },
+}
+
+impl Verdict {
+    /// The case the verdict is about, for logs.
+    fn case_id(&self) -> Option<String> {
+        match self {
+            Verdict::Case { outcome, .. } => Some(outcome.case.id.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl Handler {
@@ -109,10 +147,42 @@ impl Handler {
                 }
             }
         };
-        let (commit, handled) = self.to_commit(config, key, verdict, now)?;
+        let case = verdict.case_id();
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.to_commit(config, key.clone(), verdict, now)
+        }));
+        let (commit, handled) = match built {
+            Ok(Ok(done)) => done,
+            Ok(Err(BuildError::Store(e))) => return Err(e.into()),
+            Ok(Err(BuildError::Mail(why))) => {
+                let reason = format!("our answer to it could not be built: {why}");
+                tracing::warn!(case = %case.as_deref().unwrap_or("-"), %reason, "message rejected");
+                Self::rejection(key, reason, now)
+            }
+            Err(_) => {
+                let reason = "internal error while answering it".to_string();
+                tracing::error!(case = %case.as_deref().unwrap_or("-"), "internal error while building the answer to a message; it goes to the rejected mailbox");
+                Self::rejection(key, reason, now)
+            }
+        };
         self.store.commit(commit)?;
         self.store.flush_blocking()?;
         Ok(handled)
+    }
+
+    /// The commit that only records the message as rejected, for a reason.
+    fn rejection(key: String, reason: String, now: DateTime<Utc>) -> (Commit, Handled) {
+        let handled = Handled {
+            disposition: Disposition::Rejected,
+            case: None,
+            note: reason,
+            replay: false,
+        };
+        let commit = Commit {
+            inbound: Some((key, ledger_record(&handled, None, now))),
+            ..Commit::default()
+        };
+        (commit, handled)
     }
 
     fn to_commit(
@@ -121,7 +191,7 @@ impl Handler {
         key: String,
         verdict: Verdict,
         now: DateTime<Utc>,
-    ) -> Result<(Commit, Handled), HandleError> {
+    ) -> Result<(Commit, Handled), BuildError> {
         let mut commit = Commit::default();
         let handled = match verdict {
             Verdict::Drop(disposition, note) => Handled {
@@ -145,9 +215,7 @@ impl Handler {
                         nonce: self.store.generate_id()?,
                         now,
                     };
-                    commit
-                        .outbox
-                        .push(compose::build(&env, &rendered).map_err(MailError::from)?);
+                    commit.outbox.push(compose::build(&env, &rendered)?);
                 }
                 commit.absences = absences;
                 Handled {
@@ -188,15 +256,8 @@ impl Handler {
                 }
             }
         };
-        commit.inbound = Some((
-            key,
-            InboundRecord {
-                disposition: handled.disposition,
-                case: commit.cases.first().map(|(case, _)| case.number),
-                at: now,
-                note: handled.note.clone(),
-            },
-        ));
+        let case = commit.cases.first().map(|(case, _)| case.number);
+        commit.inbound = Some((key, ledger_record(&handled, case, now)));
         Ok((commit, handled))
     }
 
@@ -287,6 +348,14 @@ impl Handler {
                 format!("reply to unknown case {number}"),
             ));
         };
+        if sender.is_empty() {
+            // No From, several, or one the SMTP library refuses: nobody can be recognised
+            // and nobody can be answered.
+            return Ok(Verdict::Drop(
+                Disposition::Rejected,
+                format!("reply to {} without a valid From address", case.id),
+            ));
+        }
         if let Some(why) = &mail.automatic {
             // Recorded, never answered (SPEC §7).
             let reason = format!("automatic reply ignored ({why:?})");
@@ -581,5 +650,15 @@ impl Handler {
             .store
             .latest_by_author_topic(author, topic)?
             .filter(|c| workflow::within_repeat_window(config, c, n)))
+    }
+}
+
+/// The ledger's record of a handled message.
+fn ledger_record(handled: &Handled, case: Option<u64>, now: DateTime<Utc>) -> InboundRecord {
+    InboundRecord {
+        disposition: handled.disposition,
+        case,
+        at: now,
+        note: handled.note.clone(),
     }
 }

@@ -119,7 +119,10 @@ impl Inbound {
                 .map(|e| e.trim().to_lowercase())
                 .filter(|e| !e.is_empty())
             {
-                Some(email) => Some(Address { name, email }),
+                // An address the SMTP library would refuse is no address: such a sender
+                // can be neither recognised nor answered.
+                Some(email) if crate::config::is_email(&email) => Some(Address { name, email }),
+                Some(_) => None,
                 // Some generators encode the whole `Name <addr>` as one RFC 2047 word: the
                 // address then only shows up once the "name" is decoded.
                 None => name.as_deref().and_then(crate::config::parse_address),

@@ -42,8 +42,14 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 /// A bare address `local@domain`: one `@`, no spaces or mail syntax characters, a domain
-/// of non-empty labels of letters (any script), digits and `-`.
+/// of non-empty labels of letters (any script), digits and `-` — and one that the SMTP
+/// library, which will send to it, accepts too. Every address the service takes from mail
+/// or from the config passes through here, so nothing is queued that cannot be sent.
 pub fn is_email(s: &str) -> bool {
+    s.parse::<lettre::Address>().is_ok() && is_plain_email(s)
+}
+
+fn is_plain_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
