@@ -19,6 +19,7 @@
 //! bench/e2e 1000 200 50 100000
 //! ```
 #![allow(dead_code)]
+#![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -11,6 +11,7 @@
 //!
 //! `tests/crash_e2e.rs` runs the same harness with 60 notifications and 5 kills.
 #![allow(dead_code)]
+#![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
 #[path = "../tests/support/mod.rs"]
 pub mod support;

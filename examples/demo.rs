@@ -7,6 +7,7 @@
 //!
 //! Usage: `demo [--otklik PATH] [--dir DIR] [--keep]` (root: the mail servers need it).
 //! `--keep` leaves everything running until Ctrl-C, to watch the ladder go on.
+#![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
 #[path = "../tests/support/mailstack.rs"]
 mod mailstack;

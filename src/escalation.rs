@@ -83,7 +83,7 @@ fn fire(
         let mut next = || store.generate_id();
         match compose::case_mails(config, secret, &case, &outcome.notices, ctx.now, &mut next) {
             Ok(mails) => commit.outbox = mails,
-            Err(MailError::Store(e)) => return Err(e.into()),
+            Err(MailError::Nonce(e)) => return Err(e.into()),
             Err(MailError::Compose(e)) => {
                 tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
                 case.history.push(HistoryEntry {

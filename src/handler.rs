@@ -37,10 +37,10 @@ impl From<StoreError> for BuildError {
     }
 }
 
-impl From<MailError> for BuildError {
-    fn from(e: MailError) -> BuildError {
+impl From<MailError<StoreError>> for BuildError {
+    fn from(e: MailError<StoreError>) -> BuildError {
         match e {
-            MailError::Store(e) => BuildError::Store(e),
+            MailError::Nonce(e) => BuildError::Store(e),
             MailError::Compose(e) => BuildError::Mail(e.to_string()),
         }
     }

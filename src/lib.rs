@@ -1,35 +1,32 @@
 //! otklik: answers critical social-media posts on time, by email.
 //!
-//! The pure core (no I/O, no clock): [`calendar`], [`config`] validation, [`inbound`],
-//! [`intake`], [`lexicon`], [`routing`], [`reply`], [`workflow`].
-//! The shell around it: [`store`], [`outbox`], [`mailbox`], [`escalation`],
-//! [`daemon`], [`cli`].
+//! This crate is the imperative shell around the pure core, `otklik_core` (re-exported
+//! here under the same module names): it fetches facts, lets the core decide, commits the
+//! decision and only then acknowledges the input.
+//!
+//! - [`mailbox`]: the IMAP watcher (IDLE, fetch, move after commit).
+//! - [`handler`]: one message → facts from the store → `decide` → one commit.
+//! - [`store`]: sled, one transaction per event; [`outbox`] and [`smtp`]: the only way out.
+//! - [`escalation`] and [`digest`]: the timers; [`daemon`]: starts the tasks, owns reload
+//!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands.
 
-pub mod auth;
-pub mod calendar;
+pub use otklik_core::{
+    auth, calendar, compose, html, ics, inbound, intake, lexicon, reply, report, routing,
+    templates, text, workflow,
+};
+
 pub mod cli;
-pub mod compose;
 pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod digest;
 pub mod escalation;
 pub mod handler;
-pub mod ics;
-pub mod inbound;
-pub mod intake;
-pub mod lexicon;
 pub mod logging;
 pub mod mailbox;
 pub mod notify;
 pub mod outbox;
-pub mod reply;
-pub mod report;
-pub mod routing;
 pub mod signals;
 pub mod smtp;
 pub mod store;
-pub mod templates;
-pub mod text;
 pub mod tls;
-pub mod workflow;

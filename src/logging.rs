@@ -55,6 +55,7 @@ pub fn init(format: LogFormat, default_level: &str) {
 
 /// Is stderr the journal stream systemd set up (`JOURNAL_STREAM=DEV:INODE` of fd 2)?
 /// A child that inherited the variable but writes elsewhere must not use journald.
+#[allow(unsafe_code)] // one libc call, see SAFETY below
 fn stderr_is_journal() -> bool {
     let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
         return false;

@@ -46,6 +46,7 @@ pub fn reloading() {
     notify(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
 }
 
+#[allow(unsafe_code)] // one libc call, see SAFETY below
 fn monotonic_usec() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,

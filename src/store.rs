@@ -63,20 +63,7 @@ pub struct InboundRecord {
     pub note: String,
 }
 
-/// A message waiting in the outbox: built once, sent as is (same bytes, same Message-ID).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutMail {
-    pub seq: u64,
-    pub case: Option<u64>,
-    pub message_id: String,
-    pub envelope_from: String,
-    pub to: Vec<String>,
-    pub raw: Vec<u8>,
-    pub attempts: u32,
-    pub next_attempt: DateTime<Utc>,
-    pub last_error: Option<String>,
-    pub created: DateTime<Utc>,
-}
+pub use crate::compose::OutMail;
 
 /// One event's writes, applied atomically.
 #[derive(Debug, Default, Clone)]

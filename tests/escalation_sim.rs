@@ -792,7 +792,7 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
         "[OTK] Сводка на чт 05.11.2026: 4 открытых, 2 просрочено"
     );
     assert_eq!(
-        digest::escape("<a href=\"x\">&'</a>"),
+        otklik::html::escape("<a href=\"x\">&'</a>"),
         "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
     );
 }

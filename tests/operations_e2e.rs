@@ -4,6 +4,7 @@
 //! rule and refuses a broken file (naming line and column) while the old config routes on;
 //! SIGTERM in the middle of a load exits 0 and, after a restart, every notification is
 //! exactly one case with exactly one mail; no password and no post text in the logs.
+#![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
 mod support;
 

@@ -36,6 +36,7 @@
 //! Needs root (as CI and the dev machines run) and the packages that
 //! `scripts/install-test-deps` installs.
 #![allow(dead_code)]
+#![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
 use std::collections::HashSet;
 use std::fmt::Write as _;

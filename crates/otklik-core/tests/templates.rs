@@ -1,15 +1,19 @@
 //! Every outgoing text: each notice renders in Russian and in English, starts with the case
 //! tag, carries the action code, and no subject we send reads as a keyword when replied to.
+mod fixtures;
 
 use chrono::{TimeZone, Utc};
-use otklik::config::{self, Config, DeadlineKind, SecretCheck};
-use otklik::intake::Notification;
-use otklik::routing::Absences;
-use otklik::templates::{self, View};
-use otklik::workflow::{self, Ctx, Notice, NoticeKind};
+use otklik_core::config::{Config, DeadlineKind, SecretCheck};
+use otklik_core::intake::Notification;
+use otklik_core::routing::Absences;
+use otklik_core::templates::{self, View};
+use otklik_core::workflow::{self, Ctx, Notice, NoticeKind};
 
 fn config(lang: &str) -> Config {
-    let lexicon = concat!(env!("CARGO_MANIFEST_DIR"), "/config/exclude-words.txt");
+    let lexicon = concat!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+        "/config/exclude-words.txt"
+    );
     let text = format!(
         r#"
 [service]
@@ -43,7 +47,7 @@ senders = ["*@monitoring.example"]
 exclude_words_file = "{lexicon}"
 "#
     );
-    config::load_str(
+    fixtures::load_str(
         &text,
         std::path::Path::new("/tmp/t.toml"),
         SecretCheck::Lenient,
@@ -145,7 +149,7 @@ fn every_notice_renders_with_tag_and_code_and_no_keyword_in_its_subject() {
             );
             let reply_subject = format!("Re: {}", r.subject);
             assert_eq!(
-                otklik::reply::subject_keyword(&reply_subject, "OTK"),
+                otklik_core::reply::subject_keyword(&reply_subject, "OTK"),
                 None,
                 "{lang} {kind:?}: {reply_subject}"
             );

@@ -291,51 +291,24 @@ pub enum SecretCheck {
     Lenient,
 }
 
-/// Read, parse and validate a config file.
-pub fn load(path: &Path, secrets: SecretCheck) -> Result<Config, ConfigError> {
-    load_env(path, secrets, &process_env)
+/// What a config is validated against: the environment variables it names
+/// (`password_env`, `CREDENTIALS_DIRECTORY`) and the files it names (password files, the
+/// clause 12 word list, CA files). The service passes the real ones; tests and the fuzzer
+/// their own. The core reads neither by itself.
+pub trait Environment {
+    /// One environment variable.
+    fn var(&self, name: &str) -> Option<String>;
+    /// One file's bytes.
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
 }
 
-/// Parse and validate config text (for tests and fuzzing); `path` is used for messages
-/// and to resolve relative file names.
-pub fn load_str(text: &str, path: &Path, secrets: SecretCheck) -> Result<Config, ConfigError> {
-    load_str_env(text, path, secrets, &process_env)
-}
-
-/// Reads one environment variable; [`load_env`] and [`load_str_env`] take one so tests can
-/// supply `CREDENTIALS_DIRECTORY` and `password_env` variables without touching the
-/// process-global environment.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// The process environment, as [`load`] and [`load_str`] use it.
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-/// [`load`] with an explicit environment.
-pub fn load_env(
-    path: &Path,
-    secrets: SecretCheck,
-    env: EnvLookup<'_>,
-) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        problems: vec![Problem {
-            path: path.to_path_buf(),
-            line: 0,
-            col: 0,
-            key: String::new(),
-            message: format!("cannot read the config file: {e}"),
-        }],
-    })?;
-    load_str_env(&text, path, secrets, env)
-}
-
-/// [`load_str`] with an explicit environment.
-pub fn load_str_env(
+/// Parses and validates config text; `path` is used for messages and to resolve relative
+/// file names, which are read through `env`.
+pub fn parse(
     text: &str,
     path: &Path,
     secrets: SecretCheck,
-    env: EnvLookup<'_>,
+    env: &dyn Environment,
 ) -> Result<Config, ConfigError> {
     validate::validate(text, path, secrets, env)
 }

@@ -1,10 +1,13 @@
 //! Intake of monitoring notifications: the shared samples and our own specimens, each
 //! parsed to its exact fields.
+#![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use otklik::inbound::Inbound;
-use otklik::intake::{Field, IntakeError, Labels, Notification, parse_notification, parse_time};
+use otklik_core::inbound::Inbound;
+use otklik_core::intake::{
+    Field, IntakeError, Labels, Notification, parse_notification, parse_time,
+};
 
 const MOSCOW: Tz = chrono_tz::Europe::Moscow;
 const BARNAUL: Tz = chrono_tz::Asia::Barnaul;
@@ -20,7 +23,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 fn load(name: &str) -> Inbound {
     let path = format!(
         "{}/tests/data/notifications/{name}",
-        env!("CARGO_MANIFEST_DIR")
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
     );
     let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     Inbound::parse(&raw).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -796,7 +796,7 @@ pub struct QueueItem<'a> {
 }
 
 fn html_escape(s: &str) -> String {
-    crate::digest::escape(s)
+    crate::html::escape(s)
 }
 
 /// The earliest open deadline of a case (for ordering: overdue first).

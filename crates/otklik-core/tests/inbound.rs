@@ -1,10 +1,10 @@
 //! Inbound mail: headers, loop signals, body choice, attachments, malformed input, and the
 //! HTML-to-text converter; plus property tests that nothing panics on arbitrary input.
 
-use chrono::{DateTime, Utc};
-use otklik::inbound::{Automatic, Inbound, InboundError};
-use otklik::intake::{Labels, parse_notification};
-use otklik::text::html_to_text;
+use chrono::{DateTime, TimeZone, Utc};
+use otklik_core::inbound::{Automatic, Inbound, InboundError};
+use otklik_core::intake::{Labels, parse_notification};
+use otklik_core::text::html_to_text;
 use proptest::prelude::*;
 
 fn parse(raw: &str) -> Inbound {
@@ -439,7 +439,7 @@ proptest! {
     ) {
         let raw = format!("{}\r\n\r\n{}", headers.join("\r\n"), body);
         if let Ok(m) = Inbound::parse(raw.as_bytes()) {
-            let _ = parse_notification(&m, &Labels::builtin(), chrono_tz::Europe::Moscow, Utc::now());
+            let _ = parse_notification(&m, &Labels::builtin(), chrono_tz::Europe::Moscow, Utc.with_ymd_and_hms(2026, 12, 1, 7, 15, 0).unwrap());
         }
     }
 
@@ -449,7 +449,7 @@ proptest! {
         if let Ok(mut m) = Inbound::parse(raw.as_bytes()) {
             m.text = text.clone();
             m.subject = subject;
-            let _ = parse_notification(&m, &Labels::builtin(), chrono_tz::Europe::Moscow, Utc::now());
+            let _ = parse_notification(&m, &Labels::builtin(), chrono_tz::Europe::Moscow, Utc.with_ymd_and_hms(2026, 12, 1, 7, 15, 0).unwrap());
         }
     }
 
@@ -462,7 +462,7 @@ proptest! {
         let raw = "From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain\r\n\r\nx";
         let mut m = Inbound::parse(raw.as_bytes()).unwrap();
         m.text = format!("{label}{sep}{value}\nТекст: t\n");
-        let _ = parse_notification(&m, &Labels::builtin(), chrono_tz::Asia::Barnaul, Utc::now());
+        let _ = parse_notification(&m, &Labels::builtin(), chrono_tz::Asia::Barnaul, Utc.with_ymd_and_hms(2026, 12, 1, 7, 15, 0).unwrap());
     }
 
     #[test]

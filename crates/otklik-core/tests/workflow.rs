@@ -1,17 +1,21 @@
 //! The case workflow as a pure state machine: `(case, event, now) -> (case, notices)`.
 //! No mail, no store, no clock: a simulated calendar and time.
+mod fixtures;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use otklik::config::{self, Config, SecretCheck};
-use otklik::intake::Notification;
-use otklik::routing::Absences;
-use otklik::workflow::{
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::intake::Notification;
+use otklik_core::routing::Absences;
+use otklik_core::workflow::{
     self, Action, Case, Classification, Ctx, DraftKind, Event, NoticeKind, Role, State,
 };
 use proptest::prelude::*;
 
 fn config() -> Config {
-    let lexicon = concat!(env!("CARGO_MANIFEST_DIR"), "/config/exclude-words.txt");
+    let lexicon = concat!(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.."),
+        "/config/exclude-words.txt"
+    );
     let text = format!(
         r#"
 [service]
@@ -58,7 +62,7 @@ senders = ["*@monitoring.example"]
 exclude_words_file = "{lexicon}"
 "#
     );
-    match config::load_str(
+    match fixtures::load_str(
         &text,
         std::path::Path::new("/tmp/workflow-test.toml"),
         SecretCheck::Lenient,
@@ -482,7 +486,7 @@ fn a_repeat_goes_to_the_earlier_executor_and_quotes_the_earlier_answer() {
     assert_eq!(out.case.repeat_of.as_deref(), Some("OTK-1"));
     assert_eq!(out.case.executor.as_deref(), Some("economy"));
     assert_eq!(out.case.earlier_answer.as_deref(), Some("текст"));
-    let view = otklik::templates::View {
+    let view = otklik_core::templates::View {
         config: &c,
         case: &out.case,
         now: later,
@@ -490,7 +494,7 @@ fn a_repeat_goes_to_the_earlier_executor_and_quotes_the_earlier_answer() {
         code: "k7m2q9xa",
         service_addr: "svc@example.ru",
     };
-    let mail = otklik::templates::render(&view, &out.notices[0]);
+    let mail = otklik_core::templates::render(&view, &out.notices[0]);
     assert!(
         mail.text
             .contains("Ранее по этому вопросу был дан ответ:\n  текст"),

@@ -251,13 +251,20 @@ struct Ctx<'a> {
     path: &'a Path,
     dir: PathBuf,
     secrets: SecretCheck,
-    env: EnvLookup<'a>,
+    env: &'a dyn Environment,
     problems: Vec<Problem>,
     /// Keys already reported (wrong type) and dropped: not "missing" on top.
     dropped: HashSet<String>,
 }
 
 impl<'a> Ctx<'a> {
+    /// A text file the config names, read through the environment it is validated in.
+    fn read_text(&self, p: &Path) -> std::io::Result<String> {
+        let bytes = self.env.read(p)?;
+        String::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
     fn at(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
         let (line, col) = line_col(self.text, span.start);
         self.problems.push(Problem {
@@ -493,7 +500,7 @@ impl<'a> Ctx<'a> {
             return Some(None);
         };
         let p = self.resolve(v.get_ref().trim());
-        match std::fs::read(&p) {
+        match self.env.read(&p) {
             Ok(bytes)
                 if String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") =>
             {
@@ -522,10 +529,13 @@ impl<'a> Ctx<'a> {
         }
         let mut looked = String::new();
         if !name.contains('/')
-            && let Some(dir) = (self.env)("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty())
+            && let Some(dir) = self
+                .env
+                .var("CREDENTIALS_DIRECTORY")
+                .filter(|d| !d.is_empty())
         {
             let p = Path::new(&dir).join(name);
-            match std::fs::read_to_string(&p) {
+            match self.read_text(&p) {
                 Ok(s) => return self.secret_text(s, v, key, &p),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     looked = format!(" (not in $CREDENTIALS_DIRECTORY either: {})", p.display());
@@ -541,7 +551,7 @@ impl<'a> Ctx<'a> {
             }
         }
         let p = self.resolve(name);
-        match std::fs::read_to_string(&p) {
+        match self.read_text(&p) {
             Ok(s) => self.secret_text(s, v, key, &p),
             Err(e) => {
                 self.at(
@@ -574,7 +584,7 @@ impl<'a> Ctx<'a> {
             self.at(v.span(), key, "must name an environment variable");
             return None;
         }
-        match (self.env)(name).filter(|s| !s.is_empty()) {
+        match self.env.var(name).filter(|s| !s.is_empty()) {
             Some(s) => Some(Secret(s)),
             None if self.secrets == SecretCheck::Lenient => Some(Secret(String::new())),
             None => {
@@ -639,7 +649,7 @@ pub(super) fn validate(
     text: &str,
     path: &Path,
     secrets: SecretCheck,
-    env: EnvLookup<'_>,
+    env: &dyn Environment,
 ) -> Result<Config, ConfigError> {
     // A byte order mark (Windows editors) is neither TOML nor a column.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -1611,7 +1621,7 @@ fn intake(cx: &mut Ctx<'_>, s: &Spanned<RawIntake>, zone: Option<Tz>) -> Option<
         None => Some(Lexicon::parse("").unwrap_or_default()),
         Some(v) => {
             let p = cx.resolve(v.get_ref().trim());
-            match std::fs::read_to_string(&p) {
+            match cx.read_text(&p) {
                 Ok(text) => match Lexicon::parse(&text) {
                     Ok(l) => Some(l),
                     Err(e) => {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use otklik::calendar::{
+use otklik_core::calendar::{
     Calendar, CalendarError, CalendarSpec, DayInterval, DurationError, Offset, Preset, WorkDuration,
 };
 use proptest::prelude::*;

@@ -1,15 +1,16 @@
 //! The per-executor report (issue 6, clause 13; `otklik report`): hand-built cases through
 //! the real workflow, counted, rated and timed in working hours (one decimal), and printed
 //! as a table, CSV (BOM, `;` and decimal comma in Russian, `,` and point in English) and JSON.
+mod fixtures;
 
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use otklik::config::{self, Config, SecretCheck};
-use otklik::intake::Notification;
-use otklik::report::{self, Row};
-use otklik::routing::Absences;
-use otklik::workflow::{self, Action, Case, Classification, Ctx, DraftKind, Event, Role};
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::intake::Notification;
+use otklik_core::report::{self, Row};
+use otklik_core::routing::Absences;
+use otklik_core::workflow::{self, Action, Case, Classification, Ctx, DraftKind, Event, Role};
 
 fn config_text(language: &str, economy_name: &str) -> String {
     format!(
@@ -53,7 +54,7 @@ senders = ["*@monitoring.example"]
 }
 
 fn config(language: &str, economy_name: &str) -> Config {
-    match config::load_str(
+    match fixtures::load_str(
         &config_text(language, economy_name),
         Path::new("/report/otklik.toml"),
         SecretCheck::Lenient,

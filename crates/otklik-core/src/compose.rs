@@ -8,13 +8,28 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment as MimeAttachment, Mailbox, MultiPart, SinglePart};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Secret;
 use crate::config::Config;
 use crate::inbound::Attachment;
-use crate::store::OutMail;
 use crate::templates::{self, Rendered, View};
 use crate::workflow::{Case, Notice, NoticeKind};
+
+/// A message waiting in the outbox: built once, sent as is (same bytes, same Message-ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutMail {
+    pub seq: u64,
+    pub case: Option<u64>,
+    pub message_id: String,
+    pub envelope_from: String,
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+    pub attempts: u32,
+    pub next_attempt: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created: DateTime<Utc>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -148,14 +163,14 @@ fn attachment_part(a: &Attachment) -> SinglePart {
 }
 
 /// Renders and builds every notice about a case, one message per recipient.
-pub fn case_mails(
+pub fn case_mails<E>(
     config: &Config,
     secret: &Secret,
     case: &Case,
     notices: &[Notice],
     now: DateTime<Utc>,
-    next_nonce: &mut dyn FnMut() -> Result<u64, crate::store::StoreError>,
-) -> Result<Vec<OutMail>, MailError> {
+    next_nonce: &mut dyn FnMut() -> Result<u64, E>,
+) -> Result<Vec<OutMail>, MailError<E>> {
     let service_addr = config.smtp.from.email.clone();
     let mut out = Vec::new();
     for notice in notices {
@@ -177,7 +192,7 @@ pub fn case_mails(
                 case: case.number,
                 case_id: Some(&case.id),
                 to,
-                nonce: next_nonce()?,
+                nonce: next_nonce().map_err(MailError::Nonce)?,
                 now,
             };
             out.push(build(&env, &rendered)?);
@@ -215,10 +230,12 @@ fn calendar_for(
     }
 }
 
+/// Building a case's mails failed: a mail could not be built, or the source of the
+/// message numbers (the store) failed.
 #[derive(Debug, thiserror::Error)]
-pub enum MailError {
+pub enum MailError<E> {
     #[error(transparent)]
     Compose(#[from] ComposeError),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    #[error("cannot number the message: {0}")]
+    Nonce(E),
 }

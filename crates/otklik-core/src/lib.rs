@@ -1,0 +1,30 @@
+//! The functional core of otklik: every decision the service makes about a message, a
+//! case or a deadline, as pure code. Time is passed in, never read; nothing here opens a
+//! file, a socket or a store — this crate's manifest has no dependency that could, and
+//! `clippy.toml` beside it forbids the standard library's clock, files and environment.
+//!
+//! Read in this order:
+//! - [`decide`]: one inbound message and the facts the shell looked up → one decision.
+//! - [`workflow`]: `(case, event, now) → (case, notices)`, the case's states and deadlines.
+//! - [`inbound`] (a raw message read once), [`intake`] (the monitoring notification),
+//!   [`reply`] (tag, keyword, action code, own text), [`routing`], [`lexicon`] (clause 12).
+//! - [`calendar`]: working-time arithmetic; [`config`]: the typed configuration and its checks.
+//! - [`templates`], [`compose`], [`ics`], [`html`], [`digest`], [`report`]: what officials read.
+//! - [`auth`]: HMAC proofs that a reply answers our own mail.
+
+pub mod auth;
+pub mod calendar;
+pub mod compose;
+pub mod config;
+pub mod digest;
+pub mod html;
+pub mod ics;
+pub mod inbound;
+pub mod intake;
+pub mod lexicon;
+pub mod reply;
+pub mod report;
+pub mod routing;
+pub mod templates;
+pub mod text;
+pub mod workflow;
