@@ -10,9 +10,11 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use crate::auth::Secret;
 use crate::calendar::WorkDuration;
 use crate::config::{self, Config, SecretCheck};
 use crate::control::{self, Request, Response};
+use crate::decide::{self, Decision, Disposition, Facts};
 use crate::inbound::Inbound;
 use crate::intake;
 use crate::report;
@@ -453,6 +455,13 @@ struct RouteJson {
     deadlines: Option<DeadlinesJson>,
 }
 
+fn disposition_word(d: Disposition) -> &'static str {
+    match d {
+        Disposition::Processed => "processed",
+        Disposition::Rejected => "rejected",
+    }
+}
+
 fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), UserError> {
     let config = Arc::new(load_config(&cli.config, SecretCheck::Lenient)?);
     let raw = std::fs::read(file).map_err(|e| user(format!("{}: {e}", file.display())))?;
@@ -469,91 +478,105 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         executor: None,
         deadlines: None,
     };
-    let sender = r.from.clone().unwrap_or_default();
-    if let Some(why) = &mail.automatic {
-        r.verdict = format!("ignored: automatic message ({why:?})");
-    } else if !config.intake.senders.iter().any(|p| p.is_match(&sender)) {
-        r.verdict = format!(
-            "rejected: sender {sender} is not in intake.senders (a reply to a case is handled by its tag)"
-        );
-    } else {
-        let now = Utc::now();
-        match intake::parse_notification(
-            &mail,
-            &config.intake.labels,
-            config.intake.source_timezone,
-            mail.date.unwrap_or(now),
-        ) {
-            Err(e) => r.verdict = format!("rejected: {e}"),
-            Ok(n) => {
-                // Duplicate and repeat lookups need the store: ask the daemon, or read it.
-                let source = Source::open(&config).ok();
-                let lookup = source.as_ref().and_then(|s| {
-                    s.ask(Request::Lookup {
-                        source_id: n.source_id.clone(),
-                        link: n.link.clone(),
-                        author: n.author.clone(),
-                        topic: n.topic.clone(),
-                    })
-                    .ok()
+    // The service's own decision on this message at this moment: the same questions, the
+    // facts from the running daemon or its store, the same `decide`.
+    let now = Utc::now();
+    let arrival = mail.date.unwrap_or(now);
+    let questions = decide::questions(&mail, &config, arrival);
+    let facts = match Source::open(&config)
+        .ok()
+        .map(|s| s.ask(Request::Facts(Box::new(questions))))
+    {
+        Some(Ok(Response::Facts(f))) => *f,
+        Some(Ok(_)) => return Err(user("unexpected answer from the daemon")),
+        Some(Err(e)) => return Err(e),
+        None => Facts::default(),
+    };
+    // The proofs in replies need the service's key; without it (not readable here) a reply
+    // shows as unproven.
+    let secret = std::fs::read_to_string(config.service.state_dir.join("secret"))
+        .map(|t| Secret::new(t.trim().as_bytes().to_vec()))
+        .unwrap_or_else(|_| Secret::new(Vec::new()));
+    let cx = decide::Context {
+        config: &config,
+        secret: &secret,
+        now,
+        arrival,
+    };
+    let decision = decide::decide(&mail, &facts, &cx);
+    r.verdict = match &decision {
+        Decision::Case {
+            new: true,
+            class: Some(class),
+            ..
+        } => {
+            let n = intake::parse_notification(
+                &mail,
+                &config.intake.labels,
+                config.intake.source_timezone,
+                arrival,
+            )
+            .ok();
+            if let Some(n) = &n {
+                let d = workflow::initial_deadlines(&config, n);
+                let tz = config.calendar.timezone();
+                r.deadlines = Some(DeadlinesJson {
+                    draft: d.draft.map(|t| t.with_timezone(&tz).to_rfc3339()),
+                    answer: d.answer.map(|t| t.with_timezone(&tz).to_rfc3339()),
+                    rework: None,
+                    final_: None,
                 });
-                let (dup, earlier) = match lookup {
-                    Some(Response::Lookup {
-                        by_source_id,
-                        by_link,
-                        by_author_topic,
-                    }) => (
-                        by_source_id.or(by_link),
-                        by_author_topic.filter(|c| workflow::within_repeat_window(&config, c, &n)),
-                    ),
-                    _ => (None, None),
-                };
-                if let Some(d) = dup {
-                    r.verdict = format!("duplicate of {}", d.id);
-                    r.duplicate_of = Some(d.id.clone());
-                } else {
-                    let class = workflow::classify(&config, &n, earlier.as_deref());
-                    let d = workflow::initial_deadlines(&config, &n);
-                    let tz = config.calendar.timezone();
-                    r.deadlines = Some(DeadlinesJson {
-                        draft: d.draft.map(|t| t.with_timezone(&tz).to_rfc3339()),
-                        answer: d.answer.map(|t| t.with_timezone(&tz).to_rfc3339()),
-                        rework: None,
-                        final_: None,
-                    });
-                    match class {
-                        Classification::Excluded { matched } => {
-                            r.verdict = "excluded (clause 12)".into();
-                            r.excluded_by = Some(matched);
-                        }
-                        Classification::Repeat { of, executor, .. } => {
-                            r.verdict = format!("repeat of {of}");
-                            r.repeat_of = Some(of);
-                            r.executor = executor;
-                        }
-                        Classification::Routed {
-                            rule,
-                            executor,
-                            repeat_unmatched,
-                        } => {
-                            r.verdict = if repeat_unmatched {
-                                "routed (flagged as a repeat, no earlier case)".into()
-                            } else {
-                                "routed".into()
-                            };
-                            r.rule = Some(rule);
-                            r.executor = Some(executor);
-                        }
-                        Classification::Unmatched { .. } => {
-                            r.verdict =
-                                "unassigned: no rule matched; the coordinator decides".into()
-                        }
+            }
+            r.notification = n;
+            match class.clone() {
+                Classification::Excluded { matched } => {
+                    r.excluded_by = Some(matched);
+                    "excluded (clause 12)".into()
+                }
+                Classification::Repeat { of, executor, .. } => {
+                    r.executor = executor;
+                    r.repeat_of = Some(of.clone());
+                    format!("repeat of {of}")
+                }
+                Classification::Routed {
+                    rule,
+                    executor,
+                    repeat_unmatched,
+                } => {
+                    r.rule = Some(rule);
+                    r.executor = Some(executor);
+                    if repeat_unmatched {
+                        "routed (flagged as a repeat, no earlier case)".into()
+                    } else {
+                        "routed".into()
                     }
                 }
-                r.notification = Some(n);
+                Classification::Unmatched { .. } => {
+                    "unassigned: no rule matched; the coordinator decides".into()
+                }
             }
         }
-    }
+        Decision::Case { outcome, note, .. }
+            if facts.same_post.is_some() && facts.case.is_none() =>
+        {
+            r.duplicate_of = Some(outcome.case.id.clone());
+            note.clone()
+        }
+        Decision::Case {
+            outcome,
+            disposition,
+            note,
+            ..
+        } => format!(
+            "{}: reply to {}: {note}",
+            disposition_word(*disposition),
+            outcome.case.id
+        ),
+        Decision::Service { note, .. } => format!("processed: {note}"),
+        Decision::Drop { disposition, note } => {
+            format!("{}: {note}", disposition_word(*disposition))
+        }
+    };
     let io = |e: std::io::Error| user(format!("output: {e}"));
     if json {
         return writeln!(

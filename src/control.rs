@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::decide::{Facts, Questions};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
@@ -22,13 +24,8 @@ pub enum Request {
     Cases,
     /// One case by number.
     Case { number: u64 },
-    /// Cases a notification would be a duplicate or repeat of.
-    Lookup {
-        source_id: Option<String>,
-        link: Option<String>,
-        author: Option<String>,
-        topic: Option<String>,
-    },
+    /// The facts the core needs to decide about a message (`otklik route`).
+    Facts(Box<Questions>),
     /// Outbox depth and case counts.
     Status,
 }
@@ -38,15 +35,8 @@ pub enum Request {
 pub enum Response {
     Cases(Vec<Case>),
     Case(Option<Box<Case>>),
-    Lookup {
-        by_source_id: Option<Box<Case>>,
-        by_link: Option<Box<Case>>,
-        by_author_topic: Option<Box<Case>>,
-    },
-    Status {
-        cases: usize,
-        outbox: usize,
-    },
+    Facts(Box<Facts>),
+    Status { cases: usize, outbox: usize },
     Error(String),
 }
 
@@ -56,25 +46,7 @@ pub fn answer(store: &Store, req: &Request) -> Response {
         Ok(match req {
             Request::Cases => Response::Cases(store.cases().collect::<Result<_, _>>()?),
             Request::Case { number } => Response::Case(store.case(*number)?.map(Box::new)),
-            Request::Lookup {
-                source_id,
-                link,
-                author,
-                topic,
-            } => Response::Lookup {
-                by_source_id: match source_id {
-                    Some(s) => store.case_by_source_id(s)?.map(Box::new),
-                    None => None,
-                },
-                by_link: match link {
-                    Some(l) => store.case_by_link(l)?.map(Box::new),
-                    None => None,
-                },
-                by_author_topic: match (author, topic) {
-                    (Some(a), Some(t)) => store.latest_by_author_topic(a, t)?.map(Box::new),
-                    _ => None,
-                },
-            },
+            Request::Facts(q) => Response::Facts(Box::new(crate::handler::facts(store, q)?)),
             Request::Status => Response::Status {
                 cases: store.case_count(),
                 outbox: store.outbox_len(),

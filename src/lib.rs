@@ -11,7 +11,7 @@
 //!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands.
 
 pub use otklik_core::{
-    auth, calendar, compose, html, ics, inbound, intake, lexicon, reply, report, routing,
+    auth, calendar, compose, decide, html, ics, inbound, intake, lexicon, reply, report, routing,
     templates, text, workflow,
 };
 

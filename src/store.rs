@@ -48,12 +48,7 @@ impl StoreError {
 }
 
 /// What became of an inbound message (the ledger that makes handling idempotent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Disposition {
-    Processed,
-    Rejected,
-}
+pub use crate::decide::Disposition;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundRecord {

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod calendar;
 pub mod compose;
 pub mod config;
+pub mod decide;
 pub mod digest;
 pub mod html;
 pub mod ics;

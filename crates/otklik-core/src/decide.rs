@@ -1,0 +1,530 @@
+//! One inbound message → one decision. The richest rules of the service live here: which
+//! message is a notification, a reply to a case or a self-service request; who may act on
+//! a case and with what proof; what is refused and why.
+//!
+//! The shell first asks [`questions`] what it must look up, fetches those [`Facts`] from
+//! its store, and calls [`decide`], which is pure: the same message, facts and time give
+//! the same [`Decision`]. The service commits the decision; `otklik route` prints it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{self, Secret};
+use crate::compose;
+use crate::config::Config;
+use crate::inbound::{Automatic, Inbound};
+use crate::intake::{self, Notification};
+use crate::reply::{self, Keyword, ParsedReply};
+use crate::routing::Absences;
+use crate::templates::{self, Rendered};
+use crate::workflow::{self, Action, Case, Classification, Ctx, DraftKind, Event, Outcome, Role};
+
+/// What became of an inbound message: where it is moved after the commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Taken in: a case opened or changed, a request answered.
+    Processed,
+    /// Not taken in (recorded with the reason).
+    Rejected,
+}
+
+/// What the shell must look up in its store before the core decides about a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Questions {
+    /// The case a reply points to (by the subject's tag or our Message-IDs it answers).
+    pub case: Option<u64>,
+    /// A notification's keys: the case of the same post (by source id, else link), and
+    /// the latest case by the same author on the same topic.
+    pub source_id: Option<String>,
+    pub link: Option<String>,
+    pub author_topic: Option<(String, String)>,
+    /// The open cases (a `МОИ ДЕЛА` request lists them).
+    pub open_cases: bool,
+}
+
+/// The answers to [`Questions`], and what every decision may need.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// The case a reply points to, if it exists.
+    pub case: Option<Case>,
+    /// The case of the same post (by source id, else by link).
+    pub same_post: Option<Case>,
+    /// The latest case by the same author on the same topic (any age: the core applies
+    /// the repeat window).
+    pub earlier: Option<Case>,
+    /// Absences announced by email.
+    pub absences: Absences,
+    /// Open cases, when asked for.
+    pub open_cases: Vec<Case>,
+    /// The number a new case would take.
+    pub next_case: u64,
+}
+
+/// The decision's inputs besides the message and the facts.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub config: &'a Config,
+    /// The key of the HMAC proofs in our Message-IDs and action codes.
+    pub secret: &'a Secret,
+    pub now: DateTime<Utc>,
+    /// When the message reached the mailbox (the detection time of last resort).
+    pub arrival: DateTime<Utc>,
+}
+
+/// What to do about one message.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Nothing to write but the ledger entry.
+    Drop {
+        disposition: Disposition,
+        note: String,
+    },
+    /// A self-service answer: mails about no case (recipient, content), absences recorded.
+    Service {
+        mails: Vec<(String, Rendered)>,
+        absences: Vec<(String, Option<NaiveDate>)>,
+        note: String,
+    },
+    /// A case opened (`new`) or changed.
+    Case {
+        outcome: Box<Outcome>,
+        new: bool,
+        /// How a new case was classified (routed, repeat, excluded, unassigned).
+        class: Option<Classification>,
+        disposition: Disposition,
+        note: String,
+    },
+}
+
+impl Decision {
+    fn reject(note: impl Into<String>) -> Decision {
+        Decision::Drop {
+            disposition: Disposition::Rejected,
+            note: note.into(),
+        }
+    }
+
+    /// Where the message goes.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Decision::Drop { disposition, .. } | Decision::Case { disposition, .. } => *disposition,
+            Decision::Service { .. } => Disposition::Processed,
+        }
+    }
+
+    /// What was decided, in a line.
+    pub fn note(&self) -> &str {
+        match self {
+            Decision::Drop { note, .. }
+            | Decision::Service { note, .. }
+            | Decision::Case { note, .. } => note,
+        }
+    }
+
+    /// The case the decision is about.
+    pub fn case(&self) -> Option<&Case> {
+        match self {
+            Decision::Case { outcome, .. } => Some(&outcome.case),
+            _ => None,
+        }
+    }
+}
+
+/// The sender's address; empty when the message has none we could answer.
+fn sender(mail: &Inbound) -> &str {
+    mail.from.as_ref().map(|a| a.email.as_str()).unwrap_or("")
+}
+
+/// The case a message replies to: the subject's tag, else one of our Message-IDs it
+/// answers.
+fn case_number(mail: &Inbound, parsed: &ParsedReply, config: &Config) -> Option<u64> {
+    let domain = compose::domain(config);
+    parsed.case_number.or_else(|| {
+        mail.in_reply_to
+            .iter()
+            .chain(mail.references.iter())
+            .find_map(|id| auth::case_of_id(id, &domain))
+    })
+}
+
+/// The monitoring platform's notification in the message, as intake reads it.
+fn notification(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Option<Notification> {
+    intake::parse_notification(
+        mail,
+        &config.intake.labels,
+        config.intake.source_timezone,
+        arrival,
+    )
+    .ok()
+}
+
+/// What the shell must look up for [`decide`] to decide about `mail`.
+pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Questions {
+    let parsed = reply::parse_reply(mail, &config.service.case_prefix);
+    let mut q = Questions {
+        case: case_number(mail, &parsed, config),
+        open_cases: matches!(parsed.keyword, Some((Keyword::MyCases, _))),
+        ..Questions::default()
+    };
+    if q.case.is_none()
+        && from_monitoring(config, sender(mail))
+        && let Some(n) = notification(mail, config, arrival)
+    {
+        q.source_id = n.source_id;
+        q.link = n.link;
+        q.author_topic = n.author.zip(n.topic);
+    }
+    q
+}
+
+fn from_monitoring(config: &Config, sender: &str) -> bool {
+    !sender.is_empty() && config.intake.senders.iter().any(|p| p.is_match(sender))
+}
+
+/// Decides about one message, given the facts the shell looked up for its [`questions`].
+pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
+    let config = cx.config;
+    let domain = compose::domain(config);
+    let sender = sender(mail);
+    // Our own mail coming back.
+    if sender == config.smtp.from.email
+        || mail
+            .message_id
+            .as_deref()
+            .is_some_and(|id| auth::is_ours(id, &domain))
+    {
+        return Decision::reject("our own message came back");
+    }
+    let parsed = reply::parse_reply(mail, &config.service.case_prefix);
+    let ctx = Ctx {
+        config,
+        absences: &facts.absences,
+        now: cx.now,
+    };
+    if let Some(number) = case_number(mail, &parsed, config) {
+        return match &facts.case {
+            Some(case) if case.number == number => {
+                reply_to_case(mail, case, parsed, ctx, cx.secret, &domain)
+            }
+            _ => Decision::reject(format!("reply to unknown case {number}")),
+        };
+    }
+    if mail.automatic.is_none()
+        && let Some(d) = self_service(config, sender, &parsed, facts, cx)
+    {
+        return d;
+    }
+    let from_monitoring = from_monitoring(config, sender);
+    match &mail.automatic {
+        // The monitoring platform is a robot: its notifications may well say
+        // `Auto-Submitted: auto-generated` or `Precedence: bulk`. They are never answered,
+        // so taking them in makes no loop; bounces and auto-replies stay out.
+        Some(Automatic::AutoSubmitted(_) | Automatic::Precedence(_) | Automatic::MailingList)
+            if from_monitoring => {}
+        Some(why) => return Decision::reject(format!("automatic message ({why:?}), not a case")),
+        None => {}
+    }
+    if from_monitoring {
+        return open_case(mail, facts, ctx, cx.arrival);
+    }
+    Decision::reject(if sender.is_empty() {
+        "no valid From address, and the message is no reply to a case".to_string()
+    } else {
+        format!("sender {sender} may not open cases and the message is no reply to a case")
+    })
+}
+
+/// A reply to an existing case: who sent it, with what proof, asking what.
+fn reply_to_case(
+    mail: &Inbound,
+    case: &Case,
+    parsed: ParsedReply,
+    ctx: Ctx<'_>,
+    secret: &Secret,
+    domain: &str,
+) -> Decision {
+    let config = ctx.config;
+    let sender = sender(mail);
+    if sender.is_empty() {
+        // No From, several, or one the SMTP library refuses: nobody can be recognised
+        // and nobody can be answered.
+        return Decision::reject(format!("reply to {} without a valid From address", case.id));
+    }
+    let refused = |outcome: Outcome, reason: String| Decision::Case {
+        outcome: Box::new(outcome),
+        new: false,
+        class: None,
+        disposition: Disposition::Rejected,
+        note: reason,
+    };
+    if let Some(why) = &mail.automatic {
+        // Recorded, never answered.
+        let reason = format!("automatic reply ignored ({why:?})");
+        let mut outcome = workflow::refuse(case.clone(), sender, reason.clone(), ctx);
+        outcome.notices.clear();
+        return refused(outcome, reason);
+    }
+    let role = if sender == config.people.coordinator.email {
+        Role::Coordinator
+    } else if case
+        .executor
+        .as_deref()
+        .and_then(|id| config.executor(id))
+        .is_some_and(|e| e.email == sender)
+    {
+        Role::Executor
+    } else {
+        Role::Other
+    };
+    let proof = mail
+        .in_reply_to
+        .iter()
+        .chain(mail.references.iter())
+        .any(|id| secret.verifies(id, case.number, sender, domain))
+        || parsed
+            .codes
+            .iter()
+            .any(|c| secret.code_matches(c, case.number, sender));
+    // Anyone refused gets one short explanation (never to automatic mail, handled above).
+    let refuse = |reason: String| {
+        refused(
+            workflow::refuse(case.clone(), sender, reason.clone(), ctx),
+            reason,
+        )
+    };
+    if !proof {
+        return refuse(
+            "the reply does not show that it answers one of our messages to this address (keep the subject and the action code)".into(),
+        );
+    }
+    let action = match parsed.keyword.map(|(k, _)| k) {
+        None => Action::Draft(DraftKind::Answer),
+        Some(Keyword::Interim) => Action::Draft(DraftKind::Interim),
+        Some(Keyword::Query) => Action::Draft(DraftKind::Query),
+        Some(Keyword::Decline) => Action::Decline,
+        Some(Keyword::Approve) => Action::Approve,
+        Some(Keyword::Rework) => Action::Rework,
+        Some(Keyword::Assign(who)) => Action::Assign(who),
+        Some(Keyword::Exclude) => Action::Exclude,
+        Some(Keyword::Close) => Action::Close,
+        Some(Keyword::Published) => Action::Published,
+        Some(Keyword::Invalid(what)) => return refuse(what),
+        Some(other) => return refuse(format!("{other:?} is not an action on a case")),
+    };
+    if action == Action::Draft(DraftKind::Answer) && role == Role::Coordinator {
+        return refuse(
+            "no action keyword found (СОГЛАСОВАНО, ДОРАБОТАТЬ, НАЗНАЧИТЬ, ИСКЛЮЧИТЬ, ЗАКРЫТЬ)"
+                .into(),
+        );
+    }
+    // The action codes are proof, not part of what the executor wrote.
+    let text = without_codes(&parsed.text, &parsed.codes);
+    if matches!(action, Action::Draft(_)) && text.trim().is_empty() && mail.attachments.is_empty() {
+        return refuse("the draft is empty".into());
+    }
+    let outcome = workflow::apply(
+        case,
+        Event::Reply {
+            from: sender.to_string(),
+            role,
+            action: action.clone(),
+            text,
+            attachments: mail.attachments.clone(),
+        },
+        ctx,
+    );
+    let (disposition, verb) = if outcome.accepted {
+        (Disposition::Processed, "taken")
+    } else {
+        (Disposition::Rejected, "refused")
+    };
+    Decision::Case {
+        note: format!("{} by {sender}: {verb}", action.name()),
+        outcome: Box::new(outcome),
+        new: false,
+        class: None,
+        disposition,
+    }
+}
+
+/// A notification from the monitoring platform: a duplicate of a known post, or a new case.
+fn open_case(mail: &Inbound, facts: &Facts, ctx: Ctx<'_>, arrival: DateTime<Utc>) -> Decision {
+    let config = ctx.config;
+    let n = match intake::parse_notification(
+        mail,
+        &config.intake.labels,
+        config.intake.source_timezone,
+        arrival,
+    ) {
+        Ok(n) => n,
+        Err(e) => return Decision::reject(format!("notification not understood: {e}")),
+    };
+    if let Some(case) = &facts.same_post {
+        let detail = format!(
+            "same post notified again (source id {}, link {})",
+            n.source_id.as_deref().unwrap_or("-"),
+            n.link.as_deref().unwrap_or("-")
+        );
+        let outcome = workflow::apply(case, Event::Duplicate { detail }, ctx);
+        return Decision::Case {
+            outcome: Box::new(outcome),
+            new: false,
+            class: None,
+            disposition: Disposition::Processed,
+            note: format!("duplicate of {}", case.id),
+        };
+    }
+    let earlier = facts
+        .earlier
+        .as_ref()
+        .filter(|c| workflow::within_repeat_window(config, c, &n));
+    let class = workflow::classify(config, &n, earlier);
+    let note = match &class {
+        Classification::Excluded { .. } => "excluded (clause 12)".to_string(),
+        Classification::Repeat { of, .. } => format!("repeat of {of}"),
+        Classification::Routed { rule, executor, .. } => {
+            format!("routed by «{rule}» to {executor}")
+        }
+        Classification::Unmatched { .. } => "no rule matched".to_string(),
+    };
+    let outcome = workflow::open(facts.next_case, n, class.clone(), ctx);
+    Decision::Case {
+        outcome: Box::new(outcome),
+        new: true,
+        class: Some(class),
+        disposition: Disposition::Processed,
+        note,
+    }
+}
+
+/// `МОИ ДЕЛА`, `ОТСУТСТВУЮ ДО`, `НА МЕСТЕ` from a known person. `None` when the message is
+/// no such request. Answers go only to the person's configured address.
+fn self_service(
+    config: &Config,
+    sender: &str,
+    parsed: &ParsedReply,
+    facts: &Facts,
+    cx: &Context<'_>,
+) -> Option<Decision> {
+    let (keyword, _) = parsed.keyword.as_ref()?;
+    if sender.is_empty() {
+        return None;
+    }
+    let coordinator = &config.people.coordinator;
+    let overseer = sender == coordinator.email
+        || config
+            .people
+            .supervisor
+            .as_ref()
+            .is_some_and(|s| s.email == sender);
+    let executor = config.executor_by_email(sender);
+    let address = match (overseer, executor) {
+        (true, _) => sender.to_string(),
+        (false, Some(e)) => e.email.clone(),
+        _ => return None,
+    };
+    let refuse = |reason: &str| {
+        Some(Decision::Service {
+            mails: vec![(
+                address.clone(),
+                templates::render_service_refusal(config, reason),
+            )],
+            absences: Vec::new(),
+            note: format!("self-service refused: {reason}"),
+        })
+    };
+    let today = workflow::local_date(config, cx.now);
+    match keyword {
+        Keyword::MyCases => {
+            let mut cases: Vec<&Case> = facts
+                .open_cases
+                .iter()
+                .filter(|c| overseer || c.executor.as_deref() == executor.map(|e| e.id.as_str()))
+                .collect();
+            cases.sort_by_key(|c| (templates::next_deadline(c).map(|(_, t)| t), c.number));
+            if overseer {
+                cases.sort_by(|a, b| a.executor.cmp(&b.executor));
+            }
+            let items: Vec<templates::QueueItem<'_>> = cases
+                .into_iter()
+                .map(|c| templates::QueueItem {
+                    case: c,
+                    code: cx.secret.action_code(c.number, &address),
+                })
+                .collect();
+            let rendered =
+                templates::render_queue(config, &items, overseer, cx.now, &config.smtp.from.email);
+            Some(Decision::Service {
+                mails: vec![(address.clone(), rendered)],
+                absences: Vec::new(),
+                note: format!("my cases: {} to {address}", items.len()),
+            })
+        }
+        Keyword::AbsentUntil(until) => match executor {
+            None => refuse("ОТСУТСТВУЮ ДО / ABSENT UNTIL is for executors"),
+            Some(e) if e.deputy.is_none() => {
+                refuse("no deputy is set for you in the configuration; ask the coordinator")
+            }
+            Some(_) if *until < today => refuse("that date has passed"),
+            Some(e) => Some(absence(config, e, Some(*until))),
+        },
+        Keyword::Back => match executor {
+            None => refuse("НА МЕСТЕ / BACK is for executors"),
+            Some(e) => Some(absence(config, e, None)),
+        },
+        Keyword::Invalid(what) => refuse(what),
+        _ => None,
+    }
+}
+
+/// An executor away until a date (`Some`) or back (`None`): told, and the coordinator too.
+fn absence(config: &Config, e: &crate::config::Executor, until: Option<NaiveDate>) -> Decision {
+    Decision::Service {
+        mails: vec![
+            (
+                e.email.clone(),
+                templates::render_absence(config, e, until, false),
+            ),
+            (
+                config.people.coordinator.email.clone(),
+                templates::render_absence(config, e, until, true),
+            ),
+        ],
+        absences: vec![(e.id.clone(), until)],
+        note: match until {
+            Some(d) => format!("{} absent until {d}", e.id),
+            None => format!("{} back", e.id),
+        },
+    }
+}
+
+/// `text` without the `#code` tokens of `codes` (lower-case, as the parser found them); the
+/// lines they stood alone on go too.
+fn without_codes(text: &str, codes: &[String]) -> String {
+    if codes.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut kept = String::with_capacity(line.len());
+        let mut rest = line;
+        while let Some(i) = rest.find('#') {
+            kept.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let token: String = after.chars().take(8).collect();
+            if token.chars().count() == 8 && codes.iter().any(|c| c.eq_ignore_ascii_case(&token)) {
+                rest = &after[token.len()..];
+            } else {
+                kept.push('#');
+                rest = after;
+            }
+        }
+        kept.push_str(rest);
+        if kept.trim().is_empty() && !line.trim().is_empty() {
+            continue;
+        }
+        out.push_str(&kept);
+    }
+    out.trim_end().to_string()
+}

@@ -1,0 +1,557 @@
+//! `decide` as a table: one message and the facts the shell looked up → one decision, for
+//! every rule of intake, replies and self-service. No store, no mail stack, no clock.
+mod fixtures;
+
+use chrono::{DateTime, TimeZone, Utc};
+use otklik_core::auth::Secret;
+use otklik_core::config::{Address, Config, SecretCheck};
+use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
+use otklik_core::inbound::{Automatic, Inbound};
+use otklik_core::workflow::{Case, Classification, NoticeKind, State};
+
+const COORD: &str = "coord@volchiha.example";
+const HOUSING: &str = "housing@volchiha.example";
+const ECONOMY: &str = "economy@volchiha.example";
+const MONITOR: &str = "robot@monitoring.example";
+const STRANGER: &str = "someone@mail.example";
+
+fn config() -> Config {
+    let lexicon = fixtures::root().join("config/exclude-words.txt");
+    let text = format!(
+        r#"
+[service]
+state_dir = "/nonexistent/otklik-decide"
+case_prefix = "OTK"
+[imap]
+host = "localhost"
+tls = "none"
+username = "svc"
+password_env = "NONE"
+[smtp]
+host = "localhost"
+tls = "none"
+from = "Обратная связь <otklik@volchiha.example>"
+[calendar]
+timezone = "UTC"
+workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+hours = ["00:00-24:00"]
+[people]
+coordinator = {{ name = "Балакирева Ольга", email = "{COORD}" }}
+supervisor = {{ name = "Шевич Наталья", email = "super@volchiha.example" }}
+publisher = "press@volchiha.example"
+[[executors]]
+id = "housing"
+name = "Шишова Татьяна Михайловна"
+email = "{HOUSING}"
+deputy = "economy"
+[[executors]]
+id = "economy"
+name = "Попов Андрей"
+email = "{ECONOMY}"
+[[rules]]
+name = "ЖКХ"
+topic = ["ЖКХ*"]
+executor = "housing"
+[intake]
+senders = ["*@monitoring.example"]
+exclude_words_file = "{lexicon}"
+repeat_window = "30d"
+source_timezone = "Europe/Moscow"
+"#,
+        lexicon = lexicon.display()
+    );
+    match fixtures::load_str(
+        &text,
+        std::path::Path::new("/nonexistent/otklik.toml"),
+        SecretCheck::Lenient,
+    ) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap()
+}
+
+fn secret() -> Secret {
+    Secret::new(vec![42; 32])
+}
+
+fn mail(from: Option<&str>, subject: &str, text: &str) -> Inbound {
+    Inbound {
+        message_id: Some(format!("{}@mail.example", subject.len() + text.len())),
+        in_reply_to: Vec::new(),
+        references: Vec::new(),
+        from: from.map(|e| Address {
+            name: None,
+            email: e.to_string(),
+        }),
+        subject: subject.to_string(),
+        date: Some(now()),
+        automatic: None,
+        text: text.to_string(),
+        from_html: false,
+        attachments: Vec::new(),
+    }
+}
+
+fn notification(topic: &str, author: &str, text: &str) -> Inbound {
+    mail(
+        Some(MONITOR),
+        "Новый инцидент №77",
+        &format!(
+            "Номер инцидента: 77\nДата выявления: 01.12.2026 10:15 (МСК)\nРубрика: {topic}\n\
+             Локация: с. Волчиха\nАвтор: {author}\nСсылка: https://vk.com/wall-1_77\n\
+             Текст сообщения:\n{text}\n"
+        ),
+    )
+}
+
+/// Decides with the facts a store holding `cases` would give.
+fn run(config: &Config, m: &Inbound, facts: Facts) -> Decision {
+    let secret = secret();
+    let cx = Context {
+        config,
+        secret: &secret,
+        now: now(),
+        arrival: now(),
+    };
+    decide::decide(m, &facts, &cx)
+}
+
+fn facts_for(config: &Config, m: &Inbound, cases: &[Case]) -> Facts {
+    let q: Questions = decide::questions(m, config, now());
+    let find = |f: &dyn Fn(&Case) -> bool| cases.iter().rev().find(|c| f(c)).cloned();
+    Facts {
+        case: q.case.and_then(|n| find(&|c| c.number == n)),
+        same_post: q
+            .source_id
+            .as_ref()
+            .and_then(|s| find(&|c| c.notification.source_id.as_ref() == Some(s)))
+            .or_else(|| {
+                q.link
+                    .as_ref()
+                    .and_then(|l| find(&|c| c.notification.link.as_ref() == Some(l)))
+            }),
+        earlier: q.author_topic.as_ref().and_then(|(a, t)| {
+            find(&|c| {
+                c.notification.author.as_ref() == Some(a)
+                    && c.notification.topic.as_ref() == Some(t)
+            })
+        }),
+        open_cases: if q.open_cases {
+            cases
+                .iter()
+                .filter(|c| c.state.is_open())
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        },
+        next_case: cases.len() as u64 + 1,
+        ..Facts::default()
+    }
+}
+
+fn decide_in(config: &Config, m: &Inbound, cases: &[Case]) -> Decision {
+    run(config, m, facts_for(config, m, cases))
+}
+
+/// A case opened from a fresh notification, assigned to housing.
+fn opened(config: &Config) -> Case {
+    match decide_in(
+        config,
+        &notification("ЖКХ", "Иван Петров", "Нет воды."),
+        &[],
+    ) {
+        Decision::Case { outcome, .. } => outcome.case,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn reply(from: &str, case: &Case, body: &str) -> Inbound {
+    let code = secret().action_code(case.number, from);
+    mail(
+        Some(from),
+        &format!("Re: [{}] ЖКХ", case.id),
+        &format!("{body}\n\n#{code}\n"),
+    )
+}
+
+/// A reply with the action code in the subject (as the mailto links write it).
+fn reply_code_in_subject(from: &str, case: &Case, body: &str) -> Inbound {
+    let code = secret().action_code(case.number, from);
+    mail(Some(from), &format!("Re: [{}] ЖКХ #{code}", case.id), body)
+}
+
+fn rejected_with(d: &Decision, words: &str) {
+    assert_eq!(d.disposition(), Disposition::Rejected, "{d:?}");
+    assert!(d.note().contains(words), "{:?} lacks {words:?}", d.note());
+}
+
+fn refusal_notices(d: &Decision) -> Vec<String> {
+    match d {
+        Decision::Case { outcome, .. } => outcome
+            .notices
+            .iter()
+            .flat_map(|n| n.to.iter().cloned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+// ---- intake ----
+
+#[test]
+fn a_notification_from_the_platform_opens_a_routed_case() {
+    let c = config();
+    let d = decide_in(&c, &notification("ЖКХ", "Иван", "Нет воды."), &[]);
+    match &d {
+        Decision::Case {
+            new: true,
+            class: Some(Classification::Routed { executor, .. }),
+            outcome,
+            ..
+        } => {
+            assert_eq!(executor, "housing");
+            assert_eq!(outcome.case.number, 1);
+            assert_eq!(outcome.case.state, State::Assigned);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(d.disposition(), Disposition::Processed);
+}
+
+#[test]
+fn the_platform_may_say_auto_generated_but_a_bounce_is_no_case() {
+    let c = config();
+    let mut m = notification("ЖКХ", "Иван", "Нет воды.");
+    m.automatic = Some(Automatic::AutoSubmitted("auto-generated".into()));
+    assert!(matches!(
+        decide_in(&c, &m, &[]),
+        Decision::Case { new: true, .. }
+    ));
+    m.automatic = Some(Automatic::Bounce);
+    rejected_with(&decide_in(&c, &m, &[]), "automatic message");
+}
+
+#[test]
+fn a_stranger_or_nobody_may_not_open_cases() {
+    let c = config();
+    let mut m = notification("ЖКХ", "Иван", "Нет воды.");
+    m.from = Some(Address {
+        name: None,
+        email: STRANGER.into(),
+    });
+    rejected_with(&decide_in(&c, &m, &[]), "may not open cases");
+    m.from = None;
+    rejected_with(&decide_in(&c, &m, &[]), "no valid From");
+}
+
+#[test]
+fn our_own_mail_coming_back_is_rejected() {
+    let c = config();
+    let m = mail(Some("otklik@volchiha.example"), "Hello", "text");
+    rejected_with(&decide_in(&c, &m, &[]), "our own message");
+}
+
+#[test]
+fn a_notification_without_text_is_not_understood() {
+    let c = config();
+    let m = mail(Some(MONITOR), "Новый инцидент", "Рубрика: ЖКХ\n");
+    rejected_with(&decide_in(&c, &m, &[]), "not understood");
+}
+
+#[test]
+fn the_same_post_again_is_a_duplicate_of_its_case() {
+    let c = config();
+    let first = opened(&c);
+    let d = decide_in(
+        &c,
+        &notification("ЖКХ", "Иван Петров", "Нет воды."),
+        std::slice::from_ref(&first),
+    );
+    match &d {
+        Decision::Case {
+            new: false,
+            outcome,
+            note,
+            ..
+        } => {
+            assert_eq!(outcome.case.number, first.number);
+            assert!(note.contains("duplicate"), "{note}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_same_author_on_the_same_topic_is_a_repeat_for_the_same_executor() {
+    let c = config();
+    let first = opened(&c);
+    let mut m = notification("ЖКХ", "Иван Петров", "Опять нет воды.");
+    m.text = m
+        .text
+        .replace("wall-1_77", "wall-1_78")
+        .replace(": 77", ": 78");
+    match decide_in(&c, &m, std::slice::from_ref(&first)) {
+        Decision::Case {
+            new: true,
+            class: Some(Classification::Repeat { of, executor, .. }),
+            ..
+        } => {
+            assert_eq!(of, first.id);
+            assert_eq!(executor.as_deref(), Some("housing"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn abuse_is_excluded_and_an_unknown_topic_is_left_to_the_coordinator() {
+    let c = config();
+    let d = decide_in(
+        &c,
+        &notification("ЖКХ", "Иван", "Я тебя убью, сволочь."),
+        &[],
+    );
+    assert!(
+        matches!(
+            &d,
+            Decision::Case {
+                class: Some(Classification::Excluded { .. }),
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    let d = decide_in(&c, &notification("Космос", "Иван", "Где ракета?"), &[]);
+    assert!(
+        matches!(
+            &d,
+            Decision::Case {
+                class: Some(Classification::Unmatched { .. }),
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+// ---- replies ----
+
+#[test]
+fn a_reply_to_an_unknown_case_is_rejected() {
+    let c = config();
+    let m = mail(Some(HOUSING), "Re: [OTK-99] ЖКХ", "Ответ");
+    rejected_with(&decide_in(&c, &m, &[]), "unknown case 99");
+}
+
+#[test]
+fn a_reply_without_a_valid_from_is_rejected_without_an_answer() {
+    let c = config();
+    let case = opened(&c);
+    let mut m = reply(HOUSING, &case, "Ответ");
+    m.from = None;
+    let d = decide_in(&c, &m, &[case]);
+    rejected_with(&d, "without a valid From");
+    assert!(refusal_notices(&d).is_empty());
+}
+
+#[test]
+fn an_automatic_reply_is_recorded_never_answered() {
+    let c = config();
+    let case = opened(&c);
+    let mut m = reply(HOUSING, &case, "Я в отпуске");
+    m.automatic = Some(Automatic::AutoReply);
+    let d = decide_in(&c, &m, &[case]);
+    rejected_with(&d, "automatic reply");
+    assert!(refusal_notices(&d).is_empty());
+}
+
+#[test]
+fn a_reply_without_proof_is_refused_and_explained_to_the_sender() {
+    let c = config();
+    let case = opened(&c);
+    let m = mail(Some(STRANGER), &format!("Re: [{}] ЖКХ", case.id), "Ответ");
+    let d = decide_in(&c, &m, &[case]);
+    rejected_with(&d, "does not show");
+    assert_eq!(refusal_notices(&d), vec![STRANGER.to_string()]);
+    // The coordinator's address without the coordinator's proof is no better.
+    let case = opened(&c);
+    let m = mail(
+        Some(COORD),
+        &format!("Re: [{}] ЖКХ", case.id),
+        "СОГЛАСОВАНО",
+    );
+    rejected_with(&decide_in(&c, &m, &[case]), "does not show");
+}
+
+#[test]
+fn the_executors_draft_with_the_code_goes_to_the_coordinator() {
+    let c = config();
+    let case = opened(&c);
+    let d = decide_in(&c, &reply(HOUSING, &case, "Воду дадут к вечеру."), &[case]);
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    let case = d.case().expect("case");
+    assert_eq!(case.state, State::DraftSubmitted);
+    match &d {
+        Decision::Case { outcome, .. } => assert!(
+            outcome
+                .notices
+                .iter()
+                .any(|n| matches!(n.kind, NoticeKind::ForApproval)
+                    && n.to.contains(&COORD.to_string())),
+            "{:?}",
+            outcome.notices
+        ),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn an_empty_draft_and_a_coordinator_without_keyword_are_refused() {
+    let c = config();
+    let case = opened(&c);
+    // The action code alone is no draft, in the body or in the subject.
+    let cases = std::slice::from_ref(&case);
+    rejected_with(&decide_in(&c, &reply(HOUSING, &case, ""), cases), "empty");
+    rejected_with(
+        &decide_in(&c, &reply_code_in_subject(HOUSING, &case, ""), cases),
+        "empty",
+    );
+    rejected_with(
+        &decide_in(&c, &reply(COORD, &case, "Хорошо"), &[case]),
+        "no action keyword",
+    );
+}
+
+#[test]
+fn the_coordinator_approves_and_the_executor_may_not() {
+    let c = config();
+    let case = opened(&c);
+    let drafted = decide_in(&c, &reply(HOUSING, &case, "Воду дадут."), &[case])
+        .case()
+        .cloned()
+        .expect("case");
+    let d = decide_in(
+        &c,
+        &reply(HOUSING, &drafted, "СОГЛАСОВАНО"),
+        std::slice::from_ref(&drafted),
+    );
+    assert_eq!(d.disposition(), Disposition::Rejected, "{d:?}");
+    let d = decide_in(&c, &reply(COORD, &drafted, "СОГЛАСОВАНО"), &[drafted]);
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    assert_eq!(d.case().map(|c| c.state), Some(State::Approved));
+}
+
+// ---- self-service ----
+
+#[test]
+fn my_cases_lists_only_the_executors_own_to_their_address() {
+    let c = config();
+    let mine = opened(&c);
+    let mut other = opened(&c);
+    other.number = 2;
+    other.id = "OTK-2".into();
+    other.executor = Some("economy".into());
+    let d = decide_in(&c, &mail(Some(HOUSING), "МОИ ДЕЛА", ""), &[mine, other]);
+    match &d {
+        Decision::Service { mails, note, .. } => {
+            assert_eq!(mails.len(), 1);
+            assert_eq!(mails[0].0, HOUSING);
+            assert!(mails[0].1.text.contains("OTK-1"));
+            assert!(!mails[0].1.text.contains("OTK-2"));
+            assert!(note.contains("1 to"), "{note}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn my_cases_from_a_stranger_or_a_robot_gets_nothing() {
+    let c = config();
+    let case = opened(&c);
+    let d = decide_in(
+        &c,
+        &mail(Some(STRANGER), "МОИ ДЕЛА", ""),
+        std::slice::from_ref(&case),
+    );
+    rejected_with(&d, "may not open cases");
+    let mut m = mail(Some(HOUSING), "МОИ ДЕЛА", "");
+    m.automatic = Some(Automatic::AutoReply);
+    rejected_with(&decide_in(&c, &m, &[case]), "automatic");
+}
+
+#[test]
+fn absence_needs_a_deputy_and_a_date_ahead_and_back_ends_it() {
+    let c = config();
+    match decide_in(
+        &c,
+        &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 25.12.2026", ""),
+        &[],
+    ) {
+        Decision::Service {
+            absences, mails, ..
+        } => {
+            assert_eq!(
+                absences,
+                vec![(
+                    "housing".to_string(),
+                    chrono::NaiveDate::from_ymd_opt(2026, 12, 25)
+                )]
+            );
+            let to: Vec<&str> = mails.iter().map(|(t, _)| t.as_str()).collect();
+            assert_eq!(to, vec![HOUSING, COORD]);
+        }
+        other => panic!("{other:?}"),
+    }
+    match decide_in(
+        &c,
+        &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 25.11.2026", ""),
+        &[],
+    ) {
+        Decision::Service { absences, note, .. } => {
+            assert!(absences.is_empty());
+            assert!(note.contains("passed"), "{note}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match decide_in(
+        &c,
+        &mail(Some(ECONOMY), "ОТСУТСТВУЮ ДО 25.12.2026", ""),
+        &[],
+    ) {
+        Decision::Service { absences, note, .. } => {
+            assert!(absences.is_empty());
+            assert!(note.contains("no deputy"), "{note}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match decide_in(&c, &mail(Some(HOUSING), "НА МЕСТЕ", ""), &[]) {
+        Decision::Service { absences, .. } => {
+            assert_eq!(absences, vec![("housing".to_string(), None)]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn questions_ask_only_for_what_the_message_needs() {
+    let c = config();
+    let n = notification("ЖКХ", "Иван", "Нет воды.");
+    let q = decide::questions(&n, &c, now());
+    assert_eq!(q.case, None);
+    assert_eq!(q.link.as_deref(), Some("https://vk.com/wall-1_77"));
+    assert_eq!(
+        q.author_topic,
+        Some(("Иван".to_string(), "ЖКХ".to_string()))
+    );
+    assert!(!q.open_cases);
+    let q = decide::questions(&mail(Some(HOUSING), "Re: [OTK-5] x", "y"), &c, now());
+    assert_eq!(q.case, Some(5));
+    assert_eq!(q.link, None);
+    let q = decide::questions(&mail(Some(HOUSING), "МОИ ДЕЛА", ""), &c, now());
+    assert!(q.open_cases);
+}
