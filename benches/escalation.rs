@@ -1,4 +1,4 @@
-//! Cost of the escalation engine with 100k open cases in the store (issue 6): a timer tick
+//! Cost of the escalation engine with 100k open cases in the store: a timer tick
 //! with nothing due (goal: at most 1 ms, i.e. independent of the number of open cases),
 //! and scheduling one case (computing its pending steps, and committing them with the case).
 //!

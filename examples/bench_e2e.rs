@@ -1,4 +1,4 @@
-//! End-to-end benchmark (issue 8), run by `bench/e2e`. One run, one mail stack:
+//! End-to-end benchmark, run by `bench/e2e`. One run, one mail stack:
 //!
 //! 1. the raw relay baseline (`examples/raw_relay.rs`: IMAP IDLE + FETCH → SMTP, same
 //!    libraries, nothing else) and then otklik (the release binary, 24/7 calendar), each:

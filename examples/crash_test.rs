@@ -1,4 +1,4 @@
-//! Crash test (issue 8): notifications are appended to the real Dovecot while the real
+//! Crash test: notifications are appended to the real Dovecot while the real
 //! `otklik` binary is killed with SIGKILL at random moments and restarted; then the store
 //! and the executor's mailbox are checked: every notification became exactly one case,
 //! every case's forward arrived, duplicates (if any) are at most one per kill and carry

@@ -1,4 +1,4 @@
-//! The command line (SPEC §2): raw arguments here, validated config from `config`.
+//! The command line (README, "Commands"): raw arguments here, validated config from `config`.
 //! Exit status: 0 success, 1 user error (one line on stderr saying what and where),
 //! 2 usage error (clap).
 
@@ -117,7 +117,7 @@ pub fn load_config(path: &Path, secrets: SecretCheck) -> Result<Config, UserErro
     config::load(path, secrets).map_err(|e| user(e.to_string()))
 }
 
-/// Parses `TIME` (SPEC §2): RFC 3339, or local `YYYY-MM-DD HH:MM` in `tz`.
+/// Parses `TIME` (README, "Commands"): RFC 3339, or local `YYYY-MM-DD HH:MM` in `tz`.
 pub fn parse_time(s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, UserError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
         return Ok(t.with_timezone(&Utc));
@@ -380,7 +380,7 @@ pub struct HistoryJson {
     pub detail: String,
 }
 
-/// The JSON of a case (SPEC §2.1); times in the calendar's zone.
+/// The JSON of a case (docs/states.md); times in the calendar's zone.
 #[derive(Debug, Serialize)]
 pub struct CaseJson {
     pub id: String,

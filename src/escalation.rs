@@ -1,4 +1,4 @@
-//! Deadlines that act (SPEC §3 `[[escalations]]`): the due index in the store holds every
+//! Deadlines that act (docs/configuration.md `[[escalations]]`): the due index in the store holds every
 //! pending step as `due instant ‖ case ‖ step`, so a tick reads only what is due. Each fired
 //! step is one commit: the case (with the step marked fired and its history entry), its new
 //! schedule and the outbox mails.

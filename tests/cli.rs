@@ -1,4 +1,4 @@
-//! The command line as users and scripts see it (SPEC §2): exit status, messages, output.
+//! The command line as users and scripts see it (the README's command list): exit status, messages, output.
 
 mod support;
 

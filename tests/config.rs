@@ -1,4 +1,4 @@
-//! Config loading and check-config problems (SPEC §3).
+//! Config loading and check-config problems (docs/configuration.md).
 
 use std::path::PathBuf;
 

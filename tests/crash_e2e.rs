@@ -1,4 +1,4 @@
-//! The crash test (issue 8) at CI size: 60 notifications while the real `otklik` binary
+//! The crash test at CI size: 60 notifications while the real `otklik` binary
 //! is SIGKILLed 5 times at random moments and restarted. The full run (1,000
 //! notifications, 20 kills) is `scripts/crash-test`; both use `examples/crash_test.rs`.
 

@@ -1,4 +1,4 @@
-//! Deadlines that act, end to end (issue 6): the real service against the real Dovecot and
+//! Deadlines that act, end to end: the real service against the real Dovecot and
 //! Postfix, a 24/7 calendar and second-scale deadlines. The reminder and the escalations
 //! reach the right mailboxes in ladder order, none twice, also across a restart of the
 //! service in the middle; a draft submitted cancels the draft steps.

@@ -1,4 +1,4 @@
-//! A simulated working week for the escalation engine (issue 6), with no mail and no clock:
+//! A simulated working week for the escalation engine, with no mail and no clock:
 //! Asia/Barnaul, the `ru` preset (Tue 3 Nov 2026 is a shortened pre-holiday day ending at
 //! 16:00, Wed 4 Nov is a holiday), the example's ladder, cases detected on a Friday
 //! afternoon, at night, on a weekend, on the shortened day, with a per-category target, an

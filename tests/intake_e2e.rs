@@ -1,5 +1,5 @@
 //! Intake end to end (issue "Intake"): notifications appended to the real Dovecot reach the
-//! right executor through the real Postfix; what is not a new case does what SPEC §5/§7
+//! right executor through the real Postfix; what is not a new case does what docs/notifications.md and docs/keywords.md say
 //! say; restarts and outages lose nothing.
 
 mod support;

@@ -1,4 +1,4 @@
-//! Operations end to end (issue 7): the REAL `otklik run` binary as a child process, against
+//! Operations end to end: the REAL `otklik run` binary as a child process, against
 //! the real Dovecot + Postfix, talking to a `NOTIFY_SOCKET` this test binds — as systemd
 //! would run it. READY/STATUS/WATCHDOG/STOPPING reach "systemd"; SIGHUP applies a changed
 //! rule and refuses a broken file (naming line and column) while the old config routes on;

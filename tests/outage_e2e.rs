@@ -1,4 +1,4 @@
-//! Outages under load (issue 8), against the real Dovecot and Postfix, each test with its
+//! Outages under load, against the real Dovecot and Postfix, each test with its
 //! own mail stack (an outage must not hit other tests):
 //! - Postfix stopped for a while while notifications keep coming: cases are opened, the
 //!   outbox grows, and drains once Postfix is back; nothing lost, nothing doubled;
@@ -109,7 +109,7 @@ async fn one_forward_per_case(stack: &MailStack, p: &People, n: usize) {
     assert_eq!(tags.len(), n, "one forward per case: {tags:?}");
     // One Message-ID per case. A message in flight when the SMTP server went away may have
     // been queued there without its answer reaching us; we send it again, with the same
-    // Message-ID (SPEC §7) — SMTP offers no more. At most one such twin per outage.
+    // Message-ID (docs/keywords.md) — SMTP offers no more. At most one such twin per outage.
     let mut ids: Vec<(String, Option<String>)> = mails
         .iter()
         .map(|m| {
@@ -440,7 +440,7 @@ async fn state_dir_disk_full_refuses_new_work_loudly_and_keeps_what_it_accepted(
 
 /// While the disk is full, a notification whose commit could not be flushed must neither
 /// be moved out of the intake mailbox nor have its forward sent: a crash at that point
-/// would lose the case after the mail left (SPEC §7). And a mail whose "sent" mark cannot
+/// would lose the case after the mail left (docs/keywords.md). And a mail whose "sent" mark cannot
 /// be written must not be sent again and again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disk_full_neither_moves_nor_sends_what_is_not_stored() {

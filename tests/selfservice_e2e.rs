@@ -1,4 +1,4 @@
-//! Beyond the helpdesks (issue 9) end to end: one's own queue by email, absence and deputies,
+//! Beyond the helpdesks end to end: one's own queue by email, absence and deputies,
 //! deadlines in the official's calendar.
 
 mod support;

@@ -1,4 +1,4 @@
-//! The systemd unit (`systemd/otklik.service`, issue 7): `systemd-analyze verify` accepts it
+//! The systemd unit (`systemd/otklik.service`): `systemd-analyze verify` accepts it
 //! and `systemd-analyze security --offline=true` rates its exposure at 2.0 or less. Where
 //! `systemd-analyze` is missing the check fails: a skipped check proves nothing.
 

@@ -311,12 +311,12 @@ pub fn events(case: &Case) -> Vec<String> {
     case.history.iter().map(|h| h.event.clone()).collect()
 }
 
-/// A sample notification from `../shared/samples` (copied into tests/data/notifications).
+/// A sample notification from `tests/data/notifications`.
 pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo_path("tests/data/notifications").join(name)).expect("sample file")
 }
 
-/// A plain notification from the monitoring platform (format A of SAMPLES.md).
+/// A plain notification from the monitoring platform (the plain format of docs/notifications.md).
 pub fn notification(
     stack: &MailStack,
     p: &People,

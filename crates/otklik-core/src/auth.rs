@@ -1,4 +1,4 @@
-//! Proof that a reply saw one of our messages (SPEC §6 "Who may act"). Pure.
+//! Proof that a reply saw one of our messages (docs/keywords.md). Pure.
 //!
 //! Every message we send carries a Message-ID of the form
 //! `<otk{case}.{nonce}.{mac}@{domain}>`, where `mac` is an HMAC-SHA256 (truncated to 12 hex

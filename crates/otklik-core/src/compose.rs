@@ -1,4 +1,4 @@
-//! Turns rendered notices into RFC 5322 messages ready for the outbox (SPEC §6 headers:
+//! Turns rendered notices into RFC 5322 messages ready for the outbox (the headers of every service mail:
 //! `[PREFIX-N]` subject, `X-Otklik-Case`, `Auto-Submitted: auto-generated`, an HMAC-signed
 //! Message-ID on the service's domain, In-Reply-To/References to the case's thread).
 //! Pure: the time and the nonces are passed in.
@@ -202,7 +202,7 @@ pub fn case_mails<E>(
 }
 
 /// The executor's mails that give a case, a rework or a new deadline carry the case's
-/// deadlines; those that end their part carry the cancellations (SPEC §8).
+/// deadlines; those that end their part carry the cancellations.
 fn calendar_for(
     config: &Config,
     case: &Case,

@@ -1,4 +1,4 @@
-//! The daily digest (issue 6): at `service.digest_at` on working days, one mail to the
+//! The daily digest: at `service.digest_at` on working days, one mail to the
 //! coordinator and one to the supervisor with the open cases by state, those due today,
 //! the overdue ones and per-executor counts; plain text plus the same as an HTML table
 //! (`multipart/alternative`).
@@ -397,7 +397,7 @@ pub fn recipients(config: &Config) -> Vec<String> {
 }
 
 /// The digest mail for one recipient: `multipart/alternative` (text, HTML), with the
-/// headers of every service mail (SPEC §6) for mail about no case (case 0 in the
+/// headers of every service mail (compose) for mail about no case (case 0 in the
 /// Message-ID, no thread, no `X-Otklik-Case`).
 pub fn mail(
     config: &Config,

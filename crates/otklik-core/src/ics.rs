@@ -1,4 +1,4 @@
-//! Deadlines in the official's calendar (SPEC §8): an iCalendar part (`text/calendar;
+//! Deadlines in the official's calendar (docs/keywords.md): an iCalendar part (`text/calendar;
 //! method=PUBLISH`, RFC 5545) with one event per deadline of a case and a reminder 30 minutes
 //! before. Each event's UID is stable per case and deadline, so a changed deadline replaces
 //! the event and a deadline that is no longer open is sent again as `STATUS:CANCELLED`.

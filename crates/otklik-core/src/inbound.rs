@@ -6,7 +6,7 @@
 //! without any header it can read is [`InboundError::Unparseable`], a message with headers
 //! but broken MIME yields whatever can be read.
 //!
-//! ## Loop signals (SPEC §7)
+//! ## Loop signals (docs/keywords.md)
 //!
 //! [`Inbound::automatic`] is set, in this order of precedence, by:
 //! - `Auto-Submitted` with any value other than `no` (RFC 3834);
@@ -38,7 +38,7 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
-/// Why a message is machine-generated (SPEC §7): never answer it, never open a case.
+/// Why a message is machine-generated (docs/keywords.md): never answer it, never open a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Automatic {
     /// `Auto-Submitted` other than `no` (its value).

@@ -1,4 +1,4 @@
-//! Intake of a monitoring notification (SPEC §5.3, SAMPLES.md): labelled fields read from
+//! Intake of a monitoring notification (docs/notifications.md): labelled fields read from
 //! the text, wherever and however they appear. Pure.
 //!
 //! ## How fields are read
@@ -64,7 +64,7 @@ impl Field {
     }
 }
 
-/// The built-in labels of SAMPLES.md.
+/// The built-in labels (docs/notifications.md).
 const BUILTIN: &[(Field, &[&str])] = &[
     (
         Field::SourceId,
@@ -143,7 +143,7 @@ const BUILTIN: &[(Field, &[&str])] = &[
     ),
 ];
 
-/// The label vocabulary: the built-in labels of SAMPLES.md plus the admin's extras.
+/// The label vocabulary: the built-in labels (docs/notifications.md) plus the admin's extras.
 #[derive(Debug, Clone, Default)]
 pub struct Labels {
     /// Normalised labels (see [`normalise`]), longest first so that `Ссылка на сообщение`

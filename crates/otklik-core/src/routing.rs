@@ -1,4 +1,4 @@
-//! Who answers (SPEC §3 `[[rules]]`, `deputy`/`absent`, §8). Pure.
+//! Who answers (docs/configuration.md `[[rules]]`, `deputy`/`absent`, absences by mail in docs/keywords.md). Pure.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The case workflow (SPEC §2.1 states, §5 intake outcome, §6 work by email):
+//! The case workflow (docs/states.md; intake in docs/notifications.md, replies in docs/keywords.md):
 //! `(case, event, now) -> (case, effects)`. Pure: no I/O, no clock; `now` is passed in.
 
 use std::collections::BTreeSet;
@@ -325,7 +325,7 @@ fn entry(at: DateTime<Utc>, event: &str, by: &str, detail: impl Into<String>) ->
     }
 }
 
-/// Opens case number `number` for a notification (SPEC §5 steps 5–8).
+/// Opens case number `number` for a notification (docs/notifications.md).
 pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -> Outcome {
     let config = ctx.config;
     let id = format!("{}-{}", config.service.case_prefix, number);

@@ -1,4 +1,4 @@
-//! Working-time calendar (SPEC §4): properties and table tests on real dates.
+//! Working-time calendar (docs/states.md): properties and table tests on real dates.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;

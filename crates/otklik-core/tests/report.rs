@@ -1,4 +1,4 @@
-//! The per-executor report (issue 6, clause 13; `otklik report`): hand-built cases through
+//! The per-executor report (clause 13; `otklik report`): hand-built cases through
 //! the real workflow, counted, rated and timed in working hours (one decimal), and printed
 //! as a table, CSV (BOM, `;` and decimal comma in Russian, `,` and point in English) and JSON.
 mod fixtures;

@@ -1,4 +1,4 @@
-//! Working-time arithmetic (SPEC §4). Pure: time is always passed in.
+//! Working-time arithmetic (docs/states.md). Pure: time is always passed in.
 //!
 //! A working day is a `workdays` weekday that is not a holiday, or any date in
 //! `working_days`; its working time is the `hours` intervals in the calendar's zone, the
@@ -358,7 +358,7 @@ impl Calendar {
         &self.spec
     }
 
-    /// The instant at which `d` of working time has elapsed after `start` (SPEC §4).
+    /// The instant at which `d` of working time has elapsed after `start` (docs/states.md).
     ///
     /// `Seconds(n)`: counted from `start` if it is inside working time, else from the next
     /// start of working time; the earliest instant at which `n` seconds have elapsed
@@ -516,7 +516,7 @@ impl Calendar {
         self.day_intervals(date).collect()
     }
 
-    /// Preset, then the config's overrides (SPEC §4).
+    /// Preset, then the config's overrides (docs/states.md).
     fn day_kind(&self, date: NaiveDate) -> DayKind {
         let weekday = self.workdays[date.weekday().num_days_from_monday() as usize];
         let (mut working, mut short) = (weekday, false);

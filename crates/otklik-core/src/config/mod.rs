@@ -1,4 +1,4 @@
-//! Configuration (SPEC §3): the raw TOML, validated once into a typed runtime [`Config`].
+//! Configuration (docs/configuration.md): the raw TOML, validated once into a typed runtime [`Config`].
 //!
 //! The raw TOML structs are in `raw`, the checks in `validate`: every problem of a file is
 //! collected and reported as `PATH:LINE:COL: key: what is wrong`.

@@ -1,4 +1,4 @@
-//! The config file as written: every key of SPEC §3, all optional at this level (missing
+//! The config file as written: every key of docs/configuration.md, all optional at this level (missing
 //! required keys are reported by validation, with the others), unknown keys refused by serde.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Keywords (SPEC §6, §8): at the start of a line, case-insensitive, `ё` = `е`, Russian and
+//! Keywords (docs/keywords.md): at the start of a line, case-insensitive, `ё` = `е`, Russian and
 //! English equal, a whole word or phrase, trailing punctuation allowed.
 
 use std::sync::LazyLock;

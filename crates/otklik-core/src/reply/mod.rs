@@ -1,4 +1,4 @@
-//! Replies by email (SPEC §6, §8): which case, which action, the reply's own text. Pure.
+//! Replies by email (docs/keywords.md): which case, which action, the reply's own text. Pure.
 //!
 //! [`parse_reply`] is the entry point. The pieces are public too, for the workflow and the
 //! templates (e.g. to check that an outgoing subject carries no keyword by accident):
@@ -17,7 +17,7 @@ mod quote;
 pub use keyword::{line_keyword, subject_keyword};
 pub use quote::own_text;
 
-/// The action asked for (SPEC §6 table, §8 self-service).
+/// The action asked for (docs/keywords.md, with self-service).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Keyword {
     /// ПРОМЕЖУТОЧНЫЙ / INTERIM
