@@ -33,6 +33,10 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "secret {path}: too short ({len} bytes); it must hold at least 32 random bytes (64 hex digits). Move it away and start again: a new one is made (mails sent before then can no longer be answered by reply; action codes change)"
+    )]
+    WeakSecret { path: String, len: usize },
     #[error("{0} (is another otklik running with this state_dir?)")]
     Store(#[from] StoreError),
     #[error("smtp: {0}")]
@@ -72,6 +76,9 @@ pub struct Controls {
 }
 
 /// Loads the service secret from `state_dir/secret`, creating it (0600) on first start.
+/// The HMAC key must be at least this many random bytes: every proof of a reply rests on it.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 pub fn load_secret(state_dir: &Path) -> Result<Secret, StartError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -81,7 +88,19 @@ pub fn load_secret(state_dir: &Path) -> Result<Secret, StartError> {
         source,
     };
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Secret::new(text.trim().as_bytes().to_vec())),
+        Ok(text) => {
+            let key = text.trim().as_bytes();
+            // Hex (as written here) carries 4 bits a character; anything else 8 at most.
+            let hex = !key.is_empty() && key.iter().all(u8::is_ascii_hexdigit);
+            let strength = if hex { key.len() / 2 } else { key.len() };
+            if strength < MIN_SECRET_BYTES {
+                return Err(StartError::WeakSecret {
+                    path: path.display().to_string(),
+                    len: strength,
+                });
+            }
+            Ok(Secret::new(key.to_vec()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             use rand::RngCore;
             let mut bytes = [0u8; 32];

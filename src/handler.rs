@@ -81,8 +81,12 @@ impl Handler {
     ) -> Result<Handled, HandleError> {
         let _writer = self.store.writer();
         let parsed = Inbound::parse(raw);
-        let mid = parsed.as_ref().ok().and_then(|m| m.message_id.clone());
-        let key = inbound_key(mid.as_deref(), raw);
+        let mail = parsed.as_ref().ok();
+        let key = inbound_key(
+            mail.and_then(|m| m.message_id.as_deref()),
+            mail.and_then(|m| m.from.as_ref()).map(|a| a.email.as_str()),
+            raw,
+        );
         if let Some(rec) = self.store.inbound(&key)? {
             // Seen before — but its commit may have reached only sled's memory (a flush that
             // failed, e.g. on a full disk): make it durable before the caller moves the mail.

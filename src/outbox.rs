@@ -1,4 +1,4 @@
-//! The durable outbox: the only way mail leaves (ARCHITECTURE.md). Messages are written by
+//! The durable outbox: the only way mail leaves. Messages are written by
 //! the same transaction as the case change that caused them; this task sends them as they
 //! are (same bytes, same Message-ID), marks them sent, retries transient failures with
 //! backoff and parks permanent ones as dead letters.

@@ -1,4 +1,4 @@
-//! The durable state (ARCHITECTURE.md): cases, their history, the inbound-message ledger,
+//! The durable state: cases, their history, the inbound-message ledger,
 //! the lookup indexes, the outbox, the escalation due index and email-announced absences,
 //! in sled. Every event is one [`Commit`], written in one transaction and flushed before
 //! anything is acknowledged (the IMAP move, the timer).
@@ -80,14 +80,37 @@ pub struct Commit {
 }
 
 /// The key of an inbound message in the ledger: its Message-ID, else a hash of its bytes.
-pub fn inbound_key(message_id: Option<&str>, raw: &[u8]) -> String {
+pub fn inbound_key(message_id: Option<&str>, sender: Option<&str>, raw: &[u8]) -> String {
+    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
     match message_id.map(str::trim).filter(|m| !m.is_empty()) {
-        Some(mid) => format!("mid:{mid}"),
-        None => {
-            let digest = Sha256::digest(raw);
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            format!("sha:{hex}")
+        // The Message-ID alone would let anyone pre-empt a notification by sending junk
+        // with the ID it will carry: the sender and the body count too. Trace headers
+        // (Received, Delivered-To) differ between two deliveries of one message; the body
+        // does not. Hashed, so a hostile megabyte-long Message-ID costs 32 bytes.
+        Some(mid) => {
+            let mut h = Sha256::new();
+            for part in [
+                mid.as_bytes(),
+                sender.unwrap_or("").as_bytes(),
+                body_of(raw),
+            ] {
+                h.update((part.len() as u64).to_be_bytes());
+                h.update(part);
+            }
+            format!("mid:{}", hex(&h.finalize()))
         }
+        None => format!("sha:{}", hex(&Sha256::digest(raw))),
+    }
+}
+
+/// The bytes after the header (the whole message when it has no blank line).
+fn body_of(raw: &[u8]) -> &[u8] {
+    let crlf = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
+    let lf = raw.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => &raw[a.min(b)..],
+        (Some(a), None) | (None, Some(a)) => &raw[a..],
+        (None, None) => raw,
     }
 }
 

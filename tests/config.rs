@@ -1254,3 +1254,13 @@ fn ca_file_must_hold_a_readable_pem_certificate() {
         "relative to the config's folder"
     );
 }
+
+#[test]
+fn max_absence_is_calendar_days() {
+    let svc = |line: &str| with(&format!("[service]\n{line}\n"));
+    let c = load_text(&svc("max_absence = \"30d\"")).unwrap();
+    assert_eq!(c.service.max_absence, chrono::Duration::days(30));
+    let c = load_text(&svc("")).unwrap();
+    assert_eq!(c.service.max_absence, chrono::Duration::days(90));
+    only(&svc("max_absence = \"8h\""), "service.max_absence", 25, 15);
+}

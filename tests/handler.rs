@@ -168,3 +168,73 @@ fn a_tagged_reply_from_an_address_smtp_refuses_is_rejected_without_an_answer() {
     );
     f.open_case("2002");
 }
+
+#[test]
+fn a_short_or_empty_secret_stops_the_start_with_a_clear_error() {
+    for (text, ok) in [
+        ("", false),
+        ("\n", false),
+        ("0123456789abcdef0123456789abcdef", false), // 16 bytes in hex
+        ("short secret", false),
+        (
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            true,
+        ),
+        ("a passphrase of at least thirty-two bytes!", true),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("secret"), text).expect("write secret");
+        match otklik::daemon::load_secret(dir.path()) {
+            Ok(_) => assert!(ok, "{text:?} was accepted"),
+            Err(e) => {
+                assert!(!ok, "{text:?} was refused: {e}");
+                let msg = e.to_string();
+                assert!(msg.contains("at least 32 random bytes"), "{msg}");
+                assert!(msg.contains("secret"), "{msg}");
+            }
+        }
+    }
+    // No file at all: one is made, strong enough.
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(otklik::daemon::load_secret(dir.path()).is_ok());
+    assert!(otklik::daemon::load_secret(dir.path()).is_ok());
+}
+
+#[test]
+fn junk_with_a_notifications_message_id_does_not_squat_it() {
+    let f = fixture();
+    let junk = format!(
+        "From: spammer@junk.example\r\nTo: otklik@{DOMAIN}\r\nSubject: Buy now\r\n\
+         Message-ID: <n3001@monitoring.example>\r\n\r\nCheap watches.\r\n"
+    );
+    let h = f.handle(junk.as_bytes());
+    assert_eq!(h.disposition, Disposition::Rejected);
+    assert!(!h.replay);
+    // The real notification with the same Message-ID still opens its case.
+    let real = f.handle(&notification("3001"));
+    assert!(
+        !real.replay,
+        "the notification was taken for a replay of the junk"
+    );
+    assert_eq!(real.disposition, Disposition::Processed, "{real:?}");
+    assert!(real.case.is_some());
+}
+
+#[test]
+fn several_from_addresses_are_nobody() {
+    let f = fixture();
+    let case = f.open_case("4001");
+    for from in [
+        "From: housing@volchiha.example\r\nFrom: coord@volchiha.example",
+        "From: housing@volchiha.example, coord@volchiha.example",
+    ] {
+        let raw = format!(
+            "{from}\r\nTo: otklik@{DOMAIN}\r\nSubject: Re: [{case}] ЖКХ\r\n\
+             Message-ID: <m{}@mail.example>\r\n\r\nСОГЛАСОВАНО\r\n",
+            from.len()
+        );
+        let h = f.handle(raw.as_bytes());
+        assert_eq!(h.disposition, Disposition::Rejected, "{from}: {h:?}");
+        assert!(h.note.contains("without a valid From"), "{}", h.note);
+    }
+}

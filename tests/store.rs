@@ -137,11 +137,28 @@ fn numbers_have_no_gaps_and_counts_follow_states() {
 fn the_ledger_remembers_each_message_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let with_id = inbound_key(Some("abc@host"), b"raw");
-    let without = inbound_key(None, b"raw bytes");
-    assert_eq!(with_id, "mid:abc@host");
+    let raw = b"Received: from a\r\nMessage-ID: <abc@host>\r\n\r\nbody";
+    let with_id = inbound_key(Some("abc@host"), Some("robot@monitoring.example"), raw);
+    let without = inbound_key(None, None, b"raw bytes");
+    assert!(with_id.starts_with("mid:") && with_id.len() == 4 + 64);
     assert!(without.starts_with("sha:") && without.len() == 4 + 64);
-    assert_ne!(without, inbound_key(None, b"other bytes"));
+    assert_ne!(without, inbound_key(None, None, b"other bytes"));
+    // The same message delivered again, with other trace headers: the same key.
+    let again = b"Received: from b\r\nReceived: from c\r\nMessage-ID: <abc@host>\r\n\r\nbody";
+    assert_eq!(
+        with_id,
+        inbound_key(Some("abc@host"), Some("robot@monitoring.example"), again)
+    );
+    // Junk with the same Message-ID, from someone else or with another body, cannot squat it.
+    assert_ne!(
+        with_id,
+        inbound_key(Some("abc@host"), Some("x@junk.example"), raw)
+    );
+    let junk = b"Message-ID: <abc@host>\r\n\r\nbuy now";
+    assert_ne!(
+        with_id,
+        inbound_key(Some("abc@host"), Some("robot@monitoring.example"), junk)
+    );
     let rec = InboundRecord {
         disposition: Disposition::Rejected,
         case: None,

@@ -251,19 +251,33 @@ fn reply_to_case(
         // and nobody can be answered.
         return Decision::reject(format!("reply to {} without a valid From address", case.id));
     }
-    let refused = |outcome: Outcome, reason: String| Decision::Case {
-        outcome: Box::new(outcome),
-        new: false,
-        class: None,
-        disposition: Disposition::Rejected,
-        note: reason,
+    // A refusal goes into the case's history and is explained to the sender — at most once
+    // a day per sender and case, and never to automatic mail. A sender refused on this case
+    // again and again (an autoresponder without headers, a flood of forged replies) is only
+    // recorded in the ledger, so that no stream of mail can grow a case without bound.
+    let earlier = Refusals::of(case, sender, ctx.now);
+    let refused = |reason: String, explain: bool| {
+        if earlier.total >= REFUSALS_IN_HISTORY {
+            return Decision::reject(format!(
+                "{}: {reason} (refused {} times before; recorded in the ledger only)",
+                case.id, earlier.total
+            ));
+        }
+        let mut outcome = workflow::refuse(case.clone(), sender, reason.clone(), ctx);
+        if !explain || earlier.today {
+            outcome.notices.clear();
+        }
+        Decision::Case {
+            outcome: Box::new(outcome),
+            new: false,
+            class: None,
+            disposition: Disposition::Rejected,
+            note: reason,
+        }
     };
     if let Some(why) = &mail.automatic {
         // Recorded, never answered.
-        let reason = format!("automatic reply ignored ({why:?})");
-        let mut outcome = workflow::refuse(case.clone(), sender, reason.clone(), ctx);
-        outcome.notices.clear();
-        return refused(outcome, reason);
+        return refused(format!("automatic reply ignored ({why:?})"), false);
     }
     let role = if sender == config.people.coordinator.email {
         Role::Coordinator
@@ -277,22 +291,26 @@ fn reply_to_case(
     } else {
         Role::Other
     };
+    // The sender's own code for this case, typed with `#` or bare: a bare one counts where
+    // it stands alone (a line of its own, or a word of the subject). At most a few
+    // candidates of each kind are tried, so no list of guesses can pass.
+    let own_code = secret.action_code(case.number, sender);
+    let bare_code = bare_codes(&mail.subject, &parsed.text)
+        .take(MAX_CODES_TRIED)
+        .any(|c| c.eq_ignore_ascii_case(&own_code));
     let proof = mail
         .in_reply_to
         .iter()
         .chain(mail.references.iter())
+        .take(MAX_IDS_TRIED)
         .any(|id| secret.verifies(id, case.number, sender, domain))
         || parsed
             .codes
             .iter()
-            .any(|c| secret.code_matches(c, case.number, sender));
-    // Anyone refused gets one short explanation (never to automatic mail, handled above).
-    let refuse = |reason: String| {
-        refused(
-            workflow::refuse(case.clone(), sender, reason.clone(), ctx),
-            reason,
-        )
-    };
+            .take(MAX_CODES_TRIED)
+            .any(|c| secret.code_matches(c, case.number, sender))
+        || bare_code;
+    let refuse = |reason: String| refused(reason, true);
     if !proof {
         return refuse(
             "the reply does not show that it answers one of our messages to this address (keep the subject and the action code)".into(),
@@ -319,7 +337,12 @@ fn reply_to_case(
         );
     }
     // The action codes are proof, not part of what the executor wrote.
-    let text = without_codes(&parsed.text, &parsed.codes);
+    let codes: Vec<String> = bare_code
+        .then(|| own_code.clone())
+        .into_iter()
+        .chain(parsed.codes.iter().take(MAX_CODES_TRIED).cloned())
+        .collect();
+    let text = without_codes(&parsed.text, &codes);
     if matches!(action, Action::Draft(_)) && text.trim().is_empty() && mail.attachments.is_empty() {
         return refuse("the draft is empty".into());
     }
@@ -467,6 +490,10 @@ fn self_service(
                 refuse("no deputy is set for you in the configuration; ask the coordinator")
             }
             Some(_) if *until < today => refuse("that date has passed"),
+            Some(_) if *until > today + config.service.max_absence => refuse(&format!(
+                "an absence announced by mail may last at most {} days; the coordinator can record a longer one in the configuration",
+                config.service.max_absence.num_days()
+            )),
             Some(e) => Some(absence(config, e, Some(*until))),
         },
         Keyword::Back => match executor {
@@ -499,8 +526,8 @@ fn absence(config: &Config, e: &crate::config::Executor, until: Option<NaiveDate
     }
 }
 
-/// `text` without the `#code` tokens of `codes` (lower-case, as the parser found them); the
-/// lines they stood alone on go too.
+/// `text` without the action codes of `codes`, with or without `#`; the lines they stood
+/// alone on go too.
 fn without_codes(text: &str, codes: &[String]) -> String {
     if codes.is_empty() {
         return text.to_string();
@@ -508,23 +535,79 @@ fn without_codes(text: &str, codes: &[String]) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         let mut kept = String::with_capacity(line.len());
-        let mut rest = line;
-        while let Some(i) = rest.find('#') {
-            kept.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            let token: String = after.chars().take(8).collect();
-            if token.chars().count() == 8 && codes.iter().any(|c| c.eq_ignore_ascii_case(&token)) {
-                rest = &after[token.len()..];
-            } else {
-                kept.push('#');
-                rest = after;
+        let mut last = 0;
+        for (i, word) in words(line) {
+            let bare = word.strip_prefix('#').unwrap_or(word);
+            if codes.iter().any(|c| c.eq_ignore_ascii_case(bare)) {
+                kept.push_str(&line[last..i]);
+                last = i + word.len();
             }
         }
-        kept.push_str(rest);
+        kept.push_str(&line[last..]);
         if kept.trim().is_empty() && !line.trim().is_empty() {
             continue;
         }
         out.push_str(&kept);
     }
     out.trim_end().to_string()
+}
+
+/// How many `#` codes and Message-IDs of a message are tried as proof.
+const MAX_CODES_TRIED: usize = 8;
+const MAX_IDS_TRIED: usize = 64;
+
+/// Refusals of one sender on one case kept in its history; past that, only the ledger.
+const REFUSALS_IN_HISTORY: usize = 3;
+
+/// The refusals one sender already had on a case.
+struct Refusals {
+    total: usize,
+    /// One within the last 24 hours (explained then; not again today).
+    today: bool,
+}
+
+impl Refusals {
+    fn of(case: &Case, sender: &str, now: DateTime<Utc>) -> Refusals {
+        let mut r = Refusals {
+            total: 0,
+            today: false,
+        };
+        for h in case
+            .history
+            .iter()
+            .filter(|h| h.event == "rejected_reply" && h.by == sender)
+        {
+            r.total += 1;
+            r.today |= now - h.at < chrono::Duration::hours(24);
+        }
+        r
+    }
+}
+
+/// The words of a line with their byte offsets: runs of letters, digits and `#`.
+fn words(line: &str) -> impl Iterator<Item = (usize, &str)> {
+    line.split(|c: char| !(c.is_alphanumeric() || c == '#'))
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
+}
+
+/// Could this word be an action code (8 characters of the codes' alphabet)?
+fn code_shaped(w: &str) -> bool {
+    w.len() == 8
+        && w.bytes()
+            .all(|b| matches!(b.to_ascii_lowercase(), b'a'..=b'z' | b'2'..=b'9'))
+}
+
+/// Bare action codes as people type them: the words of the subject, and lines of the text
+/// that hold one word only.
+fn bare_codes<'a>(subject: &'a str, text: &'a str) -> impl Iterator<Item = &'a str> {
+    let from_subject = words(subject).map(|(_, w)| w);
+    let from_lines = text.lines().filter_map(|l| {
+        let mut ws = words(l).map(|(_, w)| w);
+        match (ws.next(), ws.next()) {
+            (Some(w), None) => Some(w),
+            _ => None,
+        }
+    });
+    from_subject.chain(from_lines).filter(|w| code_shaped(w))
 }

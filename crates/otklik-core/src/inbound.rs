@@ -109,25 +109,33 @@ impl Inbound {
             .filter(|s| !s.is_empty());
         let in_reply_to = ids(msg.in_reply_to());
         let references = ids(msg.references());
-        let from = msg.from().and_then(|a| a.first()).and_then(|a| {
-            let name = a
-                .name()
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty());
-            match a
-                .address()
-                .map(|e| e.trim().to_lowercase())
-                .filter(|e| !e.is_empty())
-            {
-                // An address the SMTP library would refuse is no address: such a sender
-                // can be neither recognised nor answered.
-                Some(email) if crate::config::is_email(&email) => Some(Address { name, email }),
-                Some(_) => None,
-                // Some generators encode the whole `Name <addr>` as one RFC 2047 word: the
-                // address then only shows up once the "name" is decoded.
-                None => name.as_deref().and_then(crate::config::parse_address),
-            }
-        });
+        // Several From fields, or several addresses in one, name nobody we could hold to
+        // account: such a message has no sender.
+        let single_from = msg.header_values(mail_parser::HeaderName::From).count() == 1
+            && msg.from().is_some_and(|a| a.iter().count() == 1);
+        let from = msg
+            .from()
+            .filter(|_| single_from)
+            .and_then(|a| a.first())
+            .and_then(|a| {
+                let name = a
+                    .name()
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty());
+                match a
+                    .address()
+                    .map(|e| e.trim().to_lowercase())
+                    .filter(|e| !e.is_empty())
+                {
+                    // An address the SMTP library would refuse is no address: such a sender
+                    // can be neither recognised nor answered.
+                    Some(email) if crate::config::is_email(&email) => Some(Address { name, email }),
+                    Some(_) => None,
+                    // Some generators encode the whole `Name <addr>` as one RFC 2047 word: the
+                    // address then only shows up once the "name" is decoded.
+                    None => name.as_deref().and_then(crate::config::parse_address),
+                }
+            });
         let subject = unfold(msg.subject().unwrap_or_default());
         let date = msg
             .date()
@@ -248,6 +256,11 @@ fn automatic(msg: &Message<'_>, from: Option<&Address>, subject: &str) -> Option
             .unwrap_or_default()
             .trim()
             .to_lowercase();
+        // `auto-replied` answers something (RFC 3834): a vacation notice, never a
+        // notification, whoever sends it. Robots that notify say `auto-generated`.
+        if token == "auto-replied" {
+            return Some(Automatic::AutoReply);
+        }
         if !token.is_empty() && token != "no" {
             return Some(Automatic::AutoSubmitted(v));
         }

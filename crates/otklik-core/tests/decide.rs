@@ -555,3 +555,115 @@ fn questions_ask_only_for_what_the_message_needs() {
     let q = decide::questions(&mail(Some(HOUSING), "МОИ ДЕЛА", ""), &c, now());
     assert!(q.open_cases);
 }
+
+// ---- identity and backscatter ----
+
+#[test]
+fn a_bare_code_counts_only_when_it_is_the_senders_own() {
+    let c = config();
+    let case = opened(&c);
+    let code = secret().action_code(case.number, HOUSING);
+    let m = mail(
+        Some(HOUSING),
+        &format!("Re: [{}] ЖКХ", case.id),
+        &format!("Воду дадут к вечеру.\n{code}\n"),
+    );
+    let d = decide_in(&c, &m, std::slice::from_ref(&case));
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    // The code is proof, not part of the draft.
+    let draft = d.case().and_then(|c| c.draft.as_ref()).expect("draft");
+    assert_eq!(draft.text, "Воду дадут к вечеру.");
+    // Someone else's code, bare, is no proof for this sender.
+    let other = secret().action_code(case.number, COORD);
+    let m = mail(
+        Some(HOUSING),
+        &format!("Re: [{}] ЖКХ", case.id),
+        &format!("Воду дадут.\n{other}\n"),
+    );
+    rejected_with(
+        &decide_in(&c, &m, std::slice::from_ref(&case)),
+        "does not show",
+    );
+}
+
+#[test]
+fn only_a_few_codes_are_tried() {
+    let c = config();
+    let case = opened(&c);
+    let code = secret().action_code(case.number, HOUSING);
+    // The right code after a hundred wrong ones, each with `#`: not looked at.
+    let mut body = String::from("Ответ.\n");
+    for i in 0..100u32 {
+        // Code-shaped (the codes' alphabet) but wrong.
+        let fake: String = (0..8)
+            .map(|k| char::from(b'a' + ((i / 26u32.pow(k % 2) + k) % 26) as u8))
+            .collect();
+        assert_ne!(fake, code);
+        body.push_str(&format!("#{fake}\n"));
+    }
+    body.push_str(&format!("#{code}\n"));
+    let m = mail(Some(HOUSING), &format!("Re: [{}] ЖКХ", case.id), &body);
+    rejected_with(
+        &decide_in(&c, &m, std::slice::from_ref(&case)),
+        "does not show",
+    );
+}
+
+#[test]
+fn refusals_are_explained_once_a_day_and_a_stream_is_only_recorded() {
+    let c = config();
+    let mut case = opened(&c);
+    let forged = mail(Some(STRANGER), &format!("Re: [{}] ЖКХ", case.id), "Ответ");
+    let mut explained = 0;
+    let mut in_history = 0;
+    for _ in 0..10 {
+        let d = decide_in(&c, &forged, std::slice::from_ref(&case));
+        assert_eq!(d.disposition(), Disposition::Rejected);
+        explained += refusal_notices(&d).len();
+        if let Decision::Case { outcome, .. } = d {
+            in_history += 1;
+            case = outcome.case;
+        }
+    }
+    assert_eq!(explained, 1, "one explanation a day to one sender");
+    assert_eq!(in_history, 3, "then only the ledger records it");
+    let refusals = case
+        .history
+        .iter()
+        .filter(|h| h.event == "rejected_reply")
+        .count();
+    assert_eq!(refusals, 3);
+}
+
+#[test]
+fn an_auto_replied_message_is_never_a_notification() {
+    let c = config();
+    let mut m = notification("ЖКХ", "Иван", "Нет воды.");
+    m.automatic = Some(Automatic::AutoReply);
+    rejected_with(&decide_in(&c, &m, &[]), "automatic message");
+}
+
+#[test]
+fn an_absence_ends_within_max_absence() {
+    let c = config();
+    match decide_in(
+        &c,
+        &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 31.12.9999", ""),
+        &[],
+    ) {
+        Decision::Service { absences, note, .. } => {
+            assert!(absences.is_empty());
+            assert!(note.contains("at most 90 days"), "{note}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // 90 days ahead is still fine.
+    match decide_in(
+        &c,
+        &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 01.03.2027", ""),
+        &[],
+    ) {
+        Decision::Service { absences, .. } => assert_eq!(absences.len(), 1),
+        other => panic!("{other:?}"),
+    }
+}

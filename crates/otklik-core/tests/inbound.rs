@@ -75,7 +75,8 @@ fn loop_signals() {
             "Auto-Submitted: auto-replied\n",
             "Re: x",
             person,
-            Some(Automatic::AutoSubmitted("auto-replied".into())),
+            // An auto-reply answers something: never a notification, whoever sends it.
+            Some(Automatic::AutoReply),
         ),
         (
             "Auto-Submitted: auto-generated; owner-email=x@y\n",

@@ -16,8 +16,8 @@
 //!
 //! Caution on 2027: the crate's 2027 transfers are the same as those of the 2021 decree
 //! (ПП РФ от 10.10.2020 № 1648; 2021 and 2027 share their weekdays), while a draft reported
-//! in December 2025 had a working Saturday on 13 Nov 2027 instead. We follow the crate as
-//! instructed; if the decree in force differs, `holidays` / `working_days` /
+//! in December 2025 had a working Saturday on 13 Nov 2027 instead. We follow the crate;
+//! if the decree in force differs, `holidays` / `working_days` /
 //! `shortened_days` in the config correct it without a new build.
 //!
 //! The crate has decreed data for 1993–2027 ([`holidays_ru::LAST_FACT_YEAR`]) and an

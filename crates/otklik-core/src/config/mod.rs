@@ -45,6 +45,8 @@ pub struct ServiceConfig {
     pub case_prefix: String,
     pub language: Language,
     pub digest_at: Option<NaiveTime>,
+    /// The longest absence an executor may announce by mail (calendar days; default 90).
+    pub max_absence: chrono::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

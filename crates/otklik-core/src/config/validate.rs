@@ -855,7 +855,22 @@ fn service(cx: &mut Ctx<'_>, raw: Option<Spanned<RawService>>) -> Option<Service
             }
         },
     };
+    let max_absence = match &raw.max_absence {
+        None => Some(chrono::Duration::days(90)),
+        Some(v) => match cx.duration(v, "service.max_absence")? {
+            WorkDuration::Days(n) if n > 0 => Some(chrono::Duration::days(i64::from(n))),
+            _ => {
+                cx.at(
+                    v.span(),
+                    "service.max_absence",
+                    "must be calendar days, such as 90d",
+                );
+                None
+            }
+        },
+    };
     Some(ServiceConfig {
+        max_absence: max_absence?,
         state_dir: state_dir?,
         case_prefix: case_prefix?,
         language: language?,
