@@ -8,6 +8,10 @@
 //! MOVE the message to `processed_mailbox` or `rejected_mailbox` — and wait for more with
 //! IDLE (or by polling every `poll_seconds` where the server has no IDLE).
 //!
+//! Each message's RFC822.SIZE is read before its body: one over `max_message_size` is never
+//! fetched whole. The handler gets its header ([`Handler::oversized`]) and it goes to the
+//! rejected mailbox, so one huge attachment can neither exhaust memory nor block the intake.
+//!
 //! Every message still in the intake mailbox is handed over on every scan, including the
 //! whole backlog at first start: a message in the inbox is either new or was committed but
 //! not moved (crash between the two); the handler deduplicates by Message-ID / source id,
@@ -63,6 +67,8 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
 pub const FETCH_ATTEMPTS: u32 = 3;
 /// How often the heartbeat is bumped while waiting (IDLE, poll, backoff).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// How much of an oversized message's header is fetched for [`Handler::oversized`].
+pub const OVERSIZED_HEADER_MAX: u32 = 64 * 1024;
 
 /// One message fetched from the intake mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +81,19 @@ pub struct Fetched {
     pub raw: Vec<u8>,
     /// The server's INTERNALDATE (arrival), when it gave one.
     pub arrival: Option<DateTime<Utc>>,
+}
+
+/// A message larger than `imap.max_message_size` (by the server's RFC822.SIZE). It is never
+/// fetched whole: the handler gets its header only, then it goes to the rejected mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversized {
+    pub uid: u32,
+    pub uid_validity: u32,
+    /// RFC822.SIZE, in bytes.
+    pub size: u64,
+    /// The message's header (`BODY.PEEK[HEADER]`), at most [`OVERSIZED_HEADER_MAX`] bytes;
+    /// empty if the server sent none.
+    pub header: Vec<u8>,
 }
 
 /// Where a handled message goes.
@@ -122,6 +141,12 @@ pub trait Handler: Send + Sync + 'static {
         &self,
         msg: Fetched,
     ) -> impl Future<Output = Result<Disposition, HandlerError>> + Send;
+
+    /// A message too large to fetch (see [`Oversized`]). Ok: it is moved to the rejected
+    /// mailbox. Err: it stays in the intake mailbox and is retried later, as for `handle`.
+    /// Called once per message while the service runs; after a restart, a message that was
+    /// reported but not yet moved is reported again.
+    fn oversized(&self, msg: Oversized) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -688,6 +713,7 @@ pub async fn watch_with<H: Handler>(
     let mut attempt: u32 = 0;
     let mut last_validity: Option<u32> = None;
     let mut fetch_failures: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut reported_oversized: HashSet<(u32, u32)> = HashSet::new();
     loop {
         beat(&heartbeat);
         if shutdown_requested(&shutdown) {
@@ -704,6 +730,7 @@ pub async fn watch_with<H: Handler>(
             attempt: &mut attempt,
             last_validity: &mut last_validity,
             fetch_failures: &mut fetch_failures,
+            reported_oversized: &mut reported_oversized,
         };
         let result = ctx.run(tls_config.clone()).await;
         match result {
@@ -743,6 +770,8 @@ struct SessionCtx<'a, H> {
     last_validity: &'a mut Option<u32>,
     /// (UIDVALIDITY, UID) → FETCH responses that could not be parsed, in a row.
     fetch_failures: &'a mut HashMap<(u32, u32), u32>,
+    /// (UIDVALIDITY, UID) of oversized messages the handler was told about, not yet moved.
+    reported_oversized: &'a mut HashSet<(u32, u32)>,
 }
 
 enum Wake {
@@ -877,22 +906,35 @@ impl<H: Handler> SessionCtx<'_, H> {
                     arrival: None,
                 }
             } else {
-                match fetch(session, uid, validity).await {
-                    Ok(Some(f)) => f,
-                    Ok(None) => {
+                let probed = fetch_size(session, uid).await;
+                let size = match self.count_parse_failure(key, probed)? {
+                    SizeProbe::Vanished => {
                         tracing::debug!(uid, "imap: message vanished before fetch");
                         continue;
                     }
-                    Err(
-                        e @ MailboxError::Imap {
-                            source: async_imap::error::Error::Parse(_),
-                            ..
-                        },
-                    ) => {
-                        self.fetch_failures.insert(key, failures + 1);
-                        return Err(e);
+                    SizeProbe::Size(size) => Some(size),
+                    SizeProbe::Unknown => {
+                        tracing::warn!(
+                            uid,
+                            "imap: the server gave no RFC822.SIZE; fetching the message unchecked"
+                        );
+                        None
                     }
-                    Err(e) => return Err(e),
+                };
+                if let Some(size) = size
+                    && size > self.cfg.max_message_size
+                {
+                    self.reject_oversized(session, names, caps, validity, uid, size)
+                        .await?;
+                    continue;
+                }
+                let got = fetch(session, uid, validity).await;
+                match self.count_parse_failure(key, got)? {
+                    Some(f) => f,
+                    None => {
+                        tracing::debug!(uid, "imap: message vanished before fetch");
+                        continue;
+                    }
                 }
             };
             let size = fetched.raw.len();
@@ -909,6 +951,66 @@ impl<H: Handler> SessionCtx<'_, H> {
             self.fetch_failures.remove(&key);
             tracing::info!(uid, size, to = %target, "imap: message handled and moved");
         }
+        Ok(())
+    }
+
+    /// Counts a FETCH answer that could not be parsed against the message `key`: after
+    /// [`FETCH_ATTEMPTS`] of them it is handed over empty instead of blocking the intake.
+    fn count_parse_failure<T>(
+        &mut self,
+        key: (u32, u32),
+        result: Result<T, MailboxError>,
+    ) -> Result<T, MailboxError> {
+        if let Err(MailboxError::Imap {
+            source: async_imap::error::Error::Parse(_),
+            ..
+        }) = &result
+        {
+            *self.fetch_failures.entry(key).or_insert(0) += 1;
+        }
+        result
+    }
+
+    /// A message over `max_message_size`: the handler gets its header (once), then it goes
+    /// to the rejected mailbox. Its body is never fetched.
+    async fn reject_oversized(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+        uid: u32,
+        size: u64,
+    ) -> Result<(), MailboxError> {
+        let key = (validity, uid);
+        if !self.reported_oversized.contains(&key) {
+            let got = fetch_header(session, uid).await;
+            let Some(header) = self.count_parse_failure(key, got)? else {
+                tracing::debug!(uid, "imap: message vanished before fetch");
+                return Ok(());
+            };
+            self.handler
+                .oversized(Oversized {
+                    uid,
+                    uid_validity: validity,
+                    size,
+                    header,
+                })
+                .await
+                .map_err(|source| MailboxError::Handler { uid, source })?;
+            // Told once: a failed move below is retried without telling again.
+            self.reported_oversized.insert(key);
+        }
+        move_message(session, uid, &names.rejected, caps).await?;
+        self.reported_oversized.remove(&key);
+        self.fetch_failures.remove(&key);
+        tracing::warn!(
+            uid,
+            size,
+            limit = self.cfg.max_message_size,
+            to = %names.rejected,
+            "imap: message over max_message_size; not fetched, moved to the rejected mailbox"
+        );
         Ok(())
     }
 
@@ -953,6 +1055,54 @@ impl<H: Handler> SessionCtx<'_, H> {
         let session = step("IDLE DONE", DONE_TIMEOUT, handle.done()).await?;
         Ok((session, wake))
     }
+}
+
+/// What `UID FETCH n (UID RFC822.SIZE)` told.
+enum SizeProbe {
+    /// No such message any more (expunged by someone else).
+    Vanished,
+    Size(u64),
+    /// The server answered without RFC822.SIZE.
+    Unknown,
+}
+
+async fn fetch_size(session: &mut ImapSession, uid: u32) -> Result<SizeProbe, MailboxError> {
+    let items = step("UID FETCH RFC822.SIZE", STEP_TIMEOUT, async {
+        session
+            .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?;
+    Ok(match items.iter().find(|f| f.uid == Some(uid)) {
+        None => SizeProbe::Vanished,
+        Some(item) => match item.size {
+            Some(size) => SizeProbe::Size(u64::from(size)),
+            None => SizeProbe::Unknown,
+        },
+    })
+}
+
+/// The first [`OVERSIZED_HEADER_MAX`] bytes of the message's header (None: vanished).
+async fn fetch_header(
+    session: &mut ImapSession,
+    uid: u32,
+) -> Result<Option<Vec<u8>>, MailboxError> {
+    let query = format!("(UID BODY.PEEK[HEADER]<0.{OVERSIZED_HEADER_MAX}>)");
+    let items = step("UID FETCH HEADER", STEP_TIMEOUT, async {
+        session
+            .uid_fetch(uid.to_string(), &query)
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?;
+    Ok(items.iter().find(|f| f.uid == Some(uid)).map(|item| {
+        let header = item.header().unwrap_or_default();
+        // The server already cut it; never hand over more than promised.
+        header[..header.len().min(OVERSIZED_HEADER_MAX as usize)].to_vec()
+    }))
 }
 
 async fn fetch(
@@ -1089,6 +1239,7 @@ mod tests {
             processed_mailbox: "otklik/processed".into(),
             rejected_mailbox: "otklik/rejected".into(),
             poll_seconds: 60,
+            max_message_size: crate::config::DEFAULT_MAX_MESSAGE_SIZE,
             ca_file: None,
         };
         assert!(matches!(

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use otklik::config::{ImapConfig, Secret, TlsMode};
 use otklik::mailbox::{
-    Disposition, Fetched, Handler, HandlerError, MailboxError, MailboxState, WatchOptions,
-    encode_mailbox_name, watch, watch_with,
+    Disposition, Fetched, Handler, HandlerError, MailboxError, MailboxState, OVERSIZED_HEADER_MAX,
+    Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
 use support::mailstack::MailStack;
@@ -42,6 +42,7 @@ fn imap_config(stack: &MailStack, user: &str, tls: TlsMode) -> ImapConfig {
         processed_mailbox: "otklik/processed".to_string(),
         rejected_mailbox: "otklik/rejected".to_string(),
         poll_seconds: 60,
+        max_message_size: otklik::config::DEFAULT_MAX_MESSAGE_SIZE,
         ca_file: None,
     }
 }
@@ -78,6 +79,8 @@ struct Recorder {
     /// When each message reached the handler.
     at: Mutex<Vec<std::time::Instant>>,
     failures: Mutex<HashMap<String, u32>>,
+    /// Every oversized message reported.
+    oversized: Mutex<Vec<Oversized>>,
 }
 
 impl Recorder {
@@ -112,6 +115,10 @@ impl Handler for Recorder {
         } else {
             Ok(Disposition::Processed)
         }
+    }
+    async fn oversized(&self, msg: Oversized) -> Result<(), HandlerError> {
+        self.oversized.lock().unwrap().push(msg);
+        Ok(())
     }
 }
 
@@ -518,4 +525,84 @@ async fn cyrillic_mailbox_names_are_created_in_modified_utf7() {
         "{boxes:?}"
     );
     run.stop().await.unwrap();
+}
+
+/// A message of about `body_kb` KB (plain text lines), with the usual header.
+fn big_message(stack: &MailStack, subject: &str, body_kb: usize) -> Vec<u8> {
+    let mut raw = format!(
+        "From: monitoring@{d}\r\nTo: intake@{d}\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}>\r\nDate: Sat, 28 Nov 2026 10:00:00 +0300\r\n\
+         Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+        d = MailStack::DOMAIN,
+        id = stack.new_message_id(),
+    )
+    .into_bytes();
+    // 1 KB lines (1022 characters and CRLF)
+    for i in 0..body_kb {
+        raw.extend_from_slice(format!("BODYLINE{i:06}").as_bytes());
+        raw.extend(std::iter::repeat_n(b'x', 1022 - 14));
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw
+}
+
+#[tokio::test]
+async fn oversized_mail_is_rejected_without_being_fetched_and_reported_once() {
+    let stack = shared();
+    let user = "toobig";
+    let big = big_message(stack, "большое", 200);
+    stack.append(user, "INBOX", &big).await;
+    stack
+        .append(user, "INBOX", &message(stack, "обычное"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.max_message_size = 100_000;
+    let mut run = spawn(cfg, TlsOptions::default(), recorder.clone());
+    // Both were in the inbox before the first scan: idle means both were dealt with.
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+
+    assert_eq!(recorder.subjects(), ["обычное"], "handle saw the big one");
+    let reported = recorder.oversized.lock().unwrap().clone();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    let over = &reported[0];
+    assert_eq!(over.size, big.len() as u64, "RFC822.SIZE");
+    assert_ne!(over.uid_validity, 0);
+    let header = String::from_utf8_lossy(&over.header);
+    assert!(header.starts_with("From: monitoring@"), "{header}");
+    assert!(header.contains("Subject: большое\r\n"), "{header}");
+    assert!(header.ends_with("\r\n\r\n"), "the whole header: {header}");
+    assert!(!header.contains("BODYLINE"), "body bytes in the header");
+    assert!(over.header.len() <= OVERSIZED_HEADER_MAX as usize);
+
+    // No session of this user so far (the two APPENDs and the watcher's) was sent the big
+    // message: Dovecot logs each session's bytes out when it ends.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let sent = loop {
+        let sent = stack.imap_bytes_sent(user);
+        if sent.len() >= 3 || tokio::time::Instant::now() >= deadline {
+            break sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(sent.len(), 3, "sessions logged: {sent:?}");
+    assert!(
+        sent.iter().all(|&out| out < 100_000),
+        "a session downloaded the big message: bytes sent per session {sent:?}"
+    );
+
+    // Moved, byte for byte, to the rejected mailbox; the normal one was handled.
+    let rejected = stack.fetch_all(user, "otklik/rejected").await;
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].raw == big, "the rejected copy differs");
+    let processed = stack.fetch_all(user, "otklik/processed").await;
+    assert_eq!(
+        processed
+            .iter()
+            .map(|m| m.subject.as_str())
+            .collect::<Vec<_>>(),
+        ["обычное"]
+    );
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
 }

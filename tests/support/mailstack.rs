@@ -421,6 +421,23 @@ impl MailStack {
         fs::read_to_string(self.root.join("dovecot").join("dovecot.log")).unwrap_or_default()
     }
 
+    /// For each finished IMAP session of `user` (logged out or disconnected), in order, the
+    /// bytes Dovecot sent to the client (`out=` of its log line): shows whether a client
+    /// downloaded a message or not. Sessions still open are not listed.
+    pub fn imap_bytes_sent(&self, user: &str) -> Vec<u64> {
+        let local = user.split('@').next().unwrap_or(user).to_lowercase();
+        let session = format!("imap({local})<");
+        self.dovecot_log()
+            .lines()
+            .filter(|l| l.contains(&session) && l.contains("Disconnected"))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix("out="))
+                    .and_then(|n| n.parse().ok())
+            })
+            .collect()
+    }
+
     /// A rustls client config that trusts only this stack's CA (ring provider).
     pub fn tls_client_config(&self) -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
         use tokio_rustls::rustls;
