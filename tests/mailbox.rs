@@ -15,7 +15,7 @@ use otklik::mailbox::{
     Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
-use support::mailstack::MailStack;
+use support::mailstack::{DovecotOptions, MailStack};
 use tokio::sync::watch as channel;
 use tokio::task::JoinHandle;
 
@@ -605,4 +605,104 @@ async fn oversized_mail_is_rejected_without_being_fetched_and_reported_once() {
         ["обычное"]
     );
     assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+}
+
+/// Runs the watcher on `stack` with `cfg` until the inbox of `user` holds nothing more
+/// (every message handled and moved), then returns the server's mailbox names, sorted.
+async fn run_until_inbox_is_empty(
+    stack: &MailStack,
+    user: &str,
+    cfg: ImapConfig,
+    recorder: Arc<Recorder>,
+) -> Vec<String> {
+    let mut run = spawn(cfg, TlsOptions::default(), recorder);
+    // All mail was appended before the start: the first idle follows the first whole scan.
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+    let mut boxes = stack.mailboxes(user).await;
+    boxes.sort();
+    boxes
+}
+
+#[tokio::test]
+async fn under_a_personal_prefix_like_courier_the_mailboxes_are_made_inside_it() {
+    let stack = MailStack::start_with(DovecotOptions {
+        prefix: "INBOX.".into(),
+        ..DovecotOptions::default()
+    });
+    let user = "courier";
+    stack
+        .append(user, "INBOX", &message(&stack, "обычное"))
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "REJECT непонятное"))
+        .await;
+    let mut cfg = imap_config(&stack, user, TlsMode::None);
+    // the default processed name gets the prefix; one that has it already keeps it once
+    assert_eq!(cfg.processed_mailbox, "otklik/processed");
+    cfg.rejected_mailbox = "INBOX/отклик/отклонено".into();
+    let recorder = Arc::new(Recorder::default());
+    let boxes = run_until_inbox_is_empty(&stack, user, cfg, recorder.clone()).await;
+
+    let cyr = |s: &str| encode_mailbox_name(s);
+    let mut want = vec![
+        "INBOX".to_string(),
+        "INBOX.otklik".to_string(),
+        "INBOX.otklik.processed".to_string(),
+        format!("INBOX.{}", cyr("отклик")),
+        format!("INBOX.{}.{}", cyr("отклик"), cyr("отклонено")),
+    ];
+    want.sort();
+    assert_eq!(boxes, want);
+    let processed = stack.fetch_all(user, "INBOX/otklik/processed").await;
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].subject, "обычное");
+    let rejected = stack
+        .fetch_all(
+            user,
+            &format!("INBOX.{}.{}", cyr("отклик"), cyr("отклонено")),
+        )
+        .await;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].subject, "REJECT непонятное");
+    assert_eq!(recorder.subjects().len(), 2);
+}
+
+#[tokio::test]
+async fn with_a_pipe_separator_like_yandex_the_levels_are_joined_with_it() {
+    let stack = MailStack::start_with(DovecotOptions {
+        separator: '|',
+        ..DovecotOptions::default()
+    });
+    let user = "yandex";
+    stack
+        .append(user, "INBOX", &message(&stack, "обычное"))
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "REJECT непонятное"))
+        .await;
+    let mut cfg = imap_config(&stack, user, TlsMode::None);
+    cfg.rejected_mailbox = "отклик/отклонено".into();
+    let recorder = Arc::new(Recorder::default());
+    let boxes = run_until_inbox_is_empty(&stack, user, cfg, recorder.clone()).await;
+
+    let cyr = |s: &str| encode_mailbox_name(s);
+    let mut want = vec![
+        "INBOX".to_string(),
+        "otklik".to_string(),
+        "otklik|processed".to_string(),
+        cyr("отклик"),
+        format!("{}|{}", cyr("отклик"), cyr("отклонено")),
+    ];
+    want.sort();
+    assert_eq!(boxes, want);
+    let processed = stack.fetch_all(user, "otklik|processed").await;
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].subject, "обычное");
+    let rejected = stack
+        .fetch_all(user, &format!("{}|{}", cyr("отклик"), cyr("отклонено")))
+        .await;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].subject, "REJECT непонятное");
 }

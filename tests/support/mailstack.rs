@@ -23,6 +23,12 @@
 //! Mailbox names: Dovecot's Maildir hierarchy separator is `.`; the helpers
 //! here accept `/` too (`otklik/processed` means `otklik.processed`).
 //!
+//! Other servers' namespaces: [`MailStack::start_with`] and [`DovecotOptions`] give
+//! Dovecot a personal prefix (`INBOX.`, as Courier and older Cyrus), another
+//! separator (`|`, as Yandex), or a shorter capability list (no MOVE, UIDPLUS or
+//! NAMESPACE, as older servers). The helpers then map `/` to that separator, and add
+//! no prefix: `INBOX/otklik/processed` is `INBOX.otklik.processed`.
+//!
 //! Lifetime: dropping a `MailStack` stops both servers, kills whatever is left
 //! in their process groups and removes the temp dir (Drop also runs when a test
 //! panics). If the test binary is killed hard, the servers still go: they are
@@ -234,9 +240,40 @@ fn unfold(value: &str) -> String {
         .to_owned()
 }
 
+/// How a stack's Dovecot differs from the default one (`MailStack::start`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DovecotOptions {
+    /// The personal namespace's `prefix`: `""` by default, `"INBOX."` as Courier and older
+    /// Cyrus (every mailbox but INBOX under it; Dovecot refuses names outside it).
+    pub prefix: String,
+    /// The namespace's hierarchy `separator`: `.` by default, `|` as Yandex. Dovecot 2.3
+    /// maps it to Maildir++'s `.` on disk, so Maildir needs no other layout.
+    pub separator: char,
+    /// `imap_capability`: the capability list after login, replacing Dovecot's own
+    /// (commands still work; a client must simply not use what is not listed).
+    pub imap_capability: Option<String>,
+}
+
+impl Default for DovecotOptions {
+    fn default() -> Self {
+        DovecotOptions {
+            prefix: String::new(),
+            separator: '.',
+            imap_capability: None,
+        }
+    }
+}
+
+impl DovecotOptions {
+    /// An older server's capabilities after login: IDLE, but no MOVE, UIDPLUS or NAMESPACE.
+    pub const OLD_SERVER_CAPABILITIES: &str =
+        "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE UNSELECT CHILDREN";
+}
+
 /// A running Dovecot + Postfix pair. See the module docs.
 pub struct MailStack {
     root: PathBuf,
+    options: DovecotOptions,
     imap_port: u16,
     imaps_port: u16,
     smtp_port: u16,
@@ -274,11 +311,16 @@ impl MailStack {
     /// servers' logs) if it cannot; retries with new ports when a port was
     /// taken between choosing and binding it.
     pub fn start() -> MailStack {
+        Self::start_with(DovecotOptions::default())
+    }
+
+    /// Like [`MailStack::start`], with Dovecot set up as `options` say.
+    pub fn start_with(options: DovecotOptions) -> MailStack {
         preflight();
         reap_stale_stacks();
         let mut errors = Vec::new();
         for _attempt in 0..3 {
-            match Self::try_start() {
+            match Self::try_start(&options) {
                 Ok(stack) => return stack,
                 Err(e) => errors.push(e),
             }
@@ -319,7 +361,7 @@ impl MailStack {
         kill_processes_mentioning(&self.root);
     }
 
-    fn try_start() -> Result<MailStack, String> {
+    fn try_start(options: &DovecotOptions) -> Result<MailStack, String> {
         let dir = tempfile::Builder::new()
             .prefix(STACK_PREFIX)
             .tempdir_in("/tmp")
@@ -338,6 +380,7 @@ impl MailStack {
             smtps_port,
         ] = free_ports::<5>()?;
         let stack = MailStack {
+            options: options.clone(),
             ca_pem: root.join("tls").join("ca.pem"),
             root,
             imap_port,
@@ -370,6 +413,11 @@ impl MailStack {
         } else {
             format!("{user}@{}", Self::DOMAIN)
         }
+    }
+
+    /// `otklik/processed` → `otklik.processed` (this stack's separator; no prefix added).
+    pub fn server_mailbox(&self, name: &str) -> String {
+        name.replace('/', &self.options.separator.to_string())
     }
 
     /// The loopback host every port listens on.
@@ -700,7 +748,7 @@ impl MailStack {
     /// APPENDs `raw` to `mailbox` of `user` (the mailbox is created if missing).
     pub async fn append(&self, user: &str, mailbox: &str, raw: &[u8]) {
         within("APPEND", async {
-            let mailbox = server_mailbox(mailbox);
+            let mailbox = self.server_mailbox(mailbox);
             let mut s = self.imap(user).await;
             if !mailbox.eq_ignore_ascii_case("INBOX") {
                 // "already exists" is fine
@@ -719,7 +767,7 @@ impl MailStack {
     pub async fn fetch_all(&self, user: &str, mailbox: &str) -> Vec<Received> {
         within("FETCH", async {
             let mut s = self.imap(user).await;
-            let got = fetch_since(&mut s, &server_mailbox(mailbox), 1)
+            let got = fetch_since(&mut s, &self.server_mailbox(mailbox), 1)
                 .await
                 .unwrap_or_default();
             let _ = s.logout().await;
@@ -784,7 +832,7 @@ impl MailStack {
         timeout: Duration,
         mut done: impl FnMut(&[Received]) -> bool,
     ) -> Vec<Received> {
-        let mailbox = server_mailbox(mailbox);
+        let mailbox = self.server_mailbox(mailbox);
         let deadline = Instant::now() + timeout;
         let mut seen: Vec<Received> = Vec::new();
         let mut session: Option<ImapSession> = None;
@@ -1123,7 +1171,8 @@ userdb {{
 }}
 namespace inbox {{
   inbox = yes
-  separator = .
+  prefix = {prefix}
+  separator = {separator}
 }}
 
 service imap-login {{
@@ -1155,7 +1204,7 @@ service auth {{
 }}
 protocol imap {{
   mail_max_userip_connections = 1000
-}}
+{capability}}}
 "#,
             run = run.display(),
             state = state.display(),
@@ -1166,6 +1215,12 @@ protocol imap {{
             imap = self.imap_port,
             imaps = self.imaps_port,
             token = self.token(),
+            prefix = self.options.prefix,
+            separator = self.options.separator,
+            capability = match &self.options.imap_capability {
+                Some(caps) => format!("  imap_capability = {caps}\n"),
+                None => String::new(),
+            },
         );
         let path = dir.join("dovecot.conf");
         fs::write(&path, conf).map_err(|e| format!("write {}: {e}", path.display()))
