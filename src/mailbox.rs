@@ -12,6 +12,10 @@
 //! fetched whole. The handler gets its header ([`Handler::oversized`]) and it goes to the
 //! rejected mailbox, so one huge attachment can neither exhaust memory nor block the intake.
 //!
+//! Without MOVE a message is COPYed, flagged `\Deleted` and expunged alone: by UID EXPUNGE
+//! (UIDPLUS), else by EXPUNGE only while no one else's message is flagged `\Deleted` (see
+//! `SessionCtx::move_message`): a message is never expunged that the watcher did not copy.
+//!
 //! Mailbox names are configured with `/` between levels and built in the server's personal
 //! namespace ([`server_mailbox`]): its prefix (`INBOX.` on Courier and older Cyrus, where
 //! nothing can live outside it) and its separator (`.`, `/`, `|` on Yandex), read from
@@ -997,6 +1001,7 @@ pub async fn watch_with<H: Handler>(
     let mut last_validity: Option<u32> = None;
     let mut fetch_failures: HashMap<(u32, u32), u32> = HashMap::new();
     let mut reported_oversized: HashSet<(u32, u32)> = HashSet::new();
+    let mut unexpunged: HashSet<(u32, u32)> = HashSet::new();
     loop {
         beat(&heartbeat);
         if shutdown_requested(&shutdown) {
@@ -1014,6 +1019,8 @@ pub async fn watch_with<H: Handler>(
             last_validity: &mut last_validity,
             fetch_failures: &mut fetch_failures,
             reported_oversized: &mut reported_oversized,
+            unexpunged: &mut unexpunged,
+            keywords: false,
         };
         let result = ctx.run(tls_config.clone()).await;
         match result {
@@ -1055,6 +1062,11 @@ struct SessionCtx<'a, H> {
     fetch_failures: &'a mut HashMap<(u32, u32), u32>,
     /// (UIDVALIDITY, UID) of oversized messages the handler was told about, not yet moved.
     reported_oversized: &'a mut HashSet<(u32, u32)>,
+    /// (UIDVALIDITY, UID) we copied and flagged \Deleted but did not expunge (no UIDPLUS,
+    /// and others' \Deleted messages were there).
+    unexpunged: &'a mut HashSet<(u32, u32)>,
+    /// The selected mailbox takes new keywords (PERMANENTFLAGS has `\*`).
+    keywords: bool,
 }
 
 enum Wake {
@@ -1107,7 +1119,17 @@ impl<H: Handler> SessionCtx<'_, H> {
             );
         }
         *self.last_validity = Some(validity);
-        tracing::debug!(?caps, ?names, validity, "imap: selected");
+        self.keywords = selected
+            .permanent_flags
+            .iter()
+            .any(|f| matches!(f, async_imap::types::Flag::MayCreate));
+        tracing::debug!(
+            ?caps,
+            ?names,
+            validity,
+            keywords = self.keywords,
+            "imap: selected"
+        );
         loop {
             beat(self.heartbeat);
             if shutdown_requested(self.shutdown) {
@@ -1230,7 +1252,8 @@ impl<H: Handler> SessionCtx<'_, H> {
                 Disposition::Processed => &names.processed,
                 Disposition::Rejected => &names.rejected,
             };
-            move_message(session, uid, target, caps).await?;
+            self.move_message(session, uid, target, caps, validity)
+                .await?;
             self.fetch_failures.remove(&key);
             tracing::info!(uid, size, to = %target, "imap: message handled and moved");
         }
@@ -1284,7 +1307,8 @@ impl<H: Handler> SessionCtx<'_, H> {
             // Told once: a failed move below is retried without telling again.
             self.reported_oversized.insert(key);
         }
-        move_message(session, uid, &names.rejected, caps).await?;
+        self.move_message(session, uid, &names.rejected, caps, validity)
+            .await?;
         self.reported_oversized.remove(&key);
         self.fetch_failures.remove(&key);
         tracing::warn!(
@@ -1294,6 +1318,82 @@ impl<H: Handler> SessionCtx<'_, H> {
             to = %names.rejected,
             "imap: message over max_message_size; not fetched, moved to the rejected mailbox"
         );
+        Ok(())
+    }
+
+    /// Moves message `uid` of the selected mailbox to `target`: UID MOVE where the server
+    /// has MOVE, else COPY, `\Deleted` and an expunge of that message alone.
+    async fn move_message(
+        &mut self,
+        session: &mut ImapSession,
+        uid: u32,
+        target: &str,
+        caps: ServerCaps,
+        validity: u32,
+    ) -> Result<(), MailboxError> {
+        let set = uid.to_string();
+        if caps.move_ {
+            return step("UID MOVE", STEP_TIMEOUT, session.uid_mv(&set, target)).await;
+        }
+        step("UID COPY", STEP_TIMEOUT, session.uid_copy(&set, target)).await?;
+        let flags = if self.keywords {
+            format!("+FLAGS.SILENT (\\Deleted {MOVED_KEYWORD})")
+        } else {
+            "+FLAGS.SILENT (\\Deleted)".to_string()
+        };
+        step("UID STORE", STEP_TIMEOUT, async {
+            session
+                .uid_store(&set, &flags)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        if caps.uidplus {
+            // RFC 4315: expunges this message and nothing else.
+            return step("UID EXPUNGE", STEP_TIMEOUT, async {
+                session
+                    .uid_expunge(&set)
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await
+            .map(drop);
+        }
+        // Without UIDPLUS, EXPUNGE removes every message flagged \Deleted in the mailbox,
+        // ours or not, and one that someone else flagged (a user's client that marks now and
+        // expunges later, or never) may never have been handled. So EXPUNGE is sent only when
+        // every \Deleted message is one we copied; otherwise ours stays flagged — scans skip
+        // \Deleted messages and its copy is already in `target` — and goes with a later
+        // EXPUNGE, once the others are gone. Not chosen: clearing the others' \Deleted around
+        // our EXPUNGE and setting it back, which changes other clients' state and loses their
+        // flag for good if the connection drops in between. Ours are known by MOVED_KEYWORD
+        // where the mailbox takes keywords (after a restart too), else by the UIDs this
+        // process flagged. What remains is the one round trip between SEARCH and EXPUNGE:
+        // without UIDPLUS no client can close it.
+        let query = if self.keywords {
+            format!("DELETED NOT KEYWORD {MOVED_KEYWORD}")
+        } else {
+            "DELETED".to_string()
+        };
+        let mut others = uid_search(session, &query).await?;
+        others.retain(|&u| u != uid && !self.unexpunged.contains(&(validity, u)));
+        if !others.is_empty() {
+            self.unexpunged.insert((validity, uid));
+            tracing::info!(
+                uid,
+                others = others.len(),
+                "imap: other messages are flagged \\Deleted and the server has no UIDPLUS; \
+                 ours stays flagged until they are gone"
+            );
+            return Ok(());
+        }
+        step("EXPUNGE", STEP_TIMEOUT, async {
+            session.expunge().await?.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        self.unexpunged.retain(|&(v, _)| v != validity);
         Ok(())
     }
 
@@ -1413,41 +1513,12 @@ async fn fetch(
     }))
 }
 
-async fn move_message(
-    session: &mut ImapSession,
-    uid: u32,
-    target: &str,
-    caps: ServerCaps,
-) -> Result<(), MailboxError> {
-    let set = uid.to_string();
-    if caps.move_ {
-        return step("UID MOVE", STEP_TIMEOUT, session.uid_mv(&set, target)).await;
-    }
-    step("UID COPY", STEP_TIMEOUT, session.uid_copy(&set, target)).await?;
-    step("UID STORE", STEP_TIMEOUT, async {
-        session
-            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-            .await?
-            .try_collect::<Vec<_>>()
-            .await
-    })
-    .await?;
-    if caps.uidplus {
-        step("UID EXPUNGE", STEP_TIMEOUT, async {
-            session
-                .uid_expunge(&set)
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?;
-    } else {
-        step("EXPUNGE", STEP_TIMEOUT, async {
-            session.expunge().await?.try_collect::<Vec<_>>().await
-        })
-        .await?;
-    }
-    Ok(())
+/// The keyword that marks a message we copied and flagged `\Deleted` ourselves (where the
+/// mailbox takes keywords), so that it is known as ours after a restart too.
+pub const MOVED_KEYWORD: &str = "$OtklikMoved";
+
+async fn uid_search(session: &mut ImapSession, query: &str) -> Result<HashSet<u32>, MailboxError> {
+    step("UID SEARCH", STEP_TIMEOUT, session.uid_search(query)).await
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use otklik::config::{ImapConfig, Secret, TlsMode};
 use otklik::mailbox::{
-    Disposition, Fetched, Handler, HandlerError, MailboxError, MailboxState, OVERSIZED_HEADER_MAX,
-    Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
+    Disposition, Fetched, Handler, HandlerError, MOVED_KEYWORD, MailboxError, MailboxState,
+    OVERSIZED_HEADER_MAX, Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
 use support::mailstack::{DovecotOptions, MailStack};
@@ -705,4 +705,93 @@ async fn with_a_pipe_separator_like_yandex_the_levels_are_joined_with_it() {
         .await;
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].subject, "REJECT непонятное");
+}
+
+#[tokio::test]
+async fn without_uidplus_and_move_a_message_someone_else_flagged_deleted_is_never_expunged() {
+    // Advertises IDLE but neither MOVE nor UIDPLUS (nor NAMESPACE: names come from LIST).
+    let stack = MailStack::start_with(DovecotOptions {
+        imap_capability: Some(DovecotOptions::OLD_SERVER_CAPABILITIES.into()),
+        ..DovecotOptions::default()
+    });
+    let user = "oldserver";
+    // A user's client flagged this one \Deleted and has not expunged it yet.
+    stack
+        .append_flagged(
+            user,
+            "INBOX",
+            Some("(\\Deleted)"),
+            &message(&stack, "чужое удалённое"),
+        )
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "первое"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(&stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+
+    assert_eq!(
+        recorder.subjects(),
+        ["первое"],
+        "a \\Deleted message was handled"
+    );
+    let processed = stack.fetch_all(user, "otklik/processed").await;
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].subject, "первое");
+    // Both still in the inbox: the other client's, untouched, and ours, flagged.
+    let inbox = stack.fetch_all_with_flags(user, "INBOX").await;
+    let summary: Vec<(&str, &[String])> = inbox
+        .iter()
+        .map(|(m, f)| (m.subject.as_str(), f.as_slice()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("чужое удалённое", &["\\Deleted".to_string()][..]),
+            (
+                "первое",
+                &["\\Deleted".to_string(), MOVED_KEYWORD.to_string()][..]
+            ),
+        ],
+        "the inbox after the first run"
+    );
+
+    // The other client changes its mind; a new message comes. A new watcher (nothing of
+    // the first in memory) handles both, and its EXPUNGE now takes ours, the first run's
+    // included: only our messages carry \Deleted.
+    let other_uid = inbox[0].0.uid;
+    stack
+        .store_flags(user, "INBOX", other_uid, "-FLAGS (\\Deleted)")
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "второе"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(&stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+    assert_eq!(recorder.subjects(), ["чужое удалённое", "второе"]);
+    assert!(
+        stack.fetch_all(user, "INBOX").await.is_empty(),
+        "{:?}",
+        stack.fetch_all_with_flags(user, "INBOX").await
+    );
+    let mut processed: Vec<String> = stack
+        .fetch_all(user, "otklik/processed")
+        .await
+        .into_iter()
+        .map(|m| m.subject)
+        .collect();
+    processed.sort();
+    assert_eq!(processed, ["второе", "первое", "чужое удалённое"]);
 }

@@ -747,6 +747,12 @@ impl MailStack {
 
     /// APPENDs `raw` to `mailbox` of `user` (the mailbox is created if missing).
     pub async fn append(&self, user: &str, mailbox: &str, raw: &[u8]) {
+        self.append_flagged(user, mailbox, None, raw).await
+    }
+
+    /// [`MailStack::append`] with the message's flags set, e.g. `Some("(\\Deleted)")`: as
+    /// another client would have left it.
+    pub async fn append_flagged(&self, user: &str, mailbox: &str, flags: Option<&str>, raw: &[u8]) {
         within("APPEND", async {
             let mailbox = self.server_mailbox(mailbox);
             let mut s = self.imap(user).await;
@@ -754,8 +760,79 @@ impl MailStack {
                 // "already exists" is fine
                 let _ = s.create(&mailbox).await;
             }
-            if let Err(e) = s.append(&mailbox, None, None, raw).await {
+            if let Err(e) = s.append(&mailbox, flags, None, raw).await {
                 panic!("APPEND to {user}/{mailbox} failed: {e}");
+            }
+            let _ = s.logout().await;
+        })
+        .await
+    }
+
+    /// Every message in `mailbox` of `user` with its flags (`\Deleted`, `$Keyword`…; not
+    /// `\Recent`), oldest first. Read-only, like [`MailStack::fetch_all`].
+    pub async fn fetch_all_with_flags(
+        &self,
+        user: &str,
+        mailbox: &str,
+    ) -> Vec<(Received, Vec<String>)> {
+        within("FETCH FLAGS", async {
+            let mailbox = self.server_mailbox(mailbox);
+            let mut s = self.imap(user).await;
+            let mb = s
+                .examine(&mailbox)
+                .await
+                .unwrap_or_else(|e| panic!("EXAMINE {user}/{mailbox} failed: {e}"));
+            let mut got = Vec::new();
+            if mb.exists > 0 {
+                let fetches: Vec<async_imap::types::Fetch> =
+                    match s.uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])").await {
+                        Ok(stream) => stream.try_collect().await,
+                        Err(e) => Err(e),
+                    }
+                    .unwrap_or_else(|e| panic!("FETCH in {user}/{mailbox} failed: {e}"));
+                for f in &fetches {
+                    let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                        continue;
+                    };
+                    let flags = f
+                        .flags()
+                        .filter_map(|flag| {
+                            use async_imap::types::Flag;
+                            Some(match flag {
+                                Flag::Seen => "\\Seen".to_owned(),
+                                Flag::Answered => "\\Answered".to_owned(),
+                                Flag::Flagged => "\\Flagged".to_owned(),
+                                Flag::Deleted => "\\Deleted".to_owned(),
+                                Flag::Draft => "\\Draft".to_owned(),
+                                Flag::Recent | Flag::MayCreate => return None,
+                                Flag::Custom(c) => c.into_owned(),
+                            })
+                        })
+                        .collect();
+                    got.push((Received::parse(uid, body.to_vec()), flags));
+                }
+            }
+            got.sort_by_key(|(m, _)| m.uid);
+            let _ = s.logout().await;
+            got
+        })
+        .await
+    }
+
+    /// Changes flags as another client would: `what` is e.g. `-FLAGS (\Deleted)`.
+    pub async fn store_flags(&self, user: &str, mailbox: &str, uid: u32, what: &str) {
+        within("STORE", async {
+            let mailbox = self.server_mailbox(mailbox);
+            let mut s = self.imap(user).await;
+            if let Err(e) = s.select(&mailbox).await {
+                panic!("SELECT {user}/{mailbox} failed: {e}");
+            }
+            let stored: Result<Vec<_>, _> = match s.uid_store(uid.to_string(), what).await {
+                Ok(stream) => stream.try_collect().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = stored {
+                panic!("STORE {what} on {user}/{mailbox} uid {uid} failed: {e}");
             }
             let _ = s.logout().await;
         })
