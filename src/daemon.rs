@@ -13,7 +13,9 @@ use crate::auth::Secret;
 use crate::config::{self, Config, SecretCheck};
 use crate::escalation;
 use crate::handler::Handler;
-use crate::mailbox::{self, Disposition as BoxDisposition, Fetched, HandlerError, MailboxState};
+use crate::mailbox::{
+    self, Disposition as BoxDisposition, Fetched, HandlerError, MailboxState, Oversized,
+};
 use crate::notify::{self, notify};
 use crate::outbox;
 use crate::smtp::Smtp;
@@ -174,6 +176,35 @@ impl mailbox::Handler for MailHandler {
                 Err(HandlerError(e.to_string()))
             }
         }
+    }
+
+    async fn oversized(&self, msg: Oversized) -> Result<(), HandlerError> {
+        let header = mail_parser::MessageParser::default().parse_headers(&msg.header[..]);
+        let field = |f: fn(&mail_parser::Message<'_>) -> Option<String>| {
+            header.as_ref().and_then(f).unwrap_or_else(|| "-".into())
+        };
+        let message_id = field(|m| m.message_id().map(str::to_owned));
+        let from = field(|m| {
+            m.from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_owned)
+        });
+        let subject = field(|m| m.subject().map(str::to_owned));
+        let limit = self.config.borrow().imap.max_message_size;
+        tracing::warn!(
+            uid = msg.uid,
+            size = msg.size,
+            limit,
+            %message_id,
+            %from,
+            %subject,
+            "message over imap.max_message_size: not fetched, moved to the rejected mailbox"
+        );
+        // lead: record it in the ledger (so a restart does not report it twice) and tell the
+        // coordinator through the outbox (who sent what, how large, the limit); return Err
+        // if that cannot be committed, so the message stays and is retried.
+        Ok(())
     }
 }
 

@@ -8,6 +8,19 @@
 //! MOVE the message to `processed_mailbox` or `rejected_mailbox` — and wait for more with
 //! IDLE (or by polling every `poll_seconds` where the server has no IDLE).
 //!
+//! Each message's RFC822.SIZE is read before its body: one over `max_message_size` is never
+//! fetched whole. The handler gets its header ([`Handler::oversized`]) and it goes to the
+//! rejected mailbox, so one huge attachment can neither exhaust memory nor block the intake.
+//!
+//! Without MOVE a message is COPYed, flagged `\Deleted` and expunged alone: by UID EXPUNGE
+//! (UIDPLUS), else by EXPUNGE only while no one else's message is flagged `\Deleted` (see
+//! `SessionCtx::move_message`): a message is never expunged that the watcher did not copy.
+//!
+//! Mailbox names are configured with `/` between levels and built in the server's personal
+//! namespace ([`server_mailbox`]): its prefix (`INBOX.` on Courier and older Cyrus, where
+//! nothing can live outside it) and its separator (`.`, `/`, `|` on Yandex), read from
+//! NAMESPACE (RFC 2342) where the server has it, else the separator from `LIST "" ""`.
+//!
 //! Every message still in the intake mailbox is handed over on every scan, including the
 //! whole backlog at first start: a message in the inbox is either new or was committed but
 //! not moved (crash between the two); the handler deduplicates by Message-ID / source id,
@@ -63,6 +76,8 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
 pub const FETCH_ATTEMPTS: u32 = 3;
 /// How often the heartbeat is bumped while waiting (IDLE, poll, backoff).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// How much of an oversized message's header is fetched for [`Handler::oversized`].
+pub const OVERSIZED_HEADER_MAX: u32 = 64 * 1024;
 
 /// One message fetched from the intake mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +90,19 @@ pub struct Fetched {
     pub raw: Vec<u8>,
     /// The server's INTERNALDATE (arrival), when it gave one.
     pub arrival: Option<DateTime<Utc>>,
+}
+
+/// A message larger than `imap.max_message_size` (by the server's RFC822.SIZE). It is never
+/// fetched whole: the handler gets its header only, then it goes to the rejected mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversized {
+    pub uid: u32,
+    pub uid_validity: u32,
+    /// RFC822.SIZE, in bytes.
+    pub size: u64,
+    /// The message's header (`BODY.PEEK[HEADER]`), at most [`OVERSIZED_HEADER_MAX`] bytes;
+    /// empty if the server sent none.
+    pub header: Vec<u8>,
 }
 
 /// Where a handled message goes.
@@ -122,6 +150,12 @@ pub trait Handler: Send + Sync + 'static {
         &self,
         msg: Fetched,
     ) -> impl Future<Output = Result<Disposition, HandlerError>> + Send;
+
+    /// A message too large to fetch (see [`Oversized`]). Ok: it is moved to the rejected
+    /// mailbox. Err: it stays in the intake mailbox and is retried later, as for `handle`.
+    /// Called once per message while the service runs; after a restart, a message that was
+    /// reported but not yet moved is reported again.
+    fn oversized(&self, msg: Oversized) -> impl Future<Output = Result<(), HandlerError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,7 +266,17 @@ pub struct MailboxNames {
     pub intake: String,
     pub processed: String,
     pub rejected: String,
-    /// The server's hierarchy separator (None: flat namespace).
+    /// Where they were built.
+    pub namespace: Namespace,
+}
+
+/// The server's personal namespace (RFC 2342): where the account's own mailboxes live.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Namespace {
+    /// What every mailbox name but INBOX starts with, as the server spells it: `""` on most
+    /// servers, `INBOX.` on Courier and older Cyrus.
+    pub prefix: String,
+    /// The hierarchy separator: `.`, `/`, `|` (Yandex)…; None: a flat namespace.
     pub separator: Option<String>,
 }
 
@@ -242,6 +286,7 @@ pub struct ServerCaps {
     pub idle: bool,
     pub move_: bool,
     pub uidplus: bool,
+    pub namespace: bool,
 }
 
 async fn step<T, F>(name: &'static str, after: Duration, fut: F) -> Result<T, MailboxError>
@@ -410,6 +455,7 @@ pub async fn capabilities(session: &mut ImapSession) -> Result<ServerCaps, Mailb
         idle: caps.has_str("IDLE"),
         move_: caps.has_str("MOVE"),
         uidplus: caps.has_str("UIDPLUS"),
+        namespace: caps.has_str("NAMESPACE"),
     })
 }
 
@@ -466,6 +512,45 @@ pub fn encode_mailbox_name(name: &str) -> String {
     out
 }
 
+/// A configured mailbox name (`/` between levels) as the server calls it in `ns`: levels
+/// joined with its separator, modified UTF-7, under its personal prefix. A name that already
+/// starts with the prefix (`INBOX/otklik/processed` on Courier) and INBOX itself are not
+/// prefixed again. `otklik/processed` → `otklik.processed` (Dovecot), `INBOX.otklik.processed`
+/// (Courier), `otklik|processed` (Yandex).
+pub fn server_mailbox(configured: &str, ns: &Namespace) -> String {
+    if configured.eq_ignore_ascii_case("INBOX") {
+        return "INBOX".to_string();
+    }
+    let name = encode_mailbox_name(&server_mailbox_name(configured, ns.separator.as_deref()));
+    let prefix = ns.prefix.as_str();
+    match name.get(..prefix.len()) {
+        _ if prefix.is_empty() => name,
+        Some(head) if head == prefix => name,
+        // INBOX is case-insensitive (RFC 3501 §5.1): `inbox.x` under `INBOX.`
+        Some(head)
+            if head.eq_ignore_ascii_case(prefix)
+                && prefix
+                    .get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("INBOX")) =>
+        {
+            format!("{prefix}{}", &name[prefix.len()..])
+        }
+        _ => format!("{prefix}{name}"),
+    }
+}
+
+/// The mailboxes to create for `name` (from [`server_mailbox`]), outermost first, itself
+/// last: its parents below the namespace prefix (`INBOX.a.b` under `INBOX.`: `INBOX.a`,
+/// `INBOX.a.b`; the prefix is the server's, never created).
+pub fn mailboxes_to_create(name: &str, ns: &Namespace) -> Vec<String> {
+    let mut all: Vec<String> = parent_mailboxes(name, ns.separator.as_deref())
+        .into_iter()
+        .filter(|p| p.len() > ns.prefix.len())
+        .collect();
+    all.push(name.to_string());
+    all
+}
+
 /// The parents of a hierarchical name, outermost first: `a.b.c` → `a`, `a.b`.
 pub fn parent_mailboxes(name: &str, separator: Option<&str>) -> Vec<String> {
     let Some(sep) = separator.filter(|s| !s.is_empty()) else {
@@ -478,23 +563,246 @@ pub fn parent_mailboxes(name: &str, separator: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Detects the hierarchy separator, maps the configured names to the server's, and
-/// creates `processed_mailbox` and `rejected_mailbox` (and their parents) if missing.
+/// Reads the personal namespace: from NAMESPACE where the server has it, else only the
+/// separator, from `LIST "" ""` (RFC 3501 §6.3.8), with no prefix.
+pub async fn namespace(
+    session: &mut ImapSession,
+    caps: ServerCaps,
+) -> Result<Namespace, MailboxError> {
+    if caps.namespace {
+        if let Some(ns) = read_namespace(session).await? {
+            return Ok(ns);
+        }
+        tracing::warn!("imap: no usable NAMESPACE answer; taking the separator from LIST");
+    }
+    let names: Vec<_> = step("LIST separator", STEP_TIMEOUT, async {
+        session
+            .list(Some(""), Some("\"\""))
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?;
+    Ok(Namespace {
+        prefix: String::new(),
+        separator: names.iter().find_map(|n| n.delimiter().map(str::to_string)),
+    })
+}
+
+/// The tag of our NAMESPACE command; async-imap's own tags are `A` and a number.
+const NAMESPACE_TAG: &str = "otklikns";
+/// Bound on the NAMESPACE exchange (a real one is a few hundred bytes).
+const NAMESPACE_MAX: usize = 64 * 1024;
+
+/// `NAMESPACE` (RFC 2342), exchanged on the raw stream: imap-proto, async-imap's parser,
+/// has no grammar for the `* NAMESPACE` answer, and an answer it cannot parse stays stuck in
+/// its buffer for good. This runs right after LOGIN/CAPABILITY (nothing is selected, so
+/// nothing unsolicited is due), reads byte by byte up to and including our tagged line, and
+/// so leaves the stream exactly where async-imap expects it. None: the server refused it,
+/// or its personal namespace could not be read.
+async fn read_namespace(session: &mut ImapSession) -> Result<Option<Namespace>, MailboxError> {
+    use tokio::io::AsyncWriteExt;
+    let io_err = |e: io::Error| MailboxError::Imap {
+        step: "NAMESPACE",
+        source: async_imap::error::Error::Io(e),
+    };
+    let exchange = async {
+        let stream = session.get_mut();
+        stream
+            .write_all(format!("{NAMESPACE_TAG} NAMESPACE\r\n").as_bytes())
+            .await
+            .map_err(io_err)?;
+        stream.flush().await.map_err(io_err)?;
+        let mut budget = NAMESPACE_MAX;
+        let mut found = None;
+        loop {
+            let line = read_line(stream, &mut budget).await.map_err(io_err)?;
+            if let Some(rest) =
+                strip_prefix_ci(&line, NAMESPACE_TAG.as_bytes()).and_then(|r| r.strip_prefix(b" "))
+            {
+                let ok = strip_prefix_ci(rest, b"OK").is_some();
+                if !ok {
+                    tracing::debug!(answer = %String::from_utf8_lossy(rest).trim_end(), "imap: NAMESPACE refused");
+                }
+                return Ok(if ok { found } else { None });
+            }
+            if let Some(rest) = strip_prefix_ci(&line, b"* NAMESPACE ") {
+                found = parse_namespace(rest);
+            }
+        }
+    };
+    match timeout(STEP_TIMEOUT, exchange).await {
+        Err(_) => Err(MailboxError::Timeout {
+            step: "NAMESPACE",
+            after: STEP_TIMEOUT,
+        }),
+        Ok(r) => r,
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    s.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &s[prefix.len()..])
+}
+
+/// One server response line with its literals (`{n}` CRLF and n bytes) inlined, CRLF
+/// included; never reads past it. Fails past `budget` bytes in all.
+async fn read_line<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    budget: &mut usize,
+) -> io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut line = Vec::new();
+    loop {
+        if *budget == 0 {
+            return Err(io::Error::other("NAMESPACE answer too long"));
+        }
+        let byte = stream.read_u8().await?;
+        *budget -= 1;
+        line.push(byte);
+        if !line.ends_with(b"\r\n") {
+            continue;
+        }
+        let Some(n) = literal_len(&line[..line.len() - 2]) else {
+            return Ok(line);
+        };
+        if n > *budget {
+            return Err(io::Error::other("NAMESPACE answer too long"));
+        }
+        let start = line.len();
+        line.resize(start + n, 0);
+        stream.read_exact(&mut line[start..]).await?;
+        *budget -= n;
+    }
+}
+
+/// `n` if `text` ends with a literal's announcement `{n}` (or `{n+}`).
+fn literal_len(text: &[u8]) -> Option<usize> {
+    let body = text.strip_suffix(b"}")?;
+    let open = body.iter().rposition(|&b| b == b'{')?;
+    let digits = &body[open + 1..];
+    let digits = digits.strip_suffix(b"+").unwrap_or(digits);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// An IMAP value as far as NAMESPACE needs it.
+#[derive(Debug, PartialEq)]
+enum Value {
+    Nil,
+    /// Quoted or literal.
+    Str(Vec<u8>),
+    Atom,
+    List(Vec<Value>),
+}
+
+/// The personal namespace from the text after `* NAMESPACE ` (literals inlined): the first
+/// of `(("prefix" "sep") …)`. None when there is none or it cannot be read.
+pub fn parse_namespace(text: &[u8]) -> Option<Namespace> {
+    let mut pos = 0;
+    let Value::List(personal) = parse_value(text, &mut pos, 0)? else {
+        return None; // NIL: no personal namespace
+    };
+    let Some(Value::List(first)) = personal.first() else {
+        return None;
+    };
+    let prefix = match first.first()? {
+        Value::Str(p) => String::from_utf8(p.clone()).ok()?,
+        _ => return None,
+    };
+    let separator = match first.get(1)? {
+        Value::Nil => None,
+        Value::Str(s) => Some(String::from_utf8(s.clone()).ok()?).filter(|s| !s.is_empty()),
+        Value::Atom | Value::List(_) => return None,
+    };
+    Some(Namespace { prefix, separator })
+}
+
+fn parse_value(text: &[u8], pos: &mut usize, depth: u32) -> Option<Value> {
+    // Namespace answers nest three deep (with extension values, four).
+    if depth > 8 {
+        return None;
+    }
+    while text.get(*pos) == Some(&b' ') {
+        *pos += 1;
+    }
+    match *text.get(*pos)? {
+        b'(' => {
+            *pos += 1;
+            let mut items = Vec::new();
+            loop {
+                while text.get(*pos) == Some(&b' ') {
+                    *pos += 1;
+                }
+                if *text.get(*pos)? == b')' {
+                    *pos += 1;
+                    return Some(Value::List(items));
+                }
+                items.push(parse_value(text, pos, depth + 1)?);
+            }
+        }
+        b'"' => {
+            *pos += 1;
+            let mut out = Vec::new();
+            loop {
+                match *text.get(*pos)? {
+                    b'"' => {
+                        *pos += 1;
+                        return Some(Value::Str(out));
+                    }
+                    b'\\' => {
+                        out.push(*text.get(*pos + 1)?);
+                        *pos += 2;
+                    }
+                    b'\r' | b'\n' => return None,
+                    b => {
+                        out.push(b);
+                        *pos += 1;
+                    }
+                }
+            }
+        }
+        b'{' => {
+            let close = *pos + text[*pos..].iter().position(|&b| b == b'}')?;
+            let n = literal_len(&text[*pos..=close])?;
+            let start = close + 1 + 2; // after "}\r\n"
+            if text.get(close + 1..start)? != b"\r\n" {
+                return None;
+            }
+            let data = text.get(start..start.checked_add(n)?)?.to_vec();
+            *pos = start + n;
+            Some(Value::Str(data))
+        }
+        _ => {
+            let end = text[*pos..]
+                .iter()
+                .position(|&b| matches!(b, b' ' | b'(' | b')' | b'\r' | b'\n'))
+                .map_or(text.len(), |i| *pos + i);
+            let atom = &text[*pos..end];
+            *pos = end;
+            if atom.eq_ignore_ascii_case(b"NIL") {
+                Some(Value::Nil)
+            } else if atom.is_empty() {
+                None
+            } else {
+                Some(Value::Atom)
+            }
+        }
+    }
+}
+
+/// Reads the namespace, maps the configured names to the server's ([`server_mailbox`]),
+/// and creates `processed_mailbox` and `rejected_mailbox` (and their parents below the
+/// namespace prefix) if missing.
 pub async fn ensure_mailboxes(
     session: &mut ImapSession,
     cfg: &ImapConfig,
+    caps: ServerCaps,
 ) -> Result<MailboxNames, MailboxError> {
-    let separator: Option<String> = {
-        let names: Vec<_> = step("LIST separator", STEP_TIMEOUT, async {
-            session
-                .list(Some(""), Some("\"\""))
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?;
-        names.iter().find_map(|n| n.delimiter().map(str::to_string))
-    };
+    let ns = namespace(session, caps).await?;
     let existing: HashSet<String> = step("LIST", STEP_TIMEOUT, async {
         session
             .list(Some(""), Some("*"))
@@ -506,18 +814,21 @@ pub async fn ensure_mailboxes(
     .iter()
     .map(|n| n.name().to_string())
     .collect();
-    let sep = separator.as_deref();
     let names = MailboxNames {
-        intake: encode_mailbox_name(&cfg.mailbox),
-        processed: encode_mailbox_name(&server_mailbox_name(&cfg.processed_mailbox, sep)),
-        rejected: encode_mailbox_name(&server_mailbox_name(&cfg.rejected_mailbox, sep)),
-        separator: separator.clone(),
+        intake: server_mailbox(&cfg.mailbox, &ns),
+        processed: server_mailbox(&cfg.processed_mailbox, &ns),
+        rejected: server_mailbox(&cfg.rejected_mailbox, &ns),
+        namespace: ns,
     };
+    tracing::info!(
+        intake = %names.intake,
+        processed = %names.processed,
+        rejected = %names.rejected,
+        "imap: mailbox names on this server"
+    );
     let mut created: HashSet<String> = HashSet::new();
     for target in [&names.processed, &names.rejected] {
-        let mut wanted = parent_mailboxes(target, sep);
-        wanted.push(target.clone());
-        for mbox in wanted {
+        for mbox in mailboxes_to_create(target, &names.namespace) {
             if existing.contains(&mbox) || created.contains(&mbox) {
                 continue;
             }
@@ -647,6 +958,7 @@ impl WatchOptions {
             idle: caps.idle && self.use_idle,
             move_: caps.move_ && self.use_move,
             uidplus: caps.uidplus && self.use_uidplus,
+            namespace: caps.namespace,
         }
     }
 }
@@ -688,6 +1000,8 @@ pub async fn watch_with<H: Handler>(
     let mut attempt: u32 = 0;
     let mut last_validity: Option<u32> = None;
     let mut fetch_failures: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut reported_oversized: HashSet<(u32, u32)> = HashSet::new();
+    let mut unexpunged: HashSet<(u32, u32)> = HashSet::new();
     loop {
         beat(&heartbeat);
         if shutdown_requested(&shutdown) {
@@ -704,6 +1018,9 @@ pub async fn watch_with<H: Handler>(
             attempt: &mut attempt,
             last_validity: &mut last_validity,
             fetch_failures: &mut fetch_failures,
+            reported_oversized: &mut reported_oversized,
+            unexpunged: &mut unexpunged,
+            keywords: false,
         };
         let result = ctx.run(tls_config.clone()).await;
         match result {
@@ -743,6 +1060,13 @@ struct SessionCtx<'a, H> {
     last_validity: &'a mut Option<u32>,
     /// (UIDVALIDITY, UID) → FETCH responses that could not be parsed, in a row.
     fetch_failures: &'a mut HashMap<(u32, u32), u32>,
+    /// (UIDVALIDITY, UID) of oversized messages the handler was told about, not yet moved.
+    reported_oversized: &'a mut HashSet<(u32, u32)>,
+    /// (UIDVALIDITY, UID) we copied and flagged \Deleted but did not expunge (no UIDPLUS,
+    /// and others' \Deleted messages were there).
+    unexpunged: &'a mut HashSet<(u32, u32)>,
+    /// The selected mailbox takes new keywords (PERMANENTFLAGS has `\*`).
+    keywords: bool,
 }
 
 enum Wake {
@@ -782,7 +1106,7 @@ impl<H: Handler> SessionCtx<'_, H> {
     async fn serve(&mut self, slot: &mut Option<ImapSession>) -> Result<(), MailboxError> {
         let session = slot.as_mut().ok_or_else(no_session)?;
         let caps = self.options.mask(capabilities(session).await?);
-        let names = ensure_mailboxes(session, self.cfg).await?;
+        let names = ensure_mailboxes(session, self.cfg, caps).await?;
         let selected = step("SELECT", STEP_TIMEOUT, session.select(&names.intake)).await?;
         let validity = selected.uid_validity.unwrap_or(0);
         if let Some(old) = *self.last_validity
@@ -795,7 +1119,17 @@ impl<H: Handler> SessionCtx<'_, H> {
             );
         }
         *self.last_validity = Some(validity);
-        tracing::debug!(?caps, ?names, validity, "imap: selected");
+        self.keywords = selected
+            .permanent_flags
+            .iter()
+            .any(|f| matches!(f, async_imap::types::Flag::MayCreate));
+        tracing::debug!(
+            ?caps,
+            ?names,
+            validity,
+            keywords = self.keywords,
+            "imap: selected"
+        );
         loop {
             beat(self.heartbeat);
             if shutdown_requested(self.shutdown) {
@@ -877,22 +1211,35 @@ impl<H: Handler> SessionCtx<'_, H> {
                     arrival: None,
                 }
             } else {
-                match fetch(session, uid, validity).await {
-                    Ok(Some(f)) => f,
-                    Ok(None) => {
+                let probed = fetch_size(session, uid).await;
+                let size = match self.count_parse_failure(key, probed)? {
+                    SizeProbe::Vanished => {
                         tracing::debug!(uid, "imap: message vanished before fetch");
                         continue;
                     }
-                    Err(
-                        e @ MailboxError::Imap {
-                            source: async_imap::error::Error::Parse(_),
-                            ..
-                        },
-                    ) => {
-                        self.fetch_failures.insert(key, failures + 1);
-                        return Err(e);
+                    SizeProbe::Size(size) => Some(size),
+                    SizeProbe::Unknown => {
+                        tracing::warn!(
+                            uid,
+                            "imap: the server gave no RFC822.SIZE; fetching the message unchecked"
+                        );
+                        None
                     }
-                    Err(e) => return Err(e),
+                };
+                if let Some(size) = size
+                    && size > self.cfg.max_message_size
+                {
+                    self.reject_oversized(session, names, caps, validity, uid, size)
+                        .await?;
+                    continue;
+                }
+                let got = fetch(session, uid, validity).await;
+                match self.count_parse_failure(key, got)? {
+                    Some(f) => f,
+                    None => {
+                        tracing::debug!(uid, "imap: message vanished before fetch");
+                        continue;
+                    }
                 }
             };
             let size = fetched.raw.len();
@@ -905,10 +1252,148 @@ impl<H: Handler> SessionCtx<'_, H> {
                 Disposition::Processed => &names.processed,
                 Disposition::Rejected => &names.rejected,
             };
-            move_message(session, uid, target, caps).await?;
+            self.move_message(session, uid, target, caps, validity)
+                .await?;
             self.fetch_failures.remove(&key);
             tracing::info!(uid, size, to = %target, "imap: message handled and moved");
         }
+        Ok(())
+    }
+
+    /// Counts a FETCH answer that could not be parsed against the message `key`: after
+    /// [`FETCH_ATTEMPTS`] of them it is handed over empty instead of blocking the intake.
+    fn count_parse_failure<T>(
+        &mut self,
+        key: (u32, u32),
+        result: Result<T, MailboxError>,
+    ) -> Result<T, MailboxError> {
+        if let Err(MailboxError::Imap {
+            source: async_imap::error::Error::Parse(_),
+            ..
+        }) = &result
+        {
+            *self.fetch_failures.entry(key).or_insert(0) += 1;
+        }
+        result
+    }
+
+    /// A message over `max_message_size`: the handler gets its header (once), then it goes
+    /// to the rejected mailbox. Its body is never fetched.
+    async fn reject_oversized(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+        uid: u32,
+        size: u64,
+    ) -> Result<(), MailboxError> {
+        let key = (validity, uid);
+        if !self.reported_oversized.contains(&key) {
+            let got = fetch_header(session, uid).await;
+            let Some(header) = self.count_parse_failure(key, got)? else {
+                tracing::debug!(uid, "imap: message vanished before fetch");
+                return Ok(());
+            };
+            self.handler
+                .oversized(Oversized {
+                    uid,
+                    uid_validity: validity,
+                    size,
+                    header,
+                })
+                .await
+                .map_err(|source| MailboxError::Handler { uid, source })?;
+            // Told once: a failed move below is retried without telling again.
+            self.reported_oversized.insert(key);
+        }
+        self.move_message(session, uid, &names.rejected, caps, validity)
+            .await?;
+        self.reported_oversized.remove(&key);
+        self.fetch_failures.remove(&key);
+        tracing::warn!(
+            uid,
+            size,
+            limit = self.cfg.max_message_size,
+            to = %names.rejected,
+            "imap: message over max_message_size; not fetched, moved to the rejected mailbox"
+        );
+        Ok(())
+    }
+
+    /// Moves message `uid` of the selected mailbox to `target`: UID MOVE where the server
+    /// has MOVE, else COPY, `\Deleted` and an expunge of that message alone.
+    async fn move_message(
+        &mut self,
+        session: &mut ImapSession,
+        uid: u32,
+        target: &str,
+        caps: ServerCaps,
+        validity: u32,
+    ) -> Result<(), MailboxError> {
+        let set = uid.to_string();
+        if caps.move_ {
+            return step("UID MOVE", STEP_TIMEOUT, session.uid_mv(&set, target)).await;
+        }
+        step("UID COPY", STEP_TIMEOUT, session.uid_copy(&set, target)).await?;
+        let flags = if self.keywords {
+            format!("+FLAGS.SILENT (\\Deleted {MOVED_KEYWORD})")
+        } else {
+            "+FLAGS.SILENT (\\Deleted)".to_string()
+        };
+        step("UID STORE", STEP_TIMEOUT, async {
+            session
+                .uid_store(&set, &flags)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        if caps.uidplus {
+            // RFC 4315: expunges this message and nothing else.
+            return step("UID EXPUNGE", STEP_TIMEOUT, async {
+                session
+                    .uid_expunge(&set)
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await
+            .map(drop);
+        }
+        // Without UIDPLUS, EXPUNGE removes every message flagged \Deleted in the mailbox,
+        // ours or not, and one that someone else flagged (a user's client that marks now and
+        // expunges later, or never) may never have been handled. So EXPUNGE is sent only when
+        // every \Deleted message is one we copied; otherwise ours stays flagged — scans skip
+        // \Deleted messages and its copy is already in `target` — and goes with a later
+        // EXPUNGE, once the others are gone. Not chosen: clearing the others' \Deleted around
+        // our EXPUNGE and setting it back, which changes other clients' state and loses their
+        // flag for good if the connection drops in between. Ours are known by MOVED_KEYWORD
+        // where the mailbox takes keywords (after a restart too), else by the UIDs this
+        // process flagged. What remains is the one round trip between SEARCH and EXPUNGE:
+        // without UIDPLUS no client can close it.
+        let query = if self.keywords {
+            format!("DELETED NOT KEYWORD {MOVED_KEYWORD}")
+        } else {
+            "DELETED".to_string()
+        };
+        let mut others = uid_search(session, &query).await?;
+        others.retain(|&u| u != uid && !self.unexpunged.contains(&(validity, u)));
+        if !others.is_empty() {
+            self.unexpunged.insert((validity, uid));
+            tracing::info!(
+                uid,
+                others = others.len(),
+                "imap: other messages are flagged \\Deleted and the server has no UIDPLUS; \
+                 ours stays flagged until they are gone"
+            );
+            return Ok(());
+        }
+        step("EXPUNGE", STEP_TIMEOUT, async {
+            session.expunge().await?.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        self.unexpunged.retain(|&(v, _)| v != validity);
         Ok(())
     }
 
@@ -955,6 +1440,54 @@ impl<H: Handler> SessionCtx<'_, H> {
     }
 }
 
+/// What `UID FETCH n (UID RFC822.SIZE)` told.
+enum SizeProbe {
+    /// No such message any more (expunged by someone else).
+    Vanished,
+    Size(u64),
+    /// The server answered without RFC822.SIZE.
+    Unknown,
+}
+
+async fn fetch_size(session: &mut ImapSession, uid: u32) -> Result<SizeProbe, MailboxError> {
+    let items = step("UID FETCH RFC822.SIZE", STEP_TIMEOUT, async {
+        session
+            .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?;
+    Ok(match items.iter().find(|f| f.uid == Some(uid)) {
+        None => SizeProbe::Vanished,
+        Some(item) => match item.size {
+            Some(size) => SizeProbe::Size(u64::from(size)),
+            None => SizeProbe::Unknown,
+        },
+    })
+}
+
+/// The first [`OVERSIZED_HEADER_MAX`] bytes of the message's header (None: vanished).
+async fn fetch_header(
+    session: &mut ImapSession,
+    uid: u32,
+) -> Result<Option<Vec<u8>>, MailboxError> {
+    let query = format!("(UID BODY.PEEK[HEADER]<0.{OVERSIZED_HEADER_MAX}>)");
+    let items = step("UID FETCH HEADER", STEP_TIMEOUT, async {
+        session
+            .uid_fetch(uid.to_string(), &query)
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await?;
+    Ok(items.iter().find(|f| f.uid == Some(uid)).map(|item| {
+        let header = item.header().unwrap_or_default();
+        // The server already cut it; never hand over more than promised.
+        header[..header.len().min(OVERSIZED_HEADER_MAX as usize)].to_vec()
+    }))
+}
+
 async fn fetch(
     session: &mut ImapSession,
     uid: u32,
@@ -980,41 +1513,12 @@ async fn fetch(
     }))
 }
 
-async fn move_message(
-    session: &mut ImapSession,
-    uid: u32,
-    target: &str,
-    caps: ServerCaps,
-) -> Result<(), MailboxError> {
-    let set = uid.to_string();
-    if caps.move_ {
-        return step("UID MOVE", STEP_TIMEOUT, session.uid_mv(&set, target)).await;
-    }
-    step("UID COPY", STEP_TIMEOUT, session.uid_copy(&set, target)).await?;
-    step("UID STORE", STEP_TIMEOUT, async {
-        session
-            .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
-            .await?
-            .try_collect::<Vec<_>>()
-            .await
-    })
-    .await?;
-    if caps.uidplus {
-        step("UID EXPUNGE", STEP_TIMEOUT, async {
-            session
-                .uid_expunge(&set)
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        })
-        .await?;
-    } else {
-        step("EXPUNGE", STEP_TIMEOUT, async {
-            session.expunge().await?.try_collect::<Vec<_>>().await
-        })
-        .await?;
-    }
-    Ok(())
+/// The keyword that marks a message we copied and flagged `\Deleted` ourselves (where the
+/// mailbox takes keywords), so that it is known as ours after a restart too.
+pub const MOVED_KEYWORD: &str = "$OtklikMoved";
+
+async fn uid_search(session: &mut ImapSession, query: &str) -> Result<HashSet<u32>, MailboxError> {
+    step("UID SEARCH", STEP_TIMEOUT, session.uid_search(query)).await
 }
 
 #[cfg(test)]
@@ -1063,6 +1567,129 @@ mod tests {
         assert!(parent_mailboxes("a/b", None).is_empty());
     }
 
+    fn ns(prefix: &str, separator: Option<&str>) -> Namespace {
+        Namespace {
+            prefix: prefix.into(),
+            separator: separator.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn namespace_answers_of_real_servers() {
+        // Dovecot, Courier / old Cyrus, Yandex, a flat one, and Gmail's.
+        for (answer, want) in [
+            (&b"((\"\" \".\")) NIL NIL\r\n"[..], ns("", Some("."))),
+            (
+                b"((\"INBOX.\" \".\")) NIL ((\"#shared.\" \".\")(\"shared.\" \".\"))\r\n",
+                ns("INBOX.", Some(".")),
+            ),
+            (b"((\"\" \"|\")) NIL NIL\r\n", ns("", Some("|"))),
+            (b"((\"\" NIL)) NIL NIL\r\n", ns("", None)),
+            (b"((\"\" \"/\")) NIL NIL\r\n", ns("", Some("/"))),
+            // escapes, RFC 2342 extensions, a literal, lower-case NIL
+            (b"((\"\" \"\\\\\")) nil nil\r\n", ns("", Some("\\"))),
+            (
+                b"((\"\" \"/\" \"X-PARAM\" (\"FLAG1\" \"FLAG2\"))) NIL NIL\r\n",
+                ns("", Some("/")),
+            ),
+            (
+                b"(({6}\r\nINBOX. \".\")) NIL NIL\r\n",
+                ns("INBOX.", Some(".")),
+            ),
+        ] {
+            assert_eq!(
+                parse_namespace(answer),
+                Some(want),
+                "{}",
+                String::from_utf8_lossy(answer)
+            );
+        }
+        for bad in [
+            &b"NIL NIL NIL\r\n"[..],
+            b"(\"\" \".\") NIL NIL\r\n",
+            b"((\"INBOX. \".\")) NIL NIL\r\n",
+            b"(({60}\r\nINBOX. \".\")) NIL NIL\r\n",
+            b"",
+            b"((((((((((((\"\" \".\"))))))))))))",
+        ] {
+            assert_eq!(
+                parse_namespace(bad),
+                None,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_response_line_is_read_with_its_literals_and_no_further() {
+        let mut input: &[u8] = b"* NAMESPACE (({6}\r\nINBOX. \".\")) NIL NIL\r\nA0001 OK next\r\n";
+        let mut budget = 1000;
+        let line = read_line(&mut input, &mut budget).await.unwrap();
+        assert_eq!(line, b"* NAMESPACE (({6}\r\nINBOX. \".\")) NIL NIL\r\n");
+        assert_eq!(input, b"A0001 OK next\r\n", "read past the line");
+        let mut budget = 10;
+        let mut input: &[u8] = b"* NAMESPACE NIL NIL NIL\r\n";
+        assert!(read_line(&mut input, &mut budget).await.is_err());
+        assert_eq!(literal_len(b"x {12}"), Some(12));
+        assert_eq!(literal_len(b"x {12+}"), Some(12));
+        assert_eq!(literal_len(b"x {}"), None);
+        assert_eq!(literal_len(b"x \"{1}\""), None);
+    }
+
+    #[test]
+    fn configured_names_in_the_servers_namespace() {
+        let dovecot = ns("", Some("."));
+        let courier = ns("INBOX.", Some("."));
+        let yandex = ns("", Some("|"));
+        assert_eq!(
+            server_mailbox("otklik/processed", &dovecot),
+            "otklik.processed"
+        );
+        assert_eq!(
+            server_mailbox("otklik/processed", &courier),
+            "INBOX.otklik.processed"
+        );
+        assert_eq!(
+            server_mailbox("otklik/processed", &yandex),
+            "otklik|processed"
+        );
+        // already under the prefix, in any case of INBOX; INBOX itself
+        assert_eq!(
+            server_mailbox("INBOX/otklik/processed", &courier),
+            "INBOX.otklik.processed"
+        );
+        assert_eq!(server_mailbox("inbox/otklik", &courier), "INBOX.otklik");
+        assert_eq!(server_mailbox("inbox", &courier), "INBOX");
+        // modified UTF-7 per level, the separator and prefix as the server has them
+        assert_eq!(
+            server_mailbox("отклик/обработано", &courier),
+            format!(
+                "INBOX.{}.{}",
+                encode_mailbox_name("отклик"),
+                encode_mailbox_name("обработано")
+            )
+        );
+        assert_eq!(
+            server_mailbox("отклик/обработано", &yandex),
+            "&BD4EQgQ6BDsEOAQ6-|&BD4EMQRABDAEMQQ+BEIEMAQ9BD4-"
+        );
+        // a prefix that is not INBOX is matched exactly
+        let mail = ns("Mail/", Some("/"));
+        assert_eq!(server_mailbox("mail/x", &mail), "Mail/mail/x");
+        assert_eq!(server_mailbox("Mail/x", &mail), "Mail/x");
+
+        assert_eq!(
+            mailboxes_to_create("INBOX.otklik.processed", &courier),
+            ["INBOX.otklik", "INBOX.otklik.processed"]
+        );
+        assert_eq!(
+            mailboxes_to_create("otklik|processed", &yandex),
+            ["otklik", "otklik|processed"]
+        );
+        assert_eq!(mailboxes_to_create("flat", &dovecot), ["flat"]);
+    }
+
     #[test]
     fn backoff_grows_and_caps() {
         assert_eq!(backoff_delay(1, 1.0), Duration::from_secs(2));
@@ -1089,6 +1716,7 @@ mod tests {
             processed_mailbox: "otklik/processed".into(),
             rejected_mailbox: "otklik/rejected".into(),
             poll_seconds: 60,
+            max_message_size: crate::config::DEFAULT_MAX_MESSAGE_SIZE,
             ca_file: None,
         };
         assert!(matches!(

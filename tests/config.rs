@@ -270,6 +270,7 @@ fn defaults_are_applied() {
     assert_eq!(c.imap.processed_mailbox, "otklik/processed");
     assert_eq!(c.imap.rejected_mailbox, "otklik/rejected");
     assert_eq!(c.imap.poll_seconds, 60);
+    assert_eq!(c.imap.max_message_size, 26_214_400);
     assert_eq!(c.smtp.tls, TlsMode::Implicit);
     assert_eq!(c.smtp.port, 465);
     assert_eq!(c.smtp.username, None);
@@ -905,6 +906,38 @@ fn tls_modes() {
         "imap.poll_seconds",
         3,
         16,
+    );
+}
+
+#[test]
+fn imap_max_message_size_is_a_positive_byte_count() {
+    let imap = |line: &str| {
+        MINIMAL.replace(
+            "host = \"imap.example.ru\"",
+            &format!("host = \"imap.example.ru\"\n{line}"),
+        )
+    };
+    let c = load_text(&imap("max_message_size = 1048576")).unwrap();
+    assert_eq!(c.imap.max_message_size, 1_048_576);
+    let m = only(
+        &imap("max_message_size = 0"),
+        "imap.max_message_size",
+        3,
+        20,
+    );
+    assert!(m.contains("at least 1"), "{m}");
+    only(
+        &imap("max_message_size = -5"),
+        "imap.max_message_size",
+        3,
+        20,
+    );
+    // bytes as an integer, not a size with a unit
+    only(
+        &imap("max_message_size = \"25MB\""),
+        "imap.max_message_size",
+        3,
+        20,
     );
 }
 

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use otklik::config::{ImapConfig, Secret, TlsMode};
 use otklik::mailbox::{
-    Disposition, Fetched, Handler, HandlerError, MailboxError, MailboxState, WatchOptions,
-    encode_mailbox_name, watch, watch_with,
+    Disposition, Fetched, Handler, HandlerError, MOVED_KEYWORD, MailboxError, MailboxState,
+    OVERSIZED_HEADER_MAX, Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
-use support::mailstack::MailStack;
+use support::mailstack::{DovecotOptions, MailStack};
 use tokio::sync::watch as channel;
 use tokio::task::JoinHandle;
 
@@ -42,6 +42,7 @@ fn imap_config(stack: &MailStack, user: &str, tls: TlsMode) -> ImapConfig {
         processed_mailbox: "otklik/processed".to_string(),
         rejected_mailbox: "otklik/rejected".to_string(),
         poll_seconds: 60,
+        max_message_size: otklik::config::DEFAULT_MAX_MESSAGE_SIZE,
         ca_file: None,
     }
 }
@@ -78,6 +79,8 @@ struct Recorder {
     /// When each message reached the handler.
     at: Mutex<Vec<std::time::Instant>>,
     failures: Mutex<HashMap<String, u32>>,
+    /// Every oversized message reported.
+    oversized: Mutex<Vec<Oversized>>,
 }
 
 impl Recorder {
@@ -112,6 +115,10 @@ impl Handler for Recorder {
         } else {
             Ok(Disposition::Processed)
         }
+    }
+    async fn oversized(&self, msg: Oversized) -> Result<(), HandlerError> {
+        self.oversized.lock().unwrap().push(msg);
+        Ok(())
     }
 }
 
@@ -518,4 +525,273 @@ async fn cyrillic_mailbox_names_are_created_in_modified_utf7() {
         "{boxes:?}"
     );
     run.stop().await.unwrap();
+}
+
+/// A message of about `body_kb` KB (plain text lines), with the usual header.
+fn big_message(stack: &MailStack, subject: &str, body_kb: usize) -> Vec<u8> {
+    let mut raw = format!(
+        "From: monitoring@{d}\r\nTo: intake@{d}\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}>\r\nDate: Sat, 28 Nov 2026 10:00:00 +0300\r\n\
+         Content-Type: text/plain; charset=us-ascii\r\n\r\n",
+        d = MailStack::DOMAIN,
+        id = stack.new_message_id(),
+    )
+    .into_bytes();
+    // 1 KB lines (1022 characters and CRLF)
+    for i in 0..body_kb {
+        raw.extend_from_slice(format!("BODYLINE{i:06}").as_bytes());
+        raw.extend(std::iter::repeat_n(b'x', 1022 - 14));
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw
+}
+
+#[tokio::test]
+async fn oversized_mail_is_rejected_without_being_fetched_and_reported_once() {
+    let stack = shared();
+    let user = "toobig";
+    let big = big_message(stack, "большое", 200);
+    stack.append(user, "INBOX", &big).await;
+    stack
+        .append(user, "INBOX", &message(stack, "обычное"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut cfg = imap_config(stack, user, TlsMode::None);
+    cfg.max_message_size = 100_000;
+    let mut run = spawn(cfg, TlsOptions::default(), recorder.clone());
+    // Both were in the inbox before the first scan: idle means both were dealt with.
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+
+    assert_eq!(recorder.subjects(), ["обычное"], "handle saw the big one");
+    let reported = recorder.oversized.lock().unwrap().clone();
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    let over = &reported[0];
+    assert_eq!(over.size, big.len() as u64, "RFC822.SIZE");
+    assert_ne!(over.uid_validity, 0);
+    let header = String::from_utf8_lossy(&over.header);
+    assert!(header.starts_with("From: monitoring@"), "{header}");
+    assert!(header.contains("Subject: большое\r\n"), "{header}");
+    assert!(header.ends_with("\r\n\r\n"), "the whole header: {header}");
+    assert!(!header.contains("BODYLINE"), "body bytes in the header");
+    assert!(over.header.len() <= OVERSIZED_HEADER_MAX as usize);
+
+    // No session of this user so far (the two APPENDs and the watcher's) was sent the big
+    // message: Dovecot logs each session's bytes out when it ends.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let sent = loop {
+        let sent = stack.imap_bytes_sent(user);
+        if sent.len() >= 3 || tokio::time::Instant::now() >= deadline {
+            break sent;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(sent.len(), 3, "sessions logged: {sent:?}");
+    assert!(
+        sent.iter().all(|&out| out < 100_000),
+        "a session downloaded the big message: bytes sent per session {sent:?}"
+    );
+
+    // Moved, byte for byte, to the rejected mailbox; the normal one was handled.
+    let rejected = stack.fetch_all(user, "otklik/rejected").await;
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].raw == big, "the rejected copy differs");
+    let processed = stack.fetch_all(user, "otklik/processed").await;
+    assert_eq!(
+        processed
+            .iter()
+            .map(|m| m.subject.as_str())
+            .collect::<Vec<_>>(),
+        ["обычное"]
+    );
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+}
+
+/// Runs the watcher on `stack` with `cfg` until the inbox of `user` holds nothing more
+/// (every message handled and moved), then returns the server's mailbox names, sorted.
+async fn run_until_inbox_is_empty(
+    stack: &MailStack,
+    user: &str,
+    cfg: ImapConfig,
+    recorder: Arc<Recorder>,
+) -> Vec<String> {
+    let mut run = spawn(cfg, TlsOptions::default(), recorder);
+    // All mail was appended before the start: the first idle follows the first whole scan.
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
+    let mut boxes = stack.mailboxes(user).await;
+    boxes.sort();
+    boxes
+}
+
+#[tokio::test]
+async fn under_a_personal_prefix_like_courier_the_mailboxes_are_made_inside_it() {
+    let stack = MailStack::start_with(DovecotOptions {
+        prefix: "INBOX.".into(),
+        ..DovecotOptions::default()
+    });
+    let user = "courier";
+    stack
+        .append(user, "INBOX", &message(&stack, "обычное"))
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "REJECT непонятное"))
+        .await;
+    let mut cfg = imap_config(&stack, user, TlsMode::None);
+    // the default processed name gets the prefix; one that has it already keeps it once
+    assert_eq!(cfg.processed_mailbox, "otklik/processed");
+    cfg.rejected_mailbox = "INBOX/отклик/отклонено".into();
+    let recorder = Arc::new(Recorder::default());
+    let boxes = run_until_inbox_is_empty(&stack, user, cfg, recorder.clone()).await;
+
+    let cyr = |s: &str| encode_mailbox_name(s);
+    let mut want = vec![
+        "INBOX".to_string(),
+        "INBOX.otklik".to_string(),
+        "INBOX.otklik.processed".to_string(),
+        format!("INBOX.{}", cyr("отклик")),
+        format!("INBOX.{}.{}", cyr("отклик"), cyr("отклонено")),
+    ];
+    want.sort();
+    assert_eq!(boxes, want);
+    let processed = stack.fetch_all(user, "INBOX/otklik/processed").await;
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].subject, "обычное");
+    let rejected = stack
+        .fetch_all(
+            user,
+            &format!("INBOX.{}.{}", cyr("отклик"), cyr("отклонено")),
+        )
+        .await;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].subject, "REJECT непонятное");
+    assert_eq!(recorder.subjects().len(), 2);
+}
+
+#[tokio::test]
+async fn with_a_pipe_separator_like_yandex_the_levels_are_joined_with_it() {
+    let stack = MailStack::start_with(DovecotOptions {
+        separator: '|',
+        ..DovecotOptions::default()
+    });
+    let user = "yandex";
+    stack
+        .append(user, "INBOX", &message(&stack, "обычное"))
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "REJECT непонятное"))
+        .await;
+    let mut cfg = imap_config(&stack, user, TlsMode::None);
+    cfg.rejected_mailbox = "отклик/отклонено".into();
+    let recorder = Arc::new(Recorder::default());
+    let boxes = run_until_inbox_is_empty(&stack, user, cfg, recorder.clone()).await;
+
+    let cyr = |s: &str| encode_mailbox_name(s);
+    let mut want = vec![
+        "INBOX".to_string(),
+        "otklik".to_string(),
+        "otklik|processed".to_string(),
+        cyr("отклик"),
+        format!("{}|{}", cyr("отклик"), cyr("отклонено")),
+    ];
+    want.sort();
+    assert_eq!(boxes, want);
+    let processed = stack.fetch_all(user, "otklik|processed").await;
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].subject, "обычное");
+    let rejected = stack
+        .fetch_all(user, &format!("{}|{}", cyr("отклик"), cyr("отклонено")))
+        .await;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].subject, "REJECT непонятное");
+}
+
+#[tokio::test]
+async fn without_uidplus_and_move_a_message_someone_else_flagged_deleted_is_never_expunged() {
+    // Advertises IDLE but neither MOVE nor UIDPLUS (nor NAMESPACE: names come from LIST).
+    let stack = MailStack::start_with(DovecotOptions {
+        imap_capability: Some(DovecotOptions::OLD_SERVER_CAPABILITIES.into()),
+        ..DovecotOptions::default()
+    });
+    let user = "oldserver";
+    // A user's client flagged this one \Deleted and has not expunged it yet.
+    stack
+        .append_flagged(
+            user,
+            "INBOX",
+            Some("(\\Deleted)"),
+            &message(&stack, "чужое удалённое"),
+        )
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "первое"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(&stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+
+    assert_eq!(
+        recorder.subjects(),
+        ["первое"],
+        "a \\Deleted message was handled"
+    );
+    let processed = stack.fetch_all(user, "otklik/processed").await;
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].subject, "первое");
+    // Both still in the inbox: the other client's, untouched, and ours, flagged.
+    let inbox = stack.fetch_all_with_flags(user, "INBOX").await;
+    let summary: Vec<(&str, &[String])> = inbox
+        .iter()
+        .map(|(m, f)| (m.subject.as_str(), f.as_slice()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("чужое удалённое", &["\\Deleted".to_string()][..]),
+            (
+                "первое",
+                &["\\Deleted".to_string(), MOVED_KEYWORD.to_string()][..]
+            ),
+        ],
+        "the inbox after the first run"
+    );
+
+    // The other client changes its mind; a new message comes. A new watcher (nothing of
+    // the first in memory) handles both, and its EXPUNGE now takes ours, the first run's
+    // included: only our messages carry \Deleted.
+    let other_uid = inbox[0].0.uid;
+    stack
+        .store_flags(user, "INBOX", other_uid, "-FLAGS (\\Deleted)")
+        .await;
+    stack
+        .append(user, "INBOX", &message(&stack, "второе"))
+        .await;
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(&stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    run.stop().await.unwrap();
+    assert_eq!(recorder.subjects(), ["чужое удалённое", "второе"]);
+    assert!(
+        stack.fetch_all(user, "INBOX").await.is_empty(),
+        "{:?}",
+        stack.fetch_all_with_flags(user, "INBOX").await
+    );
+    let mut processed: Vec<String> = stack
+        .fetch_all(user, "otklik/processed")
+        .await
+        .into_iter()
+        .map(|m| m.subject)
+        .collect();
+    processed.sort();
+    assert_eq!(processed, ["второе", "первое", "чужое удалённое"]);
 }

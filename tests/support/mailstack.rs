@@ -23,6 +23,12 @@
 //! Mailbox names: Dovecot's Maildir hierarchy separator is `.`; the helpers
 //! here accept `/` too (`otklik/processed` means `otklik.processed`).
 //!
+//! Other servers' namespaces: [`MailStack::start_with`] and [`DovecotOptions`] give
+//! Dovecot a personal prefix (`INBOX.`, as Courier and older Cyrus), another
+//! separator (`|`, as Yandex), or a shorter capability list (no MOVE, UIDPLUS or
+//! NAMESPACE, as older servers). The helpers then map `/` to that separator, and add
+//! no prefix: `INBOX/otklik/processed` is `INBOX.otklik.processed`.
+//!
 //! Lifetime: dropping a `MailStack` stops both servers, kills whatever is left
 //! in their process groups and removes the temp dir (Drop also runs when a test
 //! panics). If the test binary is killed hard, the servers still go: they are
@@ -235,9 +241,40 @@ fn unfold(value: &str) -> String {
         .to_owned()
 }
 
+/// How a stack's Dovecot differs from the default one (`MailStack::start`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DovecotOptions {
+    /// The personal namespace's `prefix`: `""` by default, `"INBOX."` as Courier and older
+    /// Cyrus (every mailbox but INBOX under it; Dovecot refuses names outside it).
+    pub prefix: String,
+    /// The namespace's hierarchy `separator`: `.` by default, `|` as Yandex. Dovecot 2.3
+    /// maps it to Maildir++'s `.` on disk, so Maildir needs no other layout.
+    pub separator: char,
+    /// `imap_capability`: the capability list after login, replacing Dovecot's own
+    /// (commands still work; a client must simply not use what is not listed).
+    pub imap_capability: Option<String>,
+}
+
+impl Default for DovecotOptions {
+    fn default() -> Self {
+        DovecotOptions {
+            prefix: String::new(),
+            separator: '.',
+            imap_capability: None,
+        }
+    }
+}
+
+impl DovecotOptions {
+    /// An older server's capabilities after login: IDLE, but no MOVE, UIDPLUS or NAMESPACE.
+    pub const OLD_SERVER_CAPABILITIES: &str =
+        "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE UNSELECT CHILDREN";
+}
+
 /// A running Dovecot + Postfix pair. See the module docs.
 pub struct MailStack {
     root: PathBuf,
+    options: DovecotOptions,
     imap_port: u16,
     imaps_port: u16,
     smtp_port: u16,
@@ -275,11 +312,16 @@ impl MailStack {
     /// servers' logs) if it cannot; retries with new ports when a port was
     /// taken between choosing and binding it.
     pub fn start() -> MailStack {
+        Self::start_with(DovecotOptions::default())
+    }
+
+    /// Like [`MailStack::start`], with Dovecot set up as `options` say.
+    pub fn start_with(options: DovecotOptions) -> MailStack {
         preflight();
         reap_stale_stacks();
         let mut errors = Vec::new();
         for _attempt in 0..3 {
-            match Self::try_start() {
+            match Self::try_start(&options) {
                 Ok(stack) => return stack,
                 Err(e) => errors.push(e),
             }
@@ -320,7 +362,7 @@ impl MailStack {
         kill_processes_mentioning(&self.root);
     }
 
-    fn try_start() -> Result<MailStack, String> {
+    fn try_start(options: &DovecotOptions) -> Result<MailStack, String> {
         let dir = tempfile::Builder::new()
             .prefix(STACK_PREFIX)
             .tempdir_in("/tmp")
@@ -339,6 +381,7 @@ impl MailStack {
             smtps_port,
         ] = free_ports::<5>()?;
         let stack = MailStack {
+            options: options.clone(),
             ca_pem: root.join("tls").join("ca.pem"),
             root,
             imap_port,
@@ -371,6 +414,11 @@ impl MailStack {
         } else {
             format!("{user}@{}", Self::DOMAIN)
         }
+    }
+
+    /// `otklik/processed` → `otklik.processed` (this stack's separator; no prefix added).
+    pub fn server_mailbox(&self, name: &str) -> String {
+        name.replace('/', &self.options.separator.to_string())
     }
 
     /// The loopback host every port listens on.
@@ -420,6 +468,23 @@ impl MailStack {
     /// Dovecot's log so far.
     pub fn dovecot_log(&self) -> String {
         fs::read_to_string(self.root.join("dovecot").join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// For each finished IMAP session of `user` (logged out or disconnected), in order, the
+    /// bytes Dovecot sent to the client (`out=` of its log line): shows whether a client
+    /// downloaded a message or not. Sessions still open are not listed.
+    pub fn imap_bytes_sent(&self, user: &str) -> Vec<u64> {
+        let local = user.split('@').next().unwrap_or(user).to_lowercase();
+        let session = format!("imap({local})<");
+        self.dovecot_log()
+            .lines()
+            .filter(|l| l.contains(&session) && l.contains("Disconnected"))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix("out="))
+                    .and_then(|n| n.parse().ok())
+            })
+            .collect()
     }
 
     /// A rustls client config that trusts only this stack's CA (ring provider).
@@ -683,15 +748,92 @@ impl MailStack {
 
     /// APPENDs `raw` to `mailbox` of `user` (the mailbox is created if missing).
     pub async fn append(&self, user: &str, mailbox: &str, raw: &[u8]) {
+        self.append_flagged(user, mailbox, None, raw).await
+    }
+
+    /// [`MailStack::append`] with the message's flags set, e.g. `Some("(\\Deleted)")`: as
+    /// another client would have left it.
+    pub async fn append_flagged(&self, user: &str, mailbox: &str, flags: Option<&str>, raw: &[u8]) {
         within("APPEND", async {
-            let mailbox = server_mailbox(mailbox);
+            let mailbox = self.server_mailbox(mailbox);
             let mut s = self.imap(user).await;
             if !mailbox.eq_ignore_ascii_case("INBOX") {
                 // "already exists" is fine
                 let _ = s.create(&mailbox).await;
             }
-            if let Err(e) = s.append(&mailbox, None, None, raw).await {
+            if let Err(e) = s.append(&mailbox, flags, None, raw).await {
                 panic!("APPEND to {user}/{mailbox} failed: {e}");
+            }
+            let _ = s.logout().await;
+        })
+        .await
+    }
+
+    /// Every message in `mailbox` of `user` with its flags (`\Deleted`, `$Keyword`…; not
+    /// `\Recent`), oldest first. Read-only, like [`MailStack::fetch_all`].
+    pub async fn fetch_all_with_flags(
+        &self,
+        user: &str,
+        mailbox: &str,
+    ) -> Vec<(Received, Vec<String>)> {
+        within("FETCH FLAGS", async {
+            let mailbox = self.server_mailbox(mailbox);
+            let mut s = self.imap(user).await;
+            let mb = s
+                .examine(&mailbox)
+                .await
+                .unwrap_or_else(|e| panic!("EXAMINE {user}/{mailbox} failed: {e}"));
+            let mut got = Vec::new();
+            if mb.exists > 0 {
+                let fetches: Vec<async_imap::types::Fetch> =
+                    match s.uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])").await {
+                        Ok(stream) => stream.try_collect().await,
+                        Err(e) => Err(e),
+                    }
+                    .unwrap_or_else(|e| panic!("FETCH in {user}/{mailbox} failed: {e}"));
+                for f in &fetches {
+                    let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                        continue;
+                    };
+                    let flags = f
+                        .flags()
+                        .filter_map(|flag| {
+                            use async_imap::types::Flag;
+                            Some(match flag {
+                                Flag::Seen => "\\Seen".to_owned(),
+                                Flag::Answered => "\\Answered".to_owned(),
+                                Flag::Flagged => "\\Flagged".to_owned(),
+                                Flag::Deleted => "\\Deleted".to_owned(),
+                                Flag::Draft => "\\Draft".to_owned(),
+                                Flag::Recent | Flag::MayCreate => return None,
+                                Flag::Custom(c) => c.into_owned(),
+                            })
+                        })
+                        .collect();
+                    got.push((Received::parse(uid, body.to_vec()), flags));
+                }
+            }
+            got.sort_by_key(|(m, _)| m.uid);
+            let _ = s.logout().await;
+            got
+        })
+        .await
+    }
+
+    /// Changes flags as another client would: `what` is e.g. `-FLAGS (\Deleted)`.
+    pub async fn store_flags(&self, user: &str, mailbox: &str, uid: u32, what: &str) {
+        within("STORE", async {
+            let mailbox = self.server_mailbox(mailbox);
+            let mut s = self.imap(user).await;
+            if let Err(e) = s.select(&mailbox).await {
+                panic!("SELECT {user}/{mailbox} failed: {e}");
+            }
+            let stored: Result<Vec<_>, _> = match s.uid_store(uid.to_string(), what).await {
+                Ok(stream) => stream.try_collect().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = stored {
+                panic!("STORE {what} on {user}/{mailbox} uid {uid} failed: {e}");
             }
             let _ = s.logout().await;
         })
@@ -703,7 +845,7 @@ impl MailStack {
     pub async fn fetch_all(&self, user: &str, mailbox: &str) -> Vec<Received> {
         within("FETCH", async {
             let mut s = self.imap(user).await;
-            let got = fetch_since(&mut s, &server_mailbox(mailbox), 1)
+            let got = fetch_since(&mut s, &self.server_mailbox(mailbox), 1)
                 .await
                 .unwrap_or_default();
             let _ = s.logout().await;
@@ -768,7 +910,7 @@ impl MailStack {
         timeout: Duration,
         mut done: impl FnMut(&[Received]) -> bool,
     ) -> Vec<Received> {
-        let mailbox = server_mailbox(mailbox);
+        let mailbox = self.server_mailbox(mailbox);
         let deadline = Instant::now() + timeout;
         let mut seen: Vec<Received> = Vec::new();
         let mut session: Option<ImapSession> = None;
@@ -1107,7 +1249,8 @@ userdb {{
 }}
 namespace inbox {{
   inbox = yes
-  separator = .
+  prefix = {prefix}
+  separator = {separator}
 }}
 
 service imap-login {{
@@ -1139,7 +1282,7 @@ service auth {{
 }}
 protocol imap {{
   mail_max_userip_connections = 1000
-}}
+{capability}}}
 "#,
             run = run.display(),
             state = state.display(),
@@ -1150,6 +1293,12 @@ protocol imap {{
             imap = self.imap_port,
             imaps = self.imaps_port,
             token = self.token(),
+            prefix = self.options.prefix,
+            separator = self.options.separator,
+            capability = match &self.options.imap_capability {
+                Some(caps) => format!("  imap_capability = {caps}\n"),
+                None => String::new(),
+            },
         );
         let path = dir.join("dovecot.conf");
         fs::write(&path, conf).map_err(|e| format!("write {}: {e}", path.display()))

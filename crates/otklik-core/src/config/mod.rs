@@ -66,6 +66,10 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// `imap.max_message_size` when not given: 25 MB (26214400 bytes), what common mail
+/// providers accept.
+pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 25 * 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImapConfig {
     pub host: String,
@@ -78,6 +82,9 @@ pub struct ImapConfig {
     pub processed_mailbox: String,
     pub rejected_mailbox: String,
     pub poll_seconds: u64,
+    /// Bytes (the server's RFC822.SIZE). A larger message is never fetched whole: it goes to
+    /// the rejected mailbox and the handler is told (`mailbox::Handler::oversized`).
+    pub max_message_size: u64,
     /// Extra trusted CA certificates (PEM), e.g. a municipal CA or a test server's.
     pub ca_file: Option<PathBuf>,
 }

@@ -32,6 +32,7 @@ pub struct RawImap {
     pub processed_mailbox: Option<Str>,
     pub rejected_mailbox: Option<Str>,
     pub poll_seconds: Option<Spanned<i64>>,
+    pub max_message_size: Option<Spanned<i64>>,
     pub ca_file: Option<Str>,
 }
 

@@ -945,6 +945,18 @@ fn imap(cx: &mut Ctx<'_>, s: &Spanned<RawImap>) -> Option<ImapConfig> {
             None
         }
     };
+    let max_message_size = match &r.max_message_size {
+        None => Some(super::DEFAULT_MAX_MESSAGE_SIZE),
+        Some(m) if *m.get_ref() > 0 => u64::try_from(*m.get_ref()).ok(),
+        Some(m) => {
+            cx.at(
+                m.span(),
+                "imap.max_message_size",
+                format!("must be at least 1 (bytes), not {}", m.get_ref()),
+            );
+            None
+        }
+    };
     let ca_file = cx.ca_file(&r.ca_file, "imap.ca_file");
     Some(ImapConfig {
         ca_file: ca_file?,
@@ -957,6 +969,7 @@ fn imap(cx: &mut Ctx<'_>, s: &Spanned<RawImap>) -> Option<ImapConfig> {
         processed_mailbox: processed?,
         rejected_mailbox: rejected?,
         poll_seconds: poll_seconds?,
+        max_message_size: max_message_size?,
     })
 }
 
