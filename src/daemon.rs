@@ -179,32 +179,27 @@ impl mailbox::Handler for MailHandler {
     }
 
     async fn oversized(&self, msg: Oversized) -> Result<(), HandlerError> {
-        let header = mail_parser::MessageParser::default().parse_headers(&msg.header[..]);
-        let field = |f: fn(&mail_parser::Message<'_>) -> Option<String>| {
-            header.as_ref().and_then(f).unwrap_or_else(|| "-".into())
-        };
-        let message_id = field(|m| m.message_id().map(str::to_owned));
-        let from = field(|m| {
-            m.from()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .map(str::to_owned)
-        });
-        let subject = field(|m| m.subject().map(str::to_owned));
-        let limit = self.config.borrow().imap.max_message_size;
-        tracing::warn!(
-            uid = msg.uid,
-            size = msg.size,
-            limit,
-            %message_id,
-            %from,
-            %subject,
-            "message over imap.max_message_size: not fetched, moved to the rejected mailbox"
-        );
-        // lead: record it in the ledger (so a restart does not report it twice) and tell the
-        // coordinator through the outbox (who sent what, how large, the limit); return Err
-        // if that cannot be committed, so the message stays and is retried.
-        Ok(())
+        let config = self.config.borrow().clone();
+        let handler = self.handler.clone();
+        let (uid, size) = (msg.uid, msg.size);
+        let result = tokio::task::spawn_blocking(move || {
+            handler.oversized(&config, &msg.header, msg.size, Utc::now())
+        })
+        .await
+        .map_err(|e| HandlerError(format!("handler task failed: {e}")))?;
+        match result {
+            Ok(handled) => {
+                tracing::warn!(uid, size, replay = handled.replay, note = %handled.note, "message too large; set aside unread");
+                self.failures.store(0, Ordering::Relaxed);
+                self.outbox_wake.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(uid, error = %e, "could not record a too large message; it stays in the mailbox and is retried");
+                Err(HandlerError(e.to_string()))
+            }
+        }
     }
 }
 

@@ -164,6 +164,60 @@ impl Handler {
         Ok(handled)
     }
 
+    /// A message over `imap.max_message_size`, of which only the header was read: recorded
+    /// in the ledger as rejected and the coordinator told, once (a second report of the
+    /// same message, after a restart, is a replay).
+    pub fn oversized(
+        &self,
+        config: &Config,
+        header: &[u8],
+        size: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Handled, HandleError> {
+        let _writer = self.store.writer();
+        let parsed = Inbound::parse(header).ok();
+        let mid = parsed.as_ref().and_then(|m| m.message_id.as_deref());
+        let sender = parsed
+            .as_ref()
+            .and_then(|m| m.from.as_ref())
+            .map(|a| a.email.as_str());
+        let key = inbound_key(mid, sender, format!("oversized {size}\n\n").as_bytes());
+        if let Some(rec) = self.store.inbound(&key)? {
+            self.store.flush_blocking()?;
+            return Ok(Handled {
+                disposition: rec.disposition,
+                case: None,
+                note: rec.note,
+                replay: true,
+            });
+        }
+        let limit = config.imap.max_message_size;
+        let subject = parsed.as_ref().map(|m| m.subject.as_str()).unwrap_or("");
+        let content =
+            crate::templates::render_oversized(config, sender.unwrap_or("-"), subject, size, limit);
+        let note = format!("too large: {size} bytes, the limit is {limit}");
+        let (mut commit, handled) = Self::rejection(key, note, now);
+        let to = &config.people.coordinator.email;
+        let envelope = compose::Envelope {
+            config,
+            secret: &self.secret,
+            case: 0,
+            case_id: None,
+            to,
+            nonce: self.store.generate_id()?,
+            now,
+        };
+        match compose::build(&envelope, &content) {
+            Ok(mail) => commit.outbox.push(mail),
+            Err(e) => {
+                tracing::error!(error = %e, "the notice of a too large message cannot be built")
+            }
+        }
+        self.store.commit(commit)?;
+        self.store.flush_blocking()?;
+        Ok(handled)
+    }
+
     /// The commit that only records the message as rejected, for a reason.
     fn rejection(key: String, reason: String, now: DateTime<Utc>) -> (Commit, Handled) {
         let handled = Handled {

@@ -910,7 +910,7 @@ fn tls_modes() {
 }
 
 #[test]
-fn imap_max_message_size_is_a_positive_byte_count() {
+fn imap_max_message_size_is_a_size() {
     let imap = |line: &str| {
         MINIMAL.replace(
             "host = \"imap.example.ru\"",
@@ -919,26 +919,24 @@ fn imap_max_message_size_is_a_positive_byte_count() {
     };
     let c = load_text(&imap("max_message_size = 1048576")).unwrap();
     assert_eq!(c.imap.max_message_size, 1_048_576);
-    let m = only(
-        &imap("max_message_size = 0"),
-        "imap.max_message_size",
-        3,
-        20,
-    );
-    assert!(m.contains("at least 1"), "{m}");
-    only(
-        &imap("max_message_size = -5"),
-        "imap.max_message_size",
-        3,
-        20,
-    );
-    // bytes as an integer, not a size with a unit
-    only(
-        &imap("max_message_size = \"25MB\""),
-        "imap.max_message_size",
-        3,
-        20,
-    );
+    for (text, bytes) in [
+        ("\"25MB\"", 26_214_400),
+        ("\"500 KB\"", 512_000),
+        ("\"1GiB\"", 1 << 30),
+        ("\"4096\"", 4096),
+    ] {
+        let c = load_text(&imap(&format!("max_message_size = {text}"))).unwrap();
+        assert_eq!(c.imap.max_message_size, bytes, "{text}");
+    }
+    for bad in ["0", "-5", "\"25 parsecs\"", "\"0MB\"", "\"\""] {
+        let m = only(
+            &imap(&format!("max_message_size = {bad}")),
+            "imap.max_message_size",
+            3,
+            20,
+        );
+        assert!(m.contains("above zero"), "{bad}: {m}");
+    }
 }
 
 #[test]

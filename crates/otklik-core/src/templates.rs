@@ -1005,3 +1005,38 @@ pub fn render_service_refusal(config: &Config, reason: &str) -> Rendered {
         calendar: None,
     }
 }
+
+/// To the coordinator: a message over `imap.max_message_size` was set aside unread.
+pub fn render_oversized(
+    config: &Config,
+    from: &str,
+    subject: &str,
+    size: u64,
+    limit: u64,
+) -> Rendered {
+    let lang = config.service.language;
+    let mb = |n: u64| format!("{:.1}", n as f64 / 1_048_576.0);
+    let mailbox = &config.imap.rejected_mailbox;
+    Rendered {
+        subject: tr(lang, "Письмо слишком большое", "A message was too large").to_string(),
+        text: match lang {
+            Language::Ru => format!(
+                "Письмо размером {} МБ больше предела {} МБ (imap.max_message_size); оно не прочитано \
+                 и перемещено в папку «{mailbox}».\n\nОт: {from}\nТема: {subject}\n\n\
+                 Если это уведомление о сообщении, перешлите его без вложений или заведите дело вручную.\n",
+                mb(size),
+                mb(limit)
+            ),
+            Language::En => format!(
+                "A message of {} MB is over the limit of {} MB (imap.max_message_size); it was not read \
+                 and is in the folder \"{mailbox}\".\n\nFrom: {from}\nSubject: {subject}\n\n\
+                 If it is a notification, forward it without attachments.\n",
+                mb(size),
+                mb(limit)
+            ),
+        },
+        html: None,
+        attachments: Vec::new(),
+        calendar: None,
+    }
+}

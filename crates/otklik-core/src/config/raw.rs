@@ -32,7 +32,7 @@ pub struct RawImap {
     pub processed_mailbox: Option<Str>,
     pub rejected_mailbox: Option<Str>,
     pub poll_seconds: Option<Spanned<i64>>,
-    pub max_message_size: Option<Spanned<i64>>,
+    pub max_message_size: Option<Spanned<RawSize>>,
     pub ca_file: Option<Str>,
 }
 
@@ -133,4 +133,12 @@ pub struct RawIntake {
     pub repeat_window: Option<Str>,
     pub source_timezone: Option<Str>,
     pub labels: Option<BTreeMap<Str, StrList>>,
+}
+
+/// A size: a number of bytes, or text such as `"25MB"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawSize {
+    Bytes(i64),
+    Text(String),
 }

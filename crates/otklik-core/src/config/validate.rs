@@ -947,15 +947,17 @@ fn imap(cx: &mut Ctx<'_>, s: &Spanned<RawImap>) -> Option<ImapConfig> {
     };
     let max_message_size = match &r.max_message_size {
         None => Some(super::DEFAULT_MAX_MESSAGE_SIZE),
-        Some(m) if *m.get_ref() > 0 => u64::try_from(*m.get_ref()).ok(),
-        Some(m) => {
-            cx.at(
-                m.span(),
-                "imap.max_message_size",
-                format!("must be at least 1 (bytes), not {}", m.get_ref()),
-            );
-            None
-        }
+        Some(m) => match parse_size(m.get_ref()) {
+            Some(n) if n > 0 => Some(n),
+            _ => {
+                cx.at(
+                    m.span(),
+                    "imap.max_message_size",
+                    "expected a size above zero, such as \"25MB\", \"500KB\" or a number of bytes",
+                );
+                None
+            }
+        },
     };
     let ca_file = cx.ca_file(&r.ca_file, "imap.ca_file");
     Some(ImapConfig {
@@ -1725,4 +1727,24 @@ fn intake(cx: &mut Ctx<'_>, s: &Spanned<RawIntake>, zone: Option<Tz>) -> Option<
         source_timezone: source_timezone?,
         labels: labels_ok.then_some(labels)?,
     })
+}
+
+/// `"25MB"`, `"500 KB"`, `"1GB"`, `"1024"` or a number: bytes (K, M, G are powers of 1024).
+fn parse_size(v: &RawSize) -> Option<u64> {
+    let text = match v {
+        RawSize::Bytes(n) => return u64::try_from(*n).ok(),
+        RawSize::Text(t) => t.trim().to_ascii_uppercase(),
+    };
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let factor: u64 = match unit.trim().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(factor)
 }
