@@ -238,3 +238,111 @@ fn several_from_addresses_are_nobody() {
         assert!(h.note.contains("without a valid From"), "{}", h.note);
     }
 }
+
+mod any_mail {
+    //! Random mail of every shape through the whole handler (parse, questions, facts,
+    //! decide, commit): it always returns a disposition, never an error (the store here is
+    //! always writable), and the next good notification is still taken in.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header_line() -> impl Strategy<Value = String> {
+        let addr = prop_oneof![
+            Just("housing@volchiha.example".to_string()),
+            Just("coord@volchiha.example".to_string()),
+            Just("robot@monitoring.example".to_string()),
+            Just("otklik@volchiha.example".to_string()),
+            Just("foo".to_string()),
+            Just("".to_string()),
+            Just("a@b, c@d".to_string()),
+            "[a-z]{1,8}@[a-z]{1,8}\\.example",
+            "\\PC{0,40}",
+        ];
+        prop_oneof![
+            addr.clone().prop_map(|a| format!("From: {a}")),
+            "\\PC{0,80}".prop_map(|s| format!("Subject: {s}")),
+            (1u64..5, "\\PC{0,30}").prop_map(|(n, s)| format!("Subject: Re: [OTK-{n}] {s}")),
+            Just("Subject: МОИ ДЕЛА".to_string()),
+            Just("Subject: ОТСУТСТВУЮ ДО 31.12.9999".to_string()),
+            "[a-z0-9.]{0,20}@?[a-z.]{0,12}".prop_map(|m| format!("Message-ID: <{m}>")),
+            "[a-z0-9.@]{0,30}".prop_map(|m| format!("In-Reply-To: <{m}>")),
+            prop_oneof![
+                Just("auto-replied"),
+                Just("auto-generated"),
+                Just("no"),
+                Just("")
+            ]
+            .prop_map(|v| format!("Auto-Submitted: {v}")),
+            prop_oneof![
+                Just("text/plain; charset=utf-8"),
+                Just("text/html; charset=windows-1251"),
+                Just("multipart/mixed; boundary=b"),
+                Just("multipart/alternative"),
+                Just("message/rfc822"),
+                Just("application/octet-stream"),
+            ]
+            .prop_map(|v| format!("Content-Type: {v}")),
+            prop_oneof![
+                Just("base64"),
+                Just("quoted-printable"),
+                Just("8bit"),
+                Just("x")
+            ]
+            .prop_map(|v| format!("Content-Transfer-Encoding: {v}")),
+            "[A-Za-z-]{1,12}: \\PC{0,40}",
+        ]
+    }
+
+    fn body_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("Рубрика: ЖКХ".to_string()),
+            Just("Ссылка: https://vk.com/wall-1_1".to_string()),
+            Just("Текст сообщения:".to_string()),
+            Just("СОГЛАСОВАНО".to_string()),
+            Just("ДОРАБОТАТЬ".to_string()),
+            Just("НАЗНАЧИТЬ economy".to_string()),
+            Just("--b".to_string()),
+            Just("<html><style><div><br><blockquote>".to_string()),
+            Just("> quoted".to_string()),
+            "#[a-z2-9]{8}",
+            "\\PC{0,120}",
+            "[=A-Za-z0-9+/]{0,76}",
+        ]
+    }
+
+    fn message() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(header_line(), 0..10),
+            prop::collection::vec(body_line(), 0..30),
+            prop::collection::vec(any::<u8>(), 0..64),
+            any::<bool>(),
+        )
+            .prop_map(|(headers, body, noise, crlf)| {
+                let nl = if crlf { "\r\n" } else { "\n" };
+                let mut raw = headers.join(nl).into_bytes();
+                raw.extend_from_slice(nl.as_bytes());
+                raw.extend_from_slice(nl.as_bytes());
+                raw.extend_from_slice(body.join(nl).as_bytes());
+                raw.extend_from_slice(&noise);
+                raw
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_message_gets_a_disposition_and_intake_goes_on(
+            msgs in prop::collection::vec(message(), 1..6)
+        ) {
+            let f = fixture();
+            f.open_case("9001");
+            for raw in &msgs {
+                let h = f.handle(raw);
+                prop_assert!(!h.note.is_empty(), "{h:?}");
+            }
+            let h = f.handle(&notification("9002"));
+            prop_assert_eq!(h.disposition, Disposition::Processed, "{:?}", h);
+        }
+    }
+}
