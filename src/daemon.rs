@@ -14,7 +14,7 @@ use crate::config::{self, Config, SecretCheck};
 use crate::escalation;
 use crate::handler::Handler;
 use crate::mailbox::{
-    self, Disposition as BoxDisposition, Fetched, HandlerError, MailboxState, Oversized,
+    self, Disposition as BoxDisposition, Fetched, MailboxState, NotCommitted, Oversized,
 };
 use crate::notify::{self, notify};
 use crate::outbox;
@@ -22,7 +22,7 @@ use crate::smtp::Smtp;
 use crate::store::{Disposition, Store, StoreError};
 use crate::tls::TlsOptions;
 
-/// Errors that stop the service from starting (runtime errors are logged and retried).
+/// Errors that stop the service from starting: the admin must act (exit status 1).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("state_dir {path}: {source}")]
@@ -50,20 +50,45 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+}
+
+/// Why a running service stopped on its own (anything but a shutdown asked for), or could
+/// not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The IMAP watcher gave up on an error no retry can mend (a wrong password, say).
     #[error("imap: {0}")]
-    Mailbox(#[from] crate::mailbox::MailboxError),
+    Intake(#[from] crate::mailbox::MailboxError),
     #[error(
         "the store cannot be written (is the disk of state_dir full?); stopping for a restart, which reopens it"
     )]
     StoreUnwritable,
 }
 
-impl StartError {
+/// What fails while starting fails the start.
+macro_rules! start_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for RunError {
+            fn from(e: $t) -> RunError {
+                RunError::Start(e.into())
+            }
+        }
+    )*};
+}
+start_errors!(
+    StoreError,
+    crate::smtp::SmtpSetupError,
+    crate::tls::TlsError
+);
+
+impl RunError {
     /// The process exit status: 75 (EX_TEMPFAIL) where a restart can help — the unit's
     /// `RestartPreventExitStatus=1` keeps systemd from retrying everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartError::StoreUnwritable => 75,
+            RunError::StoreUnwritable => 75,
             _ => 1,
         }
     }
@@ -146,7 +171,7 @@ struct MailHandler {
 const STORE_FAILURES_BEFORE_RESTART: u32 = 5;
 
 impl mailbox::Handler for MailHandler {
-    async fn handle(&self, msg: Fetched) -> Result<BoxDisposition, HandlerError> {
+    async fn handle(&self, msg: Fetched) -> Result<BoxDisposition, NotCommitted> {
         let config = self.config.borrow().clone();
         let handler = self.handler.clone();
         let uid = msg.uid;
@@ -154,7 +179,7 @@ impl mailbox::Handler for MailHandler {
             handler.handle(&config, &msg.raw, msg.arrival, Utc::now())
         })
         .await
-        .map_err(|e| HandlerError(format!("handler task failed: {e}")))?;
+        .map_err(|e| NotCommitted(format!("handler task failed: {e}")))?;
         match result {
             Ok(handled) => {
                 if handled.replay {
@@ -173,12 +198,12 @@ impl mailbox::Handler for MailHandler {
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(uid, error = %e, "could not commit a message; it stays in the mailbox and is retried");
-                Err(HandlerError(e.to_string()))
+                Err(NotCommitted(e.to_string()))
             }
         }
     }
 
-    async fn oversized(&self, msg: Oversized) -> Result<(), HandlerError> {
+    async fn oversized(&self, msg: Oversized) -> Result<(), NotCommitted> {
         let config = self.config.borrow().clone();
         let handler = self.handler.clone();
         let (uid, size) = (msg.uid, msg.size);
@@ -186,7 +211,7 @@ impl mailbox::Handler for MailHandler {
             handler.oversized(&config, &msg.header, msg.size, Utc::now())
         })
         .await
-        .map_err(|e| HandlerError(format!("handler task failed: {e}")))?;
+        .map_err(|e| NotCommitted(format!("handler task failed: {e}")))?;
         match result {
             Ok(handled) => {
                 tracing::warn!(uid, size, replay = handled.replay, note = %handled.note, "message too large; set aside unread");
@@ -197,14 +222,14 @@ impl mailbox::Handler for MailHandler {
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(uid, error = %e, "could not record a too large message; it stays in the mailbox and is retried");
-                Err(HandlerError(e.to_string()))
+                Err(NotCommitted(e.to_string()))
             }
         }
     }
 }
 
 /// Runs the service until `controls.shutdown` turns true.
-pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
+pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
     let Controls {
         mut shutdown,
         reload,
@@ -319,7 +344,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     // The watcher ends on its own only on a permanent error (the config must change): then
     // the service stops with that error (exit status 1) instead of running without intake.
     let mut watcher_done = false;
-    let mut fatal: Option<StartError> = None;
+    let mut fatal: Option<RunError> = None;
 
     let watchdog = notify::watchdog_interval();
     let mut ready = false;
@@ -341,7 +366,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
                     Err(e) => mailbox::MailboxError::Protocol(format!("the watcher failed: {e}")),
                 };
                 tracing::error!(error = %e, "the intake mailbox cannot be watched; stopping");
-                fatal = Some(StartError::Mailbox(e));
+                fatal = Some(RunError::Intake(e));
                 break;
             }
             changed = state_rx.changed() => {
@@ -357,7 +382,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
             _ = status_every.tick() => {
                 notify(&format!("STATUS={}", status_line(&store, *state_rx.borrow())));
                 if store_failures.load(Ordering::Relaxed) >= STORE_FAILURES_BEFORE_RESTART {
-                    let e = StartError::StoreUnwritable;
+                    let e = RunError::StoreUnwritable;
                     tracing::error!("{e}");
                     fatal = Some(e);
                     break;
@@ -406,7 +431,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
                                 Err(e) => {
                                     tracing::error!(error = %e, "cannot restart the IMAP watcher; stopping");
                                     watcher_done = true;
-                                    fatal = Some(e);
+                                    fatal = Some(e.into());
                                     break;
                                 }
                             }

@@ -140,7 +140,7 @@ impl std::fmt::Display for MailboxState {
 /// intake mailbox and is retried after a backoff; it is never moved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("handler failed: {0}")]
-pub struct HandlerError(pub String);
+pub struct NotCommitted(pub String);
 
 /// Handles one message: commits everything it implies to the store (flushed), then says
 /// where the message goes. Err = could not commit: the message stays in the inbox and is
@@ -149,13 +149,13 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(
         &self,
         msg: Fetched,
-    ) -> impl Future<Output = Result<Disposition, HandlerError>> + Send;
+    ) -> impl Future<Output = Result<Disposition, NotCommitted>> + Send;
 
     /// A message too large to fetch (see [`Oversized`]). Ok: it is moved to the rejected
     /// mailbox. Err: it stays in the intake mailbox and is retried later, as for `handle`.
     /// Called once per message while the service runs; after a restart, a message that was
     /// reported but not yet moved is reported again.
-    fn oversized(&self, msg: Oversized) -> impl Future<Output = Result<(), HandlerError>> + Send;
+    fn oversized(&self, msg: Oversized) -> impl Future<Output = Result<(), NotCommitted>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,7 +197,7 @@ pub enum MailboxError {
     Handler {
         uid: u32,
         #[source]
-        source: HandlerError,
+        source: NotCommitted,
     },
 }
 
@@ -1711,7 +1711,7 @@ mod tests {
             port: 143,
             tls: TlsMode::None,
             username: "u".into(),
-            password: crate::config::Secret("p".into()),
+            password: crate::config::Password("p".into()),
             mailbox: "INBOX".into(),
             processed_mailbox: "otklik/processed".into(),
             rejected_mailbox: "otklik/rejected".into(),

@@ -9,9 +9,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use otklik::config::{ImapConfig, Secret, TlsMode};
+use otklik::config::{ImapConfig, Password, TlsMode};
 use otklik::mailbox::{
-    Disposition, Fetched, Handler, HandlerError, MOVED_KEYWORD, MailboxError, MailboxState,
+    Disposition, Fetched, Handler, MOVED_KEYWORD, MailboxError, MailboxState, NotCommitted,
     OVERSIZED_HEADER_MAX, Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
@@ -37,7 +37,7 @@ fn imap_config(stack: &MailStack, user: &str, tls: TlsMode) -> ImapConfig {
         },
         tls,
         username: stack.addr(user),
-        password: Secret(MailStack::PASSWORD.to_string()),
+        password: Password(MailStack::PASSWORD.to_string()),
         mailbox: "INBOX".to_string(),
         processed_mailbox: "otklik/processed".to_string(),
         rejected_mailbox: "otklik/rejected".to_string(),
@@ -98,7 +98,7 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
-    async fn handle(&self, msg: Fetched) -> Result<Disposition, HandlerError> {
+    async fn handle(&self, msg: Fetched) -> Result<Disposition, NotCommitted> {
         let subject = subject_of(&msg.raw);
         self.at.lock().unwrap().push(std::time::Instant::now());
         self.seen.lock().unwrap().push(msg);
@@ -107,7 +107,7 @@ impl Handler for Recorder {
             let n = failures.entry(subject.clone()).or_insert(0);
             *n += 1;
             if *n == 1 {
-                return Err(HandlerError("disk full (simulated)".into()));
+                return Err(NotCommitted("disk full (simulated)".into()));
             }
         }
         if subject.contains("REJECT") {
@@ -116,7 +116,7 @@ impl Handler for Recorder {
             Ok(Disposition::Processed)
         }
     }
-    async fn oversized(&self, msg: Oversized) -> Result<(), HandlerError> {
+    async fn oversized(&self, msg: Oversized) -> Result<(), NotCommitted> {
         self.oversized.lock().unwrap().push(msg);
         Ok(())
     }
@@ -371,7 +371,7 @@ async fn a_wrong_password_keeps_retrying_with_growing_backoff() {
     let user = "badpass";
     stack.append(user, "INBOX", &message(stack, "waits")).await;
     let mut cfg = imap_config(stack, user, TlsMode::None);
-    cfg.password = Secret("wrong".into());
+    cfg.password = Password("wrong".into());
     let recorder = Arc::new(Recorder::default());
     let mut run = spawn(cfg, TlsOptions::default(), recorder.clone());
     run.wait_state(|s| *s == MailboxState::Backoff { attempt: 1 })

@@ -484,10 +484,10 @@ async fn a_store_that_stays_unwritable_stops_the_service_for_a_restart() {
     d.wait_loud_error().await;
     let ended = d.svc.exited(Duration::from_secs(300)).await;
     assert!(
-        matches!(ended, Err(otklik::daemon::StartError::StoreUnwritable)),
+        matches!(ended, Err(otklik::daemon::RunError::StoreUnwritable)),
         "{ended:?}"
     );
-    assert_eq!(otklik::daemon::StartError::StoreUnwritable.exit_code(), 75);
+    assert_eq!(otklik::daemon::RunError::StoreUnwritable.exit_code(), 75);
     assert_eq!(
         count(&d.stack, &d.p.service(), "INBOX").await,
         DURING,

@@ -7,7 +7,7 @@ mod support;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use otklik::config::{Address, Secret, SmtpConfig, TlsMode};
+use otklik::config::{Address, Password, SmtpConfig, TlsMode};
 use otklik::smtp::{SendError, Smtp};
 use otklik::tls::TlsOptions;
 use support::mailstack::MailStack;
@@ -49,7 +49,7 @@ fn submission(stack: &MailStack, tls: TlsMode, password: &str) -> SmtpConfig {
         },
         tls,
         username: Some(stack.addr("otklik")),
-        password: Some(Secret(password.to_string())),
+        password: Some(Password(password.to_string())),
         ..relay(stack)
     }
 }

@@ -174,7 +174,7 @@ pub struct Service {
     pub state_dir: PathBuf,
     stop: watch::Sender<bool>,
     pub reload: Arc<Notify>,
-    task: Option<tokio::task::JoinHandle<Result<(), daemon::StartError>>>,
+    task: Option<tokio::task::JoinHandle<Result<(), daemon::RunError>>>,
 }
 
 /// Writes the config into `dir` and loads it as the service would.
@@ -368,7 +368,7 @@ pub async fn to_service(stack: &MailStack, p: &People, from: &str, raw: &[u8]) {
 
 impl Service {
     /// Waits until the service stops on its own and returns how it ended.
-    pub async fn exited(mut self, within: Duration) -> Result<(), daemon::StartError> {
+    pub async fn exited(mut self, within: Duration) -> Result<(), daemon::RunError> {
         let task = self.task.take().expect("the service runs");
         match tokio::time::timeout(within, task).await {
             Ok(Ok(result)) => result,

@@ -58,11 +58,11 @@ pub enum TlsMode {
 
 /// A password, never printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
+pub struct Password(pub String);
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
+        f.write_str("Password(***)")
     }
 }
 
@@ -76,7 +76,7 @@ pub struct ImapConfig {
     pub port: u16,
     pub tls: TlsMode,
     pub username: String,
-    pub password: Secret,
+    pub password: Password,
     pub mailbox: String,
     /// With `/` as the hierarchy separator; the mailbox module maps it to the server's.
     pub processed_mailbox: String,
@@ -104,7 +104,7 @@ pub struct SmtpConfig {
     pub tls: TlsMode,
     /// None: no SMTP AUTH (loopback relays).
     pub username: Option<String>,
-    pub password: Option<Secret>,
+    pub password: Option<Password>,
     pub from: Address,
     /// Extra trusted CA certificates (PEM).
     pub ca_file: Option<PathBuf>,

@@ -521,7 +521,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn secret_file(&mut self, v: &Str, key: &str) -> Option<Secret> {
+    fn secret_file(&mut self, v: &Str, key: &str) -> Option<Password> {
         let name = v.get_ref().trim();
         if name.is_empty() {
             self.at(v.span(), key, "must not be empty");
@@ -564,7 +564,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn secret_text(&mut self, s: String, v: &Str, key: &str, p: &Path) -> Option<Secret> {
+    fn secret_text(&mut self, s: String, v: &Str, key: &str, p: &Path) -> Option<Password> {
         let s = trim_newline(s);
         if s.is_empty() {
             self.at(
@@ -574,19 +574,19 @@ impl<'a> Ctx<'a> {
             );
             None
         } else {
-            Some(Secret(s))
+            Some(Password(s))
         }
     }
 
-    fn secret_env(&mut self, v: &Str, key: &str) -> Option<Secret> {
+    fn secret_env(&mut self, v: &Str, key: &str) -> Option<Password> {
         let name = v.get_ref().trim();
         if name.is_empty() || name.contains('=') || name.contains('\0') {
             self.at(v.span(), key, "must name an environment variable");
             return None;
         }
         match self.env.var(name).filter(|s| !s.is_empty()) {
-            Some(s) => Some(Secret(s)),
-            None if self.secrets == SecretCheck::Lenient => Some(Secret(String::new())),
+            Some(s) => Some(Password(s)),
+            None if self.secrets == SecretCheck::Lenient => Some(Password(String::new())),
             None => {
                 self.at(
                     v.span(),
