@@ -2,8 +2,12 @@
 //! the lookup indexes, the outbox, the escalation due index and email-announced absences,
 //! in sled. Every event is one [`Commit`], written in one transaction and flushed before
 //! anything is acknowledged (the IMAP move, the timer).
+//!
+//! Attachments are stored as bytes, and once: a case record carries references to them
+//! (hash, name, type, size), their bytes live in their own tree keyed by SHA-256 — not
+//! as a JSON array of numbers, 3.5 times their size, in every record that holds them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,6 +17,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::config::DeadlineKind;
+use crate::inbound::{Attachment, sha256_hex};
 use crate::workflow::{Case, Due};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +37,10 @@ pub enum StoreError {
     CaseNumber { expected: u64, found: u64 },
     #[error("store: cannot encode a record: {0}")]
     Encode(serde_json::Error),
+    #[error("store: case {case} refers to attachment {sha256}, whose bytes are not stored")]
+    MissingAttachment { case: u64, sha256: String },
+    #[error("store record {key} is damaged: {reason}")]
+    Damaged { key: String, reason: String },
 }
 
 impl StoreError {
@@ -169,6 +178,8 @@ pub struct Store {
     /// Numbers of the open cases (not closed, not excluded): rescheduling, digests and
     /// queues read these instead of every case ever opened.
     open: sled::Tree,
+    /// Attachment bytes by the hex SHA-256 of their content, each stored once, as is.
+    attachments: sled::Tree,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
@@ -201,7 +212,7 @@ impl Store {
                 source,
             })?;
         let tree = |name: &str| db.open_tree(name);
-        Ok(Store {
+        let store = Store {
             cases: tree("cases")?,
             inbound: tree("inbound")?,
             sources: tree("sources")?,
@@ -212,9 +223,11 @@ impl Store {
             due_by_case: tree("due_by_case")?,
             meta: tree("meta")?,
             open: tree("open")?,
+            attachments: tree("attachments")?,
             writer: std::sync::Arc::new(std::sync::Mutex::new(())),
             db,
-        })
+        };
+        Ok(store)
     }
 
     /// Takes the writer lock (blocking). A panic of an earlier holder does not poison it:
@@ -258,12 +271,49 @@ impl Store {
         }
     }
 
+    /// A case, its attachments with their bytes (to act on it: forwarding them needs them).
     pub fn case(&self, number: u64) -> Result<Option<Case>, StoreError> {
-        let key = number.to_be_bytes();
-        match self.cases.get(key)? {
-            Some(v) => Ok(Some(dec(&key, &v)?)),
+        match self.case_record(number)? {
+            Some(mut case) => {
+                self.load_attachments(&mut case)?;
+                Ok(Some(case))
+            }
             None => Ok(None),
         }
+    }
+
+    /// A case as recorded: its attachments by reference (name, type, hash, size), `data`
+    /// left empty — enough to show or list it. Committing it back keeps the attachments.
+    pub fn case_record(&self, number: u64) -> Result<Option<Case>, StoreError> {
+        let key = number.to_be_bytes();
+        match self.cases.get(key)? {
+            Some(v) => Ok(Some(record(&key, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Puts the bytes of the case's attachments back from the attachment tree.
+    fn load_attachments(&self, case: &mut Case) -> Result<(), StoreError> {
+        let number = case.number;
+        for a in attachments_mut(case) {
+            if a.data.len() as u64 == a.size {
+                continue;
+            }
+            let bytes = self.attachments.get(a.sha256.as_bytes())?.ok_or_else(|| {
+                StoreError::MissingAttachment {
+                    case: number,
+                    sha256: a.sha256.clone(),
+                }
+            })?;
+            if bytes.len() as u64 != a.size {
+                return Err(StoreError::Damaged {
+                    key: format!("attachment {}", a.sha256),
+                    reason: format!("{} bytes, the case says {}", bytes.len(), a.size),
+                });
+            }
+            a.data = bytes.to_vec();
+        }
+        Ok(())
     }
 
     fn case_via(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<Case>, StoreError> {
@@ -293,11 +343,12 @@ impl Store {
         self.case_via(&self.authors, &author_topic_key(author, topic))
     }
 
-    /// All cases, oldest first.
+    /// All cases, oldest first, as recorded (attachments by reference, see
+    /// [`Store::case_record`]).
     pub fn cases(&self) -> impl Iterator<Item = Result<Case, StoreError>> + '_ {
         self.cases.iter().map(|kv| {
             let (k, v) = kv?;
-            dec(&k, &v)
+            record(&k, &v)
         })
     }
 
@@ -332,7 +383,44 @@ impl Store {
     }
 
     /// Writes one event atomically.
-    pub fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+    ///
+    /// A case's attachments go to the attachment tree when their hash first appears in its
+    /// record (hashed then, whatever the hash field said); a case read with
+    /// [`Store::case_record`] (no bytes) can be committed back as long as its attachments
+    /// are stored.
+    pub fn commit(&self, mut commit: Commit) -> Result<(), StoreError> {
+        // Attachments first: settle each one's hash, and which bytes are new.
+        let mut new_bytes: Vec<(String, usize, usize)> = Vec::new(); // hash, case index, attachment index
+        for (ci, (case, _)) in commit.cases.iter_mut().enumerate() {
+            let known = self.recorded_hashes(case.number)?;
+            let number = case.number;
+            for (ai, a) in attachments_mut(case).enumerate() {
+                let complete = a.data.len() as u64 == a.size;
+                if a.sha256.is_empty() || (complete && !known.contains(&a.sha256)) {
+                    a.sha256 = sha256_hex(&a.data);
+                    a.size = a.data.len() as u64;
+                }
+                if known.contains(&a.sha256) || new_bytes.iter().any(|(h, ..)| *h == a.sha256) {
+                    continue;
+                }
+                if a.data.len() as u64 == a.size {
+                    new_bytes.push((a.sha256.clone(), ci, ai));
+                } else if !self.attachments.contains_key(a.sha256.as_bytes())? {
+                    return Err(StoreError::MissingAttachment {
+                        case: number,
+                        sha256: a.sha256.clone(),
+                    });
+                }
+            }
+        }
+        let commit = commit;
+        let attachment_rows: Vec<(&str, &[u8])> = new_bytes
+            .iter()
+            .filter_map(|(h, ci, ai)| {
+                let a = attachments(&commit.cases.get(*ci)?.0).nth(*ai)?;
+                Some((h.as_str(), a.data.as_slice()))
+            })
+            .collect();
         // Encode outside the transaction (it may be retried on conflict).
         let mut case_rows = Vec::new();
         for (case, dues) in &commit.cases {
@@ -350,13 +438,7 @@ impl Store {
                 })
                 .collect::<Result<_, StoreError>>()?;
             let due_keys: Vec<Vec<u8>> = due_rows.iter().map(|(k, _)| k.clone()).collect();
-            case_rows.push((
-                case.number,
-                enc(case)?,
-                due_rows,
-                enc(&due_keys)?,
-                case.clone(),
-            ));
+            case_rows.push((case.number, enc(case)?, due_rows, enc(&due_keys)?, case));
         }
         let inbound_row = match &commit.inbound {
             Some((k, rec)) => Some((k.clone(), enc(rec)?)),
@@ -389,6 +471,7 @@ impl Store {
             &self.due_by_case,
             &self.meta,
             &self.open,
+            &self.attachments,
         )
             .transaction(
                 |(
@@ -402,6 +485,7 @@ impl Store {
                     due_by_case,
                     meta,
                     open,
+                    attachments,
                 )| {
                     if let Some(number) = new_case {
                         let next = meta.get(NEXT_CASE)?.and_then(|v| u64_from(&v)).unwrap_or(1);
@@ -414,6 +498,9 @@ impl Store {
                             ));
                         }
                         meta.insert(NEXT_CASE, &(next + 1).to_be_bytes())?;
+                    }
+                    for (hash, bytes) in &attachment_rows {
+                        attachments.insert(hash.as_bytes(), *bytes)?;
                     }
                     let mut open_delta: i64 = 0;
                     for (number, bytes, due_rows, due_keys, case) in &case_rows {
@@ -469,11 +556,11 @@ impl Store {
                         outbox.insert(&seq.to_be_bytes(), bytes.as_slice())?;
                     }
                     for k in &forget_keys {
-                    if !case_rows.iter().any(|row| row.2.iter().any(|(key, _)| key == k)) {
-                        due.remove(k.as_slice())?;
+                        if !case_rows.iter().any(|row| row.2.iter().any(|(key, _)| key == k)) {
+                            due.remove(k.as_slice())?;
+                        }
                     }
-                }
-                if open_delta != 0 {
+                    if open_delta != 0 {
                         let open = meta
                             .get(OPEN_CASES)?
                             .and_then(|v| u64_from(&v))
@@ -495,11 +582,27 @@ impl Store {
                     Ok::<_, ConflictableTransactionError<StoreError>>(())
                 },
             );
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-        }
+        transaction_result(result)
+    }
+
+    /// The attachment hashes the stored record of a case refers to (its bytes are stored:
+    /// they went in with the record that first named them). Records from before hashes
+    /// were recorded name none.
+    fn recorded_hashes(&self, number: u64) -> Result<HashSet<String>, StoreError> {
+        let key = number.to_be_bytes();
+        let Some(v) = self.cases.get(key)? else {
+            return Ok(HashSet::new());
+        };
+        let refs: RecordedRefs = dec(&key, &v)?;
+        Ok(refs
+            .notification
+            .attachments
+            .into_iter()
+            .chain(refs.draft.into_iter().flat_map(|d| d.attachments))
+            .chain(refs.approved.into_iter().flat_map(|d| d.attachments))
+            .map(|a| a.sha256)
+            .filter(|h| !h.is_empty())
+            .collect())
     }
 
     /// Outbox messages in order.
@@ -619,11 +722,12 @@ impl Store {
             .collect()
     }
 
-    /// The open cases, oldest first: O(open cases), not O(all cases).
+    /// The open cases, oldest first, as recorded (attachments by reference, see
+    /// [`Store::case_record`]): O(open cases), not O(all cases).
     pub fn open_cases(&self) -> Result<Vec<Case>, StoreError> {
         let mut out = Vec::new();
         for n in self.open_case_numbers()? {
-            if let Some(c) = self.case(n)? {
+            if let Some(c) = self.case_record(n)? {
                 out.push(c);
             }
         }
@@ -645,4 +749,69 @@ fn put_if_absent(
 fn u64_from(v: &[u8]) -> Option<u64> {
     let arr: [u8; 8] = v.try_into().ok()?;
     Some(u64::from_be_bytes(arr))
+}
+
+fn transaction_result(result: Result<(), TransactionError<StoreError>>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(TransactionError::Abort(e)) => Err(e),
+        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+    }
+}
+
+/// A stored case: its attachments by reference (`data` empty). A record from before the
+/// bytes were kept apart has them inline: those get their hash and size here.
+fn record(key: &[u8], bytes: &[u8]) -> Result<Case, StoreError> {
+    let mut case: Case = dec(key, bytes)?;
+    for a in attachments_mut(&mut case) {
+        if a.sha256.is_empty() {
+            a.sha256 = sha256_hex(&a.data);
+            a.size = a.data.len() as u64;
+        }
+    }
+    Ok(case)
+}
+
+/// Every attachment a case holds: the notification's, the draft's, the approved text's.
+fn attachments(case: &Case) -> impl Iterator<Item = &Attachment> {
+    case.notification
+        .attachments
+        .iter()
+        .chain(case.draft.iter().flat_map(|d| d.attachments.iter()))
+        .chain(case.approved.iter().flat_map(|d| d.attachments.iter()))
+}
+
+/// [`attachments`], mutable, in the same order.
+fn attachments_mut(case: &mut Case) -> impl Iterator<Item = &mut Attachment> {
+    case.notification
+        .attachments
+        .iter_mut()
+        .chain(case.draft.iter_mut().flat_map(|d| d.attachments.iter_mut()))
+        .chain(
+            case.approved
+                .iter_mut()
+                .flat_map(|d| d.attachments.iter_mut()),
+        )
+}
+
+/// Only the attachment hashes of a stored case.
+#[derive(Deserialize)]
+struct RecordedRefs {
+    notification: RefList,
+    #[serde(default)]
+    draft: Option<RefList>,
+    #[serde(default)]
+    approved: Option<RefList>,
+}
+
+#[derive(Deserialize)]
+struct RefList {
+    #[serde(default)]
+    attachments: Vec<RefOnly>,
+}
+
+#[derive(Deserialize)]
+struct RefOnly {
+    #[serde(default)]
+    sha256: String,
 }

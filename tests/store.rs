@@ -1,9 +1,11 @@
-//! The store's own promises: numbers without gaps, the open-case count, the ledger.
+//! The store's own promises: numbers without gaps, the open-case count, the ledger, bytes
+//! stored once, the outbox read in pages, retention, and a start that waits for the lock.
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
+use otklik::inbound::{Attachment, sha256_hex};
 use otklik::intake::Notification;
 use otklik::store::{Commit, Disposition, InboundRecord, Store, StoreError, inbound_key};
-use otklik::workflow::{Case, CaseDeadlines, State};
+use otklik::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
 
 fn case(number: u64, state: State) -> Case {
     Case {
@@ -197,4 +199,170 @@ fn forgotten_due_entries_go_unless_the_new_schedule_has_them() {
         })
         .unwrap();
     assert!(store.due_until(t).unwrap().is_empty());
+}
+
+const DOMAIN: &str = "volchiha.example";
+
+fn t(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, day, hour, 0, 0).unwrap()
+}
+
+/// Bytes that do not compress, like a photo.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn attachment(name: &str, len: usize, seed: u64) -> Attachment {
+    Attachment::new(name.into(), "image/jpeg".into(), noise(len, seed))
+}
+
+#[test]
+fn a_case_reads_back_the_same_and_its_record_holds_references_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let photo = attachment("photo.jpg", 300_000, 2);
+    let mut c = case(1, State::DraftSubmitted);
+    c.notification.attachments = vec![photo.clone()];
+    c.draft = Some(Draft {
+        kind: DraftKind::Answer,
+        text: "Воду дали.".into(),
+        // The same photo again, and a small act.
+        attachments: vec![attachment("act.pdf", 3000, 3), photo.clone()],
+        by: format!("housing@{DOMAIN}"),
+        at: t(1, 9),
+    });
+    store
+        .commit(Commit {
+            new_case: Some(1),
+            cases: vec![(c.clone(), vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(store.case(1).unwrap().as_ref(), Some(&c));
+
+    // As recorded: names, types, hashes and sizes; no bytes.
+    let rec = store.case_record(1).unwrap().unwrap();
+    let draft = rec.draft.as_ref().unwrap();
+    for (got, want) in rec
+        .notification
+        .attachments
+        .iter()
+        .chain(&draft.attachments)
+        .zip(
+            c.notification
+                .attachments
+                .iter()
+                .chain(&c.draft.as_ref().unwrap().attachments),
+        )
+    {
+        assert!(got.data.is_empty(), "{}", got.filename);
+        assert_eq!(
+            (&got.filename, &got.content_type, &got.sha256, got.size),
+            (
+                &want.filename,
+                &want.content_type,
+                &sha256_hex(&want.data),
+                want.data.len() as u64
+            )
+        );
+    }
+
+    // Written back as recorded, the case keeps its attachments.
+    let mut approved = rec.clone();
+    approved.state = State::Approved;
+    approved.approved = approved.draft.take();
+    store
+        .commit(Commit {
+            cases: vec![(approved, vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    let back = store.case(1).unwrap().unwrap();
+    assert_eq!(
+        back.approved.unwrap().attachments,
+        c.draft.unwrap().attachments
+    );
+
+    // A reference to bytes never stored is refused.
+    let mut dangling = rec.clone();
+    dangling.notification.attachments[0].sha256 = "0".repeat(64);
+    let refused = store.commit(Commit {
+        cases: vec![(dangling, vec![])],
+        ..Commit::default()
+    });
+    assert!(
+        matches!(refused, Err(StoreError::MissingAttachment { case: 1, .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.case(1).unwrap().unwrap().notification, c.notification);
+
+    // A hash that does not match the bytes is not believed: the bytes are hashed.
+    let mut wrong = case(2, State::Assigned);
+    let mut mislabelled = attachment("scan.png", 5000, 4);
+    let true_hash = sha256_hex(&mislabelled.data);
+    mislabelled.sha256 = "ab".repeat(32);
+    wrong.notification.attachments = vec![mislabelled];
+    store
+        .commit(Commit {
+            new_case: Some(2),
+            cases: vec![(wrong, vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    let back = store.case(2).unwrap().unwrap();
+    assert_eq!(back.notification.attachments[0].sha256, true_hash);
+    assert_eq!(back.notification.attachments[0].data, noise(5000, 4));
+}
+
+/// A store written before attachments were kept as bytes: inline in the case records, as
+/// arrays of numbers.
+#[test]
+fn a_store_written_before_keeps_its_attachments() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = noise(50_000, 5);
+    let mut c = case(1, State::Assigned);
+    c.notification.attachments = vec![Attachment::new(
+        "photo.jpg".into(),
+        "image/jpeg".into(),
+        photo.clone(),
+    )];
+    {
+        let legacy_attachment = serde_json::json!({
+            "filename": "photo.jpg",
+            "content_type": "image/jpeg",
+            "data": photo,
+        });
+        let mut record = serde_json::to_value(&c).unwrap();
+        record["notification"]["attachments"] = serde_json::json!([legacy_attachment]);
+        let db = sled::open(dir.path().join("store")).unwrap();
+        db.open_tree("cases")
+            .unwrap()
+            .insert(1u64.to_be_bytes(), serde_json::to_vec(&record).unwrap())
+            .unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("next_case", &2u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.case(1).unwrap().as_ref(), Some(&c));
+    // Written again, the case holds a reference; its bytes are in their own tree.
+    store
+        .commit(Commit {
+            cases: vec![(c.clone(), vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    let rec = store.case_record(1).unwrap().unwrap();
+    assert!(rec.notification.attachments[0].data.is_empty());
+    assert_eq!(store.case(1).unwrap().as_ref(), Some(&c));
 }
