@@ -3,9 +3,11 @@
 //! in sled. Every event is one [`Commit`], written in one transaction and flushed before
 //! anything is acknowledged (the IMAP move, the timer).
 //!
-//! Attachments are stored as bytes, and once: a case record carries references to them
-//! (hash, name, type, size), their bytes live in their own tree keyed by SHA-256 — not
-//! as a JSON array of numbers, 3.5 times their size, in every record that holds them.
+//! Bytes are stored as bytes, and once: a case record carries references to its
+//! attachments (hash, name, type, size), whose bytes live in their own tree keyed by
+//! SHA-256; an outbox mail keeps the base64 of its case's attachments as references to
+//! the same bytes. A case with an 8 MB photo, forwarded to its executor, takes 8 MB on
+//! disk (65 MB when both were JSON arrays of numbers).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -80,11 +82,49 @@ pub struct OutMail {
     pub message_id: String,
     pub envelope_from: String,
     pub to: Vec<String>,
+    /// The message as sent. Stored apart from the rest of the record, as bytes (records
+    /// written before carried it inline, and are still read).
+    #[serde(default, skip_serializing)]
     pub raw: Vec<u8>,
     pub attempts: u32,
     pub next_attempt: DateTime<Utc>,
     pub last_error: Option<String>,
     pub created: DateTime<Utc>,
+}
+
+/// A mail waiting in the outbox, by when it is due: the sender reads the queue in pages of
+/// these and loads one whole mail at a time ([`Store::outbox_mail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Queued {
+    /// When it is due (to the millisecond).
+    pub due: DateTime<Utc>,
+    pub seq: u64,
+}
+
+impl Queued {
+    fn key(&self) -> [u8; 16] {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&(self.due.timestamp_millis().max(0) as u64).to_be_bytes());
+        k[8..].copy_from_slice(&self.seq.to_be_bytes());
+        k
+    }
+
+    fn key_of(mail: &OutMail) -> [u8; 16] {
+        Queued {
+            due: mail.next_attempt,
+            seq: mail.seq,
+        }
+        .key()
+    }
+
+    fn from_key(k: &[u8]) -> Option<Queued> {
+        let ms = u64_from(k.get(..8)?)?;
+        let seq = u64_from(k.get(8..16)?)?;
+        Some(Queued {
+            due: DateTime::from_timestamp_millis(i64::try_from(ms).ok()?)?,
+            seq,
+        })
+    }
 }
 
 /// One event's writes, applied atomically.
@@ -180,6 +220,10 @@ pub struct Store {
     open: sled::Tree,
     /// Attachment bytes by the hex SHA-256 of their content, each stored once, as is.
     attachments: sled::Tree,
+    /// Outbox mails' bytes by sequence number (see [`encode_body`]).
+    outbox_body: sled::Tree,
+    /// The outbox by when each mail is due: `due ms ‖ seq` (see [`Queued`]).
+    outbox_due: sled::Tree,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
@@ -189,6 +233,9 @@ pub struct WriterGuard<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
 
 const NEXT_CASE: &[u8] = b"next_case";
 const OPEN_CASES: &[u8] = b"open_cases";
+/// Set once the outbox has its bodies and due index apart (stores written before had
+/// neither).
+const OUTBOX_SPLIT: &[u8] = b"outbox_split";
 
 /// Only the state of a stored case (to keep the open-case count without decoding it all).
 #[derive(Deserialize)]
@@ -224,10 +271,34 @@ impl Store {
             meta: tree("meta")?,
             open: tree("open")?,
             attachments: tree("attachments")?,
+            outbox_body: tree("outbox_body")?,
+            outbox_due: tree("outbox_due")?,
             writer: std::sync::Arc::new(std::sync::Mutex::new(())),
             db,
         };
+        store.split_outbox()?;
         Ok(store)
+    }
+
+    /// Moves a store written before the outbox kept its bodies apart to that layout: each
+    /// queued mail's bytes to `outbox_body`, an entry in `outbox_due`. Once.
+    fn split_outbox(&self) -> Result<(), StoreError> {
+        if self.meta.contains_key(OUTBOX_SPLIT)? {
+            return Ok(());
+        }
+        for kv in self.outbox.iter() {
+            let (k, v) = kv?;
+            let mail: OutMail = dec(&k, &v)?;
+            if !self.outbox_body.contains_key(&k)? {
+                self.outbox_body
+                    .insert(&k, encode_body(&mail.raw, &[], &mut |_, _| false))?;
+            }
+            self.outbox.insert(&k, enc(&mail)?)?;
+            self.outbox_due.insert(Queued::key_of(&mail), &[])?;
+        }
+        self.meta.insert(OUTBOX_SPLIT, &[])?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Takes the writer lock (blocking). A panic of an earlier holder does not poison it:
@@ -387,10 +458,12 @@ impl Store {
     /// A case's attachments go to the attachment tree when their hash first appears in its
     /// record (hashed then, whatever the hash field said); a case read with
     /// [`Store::case_record`] (no bytes) can be committed back as long as its attachments
-    /// are stored.
+    /// are stored. An outbox mail carrying a case attachment of this commit in base64 keeps
+    /// a reference to the stored bytes instead of a copy.
     pub fn commit(&self, mut commit: Commit) -> Result<(), StoreError> {
         // Attachments first: settle each one's hash, and which bytes are new.
         let mut new_bytes: Vec<(String, usize, usize)> = Vec::new(); // hash, case index, attachment index
+        let mut verified: HashSet<String> = HashSet::new();
         for (ci, (case, _)) in commit.cases.iter_mut().enumerate() {
             let known = self.recorded_hashes(case.number)?;
             let number = case.number;
@@ -399,6 +472,7 @@ impl Store {
                 if a.sha256.is_empty() || (complete && !known.contains(&a.sha256)) {
                     a.sha256 = sha256_hex(&a.data);
                     a.size = a.data.len() as u64;
+                    verified.insert(a.sha256.clone());
                 }
                 if known.contains(&a.sha256) || new_bytes.iter().any(|(h, ..)| *h == a.sha256) {
                     continue;
@@ -421,6 +495,29 @@ impl Store {
                 Some((h.as_str(), a.data.as_slice()))
             })
             .collect();
+        // What an outbox mail of this commit may carry: the attachments with their bytes,
+        // large enough to be worth a reference.
+        let mut shared: Vec<(&str, &[u8])> = Vec::new();
+        for (case, _) in &commit.cases {
+            for a in attachments(case) {
+                if a.data.len() >= SHARED_MIN
+                    && a.data.len() as u64 == a.size
+                    && !shared.iter().any(|(h, _)| *h == a.sha256)
+                {
+                    shared.push((a.sha256.as_str(), a.data.as_slice()));
+                }
+            }
+        }
+        let mut check = |hash: &str, data: &[u8]| {
+            verified.contains(hash) || {
+                let ok = sha256_hex(data) == hash;
+                if ok {
+                    verified.insert(hash.to_string());
+                }
+                ok
+            }
+        };
+
         // Encode outside the transaction (it may be retried on conflict).
         let mut case_rows = Vec::new();
         for (case, dues) in &commit.cases {
@@ -444,10 +541,17 @@ impl Store {
             Some((k, rec)) => Some((k.clone(), enc(rec)?)),
             None => None,
         };
-        let outbox_rows: Vec<(u64, Vec<u8>)> = commit
+        let outbox_rows: Vec<MailRow> = commit
             .outbox
             .iter()
-            .map(|m| Ok((m.seq, enc(m)?)))
+            .map(|m| {
+                Ok(MailRow {
+                    key: m.seq.to_be_bytes(),
+                    head: enc(m)?,
+                    body: encode_body(&m.raw, &shared, &mut check),
+                    queued: Queued::key_of(m),
+                })
+            })
             .collect::<Result<_, StoreError>>()?;
         let absence_rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = commit
             .absences
@@ -472,6 +576,8 @@ impl Store {
             &self.meta,
             &self.open,
             &self.attachments,
+            &self.outbox_body,
+            &self.outbox_due,
         )
             .transaction(
                 |(
@@ -486,6 +592,8 @@ impl Store {
                     meta,
                     open,
                     attachments,
+                    outbox_body,
+                    outbox_due,
                 )| {
                     if let Some(number) = new_case {
                         let next = meta.get(NEXT_CASE)?.and_then(|v| u64_from(&v)).unwrap_or(1);
@@ -552,8 +660,10 @@ impl Store {
                     if let Some((k, v)) = &inbound_row {
                         inbound.insert(k.as_bytes(), v.as_slice())?;
                     }
-                    for (seq, bytes) in &outbox_rows {
-                        outbox.insert(&seq.to_be_bytes(), bytes.as_slice())?;
+                    for row in &outbox_rows {
+                        outbox.insert(&row.key, row.head.as_slice())?;
+                        outbox_body.insert(&row.key, row.body.as_slice())?;
+                        outbox_due.insert(&row.queued, &[])?;
                     }
                     for k in &forget_keys {
                         if !case_rows.iter().any(|row| row.2.iter().any(|(key, _)| key == k)) {
@@ -605,33 +715,95 @@ impl Store {
             .collect())
     }
 
-    /// Outbox messages in order.
+    /// Every outbox mail at once, in sequence order (for tests and tools; the sender reads
+    /// [`Store::outbox_queue`] page by page).
     pub fn outbox(&self) -> Result<Vec<OutMail>, StoreError> {
-        self.outbox
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                dec(&k, &v)
-            })
-            .collect()
+        let mut out = Vec::new();
+        for k in self.outbox.iter().keys() {
+            if let Some(seq) = u64_from(&k?)
+                && let Some(mail) = self.outbox_mail(seq)?
+            {
+                out.push(mail);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` queued mails after `after`, the soonest due first (then in the order
+    /// they were written).
+    pub fn outbox_queue(
+        &self,
+        after: Option<Queued>,
+        limit: usize,
+    ) -> Result<Vec<Queued>, StoreError> {
+        let range = match after {
+            Some(q) => self.outbox_due.range((
+                std::ops::Bound::Excluded(q.key().to_vec()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.outbox_due.iter(),
+        };
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for k in range.keys().take(limit) {
+            let k = k?;
+            match Queued::from_key(&k) {
+                Some(q) => out.push(q),
+                None => {
+                    return Err(StoreError::Damaged {
+                        key: format!("outbox_due {k:?}"),
+                        reason: "not a due instant and a sequence number".into(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One queued mail with its bytes, or None once it has left the outbox.
+    pub fn outbox_mail(&self, seq: u64) -> Result<Option<OutMail>, StoreError> {
+        let key = seq.to_be_bytes();
+        let Some(head) = self.outbox.get(key)? else {
+            return Ok(None);
+        };
+        let mut mail: OutMail = dec(&key, &head)?;
+        if let Some(body) = self.outbox_body.get(key)? {
+            mail.raw = self.decode_body(seq, &body)?;
+        }
+        Ok(Some(mail))
     }
 
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
     }
 
-    /// The message was accepted by the SMTP server: it leaves the outbox.
+    /// The message was accepted by the SMTP server: it leaves the outbox, its bytes with
+    /// it; a small sent-mark stays.
     pub fn outbox_sent(&self, seq: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some(v) = self.outbox.remove(seq.to_be_bytes())? {
-            let mail: OutMail = dec(&seq.to_be_bytes(), &v)?;
-            let key = format!("sent:{:020}", seq);
-            self.meta
-                .insert(key.as_bytes(), enc(&(mail.message_id, at))?)?;
-        }
-        Ok(())
+        let key = seq.to_be_bytes();
+        let Some(head) = self.outbox.get(key)? else {
+            return Ok(());
+        };
+        let mail: OutMail = dec(&key, &head)?;
+        let mark = enc(&(mail.message_id.as_str(), at))?;
+        let sent_key = format!("sent:{seq:020}");
+        let result = (
+            &self.outbox,
+            &self.outbox_body,
+            &self.outbox_due,
+            &self.meta,
+        )
+            .transaction(|(outbox, body, queue, meta)| {
+                outbox.remove(&key)?;
+                body.remove(&key)?;
+                queue.remove(&Queued::key_of(&mail))?;
+                meta.insert(sent_key.as_bytes(), mark.as_slice())?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            });
+        transaction_result(result)
     }
 
-    /// A failed attempt: try again at `next`, or give up (`next` None: permanent failure).
+    /// A failed attempt: try again at `next`, or give up (`next` None: permanent failure;
+    /// the mail is kept, bytes and all, as a dead letter).
     pub fn outbox_failed(
         &self,
         mail: &OutMail,
@@ -639,34 +811,92 @@ impl Store {
         next: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
         let key = mail.seq.to_be_bytes();
-        match next {
-            Some(next) => {
-                let mut m = mail.clone();
-                m.attempts += 1;
-                m.next_attempt = next;
-                m.last_error = Some(error.to_string());
-                self.outbox.insert(key, enc(&m)?)?;
-            }
-            None => {
-                self.outbox.remove(key)?;
-                let mut m = mail.clone();
-                m.last_error = Some(error.to_string());
-                self.meta
-                    .insert(format!("dead:{:020}", mail.seq).as_bytes(), enc(&m)?)?;
-            }
+        let Some(head) = self.outbox.get(key)? else {
+            return Ok(());
+        };
+        let stored: OutMail = dec(&key, &head)?;
+        let old_queued = Queued::key_of(&stored);
+        let mut m = stored;
+        m.last_error = Some(error.to_string());
+        let dead_key = format!("dead:{:020}", mail.seq);
+        if let Some(next) = next {
+            m.attempts += 1;
+            m.next_attempt = next;
         }
-        Ok(())
+        let record = enc(&m)?;
+        let new_queued = Queued::key_of(&m);
+        let result =
+            (&self.outbox, &self.outbox_due, &self.meta).transaction(|(outbox, queue, meta)| {
+                queue.remove(&old_queued)?;
+                if next.is_some() {
+                    outbox.insert(&key, record.as_slice())?;
+                    queue.insert(&new_queued, &[])?;
+                } else {
+                    outbox.remove(&key)?;
+                    meta.insert(dead_key.as_bytes(), record.as_slice())?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            });
+        transaction_result(result)
     }
 
-    /// Messages that could not be delivered at all.
+    /// Messages that could not be delivered at all, with their bytes.
     pub fn dead_letters(&self) -> Result<Vec<OutMail>, StoreError> {
-        self.meta
-            .scan_prefix(b"dead:")
-            .map(|kv| {
-                let (k, v) = kv?;
-                dec(&k, &v)
-            })
-            .collect()
+        let mut out = Vec::new();
+        for kv in self.meta.scan_prefix(b"dead:") {
+            let (k, v) = kv?;
+            let mut mail: OutMail = dec(&k, &v)?;
+            if let Some(body) = self.outbox_body.get(mail.seq.to_be_bytes())? {
+                mail.raw = self.decode_body(mail.seq, &body)?;
+            }
+            out.push(mail);
+        }
+        Ok(out)
+    }
+
+    /// An outbox body back to the mail's bytes (see [`encode_body`]).
+    fn decode_body(&self, seq: u64, body: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let damaged = |reason: String| StoreError::Damaged {
+            key: format!("outbox_body {seq}"),
+            reason,
+        };
+        let mut out = Vec::new();
+        let mut rest = body;
+        while let Some((&tag, tail)) = rest.split_first() {
+            match tag {
+                PIECE_LITERAL => {
+                    let (len, tail) = take_u64(tail).ok_or_else(|| damaged("truncated".into()))?;
+                    let len = usize::try_from(len).map_err(|_| damaged("too long".into()))?;
+                    let bytes = tail.get(..len).ok_or_else(|| damaged("truncated".into()))?;
+                    out.extend_from_slice(bytes);
+                    rest = &tail[len..];
+                }
+                PIECE_ATTACHMENT => {
+                    let hash = tail
+                        .get(..HASH_HEX)
+                        .ok_or_else(|| damaged("truncated".into()))?;
+                    let (size, tail) =
+                        take_u64(&tail[HASH_HEX..]).ok_or_else(|| damaged("truncated".into()))?;
+                    let bytes = self.attachments.get(hash)?.ok_or_else(|| {
+                        damaged(format!(
+                            "attachment {} is not stored",
+                            String::from_utf8_lossy(hash)
+                        ))
+                    })?;
+                    if bytes.len() as u64 != size {
+                        return Err(damaged(format!(
+                            "attachment {} has {} bytes, not {size}",
+                            String::from_utf8_lossy(hash),
+                            bytes.len()
+                        )));
+                    }
+                    out.extend_from_slice(&base64_lines(&bytes));
+                    rest = tail;
+                }
+                other => return Err(damaged(format!("unknown piece {other}"))),
+            }
+        }
+        Ok(out)
     }
 
     /// Escalation steps due at or before `now`.
@@ -751,6 +981,14 @@ fn u64_from(v: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(arr))
 }
 
+/// An outbox mail as written: its record (without the bytes), its bytes, its queue entry.
+struct MailRow {
+    key: [u8; 8],
+    head: Vec<u8>,
+    body: Vec<u8>,
+    queued: [u8; 16],
+}
+
 fn transaction_result(result: Result<(), TransactionError<StoreError>>) -> Result<(), StoreError> {
     match result {
         Ok(()) => Ok(()),
@@ -814,4 +1052,166 @@ struct RefList {
 struct RefOnly {
     #[serde(default)]
     sha256: String,
+}
+
+/// Attachments smaller than this stay inline in an outbox body (a reference saves little).
+const SHARED_MIN: usize = 4096;
+/// Length of a hex SHA-256.
+const HASH_HEX: usize = 64;
+/// Outbox body pieces: `0 ‖ u64 length ‖ bytes`, or `1 ‖ hex SHA-256 ‖ u64 size`: the
+/// attachment's bytes in base64, 76-column lines joined by CRLF, as MIME bodies are.
+const PIECE_LITERAL: u8 = 0;
+const PIECE_ATTACHMENT: u8 = 1;
+
+/// An outbox mail's bytes as stored: where `raw` holds one of the `shared` attachments in
+/// base64 exactly as [`base64_lines`] writes it, a reference to the stored bytes; the rest
+/// as is. `check` confirms an attachment's bytes match its hash before it is referred to,
+/// so decoding gives back the same bytes.
+fn encode_body(
+    raw: &[u8],
+    shared: &[(&str, &[u8])],
+    check: &mut dyn FnMut(&str, &[u8]) -> bool,
+) -> Vec<u8> {
+    let mut spans: Vec<(usize, usize, &str, u64)> = Vec::new();
+    for (hash, data) in shared {
+        if hash.len() != HASH_HEX || base64_len(data.len()) > raw.len() {
+            continue;
+        }
+        let text = base64_lines(data);
+        let mut from = 0;
+        let mut confirmed = None;
+        while let Some(at) = find(raw, &text, from) {
+            if !*confirmed.get_or_insert_with(|| check(hash, data)) {
+                break;
+            }
+            spans.push((at, at + text.len(), hash, data.len() as u64));
+            from = at + text.len();
+        }
+    }
+    spans.sort_by_key(|s| s.0);
+    let mut out = Vec::new();
+    let literal = |out: &mut Vec<u8>, bytes: &[u8]| {
+        if !bytes.is_empty() {
+            out.push(PIECE_LITERAL);
+            out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+            out.extend_from_slice(bytes);
+        }
+    };
+    let mut pos = 0;
+    for (start, end, hash, size) in spans {
+        if start < pos {
+            continue;
+        }
+        literal(&mut out, &raw[pos..start]);
+        out.push(PIECE_ATTACHMENT);
+        out.extend_from_slice(hash.as_bytes());
+        out.extend_from_slice(&size.to_be_bytes());
+        pos = end;
+    }
+    literal(&mut out, &raw[pos..]);
+    out
+}
+
+fn take_u64(b: &[u8]) -> Option<(u64, &[u8])> {
+    let (n, rest) = b.split_at_checked(8)?;
+    Some((u64_from(n)?, rest))
+}
+
+/// The first `needle` in `hay` at or after `from`.
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = *needle.first()?;
+    let last_start = hay.len().checked_sub(needle.len())?;
+    let mut i = from;
+    while i <= last_start {
+        let at = i + hay.get(i..=last_start)?.iter().position(|&b| b == first)?;
+        if hay.get(at..at + needle.len()) == Some(needle) {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Base64 (RFC 4648, padded) in lines of 76 characters joined by CRLF, no CRLF at the end.
+fn base64_lines(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(base64_len(data.len()));
+    for (i, line) in data.chunks(57).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
+        for group in line.chunks(3) {
+            let b = [
+                group[0],
+                group.get(1).copied().unwrap_or(0),
+                group.get(2).copied().unwrap_or(0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            let sextet = |shift: u32| BASE64[((n >> shift) & 63) as usize];
+            out.push(sextet(18));
+            out.push(sextet(12));
+            out.push(if group.len() > 1 { sextet(6) } else { b'=' });
+            out.push(if group.len() > 2 { sextet(0) } else { b'=' });
+        }
+    }
+    out
+}
+
+fn base64_len(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    n.div_ceil(3) * 4 + (n.div_ceil(57) - 1) * 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_lines_is_how_mime_bodies_are_written() {
+        // The encoder lettre uses for attachments: 57 bytes a line, CRLF between lines.
+        for n in [0usize, 1, 2, 3, 56, 57, 58, 114, 1000] {
+            let data: Vec<u8> = (0..n).map(|i| (i * 7 + 3) as u8).collect();
+            let body = lettre::message::Body::new_with_encoding(
+                data.clone(),
+                lettre::message::header::ContentTransferEncoding::Base64,
+            )
+            .map_err(|_| "not encodable")
+            .unwrap();
+            assert_eq!(base64_lines(&data), body.as_ref(), "{n} bytes");
+            assert_eq!(base64_len(n), body.len(), "{n} bytes");
+        }
+    }
+
+    #[test]
+    fn bodies_give_back_the_same_bytes() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let hash = sha256_hex(&data);
+        let text = base64_lines(&data);
+        let mut raw = b"Subject: x\r\n\r\n--b\r\n\r\n".to_vec();
+        raw.extend_from_slice(&text);
+        raw.extend_from_slice(b"\r\n--b\r\nagain\r\n");
+        raw.extend_from_slice(&text);
+        raw.extend_from_slice(b"\r\n--b--\r\n");
+        let shared = [(hash.as_str(), data.as_slice())];
+        let body = encode_body(&raw, &shared, &mut |h, d| sha256_hex(d) == h);
+        assert!(
+            body.len() < 300,
+            "both copies referred to: {} bytes",
+            body.len()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .attachments
+            .insert(hash.as_bytes(), data.as_slice())
+            .unwrap();
+        assert_eq!(store.decode_body(1, &body).unwrap(), raw);
+        // Bytes that do not match their hash are never referred to.
+        let body = encode_body(&raw, &shared, &mut |_, _| false);
+        assert_eq!(store.decode_body(1, &body).unwrap(), raw);
+        assert!(body.len() > raw.len());
+    }
 }
