@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use otklik::auth::Secret;
 use otklik::config::{self, Config, SecretCheck};
+use otklik::control::{self, Request, Response};
 use otklik::handler::Handler;
 use otklik::inbound::{Attachment, Inbound, sha256_hex};
 use otklik::intake::Notification;
@@ -505,6 +506,70 @@ fn a_case_reads_back_the_same_and_its_record_holds_references_only() {
     let back = store.case(2).unwrap().unwrap();
     assert_eq!(back.notification.attachments[0].sha256, true_hash);
     assert_eq!(back.notification.attachments[0].data, noise(5000, 4));
+}
+
+#[test]
+fn cases_over_the_control_socket_carry_no_attachment_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for (n, state) in [(1, State::Assigned), (2, State::Closed), (3, State::Rework)] {
+        let mut c = case(n, state);
+        c.notification.attachments = vec![attachment("photo.jpg", 200_000, n)];
+        store
+            .commit(Commit {
+                new_case: Some(n),
+                cases: vec![(c, vec![])],
+                ..Commit::default()
+            })
+            .unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(async { tokio::net::UnixListener::bind(control::socket_path(dir.path())) })
+        .unwrap();
+    rt.spawn(control::serve(listener, store.clone()));
+    // The answer line, as the daemon writes it.
+    let ask = |req: &Request| -> String {
+        use std::io::{BufRead, Write};
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(control::socket_path(dir.path())).unwrap();
+        let mut line = serde_json::to_vec(req).unwrap();
+        line.push(b'\n');
+        stream.write_all(&line).unwrap();
+        let mut answer = String::new();
+        std::io::BufReader::new(stream)
+            .read_line(&mut answer)
+            .unwrap();
+        answer
+    };
+    let numbers = |answer: &str| -> Vec<u64> {
+        match serde_json::from_str::<Response>(answer).unwrap() {
+            Response::Cases(cases) => {
+                for c in &cases {
+                    let a = &c.notification.attachments[0];
+                    assert_eq!((a.filename.as_str(), a.size), ("photo.jpg", 200_000));
+                    assert!(a.data.is_empty());
+                }
+                cases.iter().map(|c| c.number).collect()
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    // One photo alone would be 200 kB, and about 700 kB as JSON numbers.
+    let open = ask(&Request::OpenCases);
+    assert!(open.len() < 20_000, "{} bytes", open.len());
+    assert!(!open.contains("\"data\""), "{open}");
+    assert_eq!(numbers(&open), [1, 3], "only the open cases");
+    let all = ask(&Request::Cases);
+    assert!(all.len() < 20_000, "{} bytes", all.len());
+    assert_eq!(numbers(&all), [1, 2, 3]);
+    let one = ask(&Request::Case { number: 2 });
+    assert!(one.len() < 10_000 && one.contains("photo.jpg"), "{one}");
+    rt.shutdown_background();
 }
 
 fn mail(seq: u64, due: DateTime<Utc>, raw: Vec<u8>) -> OutMail {
