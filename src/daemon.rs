@@ -119,6 +119,9 @@ struct MailHandler {
     failures: Arc<std::sync::atomic::AtomicU32>,
 }
 
+/// How often the bookkeeping older than `service.retention` is swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
+
 /// After this many commits in a row failed (about a minute of the watcher's backoff), the
 /// service stops for a restart: sled keeps its first write error (ENOSPC) until the store
 /// is opened again.
@@ -219,6 +222,13 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
         outbox_wake.clone(),
         tasks_stop_rx.clone(),
         timer_beat.clone(),
+    ));
+
+    // Retention of the bookkeeping.
+    let sweep_task = tokio::spawn(sweeper(
+        store.clone(),
+        config_rx.clone(),
+        tasks_stop_rx.clone(),
     ));
 
     // Control socket.
@@ -383,6 +393,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
     }
     let _ = timer_task.await;
     let _ = outbox_task.await;
+    let _ = sweep_task.await;
     // The socket's tasks hold store handles: wait until they are gone, so that a restart in
     // the same process can open the store again.
     control_task.abort();
@@ -468,6 +479,49 @@ async fn timer(
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+/// At start and then daily: deletes the inbound-ledger records and sent-marks older than
+/// `service.retention` (cases are never deleted).
+async fn sweeper(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let retention = config.borrow().service.retention;
+        let store2 = store.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let Some(before) = Utc::now().checked_sub_signed(retention) else {
+                return Ok(0);
+            };
+            let n = store2.sweep(before)?;
+            if n > 0 {
+                store2.flush_blocking()?;
+            }
+            Ok::<_, StoreError>(n)
+        })
+        .await;
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(
+                removed = n,
+                retention_days = retention.num_days(),
+                "old bookkeeping swept"
+            ),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the retention sweep failed; next try in a day")
+            }
+            Err(e) => tracing::error!(error = %e, "the retention sweep task failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {

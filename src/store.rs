@@ -236,6 +236,8 @@ const OPEN_CASES: &[u8] = b"open_cases";
 /// Set once the outbox has its bodies and due index apart (stores written before had
 /// neither).
 const OUTBOX_SPLIT: &[u8] = b"outbox_split";
+/// Prefix of the sent-marks in the meta tree: `sent:{seq:020}` → (Message-ID, when).
+const SENT_PREFIX: &[u8] = b"sent:";
 
 /// Only the state of a stored case (to keep the open-case count without decoding it all).
 #[derive(Deserialize)]
@@ -777,7 +779,7 @@ impl Store {
     }
 
     /// The message was accepted by the SMTP server: it leaves the outbox, its bytes with
-    /// it; a small sent-mark stays.
+    /// it; a small sent-mark stays (until [`Store::sweep`]).
     pub fn outbox_sent(&self, seq: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
         let key = seq.to_be_bytes();
         let Some(head) = self.outbox.get(key)? else {
@@ -852,6 +854,43 @@ impl Store {
             out.push(mail);
         }
         Ok(out)
+    }
+
+    /// Deletes the bookkeeping older than `before`: inbound-ledger records and sent-marks.
+    /// Cases (the record), their attachments, queued mails and dead letters stay. Returns
+    /// how many entries went. A record that cannot be read is left (and logged).
+    pub fn sweep(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut gone = 0;
+        let mut old = Vec::new();
+        for kv in self.inbound.iter() {
+            let (k, v) = kv?;
+            match serde_json::from_slice::<InboundRecord>(&v) {
+                Ok(rec) if rec.at < before => old.push(k),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(key = %String::from_utf8_lossy(&k), error = %e, "unreadable ledger record; kept")
+                }
+            }
+            if old.len() >= SWEEP_BATCH {
+                gone += remove_all(&self.inbound, &mut old)?;
+            }
+        }
+        gone += remove_all(&self.inbound, &mut old)?;
+        for kv in self.meta.scan_prefix(SENT_PREFIX) {
+            let (k, v) = kv?;
+            match serde_json::from_slice::<(String, DateTime<Utc>)>(&v) {
+                Ok((_, at)) if at < before => old.push(k),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(key = %String::from_utf8_lossy(&k), error = %e, "unreadable sent-mark; kept")
+                }
+            }
+            if old.len() >= SWEEP_BATCH {
+                gone += remove_all(&self.meta, &mut old)?;
+            }
+        }
+        gone += remove_all(&self.meta, &mut old)?;
+        Ok(gone)
     }
 
     /// An outbox body back to the mail's bytes (see [`encode_body`]).
@@ -996,6 +1035,22 @@ fn transaction_result(result: Result<(), TransactionError<StoreError>>) -> Resul
         Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
     }
 }
+
+/// Removes `keys` from `tree` in one batch; how many there were.
+fn remove_all(tree: &sled::Tree, keys: &mut Vec<sled::IVec>) -> Result<usize, StoreError> {
+    let n = keys.len();
+    if n > 0 {
+        let mut batch = sled::Batch::default();
+        for k in keys.drain(..) {
+            batch.remove(k);
+        }
+        tree.apply_batch(batch)?;
+    }
+    Ok(n)
+}
+
+/// The sweep removes this many entries at a time.
+const SWEEP_BATCH: usize = 1024;
 
 /// A stored case: its attachments by reference (`data` empty). A record from before the
 /// bytes were kept apart has them inline: those get their hash and size here.

@@ -671,6 +671,58 @@ fn the_outbox_is_read_a_page_at_a_time_soonest_due_first() {
     assert_eq!(store.outbox_len(), 148);
 }
 
+#[test]
+fn the_sweep_deletes_old_bookkeeping_and_never_a_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rec = |at| InboundRecord {
+        disposition: Disposition::Processed,
+        case: Some(1),
+        at,
+        note: "n".into(),
+    };
+    let old_case = case(1, State::Closed);
+    store
+        .commit(Commit {
+            new_case: Some(1),
+            cases: vec![(old_case.clone(), vec![])],
+            inbound: Some(("mid:old@x".into(), rec(t(1, 8)))),
+            outbox: vec![
+                mail(101, t(1, 8), b"old".to_vec()),
+                mail(102, t(1, 8), b"new".to_vec()),
+                mail(103, t(1, 8), b"queued".to_vec()),
+            ],
+            ..Commit::default()
+        })
+        .unwrap();
+    store
+        .commit(Commit {
+            inbound: Some(("mid:new@x".into(), rec(t(20, 8)))),
+            ..Commit::default()
+        })
+        .unwrap();
+    store.outbox_sent(101, t(1, 9)).unwrap();
+    store.outbox_sent(102, t(20, 9)).unwrap();
+    let mark = |seq: u64| store.meta_get(&format!("sent:{seq:020}")).unwrap();
+    assert!(mark(101).is_some() && mark(102).is_some());
+
+    // Nothing is that old yet.
+    assert_eq!(store.sweep(t(1, 8)).unwrap(), 0);
+    // Older than the 10th: one ledger record, one sent-mark.
+    assert_eq!(store.sweep(t(10, 0)).unwrap(), 2);
+    assert_eq!(store.inbound("mid:old@x").unwrap(), None);
+    assert_eq!(store.inbound("mid:new@x").unwrap(), Some(rec(t(20, 8))));
+    assert!(mark(101).is_none() && mark(102).is_some());
+    // However late: the case and the queued mail stay.
+    assert_eq!(store.sweep(t(31, 0)).unwrap(), 2);
+    assert_eq!(store.case(1).unwrap(), Some(old_case));
+    assert_eq!(
+        store.outbox_mail(103).unwrap().map(|m| m.raw),
+        Some(b"queued".to_vec())
+    );
+    assert_eq!(store.sweep(t(31, 0)).unwrap(), 0);
+}
+
 /// A store written before attachments and outbox mails were kept as bytes: both inline in
 /// their JSON records, as arrays of numbers.
 #[test]

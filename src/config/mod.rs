@@ -45,6 +45,9 @@ pub struct ServiceConfig {
     pub case_prefix: String,
     pub language: Language,
     pub digest_at: Option<NaiveTime>,
+    /// How long bookkeeping is kept (the inbound ledger, the sent-marks of the outbox);
+    /// cases are kept for ever. Whole days; by default 400.
+    pub retention: chrono::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

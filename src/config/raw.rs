@@ -16,6 +16,7 @@ pub struct RawService {
     pub case_prefix: Option<Str>,
     pub language: Option<Str>,
     pub digest_at: Option<Str>,
+    pub retention: Option<Str>,
 }
 
 #[derive(Debug, Deserialize, Default)]
