@@ -119,6 +119,9 @@ struct MailHandler {
     failures: Arc<std::sync::atomic::AtomicU32>,
 }
 
+/// How long the service waits at start for a store another process holds.
+const STORE_LOCK_PATIENCE: Duration = Duration::from_secs(30);
+
 /// How often the bookkeeping older than `service.retention` is swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
 
@@ -173,7 +176,14 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), StartError> {
         source,
     })?;
     let secret = load_secret(&state_dir)?;
-    let store = Store::open(&state_dir)?;
+    // An `otklik show` or `cases` run while the service (re)starts may hold the store for
+    // a moment: wait for it rather than fail the start.
+    let dir = state_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open_waiting(&dir, STORE_LOCK_PATIENCE))
+        .await
+        .map_err(|e| {
+            StartError::Store(StoreError::Sled(sled::Error::ReportableBug(e.to_string())))
+        })??;
     // Rebuilding every open case's schedule after a ladder change takes a while with many
     // cases: off the async threads.
     let (store2, config2) = (store.clone(), config.clone());

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -238,6 +239,8 @@ const OPEN_CASES: &[u8] = b"open_cases";
 const OUTBOX_SPLIT: &[u8] = b"outbox_split";
 /// Prefix of the sent-marks in the meta tree: `sent:{seq:020}` → (Message-ID, when).
 const SENT_PREFIX: &[u8] = b"sent:";
+/// How long [`Store::open_waiting`] waits between attempts.
+const LOCK_RETRY: Duration = Duration::from_millis(250);
 
 /// Only the state of a stored case (to keep the open-case count without decoding it all).
 #[derive(Deserialize)]
@@ -280,6 +283,32 @@ impl Store {
         };
         store.split_outbox()?;
         Ok(store)
+    }
+
+    /// Opens the store, waiting up to `patience` while another process holds it (an
+    /// `otklik show` or `cases` reading it while the service restarts holds it for a
+    /// moment): the service starts once it is free instead of failing.
+    pub fn open_waiting(dir: &Path, patience: Duration) -> Result<Store, StoreError> {
+        let start = Instant::now();
+        let mut said = false;
+        loop {
+            match Store::open(dir) {
+                Err(e) if e.is_locked() && start.elapsed() < patience => {
+                    if !said {
+                        tracing::warn!(error = %e, wait = ?patience, "the store is held by another process (an otklik command?); waiting for it");
+                        said = true;
+                    }
+                    std::thread::sleep(LOCK_RETRY);
+                }
+                Err(e) => return Err(e),
+                Ok(store) => {
+                    if said {
+                        tracing::info!(waited = ?start.elapsed(), "the store is free; opened");
+                    }
+                    return Ok(store);
+                }
+            }
+        }
     }
 
     /// Moves a store written before the outbox kept its bodies apart to that layout: each

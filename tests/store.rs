@@ -723,6 +723,31 @@ fn the_sweep_deletes_old_bookkeeping_and_never_a_case() {
     assert_eq!(store.sweep(t(31, 0)).unwrap(), 0);
 }
 
+#[test]
+fn opening_waits_while_another_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = Store::open(dir.path()).unwrap();
+    // The lock is seen for what it is.
+    let busy = Store::open(dir.path()).err().expect("the store is held");
+    assert!(busy.is_locked(), "{busy}");
+    // Out of patience: the same error.
+    let impatient = Store::open_waiting(dir.path(), std::time::Duration::ZERO)
+        .err()
+        .expect("the store is held");
+    assert!(impatient.is_locked(), "{impatient}");
+    // A start that waits gets the store once the holder lets go.
+    let path = dir.path().to_path_buf();
+    let waiting = std::thread::spawn(move || {
+        Store::open_waiting(&path, std::time::Duration::from_secs(60)).map(|s| s.case_count())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    open_case(&held, 1);
+    held.flush_blocking().unwrap();
+    drop(held);
+    let count = waiting.join().unwrap();
+    assert!(matches!(count, Ok(1)), "{count:?}");
+}
+
 /// A store written before attachments and outbox mails were kept as bytes: both inline in
 /// their JSON records, as arrays of numbers.
 #[test]
