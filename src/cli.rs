@@ -176,8 +176,14 @@ impl Source {
         }
     }
 
-    fn cases(&self) -> Result<Vec<Case>, UserError> {
-        match self.ask(Request::Cases)? {
+    /// All cases, or only the open ones: the daemon sends only what is asked for.
+    fn cases(&self, all: bool) -> Result<Vec<Case>, UserError> {
+        let req = if all {
+            Request::Cases
+        } else {
+            Request::OpenCases
+        };
+        match self.ask(req)? {
             Response::Cases(c) => Ok(c),
             _ => Err(user("unexpected answer from the daemon")),
         }
@@ -212,8 +218,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
         Command::Route { file, json } => route(cli, file, *json, out),
         Command::Cases { all, json } => {
             let config = load_config(&cli.config, SecretCheck::Lenient)?;
-            let mut cases = Source::open(&config)?.cases()?;
-            cases.retain(|c| *all || c.state.is_open());
+            let cases = Source::open(&config)?.cases(*all)?;
             if *json {
                 let views: Vec<CaseJson> =
                     cases.iter().map(|c| CaseJson::new(&config, c)).collect();
@@ -257,7 +262,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
             if to < from {
                 return Err(user("--to is before --from"));
             }
-            let cases = Source::open(&config)?.cases()?;
+            let cases = Source::open(&config)?.cases(true)?;
             let rows = report::build_at(&config, &cases, from, to, Some(Utc::now()));
             let text = match format {
                 ReportFormat::Table => report::table(&config, &rows),

@@ -22,6 +22,8 @@ pub fn socket_path(state_dir: &Path) -> PathBuf {
 pub enum Request {
     /// All cases.
     Cases,
+    /// The open cases (`otklik cases` without `--all`).
+    OpenCases,
     /// One case by number.
     Case { number: u64 },
     /// The facts the core needs to decide about a message (`otklik route`).
@@ -30,6 +32,8 @@ pub enum Request {
     Status,
 }
 
+/// Cases travel as recorded: their attachments by name, type, hash and size, never the
+/// bytes (the CLI prints names only).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Response {
@@ -45,7 +49,8 @@ pub fn answer(store: &Store, req: &Request) -> Response {
     let result = (|| -> Result<Response, crate::store::StoreError> {
         Ok(match req {
             Request::Cases => Response::Cases(store.cases().collect::<Result<_, _>>()?),
-            Request::Case { number } => Response::Case(store.case(*number)?.map(Box::new)),
+            Request::OpenCases => Response::Cases(store.open_cases()?),
+            Request::Case { number } => Response::Case(store.case_record(*number)?.map(Box::new)),
             Request::Facts(q) => Response::Facts(Box::new(crate::handler::facts(store, q)?)),
             Request::Status => Response::Status {
                 cases: store.case_count(),

@@ -165,6 +165,12 @@ struct MailHandler {
     failures: Arc<std::sync::atomic::AtomicU32>,
 }
 
+/// How long the service waits at start for a store another process holds.
+const STORE_LOCK_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How often the bookkeeping older than `service.retention` is swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
+
 /// After this many commits in a row failed (about a minute of the watcher's backoff), the
 /// service stops for a restart: sled keeps its first write error (ENOSPC) until the store
 /// is opened again.
@@ -240,7 +246,14 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         source,
     })?;
     let secret = load_secret(&state_dir)?;
-    let store = Store::open(&state_dir)?;
+    // An `otklik show` or `cases` run while the service (re)starts may hold the store for
+    // a moment: wait for it rather than fail the start.
+    let dir = state_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open_waiting(&dir, STORE_LOCK_PATIENCE))
+        .await
+        .map_err(|e| {
+            StartError::Store(StoreError::Sled(sled::Error::ReportableBug(e.to_string())))
+        })??;
     // Rebuilding every open case's schedule after a ladder change takes a while with many
     // cases: off the async threads.
     let (store2, config2) = (store.clone(), config.clone());
@@ -289,6 +302,13 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         outbox_wake.clone(),
         tasks_stop_rx.clone(),
         timer_beat.clone(),
+    ));
+
+    // Retention of the bookkeeping.
+    let sweep_task = tokio::spawn(sweeper(
+        store.clone(),
+        config_rx.clone(),
+        tasks_stop_rx.clone(),
     ));
 
     // Control socket.
@@ -453,6 +473,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
     }
     let _ = timer_task.await;
     let _ = outbox_task.await;
+    let _ = sweep_task.await;
     // The socket's tasks hold store handles: wait until they are gone, so that a restart in
     // the same process can open the store again.
     control_task.abort();
@@ -538,6 +559,49 @@ async fn timer(
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+/// At start and then daily: deletes the inbound-ledger records and sent-marks older than
+/// `service.retention` (cases are never deleted).
+async fn sweeper(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let retention = config.borrow().service.retention;
+        let store2 = store.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let Some(before) = Utc::now().checked_sub_signed(retention) else {
+                return Ok(0);
+            };
+            let n = store2.sweep(before)?;
+            if n > 0 {
+                store2.flush_blocking()?;
+            }
+            Ok::<_, StoreError>(n)
+        })
+        .await;
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(
+                removed = n,
+                retention_days = retention.num_days(),
+                "old bookkeeping swept"
+            ),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the retention sweep failed; next try in a day")
+            }
+            Err(e) => tracing::error!(error = %e, "the retention sweep task failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = shutdown.changed() => {}
         }
         if *shutdown.borrow() {

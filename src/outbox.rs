@@ -11,7 +11,11 @@ use chrono::Utc;
 use tokio::sync::{Notify, watch};
 
 use crate::smtp::Smtp;
-use crate::store::{OutMail, Store};
+use crate::store::{OutMail, Queued, Store, StoreError};
+
+/// The sender reads the queue this many entries at a time, and holds one whole mail at a
+/// time: a backlog of large mails never sits in memory at once.
+pub const PAGE: usize = 64;
 
 /// Backoff after the `attempts`-th transient failure: 5 s doubling up to 10 min.
 pub fn backoff(attempts: u32) -> Duration {
@@ -66,56 +70,123 @@ pub async fn drain(
             }
         });
     let now = Utc::now();
-    let pending: Vec<OutMail> = match store.outbox() {
-        Ok(p) => p
-            .into_iter()
-            .filter(|m| m.next_attempt <= now && !unrecorded.0.contains_key(&m.seq))
-            .collect(),
-        Err(e) => {
-            tracing::error!(error = %e, "outbox unreadable");
-            return Round::StoreFailed;
-        }
-    };
     let mut sent = 0;
-    for mail in pending {
-        // A long drain is still a live loop for the watchdog.
-        heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
-        match smtp.send(&mail.envelope_from, &mail.to, &mail.raw).await {
-            Ok(()) => {
-                tracing::info!(case = %case_label(&mail), to = ?mail.to, message_id = %mail.message_id, "mail sent");
-                sent += 1;
-                let at = Utc::now();
-                let result = match store.outbox_sent(mail.seq, at) {
-                    Ok(()) => store.flush().await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = result {
-                    tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
-                    unrecorded.0.insert(mail.seq, at);
-                    return Round::StoreFailed;
-                }
-            }
-            Err(e) if e.is_permanent() => {
-                tracing::error!(case = %case_label(&mail), to = ?mail.to, error = %e, "mail refused permanently; kept as a dead letter");
-                if let Err(e) = store.outbox_failed(&mail, &e.to_string(), None) {
-                    tracing::error!(error = %e, "could not record the failure");
-                    return Round::StoreFailed;
-                }
-            }
+    let mut after: Option<Queued> = None;
+    loop {
+        let page = match store.outbox_queue(after, PAGE) {
+            Ok(p) => p,
             Err(e) => {
-                let wait = backoff(mail.attempts);
-                tracing::warn!(case = %case_label(&mail), error = %e, retry_in = ?wait, "mail not sent; will retry");
-                let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                if let Err(e) = store.outbox_failed(&mail, &e.to_string(), Some(next)) {
-                    tracing::error!(error = %e, "could not record the failure");
+                tracing::error!(error = %e, "outbox unreadable");
+                return Round::StoreFailed;
+            }
+        };
+        let last_page = page.len() < PAGE;
+        after = page.last().copied();
+        for q in page {
+            if q.due > now {
+                return Round::Sent(sent);
+            }
+            if unrecorded.0.contains_key(&q.seq) {
+                continue;
+            }
+            let mail = match store.outbox_mail(q.seq) {
+                Ok(Some(m)) => m,
+                Ok(None) => continue,
+                // One damaged mail must not hold up the others: it stays, and is logged.
+                Err(
+                    e @ (StoreError::Corrupt { .. }
+                    | StoreError::Damaged { .. }
+                    | StoreError::MissingAttachment { .. }),
+                ) => {
+                    tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable; skipped");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable");
                     return Round::StoreFailed;
                 }
-                // The server is likely down: stop this round, keep the order of the rest.
-                break;
+            };
+            match send_one(store, smtp, unrecorded, heartbeat, mail).await {
+                Step::Sent => sent += 1,
+                Step::Next => {}
+                Step::Stop => return Round::Sent(sent),
+                Step::StoreFailed => return Round::StoreFailed,
             }
+        }
+        if last_page {
+            return Round::Sent(sent);
         }
     }
-    Round::Sent(sent)
+}
+
+/// What became of one mail.
+enum Step {
+    Sent,
+    /// Not sent (refused for good, a dead letter now): go on with the next.
+    Next,
+    /// The server is likely down: stop this round.
+    Stop,
+    StoreFailed,
+}
+
+async fn send_one(
+    store: &Store,
+    smtp: &Smtp,
+    unrecorded: &mut Unrecorded,
+    heartbeat: &AtomicU64,
+    mail: OutMail,
+) -> Step {
+    // A long drain is still a live loop for the watchdog.
+    heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
+    match smtp.send(&mail.envelope_from, &mail.to, &mail.raw).await {
+        Ok(()) => {
+            tracing::info!(case = %case_label(&mail), to = ?mail.to, message_id = %mail.message_id, "mail sent");
+            let at = Utc::now();
+            let result = match store.outbox_sent(mail.seq, at) {
+                Ok(()) => store.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
+                unrecorded.0.insert(mail.seq, at);
+                return Step::StoreFailed;
+            }
+            Step::Sent
+        }
+        Err(e) if e.is_permanent() => {
+            tracing::error!(case = %case_label(&mail), to = ?mail.to, error = %e, "mail refused permanently; kept as a dead letter");
+            if let Err(e) = store.outbox_failed(&mail, &e.to_string(), None) {
+                tracing::error!(error = %e, "could not record the failure");
+                return Step::StoreFailed;
+            }
+            Step::Next
+        }
+        Err(e) => {
+            let wait = backoff(mail.attempts);
+            tracing::warn!(case = %case_label(&mail), error = %e, retry_in = ?wait, "mail not sent; will retry");
+            let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            if let Err(e) = store.outbox_failed(&mail, &e.to_string(), Some(next)) {
+                tracing::error!(error = %e, "could not record the failure");
+                return Step::StoreFailed;
+            }
+            Step::Stop
+        }
+    }
+}
+
+/// When the next queued mail is due, leaving out those sent but not yet recorded.
+fn next_due(store: &Store, unrecorded: &Unrecorded) -> Option<chrono::DateTime<Utc>> {
+    let mut after = None;
+    loop {
+        let page = store.outbox_queue(after, PAGE).ok()?;
+        if let Some(q) = page.iter().find(|q| !unrecorded.0.contains_key(&q.seq)) {
+            return Some(q.due);
+        }
+        if page.len() < PAGE {
+            return None;
+        }
+        after = page.last().copied();
+    }
 }
 
 /// Runs until shutdown: drains the outbox whenever woken or when a retry is due. `smtp`
@@ -139,16 +210,10 @@ pub async fn run(
             }
             Round::Sent(_) => {
                 store_failures = 0;
-                store
-                    .outbox()
-                    .ok()
-                    .and_then(|p| {
-                        p.iter()
-                            .filter(|m| !unrecorded.0.contains_key(&m.seq))
-                            .map(|m| m.next_attempt)
-                            .min()
-                    })
-                    .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+                // A mail still overdue after a round could not be read (it was logged):
+                // the regular poll, not a busy loop. New mail wakes the sender anyway.
+                next_due(&store, &unrecorded)
+                    .and_then(|t| (t - Utc::now()).to_std().ok())
                     .unwrap_or(Duration::from_secs(30))
                     .min(Duration::from_secs(30))
             }

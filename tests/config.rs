@@ -850,6 +850,24 @@ fn service_values() {
 }
 
 #[test]
+fn retention_is_whole_days_and_400_by_default() {
+    let svc = |line: &str| with(&format!("[service]\n{line}\n"));
+    let c = load_text(&svc("language = \"ru\"")).unwrap();
+    assert_eq!(c.service.retention, chrono::Duration::days(400));
+    let c = load_text(&svc("retention = \"90d\"")).unwrap();
+    assert_eq!(c.service.retention, chrono::Duration::days(90));
+    for bad in ["0d", "2400h", "1y", "", "5000000000d"] {
+        let msg = only(
+            &svc(&format!("retention = \"{bad}\"")),
+            "service.retention",
+            25,
+            13,
+        );
+        assert!(!msg.is_empty(), "{bad:?}");
+    }
+}
+
+#[test]
 fn relative_state_dir_is_beside_the_config() {
     let (dir, path) = setup(&with("[service]\nstate_dir = \"state\"\n"));
     let c = config::load_env(&path, SecretCheck::Lenient, &no_env).unwrap();

@@ -1,9 +1,20 @@
-//! The store's own promises: numbers without gaps, the open-case count, the ledger.
+//! The store's own promises: numbers without gaps, the open-case count, the ledger, bytes
+//! stored once, the outbox read in pages, retention, and a start that waits for the lock.
 
-use chrono::{TimeZone, Utc};
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use otklik::auth::Secret;
+use otklik::config::{self, Config, SecretCheck};
+use otklik::control::{self, Request, Response};
+use otklik::handler::Handler;
+use otklik::inbound::{Attachment, Inbound, sha256_hex};
 use otklik::intake::Notification;
-use otklik::store::{Commit, Disposition, InboundRecord, Store, StoreError, inbound_key};
-use otklik::workflow::{Case, CaseDeadlines, State};
+use otklik::store::{
+    Commit, Disposition, InboundRecord, OutMail, Queued, Store, StoreError, inbound_key,
+};
+use otklik::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
 
 fn case(number: u64, state: State) -> Case {
     Case {
@@ -214,4 +225,617 @@ fn forgotten_due_entries_go_unless_the_new_schedule_has_them() {
         })
         .unwrap();
     assert!(store.due_until(t).unwrap().is_empty());
+}
+
+const MB: usize = 1 << 20;
+const DOMAIN: &str = "volchiha.example";
+
+fn t(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, day, hour, 0, 0).unwrap()
+}
+
+/// Bytes that do not compress, like a photo.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// What the files under `dir` take, by their lengths.
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                dir_size(&e.path())
+            } else {
+                m.len()
+            }
+        })
+        .sum()
+}
+
+fn attachment(name: &str, len: usize, seed: u64) -> Attachment {
+    Attachment::new(name.into(), "image/jpeg".into(), noise(len, seed))
+}
+
+fn handler_config(dir: &Path) -> Arc<Config> {
+    let lexicon = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/exclude-words.txt");
+    let text = format!(
+        r#"
+[service]
+state_dir = "{state}"
+
+[imap]
+host = "127.0.0.1"
+tls = "none"
+username = "otklik"
+password_env = "OTKLIK_TEST_PASSWORD"
+
+[smtp]
+host = "127.0.0.1"
+tls = "none"
+from = "Обратная связь <otklik@{DOMAIN}>"
+
+[calendar]
+timezone = "UTC"
+workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+hours = ["00:00-24:00"]
+
+[deadlines]
+answer = "9h"
+draft_before_answer = "4h"
+rework = "1h"
+final_after_interim = "7d"
+
+[people]
+coordinator = {{ name = "Балакирева Ольга", email = "coord@{DOMAIN}" }}
+publisher = "press@{DOMAIN}"
+
+[[executors]]
+id = "housing"
+name = "Шишова Татьяна Михайловна"
+email = "housing@{DOMAIN}"
+
+[[rules]]
+name = "ЖКХ"
+topic = ["ЖКХ*"]
+executor = "housing"
+
+[intake]
+senders = ["*@monitoring.example"]
+exclude_words_file = "{lexicon}"
+source_timezone = "Europe/Moscow"
+"#,
+        state = dir.join("state").display(),
+        lexicon = lexicon.display(),
+    );
+    let env = |name: &str| (name == "OTKLIK_TEST_PASSWORD").then(|| "x".to_string());
+    match config::load_str_env(&text, &dir.join("otklik.toml"), SecretCheck::Require, &env) {
+        Ok(c) => Arc::new(c),
+        Err(e) => panic!("test config invalid:\n{e}"),
+    }
+}
+
+/// A notification from the monitoring system with a photo attached.
+fn notification_with_photo(photo: &[u8]) -> Vec<u8> {
+    use lettre::message::header::ContentType;
+    use lettre::message::{Attachment as Part, MultiPart, SinglePart};
+    let text = "Номер инцидента: 4242\r\nДата выявления: 01.12.2026 10:15 (МСК)\r\nРубрика: ЖКХ\r\n\
+                Локация: с. Волчиха\r\nКатегория важности: Средняя\r\nАвтор: Иван Петров\r\n\
+                Ссылка: https://vk.com/wall-1_4242\r\nТекст сообщения:\r\nНет воды, фото во вложении.\r\n";
+    lettre::Message::builder()
+        .from("Мониторинг <robot@monitoring.example>".parse().unwrap())
+        .to(format!("otklik@{DOMAIN}").parse().unwrap())
+        .subject("Новый инцидент №4242")
+        .message_id(Some("<n4242@monitoring.example>".into()))
+        .date(t(1, 7).into())
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(text.to_string()))
+                .singlepart(
+                    Part::new("photo.jpg".into())
+                        .body(photo.to_vec(), ContentType::parse("image/jpeg").unwrap()),
+                ),
+        )
+        .unwrap()
+        .formatted()
+}
+
+/// `cargo test --test store photo -- --nocapture` prints the figures.
+#[test]
+fn a_case_with_an_8_mb_photo_costs_under_one_and_a_half_photos_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = handler_config(dir.path());
+    let state = config.service.state_dir.clone();
+    std::fs::create_dir_all(&state).unwrap();
+    let store = Store::open(&state).unwrap();
+    store.flush_blocking().unwrap();
+    let empty = dir_size(&state);
+    let photo = noise(8 * MB, 1);
+
+    // The notification opens a case and forwards the photo to the executor.
+    let handler = Handler::new(store.clone(), Secret::new(vec![7; 32]));
+    let handled = handler
+        .handle(&config, &notification_with_photo(&photo), None, t(1, 8))
+        .unwrap();
+    assert_eq!(handled.disposition, Disposition::Processed, "{handled:?}");
+    let case = store.case(1).unwrap().unwrap();
+    assert_eq!(case.notification.attachments.len(), 1);
+    assert!(
+        case.notification.attachments[0].data == photo,
+        "the photo, byte for byte"
+    );
+    let recorded = store.case_record(1).unwrap().unwrap();
+    assert!(recorded.notification.attachments[0].data.is_empty());
+    assert_eq!(
+        recorded.notification.attachments[0].size,
+        photo.len() as u64
+    );
+    let mails = store.outbox().unwrap();
+    let forward = mails
+        .iter()
+        .find(|m| m.to == [format!("housing@{DOMAIN}")])
+        .unwrap_or_else(|| {
+            panic!(
+                "no forward to the executor in {:?}",
+                mails.iter().map(|m| &m.to).collect::<Vec<_>>()
+            )
+        });
+    assert!(
+        forward.raw.len() > photo.len() * 4 / 3,
+        "the photo in base64"
+    );
+    let forwarded = Inbound::parse(&forward.raw).unwrap();
+    assert!(
+        forwarded.attachments.iter().any(|a| a.data == photo),
+        "the forward carries the photo"
+    );
+    store.flush_blocking().unwrap();
+    let queued = dir_size(&state).saturating_sub(empty);
+
+    for m in &mails {
+        store.outbox_sent(m.seq, t(1, 9)).unwrap();
+    }
+    store.flush_blocking().unwrap();
+    let sent = dir_size(&state).saturating_sub(empty);
+    let limit = (photo.len() as u64) * 3 / 2;
+    eprintln!(
+        "8 MB photo: {:.2} MB on disk with its forward queued, {:.2} MB once sent ({:.2}x, {:.2}x the photo)",
+        queued as f64 / MB as f64,
+        sent as f64 / MB as f64,
+        queued as f64 / photo.len() as f64,
+        sent as f64 / photo.len() as f64,
+    );
+    assert!(store.outbox().unwrap().is_empty());
+    assert!(queued < limit, "{queued} bytes with the mail queued");
+    assert!(sent < limit, "{sent} bytes once sent");
+
+    // Reopened, the case still has its photo.
+    drop(handler);
+    drop(store);
+    let store = Store::open(&state).unwrap();
+    let case = store.case(1).unwrap().unwrap();
+    assert!(case.notification.attachments[0].data == photo);
+}
+
+#[test]
+fn a_case_reads_back_the_same_and_its_record_holds_references_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let photo = attachment("photo.jpg", 300_000, 2);
+    let mut c = case(1, State::DraftSubmitted);
+    c.notification.attachments = vec![photo.clone()];
+    c.draft = Some(Draft {
+        kind: DraftKind::Answer,
+        text: "Воду дали.".into(),
+        // The same photo again, and a small act.
+        attachments: vec![attachment("act.pdf", 3000, 3), photo.clone()],
+        by: format!("housing@{DOMAIN}"),
+        at: t(1, 9),
+    });
+    store
+        .commit(Commit {
+            new_case: Some(1),
+            cases: vec![(c.clone(), vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(store.case(1).unwrap().as_ref(), Some(&c));
+
+    // As recorded: names, types, hashes and sizes; no bytes.
+    let rec = store.case_record(1).unwrap().unwrap();
+    let draft = rec.draft.as_ref().unwrap();
+    for (got, want) in rec
+        .notification
+        .attachments
+        .iter()
+        .chain(&draft.attachments)
+        .zip(
+            c.notification
+                .attachments
+                .iter()
+                .chain(&c.draft.as_ref().unwrap().attachments),
+        )
+    {
+        assert!(got.data.is_empty(), "{}", got.filename);
+        assert_eq!(
+            (&got.filename, &got.content_type, &got.sha256, got.size),
+            (
+                &want.filename,
+                &want.content_type,
+                &sha256_hex(&want.data),
+                want.data.len() as u64
+            )
+        );
+    }
+
+    // Written back as recorded, the case keeps its attachments.
+    let mut approved = rec.clone();
+    approved.state = State::Approved;
+    approved.approved = approved.draft.take();
+    store
+        .commit(Commit {
+            cases: vec![(approved, vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    let back = store.case(1).unwrap().unwrap();
+    assert_eq!(
+        back.approved.unwrap().attachments,
+        c.draft.unwrap().attachments
+    );
+
+    // A reference to bytes never stored is refused.
+    let mut dangling = rec.clone();
+    dangling.notification.attachments[0].sha256 = "0".repeat(64);
+    let refused = store.commit(Commit {
+        cases: vec![(dangling, vec![])],
+        ..Commit::default()
+    });
+    assert!(
+        matches!(refused, Err(StoreError::MissingAttachment { case: 1, .. })),
+        "{refused:?}"
+    );
+    assert_eq!(store.case(1).unwrap().unwrap().notification, c.notification);
+
+    // A hash that does not match the bytes is not believed: the bytes are hashed.
+    let mut wrong = case(2, State::Assigned);
+    let mut mislabelled = attachment("scan.png", 5000, 4);
+    let true_hash = sha256_hex(&mislabelled.data);
+    mislabelled.sha256 = "ab".repeat(32);
+    wrong.notification.attachments = vec![mislabelled];
+    store
+        .commit(Commit {
+            new_case: Some(2),
+            cases: vec![(wrong, vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    let back = store.case(2).unwrap().unwrap();
+    assert_eq!(back.notification.attachments[0].sha256, true_hash);
+    assert_eq!(back.notification.attachments[0].data, noise(5000, 4));
+}
+
+#[test]
+fn cases_over_the_control_socket_carry_no_attachment_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for (n, state) in [(1, State::Assigned), (2, State::Closed), (3, State::Rework)] {
+        let mut c = case(n, state);
+        c.notification.attachments = vec![attachment("photo.jpg", 200_000, n)];
+        store
+            .commit(Commit {
+                new_case: Some(n),
+                cases: vec![(c, vec![])],
+                ..Commit::default()
+            })
+            .unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(async { tokio::net::UnixListener::bind(control::socket_path(dir.path())) })
+        .unwrap();
+    rt.spawn(control::serve(listener, store.clone()));
+    // The answer line, as the daemon writes it.
+    let ask = |req: &Request| -> String {
+        use std::io::{BufRead, Write};
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(control::socket_path(dir.path())).unwrap();
+        let mut line = serde_json::to_vec(req).unwrap();
+        line.push(b'\n');
+        stream.write_all(&line).unwrap();
+        let mut answer = String::new();
+        std::io::BufReader::new(stream)
+            .read_line(&mut answer)
+            .unwrap();
+        answer
+    };
+    let numbers = |answer: &str| -> Vec<u64> {
+        match serde_json::from_str::<Response>(answer).unwrap() {
+            Response::Cases(cases) => {
+                for c in &cases {
+                    let a = &c.notification.attachments[0];
+                    assert_eq!((a.filename.as_str(), a.size), ("photo.jpg", 200_000));
+                    assert!(a.data.is_empty());
+                }
+                cases.iter().map(|c| c.number).collect()
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    // One photo alone would be 200 kB, and about 700 kB as JSON numbers.
+    let open = ask(&Request::OpenCases);
+    assert!(open.len() < 20_000, "{} bytes", open.len());
+    assert!(!open.contains("\"data\""), "{open}");
+    assert_eq!(numbers(&open), [1, 3], "only the open cases");
+    let all = ask(&Request::Cases);
+    assert!(all.len() < 20_000, "{} bytes", all.len());
+    assert_eq!(numbers(&all), [1, 2, 3]);
+    let one = ask(&Request::Case { number: 2 });
+    assert!(one.len() < 10_000 && one.contains("photo.jpg"), "{one}");
+    rt.shutdown_background();
+}
+
+fn mail(seq: u64, due: DateTime<Utc>, raw: Vec<u8>) -> OutMail {
+    OutMail {
+        seq,
+        case: None,
+        message_id: format!("m{seq}@{DOMAIN}"),
+        envelope_from: format!("otklik@{DOMAIN}"),
+        to: vec![format!("housing@{DOMAIN}")],
+        raw,
+        attempts: 0,
+        next_attempt: due,
+        last_error: None,
+        created: due,
+    }
+}
+
+#[test]
+fn the_outbox_is_read_a_page_at_a_time_soonest_due_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut mails = Vec::new();
+    for i in 0..150u64 {
+        let due = t(1, 8) + chrono::Duration::minutes((i * 37 % 11) as i64);
+        mails.push(mail(
+            store.generate_id().unwrap(),
+            due,
+            format!("mail {i}\r\n").into_bytes(),
+        ));
+    }
+    store
+        .commit(Commit {
+            outbox: mails.clone(),
+            ..Commit::default()
+        })
+        .unwrap();
+    let pages = |store: &Store| -> Vec<Vec<Queued>> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.outbox_queue(after, 64).unwrap();
+            if page.is_empty() {
+                return out;
+            }
+            after = page.last().copied();
+            out.push(page);
+        }
+    };
+    let read = pages(&store);
+    assert_eq!(read.iter().map(Vec::len).collect::<Vec<_>>(), [64, 64, 22]);
+    let order: Vec<Queued> = read.concat();
+    let mut want: Vec<Queued> = mails
+        .iter()
+        .map(|m| Queued {
+            due: m.next_attempt,
+            seq: m.seq,
+        })
+        .collect();
+    want.sort();
+    assert_eq!(order, want);
+    for m in &mails[..5] {
+        assert_eq!(store.outbox_mail(m.seq).unwrap().as_ref(), Some(m));
+    }
+
+    // A retry goes behind the rest; a permanent failure leaves the queue, bytes kept.
+    let first = store.outbox_mail(order[0].seq).unwrap().unwrap();
+    store
+        .outbox_failed(&first, "451 busy", Some(t(2, 8)))
+        .unwrap();
+    let second = store.outbox_mail(order[1].seq).unwrap().unwrap();
+    store
+        .outbox_failed(&second, "550 no such user", None)
+        .unwrap();
+    let sent = order[2].seq;
+    store.outbox_sent(sent, t(1, 9)).unwrap();
+    let order: Vec<Queued> = pages(&store).concat();
+    assert_eq!(order.len(), 148);
+    assert_eq!(
+        order.last(),
+        Some(&Queued {
+            due: t(2, 8),
+            seq: first.seq
+        })
+    );
+    let retried = store.outbox_mail(first.seq).unwrap().unwrap();
+    assert_eq!(
+        (
+            retried.attempts,
+            retried.raw.as_slice(),
+            retried.last_error.as_deref()
+        ),
+        (1, first.raw.as_slice(), Some("451 busy"))
+    );
+    let dead = store.dead_letters().unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].seq, &dead[0].raw), (second.seq, &second.raw));
+    assert_eq!(store.outbox_mail(second.seq).unwrap(), None);
+    assert_eq!(store.outbox_mail(sent).unwrap(), None);
+    assert_eq!(store.outbox_len(), 148);
+}
+
+#[test]
+fn the_sweep_deletes_old_bookkeeping_and_never_a_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rec = |at| InboundRecord {
+        disposition: Disposition::Processed,
+        case: Some(1),
+        at,
+        note: "n".into(),
+    };
+    let old_case = case(1, State::Closed);
+    store
+        .commit(Commit {
+            new_case: Some(1),
+            cases: vec![(old_case.clone(), vec![])],
+            inbound: Some(("mid:old@x".into(), rec(t(1, 8)))),
+            outbox: vec![
+                mail(101, t(1, 8), b"old".to_vec()),
+                mail(102, t(1, 8), b"new".to_vec()),
+                mail(103, t(1, 8), b"queued".to_vec()),
+            ],
+            ..Commit::default()
+        })
+        .unwrap();
+    store
+        .commit(Commit {
+            inbound: Some(("mid:new@x".into(), rec(t(20, 8)))),
+            ..Commit::default()
+        })
+        .unwrap();
+    store.outbox_sent(101, t(1, 9)).unwrap();
+    store.outbox_sent(102, t(20, 9)).unwrap();
+    let mark = |seq: u64| store.meta_get(&format!("sent:{seq:020}")).unwrap();
+    assert!(mark(101).is_some() && mark(102).is_some());
+
+    // Nothing is that old yet.
+    assert_eq!(store.sweep(t(1, 8)).unwrap(), 0);
+    // Older than the 10th: one ledger record, one sent-mark.
+    assert_eq!(store.sweep(t(10, 0)).unwrap(), 2);
+    assert_eq!(store.inbound("mid:old@x").unwrap(), None);
+    assert_eq!(store.inbound("mid:new@x").unwrap(), Some(rec(t(20, 8))));
+    assert!(mark(101).is_none() && mark(102).is_some());
+    // However late: the case and the queued mail stay.
+    assert_eq!(store.sweep(t(31, 0)).unwrap(), 2);
+    assert_eq!(store.case(1).unwrap(), Some(old_case));
+    assert_eq!(
+        store.outbox_mail(103).unwrap().map(|m| m.raw),
+        Some(b"queued".to_vec())
+    );
+    assert_eq!(store.sweep(t(31, 0)).unwrap(), 0);
+}
+
+#[test]
+fn opening_waits_while_another_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = Store::open(dir.path()).unwrap();
+    // The lock is seen for what it is.
+    let busy = Store::open(dir.path()).err().expect("the store is held");
+    assert!(busy.is_locked(), "{busy}");
+    // Out of patience: the same error.
+    let impatient = Store::open_waiting(dir.path(), std::time::Duration::ZERO)
+        .err()
+        .expect("the store is held");
+    assert!(impatient.is_locked(), "{impatient}");
+    // A start that waits gets the store once the holder lets go.
+    let path = dir.path().to_path_buf();
+    let waiting = std::thread::spawn(move || {
+        Store::open_waiting(&path, std::time::Duration::from_secs(60)).map(|s| s.case_count())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    open_case(&held, 1);
+    held.flush_blocking().unwrap();
+    drop(held);
+    let count = waiting.join().unwrap();
+    assert!(matches!(count, Ok(1)), "{count:?}");
+}
+
+/// A store written before attachments and outbox mails were kept as bytes: both inline in
+/// their JSON records, as arrays of numbers.
+#[test]
+fn a_store_written_before_keeps_its_attachments_and_its_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = noise(50_000, 5);
+    let mut c = case(1, State::Assigned);
+    c.notification.attachments = vec![Attachment::new(
+        "photo.jpg".into(),
+        "image/jpeg".into(),
+        photo.clone(),
+    )];
+    let queued = mail(
+        7,
+        t(1, 8),
+        b"Subject: old\r\n\r\nqueued before\r\n".to_vec(),
+    );
+    {
+        let legacy_attachment = serde_json::json!({
+            "filename": "photo.jpg",
+            "content_type": "image/jpeg",
+            "data": photo,
+        });
+        let mut record = serde_json::to_value(&c).unwrap();
+        record["notification"]["attachments"] = serde_json::json!([legacy_attachment]);
+        let mut out = serde_json::to_value(&queued).unwrap();
+        out["raw"] = serde_json::json!(queued.raw);
+        let db = sled::open(dir.path().join("store")).unwrap();
+        db.open_tree("cases")
+            .unwrap()
+            .insert(1u64.to_be_bytes(), serde_json::to_vec(&record).unwrap())
+            .unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("next_case", &2u64.to_be_bytes())
+            .unwrap();
+        db.open_tree("outbox")
+            .unwrap()
+            .insert(7u64.to_be_bytes(), serde_json::to_vec(&out).unwrap())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.case(1).unwrap().as_ref(), Some(&c));
+    let q = store.outbox_queue(None, 64).unwrap();
+    assert_eq!(
+        q,
+        [Queued {
+            due: t(1, 8),
+            seq: 7
+        }]
+    );
+    assert_eq!(store.outbox_mail(7).unwrap().as_ref(), Some(&queued));
+    // Written again, the case holds a reference; its bytes are in their own tree.
+    store
+        .commit(Commit {
+            cases: vec![(c.clone(), vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+    let rec = store.case_record(1).unwrap().unwrap();
+    assert!(rec.notification.attachments[0].data.is_empty());
+    assert_eq!(store.case(1).unwrap().as_ref(), Some(&c));
+    // A retry of the old mail keeps its bytes.
+    store
+        .outbox_failed(&queued, "451 busy", Some(t(1, 9)))
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.outbox_mail(7).unwrap().map(|m| m.raw),
+        Some(queued.raw.clone())
+    );
 }

@@ -24,6 +24,9 @@ pub struct OutMail {
     pub message_id: String,
     pub envelope_from: String,
     pub to: Vec<String>,
+    /// The message as sent. The store keeps it apart from the rest of the record, as bytes
+    /// (records written before carried it inline, and are still read).
+    #[serde(default, skip_serializing)]
     pub raw: Vec<u8>,
     pub attempts: u32,
     pub next_attempt: DateTime<Utc>,

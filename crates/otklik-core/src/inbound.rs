@@ -30,12 +30,44 @@ use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
 use crate::config::Address;
 
 /// An attachment, kept byte for byte.
+///
+/// Serialised, it is a reference only — name, type, SHA-256 and size, never the bytes: the
+/// store keeps each attachment's bytes once, by hash, and puts `data` back when it reads a
+/// case. (Records written before carried the bytes inline; those are still read.)
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attachment {
     pub filename: String,
     /// e.g. `image/png`.
     pub content_type: String,
+    #[serde(default, skip_serializing)]
     pub data: Vec<u8>,
+    /// Lower-case hex SHA-256 of `data`.
+    #[serde(default)]
+    pub sha256: String,
+    /// Length of `data` in bytes.
+    #[serde(default)]
+    pub size: u64,
+}
+
+impl Attachment {
+    pub fn new(filename: String, content_type: String, data: Vec<u8>) -> Attachment {
+        Attachment {
+            filename,
+            content_type,
+            sha256: sha256_hex(&data),
+            size: data.len() as u64,
+            data,
+        }
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Why a message is machine-generated (docs/keywords.md): never answer it, never open a case.
@@ -448,11 +480,7 @@ fn attachments(msg: &Message<'_>, body_part: Option<usize>) -> Vec<Attachment> {
                 extension_for(&content_type)
             )
         });
-        out.push(Attachment {
-            filename,
-            content_type,
-            data,
-        });
+        out.push(Attachment::new(filename, content_type, data));
     }
     out
 }

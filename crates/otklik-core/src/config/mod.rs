@@ -47,6 +47,9 @@ pub struct ServiceConfig {
     pub digest_at: Option<NaiveTime>,
     /// The longest absence an executor may announce by mail (calendar days; default 90).
     pub max_absence: chrono::Duration,
+    /// How long bookkeeping is kept (the inbound ledger, the sent-marks of the outbox);
+    /// cases are kept for ever. Whole days; by default 400.
+    pub retention: chrono::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

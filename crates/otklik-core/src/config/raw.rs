@@ -17,6 +17,7 @@ pub struct RawService {
     pub language: Option<Str>,
     pub digest_at: Option<Str>,
     pub max_absence: Option<Str>,
+    pub retention: Option<Str>,
 }
 
 #[derive(Debug, Deserialize, Default)]

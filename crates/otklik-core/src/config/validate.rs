@@ -869,12 +869,33 @@ fn service(cx: &mut Ctx<'_>, raw: Option<Spanned<RawService>>) -> Option<Service
             }
         },
     };
+    let retention = match &raw.retention {
+        None => Some(chrono::Duration::days(400)),
+        Some(v) => match cx.duration(v, "service.retention")? {
+            WorkDuration::Days(n) if n >= 1 => match chrono::Duration::try_days(i64::from(n)) {
+                Some(d) => Some(d),
+                None => {
+                    cx.at(v.span(), "service.retention", "is too long");
+                    None
+                }
+            },
+            _ => {
+                cx.at(
+                    v.span(),
+                    "service.retention",
+                    "must be at least one calendar day, in days, such as 400d",
+                );
+                None
+            }
+        },
+    };
     Some(ServiceConfig {
         max_absence: max_absence?,
         state_dir: state_dir?,
         case_prefix: case_prefix?,
         language: language?,
         digest_at: digest_at?,
+        retention: retention?,
     })
 }
 
