@@ -1,0 +1,138 @@
+//! Inputs built to be slow: every parser must run in time linear in its input.
+//!
+//! Each input here is large enough that a quadratic step (a `Vec::remove(0)` in a loop, a
+//! search over the whole rest of the input for each element, a list scanned for every
+//! candidate) would take minutes; the tests assert only on the results. How long each step
+//! took is printed (`cargo test --test hostile_input -- --nocapture`) for the record, never
+//! checked.
+
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use otklik::config::Address;
+use otklik::inbound::Inbound;
+use otklik::intake::{Labels, Notification, parse_notification};
+
+/// Runs `f`, printing how long it took under `what`.
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    eprintln!("{what}: {:.3} s", start.elapsed().as_secs_f64());
+    out
+}
+
+/// A message as `Inbound::parse` would hand it over, with `text` as given.
+fn mail(subject: &str, text: String) -> Inbound {
+    Inbound {
+        message_id: Some("hostile@client.example".to_string()),
+        in_reply_to: Vec::new(),
+        references: Vec::new(),
+        from: Some(Address {
+            name: Some("Шишова Татьяна Михайловна".to_string()),
+            email: "shishova@volchiha.example".to_string(),
+        }),
+        subject: subject.to_string(),
+        date: None,
+        automatic: None,
+        text,
+        from_html: false,
+        attachments: Vec::new(),
+    }
+}
+
+/// A raw RFC 5322 message with one body part.
+fn raw_message(subject: &str, content_type: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Monitoring <noreply@monitoring.example>\r\n\
+         To: incidents@volchiha.example\r\n\
+         Subject: {subject}\r\n\
+         Date: Tue, 1 Dec 2026 10:15:00 +0300\r\n\
+         Message-ID: <hostile@monitoring.example>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: {content_type}; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\
+         \r\n\
+         {body}"
+    )
+    .into_bytes()
+}
+
+fn notification(what: &str, mail: &Inbound) -> Notification {
+    let arrival = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+    timed(what, || {
+        parse_notification(mail, &Labels::builtin(), chrono_tz::Europe::Moscow, arrival)
+    })
+    .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+// ---- intake ----
+
+#[test]
+fn notification_with_a_million_blank_lines_around_its_text() {
+    let blank = "\n".repeat(1_000_000);
+    let text = format!("Тематика: ЖКХ\nТекст:{blank}Воды нет\nтретий день{blank}Автор: Иван");
+    let n = notification("intake, 2×10⁶ blank lines", &mail("Инцидент №1", text));
+    assert_eq!(n.text, "Воды нет\nтретий день");
+    assert_eq!(n.topic.as_deref(), Some("ЖКХ"));
+    assert_eq!(n.author.as_deref(), Some("Иван"));
+}
+
+#[test]
+fn notification_through_the_parser_with_blank_lines() {
+    let blank = "\r\n".repeat(400_000);
+    let body = format!("Тематика: ЖКХ\r\nТекст:{blank}Воды нет\r\n");
+    let raw = raw_message("Инцидент №2", "text/plain", &body);
+    let m = timed("Inbound::parse, 4×10⁵ blank lines", || {
+        Inbound::parse(&raw)
+    })
+    .unwrap();
+    let n = notification("intake, 4×10⁵ blank lines", &m);
+    assert_eq!(n.text, "Воды нет");
+}
+
+#[test]
+fn notification_link_with_a_million_closing_parentheses() {
+    let parens = ")".repeat(1_000_000);
+    let text = format!("Тематика: ЖКХ\nТекст: воды нет\nhttps://vk.com/wall-1_2{parens}.");
+    let n = notification("intake, URL + 10⁶ ')'", &mail("Инцидент №3", text));
+    assert_eq!(n.link.as_deref(), Some("https://vk.com/wall-1_2"));
+    let text = format!("Ссылка: https://vk.com/wall-1_2{parens}\nТекст: воды нет");
+    let n = notification("intake, link label + 10⁶ ')'", &mail("Инцидент №4", text));
+    assert_eq!(n.link.as_deref(), Some("https://vk.com/wall-1_2"));
+}
+
+#[test]
+fn notification_quoted_a_hundred_thousand_levels_deep() {
+    let q = "> ".repeat(100_000);
+    let text = format!("{q}Тематика: ЖКХ\n{q}Текст: воды нет\n{q}третий день\n");
+    let n = notification("intake, 10⁵ quote levels", &mail("Инцидент №5", text));
+    assert_eq!(n.text, "воды нет\nтретий день");
+    assert_eq!(n.topic.as_deref(), Some("ЖКХ"));
+}
+
+#[test]
+fn notification_with_many_labels_and_link_targets() {
+    let mut text = String::from("Тематика: ЖКХ\n");
+    text.push_str("Автор: ");
+    text.push_str(&"Иван <https://vk.com/id1> ".repeat(50_000));
+    text.push('\n');
+    for _ in 0..50_000 {
+        text.push_str("Источник: ВК\nСрок отработки: 9 часов\n");
+    }
+    text.push_str("Текст: воды нет\n");
+    let n = notification("intake, 10⁵ label lines", &mail("Инцидент №6", text));
+    assert_eq!(n.text, "воды нет");
+    assert_eq!(n.source.as_deref(), Some("ВК"));
+    let author = n.author.unwrap_or_default();
+    assert_eq!(author.matches("Иван").count(), 50_000);
+    assert!(!author.contains("http"), "{author:.80}");
+}
+
+#[test]
+fn notification_with_a_long_line_without_spaces() {
+    let word = "ж".repeat(1_000_000);
+    let text = format!("Тематика: {word}\nТекст: {word}\n");
+    let n = notification("intake, 2 lines of 2 MB", &mail("Инцидент №7", text));
+    assert_eq!(n.text, word);
+    assert_eq!(n.topic.as_deref(), Some(word.as_str()));
+}
