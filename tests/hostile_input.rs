@@ -12,6 +12,7 @@ use chrono::{TimeZone, Utc};
 use otklik::config::Address;
 use otklik::inbound::Inbound;
 use otklik::intake::{Labels, Notification, parse_notification};
+use otklik::text::html_to_text;
 
 /// Runs `f`, printing how long it took under `what`.
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
@@ -63,6 +64,10 @@ fn notification(what: &str, mail: &Inbound) -> Notification {
         parse_notification(mail, &Labels::builtin(), chrono_tz::Europe::Moscow, arrival)
     })
     .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+fn html(what: &str, source: &str) -> String {
+    timed(what, || html_to_text(source))
 }
 
 // ---- intake ----
@@ -135,4 +140,114 @@ fn notification_with_a_long_line_without_spaces() {
     let n = notification("intake, 2 lines of 2 MB", &mail("Инцидент №7", text));
     assert_eq!(n.text, word);
     assert_eq!(n.topic.as_deref(), Some(word.as_str()));
+}
+
+// ---- HTML ----
+
+#[test]
+fn html_with_many_script_style_and_title_elements() {
+    let src = "<script>var a = '<b>';</script><STYLE>p{}</STYLE ><title>t</title>x".repeat(60_000);
+    let text = html("html, 6×10⁴ × script+style+title", &src);
+    assert_eq!(text, "x".repeat(60_000));
+}
+
+#[test]
+fn html_with_megabytes_of_style_openers() {
+    let openers = "<style>".repeat(300_000);
+    let text = html(
+        "html, 3×10⁵ <style> then a close",
+        &format!("до{openers}</style>после"),
+    );
+    assert_eq!(text, "допосле");
+    let text = html("html, 3×10⁵ unclosed <style>", &format!("до{openers}после"));
+    assert_eq!(text, "до");
+    let text = html(
+        "html, 10⁵ unclosed <title x=\"…\">",
+        &format!("до{}", "<title x=\"a\">t".repeat(100_000)),
+    );
+    assert_eq!(text, "до");
+}
+
+#[test]
+fn html_with_deeply_nested_blocks() {
+    let depth = 100_000;
+    let src = format!("{}глубоко{}", "<div>".repeat(depth), "</div>".repeat(depth));
+    assert_eq!(html("html, 10⁵ nested <div>", &src), "глубоко");
+    let src = format!("{}глубоко", "<p><span><b><i>".repeat(depth / 4));
+    assert_eq!(html("html, 10⁵ unclosed inline tags", &src), "глубоко");
+}
+
+#[test]
+fn html_with_deeply_nested_tables_with_text_at_every_level() {
+    let depth = 50_000;
+    let src = "<table><tr><td>Ячейка</td><td>x".repeat(depth);
+    let text = html("html, 5×10⁴ nested tables", &src);
+    assert_eq!(text.matches('x').count(), depth);
+    assert_eq!(text.matches("Ячейка").count(), depth);
+    let src = format!("{}{}", src, "</td></tr></table>".repeat(depth));
+    let text = html("html, 5×10⁴ nested tables, closed", &src);
+    assert_eq!(text.matches('x').count(), depth);
+}
+
+#[test]
+fn html_with_nested_links() {
+    let n = 50_000;
+    let src = format!(
+        "{}текст{}",
+        "<a href=\"https://e.example/\">".repeat(n),
+        "</a>".repeat(n)
+    );
+    let text = html("html, 5×10⁴ nested links", &src);
+    assert_eq!(text.matches("https://e.example/").count(), n);
+    assert!(
+        text.ends_with("текст <https://e.example/>"),
+        "{:?}",
+        text.get(text.len().saturating_sub(80)..)
+    );
+}
+
+#[test]
+fn html_with_a_hundred_thousand_line_breaks() {
+    let src = format!("начало{}конец", "<br>".repeat(100_000));
+    assert_eq!(html("html, 10⁵ <br>", &src), "начало\n\nконец");
+    let src = format!("<pre>начало{}конец</pre>", "\n".repeat(1_000_000));
+    assert_eq!(
+        html("html, <pre> with 10⁶ newlines", &src),
+        "начало\n\nконец"
+    );
+}
+
+#[test]
+fn html_with_long_runs_of_one_thing() {
+    let word = "ж".repeat(1_000_000);
+    assert_eq!(html("html, a 2 MB word", &word), word);
+    let lt = "<".repeat(1_000_000);
+    assert_eq!(html("html, 10⁶ lone '<'", &lt), lt);
+    let amp = "&amp;".repeat(300_000);
+    assert_eq!(html("html, 3×10⁵ &amp;", &amp), "&".repeat(300_000));
+    let bare = "&".repeat(500_000);
+    assert_eq!(html("html, 5×10⁵ bare '&'", &bare), bare);
+    let spaces = format!("a{}b", " \t\n".repeat(500_000));
+    assert_eq!(html("html, 1.5×10⁶ whitespace", &spaces), "a b");
+}
+
+#[test]
+fn html_with_unterminated_constructs() {
+    let tail = "x".repeat(1_000_000);
+    assert_eq!(html("html, open comment", &format!("a<!--{tail}")), "a");
+    assert_eq!(html("html, open <!", &format!("a<!{tail}")), "a");
+    assert_eq!(
+        html("html, open quote in a tag", &format!("a<a href=\"{tail}")),
+        "a"
+    );
+    let comments = "<!-- c -->".repeat(100_000);
+    assert_eq!(html("html, 10⁵ comments", &format!("a{comments}b")), "ab");
+    let attrs = format!(
+        "<a {}href=\"https://e.example/\">t</a>",
+        "hrefx ".repeat(200_000)
+    );
+    assert_eq!(
+        html("html, 2×10⁵ attribute names", &attrs),
+        "t <https://e.example/>"
+    );
 }
