@@ -12,6 +12,8 @@ use chrono::{TimeZone, Utc};
 use otklik::config::Address;
 use otklik::inbound::Inbound;
 use otklik::intake::{Labels, Notification, parse_notification};
+use otklik::lexicon::Lexicon;
+use otklik::reply::{Keyword, KeywordSource, ParsedReply, parse_reply};
 use otklik::text::html_to_text;
 
 /// Runs `f`, printing how long it took under `what`.
@@ -64,6 +66,11 @@ fn notification(what: &str, mail: &Inbound) -> Notification {
         parse_notification(mail, &Labels::builtin(), chrono_tz::Europe::Moscow, arrival)
     })
     .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+fn reply(what: &str, subject: &str, body: String) -> ParsedReply {
+    let m = mail(subject, body);
+    timed(what, || parse_reply(&m, "OTK"))
 }
 
 fn html(what: &str, source: &str) -> String {
@@ -250,4 +257,156 @@ fn html_with_unterminated_constructs() {
         html("html, 2×10⁵ attribute names", &attrs),
         "t <https://e.example/>"
     );
+}
+
+// ---- replies ----
+
+/// The n-th action code: 8 characters of the code alphabet.
+fn code(mut n: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut out = String::new();
+    for _ in 0..8 {
+        out.push(char::from(ALPHABET[n % ALPHABET.len()]));
+        n /= ALPHABET.len();
+    }
+    out
+}
+
+#[test]
+fn reply_with_a_hundred_thousand_candidate_codes() {
+    let body: String = (0..100_000).map(|i| format!("#{} ", code(i))).collect();
+    let r = reply("reply, 10⁵ codes", "Re: [OTK-1] x", body);
+    assert!(
+        !r.codes.is_empty() && r.codes.len() <= 8,
+        "{}",
+        r.codes.len()
+    );
+    let want: Vec<String> = (0..r.codes.len()).map(code).collect();
+    assert_eq!(r.codes, want);
+}
+
+#[test]
+fn reply_subject_with_many_tags_and_brackets() {
+    let subject = format!("Re: {}Согласовано", "[OTK-1] ".repeat(100_000));
+    let r = reply("reply, 10⁵ tags in the subject", &subject, String::new());
+    assert_eq!(r.case_number, Some(1));
+    assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Subject)));
+    let subject = format!("Re: [OTK-{}] x", "9".repeat(1_000_000));
+    assert_eq!(
+        reply("reply, 10⁶ digits", &subject, String::new()).case_number,
+        None
+    );
+    let subject = "[".repeat(500_000);
+    assert_eq!(
+        reply("reply, 5×10⁵ '['", &subject, String::new()).case_number,
+        None
+    );
+    let subject = format!("Re: [OTK-7]{} Согласовано", " [x]".repeat(200_000));
+    let r = reply("reply, 2×10⁵ [x] groups", &subject, String::new());
+    assert_eq!(r.case_number, Some(7));
+    assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Subject)));
+}
+
+#[test]
+fn reply_with_a_million_blank_lines_in_all() {
+    let blank = "\n".repeat(400_000);
+    let r = reply(
+        "reply, 3 × 4×10⁵ blank lines",
+        "Re: [OTK-1] x",
+        format!("{blank}Согласовано{blank}> цитата{blank}"),
+    );
+    assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Body)));
+    assert_eq!(r.text, "");
+    let half = "\n".repeat(300_000);
+    let r = reply(
+        "reply, 3×10⁵ blank lines in a draft",
+        "Re: [OTK-1] x",
+        format!("Вода будет.{half}Завтра.\r\n{}", "\r\n".repeat(300_000)),
+    );
+    assert_eq!(r.text, format!("Вода будет.{half}Завтра."));
+}
+
+#[test]
+fn reply_with_a_deep_and_long_quote_chain() {
+    let deep = ">".repeat(100_000);
+    let mut body = String::new();
+    for _ in 0..10 {
+        body.push_str(&deep);
+        body.push_str(" цитата\n");
+    }
+    for _ in 0..100_000 {
+        body.push_str("> > строка цитаты\n\n");
+    }
+    body.push_str("\nДОРАБОТАТЬ: сроки\n");
+    let r = reply(
+        "reply, 10⁵-level and 10⁵-line quotes",
+        "Re: [OTK-1] x",
+        body,
+    );
+    assert_eq!(r.keyword, Some((Keyword::Rework, KeywordSource::Body)));
+    assert_eq!(r.text, "сроки");
+}
+
+#[test]
+fn reply_with_many_marker_like_lines() {
+    let body = "From: x\n".repeat(100_000);
+    let r = reply("reply, 10⁵ From: lines", "Re: [OTK-1] x", body.clone());
+    assert_eq!(r.text, body.trim_end());
+    let body = format!(
+        "Вода будет.\n\n{}",
+        "Житель написал 10:00:\n\n\n\n> вопрос\n".repeat(50_000)
+    );
+    let r = reply("reply, 5×10⁴ attributions", "Re: [OTK-1] x", body);
+    assert_eq!(r.text, "Вода будет.");
+    let body = "Список:\n\n\n\n\n".repeat(100_000);
+    let r = reply("reply, 10⁵ lines ending in ':'", "Re: [OTK-1] x", body);
+    assert_eq!(r.text.lines().filter(|l| !l.is_empty()).count(), 100_000);
+    let body = "С уважением,\n".repeat(50_000);
+    let r = reply("reply, 5×10⁴ closings", "Re: [OTK-1] x", body.clone());
+    assert_eq!(r.text, body.trim_end());
+}
+
+#[test]
+fn reply_keywords_with_huge_gaps() {
+    let gap = " ".repeat(1_000_000);
+    let r = reply(
+        "reply, 10⁶ spaces in a phrase",
+        "Re: [OTK-1] x",
+        format!("НЕ{gap}МОЯ КОМПЕТЕНЦИЯ"),
+    );
+    assert_eq!(r.keyword, Some((Keyword::Decline, KeywordSource::Body)));
+    let r = reply(
+        "reply, 10⁶ spaces before a date",
+        "Re: [OTK-1] x",
+        format!("ОТСУТСТВУЮ{gap}ДО{gap}25.12.2026"),
+    );
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
+    assert_eq!(
+        r.keyword,
+        Some((Keyword::AbsentUntil(date), KeywordSource::Body))
+    );
+    let r = reply(
+        "reply, 10⁶ spaces before a target",
+        "Re: [OTK-1] x",
+        format!("НАЗНАЧИТЬ{gap}housing"),
+    );
+    assert_eq!(
+        r.keyword,
+        Some((Keyword::Assign("housing".into()), KeywordSource::Body))
+    );
+    let word = "ж".repeat(1_000_000);
+    let r = reply("reply, a 2 MB word", "Re: [OTK-1] x", word.clone());
+    assert_eq!(r.text, word);
+}
+
+// ---- the exclusion lexicon ----
+
+#[test]
+fn lexicon_on_a_long_text() {
+    let lexicon = Lexicon::parse("мудак\nубить тебя\n/угро[зж]/\n").unwrap();
+    let text = format!("{}убить    тебя", "Слово, ".repeat(100_000));
+    let found = timed("lexicon, 1.3 MB", || lexicon.find(&text));
+    assert_eq!(found.as_deref(), Some("убить тебя"));
+    let text = "xyz ".repeat(200_000);
+    assert_eq!(timed("lexicon, 0.8 MB clean", || lexicon.find(&text)), None);
 }

@@ -156,6 +156,10 @@ fn is_separator_line(trimmed: &str) -> bool {
         "forwarded message",
         "пересылаемое сообщение",
     ];
+    // The longest of these lines is some 50 characters with its dashes.
+    if trimmed.len() > 400 {
+        return false;
+    }
     let lower = trimmed.to_lowercase();
     let inner = lower
         .trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c == '*' || c.is_whitespace())
@@ -168,6 +172,12 @@ fn is_separator_line(trimmed: &str) -> bool {
 /// A line of `_` or `-` only, as Outlook puts above a quoted header block.
 fn is_rule(trimmed: &str) -> bool {
     trimmed.chars().count() >= 5 && trimmed.chars().all(|c| c == '_' || c == '-')
+}
+
+/// The first `n` characters of `s`, lower-cased: enough to compare with a short prefix
+/// without lower-casing a whole (maybe huge) line.
+fn lower_prefix(s: &str, n: usize) -> String {
+    s.chars().take(n).flat_map(char::to_lowercase).collect()
 }
 
 /// `Отправлено с iPhone`, `Sent from my iPhone`, `Отправлено из мобильной Почты Mail.ru`…
@@ -232,9 +242,10 @@ fn header_label(line: &str) -> Option<&'static str> {
         ("тема:", "subject"),
         ("betreff:", "subject"),
     ];
-    let lower = line
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_')
-        .to_lowercase();
+    let lower = lower_prefix(
+        line.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_'),
+        16,
+    );
     LABELS
         .iter()
         .find(|(l, _)| lower.starts_with(l))
@@ -277,6 +288,10 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
         return is_attribution(one, next_is_quote(i + 1)).then_some(1);
     }
     let two = lines.get(i + 1).map(|l| l.trim())?;
+    // Two lines longer than an attribution can be (400 characters): not worth joining.
+    if one.len() + two.len() > 4 * 400 {
+        return None;
+    }
     if two.ends_with(':') && !two.is_empty() {
         let joined = format!("{one} {two}");
         return is_attribution(&joined, next_is_quote(i + 2)).then_some(2);
@@ -332,7 +347,7 @@ fn cut_regards<'a>(segment: &'a [&'a str], sender_name: Option<&str>) -> &'a [&'
         "sincerely",
     ];
     let Some(r) = segment.iter().rposition(|l| {
-        let lower = l.trim().to_lowercase();
+        let lower = lower_prefix(l.trim(), 32);
         CLOSINGS.iter().any(|c| lower.starts_with(c))
     }) else {
         return segment;
