@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use otklik::config::Address;
-use otklik::inbound::Inbound;
+use otklik::inbound::{Inbound, MAX_HTML_BYTES, MAX_TEXT_BYTES, TEXT_CUT_MARK};
 use otklik::intake::{Labels, Notification, parse_notification};
 use otklik::lexicon::Lexicon;
 use otklik::reply::{Keyword, KeywordSource, ParsedReply, parse_reply};
@@ -409,4 +409,57 @@ fn lexicon_on_a_long_text() {
     assert_eq!(found.as_deref(), Some("убить тебя"));
     let text = "xyz ".repeat(200_000);
     assert_eq!(timed("lexicon, 0.8 MB clean", || lexicon.find(&text)), None);
+}
+
+// ---- the cap on the body text, and the whole way from raw bytes ----
+
+#[test]
+fn a_body_over_the_cap_is_cut_at_a_character_boundary() {
+    // One ASCII byte first: the cut falls inside a two-byte letter.
+    let post = format!("x{}", "ж".repeat(MAX_TEXT_BYTES));
+    let body = format!("Тематика: ЖКХ\r\nТекст: {post}\r\n");
+    let raw = raw_message("Инцидент №8", "text/plain", &body);
+    let m = timed("Inbound::parse, 2 MiB of text", || Inbound::parse(&raw)).unwrap();
+    assert!(m.text.len() <= MAX_TEXT_BYTES, "{}", m.text.len());
+    assert!(m.text_was_cut());
+    let kept = m.text.strip_suffix(TEXT_CUT_MARK).unwrap_or_default();
+    assert!(kept.ends_with('ж'), "{:?}", kept.get(kept.len() - 10..));
+    assert!(kept.len() + TEXT_CUT_MARK.len() > MAX_TEXT_BYTES - 4);
+    // The executor reads that the post was cut.
+    let n = notification("intake, a cut text", &m);
+    assert!(n.text.starts_with("xжж"));
+    assert!(
+        n.text.ends_with(TEXT_CUT_MARK.trim_start()),
+        "{:?}",
+        n.text.get(n.text.len() - 80..)
+    );
+
+    // Exactly at the cap: kept whole.
+    let post = "ж".repeat(MAX_TEXT_BYTES / 2);
+    let raw = raw_message("Инцидент №9", "text/plain", &post);
+    let m = Inbound::parse(&raw).unwrap();
+    assert_eq!(m.text, post);
+    assert!(!m.text_was_cut());
+}
+
+#[test]
+fn an_html_body_over_the_caps_is_cut() {
+    // Over the HTML cap: the source is cut before conversion.
+    let big = format!("<p>{}</p>", "ж".repeat(MAX_HTML_BYTES / 2 + 10));
+    let raw = raw_message("Инцидент №10", "text/html", &big);
+    let m = timed("Inbound::parse, 4 MiB of HTML", || Inbound::parse(&raw)).unwrap();
+    assert!(m.from_html);
+    assert!(m.text.len() <= MAX_TEXT_BYTES);
+    assert!(m.text_was_cut());
+    // Under the HTML cap, but more text than the text cap.
+    let line = "ж".repeat(64);
+    let big = format!(
+        "<div>{}</div>",
+        format!("{line}<br>").repeat(MAX_TEXT_BYTES / 100)
+    );
+    let raw = raw_message("Инцидент №11", "text/html", &big);
+    let m = timed("Inbound::parse, 1.4 MiB of HTML", || Inbound::parse(&raw)).unwrap();
+    assert!(m.text.len() <= MAX_TEXT_BYTES);
+    assert!(m.text_was_cut());
+    assert!(m.text.starts_with(&format!("{line}\n{line}\n")));
 }
