@@ -16,6 +16,9 @@ use std::borrow::Cow;
 /// - `<br>` is a line break, and so is a line break inside `<pre>` (mail that wraps its
 ///   plain text in `<pre>`); `p`, `div`, `li`, `tr`, `table`, headings and the like start
 ///   and end a line; `</p>` and headings also leave a blank line after them;
+/// - the text inside `<blockquote>` is quoted the way plain-text mail quotes: each of its
+///   lines starts with `> `, once per level of nesting (at most [`MAX_QUOTE_MARKS`]), so
+///   that the reply parser tells a quoted original from the reply's own text;
 /// - in a table row the non-empty cells are joined: the first with `": "` (not doubled
 ///   when the cell already ends in `:`), further cells with `" | "`; a cell keeps its own
 ///   line breaks; nested tables are rendered inside their cell, down to
@@ -30,10 +33,19 @@ pub fn html_to_text(html: &str) -> String {
     conv.finish()
 }
 
+/// The most `> ` marks a line of a nested `<blockquote>` gets: one level already says
+/// "quoted", and a bound keeps the output linear in the input.
+pub const MAX_QUOTE_MARKS: usize = 8;
+
 /// How deep tables are rendered as tables. A finished nested table is copied into its
 /// parent cell, so each level copies its content once more; past this depth `table`, `tr`
 /// and `td` are read as plain blocks, which bounds the copying.
 pub const MAX_TABLE_DEPTH: usize = 16;
+
+/// Written before the first character of each line inside a `<blockquote>`, once per
+/// level, and turned into `> ` by [`tidy`]. A Unicode noncharacter (reserved for a
+/// program's internal use); the same character in the input is dropped.
+const QUOTE_MARK: char = '\u{FDD0}';
 
 #[derive(Default)]
 struct Table {
@@ -66,38 +78,16 @@ struct Converter {
     link: Option<Link>,
     /// Inside `<pre>` (or `<textarea>`/`<plaintext>`-like blocks): line breaks are kept.
     pre_depth: usize,
+    /// Open `<blockquote>` elements.
+    quote_depth: usize,
     /// The last buffer id handed out (`out` is 0).
     last_buf: u64,
 }
 
 const BLOCK_TAGS: &[&str] = &[
-    "p",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "dl",
-    "dt",
-    "dd",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "hr",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "center",
-    "address",
-    "form",
-    "fieldset",
-    "caption",
-    "body",
-    "html",
+    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "section", "article", "header", "footer", "center", "address", "form", "fieldset", "caption",
+    "body", "html",
 ];
 
 const SKIP_TAGS: &[&str] = &["script", "style", "head", "title", "noscript", "template"];
@@ -143,9 +133,19 @@ impl Converter {
     }
 
     /// Appends text that is already decoded and folded (`\n` only where a line break is
-    /// meant).
+    /// meant), with the quote marks at the start of each line inside a `<blockquote>`.
     fn write(&mut self, text: &str) {
-        self.buf().push_str(text);
+        let marks = self.quote_depth.min(MAX_QUOTE_MARKS);
+        let b = self.buf();
+        for c in text.chars() {
+            if c == QUOTE_MARK {
+                continue;
+            }
+            if marks > 0 && c != '\n' && c != ' ' && (b.is_empty() || b.ends_with('\n')) {
+                b.extend(std::iter::repeat_n(QUOTE_MARK, marks));
+            }
+            b.push(c);
+        }
     }
 
     fn push_text(&mut self, raw: &str) {
@@ -239,6 +239,7 @@ impl Converter {
             return;
         };
         self.soft_newline();
+        // The rows carry their own quote marks (written into the cells).
         self.buf().push_str(&t.rows);
         self.soft_newline();
     }
@@ -294,6 +295,14 @@ impl Converter {
                     self.pre_depth += 1;
                 }
             }
+            "blockquote" => {
+                self.soft_newline();
+                if closing {
+                    self.quote_depth = self.quote_depth.saturating_sub(1);
+                } else {
+                    self.quote_depth += 1;
+                }
+            }
             "tr" | "table" if closing && self.tables.is_empty() => self.soft_newline(),
             "table" if !closing => self.open_table(),
             "table" => self.close_table(),
@@ -327,7 +336,7 @@ impl Converter {
                 self.close_link();
                 if !closing {
                     let href = attr_value(attrs, "href")
-                        .map(|h| decode_entities(&h).trim().to_string())
+                        .map(|h| decode_entities(&h).trim().replace(QUOTE_MARK, ""))
                         .filter(|h| {
                             let l = h.to_ascii_lowercase();
                             l.starts_with("http://") || l.starts_with("https://")
@@ -560,27 +569,46 @@ pub fn decode_entities(s: &str) -> String {
     out
 }
 
-/// Trims lines, collapses runs of spaces, keeps at most one blank line in a row, and drops
-/// blank lines at both ends.
+/// Trims lines, collapses runs of spaces, keeps at most one blank line in a row, drops
+/// blank lines at both ends, and turns the quote marks at the start of a line into `> `.
 fn tidy(s: &str) -> String {
-    let mut lines: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(s.len());
+    let mut blank_pending = false;
+    let mut l = String::new();
     for line in s.split('\n') {
-        let mut l = String::with_capacity(line.len());
+        l.clear();
+        let mut marks = 0;
         for c in line.chars() {
+            if c == QUOTE_MARK {
+                // Marks are written right before a line's first character; any others
+                // (a quoted cell in the middle of a table row) say nothing more.
+                if l.is_empty() {
+                    marks += 1;
+                }
+                continue;
+            }
             let c = if c.is_whitespace() { ' ' } else { c };
             if c == ' ' && (l.is_empty() || l.ends_with(' ')) {
                 continue;
             }
             l.push(c);
         }
-        let l = l.trim_end().to_string();
-        if l.is_empty() && lines.last().is_none_or(|p| p.is_empty()) {
+        let text = l.trim_end();
+        if text.is_empty() {
+            blank_pending = !out.is_empty();
             continue;
         }
-        lines.push(l);
+        if !out.is_empty() {
+            out.push('\n');
+            if blank_pending {
+                out.push('\n');
+            }
+        }
+        blank_pending = false;
+        for _ in 0..marks.min(MAX_QUOTE_MARKS) {
+            out.push_str("> ");
+        }
+        out.push_str(text);
     }
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    lines.join("\n")
+    out
 }

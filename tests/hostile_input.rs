@@ -14,7 +14,7 @@ use otklik::inbound::{Inbound, MAX_HTML_BYTES, MAX_TEXT_BYTES, TEXT_CUT_MARK};
 use otklik::intake::{Labels, Notification, parse_notification};
 use otklik::lexicon::Lexicon;
 use otklik::reply::{Keyword, KeywordSource, ParsedReply, parse_reply};
-use otklik::text::html_to_text;
+use otklik::text::{MAX_QUOTE_MARKS, html_to_text};
 
 /// Runs `f`, printing how long it took under `what`.
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
@@ -462,4 +462,28 @@ fn an_html_body_over_the_caps_is_cut() {
     assert!(m.text.len() <= MAX_TEXT_BYTES);
     assert!(m.text_was_cut());
     assert!(m.text.starts_with(&format!("{line}\n{line}\n")));
+}
+
+#[test]
+fn an_html_reply_built_to_be_slow_all_the_way_from_raw_bytes() {
+    let mut src = String::from("<div>Согласовано</div><div>Замечаний нет.</div>");
+    src.push_str(&"<script>x</script><style>y</style>".repeat(20_000));
+    src.push_str(&"<blockquote>x<br>".repeat(20_000));
+    src.push_str(&"<table><tr><td>Ячейка</td><td>".repeat(5_000));
+    src.push_str(&"<a href=\"https://e.example/\">".repeat(5_000));
+    src.push_str(&"<br>".repeat(100_000));
+    let raw = raw_message("Re: [OTK-42] На согласование", "text/html", &src);
+    let m = timed("Inbound::parse, a slow HTML reply", || Inbound::parse(&raw)).unwrap();
+    assert!(!m.text_was_cut());
+    let mut lines = m.text.lines();
+    assert_eq!(lines.next(), Some("Согласовано"));
+    assert_eq!(lines.next(), Some("Замечаний нет."));
+    for line in lines.filter(|l| !l.is_empty()) {
+        let marks = line.matches("> ").count();
+        assert!((1..=MAX_QUOTE_MARKS).contains(&marks), "{line:.80}");
+    }
+    let r = timed("parse_reply, a slow HTML reply", || parse_reply(&m, "OTK"));
+    assert_eq!(r.case_number, Some(42));
+    assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Body)));
+    assert_eq!(r.text, "Замечаний нет.");
 }

@@ -2,9 +2,11 @@
 //! plus edge cases and property tests.
 //!
 //! Each `NAME.txt` holds a reply as `Subject:` and `From:` lines, a blank line, and the
-//! body as `Inbound::text` carries it (plain text, `\n` line ends). `NAME.expect` holds
-//! `case:` (N or `none`), `keyword:` (`Debug` of the keyword and `body`/`subject`, or
-//! `none`), `codes:` (space-separated) and, after a `text:` line, the expected own text.
+//! body as `Inbound::text` carries it (plain text, `\n` line ends). Each `NAME.eml` holds
+//! a whole message as the client sends it (the HTML-only layouts of the web clients), read
+//! through `Inbound::parse`. `NAME.expect` holds `case:` (N or `none`), `keyword:` (`Debug`
+//! of the keyword and `body`/`subject`, or `none`), `codes:` (space-separated) and, after
+//! a `text:` line, the expected own text.
 
 use std::fs;
 use std::path::Path;
@@ -57,8 +59,17 @@ fn describe(kw: &Option<(Keyword, KeywordSource)>) -> String {
     }
 }
 
-fn corpus_case(txt: &Path) -> Result<(), String> {
-    let raw = fs::read_to_string(txt).map_err(|e| e.to_string())?;
+/// The reply in a corpus file: a whole message (`.eml`), or headers and `Inbound::text`.
+fn corpus_mail(path: &Path) -> Result<Inbound, String> {
+    if path.extension().is_some_and(|e| e == "eml") {
+        let raw = fs::read(path).map_err(|e| e.to_string())?;
+        let m = Inbound::parse(&raw).map_err(|e| e.to_string())?;
+        if !m.from_html {
+            return Err("an .eml of the corpus is an HTML-only layout".into());
+        }
+        return Ok(m);
+    }
+    let raw = fs::read_to_string(path).map_err(|e| e.to_string())?;
     let (head, body) = raw
         .split_once("\n\n")
         .ok_or("no blank line after the headers")?;
@@ -71,6 +82,11 @@ fn corpus_case(txt: &Path) -> Result<(), String> {
             from = Some(v);
         }
     }
+    Ok(mail(subject, from, body))
+}
+
+fn corpus_case(txt: &Path) -> Result<(), String> {
+    let reply = corpus_mail(txt)?;
     let expect = fs::read_to_string(txt.with_extension("expect")).map_err(|e| e.to_string())?;
     let (fields, text) = expect
         .split_once("text:\n")
@@ -85,7 +101,7 @@ fn corpus_case(txt: &Path) -> Result<(), String> {
             .to_string()
     };
 
-    let got = parse_reply(&mail(subject, from, body), "OTK");
+    let got = parse_reply(&reply, "OTK");
     let mut problems = Vec::new();
     let case = got
         .case_number
@@ -120,10 +136,15 @@ fn corpus_of_reply_layouts() {
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt" || e == "eml"))
         .collect();
     files.sort();
     assert!(files.len() >= 25, "only {} corpus files", files.len());
+    let html_only = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .count();
+    assert!(html_only >= 8, "only {html_only} HTML-only layouts");
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| {

@@ -272,9 +272,14 @@ fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_some_and(|re| re.is_match(s))
 }
 
-/// An attribution line (`On … wrote:`, `… пишет:`, `… написал(а):`, Yandex
-/// `01.12.2026, 10:15, "Name" <a@b>:`, Mail.ru `Вторник, 1 декабря 2026, 10:15 +07:00 от
-/// Name <a@b>:`), possibly wrapped onto two lines: how many lines it takes.
+/// An attribution line, possibly wrapped onto two lines: how many lines it takes. The
+/// shapes of the corpus: `On … wrote:` (Gmail, Apple Mail, Thunderbird `On 12/1/26 10:15
+/// AM, Name wrote:`, mutt `On Tue, Dec 01, 2026 at 10:15:00AM +0700, Name wrote:`),
+/// `… пишет:` / `… написал(а):` (Thunderbird `01.12.2026 10:15, Name пишет:`), Gmail
+/// `вт, 1 дек. 2026 г. в 10:15, Name <a@b>:`, Yandex `01.12.2026, 10:15, "Name" <a@b>:`,
+/// Mail.ru `Вторник, 1 декабря 2026, 10:15 +07:00 от Name <a@b>:`, mutt's common
+/// `* Name <a@b> [2026-12-01 10:15]:`: a line ending in `:` with an address and a time,
+/// or with a verb, or followed by a quote.
 fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
     let next_is_quote = |after: usize| {
         lines
@@ -288,8 +293,10 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
         return is_attribution(one, next_is_quote(i + 1)).then_some(1);
     }
     let two = lines.get(i + 1).map(|l| l.trim())?;
-    // Two lines longer than an attribution can be (400 characters): not worth joining.
-    if one.len() + two.len() > 4 * 400 {
+    // A quoted line is no second half of a wrapped attribution (the first line would be
+    // the reply's last line above a quoted attribution). And two lines longer than an
+    // attribution can be (400 characters) are not worth joining.
+    if two.starts_with('>') || one.len() + two.len() > 4 * 400 {
         return None;
     }
     if two.ends_with(':') && !two.is_empty() {
