@@ -361,6 +361,9 @@ fn reply_with_many_marker_like_lines() {
     let body = "Список:\n\n\n\n\n".repeat(100_000);
     let r = reply("reply, 10⁵ lines ending in ':'", "Re: [OTK-1] x", body);
     assert_eq!(r.text.lines().filter(|l| !l.is_empty()).count(), 100_000);
+    let body = "-----\n\n\n\n\nтекст\n".repeat(50_000);
+    let r = reply("reply, 5×10⁴ dashed rules", "Re: [OTK-1] x", body.clone());
+    assert_eq!(r.text, body.trim_end());
     let body = "С уважением,\n".repeat(50_000);
     let r = reply("reply, 5×10⁴ closings", "Re: [OTK-1] x", body.clone());
     assert_eq!(r.text, body.trim_end());

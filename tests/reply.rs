@@ -144,7 +144,7 @@ fn corpus_of_reply_layouts() {
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .count();
-    assert!(html_only >= 8, "only {html_only} HTML-only layouts");
+    assert!(html_only >= 10, "only {html_only} HTML-only layouts");
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| {
@@ -496,6 +496,19 @@ fn attribution_needs_evidence() {
     // A keyword line with a colon right before a quote stays.
     let r = parse("Re: [OTK-1] x", "ДОРАБОТАТЬ:\n> цитата\n");
     assert_eq!(r.keyword, Some((Keyword::Rework, KeywordSource::Body)));
+}
+
+#[test]
+fn a_rule_cuts_only_above_a_quoted_message() {
+    // Yandex: a rule, the original's To and Subject, the attribution, the quote.
+    let body = "Вода будет.\n\n----------------\nКому: Иван (i@b.ru);\nТема: вода;\n\
+                01.12.2026, 10:15, \"Обратная связь\" <a@b.ru>:\n> вопрос";
+    assert_eq!(parse("Re: [OTK-1] x", body).text, "Вода будет.");
+    let body = "Вода будет.\n-----\n> вопрос";
+    assert_eq!(parse("Re: [OTK-1] x", body).text, "Вода будет.");
+    // A rule inside a draft stays.
+    let body = "Итоги:\n-----\nВода будет.\n\n_____\n\nСвет тоже.";
+    assert_eq!(parse("Re: [OTK-1] x", body).text, body);
 }
 
 #[test]

@@ -119,6 +119,9 @@ fn marker_at(lines: &[&str], i: usize) -> Option<(usize, Marker)> {
     if line.trim_end() == "--" || is_separator_line(trimmed) || is_mobile_signature(trimmed) {
         return Some((i, Marker::Stop));
     }
+    if is_rule(trimmed) && rule_heads_quote(lines, i) {
+        return Some((i, Marker::Stop));
+    }
     if is_header_block(lines, i) {
         let mut start = i;
         if let Some(p) = (0..i).rev().find(|&p| !lines[p].trim().is_empty())
@@ -172,6 +175,18 @@ fn is_separator_line(trimmed: &str) -> bool {
 /// A line of `_` or `-` only, as Outlook puts above a quoted header block.
 fn is_rule(trimmed: &str) -> bool {
     trimmed.chars().count() >= 5 && trimmed.chars().all(|c| c == '_' || c == '-')
+}
+
+/// Whether the rule at line `i` heads the quoted message: the next non-empty line is a
+/// quoted-header line (Yandex puts `----------------`, `Кому: …;`, `Тема: …;` above its
+/// attribution line), an attribution or a quote.
+fn rule_heads_quote(lines: &[&str], i: usize) -> bool {
+    let Some(next) = (i + 1..lines.len()).find(|&j| !lines[j].trim().is_empty()) else {
+        return false;
+    };
+    header_label(lines[next]).is_some()
+        || is_quote(lines[next])
+        || attribution_len(lines, next).is_some()
 }
 
 /// The first `n` characters of `s`, lower-cased: enough to compare with a short prefix
