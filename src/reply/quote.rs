@@ -159,8 +159,11 @@ fn is_separator_line(trimmed: &str) -> bool {
         "forwarded message",
         "пересылаемое сообщение",
     ];
-    // The longest of these lines is some 50 characters with its dashes.
-    if trimmed.len() > 400 {
+    let dashed =
+        trimmed.starts_with("--") || trimmed.starts_with("__") || trimmed.starts_with("==");
+    // The longest of these lines is some 50 characters with its dashes, the longest
+    // undashed one 32: most lines are not worth lower-casing.
+    if trimmed.len() > if dashed { 400 } else { 80 } {
         return false;
     }
     let lower = trimmed.to_lowercase();
@@ -168,7 +171,6 @@ fn is_separator_line(trimmed: &str) -> bool {
         .trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c == '*' || c.is_whitespace())
         .trim_end_matches(':')
         .trim();
-    let dashed = lower.starts_with("--") || lower.starts_with("__") || lower.starts_with("==");
     (dashed && PHRASES.iter().any(|p| inner.contains(p))) || LINES.contains(&inner)
 }
 
@@ -189,10 +191,17 @@ fn rule_heads_quote(lines: &[&str], i: usize) -> bool {
         || attribution_len(lines, next).is_some()
 }
 
-/// The first `n` characters of `s`, lower-cased: enough to compare with a short prefix
-/// without lower-casing a whole (maybe huge) line.
-fn lower_prefix(s: &str, n: usize) -> String {
-    s.chars().take(n).flat_map(char::to_lowercase).collect()
+/// Whether `s` lower-cased starts with `prefix` (lower case), without lower-casing (or
+/// even reading) more of `s` than that.
+fn starts_with_lower(s: &str, prefix: &str) -> bool {
+    if prefix.is_ascii() {
+        return s
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(prefix.as_bytes()));
+    }
+    let mut lower = s.chars().flat_map(char::to_lowercase);
+    prefix.chars().all(|p| lower.next() == Some(p))
 }
 
 /// `Отправлено с iPhone`, `Sent from my iPhone`, `Отправлено из мобильной Почты Mail.ru`…
@@ -228,11 +237,11 @@ fn is_mobile_signature(trimmed: &str) -> bool {
         "huawei",
         "xiaomi",
     ];
-    if trimmed.chars().count() > 90 {
+    if !STARTS.iter().any(|s| starts_with_lower(trimmed, s)) || trimmed.chars().count() > 90 {
         return false;
     }
     let lower = trimmed.to_lowercase();
-    STARTS.iter().any(|s| lower.starts_with(s)) && WORDS.iter().any(|w| lower.contains(w))
+    WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// Which quoted-header label a line starts with (`From:`, `*От:*`, …).
@@ -257,13 +266,12 @@ fn header_label(line: &str) -> Option<&'static str> {
         ("тема:", "subject"),
         ("betreff:", "subject"),
     ];
-    let lower = lower_prefix(
-        line.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_'),
-        16,
-    );
+    let line = line.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    let first = line.chars().next()?.to_lowercase().next()?;
     LABELS
         .iter()
-        .find(|(l, _)| lower.starts_with(l))
+        .filter(|(l, _)| l.starts_with(first))
+        .find(|(l, _)| starts_with_lower(line, l))
         .map(|&(_, kind)| kind)
 }
 
@@ -369,8 +377,8 @@ fn cut_regards<'a>(segment: &'a [&'a str], sender_name: Option<&str>) -> &'a [&'
         "sincerely",
     ];
     let Some(r) = segment.iter().rposition(|l| {
-        let lower = lower_prefix(l.trim(), 32);
-        CLOSINGS.iter().any(|c| lower.starts_with(c))
+        let l = l.trim();
+        CLOSINGS.iter().any(|c| starts_with_lower(l, c))
     }) else {
         return segment;
     };
