@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use chrono::{TimeZone, Utc};
 use otklik::config::{self, Address, SecretCheck};
-use otklik::inbound::{Automatic, Inbound};
+use otklik::inbound::{Automatic, Inbound, MAX_TEXT_BYTES};
 use otklik::intake::{self, Labels};
 use otklik::reply;
 
@@ -18,6 +18,7 @@ pub fn notification(data: &[u8]) {
     let Ok(mail) = Inbound::parse(data) else {
         return;
     };
+    check_inbound(&mail);
     let arrival = Utc.with_ymd_and_hms(2026, 12, 1, 7, 15, 0).unwrap();
     let labels = Labels::builtin();
     if let Ok(n) = intake::parse_notification(&mail, &labels, chrono_tz::Europe::Moscow, arrival) {
@@ -34,6 +35,7 @@ pub fn notification(data: &[u8]) {
 /// mail-parser would have normalised away).
 pub fn reply(data: &[u8]) {
     if let Ok(mail) = Inbound::parse(data) {
+        check_inbound(&mail);
         check_reply(&mail);
     }
     let text = String::from_utf8_lossy(data);
@@ -56,8 +58,21 @@ pub fn reply(data: &[u8]) {
     check_reply(&mail);
 }
 
+fn check_inbound(mail: &Inbound) {
+    assert!(
+        mail.text.len() <= MAX_TEXT_BYTES,
+        "the body text is held to MAX_TEXT_BYTES: {}",
+        mail.text.len()
+    );
+}
+
 fn check_reply(mail: &Inbound) {
     let parsed = reply::parse_reply(mail, "OTK");
+    assert!(
+        parsed.codes.len() <= reply::MAX_CODES,
+        "at most MAX_CODES codes: {}",
+        parsed.codes.len()
+    );
     for code in &parsed.codes {
         assert_eq!(
             code.chars().count(),

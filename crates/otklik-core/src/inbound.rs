@@ -29,6 +29,21 @@ use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
 
 use crate::config::Address;
 
+/// The most body text kept, in bytes: [`Inbound::text`] is never longer, so that no parser
+/// downstream (intake, the reply parser, the exclusion lexicon) ever works on more. A
+/// longer body is cut at a character boundary and ends with [`TEXT_CUT_MARK`]. One MiB is
+/// hundreds of pages: no post, notification or reply written by a person comes near it.
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// The most HTML handed to [`crate::text::html_to_text`], in bytes (markup, styles and
+/// inline images weigh several times the text they carry); the text that comes out is
+/// then held to [`MAX_TEXT_BYTES`] like any other.
+pub const MAX_HTML_BYTES: usize = 4 * MAX_TEXT_BYTES;
+
+/// The last line of a body text that was cut to [`MAX_TEXT_BYTES`]: the reader sees that
+/// something is missing.
+pub const TEXT_CUT_MARK: &str = "\n\n[… текст письма обрезан: он длиннее 1 МиБ]";
+
 /// An attachment, kept byte for byte.
 ///
 /// Serialised, it is a reference only — name, type, SHA-256 and size, never the bytes: the
@@ -100,7 +115,8 @@ pub struct Inbound {
     pub date: Option<DateTime<Utc>>,
     pub automatic: Option<Automatic>,
     /// The body as plain text: the text/plain part, or the HTML part through
-    /// [`crate::text::html_to_text`] when there is no plain part. `\n` line ends.
+    /// [`crate::text::html_to_text`] when there is no plain part. `\n` line ends. At most
+    /// [`MAX_TEXT_BYTES`] long (see [`Inbound::text_was_cut`]).
     pub text: String,
     /// True when `text` came from HTML.
     pub from_html: bool,
@@ -114,6 +130,12 @@ pub enum InboundError {
 }
 
 impl Inbound {
+    /// Whether [`Inbound::text`] was cut to [`MAX_TEXT_BYTES`] (it ends with
+    /// [`TEXT_CUT_MARK`]).
+    pub fn text_was_cut(&self) -> bool {
+        self.text.ends_with(TEXT_CUT_MARK)
+    }
+
     /// Parse raw RFC 5322 bytes.
     pub fn parse(raw: &[u8]) -> Result<Inbound, InboundError> {
         // mail-parser asserts on some malformed structures (found by fuzzing: "Invalid part
@@ -365,6 +387,28 @@ fn normalise_newlines(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\r', "\n")
 }
 
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The body text held to [`MAX_TEXT_BYTES`]: a longer one (or one made from a source that
+/// was itself cut, `source_cut`) keeps what fits before [`TEXT_CUT_MARK`].
+fn capped(text: String, source_cut: bool) -> String {
+    if text.len() <= MAX_TEXT_BYTES && !source_cut {
+        return text;
+    }
+    let mut out = prefix(&text, MAX_TEXT_BYTES - TEXT_CUT_MARK.len())
+        .trim_end()
+        .to_string();
+    out.push_str(TEXT_CUT_MARK);
+    out
+}
+
 /// The body text, whether it came from HTML, and the index of the part it came from.
 fn body(msg: &Message<'_>) -> (String, bool, Option<usize>) {
     // The first genuine text/plain body part. mail-parser lists an HTML part among the text
@@ -381,15 +425,20 @@ fn body(msg: &Message<'_>) -> (String, bool, Option<usize>) {
             && let PartType::Text(t) = &part.body
             && !(has_html && t.trim().is_empty())
         {
-            return (normalise_newlines(t), false, Some(id as usize));
+            // Cut before normalising, so that the copy is bounded too (a `\r\n` pair cut in
+            // two keeps its `\r`, which normalising turns into the same `\n`).
+            let kept = prefix(t, MAX_TEXT_BYTES);
+            let text = capped(normalise_newlines(kept), kept.len() < t.len());
+            return (text, false, Some(id as usize));
         }
     }
     for &id in &msg.html_body {
         if let Some(part) = msg.parts.get(id as usize)
             && let PartType::Html(h) = &part.body
         {
-            let text = crate::text::html_to_text(&normalise_newlines(h));
-            return (text, true, Some(id as usize));
+            let kept = prefix(h, MAX_HTML_BYTES);
+            let text = crate::text::html_to_text(&normalise_newlines(kept));
+            return (capped(text, kept.len() < h.len()), true, Some(id as usize));
         }
     }
     (String::new(), false, None)

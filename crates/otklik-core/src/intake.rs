@@ -190,7 +190,13 @@ impl Labels {
     pub fn match_line<'a>(&self, line: &'a str) -> Option<(Field, &'a str)> {
         let line = line
             .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '>' | '*' | '•' | '·'));
+        // Most lines (blank ones, text) start with no label's first letter: one check
+        // instead of one per label.
+        let first = normalise_char(line.chars().next()?).next()?;
         for (label, field) in &self.entries {
+            if !label.starts_with(first) {
+                continue;
+            }
             let Some(end) = prefix_len(line, label) else {
                 continue;
             };
@@ -401,13 +407,14 @@ fn scan(body: &str, labels: &Labels) -> Found {
                 text_lines.push(unquote(lines[j], depth).trim_end());
                 j += 1;
             }
-            while text_lines.first().is_some_and(|l| l.trim().is_empty()) {
-                text_lines.remove(0);
-            }
-            while text_lines.last().is_some_and(|l| l.trim().is_empty()) {
-                text_lines.pop();
-            }
-            let text = text_lines.join("\n");
+            // Blank lines off both ends, found once each way (never removed one by one
+            // from the front: a post can start with a million blank lines).
+            let first = text_lines.iter().position(|l| !l.trim().is_empty());
+            let last = text_lines.iter().rposition(|l| !l.trim().is_empty());
+            let text = match (first, last) {
+                (Some(a), Some(b)) => text_lines[a..=b].join("\n"),
+                _ => String::new(),
+            };
             if found.text.is_none() && !text.trim().is_empty() {
                 found.text = Some(text);
             }
@@ -436,9 +443,13 @@ static URL_RE: LazyLock<Regex> = LazyLock::new(|| {
 pub fn first_url(s: &str) -> Option<String> {
     URL_RE.find_iter(s).find_map(|m| {
         let mut url = m.as_str();
+        // Trimming only ever takes punctuation and `)` off the end, never a `(`: whether the
+        // URL has one is known once (checking it on every round made a URL followed by
+        // many `)` quadratic).
+        let has_open_paren = url.contains('(');
         loop {
             let trimmed = url.trim_end_matches(['.', ',', ';', ':', '!', '?']);
-            let trimmed = if trimmed.ends_with(')') && !trimmed.contains('(') {
+            let trimmed = if trimmed.ends_with(')') && !has_open_paren {
                 &trimmed[..trimmed.len() - 1]
             } else {
                 trimmed

@@ -2,7 +2,10 @@
 //!
 //! A small, forgiving converter written for the HTML that monitoring platforms and mail
 //! clients send (tables of labelled fields, `<br>`-separated lines). It is not a browser:
-//! it never fails, unknown tags are dropped, their text kept.
+//! it never fails, unknown tags are dropped, their text kept. It runs in time linear in its
+//! input, whatever the nesting: every character is looked at a bounded number of times.
+
+use std::borrow::Cow;
 
 /// Turns an HTML body into readable plain text: block elements and `<br>` become line
 /// breaks, table cells are separated so that `<tr><td>Label</td><td>Value</td></tr>`
@@ -13,11 +16,15 @@
 /// - `<br>` is a line break, and so is a line break inside `<pre>` (mail that wraps its
 ///   plain text in `<pre>`); `p`, `div`, `li`, `tr`, `table`, headings and the like start
 ///   and end a line; `</p>` and headings also leave a blank line after them;
+/// - the text inside `<blockquote>` is quoted the way plain-text mail quotes: each of its
+///   lines starts with `> `, once per level of nesting (at most [`MAX_QUOTE_MARKS`]), so
+///   that the reply parser tells a quoted original from the reply's own text;
 /// - in a table row the non-empty cells are joined: the first with `": "` (not doubled
 ///   when the cell already ends in `:`), further cells with `" | "`; a cell keeps its own
-///   line breaks; nested tables are rendered inside their cell;
+///   line breaks; nested tables are rendered inside their cell, down to
+///   [`MAX_TABLE_DEPTH`] levels (deeper ones are read as plain blocks);
 /// - a link whose text does not show its `http(s)` target is written `text <URL>`, so the
-///   URL is not lost;
+///   URL is not lost; a link opened inside another one closes it first, as in a browser;
 /// - entities (named, decimal, hex) are decoded, `&nbsp;` becomes a space, runs of spaces
 ///   are collapsed, lines trimmed, and at most one blank line is kept in a row.
 pub fn html_to_text(html: &str) -> String {
@@ -25,6 +32,20 @@ pub fn html_to_text(html: &str) -> String {
     conv.run(html);
     conv.finish()
 }
+
+/// The most `> ` marks a line of a nested `<blockquote>` gets: one level already says
+/// "quoted", and a bound keeps the output linear in the input.
+pub const MAX_QUOTE_MARKS: usize = 8;
+
+/// How deep tables are rendered as tables. A finished nested table is copied into its
+/// parent cell, so each level copies its content once more; past this depth `table`, `tr`
+/// and `td` are read as plain blocks, which bounds the copying.
+pub const MAX_TABLE_DEPTH: usize = 16;
+
+/// Written before the first character of each line inside a `<blockquote>`, once per
+/// level, and turned into `> ` by [`tidy`]. A Unicode noncharacter (reserved for a
+/// program's internal use); the same character in the input is dropped.
+const QUOTE_MARK: char = '\u{FDD0}';
 
 #[derive(Default)]
 struct Table {
@@ -34,49 +55,44 @@ struct Table {
     cells: Vec<String>,
     /// The open cell, if any.
     cell: Option<String>,
+    /// Which buffer `rows` is, and which buffer the open cell is (see [`Converter::buf_id`]).
+    rows_id: u64,
+    cell_id: u64,
+}
+
+/// An open `<a href>` with an `http(s)` target.
+struct Link {
+    href: String,
+    /// The buffer the link's text goes to, and its length at the `<a>`.
+    buf: u64,
+    start: usize,
 }
 
 #[derive(Default)]
 struct Converter {
     out: String,
     tables: Vec<Table>,
-    /// Open `<a href>` targets (http/https only), with the buffer length at the `<a>`.
-    links: Vec<Option<(String, usize)>>,
+    /// Tables opened below [`MAX_TABLE_DEPTH`], read as blocks.
+    deep_tables: usize,
+    /// The open link, if it has an `http(s)` target.
+    link: Option<Link>,
     /// Inside `<pre>` (or `<textarea>`/`<plaintext>`-like blocks): line breaks are kept.
     pre_depth: usize,
+    /// Open `<blockquote>` elements.
+    quote_depth: usize,
+    /// The last buffer id handed out (`out` is 0).
+    last_buf: u64,
 }
 
 const BLOCK_TAGS: &[&str] = &[
-    "p",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "dl",
-    "dt",
-    "dd",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "hr",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "center",
-    "address",
-    "form",
-    "fieldset",
-    "caption",
-    "body",
-    "html",
+    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "section", "article", "header", "footer", "center", "address", "form", "fieldset", "caption",
+    "body", "html",
 ];
 
 const SKIP_TAGS: &[&str] = &["script", "style", "head", "title", "noscript", "template"];
+
+const TABLE_TAGS: &[&str] = &["table", "tr", "td", "th", "thead", "tbody", "tfoot"];
 
 impl Converter {
     fn buf(&mut self) -> &mut String {
@@ -88,6 +104,20 @@ impl Converter {
             },
             None => &mut self.out,
         }
+    }
+
+    /// Which buffer [`Converter::buf`] is.
+    fn buf_id(&self) -> u64 {
+        match self.tables.last() {
+            Some(t) if t.cell.is_some() => t.cell_id,
+            Some(t) => t.rows_id,
+            None => 0,
+        }
+    }
+
+    fn new_buf_id(&mut self) -> u64 {
+        self.last_buf += 1;
+        self.last_buf
     }
 
     fn soft_newline(&mut self) {
@@ -102,21 +132,51 @@ impl Converter {
         self.buf().push('\n');
     }
 
-    fn push_text(&mut self, raw: &str) {
-        let decoded = decode_entities(raw);
-        let pre = self.pre_depth > 0;
+    /// Appends text that is already decoded and folded (`\n` only where a line break is
+    /// meant), with the quote marks at the start of each line inside a `<blockquote>`.
+    fn write(&mut self, text: &str) {
+        let marks = self.quote_depth.min(MAX_QUOTE_MARKS);
         let b = self.buf();
-        for c in decoded.chars() {
-            if pre && c == '\n' {
-                b.push('\n');
+        for c in text.chars() {
+            if c == QUOTE_MARK {
                 continue;
             }
-            let c = if c.is_whitespace() { ' ' } else { c };
-            if c == ' ' && (b.is_empty() || b.ends_with(' ') || b.ends_with('\n')) {
-                continue;
+            if marks > 0 && c != '\n' && c != ' ' && (b.is_empty() || b.ends_with('\n')) {
+                b.extend(std::iter::repeat_n(QUOTE_MARK, marks));
             }
             b.push(c);
         }
+    }
+
+    fn push_text(&mut self, raw: &str) {
+        let decoded: Cow<'_, str> = if raw.contains('&') {
+            Cow::Owned(decode_entities(raw))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        let pre = self.pre_depth > 0;
+        let mut folded = String::with_capacity(decoded.len());
+        // Whether the buffer ends with a space or a line break, or is empty: a space
+        // there would be dropped.
+        let b = self.buf();
+        let mut after_space = b.is_empty() || b.ends_with(' ') || b.ends_with('\n');
+        for c in decoded.chars() {
+            if pre && c == '\n' {
+                folded.push('\n');
+                after_space = true;
+                continue;
+            }
+            if c.is_whitespace() {
+                if !after_space {
+                    folded.push(' ');
+                    after_space = true;
+                }
+                continue;
+            }
+            folded.push(c);
+            after_space = false;
+        }
+        self.write(&folded);
     }
 
     fn finish_cell(&mut self) {
@@ -163,7 +223,11 @@ impl Converter {
 
     fn open_table(&mut self) {
         self.soft_newline();
-        self.tables.push(Table::default());
+        let rows_id = self.new_buf_id();
+        self.tables.push(Table {
+            rows_id,
+            ..Table::default()
+        });
     }
 
     fn close_table(&mut self) {
@@ -175,12 +239,52 @@ impl Converter {
             return;
         };
         self.soft_newline();
-        let rows = t.rows;
-        self.buf().push_str(&rows);
+        // The rows carry their own quote marks (written into the cells).
+        self.buf().push_str(&t.rows);
         self.soft_newline();
     }
 
+    /// A table tag below [`MAX_TABLE_DEPTH`]: a block, counted so that its `</table>` is
+    /// known.
+    fn deep_table_tag(&mut self, name: &str, closing: bool) {
+        match (name, closing) {
+            ("table", false) => self.deep_tables += 1,
+            ("table", true) => self.deep_tables = self.deep_tables.saturating_sub(1),
+            _ => {}
+        }
+        self.soft_newline();
+    }
+
+    /// Ends the open link: its target is written after its text unless the text shows it.
+    fn close_link(&mut self) {
+        let Some(link) = self.link.take() else {
+            return;
+        };
+        // The link's text went to another buffer (a cell that has been closed since): it
+        // cannot be seen from here, so the target is written.
+        let same_buf = self.buf_id() == link.buf;
+        let b = self.buf();
+        let shown = if same_buf { b.get(link.start..) } else { None };
+        let text = match shown {
+            Some(shown) if shown.contains(link.href.as_str()) => return,
+            Some(shown) if shown.trim().is_empty() => link.href,
+            _ => {
+                let space = if b.ends_with(' ') { "" } else { " " };
+                format!("{space}<{}>", link.href)
+            }
+        };
+        self.write(&text);
+    }
+
     fn tag(&mut self, name: &str, closing: bool, attrs: &str) {
+        let is_table_tag = TABLE_TAGS.contains(&name);
+        if is_table_tag
+            && (self.deep_tables > 0
+                || (name == "table" && !closing && self.tables.len() >= MAX_TABLE_DEPTH))
+        {
+            self.deep_table_tag(name, closing);
+            return;
+        }
         match name {
             "br" => self.hard_newline(),
             "pre" => {
@@ -189,6 +293,14 @@ impl Converter {
                     self.pre_depth = self.pre_depth.saturating_sub(1);
                 } else {
                     self.pre_depth += 1;
+                }
+            }
+            "blockquote" => {
+                self.soft_newline();
+                if closing {
+                    self.quote_depth = self.quote_depth.saturating_sub(1);
+                } else {
+                    self.quote_depth += 1;
                 }
             }
             "tr" | "table" if closing && self.tables.is_empty() => self.soft_newline(),
@@ -210,38 +322,30 @@ impl Converter {
                     self.open_table();
                 }
                 self.finish_cell();
-                if !closing && let Some(t) = self.tables.last_mut() {
-                    t.cell = Some(String::new());
+                if !closing {
+                    let cell_id = self.new_buf_id();
+                    if let Some(t) = self.tables.last_mut() {
+                        t.cell = Some(String::new());
+                        t.cell_id = cell_id;
+                    }
                 }
             }
             "thead" | "tbody" | "tfoot" if !self.tables.is_empty() => self.finish_row(),
             "a" => {
-                if closing {
-                    if let Some(Some((href, start))) = self.links.pop() {
-                        let b = self.buf();
-                        let shown = b.get(start..).unwrap_or_default();
-                        if !shown.contains(href.as_str()) {
-                            if shown.trim().is_empty() {
-                                b.push_str(&href);
-                            } else {
-                                if !b.ends_with(' ') {
-                                    b.push(' ');
-                                }
-                                b.push('<');
-                                b.push_str(&href);
-                                b.push('>');
-                            }
-                        }
-                    }
-                } else {
+                // Links do not nest: a new one ends the open one, as in a browser.
+                self.close_link();
+                if !closing {
                     let href = attr_value(attrs, "href")
-                        .map(|h| decode_entities(&h).trim().to_string())
+                        .map(|h| decode_entities(&h).trim().replace(QUOTE_MARK, ""))
                         .filter(|h| {
                             let l = h.to_ascii_lowercase();
                             l.starts_with("http://") || l.starts_with("https://")
                         });
-                    let start = self.buf().len();
-                    self.links.push(href.map(|h| (h, start)));
+                    if let Some(href) = href {
+                        let buf = self.buf_id();
+                        let start = self.buf().len();
+                        self.link = Some(Link { href, buf, start });
+                    }
                 }
             }
             _ if BLOCK_TAGS.contains(&name) => {
@@ -282,7 +386,7 @@ impl Converter {
                 .unwrap_or(name_src.len());
             if name_len == 0 {
                 // A lone `<` in text.
-                self.push_text("<");
+                self.write("<");
                 rest = inner;
                 continue;
             }
@@ -304,6 +408,7 @@ impl Converter {
     }
 
     fn finish(mut self) -> String {
+        self.close_link();
         while !self.tables.is_empty() {
             self.close_table();
         }
@@ -326,20 +431,28 @@ fn tag_end(s: &str) -> Option<usize> {
     None
 }
 
-/// Skips to after `</name>` (case-insensitive); everything if it never comes.
+/// Skips to after the end tag `</name>` (name compared case-insensitively, and not just
+/// the start of a longer name); everything if it never comes. Each `</` is looked at
+/// once, so skipping many elements in a row is linear.
 fn skip_element<'a>(s: &'a str, name: &str) -> &'a str {
-    let lower = s.to_ascii_lowercase();
-    let needle = format!("</{name}");
-    match lower.find(&needle) {
-        Some(pos) => {
-            let after = &s[pos..];
-            match after.find('>') {
-                Some(end) => &after[end + 1..],
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(rel) = s.get(from..).and_then(|r| r.find("</")) {
+        let after = from + rel + 2;
+        let name_end = after + name.len();
+        let is_end_tag = bytes
+            .get(after..name_end)
+            .is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()))
+            && !bytes.get(name_end).is_some_and(u8::is_ascii_alphanumeric);
+        if is_end_tag {
+            return match s.get(name_end..).and_then(|r| r.find('>')) {
+                Some(end) => s.get(name_end + end + 1..).unwrap_or_default(),
                 None => "",
-            }
+            };
         }
-        None => "",
+        from = after;
     }
+    ""
 }
 
 fn attr_value(attrs: &str, name: &str) -> Option<String> {
@@ -456,27 +569,46 @@ pub fn decode_entities(s: &str) -> String {
     out
 }
 
-/// Trims lines, collapses runs of spaces, keeps at most one blank line in a row, and drops
-/// blank lines at both ends.
+/// Trims lines, collapses runs of spaces, keeps at most one blank line in a row, drops
+/// blank lines at both ends, and turns the quote marks at the start of a line into `> `.
 fn tidy(s: &str) -> String {
-    let mut lines: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(s.len());
+    let mut blank_pending = false;
+    let mut l = String::new();
     for line in s.split('\n') {
-        let mut l = String::with_capacity(line.len());
+        l.clear();
+        let mut marks = 0;
         for c in line.chars() {
+            if c == QUOTE_MARK {
+                // Marks are written right before a line's first character; any others
+                // (a quoted cell in the middle of a table row) say nothing more.
+                if l.is_empty() {
+                    marks += 1;
+                }
+                continue;
+            }
             let c = if c.is_whitespace() { ' ' } else { c };
             if c == ' ' && (l.is_empty() || l.ends_with(' ')) {
                 continue;
             }
             l.push(c);
         }
-        let l = l.trim_end().to_string();
-        if l.is_empty() && lines.last().is_none_or(|p| p.is_empty()) {
+        let text = l.trim_end();
+        if text.is_empty() {
+            blank_pending = !out.is_empty();
             continue;
         }
-        lines.push(l);
+        if !out.is_empty() {
+            out.push('\n');
+            if blank_pending {
+                out.push('\n');
+            }
+        }
+        blank_pending = false;
+        for _ in 0..marks.min(MAX_QUOTE_MARKS) {
+            out.push_str("> ");
+        }
+        out.push_str(text);
     }
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    lines.join("\n")
+    out
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use otklik_core::inbound::{Automatic, Inbound, InboundError};
 use otklik_core::intake::{Labels, parse_notification};
-use otklik_core::text::html_to_text;
+use otklik_core::text::{MAX_QUOTE_MARKS, html_to_text};
 use proptest::prelude::*;
 
 fn parse(raw: &str) -> Inbound {
@@ -411,6 +411,36 @@ fn html_nested_layout_tables() {
         <tr><td>Автор</td><td>Иван</td></tr>
         </table></td></tr></table>";
     assert_eq!(html_to_text(html), "Рубрика: ЖКХ\nАвтор: Иван");
+}
+
+#[test]
+fn html_blockquotes_are_quoted_like_plain_text_mail() {
+    assert_eq!(
+        html_to_text(
+            "<div>Ответ</div><blockquote>Вопрос<br>второй<blockquote>ещё</blockquote>снова</blockquote>после"
+        ),
+        "Ответ\n> Вопрос\n> второй\n> > ещё\n> снова\nпосле"
+    );
+    // A table in a quote: each row quoted.
+    assert_eq!(
+        html_to_text(
+            "<blockquote><table><tr><td>Рубрика</td><td>ЖКХ</td></tr><tr><td>Автор</td><td>Иван</td></tr></table></blockquote>"
+        ),
+        "> Рубрика: ЖКХ\n> Автор: Иван"
+    );
+    // Blank lines in a quote stay blank; unbalanced closes are ignored.
+    assert_eq!(
+        html_to_text("</blockquote><blockquote><p>раз</p><p>два</p></blockquote>"),
+        "> раз\n\n> два"
+    );
+    // However deep, at most MAX_QUOTE_MARKS marks.
+    let deep = format!("{}x", "<blockquote>".repeat(3 * MAX_QUOTE_MARKS));
+    assert_eq!(
+        html_to_text(&deep),
+        format!("{}x", "> ".repeat(MAX_QUOTE_MARKS))
+    );
+    // The converter's own quote mark, when it comes in the input, is no quote.
+    assert_eq!(html_to_text("a\u{FDD0}b &#xFDD0;c"), "ab c");
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //! plus edge cases and property tests.
 //!
 //! Each `NAME.txt` holds a reply as `Subject:` and `From:` lines, a blank line, and the
-//! body as `Inbound::text` carries it (plain text, `\n` line ends). `NAME.expect` holds
-//! `case:` (N or `none`), `keyword:` (`Debug` of the keyword and `body`/`subject`, or
-//! `none`), `codes:` (space-separated) and, after a `text:` line, the expected own text.
+//! body as `Inbound::text` carries it (plain text, `\n` line ends). Each `NAME.eml` holds
+//! a whole message as the client sends it (the HTML-only layouts of the web clients), read
+//! through `Inbound::parse`. `NAME.expect` holds `case:` (N or `none`), `keyword:` (`Debug`
+//! of the keyword and `body`/`subject`, or `none`), `codes:` (space-separated) and, after
+//! a `text:` line, the expected own text.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
 
 use std::fs;
@@ -58,8 +60,17 @@ fn describe(kw: &Option<(Keyword, KeywordSource)>) -> String {
     }
 }
 
-fn corpus_case(txt: &Path) -> Result<(), String> {
-    let raw = fs::read_to_string(txt).map_err(|e| e.to_string())?;
+/// The reply in a corpus file: a whole message (`.eml`), or headers and `Inbound::text`.
+fn corpus_mail(path: &Path) -> Result<Inbound, String> {
+    if path.extension().is_some_and(|e| e == "eml") {
+        let raw = fs::read(path).map_err(|e| e.to_string())?;
+        let m = Inbound::parse(&raw).map_err(|e| e.to_string())?;
+        if !m.from_html {
+            return Err("an .eml of the corpus is an HTML-only layout".into());
+        }
+        return Ok(m);
+    }
+    let raw = fs::read_to_string(path).map_err(|e| e.to_string())?;
     let (head, body) = raw
         .split_once("\n\n")
         .ok_or("no blank line after the headers")?;
@@ -72,6 +83,11 @@ fn corpus_case(txt: &Path) -> Result<(), String> {
             from = Some(v);
         }
     }
+    Ok(mail(subject, from, body))
+}
+
+fn corpus_case(txt: &Path) -> Result<(), String> {
+    let reply = corpus_mail(txt)?;
     let expect = fs::read_to_string(txt.with_extension("expect")).map_err(|e| e.to_string())?;
     let (fields, text) = expect
         .split_once("text:\n")
@@ -86,7 +102,7 @@ fn corpus_case(txt: &Path) -> Result<(), String> {
             .to_string()
     };
 
-    let got = parse_reply(&mail(subject, from, body), "OTK");
+    let got = parse_reply(&reply, "OTK");
     let mut problems = Vec::new();
     let case = got
         .case_number
@@ -121,10 +137,15 @@ fn corpus_of_reply_layouts() {
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .filter(|p| p.extension().is_some_and(|e| e == "txt" || e == "eml"))
         .collect();
     files.sort();
     assert!(files.len() >= 25, "only {} corpus files", files.len());
+    let html_only = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .count();
+    assert!(html_only >= 10, "only {html_only} HTML-only layouts");
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| {
@@ -476,6 +497,19 @@ fn attribution_needs_evidence() {
     // A keyword line with a colon right before a quote stays.
     let r = parse("Re: [OTK-1] x", "ДОРАБОТАТЬ:\n> цитата\n");
     assert_eq!(r.keyword, Some((Keyword::Rework, KeywordSource::Body)));
+}
+
+#[test]
+fn a_rule_cuts_only_above_a_quoted_message() {
+    // Yandex: a rule, the original's To and Subject, the attribution, the quote.
+    let body = "Вода будет.\n\n----------------\nКому: Иван (i@b.ru);\nТема: вода;\n\
+                01.12.2026, 10:15, \"Обратная связь\" <a@b.ru>:\n> вопрос";
+    assert_eq!(parse("Re: [OTK-1] x", body).text, "Вода будет.");
+    let body = "Вода будет.\n-----\n> вопрос";
+    assert_eq!(parse("Re: [OTK-1] x", body).text, "Вода будет.");
+    // A rule inside a draft stays.
+    let body = "Итоги:\n-----\nВода будет.\n\n_____\n\nСвет тоже.";
+    assert_eq!(parse("Re: [OTK-1] x", body).text, body);
 }
 
 #[test]

@@ -66,8 +66,9 @@ pub struct ParsedReply {
     /// The reply's own text: quoted text and signature cut off, and the keyword line
     /// removed when the keyword came from the body (the rest is the draft or comments).
     pub text: String,
-    /// Every action-code token (`#` + 8 characters of [a-z2-9], case-insensitive) found in
-    /// the subject or anywhere in the body, lower-cased, without `#`.
+    /// The action-code tokens (`#` + 8 characters of [a-z2-9], case-insensitive) found in
+    /// the subject or anywhere in the body, lower-cased, without `#`: the first
+    /// [`MAX_CODES`] different ones (see [`find_codes`]).
     pub codes: Vec<String>,
 }
 
@@ -169,9 +170,14 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// How many different action codes a message may offer: each one costs a check, and a
+/// genuine reply carries one or two (the subject's and the quoted message's).
+pub const MAX_CODES: usize = 8;
+
 /// Action codes: `#` (or its URL-encoded form `%23`, as it stands in a quoted `mailto:`
 /// link) followed by exactly 8 characters of `[a-z2-9]`, in the subject then the body,
-/// lower-cased, deduplicated, in order of appearance.
+/// lower-cased, deduplicated, in order of appearance; the first [`MAX_CODES`] of them, the
+/// rest not even looked for.
 pub fn find_codes(subject: &str, body: &str) -> Vec<String> {
     // No `(?i)`: Unicode case folding would let `K` (Kelvin sign) in. `\b` is Unicode-aware,
     // so a ninth letter, digit or Cyrillic letter right after rejects the token.
@@ -185,8 +191,12 @@ pub fn find_codes(subject: &str, body: &str) -> Vec<String> {
         for cap in re.captures_iter(text) {
             if let Some(m) = cap.get(1) {
                 let code = m.as_str().to_ascii_lowercase();
+                // At most MAX_CODES entries: the duplicate check stays constant-time.
                 if !codes.contains(&code) {
                     codes.push(code);
+                    if codes.len() == MAX_CODES {
+                        return codes;
+                    }
                 }
             }
         }

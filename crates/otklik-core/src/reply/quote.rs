@@ -119,6 +119,9 @@ fn marker_at(lines: &[&str], i: usize) -> Option<(usize, Marker)> {
     if line.trim_end() == "--" || is_separator_line(trimmed) || is_mobile_signature(trimmed) {
         return Some((i, Marker::Stop));
     }
+    if is_rule(trimmed) && rule_heads_quote(lines, i) {
+        return Some((i, Marker::Stop));
+    }
     if is_header_block(lines, i) {
         let mut start = i;
         if let Some(p) = (0..i).rev().find(|&p| !lines[p].trim().is_empty())
@@ -156,18 +159,49 @@ fn is_separator_line(trimmed: &str) -> bool {
         "forwarded message",
         "пересылаемое сообщение",
     ];
+    let dashed =
+        trimmed.starts_with("--") || trimmed.starts_with("__") || trimmed.starts_with("==");
+    // The longest of these lines is some 50 characters with its dashes, the longest
+    // undashed one 32: most lines are not worth lower-casing.
+    if trimmed.len() > if dashed { 400 } else { 80 } {
+        return false;
+    }
     let lower = trimmed.to_lowercase();
     let inner = lower
         .trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c == '*' || c.is_whitespace())
         .trim_end_matches(':')
         .trim();
-    let dashed = lower.starts_with("--") || lower.starts_with("__") || lower.starts_with("==");
     (dashed && PHRASES.iter().any(|p| inner.contains(p))) || LINES.contains(&inner)
 }
 
 /// A line of `_` or `-` only, as Outlook puts above a quoted header block.
 fn is_rule(trimmed: &str) -> bool {
     trimmed.chars().count() >= 5 && trimmed.chars().all(|c| c == '_' || c == '-')
+}
+
+/// Whether the rule at line `i` heads the quoted message: the next non-empty line is a
+/// quoted-header line (Yandex puts `----------------`, `Кому: …;`, `Тема: …;` above its
+/// attribution line), an attribution or a quote.
+fn rule_heads_quote(lines: &[&str], i: usize) -> bool {
+    let Some(next) = (i + 1..lines.len()).find(|&j| !lines[j].trim().is_empty()) else {
+        return false;
+    };
+    header_label(lines[next]).is_some()
+        || is_quote(lines[next])
+        || attribution_len(lines, next).is_some()
+}
+
+/// Whether `s` lower-cased starts with `prefix` (lower case), without lower-casing (or
+/// even reading) more of `s` than that.
+fn starts_with_lower(s: &str, prefix: &str) -> bool {
+    if prefix.is_ascii() {
+        return s
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(prefix.as_bytes()));
+    }
+    let mut lower = s.chars().flat_map(char::to_lowercase);
+    prefix.chars().all(|p| lower.next() == Some(p))
 }
 
 /// `Отправлено с iPhone`, `Sent from my iPhone`, `Отправлено из мобильной Почты Mail.ru`…
@@ -203,11 +237,11 @@ fn is_mobile_signature(trimmed: &str) -> bool {
         "huawei",
         "xiaomi",
     ];
-    if trimmed.chars().count() > 90 {
+    if !STARTS.iter().any(|s| starts_with_lower(trimmed, s)) || trimmed.chars().count() > 90 {
         return false;
     }
     let lower = trimmed.to_lowercase();
-    STARTS.iter().any(|s| lower.starts_with(s)) && WORDS.iter().any(|w| lower.contains(w))
+    WORDS.iter().any(|w| lower.contains(w))
 }
 
 /// Which quoted-header label a line starts with (`From:`, `*От:*`, …).
@@ -232,12 +266,12 @@ fn header_label(line: &str) -> Option<&'static str> {
         ("тема:", "subject"),
         ("betreff:", "subject"),
     ];
-    let lower = line
-        .trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_')
-        .to_lowercase();
+    let line = line.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    let first = line.chars().next()?.to_lowercase().next()?;
     LABELS
         .iter()
-        .find(|(l, _)| lower.starts_with(l))
+        .filter(|(l, _)| l.starts_with(first))
+        .find(|(l, _)| starts_with_lower(line, l))
         .map(|&(_, kind)| kind)
 }
 
@@ -261,9 +295,14 @@ fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_some_and(|re| re.is_match(s))
 }
 
-/// An attribution line (`On … wrote:`, `… пишет:`, `… написал(а):`, Yandex
-/// `01.12.2026, 10:15, "Name" <a@b>:`, Mail.ru `Вторник, 1 декабря 2026, 10:15 +07:00 от
-/// Name <a@b>:`), possibly wrapped onto two lines: how many lines it takes.
+/// An attribution line, possibly wrapped onto two lines: how many lines it takes. The
+/// shapes of the corpus: `On … wrote:` (Gmail, Apple Mail, Thunderbird `On 12/1/26 10:15
+/// AM, Name wrote:`, mutt `On Tue, Dec 01, 2026 at 10:15:00AM +0700, Name wrote:`),
+/// `… пишет:` / `… написал(а):` (Thunderbird `01.12.2026 10:15, Name пишет:`), Gmail
+/// `вт, 1 дек. 2026 г. в 10:15, Name <a@b>:`, Yandex `01.12.2026, 10:15, "Name" <a@b>:`,
+/// Mail.ru `Вторник, 1 декабря 2026, 10:15 +07:00 от Name <a@b>:`, mutt's common
+/// `* Name <a@b> [2026-12-01 10:15]:`: a line ending in `:` with an address and a time,
+/// or with a verb, or followed by a quote.
 fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
     let next_is_quote = |after: usize| {
         lines
@@ -277,6 +316,12 @@ fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
         return is_attribution(one, next_is_quote(i + 1)).then_some(1);
     }
     let two = lines.get(i + 1).map(|l| l.trim())?;
+    // A quoted line is no second half of a wrapped attribution (the first line would be
+    // the reply's last line above a quoted attribution). And two lines longer than an
+    // attribution can be (400 characters) are not worth joining.
+    if two.starts_with('>') || one.len() + two.len() > 4 * 400 {
+        return None;
+    }
     if two.ends_with(':') && !two.is_empty() {
         let joined = format!("{one} {two}");
         return is_attribution(&joined, next_is_quote(i + 2)).then_some(2);
@@ -332,8 +377,8 @@ fn cut_regards<'a>(segment: &'a [&'a str], sender_name: Option<&str>) -> &'a [&'
         "sincerely",
     ];
     let Some(r) = segment.iter().rposition(|l| {
-        let lower = l.trim().to_lowercase();
-        CLOSINGS.iter().any(|c| lower.starts_with(c))
+        let l = l.trim();
+        CLOSINGS.iter().any(|c| starts_with_lower(l, c))
     }) else {
         return segment;
     };
