@@ -275,16 +275,16 @@ fn otklik(bin: &Path, config: &Path, log: &Path) -> Child {
 /// history and text of a typical case.
 fn build_store(state_dir: &Path, n: u64) -> f64 {
     use otklik::store::{Commit, Store};
-    use otklik::workflow::{Case, CaseDeadlines, HistoryEntry, State};
+    use otklik::workflow::{Case, CaseDeadlines, HistoryEntry, HistoryEvent, State};
     let t = Instant::now();
     std::fs::create_dir_all(state_dir).unwrap();
     let store = Store::open(state_dir).expect("open store");
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
     for i in 1..=n {
         let at = base + chrono::Duration::minutes(i as i64 * 5);
-        let h = |event: &str, by: &str, detail: &str| HistoryEntry {
+        let h = |event: HistoryEvent, by: &str, detail: &str| HistoryEntry {
             at,
-            event: event.into(),
+            event,
             by: by.into(),
             detail: detail.into(),
         };
@@ -321,12 +321,16 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             draft: None,
             approved: None,
             history: vec![
-                h("created", "monitoring", "notification"),
-                h("assigned", "rule ЖКХ", "housing"),
-                h("forwarded", "otklik", "to the executor"),
-                h("draft", "housing", "draft of the answer"),
-                h("approved", "coordinator", ""),
-                h("published", "housing", "https://vk.com/wall-1_1?reply=2"),
+                h(HistoryEvent::Created, "monitoring", "notification"),
+                h(HistoryEvent::Assigned, "rule ЖКХ", "housing"),
+                h(HistoryEvent::Forwarded, "otklik", "to the executor"),
+                h(HistoryEvent::Draft, "housing", "draft of the answer"),
+                h(HistoryEvent::Approved, "coordinator", ""),
+                h(
+                    HistoryEvent::Published,
+                    "housing",
+                    "https://vk.com/wall-1_1?reply=2",
+                ),
             ],
             fired: Default::default(),
             first_draft_at: Some(at),

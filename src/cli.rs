@@ -434,7 +434,7 @@ impl CaseJson {
                 .iter()
                 .map(|h| HistoryJson {
                     at: t(h.at),
-                    event: h.event.clone(),
+                    event: h.event.to_string(),
                     by: h.by.clone(),
                     detail: h.detail.clone(),
                 })

@@ -88,7 +88,7 @@ fn fire(
                 tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
                 case.history.push(HistoryEntry {
                     at: ctx.now,
-                    event: "mail_failed".into(),
+                    event: crate::workflow::HistoryEvent::MailFailed,
                     by: "otklik".into(),
                     detail: format!("step {}: {e}", d.step + 1),
                 });

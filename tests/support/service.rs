@@ -308,7 +308,7 @@ impl Service {
 
 /// The history events of a case, in order.
 pub fn events(case: &Case) -> Vec<String> {
-    case.history.iter().map(|h| h.event.clone()).collect()
+    case.history.iter().map(|h| h.event.to_string()).collect()
 }
 
 /// A sample notification from `tests/data/notifications`.

@@ -17,7 +17,9 @@ use crate::intake::{self, Notification};
 use crate::reply::{self, Keyword, ParsedReply};
 use crate::routing::Absences;
 use crate::templates::{self, Rendered};
-use crate::workflow::{self, Action, Case, Classification, Ctx, DraftKind, Event, Outcome, Role};
+use crate::workflow::{
+    self, Action, Case, Classification, Ctx, DraftKind, Event, HistoryEvent, Outcome, Role,
+};
 
 /// What became of an inbound message: where it is moved after the commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -575,7 +577,7 @@ impl Refusals {
         for h in case
             .history
             .iter()
-            .filter(|h| h.event == "rejected_reply" && h.by == sender)
+            .filter(|h| h.event == HistoryEvent::RejectedReply && h.by == sender)
         {
             r.total += 1;
             r.today |= now - h.at < chrono::Duration::hours(24);

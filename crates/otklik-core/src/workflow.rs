@@ -64,10 +64,74 @@ pub struct Draft {
     pub at: DateTime<Utc>,
 }
 
+/// What a history entry records. Written in the case JSON as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryEvent {
+    Created,
+    Repeat,
+    Unassigned,
+    Assigned,
+    Forwarded,
+    RejectedReply,
+    Duplicate,
+    Draft,
+    Interim,
+    Clarification,
+    Declined,
+    Approved,
+    Rework,
+    Excluded,
+    Closed,
+    Published,
+    Reminder,
+    Escalation,
+    MailFailed,
+}
+
+impl HistoryEvent {
+    /// The name in the case JSON and the logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryEvent::Created => "created",
+            HistoryEvent::Repeat => "repeat",
+            HistoryEvent::Unassigned => "unassigned",
+            HistoryEvent::Assigned => "assigned",
+            HistoryEvent::Forwarded => "forwarded",
+            HistoryEvent::RejectedReply => "rejected_reply",
+            HistoryEvent::Duplicate => "duplicate",
+            HistoryEvent::Draft => "draft",
+            HistoryEvent::Interim => "interim",
+            HistoryEvent::Clarification => "clarification",
+            HistoryEvent::Declined => "declined",
+            HistoryEvent::Approved => "approved",
+            HistoryEvent::Rework => "rework",
+            HistoryEvent::Excluded => "excluded",
+            HistoryEvent::Closed => "closed",
+            HistoryEvent::Published => "published",
+            HistoryEvent::Reminder => "reminder",
+            HistoryEvent::Escalation => "escalation",
+            HistoryEvent::MailFailed => "mail_failed",
+        }
+    }
+}
+
+impl std::fmt::Display for HistoryEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for HistoryEvent {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
-    pub event: String,
+    pub event: HistoryEvent,
     pub by: String,
     pub detail: String,
 }
@@ -316,10 +380,15 @@ pub fn local_date(config: &Config, t: DateTime<Utc>) -> chrono::NaiveDate {
     t.with_timezone(&config.calendar.timezone()).date_naive()
 }
 
-fn entry(at: DateTime<Utc>, event: &str, by: &str, detail: impl Into<String>) -> HistoryEntry {
+fn entry(
+    at: DateTime<Utc>,
+    event: HistoryEvent,
+    by: &str,
+    detail: impl Into<String>,
+) -> HistoryEntry {
     HistoryEntry {
         at,
-        event: event.to_string(),
+        event,
         by: by.to_string(),
         detail: detail.into(),
     }
@@ -353,7 +422,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         case.notification.location.as_deref().unwrap_or("-")
     );
     case.history
-        .push(entry(ctx.now, "created", "monitoring", summary));
+        .push(entry(ctx.now, HistoryEvent::Created, "monitoring", summary));
     let mut notices = Vec::new();
     let date = local_date(config, ctx.now);
 
@@ -363,7 +432,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
             case.closed_at = Some(ctx.now);
             case.history.push(entry(
                 ctx.now,
-                "excluded",
+                HistoryEvent::Excluded,
                 "otklik",
                 format!("clause 12 lexicon: {matched}"),
             ));
@@ -389,7 +458,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
                 None => format!("repeat of {of}"),
             };
             case.history
-                .push(entry(ctx.now, "repeat", "otklik", detail));
+                .push(entry(ctx.now, HistoryEvent::Repeat, "otklik", detail));
             (executor, format!("repeat of {of}"), false)
         }
         Classification::Routed {
@@ -411,8 +480,12 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         }
         Some(Assignee::Nobody { absent }) => {
             let reason = format!("{absent} is absent and no deputy is available");
-            case.history
-                .push(entry(ctx.now, "unassigned", "otklik", reason.clone()));
+            case.history.push(entry(
+                ctx.now,
+                HistoryEvent::Unassigned,
+                "otklik",
+                reason.clone(),
+            ));
             notices.push(Notice {
                 to: vec![ctx.coordinator()],
                 kind: NoticeKind::NeedsAssignment { reason },
@@ -420,8 +493,12 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         }
         _ => {
             let reason = "no routing rule matched".to_string();
-            case.history
-                .push(entry(ctx.now, "unassigned", "otklik", reason.clone()));
+            case.history.push(entry(
+                ctx.now,
+                HistoryEvent::Unassigned,
+                "otklik",
+                reason.clone(),
+            ));
             notices.push(Notice {
                 to: vec![ctx.coordinator()],
                 kind: NoticeKind::NeedsAssignment { reason },
@@ -463,21 +540,26 @@ fn assign_to(
     if let Some(a) = &absent {
         detail.push_str(&format!(", on behalf of absent {a}"));
     }
-    case.history.push(entry(ctx.now, "assigned", by, detail));
+    case.history
+        .push(entry(ctx.now, HistoryEvent::Assigned, by, detail));
     if let Some(email) = ctx.executor_email(executor) {
         notices.push(Notice {
             to: vec![email.clone()],
             kind: NoticeKind::NewCase { absent },
         });
         case.history
-            .push(entry(ctx.now, "forwarded", "otklik", email));
+            .push(entry(ctx.now, HistoryEvent::Forwarded, "otklik", email));
     }
 }
 
 /// A reply that changes nothing: recorded as `rejected_reply`, explained to its sender.
 pub fn refuse(mut case: Case, from: &str, reason: String, ctx: Ctx<'_>) -> Outcome {
-    case.history
-        .push(entry(ctx.now, "rejected_reply", from, reason.clone()));
+    case.history.push(entry(
+        ctx.now,
+        HistoryEvent::RejectedReply,
+        from,
+        reason.clone(),
+    ));
     Outcome {
         case,
         notices: vec![Notice {
@@ -493,8 +575,12 @@ pub fn apply(case: &Case, event: Event, ctx: Ctx<'_>) -> Outcome {
     let mut case = case.clone();
     match event {
         Event::Duplicate { detail } => {
-            case.history
-                .push(entry(ctx.now, "duplicate", "monitoring", detail));
+            case.history.push(entry(
+                ctx.now,
+                HistoryEvent::Duplicate,
+                "monitoring",
+                detail,
+            ));
             Outcome {
                 case,
                 notices: Vec::new(),
@@ -595,7 +681,11 @@ fn reply(
                 by: from.to_string(),
                 at: ctx.now,
             };
-            let event = Action::Draft(kind).name();
+            let event = match kind {
+                DraftKind::Answer => HistoryEvent::Draft,
+                DraftKind::Interim => HistoryEvent::Interim,
+                DraftKind::Query => HistoryEvent::Clarification,
+            };
             let mut detail = text;
             if !draft.attachments.is_empty() {
                 detail.push_str(&format!(
@@ -611,13 +701,13 @@ fn reply(
                 to: vec![coordinator],
                 kind: NoticeKind::ForApproval,
             });
-            confirm(event, &mut notices);
+            confirm(event.as_str(), &mut notices);
         }
         Action::Decline => {
             let previous = case.executor.take();
             case.state = Unassigned;
             case.history
-                .push(entry(ctx.now, "declined", from, text.clone()));
+                .push(entry(ctx.now, HistoryEvent::Declined, from, text.clone()));
             notices.push(Notice {
                 to: vec![coordinator],
                 kind: NoticeKind::Declined {
@@ -663,7 +753,8 @@ fn reply(
             if !text.is_empty() {
                 detail.push_str(&format!(": {text}"));
             }
-            case.history.push(entry(ctx.now, "approved", from, detail));
+            case.history
+                .push(entry(ctx.now, HistoryEvent::Approved, from, detail));
             case.approved = Some(draft);
             case.draft = None;
             let mut to: Vec<String> = executor_email.into_iter().collect();
@@ -685,7 +776,7 @@ fn reply(
             let due = cal.add(ctx.now, set.rework);
             case.deadlines.rework = Some(due);
             case.history
-                .push(entry(ctx.now, "rework", from, text.clone()));
+                .push(entry(ctx.now, HistoryEvent::Rework, from, text.clone()));
             if let Some(email) = case.executor.as_deref().and_then(|e| ctx.executor_email(e)) {
                 notices.push(Notice {
                     to: vec![email],
@@ -723,7 +814,7 @@ fn reply(
                 case.closed_at = None;
                 case.history.push(entry(
                     ctx.now,
-                    "excluded",
+                    HistoryEvent::Excluded,
                     from,
                     "exclusion overturned".to_string(),
                 ));
@@ -753,7 +844,7 @@ fn reply(
             case.closed_at = Some(ctx.now);
             case.draft = None;
             case.history
-                .push(entry(ctx.now, "excluded", from, text.clone()));
+                .push(entry(ctx.now, HistoryEvent::Excluded, from, text.clone()));
             if let Some(email) = case.executor.as_deref().and_then(|e| ctx.executor_email(e)) {
                 notices.push(Notice {
                     to: vec![email],
@@ -770,7 +861,7 @@ fn reply(
             case.closed_at = Some(ctx.now);
             case.draft = None;
             case.history
-                .push(entry(ctx.now, "closed", from, text.clone()));
+                .push(entry(ctx.now, HistoryEvent::Closed, from, text.clone()));
             if was_open
                 && let Some(email) = case.executor.as_deref().and_then(|e| ctx.executor_email(e))
             {
@@ -792,7 +883,7 @@ fn reply(
         }
         Action::Published => {
             case.history
-                .push(entry(ctx.now, "published", from, text.clone()));
+                .push(entry(ctx.now, HistoryEvent::Published, from, text.clone()));
             if state == Approved {
                 case.state = Closed;
                 case.closed_at = Some(ctx.now);
@@ -960,9 +1051,9 @@ fn escalate(
     let late = (ctx.now - due) > chrono::Duration::minutes(1);
     case.fired.insert(key);
     let event = if only_executor {
-        "reminder"
+        HistoryEvent::Reminder
     } else {
-        "escalation"
+        HistoryEvent::Escalation
     };
     let mut detail = format!(
         "{kind:?} deadline {}, step {} ({}) to {}",
