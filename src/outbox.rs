@@ -10,8 +10,21 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 
-use crate::smtp::Smtp;
+use crate::smtp::{SendError, Smtp};
 use crate::store::{OutMail, Queued, Resend, Store, StoreError};
+
+/// What the outbox hands a mail to: the SMTP client in the service, a scripted one in the
+/// tests of the retry logic. It sends the mail's bytes unchanged to its envelope and says,
+/// on failure, whether trying again can help ([`SendError::is_permanent`]).
+pub trait Sender {
+    fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+impl Sender for Smtp {
+    fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send {
+        Smtp::send(self, &mail.envelope_from, &mail.to, &mail.raw)
+    }
+}
 
 /// The sender reads the queue this many entries at a time, and holds one whole mail at a
 /// time: a backlog of large mails never sits in memory at once.
@@ -52,9 +65,21 @@ pub struct Unrecorded(std::collections::BTreeMap<u64, chrono::DateTime<Utc>>);
 /// went out).
 pub async fn drain(
     store: &Store,
-    smtp: &Smtp,
+    sender: &impl Sender,
     unrecorded: &mut Unrecorded,
     heartbeat: &AtomicU64,
+) -> Round {
+    drain_at(store, sender, unrecorded, heartbeat, &Utc::now).await
+}
+
+/// [`drain`] with the time from `clock`: what is due, when a mail was sent, when a retry is
+/// due (tests pass their own).
+pub async fn drain_at(
+    store: &Store,
+    sender: &impl Sender,
+    unrecorded: &mut Unrecorded,
+    heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
 ) -> Round {
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "the store cannot be made durable; holding the outbox");
@@ -69,7 +94,7 @@ pub async fn drain(
                 true
             }
         });
-    let now = Utc::now();
+    let now = clock();
     let mut sent = 0;
     let mut after: Option<Queued> = None;
     loop {
@@ -106,7 +131,7 @@ pub async fn drain(
                     return Round::StoreFailed;
                 }
             };
-            match send_one(store, smtp, unrecorded, heartbeat, mail).await {
+            match send_one(store, sender, unrecorded, heartbeat, clock, mail).await {
                 Step::Sent => sent += 1,
                 Step::Next => {}
                 Step::Stop => return Round::Sent(sent),
@@ -131,17 +156,18 @@ enum Step {
 
 async fn send_one(
     store: &Store,
-    smtp: &Smtp,
+    sender: &impl Sender,
     unrecorded: &mut Unrecorded,
     heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
     mail: OutMail,
 ) -> Step {
     // A long drain is still a live loop for the watchdog.
     heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
-    match smtp.send(&mail.envelope_from, &mail.to, &mail.raw).await {
+    match sender.send(&mail).await {
         Ok(()) => {
             tracing::info!(case = %case_label(&mail), to = ?mail.to, message_id = %mail.message_id, "mail sent");
-            let at = Utc::now();
+            let at = clock();
             let result = match store.outbox_sent(mail.seq, at) {
                 Ok(()) => store.flush().await,
                 Err(e) => Err(e),
@@ -164,7 +190,7 @@ async fn send_one(
         Err(e) => {
             let wait = backoff(mail.attempts);
             tracing::warn!(case = %case_label(&mail), error = %e, retry_in = ?wait, "mail not sent; will retry");
-            let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            let next = clock() + chrono::Duration::from_std(wait).unwrap_or_default();
             if let Err(e) = store.outbox_failed(&mail, &e.to_string(), Some(next)) {
                 tracing::error!(error = %e, "could not record the failure");
                 return Step::StoreFailed;
@@ -191,9 +217,9 @@ fn next_due(store: &Store, unrecorded: &Unrecorded) -> Option<chrono::DateTime<U
 
 /// Runs until shutdown: drains the outbox whenever woken or when a retry is due. `smtp`
 /// follows config reloads: each round uses the transport in force.
-pub async fn run(
+pub async fn run<S: Sender>(
     store: Store,
-    smtp: watch::Receiver<Arc<Smtp>>,
+    smtp: watch::Receiver<Arc<S>>,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
     heartbeat: Arc<AtomicU64>,
@@ -203,7 +229,7 @@ pub async fn run(
     loop {
         heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
         let transport = smtp.borrow().clone();
-        let next = match drain(&store, &transport, &mut unrecorded, &heartbeat).await {
+        let next = match drain(&store, &*transport, &mut unrecorded, &heartbeat).await {
             Round::StoreFailed => {
                 store_failures += 1;
                 backoff(store_failures.saturating_sub(1))
