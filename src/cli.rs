@@ -17,6 +17,7 @@ use crate::control::{self, Request, Response};
 use crate::decide::{self, Decision, Disposition, Facts};
 use crate::inbound::Inbound;
 use crate::intake;
+use crate::outbox::Listed;
 use crate::report;
 use crate::store::Store;
 use crate::templates::local_time;
@@ -101,6 +102,17 @@ pub enum Command {
         to: String,
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
+    },
+    /// Queued mail and dead letters (refused for good), one line each.
+    Outbox {
+        /// Only the dead letters.
+        #[arg(long)]
+        dead: bool,
+        /// Put dead letter ID back in the queue: tried again now, attempts from zero.
+        #[arg(long, value_name = "ID", conflicts_with = "dead")]
+        resend: Option<u64>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -270,6 +282,88 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
                 ReportFormat::Json => report::json(&rows),
             };
             out.write_all(text.as_bytes()).map_err(io)
+        }
+        Command::Outbox { dead, resend, json } => {
+            let config = load_config(&cli.config, SecretCheck::Lenient)?;
+            let source = Source::open(&config)?;
+            if let Some(seq) = resend {
+                return match source.ask(Request::Resend { seq: *seq })? {
+                    Response::Resent { seq } => {
+                        writeln!(out, "mail {seq} queued again; it is sent shortly").map_err(io)
+                    }
+                    _ => Err(user("unexpected answer from the daemon")),
+                };
+            }
+            let mails = match source.ask(Request::Outbox { dead_only: *dead })? {
+                Response::Outbox(m) => m,
+                _ => return Err(user("unexpected answer from the daemon")),
+            };
+            if *json {
+                let views: Vec<MailJson> =
+                    mails.iter().map(|m| MailJson::new(&config, m)).collect();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&views).map_err(|e| user(e.to_string()))?
+                )
+                .map_err(io)
+            } else {
+                for m in &mails {
+                    writeln!(out, "{}", mail_line(&config, m)).map_err(io)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn case_label(config: &Config, case: Option<u64>) -> Option<String> {
+    case.map(|n| format!("{}-{n}", config.service.case_prefix))
+}
+
+/// One outbox mail: seq, state, to, case, subject, attempts, last error, next attempt.
+pub fn mail_line(config: &Config, m: &Listed) -> String {
+    format!(
+        "{:<6} {:<6} {:<28} {:<9} {:?} attempts {} error {} next {}",
+        m.seq,
+        m.state.as_str(),
+        m.to.join(","),
+        case_label(config, m.case).as_deref().unwrap_or("-"),
+        m.subject,
+        m.attempts,
+        m.last_error
+            .as_deref()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_else(|| "-".into()),
+        opt_local(config, m.next_attempt),
+    )
+}
+
+/// The JSON of an outbox mail; times in the calendar's zone.
+#[derive(Debug, Serialize)]
+pub struct MailJson {
+    pub seq: u64,
+    pub state: &'static str,
+    pub to: Vec<String>,
+    pub case: Option<String>,
+    pub subject: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt: Option<String>,
+}
+
+impl MailJson {
+    pub fn new(config: &Config, m: &Listed) -> MailJson {
+        let tz = config.calendar.timezone();
+        MailJson {
+            seq: m.seq,
+            state: m.state.as_str(),
+            to: m.to.clone(),
+            case: case_label(config, m.case),
+            subject: m.subject.clone(),
+            attempts: m.attempts,
+            last_error: m.last_error.clone(),
+            next_attempt: m.next_attempt.map(|t| t.with_timezone(&tz).to_rfc3339()),
         }
     }
 }

@@ -3,13 +3,16 @@
 //! answer line.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::decide::{Facts, Questions};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Notify;
 
+use crate::outbox::{self, Listed};
 use crate::store::Store;
 use crate::workflow::Case;
 
@@ -30,6 +33,10 @@ pub enum Request {
     Facts(Box<Questions>),
     /// Outbox depth and case counts.
     Status,
+    /// The queued mails and the dead letters, or only the dead ones (`otklik outbox`).
+    Outbox { dead_only: bool },
+    /// Dead letter `seq` back into the queue (`otklik outbox --resend`).
+    Resend { seq: u64 },
 }
 
 /// Cases travel as recorded: their attachments by name, type, hash and size, never the
@@ -40,7 +47,15 @@ pub enum Response {
     Cases(Vec<Case>),
     Case(Option<Box<Case>>),
     Facts(Box<Facts>),
-    Status { cases: usize, outbox: usize },
+    Status {
+        cases: usize,
+        outbox: usize,
+    },
+    Outbox(Vec<Listed>),
+    /// The dead letter is queued again, durably; the daemon's sender was woken.
+    Resent {
+        seq: u64,
+    },
     Error(String),
 }
 
@@ -56,27 +71,38 @@ pub fn answer(store: &Store, req: &Request) -> Response {
                 cases: store.case_count(),
                 outbox: store.outbox_len(),
             },
+            Request::Outbox { dead_only } => Response::Outbox(outbox::list(store, *dead_only)?),
+            Request::Resend { seq } => match outbox::resend(store, *seq) {
+                Ok(()) => Response::Resent { seq: *seq },
+                Err(e) => Response::Error(e.to_string()),
+            },
         })
     })();
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
 }
 
-/// Serves the socket until the task is dropped.
-pub async fn serve(listener: UnixListener, store: Store) {
+/// Serves the socket until the task is dropped. `outbox_wake` wakes the sender after a
+/// dead letter is queued again.
+pub async fn serve(listener: UnixListener, store: Store, outbox_wake: Arc<Notify>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let store = store.clone();
+        let wake = outbox_wake.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_one(stream, store).await {
+            if let Err(e) = serve_one(stream, store, wake).await {
                 tracing::debug!(error = %e, "control connection ended");
             }
         });
     }
 }
 
-async fn serve_one(stream: UnixStream, store: Store) -> std::io::Result<()> {
+async fn serve_one(
+    stream: UnixStream,
+    store: Store,
+    outbox_wake: Arc<Notify>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     while let Some(line) = lines.next_line().await? {
@@ -89,6 +115,9 @@ async fn serve_one(stream: UnixStream, store: Store) -> std::io::Result<()> {
             }
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
+        if matches!(response, Response::Resent { .. }) {
+            outbox_wake.notify_one();
+        }
         let mut bytes =
             serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"error\":\"encoding\"}".to_vec());
         bytes.push(b'\n');

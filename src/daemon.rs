@@ -318,7 +318,11 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         path: sock.display().to_string(),
         source,
     })?;
-    let control_task = tokio::spawn(crate::control::serve(listener, store.clone()));
+    let control_task = tokio::spawn(crate::control::serve(
+        listener,
+        store.clone(),
+        outbox_wake.clone(),
+    ));
 
     // IMAP watcher (restarted when its settings change on reload).
     let handler = Arc::new(Handler::new(store.clone(), secret.clone()));

@@ -10,8 +10,21 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 
-use crate::smtp::Smtp;
-use crate::store::{OutMail, Queued, Store, StoreError};
+use crate::smtp::{SendError, Smtp};
+use crate::store::{OutMail, Queued, Resend, Store, StoreError};
+
+/// What the outbox hands a mail to: the SMTP client in the service, a scripted one in the
+/// tests of the retry logic. It sends the mail's bytes unchanged to its envelope and says,
+/// on failure, whether trying again can help ([`SendError::is_permanent`]).
+pub trait Sender {
+    fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+impl Sender for Smtp {
+    fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send {
+        Smtp::send(self, &mail.envelope_from, &mail.to, &mail.raw)
+    }
+}
 
 /// The sender reads the queue this many entries at a time, and holds one whole mail at a
 /// time: a backlog of large mails never sits in memory at once.
@@ -52,9 +65,21 @@ pub struct Unrecorded(std::collections::BTreeMap<u64, chrono::DateTime<Utc>>);
 /// went out).
 pub async fn drain(
     store: &Store,
-    smtp: &Smtp,
+    sender: &impl Sender,
     unrecorded: &mut Unrecorded,
     heartbeat: &AtomicU64,
+) -> Round {
+    drain_at(store, sender, unrecorded, heartbeat, &Utc::now).await
+}
+
+/// [`drain`] with the time from `clock`: what is due, when a mail was sent, when a retry is
+/// due (tests pass their own).
+pub async fn drain_at(
+    store: &Store,
+    sender: &impl Sender,
+    unrecorded: &mut Unrecorded,
+    heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
 ) -> Round {
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "the store cannot be made durable; holding the outbox");
@@ -69,7 +94,7 @@ pub async fn drain(
                 true
             }
         });
-    let now = Utc::now();
+    let now = clock();
     let mut sent = 0;
     let mut after: Option<Queued> = None;
     loop {
@@ -106,7 +131,7 @@ pub async fn drain(
                     return Round::StoreFailed;
                 }
             };
-            match send_one(store, smtp, unrecorded, heartbeat, mail).await {
+            match send_one(store, sender, unrecorded, heartbeat, clock, mail).await {
                 Step::Sent => sent += 1,
                 Step::Next => {}
                 Step::Stop => return Round::Sent(sent),
@@ -131,17 +156,18 @@ enum Step {
 
 async fn send_one(
     store: &Store,
-    smtp: &Smtp,
+    sender: &impl Sender,
     unrecorded: &mut Unrecorded,
     heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
     mail: OutMail,
 ) -> Step {
     // A long drain is still a live loop for the watchdog.
     heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
-    match smtp.send(&mail.envelope_from, &mail.to, &mail.raw).await {
+    match sender.send(&mail).await {
         Ok(()) => {
             tracing::info!(case = %case_label(&mail), to = ?mail.to, message_id = %mail.message_id, "mail sent");
-            let at = Utc::now();
+            let at = clock();
             let result = match store.outbox_sent(mail.seq, at) {
                 Ok(()) => store.flush().await,
                 Err(e) => Err(e),
@@ -164,7 +190,7 @@ async fn send_one(
         Err(e) => {
             let wait = backoff(mail.attempts);
             tracing::warn!(case = %case_label(&mail), error = %e, retry_in = ?wait, "mail not sent; will retry");
-            let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            let next = clock() + chrono::Duration::from_std(wait).unwrap_or_default();
             if let Err(e) = store.outbox_failed(&mail, &e.to_string(), Some(next)) {
                 tracing::error!(error = %e, "could not record the failure");
                 return Step::StoreFailed;
@@ -191,9 +217,9 @@ fn next_due(store: &Store, unrecorded: &Unrecorded) -> Option<chrono::DateTime<U
 
 /// Runs until shutdown: drains the outbox whenever woken or when a retry is due. `smtp`
 /// follows config reloads: each round uses the transport in force.
-pub async fn run(
+pub async fn run<S: Sender>(
     store: Store,
-    smtp: watch::Receiver<Arc<Smtp>>,
+    smtp: watch::Receiver<Arc<S>>,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
     heartbeat: Arc<AtomicU64>,
@@ -203,7 +229,7 @@ pub async fn run(
     loop {
         heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
         let transport = smtp.borrow().clone();
-        let next = match drain(&store, &transport, &mut unrecorded, &heartbeat).await {
+        let next = match drain(&store, &*transport, &mut unrecorded, &heartbeat).await {
             Round::StoreFailed => {
                 store_failures += 1;
                 backoff(store_failures.saturating_sub(1))
@@ -226,5 +252,113 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
+    }
+}
+
+/// Where a mail listed by `otklik outbox` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailState {
+    /// Waiting to be sent (or retried).
+    Queued,
+    /// Refused for good: kept until resent.
+    Dead,
+}
+
+impl MailState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailState::Queued => "queued",
+            MailState::Dead => "dead",
+        }
+    }
+}
+
+/// One mail as `otklik outbox` lists it: no bytes, the subject decoded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Listed {
+    pub seq: u64,
+    pub state: MailState,
+    pub to: Vec<String>,
+    pub case: Option<u64>,
+    pub subject: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    /// None for a dead letter: nothing is tried until it is resent.
+    pub next_attempt: Option<chrono::DateTime<Utc>>,
+}
+
+impl Listed {
+    pub fn new(mail: &OutMail, state: MailState) -> Listed {
+        Listed {
+            seq: mail.seq,
+            state,
+            to: mail.to.clone(),
+            case: mail.case,
+            subject: subject(&mail.raw),
+            attempts: mail.attempts,
+            last_error: mail.last_error.clone(),
+            next_attempt: (state == MailState::Queued).then_some(mail.next_attempt),
+        }
+    }
+}
+
+/// The decoded `Subject:` of a stored message ("" when it has none).
+pub fn subject(raw: &[u8]) -> String {
+    mail_parser::MessageParser::new()
+        .parse_headers(raw)
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The queued mails, soonest due first (unless `dead_only`), then the dead letters in the
+/// order they were written. One mail's bytes in memory at a time.
+pub fn list(store: &Store, dead_only: bool) -> Result<Vec<Listed>, StoreError> {
+    let mut out = Vec::new();
+    if !dead_only {
+        let mut after = None;
+        loop {
+            let page = store.outbox_queue(after, PAGE)?;
+            for q in &page {
+                if let Some(mail) = store.outbox_mail(q.seq)? {
+                    out.push(Listed::new(&mail, MailState::Queued));
+                }
+            }
+            if page.len() < PAGE {
+                break;
+            }
+            after = page.last().copied();
+        }
+    }
+    for seq in store.dead_letter_seqs()? {
+        if let Some(mail) = store.dead_letter(seq)? {
+            out.push(Listed::new(&mail, MailState::Dead));
+        }
+    }
+    Ok(out)
+}
+
+/// Why a dead letter could not be resent.
+#[derive(Debug, thiserror::Error)]
+pub enum ResendError {
+    #[error("mail {0} is queued, not dead: the sender is already trying it")]
+    Queued(u64),
+    #[error("no mail {0} in the outbox (`otklik outbox --dead` lists the dead letters)")]
+    Unknown(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Puts dead letter `seq` back in the queue, due now, and makes it durable. The sender
+/// must be woken afterwards when it runs.
+pub fn resend(store: &Store, seq: u64) -> Result<(), ResendError> {
+    match store.outbox_resend(seq, Utc::now())? {
+        Resend::Done => {
+            store.flush_blocking()?;
+            tracing::info!(seq, "dead letter queued again");
+            Ok(())
+        }
+        Resend::Queued => Err(ResendError::Queued(seq)),
+        Resend::Unknown => Err(ResendError::Unknown(seq)),
     }
 }

@@ -220,16 +220,6 @@ impl Smtp {
             }
         }
     }
-
-    /// Opens a connection and says hello (used by `otklik check`-like commands).
-    pub async fn test_connection(&self) -> Result<(), SendError> {
-        match tokio::time::timeout(self.send_timeout, self.transport.test_connection()).await {
-            Err(_) => Err(SendError::Timeout(self.send_timeout)),
-            Ok(Err(e)) => Err(SendError::from_lettre(e)),
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err(SendError::Connection("server did not answer NOOP".into())),
-        }
-    }
 }
 
 /// lettre ends DATA with `\r\n.\r\n`, adding a line end of its own: without this a

@@ -241,6 +241,25 @@ const OPEN_CASES: &[u8] = b"open_cases";
 const OUTBOX_SPLIT: &[u8] = b"outbox_split";
 /// Prefix of the sent-marks in the meta tree: `sent:{seq:020}` → (Message-ID, when).
 const SENT_PREFIX: &[u8] = b"sent:";
+/// Prefix of the dead letters in the meta tree: `dead:{seq:020}` → the mail's record (its
+/// bytes stay in `outbox_body`).
+const DEAD_PREFIX: &[u8] = b"dead:";
+
+fn dead_key(seq: u64) -> String {
+    format!("dead:{seq:020}")
+}
+
+/// What [`Store::outbox_resend`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// The dead letter is queued again.
+    Done,
+    /// No dead letter by that number: it is in the queue.
+    Queued,
+    /// No mail by that number, queued or dead (sent, or never written).
+    Unknown,
+}
+
 /// How long [`Store::open_waiting`] waits between attempts.
 const LOCK_RETRY: Duration = Duration::from_millis(250);
 
@@ -851,7 +870,7 @@ impl Store {
         let old_queued = Queued::key_of(&stored);
         let mut m = stored;
         m.last_error = Some(error.to_string());
-        let dead_key = format!("dead:{:020}", mail.seq);
+        let dead_key = dead_key(mail.seq);
         if let Some(next) = next {
             m.attempts += 1;
             m.next_attempt = next;
@@ -873,10 +892,77 @@ impl Store {
         transaction_result(result)
     }
 
+    /// The sequence numbers of the dead letters, in order (their records are small; the
+    /// bytes stay where they are until [`Store::dead_letter`] reads one).
+    pub fn dead_letter_seqs(&self) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for k in self.meta.scan_prefix(DEAD_PREFIX).keys() {
+            let k = k?;
+            let seq = std::str::from_utf8(&k[DEAD_PREFIX.len()..])
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| StoreError::Damaged {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    reason: "not a dead letter's sequence number".into(),
+                })?;
+            out.push(seq);
+        }
+        Ok(out)
+    }
+
+    /// One dead letter with its bytes, or None when `seq` is not one.
+    pub fn dead_letter(&self, seq: u64) -> Result<Option<OutMail>, StoreError> {
+        let key = dead_key(seq);
+        let Some(v) = self.meta.get(key.as_bytes())? else {
+            return Ok(None);
+        };
+        let mut mail: OutMail = dec(key.as_bytes(), &v)?;
+        if let Some(body) = self.outbox_body.get(seq.to_be_bytes())? {
+            mail.raw = self.decode_body(seq, &body)?;
+        }
+        Ok(Some(mail))
+    }
+
+    /// Puts dead letter `seq` back in the queue, due at `now` with its attempts reset (the
+    /// last error stays, to show what happened before), in one transaction. Its bytes never
+    /// left `outbox_body`. Not flushed: the caller flushes before it answers.
+    pub fn outbox_resend(&self, seq: u64, now: DateTime<Utc>) -> Result<Resend, StoreError> {
+        let dead = dead_key(seq);
+        let key = seq.to_be_bytes();
+        let Some(v) = self.meta.get(dead.as_bytes())? else {
+            return Ok(if self.outbox.contains_key(key)? {
+                Resend::Queued
+            } else {
+                Resend::Unknown
+            });
+        };
+        let mut mail: OutMail = dec(dead.as_bytes(), &v)?;
+        mail.attempts = 0;
+        mail.next_attempt = now;
+        let record = enc(&mail)?;
+        let queued = Queued::key_of(&mail);
+        let result =
+            (&self.outbox, &self.outbox_due, &self.meta).transaction(|(outbox, queue, meta)| {
+                // Resent meanwhile by another caller: nothing to do.
+                if meta.remove(dead.as_bytes())?.is_none() {
+                    return Ok(false);
+                }
+                outbox.insert(&key, record.as_slice())?;
+                queue.insert(&queued, &[])?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(true)
+            });
+        match result {
+            Ok(true) => Ok(Resend::Done),
+            Ok(false) => Ok(Resend::Queued),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        }
+    }
+
     /// Messages that could not be delivered at all, with their bytes.
     pub fn dead_letters(&self) -> Result<Vec<OutMail>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.meta.scan_prefix(b"dead:") {
+        for kv in self.meta.scan_prefix(DEAD_PREFIX) {
             let (k, v) = kv?;
             let mut mail: OutMail = dec(&k, &v)?;
             if let Some(body) = self.outbox_body.get(mail.seq.to_be_bytes())? {

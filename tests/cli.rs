@@ -206,3 +206,159 @@ async fn cases_show_and_report_with_the_daemon_running_and_stopped() {
         .await
         .unwrap();
 }
+
+/// The example config with its `state_dir` in `dir`.
+fn config_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(example()).unwrap().replacen(
+        "state_dir = \"/var/lib/otklik\"",
+        &format!("state_dir = {:?}", dir.join("state").display().to_string()),
+        1,
+    );
+    std::fs::copy(
+        repo_path("config/exclude-words.txt"),
+        dir.join("exclude-words.txt"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("state")).unwrap();
+    let path = dir.join("otklik.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A store with one dead letter (about case 3) and one queued mail; their numbers.
+fn store_with_a_dead_letter(state_dir: &std::path::Path) -> (u64, u64) {
+    use chrono::TimeZone;
+    use otklik::store::{Commit, OutMail, Store};
+    let store = Store::open(state_dir).unwrap();
+    let at = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
+    let mail = |seq: u64, case: Option<u64>, subject: &str| OutMail {
+        seq,
+        case,
+        message_id: format!("m{seq}@example.ru"),
+        envelope_from: "otklik@example.ru".into(),
+        to: vec!["housing@example.ru".into()],
+        raw: format!("Subject: {subject}\r\nTo: housing@example.ru\r\n\r\nbody\r\n").into_bytes(),
+        attempts: 0,
+        next_attempt: at,
+        last_error: None,
+        created: at,
+    };
+    let dead = mail(
+        store.generate_id().unwrap(),
+        Some(3),
+        "=?UTF-8?B?W09USy0zXSDQndC10YIg0LLQvtC00Ys=?=",
+    );
+    let queued = mail(store.generate_id().unwrap(), None, "Digest");
+    store
+        .commit(Commit {
+            outbox: vec![dead.clone(), queued.clone()],
+            ..Commit::default()
+        })
+        .unwrap();
+    store
+        .outbox_failed(&dead, "550 5.1.1 no such user", None)
+        .unwrap();
+    store.flush_blocking().unwrap();
+    (dead.seq, queued.seq)
+}
+
+/// `outbox`, `--dead`, `--json`, `--resend` and its errors against one config.
+fn check_outbox(config: &std::path::Path, dead: u64, queued: u64) {
+    let all = otklik(config, &["outbox"]);
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    let out = stdout(&all);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with(&format!("{queued} ")), "{out}");
+    assert!(
+        lines[0].contains("queued") && lines[0].contains("01.12.2026 10:00"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with(&format!("{dead} ")), "{out}");
+    for field in [
+        "dead",
+        "housing@example.ru",
+        "OTK-3",
+        "[OTK-3] Нет воды",
+        "no such user",
+    ] {
+        assert!(lines[1].contains(field), "{field}: {out}");
+    }
+
+    let only = otklik(config, &["outbox", "--dead", "--json"]);
+    assert_eq!(only.status.code(), Some(0), "{}", stderr(&only));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&only)).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["seq"], dead);
+    assert_eq!(rows[0]["state"], "dead");
+    assert_eq!(rows[0]["to"][0], "housing@example.ru");
+    assert_eq!(rows[0]["case"], "OTK-3");
+    assert_eq!(rows[0]["subject"], "[OTK-3] Нет воды");
+    assert_eq!(rows[0]["attempts"], 0);
+    assert_eq!(rows[0]["last_error"], "550 5.1.1 no such user");
+    assert_eq!(rows[0]["next_attempt"], serde_json::Value::Null);
+    let all = otklik(config, &["outbox", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&all)).unwrap();
+    assert_eq!(v[0]["next_attempt"], "2026-12-01T10:00:00+07:00");
+    assert_eq!(v[0]["case"], serde_json::Value::Null);
+
+    for (id, why) in [("999", "no mail 999"), (&*queued.to_string(), "not dead")] {
+        let bad = otklik(config, &["outbox", "--resend", id]);
+        assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+        let err = stderr(&bad);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(why), "{err}");
+    }
+
+    let resent = otklik(config, &["outbox", "--resend", &dead.to_string()]);
+    assert_eq!(resent.status.code(), Some(0), "{}", stderr(&resent));
+    assert!(stdout(&resent).contains(&format!("mail {dead} queued again")));
+    let after = otklik(config, &["outbox", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&after)).unwrap();
+    let rows = v.as_array().unwrap();
+    let back = rows.iter().find(|r| r["seq"] == dead).unwrap();
+    assert_eq!(
+        (&back["state"], &back["attempts"]),
+        (&"queued".into(), &0.into())
+    );
+    assert_ne!(back["next_attempt"], serde_json::Value::Null);
+    let none = otklik(config, &["outbox", "--dead"]);
+    assert_eq!(stdout(&none), "");
+    let twice = otklik(config, &["outbox", "--resend", &dead.to_string()]);
+    assert_eq!(twice.status.code(), Some(1));
+}
+
+#[test]
+fn outbox_lists_and_resends_dead_letters_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path());
+    let (dead, queued) = store_with_a_dead_letter(&dir.path().join("state"));
+    check_outbox(&config, dead, queued);
+}
+
+/// While the daemon holds the store, the command goes over the control socket, and a
+/// resend wakes the sender.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_resends_over_the_control_socket_and_wakes_the_sender() {
+    use otklik::control;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path());
+    let state = dir.path().join("state");
+    let (dead, queued) = store_with_a_dead_letter(&state);
+    let store = otklik::store::Store::open(&state).unwrap();
+    let listener = tokio::net::UnixListener::bind(control::socket_path(&state)).unwrap();
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let server = tokio::spawn(control::serve(listener, store.clone(), wake.clone()));
+    tokio::task::spawn_blocking(move || check_outbox(&config, dead, queued))
+        .await
+        .unwrap();
+    // The store stays held by this process throughout: the command cannot have opened it.
+    // The resend left a wake-up for the sender (a permit, as `notify_one` leaves).
+    use futures::FutureExt;
+    assert!(
+        wake.notified().now_or_never().is_some(),
+        "the sender was not woken"
+    );
+    server.abort();
+}

@@ -11,8 +11,9 @@ use otklik::control::{self, Request, Response};
 use otklik::handler::Handler;
 use otklik::inbound::{Attachment, Inbound, sha256_hex};
 use otklik::intake::Notification;
+use otklik::outbox::MailState;
 use otklik::store::{
-    Commit, Disposition, InboundRecord, OutMail, Queued, Store, StoreError, inbound_key,
+    Commit, Disposition, InboundRecord, OutMail, Queued, Resend, Store, StoreError, inbound_key,
 };
 use otklik::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
 
@@ -548,7 +549,11 @@ fn cases_over_the_control_socket_carry_no_attachment_bytes() {
     let listener = rt
         .block_on(async { tokio::net::UnixListener::bind(control::socket_path(dir.path())) })
         .unwrap();
-    rt.spawn(control::serve(listener, store.clone()));
+    rt.spawn(control::serve(
+        listener,
+        store.clone(),
+        Arc::new(tokio::sync::Notify::new()),
+    ));
     // The answer line, as the daemon writes it.
     let ask = |req: &Request| -> String {
         use std::io::{BufRead, Write};
@@ -838,4 +843,106 @@ fn a_store_written_before_keeps_its_attachments_and_its_queue() {
         store.outbox_mail(7).unwrap().map(|m| m.raw),
         Some(queued.raw.clone())
     );
+}
+
+#[test]
+fn a_dead_letter_is_listed_resent_and_then_queued_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let raw =
+        b"Subject: =?UTF-8?B?0J3QtdGCINCy0L7QtNGL?=\r\nTo: housing@example.ru\r\n\r\nbody\r\n"
+            .to_vec();
+    let dead = mail(store.generate_id().unwrap(), t(1, 8), raw.clone());
+    let queued = mail(
+        store.generate_id().unwrap(),
+        t(1, 9),
+        b"Subject: other\r\n\r\nx\r\n".to_vec(),
+    );
+    store
+        .commit(Commit {
+            outbox: vec![dead.clone(), queued.clone()],
+            ..Commit::default()
+        })
+        .unwrap();
+    let first = store.outbox_mail(dead.seq).unwrap().unwrap();
+    store
+        .outbox_failed(&first, "451 busy", Some(t(1, 8)))
+        .unwrap();
+    let again = store.outbox_mail(dead.seq).unwrap().unwrap();
+    store
+        .outbox_failed(&again, "550 no such user", None)
+        .unwrap();
+
+    // Listed as dead, apart from the queue, its subject decoded.
+    let listed = otklik::outbox::list(&store, false).unwrap();
+    let states: Vec<(u64, MailState)> = listed.iter().map(|l| (l.seq, l.state)).collect();
+    assert_eq!(
+        states,
+        [(queued.seq, MailState::Queued), (dead.seq, MailState::Dead)]
+    );
+    let d = &listed[1];
+    assert_eq!(d.subject, "Нет воды");
+    assert_eq!(d.last_error.as_deref(), Some("550 no such user"));
+    assert_eq!((d.attempts, d.next_attempt), (1, None));
+    assert_eq!(listed[0].next_attempt, Some(t(1, 9)));
+    let only_dead = otklik::outbox::list(&store, true).unwrap();
+    assert_eq!(
+        only_dead.iter().map(|l| l.seq).collect::<Vec<_>>(),
+        [dead.seq]
+    );
+    assert_eq!(store.dead_letter_seqs().unwrap(), [dead.seq]);
+
+    // Only a dead letter can be resent.
+    assert_eq!(
+        store.outbox_resend(queued.seq, t(2, 8)).unwrap(),
+        Resend::Queued
+    );
+    assert_eq!(store.outbox_resend(9999, t(2, 8)).unwrap(), Resend::Unknown);
+    assert!(matches!(
+        otklik::outbox::resend(&store, 9999),
+        Err(otklik::outbox::ResendError::Unknown(9999))
+    ));
+
+    assert_eq!(
+        store.outbox_resend(dead.seq, t(2, 8)).unwrap(),
+        Resend::Done
+    );
+    assert!(store.dead_letters().unwrap().is_empty());
+    assert_eq!(store.dead_letter(dead.seq).unwrap(), None);
+    let back = store.outbox_mail(dead.seq).unwrap().unwrap();
+    assert_eq!(
+        (back.attempts, back.next_attempt, back.raw.as_slice()),
+        (0, t(2, 8), raw.as_slice())
+    );
+    assert_eq!(back.last_error.as_deref(), Some("550 no such user"));
+    let q = store.outbox_queue(None, 64).unwrap();
+    assert_eq!(
+        q,
+        [
+            Queued {
+                due: t(1, 9),
+                seq: queued.seq
+            },
+            Queued {
+                due: t(2, 8),
+                seq: dead.seq
+            },
+        ]
+    );
+    assert_eq!(store.outbox_len(), 2);
+    // Once queued, a second resend is refused.
+    assert_eq!(
+        store.outbox_resend(dead.seq, t(2, 9)).unwrap(),
+        Resend::Queued
+    );
+
+    // And it survives a reopen: the resend was one durable change.
+    store.flush_blocking().unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.outbox_mail(dead.seq).unwrap().map(|m| m.raw),
+        Some(raw)
+    );
+    assert!(store.dead_letter_seqs().unwrap().is_empty());
 }

@@ -1,0 +1,253 @@
+//! The outbox's retry logic below the SMTP client: a scripted [`Sender`] answers each
+//! attempt as a server would (accepted, deferred, refused), and the drain is driven with
+//! the time passed in.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use otklik::outbox::{self, PAGE, Round, Sender, Unrecorded, backoff};
+use otklik::smtp::SendError;
+use otklik::store::{Commit, OutMail, Store};
+
+/// Answers attempts from a script (accepted once it runs out) and records each attempt.
+#[derive(Default)]
+struct Scripted {
+    script: Mutex<VecDeque<Result<(), SendError>>>,
+    attempts: Mutex<Vec<u64>>,
+}
+
+impl Scripted {
+    fn answering(answers: impl IntoIterator<Item = Result<(), SendError>>) -> Scripted {
+        Scripted {
+            script: Mutex::new(answers.into_iter().collect()),
+            attempts: Mutex::default(),
+        }
+    }
+
+    fn attempts(&self) -> Vec<u64> {
+        self.attempts.lock().unwrap().clone()
+    }
+}
+
+impl Sender for Scripted {
+    fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send {
+        self.attempts.lock().unwrap().push(mail.seq);
+        let answer = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
+        std::future::ready(answer)
+    }
+}
+
+fn deferred() -> Result<(), SendError> {
+    Err(SendError::Deferred("451 4.3.0 try again later".into()))
+}
+
+fn refused() -> Result<(), SendError> {
+    Err(SendError::Rejected("550 5.1.1 no such user".into()))
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap()
+}
+
+fn std_secs(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap()
+}
+
+/// A store with `n` mails, all due at `due`; their numbers in the order they were written.
+fn store_with(n: usize, due: DateTime<Utc>) -> (tempfile::TempDir, Store, Vec<u64>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mails: Vec<OutMail> = (0..n)
+        .map(|i| {
+            let seq = store.generate_id().unwrap();
+            OutMail {
+                seq,
+                case: Some(1),
+                message_id: format!("m{seq}@example.ru"),
+                envelope_from: "otklik@example.ru".into(),
+                to: vec!["housing@example.ru".into()],
+                raw: format!("Subject: mail {i}\r\n\r\nbody\r\n").into_bytes(),
+                attempts: 0,
+                next_attempt: due,
+                last_error: None,
+                created: due,
+            }
+        })
+        .collect();
+    let seqs = mails.iter().map(|m| m.seq).collect();
+    store
+        .commit(Commit {
+            outbox: mails,
+            ..Commit::default()
+        })
+        .unwrap();
+    (dir, store, seqs)
+}
+
+/// One round of the sender at `at`.
+async fn drain(
+    store: &Store,
+    sender: &Scripted,
+    unrecorded: &mut Unrecorded,
+    at: DateTime<Utc>,
+) -> Round {
+    let heartbeat = AtomicU64::new(0);
+    outbox::drain_at(store, sender, unrecorded, &heartbeat, &move || at).await
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_after_the_backoff_and_holds_the_round() {
+    let (_dir, store, seqs) = store_with(2, t0());
+    let sender = Scripted::answering([deferred()]);
+    let mut unrecorded = Unrecorded::default();
+
+    // The server defers the first: the round stops there (it is likely down).
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(0)
+    );
+    assert_eq!(sender.attempts(), [seqs[0]]);
+    let m = store.outbox_mail(seqs[0]).unwrap().unwrap();
+    assert_eq!(m.attempts, 1);
+    assert_eq!(m.next_attempt, t0() + std_secs(backoff(0)));
+    assert!(m.last_error.unwrap().contains("451"));
+
+    // The other was due and goes next round; the deferred one waits for its time.
+    let before = m.next_attempt - Duration::milliseconds(1);
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, before).await,
+        Round::Sent(1)
+    );
+    assert_eq!(sender.attempts(), [seqs[0], seqs[1]]);
+    assert!(store.outbox_mail(seqs[0]).unwrap().is_some());
+
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, m.next_attempt).await,
+        Round::Sent(1)
+    );
+    assert_eq!(sender.attempts(), [seqs[0], seqs[1], seqs[0]]);
+    assert_eq!(store.outbox_len(), 0);
+    assert!(store.dead_letters().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_a_dead_letter_at_once_and_the_round_goes_on() {
+    let (_dir, store, seqs) = store_with(2, t0());
+    let sender = Scripted::answering([refused()]);
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(1)
+    );
+    assert_eq!(sender.attempts(), seqs);
+    let dead = store.dead_letters().unwrap();
+    assert_eq!(dead.iter().map(|m| m.seq).collect::<Vec<_>>(), [seqs[0]]);
+    assert!(dead[0].last_error.as_deref().unwrap().contains("550"));
+    assert_eq!(dead[0].raw, b"Subject: mail 0\r\n\r\nbody\r\n");
+    assert_eq!(store.outbox_len(), 0);
+    // Never tried again.
+    let later = t0() + Duration::days(1);
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, later).await,
+        Round::Sent(0)
+    );
+    assert_eq!(sender.attempts(), seqs);
+}
+
+/// Transient failures never make a dead letter (a wrong SMTP password must not lose mail
+/// while the operator fixes it): the mail waits, the pause doubling from 5 s to 10 min.
+#[tokio::test]
+async fn transient_failures_in_a_row_keep_the_mail_queued_with_a_growing_pause() {
+    let (_dir, store, seqs) = store_with(1, t0());
+    const N: u32 = 12;
+    let sender = Scripted::answering((0..N).map(|_| deferred()));
+    let mut unrecorded = Unrecorded::default();
+    let mut at = t0();
+    let mut pauses = Vec::new();
+    for i in 0..N {
+        assert_eq!(
+            drain(&store, &sender, &mut unrecorded, at).await,
+            Round::Sent(0)
+        );
+        let m = store.outbox_mail(seqs[0]).unwrap().unwrap();
+        assert_eq!(m.attempts, i + 1);
+        pauses.push((m.next_attempt - at).num_seconds());
+        at = m.next_attempt;
+    }
+    assert_eq!(
+        pauses,
+        [5, 10, 20, 40, 80, 160, 320, 600, 600, 600, 600, 600]
+    );
+    assert!(store.dead_letters().unwrap().is_empty());
+    assert_eq!(sender.attempts().len(), N as usize);
+    // The server takes it at last.
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, at).await,
+        Round::Sent(1)
+    );
+    assert_eq!(store.outbox_len(), 0);
+}
+
+#[tokio::test]
+async fn an_accepted_mail_is_sent_exactly_once() {
+    let (dir, store, seqs) = store_with(1, t0());
+    let sender = Scripted::default();
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(1)
+    );
+    for later in [t0(), t0() + Duration::hours(1), t0() + Duration::days(30)] {
+        assert_eq!(
+            drain(&store, &sender, &mut unrecorded, later).await,
+            Round::Sent(0)
+        );
+    }
+    assert_eq!(sender.attempts(), seqs);
+    assert_eq!(store.outbox_mail(seqs[0]).unwrap(), None);
+    assert!(store.dead_letters().unwrap().is_empty());
+    // Reopened, the store still knows it left.
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.outbox_len(), 0);
+}
+
+#[tokio::test]
+async fn nothing_is_sent_before_its_time() {
+    let due = t0() + Duration::hours(1);
+    let (_dir, store, seqs) = store_with(3, due);
+    let sender = Scripted::default();
+    let mut unrecorded = Unrecorded::default();
+    for at in [t0(), due - Duration::milliseconds(1)] {
+        assert_eq!(
+            drain(&store, &sender, &mut unrecorded, at).await,
+            Round::Sent(0)
+        );
+    }
+    assert!(sender.attempts().is_empty());
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, due).await,
+        Round::Sent(3)
+    );
+    assert_eq!(sender.attempts(), seqs);
+}
+
+#[tokio::test]
+async fn every_page_of_the_queue_is_drained_in_one_round() {
+    let n = 2 * PAGE + 22;
+    let (_dir, store, seqs) = store_with(n, t0());
+    let sender = Scripted::default();
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(n)
+    );
+    assert_eq!(
+        sender.attempts(),
+        seqs,
+        "each once, in the order they are due"
+    );
+    assert_eq!(store.outbox_len(), 0);
+}
