@@ -96,12 +96,14 @@ async fn my_cases_for_the_executor_the_coordinator_and_nobody_else() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absence_sends_new_cases_to_the_deputy_until_back() {
     let (stack, p, _dir, svc) = start("absence").await;
+    // A month from today: within service.max_absence (90 days by default).
+    let until = (chrono::Utc::now() + chrono::Duration::days(30)).format("%d.%m.%Y");
     write(
         stack,
         &p,
         &p.executor("housing"),
         "Отпуск",
-        "ОТСУТСТВУЮ ДО 31.12.2027",
+        &format!("ОТСУТСТВУЮ ДО {until}"),
     )
     .await;
     stack
