@@ -2,75 +2,18 @@
 //! Hostile and broken mail must be rejected with a reason and never stop the next message;
 //! only a store that cannot be written may fail a message.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use otklik::auth::Secret;
-use otklik::config::{self, Config, SecretCheck};
+use otklik::config::Config;
 use otklik::handler::{Handled, Handler};
 use otklik::store::{Disposition, Store};
 
-const DOMAIN: &str = "volchiha.example";
+#[path = "support/offline.rs"]
+mod offline;
 
-fn config(dir: &Path) -> Arc<Config> {
-    let lexicon = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/exclude-words.txt");
-    let text = format!(
-        r#"
-[service]
-state_dir = "{state}"
-case_prefix = "OTK"
-
-[imap]
-host = "127.0.0.1"
-tls = "none"
-username = "otklik"
-password_env = "OTKLIK_TEST_PASSWORD"
-
-[smtp]
-host = "127.0.0.1"
-tls = "none"
-from = "Обратная связь <otklik@{DOMAIN}>"
-
-[calendar]
-timezone = "UTC"
-workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-hours = ["00:00-24:00"]
-
-[deadlines]
-answer = "9h"
-draft_before_answer = "4h"
-rework = "1h"
-final_after_interim = "7d"
-
-[people]
-coordinator = {{ name = "Балакирева Ольга", email = "coord@{DOMAIN}" }}
-publisher = "press@{DOMAIN}"
-
-[[executors]]
-id = "housing"
-name = "Шишова Татьяна Михайловна"
-email = "housing@{DOMAIN}"
-
-[[rules]]
-name = "ЖКХ"
-topic = ["ЖКХ*"]
-executor = "housing"
-
-[intake]
-senders = ["*@monitoring.example"]
-exclude_words_file = "{lexicon}"
-source_timezone = "Europe/Moscow"
-"#,
-        state = dir.join("state").display(),
-        lexicon = lexicon.display(),
-    );
-    let env = |name: &str| (name == "OTKLIK_TEST_PASSWORD").then(|| "x".to_string());
-    match config::load_str_env(&text, &dir.join("otklik.toml"), SecretCheck::Require, &env) {
-        Ok(c) => Arc::new(c),
-        Err(e) => panic!("test config invalid:\n{e}"),
-    }
-}
+use offline::{DOMAIN, config};
 
 struct Fixture {
     _dir: tempfile::TempDir,

@@ -1,12 +1,15 @@
 //! The store's own promises: numbers without gaps, the open-case count, the ledger, bytes
 //! stored once, the outbox read in pages, retention, and a start that waits for the lock.
 
+#[path = "support/offline.rs"]
+mod offline;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use otklik::auth::Secret;
-use otklik::config::{self, Config, SecretCheck};
+use otklik::config::Config;
 use otklik::control::{self, Request, Response};
 use otklik::handler::Handler;
 use otklik::inbound::{Attachment, Inbound, sha256_hex};
@@ -229,7 +232,7 @@ fn forgotten_due_entries_go_unless_the_new_schedule_has_them() {
 }
 
 const MB: usize = 1 << 20;
-const DOMAIN: &str = "volchiha.example";
+use offline::DOMAIN;
 
 fn t(day: u32, hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, day, hour, 0, 0).unwrap()
@@ -269,61 +272,7 @@ fn attachment(name: &str, len: usize, seed: u64) -> Attachment {
 }
 
 fn handler_config(dir: &Path) -> Arc<Config> {
-    let lexicon = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/exclude-words.txt");
-    let text = format!(
-        r#"
-[service]
-state_dir = "{state}"
-
-[imap]
-host = "127.0.0.1"
-tls = "none"
-username = "otklik"
-password_env = "OTKLIK_TEST_PASSWORD"
-
-[smtp]
-host = "127.0.0.1"
-tls = "none"
-from = "Обратная связь <otklik@{DOMAIN}>"
-
-[calendar]
-timezone = "UTC"
-workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-hours = ["00:00-24:00"]
-
-[deadlines]
-answer = "9h"
-draft_before_answer = "4h"
-rework = "1h"
-final_after_interim = "7d"
-
-[people]
-coordinator = {{ name = "Балакирева Ольга", email = "coord@{DOMAIN}" }}
-publisher = "press@{DOMAIN}"
-
-[[executors]]
-id = "housing"
-name = "Шишова Татьяна Михайловна"
-email = "housing@{DOMAIN}"
-
-[[rules]]
-name = "ЖКХ"
-topic = ["ЖКХ*"]
-executor = "housing"
-
-[intake]
-senders = ["*@monitoring.example"]
-exclude_words_file = "{lexicon}"
-source_timezone = "Europe/Moscow"
-"#,
-        state = dir.join("state").display(),
-        lexicon = lexicon.display(),
-    );
-    let env = |name: &str| (name == "OTKLIK_TEST_PASSWORD").then(|| "x".to_string());
-    match config::load_str_env(&text, &dir.join("otklik.toml"), SecretCheck::Require, &env) {
-        Ok(c) => Arc::new(c),
-        Err(e) => panic!("test config invalid:\n{e}"),
-    }
+    offline::config(dir)
 }
 
 /// A notification from the monitoring system with a photo attached.
