@@ -11,8 +11,16 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::raw::*;
-use super::*;
+use super::raw::{
+    RawCalendar, RawDeadlines, RawEscalation, RawExecutor, RawImap, RawIntake, RawPeople,
+    RawPerson, RawRule, RawService, RawSize, RawSmtp, Str, StrList,
+};
+use super::{
+    Address, Calendar, Config, ConfigError, DeadlineKind, DeadlineSet, Deadlines, Environment,
+    Escalation, Executor, ImapConfig, IntakeConfig, Labels, Language, Lexicon, NotifyTarget,
+    Offset, Password, Pattern, People, Person, Problem, Rule, SecretCheck, ServiceConfig,
+    SmtpConfig, TlsMode, WorkDuration,
+};
 use crate::calendar::{CalendarSpec, DayInterval, Preset};
 use crate::intake::Field;
 
