@@ -14,6 +14,7 @@ use crate::compose;
 use crate::config::Config;
 use crate::inbound::{Automatic, Inbound};
 use crate::intake::{self, Notification};
+use crate::reply::keyword::{self, Word};
 use crate::reply::{self, Keyword, ParsedReply};
 use crate::routing::Absences;
 use crate::templates::{self, Rendered};
@@ -333,10 +334,17 @@ fn reply_to_case(
         Some(other) => return refuse(format!("{other:?} is not an action on a case")),
     };
     if action == Action::Draft(DraftKind::Answer) && role == Role::Coordinator {
-        return refuse(
-            "no action keyword found (СОГЛАСОВАНО, ДОРАБОТАТЬ, НАЗНАЧИТЬ, ИСКЛЮЧИТЬ, ЗАКРЫТЬ)"
-                .into(),
-        );
+        let words: Vec<&str> = [
+            Word::Approve,
+            Word::Rework,
+            Word::Assign,
+            Word::Exclude,
+            Word::Close,
+        ]
+        .into_iter()
+        .map(|w| keyword::word(w, false))
+        .collect();
+        return refuse(format!("no action keyword found ({})", words.join(", ")));
     }
     // The action codes are proof, not part of what the executor wrote.
     let codes: Vec<String> = bare_code

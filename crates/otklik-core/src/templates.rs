@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use crate::config::{Config, DeadlineKind, Language};
 use crate::inbound::Attachment;
+use crate::reply::keyword::Word;
 use crate::workflow::{Case, DraftKind, Notice, NoticeKind};
 
 /// A mail's content, before the MIME envelope.
@@ -17,6 +18,11 @@ pub struct Rendered {
     pub attachments: Vec<Attachment>,
     /// An iCalendar part (`text/calendar; method=PUBLISH`).
     pub calendar: Option<String>,
+}
+
+/// A keyword as the parser reads it, in the configured language.
+fn keyword(lang: Language, w: Word) -> &'static str {
+    crate::reply::keyword::word(w, lang == Language::En)
 }
 
 /// The Russian or the English text, by the configured language.
@@ -233,19 +239,19 @@ impl View<'_> {
         );
         s.push_str(&format!(
             "  {} — {}\n  {} — {}\n  {} — {}\n",
-            tr(lang, "ПРОМЕЖУТОЧНЫЙ", "INTERIM"),
+            keyword(lang, Word::Interim),
             tr(
                 lang,
                 "промежуточный ответ (окончательный — в течение 7 рабочих дней)",
                 "an interim answer (the final one within 7 working days)"
             ),
-            tr(lang, "УТОЧНЕНИЕ", "QUERY"),
+            keyword(lang, Word::Query),
             tr(
                 lang,
                 "уточняющий вопрос автору",
                 "a clarifying question to the author"
             ),
-            tr(lang, "НЕ МОЯ КОМПЕТЕНЦИЯ", "DECLINE"),
+            keyword(lang, Word::Decline),
             tr(
                 lang,
                 "вернуть координатору для переназначения (укажите причину)",
@@ -253,15 +259,15 @@ impl View<'_> {
             ),
         ));
         s.push_str(&self.action(
-            tr(lang, "ПРОМЕЖУТОЧНЫЙ", "INTERIM"),
+            keyword(lang, Word::Interim),
             tr(lang, "Промежуточный ответ", "Interim answer"),
         ));
         s.push_str(&self.action(
-            tr(lang, "УТОЧНЕНИЕ", "QUERY"),
+            keyword(lang, Word::Query),
             tr(lang, "Уточняющий вопрос", "Clarifying question"),
         ));
         s.push_str(&self.action(
-            tr(lang, "НЕ МОЯ КОМПЕТЕНЦИЯ", "DECLINE"),
+            keyword(lang, Word::Decline),
             tr(lang, "Не моя компетенция", "Decline"),
         ));
         s
@@ -278,11 +284,11 @@ impl View<'_> {
             )
         );
         s.push_str(&self.action(
-            tr(lang, "СОГЛАСОВАНО", "APPROVE"),
+            keyword(lang, Word::Approve),
             tr(lang, "Согласовать", "Approve"),
         ));
         s.push_str(&self.action(
-            tr(lang, "ДОРАБОТАТЬ", "REWORK"),
+            keyword(lang, Word::Rework),
             tr(
                 lang,
                 "Вернуть на доработку (замечания — далее в тексте)",
@@ -617,7 +623,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
                 )
             ));
             t.push_str(&view.action(
-                tr(lang, "ОПУБЛИКОВАНО", "PUBLISHED"),
+                keyword(lang, Word::Published),
                 tr(lang, "Опубликовано", "Published"),
             ));
             attachments = approved.map(|d| d.attachments.clone()).unwrap_or_default();

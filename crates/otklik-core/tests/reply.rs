@@ -618,3 +618,28 @@ fn invisible_characters_before_a_keyword() {
     assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Body)));
     assert_eq!(r.text, "");
 }
+
+/// One table of keywords: every word the mails print is read back as that keyword.
+#[test]
+fn every_keyword_the_mails_print_is_read_back() {
+    use otklik_core::reply::keyword::{KEYWORDS, Word, line_keyword, word};
+    for &(w, ru, en) in KEYWORDS {
+        assert_eq!(word(w, false), ru);
+        assert_eq!(word(w, true), en);
+        for (phrase, english) in [(ru, false), (en, true)] {
+            let line = match w {
+                Word::Assign => format!("{phrase} housing"),
+                Word::Absent if english => format!("{phrase} UNTIL 2026-12-25"),
+                Word::Absent => format!("{phrase} ДО 25.12.2026"),
+                _ => phrase.to_string(),
+            };
+            let got = line_keyword(&line).map(|(k, _)| k);
+            assert!(
+                got.is_some() && !matches!(got, Some(Keyword::Invalid(_))),
+                "{line:?} read as {got:?}"
+            );
+            // Lower case and `ё` spelled `е` too.
+            assert!(line_keyword(&line.to_lowercase()).is_some(), "{line:?}");
+        }
+    }
+}

@@ -12,8 +12,9 @@ use super::{Keyword, find_tag, quote::trim_block};
 pub(super) const ASSIGN_WITHOUT_TARGET: &str = "НАЗНАЧИТЬ / ASSIGN needs an executor id or an email address after it, \
      e.g. «НАЗНАЧИТЬ housing»";
 
+/// A keyword officials write, whatever its language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Word {
     Interim,
     Query,
     Decline,
@@ -28,34 +29,52 @@ enum Kind {
     Back,
 }
 
-/// Lower-case, `ё` as `е`, words separated by any whitespace.
-const PHRASES: &[(&[&str], Kind)] = &[
-    (&["промежуточный"], Kind::Interim),
-    (&["interim"], Kind::Interim),
-    (&["уточнение"], Kind::Query),
-    (&["query"], Kind::Query),
-    (&["не", "моя", "компетенция"], Kind::Decline),
-    (&["decline"], Kind::Decline),
-    (&["согласовано"], Kind::Approve),
-    (&["approve"], Kind::Approve),
-    (&["доработать"], Kind::Rework),
-    (&["rework"], Kind::Rework),
-    (&["назначить"], Kind::Assign),
-    (&["assign"], Kind::Assign),
-    (&["исключить"], Kind::Exclude),
-    (&["exclude"], Kind::Exclude),
-    (&["закрыть"], Kind::Close),
-    (&["close"], Kind::Close),
-    (&["опубликовано"], Kind::Published),
-    (&["published"], Kind::Published),
-    (&["мои", "дела"], Kind::MyCases),
-    (&["my", "cases"], Kind::MyCases),
-    // `ДО` / `UNTIL` is read with the date, so that a bare `ОТСУТСТВУЮ` is explained too.
-    (&["отсутствую"], Kind::Absent),
-    (&["absent"], Kind::Absent),
-    (&["на", "месте"], Kind::Back),
-    (&["back"], Kind::Back),
+/// Every keyword, as the mails print it in Russian and in English. The parser reads exactly
+/// these words (case-insensitive, `ё` = `е`, any whitespace between words); the templates
+/// print them with [`word`]. `ОТСУТСТВУЮ` / `ABSENT` is followed by `ДО` / `UNTIL` and a date,
+/// read with the date, so that a bare `ОТСУТСТВУЮ` is explained too.
+pub const KEYWORDS: &[(Word, &str, &str)] = &[
+    (Word::Interim, "ПРОМЕЖУТОЧНЫЙ", "INTERIM"),
+    (Word::Query, "УТОЧНЕНИЕ", "QUERY"),
+    (Word::Decline, "НЕ МОЯ КОМПЕТЕНЦИЯ", "DECLINE"),
+    (Word::Approve, "СОГЛАСОВАНО", "APPROVE"),
+    (Word::Rework, "ДОРАБОТАТЬ", "REWORK"),
+    (Word::Assign, "НАЗНАЧИТЬ", "ASSIGN"),
+    (Word::Exclude, "ИСКЛЮЧИТЬ", "EXCLUDE"),
+    (Word::Close, "ЗАКРЫТЬ", "CLOSE"),
+    (Word::Published, "ОПУБЛИКОВАНО", "PUBLISHED"),
+    (Word::MyCases, "МОИ ДЕЛА", "MY CASES"),
+    (Word::Absent, "ОТСУТСТВУЮ", "ABSENT"),
+    (Word::Back, "НА МЕСТЕ", "BACK"),
 ];
+
+/// The keyword as the mails print it: Russian, or English.
+pub fn word(w: Word, english: bool) -> &'static str {
+    KEYWORDS
+        .iter()
+        .find(|(k, _, _)| *k == w)
+        .map(|(_, ru, en)| if english { *en } else { *ru })
+        .unwrap_or("")
+}
+
+/// The table as the parser matches it: lower-case, `ё` as `е`, split into words; Russian
+/// then English, in the table's order.
+static PHRASES: LazyLock<Vec<(Vec<String>, Word)>> = LazyLock::new(|| {
+    KEYWORDS
+        .iter()
+        .flat_map(|&(kind, ru, en)| {
+            [ru, en].map(|phrase| {
+                let words = phrase
+                    .to_lowercase()
+                    .replace('ё', "е")
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect();
+                (words, kind)
+            })
+        })
+        .collect()
+});
 
 /// What a keyword position held.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +217,7 @@ fn is_word_char(c: char) -> bool {
 
 /// Matches `words` at `start`; returns the index just after the phrase when it ends on a
 /// word boundary (`Согласованность` and `back-office` do not match).
-fn match_words(chars: &[(usize, char)], start: usize, words: &[&str]) -> Option<usize> {
+fn match_words<S: AsRef<str>>(chars: &[(usize, char)], start: usize, words: &[S]) -> Option<usize> {
     let mut i = start;
     for (n, word) in words.iter().enumerate() {
         if n > 0 {
@@ -211,7 +230,7 @@ fn match_words(chars: &[(usize, char)], start: usize, words: &[&str]) -> Option<
             }
             i += ws;
         }
-        for wc in word.chars() {
+        for wc in word.as_ref().chars() {
             match chars.get(i) {
                 Some(&(_, c)) if c == wc => i += 1,
                 _ => return None,
@@ -260,24 +279,24 @@ fn match_line(line: &str, ctx: Context) -> Option<(Found, usize)> {
         Some((Found::Keyword(kw), skip_sep(after_off)))
     };
     match kind {
-        Kind::Interim => simple(Keyword::Interim),
-        Kind::Query => simple(Keyword::Query),
-        Kind::Decline => simple(Keyword::Decline),
-        Kind::Approve => simple(Keyword::Approve),
-        Kind::Rework => simple(Keyword::Rework),
-        Kind::Exclude => simple(Keyword::Exclude),
-        Kind::Close => simple(Keyword::Close),
-        Kind::Published => simple(Keyword::Published),
-        Kind::MyCases => simple(Keyword::MyCases),
-        Kind::Back => simple(Keyword::Back),
-        Kind::Assign => {
+        Word::Interim => simple(Keyword::Interim),
+        Word::Query => simple(Keyword::Query),
+        Word::Decline => simple(Keyword::Decline),
+        Word::Approve => simple(Keyword::Approve),
+        Word::Rework => simple(Keyword::Rework),
+        Word::Exclude => simple(Keyword::Exclude),
+        Word::Close => simple(Keyword::Close),
+        Word::Published => simple(Keyword::Published),
+        Word::MyCases => simple(Keyword::MyCases),
+        Word::Back => simple(Keyword::Back),
+        Word::Assign => {
             let (token, end) = next_token(line, skip_sep(after_off));
             match token.and_then(clean_target) {
                 Some(target) => Some((Found::Keyword(Keyword::Assign(target)), skip_sep(end))),
                 None => Some((Found::AssignWithoutTarget, skip_sep(after_off))),
             }
         }
-        Kind::Absent => Some(absent(line, &chars, after)),
+        Word::Absent => Some(absent(line, &chars, after)),
     }
 }
 

@@ -11,7 +11,7 @@ use regex::Regex;
 
 use crate::inbound::Inbound;
 
-mod keyword;
+pub mod keyword;
 mod quote;
 
 pub use keyword::{line_keyword, subject_keyword};
