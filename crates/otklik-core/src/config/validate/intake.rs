@@ -1,0 +1,118 @@
+//! The `[intake]` section: senders, fields and labels of notifications.
+
+use chrono_tz::Tz;
+use toml::Spanned;
+
+use super::ctx::{Ctx, push_key};
+use crate::config::raw::RawIntake;
+use crate::config::{IntakeConfig, Labels, Lexicon, WorkDuration};
+use crate::intake::Field;
+
+pub(super) fn intake(
+    cx: &mut Ctx<'_>,
+    s: &Spanned<RawIntake>,
+    zone: Option<Tz>,
+) -> Option<IntakeConfig> {
+    let table = s.span();
+    let r = s.get_ref();
+    let senders = match &r.senders {
+        None if cx.was_dropped("intake.senders") => None,
+        None => {
+            cx.at(
+                table.clone(),
+                "intake.senders",
+                "missing required key: list who may open cases, such as [\"*@monitoring.example\"]",
+            );
+            None
+        }
+        Some(list) if list.get_ref().is_empty() => {
+            cx.at(
+                list.span(),
+                "intake.senders",
+                "empty: nobody could open cases; list the monitoring system's addresses",
+            );
+            None
+        }
+        Some(_) => Some(cx.patterns(&r.senders, "intake.senders", true)),
+    };
+    let lexicon = match &r.exclude_words_file {
+        None => Some(Lexicon::parse("").unwrap_or_default()),
+        Some(v) => {
+            let p = cx.resolve(v.get_ref().trim());
+            match cx.read_text(&p) {
+                Ok(text) => match Lexicon::parse(&text) {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        cx.at(
+                            v.span(),
+                            "intake.exclude_words_file",
+                            format!("{}:{}: {}", p.display(), e.line, e.message),
+                        );
+                        None
+                    }
+                },
+                Err(e) => {
+                    cx.at(
+                        v.span(),
+                        "intake.exclude_words_file",
+                        format!("cannot read {}: {e}", p.display()),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let repeat_window = match &r.repeat_window {
+        None => Some(chrono::Duration::days(30)),
+        Some(v) => match cx.duration(v, "intake.repeat_window")? {
+            WorkDuration::Days(n) => Some(chrono::Duration::days(i64::from(n))),
+            WorkDuration::Seconds(_) => {
+                cx.at(
+                    v.span(),
+                    "intake.repeat_window",
+                    "must be calendar days, such as 30d",
+                );
+                None
+            }
+        },
+    };
+    let source_timezone = match &r.source_timezone {
+        Some(v) => cx.timezone(v, "intake.source_timezone"),
+        None => zone,
+    };
+    let mut labels = Labels::builtin();
+    let mut labels_ok = true;
+    for (key, list) in r.labels.iter().flatten() {
+        let mut k = "intake.labels".to_string();
+        push_key(&mut k, key.get_ref());
+        let Some(field) = Field::from_key(key.get_ref().trim()) else {
+            cx.at(
+                key.span(),
+                &k,
+                format!(
+                    "{:?} is not a field: expected source_id, topic, location, category, source, \
+                     link, author, detected_at, text or repeat",
+                    key.get_ref()
+                ),
+            );
+            labels_ok = false;
+            continue;
+        };
+        for (j, label) in list.get_ref().iter().enumerate() {
+            let l = label.get_ref().trim();
+            if l.is_empty() {
+                cx.at(label.span(), &format!("{k}[{j}]"), "empty label");
+                labels_ok = false;
+            } else {
+                labels.add(field, l);
+            }
+        }
+    }
+    Some(IntakeConfig {
+        senders: senders?,
+        lexicon: lexicon?,
+        repeat_window: repeat_window?,
+        source_timezone: source_timezone?,
+        labels: labels_ok.then_some(labels)?,
+    })
+}
