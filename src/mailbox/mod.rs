@@ -1,0 +1,221 @@
+//! The IMAP watcher: the shell that turns an intake mailbox into a sequence of handled
+//! messages.
+//!
+//! One session at a time: connect (implicit TLS, STARTTLS, or plain on loopback), LOGIN,
+//! make sure the processed/rejected mailboxes exist, SELECT the intake mailbox, then loop:
+//! handle every (undeleted) message in UID order, one at a time — fetch, hand the bytes
+//! to the [`Handler`] (which commits everything to the store and flushes), and only then
+//! MOVE the message to `processed_mailbox` or `rejected_mailbox` — and wait for more with
+//! IDLE (or by polling every `poll_seconds` where the server has no IDLE).
+//!
+//! Each message's RFC822.SIZE is read before its body: one over `max_message_size` is never
+//! fetched whole. The handler gets its header ([`Handler::oversized`]) and it goes to the
+//! rejected mailbox, so one huge attachment can neither exhaust memory nor block the intake.
+//!
+//! Without MOVE a message is COPYed, flagged `\Deleted` and expunged alone: by UID EXPUNGE
+//! (UIDPLUS), else by EXPUNGE only while no one else's message is flagged `\Deleted` (see
+//! `SessionCtx::move_message`): a message is never expunged that the watcher did not copy.
+//!
+//! Mailbox names are configured with `/` between levels and built in the server's personal
+//! namespace ([`server_mailbox`]): its prefix (`INBOX.` on Courier and older Cyrus, where
+//! nothing can live outside it) and its separator (`.`, `/`, `|` on Yandex), read from
+//! NAMESPACE (RFC 2342) where the server has it, else the separator from `LIST "" ""`.
+//!
+//! Every message still in the intake mailbox is handed over on every scan, including the
+//! whole backlog at first start: a message in the inbox is either new or was committed but
+//! not moved (crash between the two); the handler deduplicates by Message-ID / source id,
+//! so the watcher needs no state of its own and a UIDVALIDITY change needs no special case.
+//!
+//! async-imap has no timeouts of its own, so every network step runs under one here. IDLE
+//! waits with a keepalive-aware timeout (the wait is renewed by each `* OK Still here`;
+//! without one for [`IDLE_KEEPALIVE`] the connection is presumed dead, as chatmail/core
+//! does) and is re-issued at least every [`IDLE_MAX`]; `DONE` is bounded too, since it is
+//! known to hang on a half-dead connection. Any error drops the session; reconnection uses
+//! jittered exponential backoff from [`BACKOFF_MIN`] to [`BACKOFF_MAX`], reset once a scan
+//! succeeds.
+
+mod fetch;
+mod idle;
+mod names;
+mod session;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::tls::TlsError;
+pub use names::{
+    MailboxNames, Namespace, encode_mailbox_name, ensure_mailboxes, mailboxes_to_create, namespace,
+    parent_mailboxes, parse_namespace, server_mailbox, server_mailbox_name,
+};
+pub use session::{WatchOptions, backoff_delay, watch, watch_with};
+pub use stream::{ImapSession, ImapStream, ServerCaps, capabilities, connect, prepare_tls};
+
+/// Connect, TLS handshake, greeting, LOGIN, SELECT, SEARCH, MOVE, NOOP, LOGOUT.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Fetching one message (it may carry large attachments).
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// IDLE is ended after this long without any server response (keepalives included).
+pub const IDLE_KEEPALIVE: Duration = Duration::from_secs(5 * 60);
+
+/// IDLE is re-issued at least this often (RFC 2177 asks for < 29 min).
+pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
+
+/// `DONE` after IDLE; it can hang on a half-dead connection.
+pub const DONE_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub const BACKOFF_MIN: Duration = Duration::from_secs(2);
+
+pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
+
+/// Parse failures of one message's FETCH before it is handed over empty.
+pub const FETCH_ATTEMPTS: u32 = 3;
+
+/// How often the heartbeat is bumped while waiting (IDLE, poll, backoff).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+
+/// How much of an oversized message's header is fetched for [`Handler::oversized`].
+pub const OVERSIZED_HEADER_MAX: u32 = 64 * 1024;
+
+/// One message fetched from the intake mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub uid: u32,
+    pub uid_validity: u32,
+    /// The whole message as stored on the server (`BODY[]`). Empty when the server's
+    /// answer for this message could not be parsed [`FETCH_ATTEMPTS`] times in a row: the
+    /// handler then rejects it, so one odd message cannot block the intake.
+    pub raw: Vec<u8>,
+    /// The server's INTERNALDATE (arrival), when it gave one.
+    pub arrival: Option<DateTime<Utc>>,
+}
+
+/// A message larger than `imap.max_message_size` (by the server's RFC822.SIZE). It is never
+/// fetched whole: the handler gets its header only, then it goes to the rejected mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversized {
+    pub uid: u32,
+    pub uid_validity: u32,
+    /// RFC822.SIZE, in bytes.
+    pub size: u64,
+    /// The message's header (`BODY.PEEK[HEADER]`), at most [`OVERSIZED_HEADER_MAX`] bytes;
+    /// empty if the server sent none.
+    pub header: Vec<u8>,
+}
+
+/// Where a handled message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Processed,
+    Rejected,
+}
+
+/// What the watcher is doing, for sd_notify STATUS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailboxState {
+    Connecting,
+    Idle,
+    Polling,
+    Processing,
+    Backoff { attempt: u32 },
+}
+
+impl std::fmt::Display for MailboxState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailboxState::Connecting => f.write_str("imap: connecting"),
+            MailboxState::Idle => f.write_str("imap: idle"),
+            MailboxState::Polling => f.write_str("imap: polling"),
+            MailboxState::Processing => f.write_str("imap: processing"),
+            MailboxState::Backoff { attempt } => {
+                write!(f, "imap: reconnecting (attempt {attempt})")
+            }
+        }
+    }
+}
+
+/// The handler could not commit the message (e.g. disk full). The message stays in the
+/// intake mailbox and is retried after a backoff; it is never moved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("handler failed: {0}")]
+pub struct NotCommitted(pub String);
+
+/// Handles one message: commits everything it implies to the store (flushed), then says
+/// where the message goes. Err = could not commit: the message stays in the inbox and is
+/// retried later (after a backoff); never moved.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        msg: Fetched,
+    ) -> impl Future<Output = Result<Disposition, NotCommitted>> + Send;
+
+    /// A message too large to fetch (see [`Oversized`]). Ok: it is moved to the rejected
+    /// mailbox. Err: it stays in the intake mailbox and is retried later, as for `handle`.
+    /// Called once per message while the service runs; after a restart, a message that was
+    /// reported but not yet moved is reported again.
+    fn oversized(&self, msg: Oversized) -> impl Future<Output = Result<(), NotCommitted>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailboxError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("imap: tls = \"none\" is allowed only for loopback hosts, not {0}")]
+    InsecureHost(String),
+    #[error("imap: invalid server name {0:?} for TLS")]
+    ServerName(String),
+    #[error("imap: cannot connect to {host}:{port}: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: io::Error,
+    },
+    #[error("imap: TLS handshake with {host} failed: {source}")]
+    Handshake {
+        host: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("imap: server refused the connection: {0}")]
+    Greeting(String),
+    #[error("imap: login as {user} failed: {message}")]
+    Login { user: String, message: String },
+    #[error("imap: {step} timed out after {after:?}")]
+    Timeout { step: &'static str, after: Duration },
+    #[error("imap: {step}: {source}")]
+    Imap {
+        step: &'static str,
+        #[source]
+        source: async_imap::error::Error,
+    },
+    #[error("imap: {0}")]
+    Protocol(String),
+    #[error("imap: message {uid}: {source}")]
+    Handler {
+        uid: u32,
+        #[source]
+        source: NotCommitted,
+    },
+}
+
+impl MailboxError {
+    /// A configuration problem that no reconnect can fix: `watch` returns it.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            MailboxError::Tls(_) | MailboxError::InsecureHost(_) | MailboxError::ServerName(_)
+        )
+    }
+}
+
+/// The keyword that marks a message we copied and flagged `\Deleted` ourselves (where the
+/// mailbox takes keywords), so that it is known as ours after a restart too.
+pub const MOVED_KEYWORD: &str = "$OtklikMoved";

@@ -1,0 +1,568 @@
+//! The session loop: connect, scan the intake mailbox, hand each message to the handler, move it, wait; reconnect with jittered backoff on any error.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_imap::types::UnsolicitedResponse;
+use futures::TryStreamExt;
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout};
+use tokio_rustls::rustls::ClientConfig;
+
+use super::fetch::{SizeProbe, fetch, fetch_header, fetch_size, uid_search};
+use super::names::{MailboxNames, ensure_mailboxes};
+use super::stream::{ImapSession, ServerCaps, capabilities, connect, prepare_tls, step};
+use super::{
+    BACKOFF_MAX, BACKOFF_MIN, Disposition, FETCH_ATTEMPTS, Fetched, HEARTBEAT_EVERY, Handler,
+    MOVED_KEYWORD, MailboxError, MailboxState, Oversized, STEP_TIMEOUT,
+};
+use crate::config::ImapConfig;
+use crate::tls::TlsOptions;
+
+pub(super) fn is_new_mail(resp: &UnsolicitedResponse) -> bool {
+    matches!(
+        resp,
+        UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+    )
+}
+
+pub(super) fn no_session() -> MailboxError {
+    MailboxError::Protocol("session lost".into())
+}
+
+pub(super) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(super) fn beat(heartbeat: &AtomicU64) {
+    heartbeat.store(unix_now(), Ordering::Relaxed);
+}
+
+/// The backoff before reconnect attempt `attempt` (1-based): 2 s doubling to 80 s,
+/// scaled by `jitter` (expected in 0.8..1.2) and clamped to [2 s, 80 s].
+pub fn backoff_delay(attempt: u32, jitter: f64) -> Duration {
+    let exp = attempt.saturating_sub(1).min(16);
+    let base = BACKOFF_MIN.as_secs_f64() * f64::from(1u32 << exp);
+    let capped = base.min(BACKOFF_MAX.as_secs_f64());
+    let jittered = capped * jitter.clamp(0.5, 1.5);
+    Duration::from_secs_f64(jittered.clamp(BACKOFF_MIN.as_secs_f64(), BACKOFF_MAX.as_secs_f64()))
+}
+
+pub(super) fn jitter() -> f64 {
+    use rand::Rng;
+    rand::rng().random_range(0.8..1.2)
+}
+
+/// True once shutdown was requested (or its sender is gone).
+pub(super) fn shutdown_requested(rx: &watch::Receiver<bool>) -> bool {
+    *rx.borrow() || rx.has_changed().is_err()
+}
+
+/// Resolves when shutdown is requested (or the sender is dropped).
+pub(super) async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sleeps `dur`, bumping the heartbeat; true if shutdown came first.
+pub(super) async fn sleep_or_shutdown(
+    dur: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    heartbeat: &AtomicU64,
+) -> bool {
+    let deadline = Instant::now() + dur;
+    let stop = wait_shutdown(shutdown);
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return true,
+            _ = tokio::time::sleep_until(deadline) => return false,
+            _ = tick.tick() => beat(heartbeat),
+        }
+    }
+}
+
+/// Which server extensions the watcher may use (all it finds, by default). Turning one
+/// off exercises the fallback — polling instead of IDLE, COPY + EXPUNGE instead of MOVE
+/// — against a server that has the extension, and works around a server whose
+/// implementation is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    pub use_idle: bool,
+    pub use_move: bool,
+    pub use_uidplus: bool,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            use_idle: true,
+            use_move: true,
+            use_uidplus: true,
+        }
+    }
+}
+
+impl WatchOptions {
+    pub(super) fn mask(&self, caps: ServerCaps) -> ServerCaps {
+        ServerCaps {
+            idle: caps.idle && self.use_idle,
+            move_: caps.move_ && self.use_move,
+            uidplus: caps.uidplus && self.use_uidplus,
+            namespace: caps.namespace,
+        }
+    }
+}
+
+/// Watches the intake mailbox until shutdown. Returns Ok on shutdown; Err only for
+/// configuration errors no reconnect can fix (bad CA file, plain IMAP to a remote host).
+/// Login failures are retried with backoff and logged as errors.
+pub async fn watch<H: Handler>(
+    cfg: ImapConfig,
+    tls: TlsOptions,
+    handler: Arc<H>,
+    shutdown: watch::Receiver<bool>,
+    state: watch::Sender<MailboxState>,
+    heartbeat: Arc<AtomicU64>,
+) -> Result<(), MailboxError> {
+    watch_with(
+        cfg,
+        tls,
+        WatchOptions::default(),
+        handler,
+        shutdown,
+        state,
+        heartbeat,
+    )
+    .await
+}
+
+/// [`watch`] with explicit [`WatchOptions`].
+pub async fn watch_with<H: Handler>(
+    cfg: ImapConfig,
+    tls: TlsOptions,
+    options: WatchOptions,
+    handler: Arc<H>,
+    mut shutdown: watch::Receiver<bool>,
+    state: watch::Sender<MailboxState>,
+    heartbeat: Arc<AtomicU64>,
+) -> Result<(), MailboxError> {
+    let tls_config = prepare_tls(&cfg, &tls)?;
+    let mut attempt: u32 = 0;
+    let mut last_validity: Option<u32> = None;
+    let mut fetch_failures: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut reported_oversized: HashSet<(u32, u32)> = HashSet::new();
+    let mut unexpunged: HashSet<(u32, u32)> = HashSet::new();
+    loop {
+        beat(&heartbeat);
+        if shutdown_requested(&shutdown) {
+            return Ok(());
+        }
+        state.send_replace(MailboxState::Connecting);
+        let mut ctx = SessionCtx {
+            cfg: &cfg,
+            options,
+            handler: handler.as_ref(),
+            shutdown: &mut shutdown,
+            state: &state,
+            heartbeat: &heartbeat,
+            attempt: &mut attempt,
+            last_validity: &mut last_validity,
+            fetch_failures: &mut fetch_failures,
+            reported_oversized: &mut reported_oversized,
+            unexpunged: &mut unexpunged,
+            keywords: false,
+        };
+        let result = ctx.run(tls_config.clone()).await;
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_permanent() => {
+                tracing::error!(error = %e, "imap: giving up");
+                return Err(e);
+            }
+            Err(e) => {
+                attempt = attempt.saturating_add(1);
+                let delay = backoff_delay(attempt, jitter());
+                match &e {
+                    MailboxError::Login { .. } | MailboxError::Handshake { .. } => {
+                        tracing::error!(error = %e, attempt, retry_in = ?delay, "imap: cannot log in")
+                    }
+                    _ => {
+                        tracing::warn!(error = %e, attempt, retry_in = ?delay, "imap: session failed")
+                    }
+                }
+                state.send_replace(MailboxState::Backoff { attempt });
+                if sleep_or_shutdown(delay, &mut shutdown, &heartbeat).await {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+pub(super) struct SessionCtx<'a, H> {
+    pub(super) cfg: &'a ImapConfig,
+    pub(super) options: WatchOptions,
+    pub(super) handler: &'a H,
+    pub(super) shutdown: &'a mut watch::Receiver<bool>,
+    pub(super) state: &'a watch::Sender<MailboxState>,
+    pub(super) heartbeat: &'a AtomicU64,
+    pub(super) attempt: &'a mut u32,
+    pub(super) last_validity: &'a mut Option<u32>,
+    /// (UIDVALIDITY, UID) → FETCH responses that could not be parsed, in a row.
+    pub(super) fetch_failures: &'a mut HashMap<(u32, u32), u32>,
+    /// (UIDVALIDITY, UID) of oversized messages the handler was told about, not yet moved.
+    pub(super) reported_oversized: &'a mut HashSet<(u32, u32)>,
+    /// (UIDVALIDITY, UID) we copied and flagged \Deleted but did not expunge (no UIDPLUS,
+    /// and others' \Deleted messages were there).
+    pub(super) unexpunged: &'a mut HashSet<(u32, u32)>,
+    /// The selected mailbox takes new keywords (PERMANENTFLAGS has `\*`).
+    pub(super) keywords: bool,
+}
+
+pub(super) enum Wake {
+    /// Something may have changed: scan again.
+    Rescan,
+    Shutdown,
+}
+
+impl<H: Handler> SessionCtx<'_, H> {
+    /// One session: Ok(()) on shutdown (after LOGOUT), Err on any failure.
+    pub(super) async fn run(
+        &mut self,
+        tls_config: Option<Arc<ClientConfig>>,
+    ) -> Result<(), MailboxError> {
+        let connected = {
+            let stop = wait_shutdown(self.shutdown);
+            tokio::pin!(stop);
+            tokio::select! {
+                _ = &mut stop => None,
+                r = connect(self.cfg, tls_config) => Some(r),
+            }
+        };
+        let Some(connected) = connected else {
+            return Ok(());
+        };
+        let mut slot = Some(connected?);
+        tracing::info!(host = %self.cfg.host, user = %self.cfg.username, "imap: logged in");
+        let result = self.serve(&mut slot).await;
+        if result.is_ok()
+            && let Some(mut session) = slot
+        {
+            // Shutdown: say goodbye, but never wait long for it.
+            let _ = timeout(STEP_TIMEOUT, session.logout()).await;
+        }
+        result
+    }
+
+    /// `slot` holds the session; it is empty only while IDLE owns it (and stays empty if
+    /// IDLE failed, which ends the session anyway).
+    pub(super) async fn serve(
+        &mut self,
+        slot: &mut Option<ImapSession>,
+    ) -> Result<(), MailboxError> {
+        let session = slot.as_mut().ok_or_else(no_session)?;
+        let caps = self.options.mask(capabilities(session).await?);
+        let names = ensure_mailboxes(session, self.cfg, caps).await?;
+        let selected = step("SELECT", STEP_TIMEOUT, session.select(&names.intake)).await?;
+        let validity = selected.uid_validity.unwrap_or(0);
+        if let Some(old) = *self.last_validity
+            && old != validity
+        {
+            tracing::warn!(
+                old,
+                new = validity,
+                "imap: UIDVALIDITY changed; rescanning all"
+            );
+        }
+        *self.last_validity = Some(validity);
+        self.keywords = selected
+            .permanent_flags
+            .iter()
+            .any(|f| matches!(f, async_imap::types::Flag::MayCreate));
+        tracing::debug!(
+            ?caps,
+            ?names,
+            validity,
+            keywords = self.keywords,
+            "imap: selected"
+        );
+        loop {
+            beat(self.heartbeat);
+            if shutdown_requested(self.shutdown) {
+                return Ok(());
+            }
+            let session = slot.as_mut().ok_or_else(no_session)?;
+            self.scan(session, &names, caps, validity).await?;
+            // A whole scan went through: the connection is good again.
+            *self.attempt = 0;
+            if shutdown_requested(self.shutdown) {
+                return Ok(());
+            }
+            // Changes announced while we were busy: scan again before waiting.
+            let mut pending = false;
+            while let Ok(resp) = session.unsolicited_responses.try_recv() {
+                pending |= is_new_mail(&resp);
+            }
+            if pending {
+                continue;
+            }
+            let wake = if caps.idle {
+                self.state.send_replace(MailboxState::Idle);
+                let owned = slot.take().ok_or_else(no_session)?;
+                let (owned, wake) = self.idle(owned).await?;
+                *slot = Some(owned);
+                wake
+            } else {
+                self.state.send_replace(MailboxState::Polling);
+                let dur = Duration::from_secs(self.cfg.poll_seconds.max(1));
+                if sleep_or_shutdown(dur, self.shutdown, self.heartbeat).await {
+                    Wake::Shutdown
+                } else {
+                    step("NOOP", STEP_TIMEOUT, session.noop()).await?;
+                    Wake::Rescan
+                }
+            };
+            if let Wake::Shutdown = wake {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Handles every undeleted message in the selected mailbox, in UID order.
+    pub(super) async fn scan(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+    ) -> Result<(), MailboxError> {
+        let mut uids: Vec<u32> = step("UID SEARCH", STEP_TIMEOUT, session.uid_search("UNDELETED"))
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        if uids.is_empty() {
+            return Ok(());
+        }
+        self.state.send_replace(MailboxState::Processing);
+        tracing::debug!(count = uids.len(), "imap: messages to handle");
+        for uid in uids {
+            // Between messages is the only place a shutdown cuts in.
+            if shutdown_requested(self.shutdown) {
+                return Ok(());
+            }
+            beat(self.heartbeat);
+            let key = (validity, uid);
+            let failures = self.fetch_failures.get(&key).copied().unwrap_or(0);
+            let fetched = if failures >= FETCH_ATTEMPTS {
+                tracing::warn!(
+                    uid,
+                    failures,
+                    "imap: message cannot be fetched; handing it over empty"
+                );
+                Fetched {
+                    uid,
+                    uid_validity: validity,
+                    raw: Vec::new(),
+                    arrival: None,
+                }
+            } else {
+                let probed = fetch_size(session, uid).await;
+                let size = match self.count_parse_failure(key, probed)? {
+                    SizeProbe::Vanished => {
+                        tracing::debug!(uid, "imap: message vanished before fetch");
+                        continue;
+                    }
+                    SizeProbe::Size(size) => Some(size),
+                    SizeProbe::Unknown => {
+                        tracing::warn!(
+                            uid,
+                            "imap: the server gave no RFC822.SIZE; fetching the message unchecked"
+                        );
+                        None
+                    }
+                };
+                if let Some(size) = size
+                    && size > self.cfg.max_message_size
+                {
+                    self.reject_oversized(session, names, caps, validity, uid, size)
+                        .await?;
+                    continue;
+                }
+                let got = fetch(session, uid, validity).await;
+                match self.count_parse_failure(key, got)? {
+                    Some(f) => f,
+                    None => {
+                        tracing::debug!(uid, "imap: message vanished before fetch");
+                        continue;
+                    }
+                }
+            };
+            let size = fetched.raw.len();
+            let disposition = self
+                .handler
+                .handle(fetched)
+                .await
+                .map_err(|source| MailboxError::Handler { uid, source })?;
+            let target = match disposition {
+                Disposition::Processed => &names.processed,
+                Disposition::Rejected => &names.rejected,
+            };
+            self.move_message(session, uid, target, caps, validity)
+                .await?;
+            self.fetch_failures.remove(&key);
+            tracing::info!(uid, size, to = %target, "imap: message handled and moved");
+        }
+        Ok(())
+    }
+
+    /// Counts a FETCH answer that could not be parsed against the message `key`: after
+    /// [`FETCH_ATTEMPTS`] of them it is handed over empty instead of blocking the intake.
+    pub(super) fn count_parse_failure<T>(
+        &mut self,
+        key: (u32, u32),
+        result: Result<T, MailboxError>,
+    ) -> Result<T, MailboxError> {
+        if let Err(MailboxError::Imap {
+            source: async_imap::error::Error::Parse(_),
+            ..
+        }) = &result
+        {
+            *self.fetch_failures.entry(key).or_insert(0) += 1;
+        }
+        result
+    }
+
+    /// A message over `max_message_size`: the handler gets its header (once), then it goes
+    /// to the rejected mailbox. Its body is never fetched.
+    pub(super) async fn reject_oversized(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+        uid: u32,
+        size: u64,
+    ) -> Result<(), MailboxError> {
+        let key = (validity, uid);
+        if !self.reported_oversized.contains(&key) {
+            let got = fetch_header(session, uid).await;
+            let Some(header) = self.count_parse_failure(key, got)? else {
+                tracing::debug!(uid, "imap: message vanished before fetch");
+                return Ok(());
+            };
+            self.handler
+                .oversized(Oversized {
+                    uid,
+                    uid_validity: validity,
+                    size,
+                    header,
+                })
+                .await
+                .map_err(|source| MailboxError::Handler { uid, source })?;
+            // Told once: a failed move below is retried without telling again.
+            self.reported_oversized.insert(key);
+        }
+        self.move_message(session, uid, &names.rejected, caps, validity)
+            .await?;
+        self.reported_oversized.remove(&key);
+        self.fetch_failures.remove(&key);
+        tracing::warn!(
+            uid,
+            size,
+            limit = self.cfg.max_message_size,
+            to = %names.rejected,
+            "imap: message over max_message_size; not fetched, moved to the rejected mailbox"
+        );
+        Ok(())
+    }
+
+    /// Moves message `uid` of the selected mailbox to `target`: UID MOVE where the server
+    /// has MOVE, else COPY, `\Deleted` and an expunge of that message alone.
+    pub(super) async fn move_message(
+        &mut self,
+        session: &mut ImapSession,
+        uid: u32,
+        target: &str,
+        caps: ServerCaps,
+        validity: u32,
+    ) -> Result<(), MailboxError> {
+        let set = uid.to_string();
+        if caps.move_ {
+            return step("UID MOVE", STEP_TIMEOUT, session.uid_mv(&set, target)).await;
+        }
+        step("UID COPY", STEP_TIMEOUT, session.uid_copy(&set, target)).await?;
+        let flags = if self.keywords {
+            format!("+FLAGS.SILENT (\\Deleted {MOVED_KEYWORD})")
+        } else {
+            "+FLAGS.SILENT (\\Deleted)".to_string()
+        };
+        step("UID STORE", STEP_TIMEOUT, async {
+            session
+                .uid_store(&set, &flags)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        if caps.uidplus {
+            // RFC 4315: expunges this message and nothing else.
+            return step("UID EXPUNGE", STEP_TIMEOUT, async {
+                session
+                    .uid_expunge(&set)
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await
+            .map(drop);
+        }
+        // Without UIDPLUS, EXPUNGE removes every message flagged \Deleted in the mailbox,
+        // ours or not, and one that someone else flagged (a user's client that marks now and
+        // expunges later, or never) may never have been handled. So EXPUNGE is sent only when
+        // every \Deleted message is one we copied; otherwise ours stays flagged — scans skip
+        // \Deleted messages and its copy is already in `target` — and goes with a later
+        // EXPUNGE, once the others are gone. Not chosen: clearing the others' \Deleted around
+        // our EXPUNGE and setting it back, which changes other clients' state and loses their
+        // flag for good if the connection drops in between. Ours are known by MOVED_KEYWORD
+        // where the mailbox takes keywords (after a restart too), else by the UIDs this
+        // process flagged. What remains is the one round trip between SEARCH and EXPUNGE:
+        // without UIDPLUS no client can close it.
+        let query = if self.keywords {
+            format!("DELETED NOT KEYWORD {MOVED_KEYWORD}")
+        } else {
+            "DELETED".to_string()
+        };
+        let mut others = uid_search(session, &query).await?;
+        others.retain(|&u| u != uid && !self.unexpunged.contains(&(validity, u)));
+        if !others.is_empty() {
+            self.unexpunged.insert((validity, uid));
+            tracing::info!(
+                uid,
+                others = others.len(),
+                "imap: other messages are flagged \\Deleted and the server has no UIDPLUS; \
+                 ours stays flagged until they are gone"
+            );
+            return Ok(());
+        }
+        step("EXPUNGE", STEP_TIMEOUT, async {
+            session.expunge().await?.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        self.unexpunged.retain(|&(v, _)| v != validity);
+        Ok(())
+    }
+}
