@@ -173,8 +173,8 @@ pub struct Case {
     /// The last approved text (quoted when a repeat comes in).
     pub approved: Option<Draft>,
     pub history: Vec<HistoryEntry>,
-    /// Escalation steps already fired: `step:kind:deadline-unix`.
-    pub fired: BTreeSet<String>,
+    /// Escalation steps already fired (stored as `step:Kind:deadline-unix`).
+    pub fired: BTreeSet<FiredStep>,
     pub first_draft_at: Option<DateTime<Utc>>,
     /// When the answer deadline was met (an answer or interim answer approved).
     pub answered_at: Option<DateTime<Utc>>,
@@ -942,9 +942,73 @@ pub fn open_deadline(case: &Case, kind: DeadlineKind) -> Option<DateTime<Utc>> {
     if open { case.deadlines.get(kind) } else { None }
 }
 
-/// The key under which a fired step is remembered.
-pub fn fired_key(step: usize, kind: DeadlineKind, deadline: DateTime<Utc>) -> String {
-    format!("{step}:{kind:?}:{}", deadline.timestamp())
+/// An escalation step that has fired: the step's index in `[[escalations]]`, the deadline it
+/// watched and that deadline's instant. A deadline that moves (a rework, an interim answer)
+/// makes a new instant, so the same step can fire again for it.
+///
+/// Stored as the text `step:Kind:unix-seconds` (`2:Answer:1767600000`), the form the store has
+/// always kept, so cases written by earlier versions read back unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct FiredStep {
+    pub step: usize,
+    pub kind: DeadlineKind,
+    pub deadline: DateTime<Utc>,
+}
+
+impl FiredStep {
+    pub fn new(step: usize, kind: DeadlineKind, deadline: DateTime<Utc>) -> FiredStep {
+        FiredStep {
+            step,
+            kind,
+            // Whole seconds: the stored form keeps no more.
+            deadline: DateTime::from_timestamp(deadline.timestamp(), 0).unwrap_or(deadline),
+        }
+    }
+}
+
+impl From<FiredStep> for String {
+    fn from(f: FiredStep) -> String {
+        let kind = match f.kind {
+            DeadlineKind::Draft => "Draft",
+            DeadlineKind::Answer => "Answer",
+            DeadlineKind::Rework => "Rework",
+            DeadlineKind::Final => "Final",
+        };
+        format!("{}:{kind}:{}", f.step, f.deadline.timestamp())
+    }
+}
+
+/// A stored fired step that does not read back as `step:Kind:unix-seconds`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a fired escalation step: {0:?}")]
+pub struct BadFiredStep(String);
+
+impl TryFrom<String> for FiredStep {
+    type Error = BadFiredStep;
+
+    fn try_from(s: String) -> Result<FiredStep, BadFiredStep> {
+        let bad = || BadFiredStep(s.clone());
+        let mut parts = s.splitn(3, ':');
+        let step = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let kind = match parts.next() {
+            Some("Draft") => DeadlineKind::Draft,
+            Some("Answer") => DeadlineKind::Answer,
+            Some("Rework") => DeadlineKind::Rework,
+            Some("Final") => DeadlineKind::Final,
+            _ => return Err(bad()),
+        };
+        let deadline = parts
+            .next()
+            .and_then(|p| p.parse().ok())
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .ok_or_else(bad)?;
+        Ok(FiredStep {
+            step,
+            kind,
+            deadline,
+        })
+    }
 }
 
 /// A pending escalation step of a case.
@@ -966,7 +1030,7 @@ pub fn schedule(case: &Case, config: &Config) -> Vec<Due> {
         };
         if case
             .fired
-            .contains(&fired_key(step, esc.deadline, deadline))
+            .contains(&FiredStep::new(step, esc.deadline, deadline))
         {
             continue;
         }
@@ -997,7 +1061,7 @@ fn escalate(
     let Some(esc) = ctx.config.escalations.get(step) else {
         return unchanged;
     };
-    let key = fired_key(step, kind, deadline);
+    let key = FiredStep::new(step, kind, deadline);
     if esc.deadline != kind
         || open_deadline(&case, kind) != Some(deadline)
         || case.fired.contains(&key)

@@ -584,3 +584,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn fired_steps_keep_the_stored_form() {
+    use otklik_core::config::DeadlineKind;
+    use otklik_core::workflow::FiredStep;
+    // The form earlier versions stored reads back, and is written back the same.
+    let stored = "2:Answer:1767600000".to_string();
+    let step = FiredStep::try_from(stored.clone()).expect("the stored form parses");
+    assert_eq!(step.step, 2);
+    assert_eq!(step.kind, DeadlineKind::Answer);
+    assert_eq!(step.deadline.timestamp(), 1_767_600_000);
+    assert_eq!(String::from(step), stored);
+    let json = serde_json::to_string(&step).expect("serializes");
+    assert_eq!(json, "\"2:Answer:1767600000\"");
+    for bad in ["", "2", "2:Answer", "x:Answer:1", "2:Soon:1", "2:Final:x"] {
+        assert!(FiredStep::try_from(bad.to_string()).is_err(), "{bad:?}");
+    }
+    // Sub-second instants are kept to the second, as stored.
+    let at = barnaul(2026, 3, 2, 9, 0) + Duration::milliseconds(250);
+    let fired = FiredStep::new(0, DeadlineKind::Draft, at);
+    assert_eq!(FiredStep::try_from(String::from(fired)), Ok(fired));
+}
