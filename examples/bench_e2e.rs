@@ -21,8 +21,7 @@
 #![allow(dead_code)]
 #![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use otklik_testkit as support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

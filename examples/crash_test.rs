@@ -13,8 +13,7 @@
 #![allow(dead_code)]
 #![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
-#[path = "../tests/support/mod.rs"]
-pub mod support;
+pub use otklik_testkit as support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -9,8 +9,7 @@
 //! `--keep` leaves everything running until Ctrl-C, to watch the ladder go on.
 #![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
-#[path = "../tests/support/mailstack.rs"]
-mod mailstack;
+use otklik_testkit::mailstack;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};

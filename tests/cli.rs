@@ -1,6 +1,6 @@
 //! The command line as users and scripts see it (the README's command list): exit status, messages, output.
 
-mod support;
+use otklik_testkit as support;
 
 use std::process::{Command, Output};
 

@@ -6,7 +6,7 @@
 //! No timing assertions: the tests wait (generously) for mail that must come, and check
 //! absence only once a later event that must come after has arrived.
 
-mod support;
+use otklik_testkit as support;
 
 use std::time::Duration;
 

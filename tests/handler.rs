@@ -10,8 +10,7 @@ use otklik::config::Config;
 use otklik::handler::{Handled, Handler};
 use otklik::store::{Disposition, Store};
 
-#[path = "support/offline.rs"]
-mod offline;
+use otklik_testkit::offline;
 
 use offline::{DOMAIN, config};
 

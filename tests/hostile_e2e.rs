@@ -5,7 +5,7 @@
 //!
 //! Waits only fail a hung test; nothing here measures speed.
 
-mod support;
+use otklik_testkit as support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! right executor through the real Postfix; what is not a new case does what docs/notifications.md and docs/keywords.md say
 //! say; restarts and outages lose nothing.
 
-mod support;
+use otklik_testkit as support;
 
 use std::time::Instant;
 

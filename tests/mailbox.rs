@@ -2,7 +2,7 @@
 //!
 //! Deadlines in here only fail a hung test; nothing measures speed.
 
-mod support;
+use otklik_testkit as support;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;

@@ -1,7 +1,7 @@
-//! Smoke tests of the test mail stack itself (tests/support/mailstack.rs):
+//! Smoke tests of the test mail stack itself (crates/otklik-testkit/src/mailstack.rs):
 //! one per protocol path, against real Dovecot and Postfix.
 
-mod support;
+use otklik_testkit as support;
 
 use std::time::{Duration, Instant};
 

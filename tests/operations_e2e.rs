@@ -6,7 +6,7 @@
 //! exactly one case with exactly one mail; no password and no post text in the logs.
 #![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
-mod support;
+use otklik_testkit as support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};

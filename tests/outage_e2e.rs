@@ -8,7 +8,7 @@
 //!   error in its log, the mail stays in the intake mailbox), loses nothing it accepted,
 //!   and takes in what waited once there is room again.
 
-mod support;
+use otklik_testkit as support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

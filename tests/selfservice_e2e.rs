@@ -1,7 +1,7 @@
 //! Beyond the helpdesks end to end: one's own queue by email, absence and deputies,
 //! deadlines in the official's calendar.
 
-mod support;
+use otklik_testkit as support;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //!
 //! Deadlines in here only fail a hung test; nothing measures speed.
 
-mod support;
+use otklik_testkit as support;
 
 use std::sync::OnceLock;
 use std::time::Duration;

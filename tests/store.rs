@@ -1,8 +1,7 @@
 //! The store's own promises: numbers without gaps, the open-case count, the ledger, bytes
 //! stored once, the outbox read in pages, retention, and a start that waits for the lock.
 
-#[path = "support/offline.rs"]
-mod offline;
+use otklik_testkit::offline;
 
 use std::path::Path;
 use std::sync::Arc;

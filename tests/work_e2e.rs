@@ -2,7 +2,7 @@
 //! test actors that read their own mailboxes over IMAP and reply over SMTP through the real
 //! Postfix; the real service runs the cycle of clauses 5–11.
 
-mod support;
+use otklik_testkit as support;
 
 use otklik::workflow::State;
 use support::mailstack::{MailStack, Received, server_mailbox};

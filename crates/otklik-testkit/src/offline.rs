@@ -1,6 +1,5 @@
 //! The usual test config for tests without a mail stack (the handler, the store): one
 //! executor, one rule, around-the-clock working time, state in `dir/state`.
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use otklik::config::{self, Config, SecretCheck};
 pub const DOMAIN: &str = "volchiha.example";
 
 pub fn config(dir: &Path) -> Arc<Config> {
-    let lexicon = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/exclude-words.txt");
+    let lexicon = crate::repo_root().join("config/exclude-words.txt");
     let text = format!(
         r#"
 [service]

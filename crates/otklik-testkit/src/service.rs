@@ -11,7 +11,7 @@ use otklik::daemon::{self, Controls};
 use otklik::workflow::Case;
 use tokio::sync::{Notify, watch};
 
-use super::mailstack::{MailStack, Received};
+use crate::mailstack::{MailStack, Received};
 
 /// A generous deadline that only fails a hung test.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -164,7 +164,7 @@ rework = "1h"
 final_after_interim = "7d""#;
 
 pub fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+    crate::repo_root().join(rel)
 }
 
 /// A running service.
