@@ -30,12 +30,16 @@ impl std::fmt::Debug for Secret {
 /// A Message-ID of ours, taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OurId {
+    /// The number of the case the message was about (42 in `[OTK-42]`).
     pub case: u64,
+    /// The number that makes each message's id unique, signed with the case and recipient.
     pub nonce: u64,
+    /// The truncated HMAC: 12 hex digits, lower-cased.
     pub mac: String,
 }
 
 impl Secret {
+    /// Wraps the key bytes read from `state_dir` (any length is accepted).
     pub fn new(bytes: Vec<u8>) -> Secret {
         Secret(bytes)
     }

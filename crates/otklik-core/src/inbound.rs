@@ -51,9 +51,11 @@ pub const TEXT_CUT_MARK: &str = "\n\n[… текст письма обрезан
 /// case. (Records written before carried the bytes inline; those are still read.)
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attachment {
+    /// The name the sender gave, trimmed; `attachment-N.ext` when it gave none.
     pub filename: String,
     /// e.g. `image/png`.
     pub content_type: String,
+    /// The decoded content; empty in a serialised record until the store puts it back.
     #[serde(default, skip_serializing)]
     pub data: Vec<u8>,
     /// Lower-case hex SHA-256 of `data`.
@@ -65,6 +67,7 @@ pub struct Attachment {
 }
 
 impl Attachment {
+    /// An attachment with its hash and size computed from `data`.
     pub fn new(filename: String, content_type: String, data: Vec<u8>) -> Attachment {
         Attachment {
             filename,
@@ -101,6 +104,8 @@ pub enum Automatic {
     AutoReply,
 }
 
+/// One incoming message as otklik reads it, whatever it turns out to be (notification,
+/// reply, request or noise).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inbound {
     /// Without angle brackets.
@@ -109,10 +114,14 @@ pub struct Inbound {
     pub in_reply_to: Vec<String>,
     /// Without angle brackets, in header order.
     pub references: Vec<String>,
+    /// The single sender, address lower-cased; `None` when there is no `From`, several
+    /// senders, or an address that could not be mailed.
     pub from: Option<Address>,
     /// Decoded (RFC 2047), unfolded.
     pub subject: String,
+    /// The `Date` header in UTC, to the second; `None` when absent or invalid.
     pub date: Option<DateTime<Utc>>,
+    /// Why the message is machine-generated, if it is; such a message is never answered.
     pub automatic: Option<Automatic>,
     /// The body as plain text: the text/plain part, or the HTML part through
     /// [`crate::text::html_to_text`] when there is no plain part. `\n` line ends. At most
@@ -120,11 +129,14 @@ pub struct Inbound {
     pub text: String,
     /// True when `text` came from HTML.
     pub from_html: bool,
+    /// Every non-body part, inline images and attached messages included, in MIME order.
     pub attachments: Vec<Attachment>,
 }
 
+/// Why raw bytes could not be read as a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InboundError {
+    /// Not a message at all: no recognised header field, or the parser gave up.
     #[error("not a parseable RFC 5322 message")]
     Unparseable,
 }

@@ -33,15 +33,26 @@ use crate::inbound::{Attachment, Inbound};
 /// The fields a label can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
+    /// The platform's own number for the incident (`source_id`, `Номер инцидента`).
     SourceId,
+    /// The subject area the post is about, used for routing (`topic`, `Рубрика`).
     Topic,
+    /// The municipality or place the post concerns (`location`, `Локация`).
     Location,
+    /// The importance category, which selects the deadlines (`category`, `Важность`).
     Category,
+    /// The social network or site where the post appeared (`source`, `Источник`).
     Source,
+    /// The address of the post (`link`, `Ссылка`).
     Link,
+    /// Who wrote the post (`author`, `Автор`).
     Author,
+    /// When the platform detected the post, the start of the answer deadline
+    /// (`detected_at`, `Дата выявления`).
     DetectedAt,
+    /// The post's text, which may span lines (`text`, `Текст сообщения`).
     Text,
+    /// Whether the platform flags the post as a repeat (`repeat`, `Повторное`).
     Repeat,
 }
 
@@ -152,6 +163,7 @@ pub struct Labels {
 }
 
 impl Labels {
+    /// The built-in Russian and English labels of every field, without extras.
     pub fn builtin() -> Labels {
         let mut labels = Labels::default();
         for (field, names) in BUILTIN {
@@ -270,18 +282,28 @@ fn prefix_len(line: &str, label: &str) -> Option<usize> {
 /// A notification as read from the monitoring platform's mail.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Notification {
+    /// The platform's incident number: the first word of the field without `№`/`#`, else
+    /// digits found in the subject.
     pub source_id: Option<String>,
+    /// The topic, trimmed; rules match it.
     pub topic: Option<String>,
+    /// The location, trimmed; rules match it.
     pub location: Option<String>,
+    /// The importance category as written; it selects the deadlines and rules match it.
     pub category: Option<String>,
+    /// The social network or site of the post.
     pub source: Option<String>,
+    /// The post's URL: the link field's address, else the first `http(s)` URL in the body.
     pub link: Option<String>,
+    /// The post's author, without link targets added by HTML conversion.
     pub author: Option<String>,
     /// From the label, else the Date header, else arrival.
     pub detected_at: DateTime<Utc>,
+    /// The post's text, never empty, without surrounding blank lines and unquoted.
     pub text: String,
     /// "Повторное: да", or `Повторн` in the subject.
     pub repeat: bool,
+    /// The mail's attachments (screenshots, photos), all of them, passed on to the executor.
     pub attachments: Vec<Attachment>,
     /// What intake could not understand and how it fell back (an unreadable detection
     /// time, an unknown repeat value), for the case history. Empty when all was clear.
@@ -289,10 +311,13 @@ pub struct Notification {
     pub warnings: Vec<String>,
 }
 
+/// Why a mail from an intake sender is not a notification: a required field is missing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IntakeError {
+    /// No text field, or an empty one.
     #[error("the notification has no post text")]
     NoText,
+    /// Neither a topic nor any link, so it can be neither routed nor found.
     #[error("the notification has neither a topic nor a link")]
     NoTopicOrLink,
 }

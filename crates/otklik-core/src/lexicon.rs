@@ -33,10 +33,14 @@ pub struct Lexicon {
     entries: Vec<Entry>,
 }
 
+/// The first bad entry of a lexicon file; parsing stops there.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct LexiconError {
+    /// 1-based line of the word-list file.
     pub line: usize,
+    /// What is wrong with the entry (too short, an unclosed or invalid `/regex/`, one that
+    /// matches every text).
     pub message: String,
 }
 
@@ -105,6 +109,7 @@ fn stem_regex(stem: &str) -> Result<Regex, String> {
 }
 
 impl Lexicon {
+    /// Compiles the text of `intake.exclude_words_file`; an empty text gives an empty lexicon.
     pub fn parse(text: &str) -> Result<Lexicon, LexiconError> {
         let mut entries = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -168,6 +173,7 @@ impl Lexicon {
         self.entries.len()
     }
 
+    /// Whether the lexicon has no entries and so excludes nothing.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -39,16 +39,22 @@ pub enum WorkDuration {
 /// A signed working-time offset (escalations: `-2h`, `+1h`, `0h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Offset {
+    /// Before the deadline (written with `-`); `+` or no sign means at or after it.
     pub negative: bool,
+    /// How much working time away from the deadline.
     pub amount: WorkDuration,
 }
 
+/// Why a duration or offset text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
+    /// The text was empty.
     #[error("empty duration")]
     Empty,
+    /// Not a space-free sum of `Nd`, `Nh`, `Nm`, `Ns`, or too large (the text given).
     #[error("invalid duration {0:?}: expected a sum of Nd, Nh, Nm, Ns such as 9h, 1h30m or 7d")]
     Invalid(String),
+    /// Days and hours, minutes or seconds in one value, such as `1d4h` (the text given).
     #[error("invalid duration {0:?}: working days (d) do not mix with hours, minutes or seconds")]
     MixedDaysAndTime(String),
 }
@@ -163,7 +169,9 @@ pub enum Preset {
 /// A working interval of a day in minutes since midnight, `end` may be 1440 (`24:00`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayInterval {
+    /// Start, in minutes since local midnight (0..1440).
     pub start_min: u32,
+    /// End, in minutes since local midnight, after `start_min` and at most 1440.
     pub end_min: u32,
 }
 
@@ -195,24 +203,38 @@ impl FromStr for DayInterval {
 /// Everything needed to build a [`Calendar`]; the config module fills it.
 #[derive(Debug, Clone)]
 pub struct CalendarSpec {
+    /// The zone of the working hours and of every time shown (`calendar.timezone`).
     pub timezone: Tz,
+    /// The official calendar built in (`calendar.preset`); `None`: no holidays but the config's.
     pub preset: Option<Preset>,
+    /// The weekdays that are worked unless a holiday (`calendar.workdays`, default Monday to
+    /// Friday); never empty.
     pub workdays: Vec<Weekday>,
     /// Sorted, non-overlapping (validated by [`Calendar::new`]).
     pub hours: Vec<DayInterval>,
+    /// Extra days off on top of the preset (`calendar.holidays`).
     pub holidays: Vec<NaiveDate>,
+    /// Extra working days, such as a transferred Saturday; they win over `holidays`
+    /// (`calendar.working_days`).
     pub working_days: Vec<NaiveDate>,
+    /// Extra pre-holiday days whose working time ends an hour earlier
+    /// (`calendar.shortened_days`).
     pub shortened_days: Vec<NaiveDate>,
 }
 
+/// Why a [`CalendarSpec`] or one of its `hours` ranges was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
+    /// A range that is not `HH:MM-HH:MM`, starts no earlier than it ends, or ends after
+    /// `24:00` (the range, as text).
     #[error(
         "invalid time range {0:?}: expected HH:MM-HH:MM with start before end, end at most 24:00"
     )]
     InvalidRange(String),
+    /// Two consecutive `hours` intervals overlap or are out of order (both, as text).
     #[error("working hours overlap or are out of order: {0}")]
     Overlap(String),
+    /// `workdays` or `hours` is empty.
     #[error("no working time at all: no workdays or no hours")]
     NoWorkingTime,
 }
@@ -349,6 +371,7 @@ impl Calendar {
         })
     }
 
+    /// The zone working hours are reckoned in.
     pub fn timezone(&self) -> Tz {
         self.spec.timezone
     }

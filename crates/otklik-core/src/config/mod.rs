@@ -17,33 +17,55 @@ mod validate;
 
 pub use validate::{is_email, is_loopback, line_col, parse_address};
 
+/// The whole validated configuration the service runs with, swapped in as one on reload.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this was read from (relative paths inside it are resolved against its folder).
     pub path: PathBuf,
+    /// `[service]`: state folder, case prefix, language, digest time, retention.
     pub service: ServiceConfig,
+    /// `[imap]`: the intake mailbox where notifications and replies arrive.
     pub imap: ImapConfig,
+    /// `[smtp]`: how and as whom the service sends mail.
     pub smtp: SmtpConfig,
+    /// `[calendar]`: the working time every deadline is counted in.
     pub calendar: Calendar,
+    /// `[deadlines]`: the regulation's durations, by default and per importance category.
     pub deadlines: Deadlines,
+    /// `[people]`: coordinator, optional supervisor and publisher.
     pub people: People,
+    /// `[[executors]]` in file order; ids and addresses are unique.
     pub executors: Vec<Executor>,
+    /// `[[rules]]` in file order; the first that matches a notification routes it.
     pub rules: Vec<Rule>,
+    /// `[[escalations]]`: the ladder of reminders relative to the deadlines.
     pub escalations: Vec<Escalation>,
+    /// `[intake]`: who may open cases and how notifications are read.
     pub intake: IntakeConfig,
 }
 
+/// The language of every mail the service writes (`service.language`); keywords are
+/// understood in both whatever it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
+    /// Russian (`ru`, the default).
     Ru,
+    /// English (`en`).
     En,
 }
 
+/// The `[service]` section, every key defaulted.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
+    /// Folder of the store, the signing key and the control socket (`service.state_dir`,
+    /// default `/var/lib/otklik`, resolved against the config file's folder).
     pub state_dir: PathBuf,
+    /// The case tag's letters in subjects, such as `OTK` in `[OTK-42]`: a capital Latin
+    /// letter and 1 to 9 capital letters or digits (`service.case_prefix`, default `OTK`).
     pub case_prefix: String,
+    /// The language mails are written in (`service.language`, default Russian).
     pub language: Language,
+    /// Local time of the daily digest on working days (`service.digest_at`); `None`: no digest.
     pub digest_at: Option<NaiveTime>,
     /// The longest absence an executor may announce by mail (calendar days; default 90).
     pub max_absence: chrono::Duration,
@@ -52,16 +74,23 @@ pub struct ServiceConfig {
     pub retention: chrono::Duration,
 }
 
+/// How a mail server connection is encrypted (`imap.tls`, `smtp.tls`; default implicit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsMode {
+    /// TLS from the first byte (IMAPS on 993, SMTPS on 465).
     Implicit,
+    /// A plain connection upgraded with STARTTLS (IMAP 143, SMTP 587).
     Starttls,
+    /// Plain text, accepted only to a loopback host.
     None,
 }
 
 /// A password, never printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Password(pub String);
+pub struct Password(
+    /// The secret itself, read from `password_file` or `password_env`.
+    pub String,
+);
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,17 +102,28 @@ impl std::fmt::Debug for Password {
 /// providers accept.
 pub const DEFAULT_MAX_MESSAGE_SIZE: u64 = 25 * 1024 * 1024;
 
+/// The `[imap]` section: the intake mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImapConfig {
+    /// The IMAP server's host name or address.
     pub host: String,
+    /// TCP port; by default 993 with implicit TLS, else 143.
     pub port: u16,
+    /// Encryption of the connection.
     pub tls: TlsMode,
+    /// The login name, often the full address.
     pub username: String,
+    /// The login password, from `imap.password_file` or `imap.password_env`.
     pub password: Password,
+    /// The folder watched for new mail (`imap.mailbox`, default `INBOX`).
     pub mailbox: String,
-    /// With `/` as the hierarchy separator; the mailbox module maps it to the server's.
+    /// Where handled messages are moved (default `otklik/processed`), with `/` as the
+    /// hierarchy separator; the mailbox module maps it to the server's.
     pub processed_mailbox: String,
+    /// Where messages not taken in are moved (default `otklik/rejected`), `/`-separated too.
     pub rejected_mailbox: String,
+    /// Seconds between checks of the folder, used only where the server lacks IDLE
+    /// (at least 1; default 60).
     pub poll_seconds: u64,
     /// Bytes (the server's RFC822.SIZE). A larger message is never fetched whole: it goes to
     /// the rejected mailbox and the handler is told (`mailbox::Handler::oversized`).
@@ -95,19 +135,26 @@ pub struct ImapConfig {
 /// `Name <addr@host>` split up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
+    /// The display name, unquoted and trimmed; `None` when absent or empty.
     pub name: Option<String>,
     /// Lower-cased.
     pub email: String,
 }
 
+/// The `[smtp]` section: how the service sends mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmtpConfig {
+    /// The SMTP server or relay.
     pub host: String,
+    /// TCP port; by default 465 (implicit), 587 (starttls) or 25 (none).
     pub port: u16,
+    /// Encryption of the connection.
     pub tls: TlsMode,
     /// None: no SMTP AUTH (loopback relays).
     pub username: Option<String>,
+    /// The SMTP AUTH password; present exactly when `username` is.
     pub password: Option<Password>,
+    /// The sender of every mail; its domain is the right side of the service's Message-IDs.
     pub from: Address,
     /// Extra trusted CA certificates (PEM).
     pub ca_file: Option<PathBuf>,
@@ -116,14 +163,22 @@ pub struct SmtpConfig {
 /// The four deadlines' parameters for one category (or the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeadlineSet {
+    /// From detection to the published answer (clause 6; default 9 working hours).
     pub answer: WorkDuration,
+    /// How long before the answer deadline the draft is due (clause 7; default 4 working
+    /// hours); always working time, never days, and shorter than an `answer` in hours.
     pub draft_before_answer: WorkDuration,
+    /// From a return for rework to the reworked draft (clause 8; default 1 working hour).
     pub rework: WorkDuration,
+    /// From the approval of an interim answer to the final draft (clause 9; default 7
+    /// working days).
     pub final_after_interim: WorkDuration,
 }
 
+/// The `[deadlines]` section with its `[deadlines.categories."NAME"]` overrides.
 #[derive(Debug, Clone)]
 pub struct Deadlines {
+    /// The set for notifications whose category has no entry of its own.
     pub default: DeadlineSet,
     /// Category name lower-cased → its full set (defaults filled in for keys it omits).
     pub categories: Vec<(String, DeadlineSet)>,
@@ -144,28 +199,39 @@ impl Deadlines {
     }
 }
 
+/// A named official with an address (`people.coordinator`, `people.supervisor`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
+    /// Full name, trimmed and non-empty.
     pub name: String,
     /// Lower-cased.
     pub email: String,
 }
 
+/// The `[people]` section: who distributes, controls and publishes.
 #[derive(Debug, Clone)]
 pub struct People {
+    /// The official who distributes, approves and returns drafts, and gets unassigned cases.
     pub coordinator: Person,
+    /// The official in control, who gets the escalations naming `supervisor`; optional.
     pub supervisor: Option<Person>,
-    /// Lower-cased address.
+    /// Lower-cased address of whoever posts answers, sent every approved text; optional.
     pub publisher: Option<String>,
 }
 
+/// One `[[executors]]` table: an official who answers the cases routed to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Executor {
+    /// The unique name used in rules, `НАЗНАЧИТЬ` and reports: lower-case Latin letters,
+    /// digits, `-` and `_`, starting with a letter or digit.
     pub id: String,
+    /// Full name, shown to the coordinator.
     pub name: String,
+    /// Job title shown next to the name; empty when not given.
     pub position: String,
-    /// Lower-cased.
+    /// Lower-cased, unique among executors; replies are recognised by it.
     pub email: String,
+    /// Id of another executor who takes this one's new cases while they are away.
     pub deputy: Option<String>,
     /// Inclusive date ranges.
     pub absent: Vec<(NaiveDate, NaiveDate)>,
@@ -177,11 +243,14 @@ pub struct Executor {
 /// (Cyrillic topics and categories match whatever their case).
 #[derive(Debug, Clone)]
 pub struct Pattern {
+    /// The glob as given to [`Pattern::new`], before lower-casing.
     pub source: String,
+    /// The compiled glob over the lower-cased source.
     pub matcher: globset::GlobMatcher,
 }
 
 impl Pattern {
+    /// Compiles a glob in which `*` also crosses `/`; an invalid glob is an error.
     pub fn new(source: &str) -> Result<Pattern, globset::Error> {
         let glob = globset::GlobBuilder::new(&source.to_lowercase())
             .case_insensitive(true)
@@ -193,66 +262,94 @@ impl Pattern {
         })
     }
 
+    /// Whether the whole value, trimmed and lower-cased, matches.
     pub fn is_match(&self, value: &str) -> bool {
         self.matcher.is_match(value.trim().to_lowercase())
     }
 }
 
+/// One `[[rules]]` entry routing matching notifications to an executor (clause 5); it
+/// matches when each non-empty list has an element that matches.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// Shown in the case history and by `otklik route`; `rule N` (1-based) when not given.
     pub name: String,
-    /// Empty: any.
+    /// Globs over the notification's topic. Empty: any.
     pub topic: Vec<Pattern>,
+    /// Globs over the notification's location; empty: any.
     pub location: Vec<Pattern>,
+    /// Globs over the notification's importance category; empty: any.
     pub category: Vec<Pattern>,
     /// Regular expressions over the post's text; empty: any.
     pub text: Vec<regex::Regex>,
+    /// Id of the executor the case goes to; always an existing executor's.
     pub executor: String,
 }
 
+/// Which of a case's four deadlines is meant (`escalations.deadline`, stored in snake case).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
+    /// The draft must reach the coordinator: the answer deadline minus `draft_before_answer`.
     Draft,
+    /// The answer must be published: detection plus `answer`.
     Answer,
+    /// A draft returned for rework must come back: the return plus `rework`.
     Rework,
+    /// The final draft after an approved interim answer: that approval plus
+    /// `final_after_interim`.
     Final,
 }
 
+/// One recipient of an escalation step (an entry of `escalations.notify`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyTarget {
+    /// The executor the case is assigned to.
     Executor,
+    /// `people.coordinator`.
     Coordinator,
+    /// `people.supervisor`, which validation requires to be set.
     Supervisor,
     /// Lower-cased.
     Email(String),
 }
 
+/// One `[[escalations]]` step: when, relative to which deadline, whom to mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escalation {
+    /// The deadline the step is about.
     pub deadline: DeadlineKind,
+    /// Working-time offset from that deadline; negative offsets are never in days.
     pub at: Offset,
+    /// Who is mailed, without duplicates and never empty.
     pub notify: Vec<NotifyTarget>,
 }
 
+/// The `[intake]` section: what may open a case and how notifications are read.
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
     /// Who may open cases (globs over the lower-cased sender address).
     pub senders: Vec<Pattern>,
+    /// The clause 12 exclusion word list from `intake.exclude_words_file`; empty when none.
     pub lexicon: Lexicon,
     /// Calendar days.
     pub repeat_window: chrono::Duration,
+    /// Zone of detection times that carry none (`intake.source_timezone`, default the
+    /// calendar's zone).
     pub source_timezone: Tz,
+    /// The built-in field labels plus those of `[intake.labels]`.
     pub labels: Labels,
 }
 
 impl Config {
+    /// The executor with this exact id.
     pub fn executor(&self, id: &str) -> Option<&Executor> {
         self.executors.iter().find(|e| e.id == id)
     }
 
+    /// The executor with this address, compared trimmed and case-insensitively.
     pub fn executor_by_email(&self, email: &str) -> Option<&Executor> {
         let email = email.trim().to_lowercase();
         self.executors.iter().find(|e| e.email == email)
@@ -262,12 +359,15 @@ impl Config {
 /// One problem in a config file, printed as `PATH:LINE:COL: key: what is wrong`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The config file the problem is in.
     pub path: PathBuf,
     /// 1-based; 0 when the problem has no place in the file (missing file).
     pub line: usize,
+    /// 1-based column in characters, not bytes; 0 with a `line` of 0.
     pub col: usize,
     /// Dotted key path, e.g. `rules[2].executor`; empty for file-level problems.
     pub key: String,
+    /// What is wrong, for the admin.
     pub message: String,
 }
 
@@ -290,6 +390,7 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}", self.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
 pub struct ConfigError {
+    /// Every problem found, sorted by position in the file.
     pub problems: Vec<Problem>,
 }
 

@@ -15,17 +15,30 @@ pub(super) const ASSIGN_WITHOUT_TARGET: &str = "НАЗНАЧИТЬ / ASSIGN need
 /// A keyword officials write, whatever its language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Word {
+    /// `ПРОМЕЖУТОЧНЫЙ` / `INTERIM`: the executor's text is a draft interim answer.
     Interim,
+    /// `УТОЧНЕНИЕ` / `QUERY`: the executor's text is a draft clarifying question to the author.
     Query,
+    /// `НЕ МОЯ КОМПЕТЕНЦИЯ` / `DECLINE`: the executor hands the case back to the coordinator.
     Decline,
+    /// `СОГЛАСОВАНО` / `APPROVE`: the coordinator approves the pending draft.
     Approve,
+    /// `ДОРАБОТАТЬ` / `REWORK`: the coordinator returns the draft with comments.
     Rework,
+    /// `НАЗНАЧИТЬ` / `ASSIGN`: the coordinator (re)assigns the case to an executor.
     Assign,
+    /// `ИСКЛЮЧИТЬ` / `EXCLUDE`: the coordinator excludes the post under clause 12.
     Exclude,
+    /// `ЗАКРЫТЬ` / `CLOSE`: the coordinator closes the case without an answer.
     Close,
+    /// `ОПУБЛИКОВАНО` / `PUBLISHED`: the approved text has been posted.
     Published,
+    /// `МОИ ДЕЛА` / `MY CASES`: a request for open cases (an executor's own, or all of them
+    /// for the coordinator and supervisor).
     MyCases,
+    /// `ОТСУТСТВУЮ` / `ABSENT` with `ДО` / `UNTIL` and a date: an executor is away through it.
     Absent,
+    /// `НА МЕСТЕ` / `BACK`: ends the absence an executor announced by mail.
     Back,
 }
 

@@ -54,14 +54,18 @@ pub enum Keyword {
 /// Where the keyword was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeywordSource {
+    /// In the subject, right after the case tag (or at its start when there is no tag).
     Subject,
+    /// At the start of the first non-empty line of the reply's own text.
     Body,
 }
 
+/// What a reply says: which case, which action, its own text and its action codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedReply {
     /// N of the `[PREFIX-N]` tag in the subject, if any.
     pub case_number: Option<u64>,
+    /// The action asked for and where it was found; `None`: no keyword, so a plain draft.
     pub keyword: Option<(Keyword, KeywordSource)>,
     /// The reply's own text: quoted text and signature cut off, and the keyword line
     /// removed when the keyword came from the body (the rest is the draft or comments).
@@ -120,6 +124,7 @@ pub fn parse_reply(mail: &Inbound, prefix: &str) -> ParsedReply {
 /// A `[PREFIX-N]` tag found in a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tag {
+    /// The case number N.
     pub number: u64,
     /// Byte offset just after the closing `]`.
     pub end: usize,
