@@ -4,7 +4,7 @@
 //! backoff and parks permanent ones as dead letters.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -26,9 +26,14 @@ impl Sender for Smtp {
     }
 }
 
-/// The sender reads the queue this many entries at a time, and holds one whole mail at a
-/// time: a backlog of large mails never sits in memory at once.
+/// The sender reads the queue this many entries at a time.
 pub const PAGE: usize = 64;
+
+/// Mails in flight at once, each on its own SMTP connection (the transport's pool holds as
+/// many). Mails to the same first recipient share a lane and leave in the order they were
+/// queued; a lane holds one whole mail at a time, so a backlog of large mails never sits in
+/// memory at once.
+pub const LANES: usize = 4;
 
 /// Backoff after the `attempts`-th transient failure: 5 s doubling up to 10 min.
 pub fn backoff(attempts: u32) -> Duration {
@@ -107,57 +112,148 @@ pub async fn drain_at(
         };
         let last_page = page.len() < PAGE;
         after = page.last().copied();
-        for q in page {
-            if q.due > now {
-                return Round::Sent(sent);
-            }
-            if unrecorded.0.contains_key(&q.seq) {
-                continue;
-            }
-            let mail = match store.outbox_mail(q.seq) {
-                Ok(Some(m)) => m,
-                Ok(None) => continue,
-                // One damaged mail must not hold up the others: it stays, and is logged.
-                Err(
-                    e @ (StoreError::Corrupt { .. }
-                    | StoreError::Damaged { .. }
-                    | StoreError::MissingAttachment { .. }),
-                ) => {
-                    tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable; skipped");
-                    continue;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable");
-                    return Round::StoreFailed;
-                }
-            };
-            match send_one(store, sender, unrecorded, heartbeat, clock, mail).await {
-                Step::Sent => sent += 1,
-                Step::Next => {}
-                Step::Stop => return Round::Sent(sent),
-                Step::StoreFailed => return Round::StoreFailed,
-            }
+        let due: Vec<Queued> = page
+            .iter()
+            .filter(|q| q.due <= now && !unrecorded.0.contains_key(&q.seq))
+            .copied()
+            .collect();
+        let reached_future = page.iter().any(|q| q.due > now);
+        // Lanes by the first recipient's address, in queue order within each lane.
+        let mut lanes: Vec<Vec<Queued>> = vec![Vec::new(); LANES];
+        for q in due {
+            lanes[lane_of(store, q.seq)].push(q);
         }
-        if last_page {
+        let stop = AtomicBool::new(false);
+        let results = futures::future::join_all(
+            lanes
+                .into_iter()
+                .filter(|l| !l.is_empty())
+                .map(|lane| send_lane(store, sender, heartbeat, clock, lane, &stop)),
+        )
+        .await;
+        let mut store_failed = false;
+        let mut accepted = Vec::new();
+        for r in results {
+            store_failed |= r.store_failed;
+            accepted.extend(r.accepted);
+        }
+        sent += accepted.len();
+        // One flush for the page's "sent" marks. Until it is durable, they are kept in
+        // memory: those mails are never sent again by this process, and the marks are
+        // written again each round.
+        if !accepted.is_empty()
+            && let Err(e) = store.flush().await
+        {
+            tracing::error!(error = %e, "sent, but could not record it; they will not be sent again");
+            store_failed = true;
+        }
+        if store_failed {
+            for (seq, at) in accepted {
+                unrecorded.0.insert(seq, at);
+            }
+            return Round::StoreFailed;
+        }
+        if stop.load(Ordering::Relaxed) || reached_future || last_page {
             return Round::Sent(sent);
         }
     }
 }
 
+/// Which lane a queued mail goes to: by its first recipient, so one person's mails keep
+/// their order.
+fn lane_of(store: &Store, seq: u64) -> usize {
+    let to = store
+        .outbox_first_recipient(seq)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    lane_for(&to)
+}
+
+/// The lane of a recipient's address (case-insensitive).
+pub fn lane_for(address: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    address.to_lowercase().hash(&mut h);
+    (h.finish() % LANES as u64) as usize
+}
+
+/// What one lane did.
+#[derive(Default)]
+struct LaneResult {
+    /// Accepted by the server, their "sent" mark written (not yet flushed), or not written
+    /// if `store_failed`.
+    accepted: Vec<(u64, chrono::DateTime<Utc>)>,
+    store_failed: bool,
+}
+
+/// Sends a lane's mails one after another; stops early when the server seems down (any
+/// lane's transient failure) or the store fails.
+async fn send_lane(
+    store: &Store,
+    sender: &impl Sender,
+    heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
+    lane: Vec<Queued>,
+    stop: &AtomicBool,
+) -> LaneResult {
+    let mut out = LaneResult::default();
+    for q in lane {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let mail = match store.outbox_mail(q.seq) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            // One damaged mail must not hold up the others: it stays, and is logged.
+            Err(
+                e @ (StoreError::Corrupt { .. }
+                | StoreError::Damaged { .. }
+                | StoreError::MissingAttachment { .. }),
+            ) => {
+                tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable; skipped");
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable");
+                out.store_failed = true;
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+        };
+        match send_one(store, sender, heartbeat, clock, mail).await {
+            Step::Sent(seq, at) => out.accepted.push((seq, at)),
+            Step::Next => {}
+            Step::Stop => {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            Step::StoreFailed(accepted) => {
+                out.accepted.extend(accepted);
+                out.store_failed = true;
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// What became of one mail.
 enum Step {
-    Sent,
+    /// Accepted, and its "sent" mark written at this time (flushed by the caller).
+    Sent(u64, chrono::DateTime<Utc>),
     /// Not sent (refused for good, a dead letter now): go on with the next.
     Next,
     /// The server is likely down: stop this round.
     Stop,
-    StoreFailed,
+    /// The store could not be written; the mail, if it was accepted, with its time.
+    StoreFailed(Option<(u64, chrono::DateTime<Utc>)>),
 }
 
 async fn send_one(
     store: &Store,
     sender: &impl Sender,
-    unrecorded: &mut Unrecorded,
     heartbeat: &AtomicU64,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
     mail: OutMail,
@@ -168,22 +264,17 @@ async fn send_one(
         Ok(()) => {
             tracing::info!(case = %case_label(&mail), to = ?mail.to, message_id = %mail.message_id, "mail sent");
             let at = clock();
-            let result = match store.outbox_sent(mail.seq, at) {
-                Ok(()) => store.flush().await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = result {
+            if let Err(e) = store.outbox_sent(mail.seq, at) {
                 tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
-                unrecorded.0.insert(mail.seq, at);
-                return Step::StoreFailed;
+                return Step::StoreFailed(Some((mail.seq, at)));
             }
-            Step::Sent
+            Step::Sent(mail.seq, at)
         }
         Err(e) if e.is_permanent() => {
             tracing::error!(case = %case_label(&mail), to = ?mail.to, error = %e, "mail refused permanently; kept as a dead letter");
             if let Err(e) = store.outbox_failed(&mail, &e.to_string(), None) {
                 tracing::error!(error = %e, "could not record the failure");
-                return Step::StoreFailed;
+                return Step::StoreFailed(None);
             }
             Step::Next
         }
@@ -193,7 +284,7 @@ async fn send_one(
             let next = clock() + chrono::Duration::from_std(wait).unwrap_or_default();
             if let Err(e) = store.outbox_failed(&mail, &e.to_string(), Some(next)) {
                 tracing::error!(error = %e, "could not record the failure");
-                return Step::StoreFailed;
+                return Step::StoreFailed(None);
             }
             Step::Stop
         }

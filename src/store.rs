@@ -824,6 +824,16 @@ impl Store {
         Ok(Some(mail))
     }
 
+    /// The first recipient of a queued mail (read without its bytes), or None once it left.
+    pub fn outbox_first_recipient(&self, seq: u64) -> Result<Option<String>, StoreError> {
+        let key = seq.to_be_bytes();
+        let Some(head) = self.outbox.get(key)? else {
+            return Ok(None);
+        };
+        let mail: OutMail = dec(&key, &head)?;
+        Ok(mail.to.into_iter().next())
+    }
+
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
     }

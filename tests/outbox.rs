@@ -251,3 +251,112 @@ async fn every_page_of_the_queue_is_drained_in_one_round() {
     );
     assert_eq!(store.outbox_len(), 0);
 }
+
+/// A store with one mail per recipient given, in that order; their numbers.
+fn store_to(recipients: &[&str], due: DateTime<Utc>) -> (tempfile::TempDir, Store, Vec<u64>) {
+    let (dir, store, _) = store_with(0, due);
+    let mails: Vec<OutMail> = recipients
+        .iter()
+        .enumerate()
+        .map(|(i, to)| OutMail {
+            seq: store.generate_id().unwrap(),
+            case: Some(1),
+            message_id: format!("r{i}@example.ru"),
+            envelope_from: "otklik@example.ru".into(),
+            to: vec![(*to).into()],
+            raw: format!("Subject: mail {i}\r\n\r\nbody\r\n").into_bytes(),
+            attempts: 0,
+            next_attempt: due,
+            last_error: None,
+            created: due,
+        })
+        .collect();
+    let seqs = mails.iter().map(|m| m.seq).collect();
+    store
+        .commit(Commit {
+            outbox: mails,
+            ..Commit::default()
+        })
+        .unwrap();
+    (dir, store, seqs)
+}
+
+/// Counts the sends in flight at once: each send yields once before it completes, so
+/// sends started together overlap, and sends made one after another never do.
+#[derive(Default)]
+struct Overlap {
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl Sender for Overlap {
+    fn send(&self, _mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send {
+        use std::sync::atomic::Ordering::SeqCst;
+        async move {
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            tokio::task::yield_now().await;
+            self.in_flight.fetch_sub(1, SeqCst);
+            Ok(())
+        }
+    }
+}
+
+/// Mails to different people leave side by side (one SMTP connection each), not one after
+/// another.
+#[tokio::test]
+async fn mails_to_different_people_are_in_flight_together() {
+    // One recipient per lane.
+    let mut people: Vec<String> = Vec::new();
+    for i in 0.. {
+        let p = format!("p{i}@example.ru");
+        if people
+            .iter()
+            .all(|q| outbox::lane_for(q) != outbox::lane_for(&p))
+        {
+            people.push(p);
+        }
+        if people.len() == outbox::LANES {
+            break;
+        }
+    }
+    let to: Vec<&str> = people.iter().map(String::as_str).collect();
+    let (_dir, store, _) = store_to(&to, t0());
+    let sender = Overlap::default();
+    let mut unrecorded = Unrecorded::default();
+    let heartbeat = AtomicU64::new(0);
+    let at = t0();
+    let round = outbox::drain_at(&store, &sender, &mut unrecorded, &heartbeat, &move || at).await;
+    assert_eq!(round, Round::Sent(outbox::LANES));
+    assert_eq!(store.outbox_len(), 0);
+    assert_eq!(
+        sender.most.load(std::sync::atomic::Ordering::SeqCst),
+        outbox::LANES,
+        "one mail in flight per lane"
+    );
+}
+
+/// One person's mails leave in the order they were queued, whoever else is sent to.
+#[tokio::test]
+async fn each_persons_mails_keep_their_order() {
+    let to: Vec<String> = (0..40).map(|i| format!("p{}@example.ru", i % 5)).collect();
+    let (_dir, store, seqs) = store_to(&to.iter().map(String::as_str).collect::<Vec<_>>(), t0());
+    let sender = Scripted::default();
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(40)
+    );
+    let attempts = sender.attempts();
+    let mut sorted = attempts.clone();
+    sorted.sort();
+    assert_eq!(sorted, seqs, "each once");
+    for p in 0..5 {
+        let theirs: Vec<u64> = attempts
+            .iter()
+            .copied()
+            .filter(|s| (seqs.iter().position(|x| x == s).unwrap()) % 5 == p)
+            .collect();
+        assert!(theirs.windows(2).all(|w| w[0] < w[1]), "{p}: {theirs:?}");
+    }
+}
