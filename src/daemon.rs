@@ -194,8 +194,6 @@ impl mailbox::Handler for MailHandler {
                     tracing::info!(uid, case = %handled.case.as_deref().unwrap_or("-"), disposition = ?handled.disposition, note = %handled.note, "message handled");
                 }
                 self.failures.store(0, Ordering::Relaxed);
-                self.outbox_wake.notify_one();
-                self.timer_wake.notify_one();
                 Ok(match handled.disposition {
                     Disposition::Processed => BoxDisposition::Processed,
                     Disposition::Rejected => BoxDisposition::Rejected,
@@ -204,6 +202,26 @@ impl mailbox::Handler for MailHandler {
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(uid, error = %e, "could not commit a message; it stays in the mailbox and is retried");
+                Err(NotCommitted(e.to_string()))
+            }
+        }
+    }
+
+    async fn durable(&self) -> Result<(), NotCommitted> {
+        let handler = self.handler.clone();
+        let result = tokio::task::spawn_blocking(move || handler.durable())
+            .await
+            .map_err(|e| NotCommitted(format!("handler task failed: {e}")))?;
+        match result {
+            Ok(()) => {
+                // The batch's mails and due steps are on disk: the sender and the timer go.
+                self.outbox_wake.notify_one();
+                self.timer_wake.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "could not make a batch of messages durable; they stay in the mailbox and are retried");
                 Err(NotCommitted(e.to_string()))
             }
         }

@@ -1,6 +1,7 @@
 //! Handling of one inbound message: the shell looks up the facts the core asks for, the
-//! core decides ([`decide::decide`]), one [`Commit`] writes everything, the store is
-//! flushed, and only then does the caller move the message on the IMAP server.
+//! core decides ([`decide::decide`]), one [`Commit`] writes everything; once a batch of
+//! messages is handled the store is flushed ([`Handler::durable`]), and only then does the
+//! caller move them on the IMAP server.
 
 use std::sync::Arc;
 
@@ -159,9 +160,15 @@ impl Handler {
                 Self::rejection(key, reason, now)
             }
         };
+        // Durable with the rest of its batch: the watcher calls [`Handler::durable`] before
+        // it moves any message of the batch.
         self.store.commit(commit)?;
-        self.store.flush_blocking()?;
         Ok(handled)
+    }
+
+    /// Makes every commit so far durable (one flush for a batch of messages).
+    pub fn durable(&self) -> Result<(), HandleError> {
+        Ok(self.store.flush_blocking()?)
     }
 
     /// A message over `imap.max_message_size`, of which only the header was read: recorded

@@ -81,6 +81,8 @@ struct Recorder {
     failures: Mutex<HashMap<String, u32>>,
     /// Every oversized message reported.
     oversized: Mutex<Vec<Oversized>>,
+    /// For each call of `durable`: how many messages had been handed over by then.
+    durable: Mutex<Vec<usize>>,
 }
 
 impl Recorder {
@@ -115,6 +117,11 @@ impl Handler for Recorder {
         } else {
             Ok(Disposition::Processed)
         }
+    }
+    async fn durable(&self) -> Result<(), NotCommitted> {
+        let handed = self.seen.lock().unwrap().len();
+        self.durable.lock().unwrap().push(handed);
+        Ok(())
     }
     async fn oversized(&self, msg: Oversized) -> Result<(), NotCommitted> {
         self.oversized.lock().unwrap().push(msg);
@@ -230,6 +237,70 @@ async fn backlog_is_handled_in_uid_order_and_moved() {
     assert!(boxes.contains(&"otklik.processed".to_string()), "{boxes:?}");
     assert!(boxes.contains(&"otklik.rejected".to_string()), "{boxes:?}");
     assert_ne!(run.heartbeat.load(std::sync::atomic::Ordering::Relaxed), 0);
+    run.stop().await.unwrap();
+}
+
+/// A backlog is fetched, made durable and moved in batches: one flush for the whole batch,
+/// before any of it is moved; each message still reaches the handler once, in UID order,
+/// with its own bytes, and lands in the mailbox its disposition names.
+#[tokio::test]
+async fn a_backlog_is_one_batch_with_one_flush_before_its_moves() {
+    let stack = shared();
+    let user = "batch";
+    let n = 40;
+    let subjects: Vec<String> = (0..n)
+        .map(|i| {
+            if i % 7 == 3 {
+                format!("REJECT {i}")
+            } else {
+                format!("message {i}")
+            }
+        })
+        .collect();
+    let raws: Vec<Vec<u8>> = subjects.iter().map(|s| message(stack, s)).collect();
+    for raw in &raws {
+        stack.append(user, "INBOX", raw).await;
+    }
+    let recorder = Arc::new(Recorder::default());
+    let mut run = spawn(
+        imap_config(stack, user, TlsMode::None),
+        TlsOptions::default(),
+        recorder.clone(),
+    );
+    let rejected = subjects.iter().filter(|s| s.starts_with("REJECT")).count();
+    let moved = stack
+        .wait_for_count(user, "otklik/processed", n - rejected, WAIT)
+        .await;
+    let moved_rejected = stack
+        .wait_for_count(user, "otklik/rejected", rejected, WAIT)
+        .await;
+    run.wait_state(|s| *s == MailboxState::Idle).await;
+    assert_eq!(recorder.subjects(), subjects, "each once, in UID order");
+    let seen = recorder.seen.lock().unwrap().clone();
+    for (f, raw) in seen.iter().zip(&raws) {
+        assert_eq!(&f.raw, raw, "the handler got other bytes than appended");
+        assert!(f.arrival.is_some(), "INTERNALDATE missing");
+    }
+    assert_eq!(
+        *recorder.durable.lock().unwrap(),
+        [n],
+        "one flush, after all {n} were handled"
+    );
+    let mut got: Vec<&str> = moved
+        .iter()
+        .chain(&moved_rejected)
+        .map(|m| m.subject.as_str())
+        .collect();
+    got.sort();
+    let mut want: Vec<&str> = subjects.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(
+        moved_rejected
+            .iter()
+            .all(|m| m.subject.starts_with("REJECT"))
+    );
+    assert!(stack.fetch_all(user, "INBOX").await.is_empty());
     run.stop().await.unwrap();
 }
 

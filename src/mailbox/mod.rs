@@ -49,6 +49,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::tls::TlsError;
+pub use fetch::uid_set;
 pub use names::{
     MailboxNames, Namespace, encode_mailbox_name, ensure_mailboxes, mailboxes_to_create, namespace,
     parent_mailboxes, parse_namespace, server_mailbox, server_mailbox_name,
@@ -75,6 +76,11 @@ pub const BACKOFF_MIN: Duration = Duration::from_secs(2);
 
 pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
 
+/// Messages handled per batch: their sizes in one FETCH, their effects made durable by one
+/// flush, their moves in one UID MOVE per target mailbox.
+pub const BATCH: usize = 64;
+/// The most message bytes one FETCH brings (a larger message comes alone).
+pub const BATCH_BYTES: u64 = 32 * 1024 * 1024;
 /// Parse failures of one message's FETCH before it is handed over empty.
 pub const FETCH_ATTEMPTS: u32 = 3;
 
@@ -147,14 +153,19 @@ impl std::fmt::Display for MailboxState {
 #[error("handler failed: {0}")]
 pub struct NotCommitted(pub String);
 
-/// Handles one message: commits everything it implies to the store (flushed), then says
-/// where the message goes. Err = could not commit: the message stays in the inbox and is
-/// retried later (after a backoff); never moved.
+/// Handles messages: commits everything each implies to the store, then says where it goes;
+/// [`Handler::durable`] makes a batch of such commits durable (one flush) before the watcher
+/// moves the batch. Err = could not commit: the message stays in the inbox and is retried
+/// later (after a backoff); never moved.
 pub trait Handler: Send + Sync + 'static {
     fn handle(
         &self,
         msg: Fetched,
     ) -> impl Future<Output = Result<Disposition, NotCommitted>> + Send;
+
+    /// Makes every commit of the handled messages durable (the store flushed). Called once
+    /// per batch, before any of it is moved; Err: nothing of the batch is moved.
+    fn durable(&self) -> impl Future<Output = Result<(), NotCommitted>> + Send;
 
     /// A message too large to fetch (see [`Oversized`]). Ok: it is moved to the rejected
     /// mailbox. Err: it stays in the intake mailbox and is retried later, as for `handle`.

@@ -11,12 +11,14 @@ use tokio::sync::watch;
 use tokio::time::{Instant, timeout};
 use tokio_rustls::rustls::ClientConfig;
 
-use super::fetch::{SizeProbe, fetch, fetch_header, fetch_size, uid_search};
+use super::fetch::{
+    SizeProbe, fetch, fetch_header, fetch_many, fetch_size, fetch_sizes, uid_search, uid_set,
+};
 use super::names::{MailboxNames, ensure_mailboxes};
 use super::stream::{ImapSession, ServerCaps, capabilities, connect, prepare_tls, step};
 use super::{
-    BACKOFF_MAX, BACKOFF_MIN, Disposition, FETCH_ATTEMPTS, Fetched, HEARTBEAT_EVERY, Handler,
-    MOVED_KEYWORD, MailboxError, MailboxState, Oversized, STEP_TIMEOUT,
+    BACKOFF_MAX, BACKOFF_MIN, BATCH, BATCH_BYTES, Disposition, FETCH_ATTEMPTS, Fetched,
+    HEARTBEAT_EVERY, Handler, MOVED_KEYWORD, MailboxError, MailboxState, Oversized, STEP_TIMEOUT,
 };
 use crate::config::ImapConfig;
 use crate::tls::TlsOptions;
@@ -359,72 +361,252 @@ impl<H: Handler> SessionCtx<'_, H> {
         }
         self.state.send_replace(MailboxState::Processing);
         tracing::debug!(count = uids.len(), "imap: messages to handle");
-        for uid in uids {
-            // Between messages is the only place a shutdown cuts in.
+        for chunk in uids.chunks(BATCH) {
+            // Between batches and between messages is where a shutdown cuts in; what was
+            // handled is still made durable and moved.
             if shutdown_requested(self.shutdown) {
                 return Ok(());
             }
             beat(self.heartbeat);
+            let fetched = self
+                .fetch_batch(session, names, caps, validity, chunk)
+                .await?;
+            let mut handled: Vec<(u32, usize, Disposition)> = Vec::with_capacity(fetched.len());
+            for msg in fetched {
+                if shutdown_requested(self.shutdown) {
+                    break;
+                }
+                let (uid, size) = (msg.uid, msg.raw.len());
+                let disposition = self
+                    .handler
+                    .handle(msg)
+                    .await
+                    .map_err(|source| MailboxError::Handler { uid, source })?;
+                handled.push((uid, size, disposition));
+            }
+            let Some(&(first, _, _)) = handled.first() else {
+                continue;
+            };
+            // One flush for the batch (group commit), and only then the moves: a crash in
+            // between leaves the messages in the intake mailbox, and the ledger turns their
+            // second handling into a no-op.
+            self.handler
+                .durable()
+                .await
+                .map_err(|source| MailboxError::Handler { uid: first, source })?;
+            for (target, disposition) in [
+                (&names.processed, Disposition::Processed),
+                (&names.rejected, Disposition::Rejected),
+            ] {
+                let set: Vec<u32> = handled
+                    .iter()
+                    .filter(|h| h.2 == disposition)
+                    .map(|h| h.0)
+                    .collect();
+                self.move_messages(session, &set, target, caps, validity)
+                    .await?;
+            }
+            for (uid, size, disposition) in handled {
+                self.fetch_failures.remove(&(validity, uid));
+                let to = match disposition {
+                    Disposition::Processed => &names.processed,
+                    Disposition::Rejected => &names.rejected,
+                };
+                tracing::info!(uid, size, to = %to, "imap: message handled and moved");
+            }
+        }
+        Ok(())
+    }
+
+    /// The messages of `chunk` to hand over, in UID order: their sizes in one FETCH, then
+    /// their bodies in as few FETCHes as [`BATCH_BYTES`] allows. A message over
+    /// `max_message_size` is set aside unread here ([`Self::reject_oversized`]); one whose
+    /// answer could not be parsed, or whose size the server does not tell, takes the
+    /// one-at-a-time path, which hands it over empty after [`FETCH_ATTEMPTS`].
+    async fn fetch_batch(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+        chunk: &[u32],
+    ) -> Result<Vec<Fetched>, MailboxError> {
+        let troubled = chunk
+            .iter()
+            .any(|uid| self.fetch_failures.contains_key(&(validity, *uid)));
+        let sizes = if troubled {
+            None
+        } else {
+            match fetch_sizes(session, chunk).await {
+                Ok(sizes) => Some(sizes),
+                Err(MailboxError::Imap {
+                    source: async_imap::error::Error::Parse(_),
+                    ..
+                }) => None,
+                Err(e) => return Err(e),
+            }
+        };
+        let Some(sizes) = sizes else {
+            return self.fetch_each(session, names, caps, validity, chunk).await;
+        };
+        let mut out = Vec::with_capacity(chunk.len());
+        let mut group: Vec<u32> = Vec::new();
+        let mut group_bytes = 0u64;
+        for &uid in chunk {
+            let size = match sizes.get(&uid) {
+                None => {
+                    tracing::debug!(uid, "imap: message vanished before fetch");
+                    continue;
+                }
+                Some(SizeProbe::Size(size)) => *size,
+                Some(SizeProbe::Vanished | SizeProbe::Unknown) => {
+                    self.fetch_group(session, names, caps, validity, &mut group, &mut out)
+                        .await?;
+                    group_bytes = 0;
+                    out.extend(
+                        self.fetch_each(session, names, caps, validity, &[uid])
+                            .await?,
+                    );
+                    continue;
+                }
+            };
+            if size > self.cfg.max_message_size {
+                self.reject_oversized(session, names, caps, validity, uid, size)
+                    .await?;
+                continue;
+            }
+            if !group.is_empty() && group_bytes + size > BATCH_BYTES {
+                self.fetch_group(session, names, caps, validity, &mut group, &mut out)
+                    .await?;
+                group_bytes = 0;
+            }
+            group.push(uid);
+            group_bytes += size;
+        }
+        self.fetch_group(session, names, caps, validity, &mut group, &mut out)
+            .await?;
+        Ok(out)
+    }
+
+    /// The bodies of `group` in one FETCH, appended to `out`; `group` is emptied. An answer
+    /// that cannot be parsed sends the group down the one-at-a-time path.
+    async fn fetch_group(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+        group: &mut Vec<u32>,
+        out: &mut Vec<Fetched>,
+    ) -> Result<(), MailboxError> {
+        if group.is_empty() {
+            return Ok(());
+        }
+        let uids = std::mem::take(group);
+        match fetch_many(session, &uids, validity).await {
+            Ok(got) => {
+                if got.len() < uids.len() {
+                    tracing::debug!(
+                        missing = uids.len() - got.len(),
+                        "imap: messages vanished before fetch"
+                    );
+                }
+                out.extend(got);
+                Ok(())
+            }
+            Err(MailboxError::Imap {
+                source: async_imap::error::Error::Parse(_),
+                ..
+            }) => {
+                out.extend(
+                    self.fetch_each(session, names, caps, validity, &uids)
+                        .await?,
+                );
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The one-at-a-time path: size, then body, each message on its own, counting answers
+    /// that cannot be parsed against the message.
+    async fn fetch_each(
+        &mut self,
+        session: &mut ImapSession,
+        names: &MailboxNames,
+        caps: ServerCaps,
+        validity: u32,
+        uids: &[u32],
+    ) -> Result<Vec<Fetched>, MailboxError> {
+        let mut out = Vec::new();
+        for &uid in uids {
             let key = (validity, uid);
             let failures = self.fetch_failures.get(&key).copied().unwrap_or(0);
-            let fetched = if failures >= FETCH_ATTEMPTS {
+            if failures >= FETCH_ATTEMPTS {
                 tracing::warn!(
                     uid,
                     failures,
                     "imap: message cannot be fetched; handing it over empty"
                 );
-                Fetched {
+                out.push(Fetched {
                     uid,
                     uid_validity: validity,
                     raw: Vec::new(),
                     arrival: None,
-                }
-            } else {
-                let probed = fetch_size(session, uid).await;
-                let size = match self.count_parse_failure(key, probed)? {
-                    SizeProbe::Vanished => {
-                        tracing::debug!(uid, "imap: message vanished before fetch");
-                        continue;
-                    }
-                    SizeProbe::Size(size) => Some(size),
-                    SizeProbe::Unknown => {
-                        tracing::warn!(
-                            uid,
-                            "imap: the server gave no RFC822.SIZE; fetching the message unchecked"
-                        );
-                        None
-                    }
-                };
-                if let Some(size) = size
-                    && size > self.cfg.max_message_size
-                {
-                    self.reject_oversized(session, names, caps, validity, uid, size)
-                        .await?;
+                });
+                continue;
+            }
+            let probed = fetch_size(session, uid).await;
+            let size = match self.count_parse_failure(key, probed)? {
+                SizeProbe::Vanished => {
+                    tracing::debug!(uid, "imap: message vanished before fetch");
                     continue;
                 }
-                let got = fetch(session, uid, validity).await;
-                match self.count_parse_failure(key, got)? {
-                    Some(f) => f,
-                    None => {
-                        tracing::debug!(uid, "imap: message vanished before fetch");
-                        continue;
-                    }
+                SizeProbe::Size(size) => Some(size),
+                SizeProbe::Unknown => {
+                    tracing::warn!(
+                        uid,
+                        "imap: the server gave no RFC822.SIZE; fetching the message unchecked"
+                    );
+                    None
                 }
             };
-            let size = fetched.raw.len();
-            let disposition = self
-                .handler
-                .handle(fetched)
-                .await
-                .map_err(|source| MailboxError::Handler { uid, source })?;
-            let target = match disposition {
-                Disposition::Processed => &names.processed,
-                Disposition::Rejected => &names.rejected,
-            };
+            if let Some(size) = size
+                && size > self.cfg.max_message_size
+            {
+                self.reject_oversized(session, names, caps, validity, uid, size)
+                    .await?;
+                continue;
+            }
+            let got = fetch(session, uid, validity).await;
+            match self.count_parse_failure(key, got)? {
+                Some(f) => out.push(f),
+                None => tracing::debug!(uid, "imap: message vanished before fetch"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves `uids` to `target`: one UID MOVE for all where the server has MOVE, else each
+    /// on its own ([`Self::move_message`]).
+    async fn move_messages(
+        &mut self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        target: &str,
+        caps: ServerCaps,
+        validity: u32,
+    ) -> Result<(), MailboxError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        if caps.move_ {
+            let set = uid_set(uids);
+            return step("UID MOVE", STEP_TIMEOUT, session.uid_mv(&set, target)).await;
+        }
+        for &uid in uids {
             self.move_message(session, uid, target, caps, validity)
                 .await?;
-            self.fetch_failures.remove(&key);
-            tracing::info!(uid, size, to = %target, "imap: message handled and moved");
         }
         Ok(())
     }

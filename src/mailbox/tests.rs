@@ -215,3 +215,12 @@ fn plain_imap_only_on_loopback() {
         Ok(Some(_))
     ));
 }
+
+#[test]
+fn uid_sets_are_ranges_where_uids_follow_each_other() {
+    assert_eq!(uid_set(&[]), "");
+    assert_eq!(uid_set(&[7]), "7");
+    assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+    assert_eq!(uid_set(&[4, 6, 8]), "4,6,8");
+    assert_eq!(uid_set(&[u32::MAX - 1, u32::MAX]), "4294967294:4294967295");
+}
