@@ -260,10 +260,18 @@ async fn send_one(
 ) -> Step {
     // A long drain is still a live loop for the watchdog.
     heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
+    let started = std::time::Instant::now();
     match sender.send(&mail).await {
         Ok(()) => {
-            tracing::info!(case = %case_label(&mail), to = ?mail.to, message_id = %mail.message_id, "mail sent");
             let at = clock();
+            tracing::info!(
+                case = %case_label(&mail),
+                to = ?mail.to,
+                message_id = %mail.message_id,
+                send_ms = started.elapsed().as_secs_f64() * 1000.0,
+                queued_ms = (at - mail.created).num_microseconds().unwrap_or(0) as f64 / 1000.0,
+                "mail sent"
+            );
             if let Err(e) = store.outbox_sent(mail.seq, at) {
                 tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
                 return Step::StoreFailed(Some((mail.seq, at)));
