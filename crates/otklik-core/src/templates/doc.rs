@@ -250,7 +250,7 @@ impl Doc {
              <meta name=\"supported-color-schemes\" content=\"light dark\" />\n\
              <title>{}</title>\n\
              <style type=\"text/css\">\n\
-             @media screen and (max-width: 620px) {{ .otk-box {{ width: 100% !important; }} .otk-pad {{ padding: 12px !important; }} .otk-btn a {{ display: block !important; }} }}\n\
+             @media screen and (max-width: 620px) {{ .otk-box {{ width: 100% !important; }} .otk-pad {{ padding: 12px !important; }} .otk-btn {{ display: block !important; }} .otk-btn a {{ display: block !important; }} .otk-explain {{ display: block !important; padding: 6px 0 0 0 !important; }} }}\n\
              @media (prefers-color-scheme: dark) {{ .otk-page {{ background: #111827 !important; }} .otk-box {{ background: #1f2937 !important; color: #f3f4f6 !important; }} .otk-box td {{ color: #f3f4f6 !important; }} .otk-quote {{ background: #374151 !important; }} }}\n\
              @media print {{ .otk-page {{ background: #ffffff !important; }} .otk-btn {{ border: 1px solid #000000 !important; }} }}\n\
              </style>\n</head>\n",
@@ -398,8 +398,8 @@ impl Doc {
                 s.push_str(&format!(
                     "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"margin:0 0 10px 0;\"><tr>\
                      <td class=\"otk-btn\" bgcolor=\"#15803d\" style=\"background:#15803d;border-radius:4px;\">\
-                     <a href=\"{}\" style=\"display:inline-block;padding:11px 18px;{FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;\">{}</a></td>\
-                     <td style=\"padding:0 0 0 12px;{FONT}font-size:14px;line-height:19px;color:#374151;\"><b>{}</b>{}</td></tr></table>",
+                     <a href=\"{}\" style=\"display:inline-block;padding:11px 18px;{FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;white-space:nowrap;\">{}</a></td>\
+                     <td class=\"otk-explain\" style=\"padding:0 0 0 12px;{FONT}font-size:14px;line-height:19px;color:#374151;\"><b>{}</b>{}</td></tr></table>",
                     escape(&b.href),
                     escape(&b.keyword),
                     escape(&b.label),
