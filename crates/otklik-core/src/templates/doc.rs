@@ -349,14 +349,11 @@ impl Doc {
                 Block::Table { title, head, rows } => {
                     s.push_str(&format!(
                         "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>\
-                         <table border=\"1\" cellpadding=\"5\" cellspacing=\"0\" width=\"100%\" style=\"border-collapse:collapse;border-color:#cfd6df;{FONT}font-size:14px;line-height:19px;\">\n<tr>",
+                         <table border=\"1\" cellpadding=\"5\" cellspacing=\"0\" width=\"100%\" style=\"border-collapse:collapse;border-color:#cfd6df;{FONT}font-size:14px;line-height:19px;\">\n<tr align=\"left\" bgcolor=\"#f1f3f6\">",
                         escape(title)
                     ));
                     for h in head {
-                        s.push_str(&format!(
-                            "<th align=\"left\" bgcolor=\"#f1f3f6\">{}</th>",
-                            escape(h)
-                        ));
+                        s.push_str(&format!("<th>{}</th>", escape(h)));
                     }
                     s.push_str("</tr>\n");
                     for r in rows {
