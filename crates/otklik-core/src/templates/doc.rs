@@ -367,9 +367,10 @@ impl Doc {
                 }
                 Block::List { title, items } => {
                     if !title.is_empty() {
+                        // `== ` marks a group heading in the text part only.
                         s.push_str(&format!(
                             "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>",
-                            escape(title)
+                            escape(title.trim_start_matches("== "))
                         ));
                     }
                     s.push_str("<ul style=\"margin:0;padding-left:20px;\">");
