@@ -781,7 +781,7 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
         "<th>Состояние</th><th>Дел</th>",
         "<tr><td>у исполнителя</td><td>3</td></tr>",
         "<tr><td>всего</td><td>4</td></tr>",
-        "<h3>Просрочено: 2</h3>",
+        ">Просрочено: 2</p>",
         "<td>OTK-4</td><td>ЖКХ / Водоснабжение — с. Волчиха</td>",
         "<tr><td>Шишова Татьяна Михайловна (housing)</td><td>3</td><td>1</td><td>1</td></tr>",
     ] {

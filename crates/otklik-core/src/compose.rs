@@ -110,15 +110,41 @@ pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeE
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(content.text.clone());
+    // Photos the HTML shows (`cid:`) travel with it in multipart/related; the rest of the
+    // attachments, and the calendar, follow the alternative in multipart/mixed.
+    let inline: Vec<(String, &Attachment)> = match (&content.html, env.case_id) {
+        (Some(html), Some(case_id)) => content
+            .attachments
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| templates::is_inline_image(a))
+            .map(|(i, a)| (templates::image_cid(case_id, i), a))
+            .filter(|(cid, _)| html.contains(&format!("cid:{cid}")))
+            .collect(),
+        _ => Vec::new(),
+    };
     let body = match &content.html {
-        Some(html) => Body::Multi(
-            MultiPart::alternative()
-                .singlepart(text)
-                .singlepart(SinglePart::html(html.clone())),
-        ),
+        Some(html) => {
+            let html_part = SinglePart::html(html.clone());
+            let alternative = MultiPart::alternative().singlepart(text);
+            Body::Multi(if inline.is_empty() {
+                alternative.singlepart(html_part)
+            } else {
+                let mut related = MultiPart::related().singlepart(html_part);
+                for (cid, a) in &inline {
+                    related = related.singlepart(inline_part(cid, a));
+                }
+                alternative.multipart(related)
+            })
+        }
         None => Body::Single(text),
     };
-    let message = if content.attachments.is_empty() && content.calendar.is_none() {
+    let rest: Vec<&Attachment> = content
+        .attachments
+        .iter()
+        .filter(|a| !inline.iter().any(|(_, i)| std::ptr::eq(*i, *a)))
+        .collect();
+    let message = if rest.is_empty() && content.calendar.is_none() {
         match body {
             Body::Single(part) => builder.singlepart(part)?,
             Body::Multi(part) => builder.multipart(part)?,
@@ -134,18 +160,19 @@ pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeE
             let name = format!("{}.ics", env.case_id.unwrap_or("otklik"));
             mixed = mixed.singlepart(MimeAttachment::new(name).body(ics.clone(), ct));
         }
-        for a in &content.attachments {
+        for a in rest {
             mixed = mixed.singlepart(attachment_part(a));
         }
         builder.multipart(mixed)?
     };
+    let raw = local_date(message.formatted(), config, env.now);
     Ok(OutMail {
         seq: env.nonce,
         case: (env.case != 0).then_some(env.case),
         message_id,
         envelope_from: config.smtp.from.email.clone(),
         to: vec![env.to.to_string()],
-        raw: message.formatted(),
+        raw,
         attempts: 0,
         next_attempt: env.now,
         last_error: None,
@@ -156,6 +183,44 @@ pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeE
 enum Body {
     Single(SinglePart),
     Multi(MultiPart),
+}
+
+/// The `Date:` header in the calendar's time zone (`Tue, 1 Dec 2026 10:15:00 +0700`):
+/// officials read it as their own time. The builder writes UTC; the line is replaced.
+fn local_date(raw: Vec<u8>, config: &Config, now: DateTime<Utc>) -> Vec<u8> {
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let start = if raw.starts_with(b"Date: ") {
+        Some(0)
+    } else {
+        raw[..head_end]
+            .windows(8)
+            .position(|w| w == b"\r\nDate: ")
+            .map(|p| p + 2)
+    };
+    let Some(start) = start else {
+        return raw;
+    };
+    let Some(len) = raw[start..].windows(2).position(|w| w == b"\r\n") else {
+        return raw;
+    };
+    let local = now.with_timezone(&config.calendar.timezone()).to_rfc2822();
+    let mut out = Vec::with_capacity(raw.len() + 8);
+    out.extend_from_slice(&raw[..start]);
+    out.extend_from_slice(format!("Date: {local}").as_bytes());
+    out.extend_from_slice(&raw[start + len..]);
+    out
+}
+
+/// A photo shown in the HTML part: inline, with its Content-ID and file name.
+fn inline_part(cid: &str, a: &Attachment) -> SinglePart {
+    let ct = ContentType::parse(&a.content_type).unwrap_or_else(|_| {
+        ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN)
+    });
+    MimeAttachment::new_inline_with_name(cid.to_string(), a.filename.clone())
+        .body(a.data.clone(), ct)
 }
 
 fn attachment_part(a: &Attachment) -> SinglePart {

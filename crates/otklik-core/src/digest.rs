@@ -13,8 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::auth::Secret;
 use crate::compose::{self, ComposeError, OutMail};
-use crate::config::{Config, DeadlineKind};
-use crate::html;
+use crate::config::{Config, DeadlineKind, Language};
+use crate::templates::doc::{Block, Doc, Lead, Tone};
 use crate::templates::{self, Rendered, deadline_name, hours_minutes, local_time};
 use crate::workflow::{self, Case, State};
 
@@ -263,75 +263,61 @@ pub fn text(config: &Config, d: &Digest) -> String {
     s
 }
 
-fn table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = String::from(
-        "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse:collapse\">\n<tr>",
-    );
-    for h in head {
-        s.push_str(&format!("<th>{}</th>", html::escape(h)));
-    }
-    s.push_str("</tr>\n");
-    for r in rows {
-        s.push_str("<tr>");
-        for c in r {
-            s.push_str(&format!("<td>{}</td>", html::escape(c)));
-        }
-        s.push_str("</tr>\n");
-    }
-    s.push_str("</table>\n");
-    s
-}
-
-/// The HTML body: the same content as [`text`], as tables.
+/// The HTML body: the same content as [`text`], as tables in the layout of every mail.
 pub fn html(config: &Config, d: &Digest) -> String {
     let lang = config.service.language;
+    let tr = |ru: &'static str, en: &'static str| templates::tr(lang, ru, en).to_string();
     let title = format!(
         "{} {}",
-        templates::tr(lang, "Сводка по обращениям на", "Digest of cases at"),
+        tr("Сводка по обращениям на", "Digest of cases at"),
         local_time(config, d.now)
     );
-    let mut s = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title></head><body>\n<h2>{t}</h2>\n",
-        t = html::escape(&title)
+    let mut doc = Doc::new(
+        lang == Language::Ru,
+        title.clone(),
+        tr(
+            "otklik — работа с сообщениями из открытых источников.",
+            "otklik — answering posts from open sources.",
+        ),
     );
+    doc.lead = Some(Lead {
+        ask: format!(
+            "{}: {}, {}: {}, {}: {}",
+            tr("Открытых дел", "Open cases"),
+            d.open,
+            tr("срок сегодня", "due today"),
+            d.due_today.len(),
+            tr("просрочено", "overdue"),
+            d.overdue.len()
+        ),
+        due: Some(title),
+        tone: if d.overdue.is_empty() {
+            Tone::Info
+        } else {
+            Tone::Late
+        },
+    });
     let mut states: Vec<Vec<String>> = d
         .by_state
         .iter()
         .map(|(st, n)| vec![templates::state_label(lang, *st).to_string(), n.to_string()])
         .collect();
-    states.push(vec![
-        templates::tr(lang, "всего", "total").to_string(),
-        d.open.to_string(),
-    ]);
-    s.push_str(&format!(
-        "<h3>{}</h3>\n",
-        html::escape(templates::tr(lang, "Открытые дела", "Open cases"))
-    ));
-    s.push_str(&table(
-        &[
-            templates::tr(lang, "Состояние", "State"),
-            templates::tr(lang, "Дел", "Cases"),
-        ],
-        &states,
-    ));
-    let head = [
-        templates::tr(lang, "Дело", "Case"),
-        templates::tr(lang, "Сообщение", "Post"),
-        templates::tr(lang, "Исполнитель", "Executor"),
-        templates::tr(lang, "Срок", "Deadline"),
+    states.push(vec![tr("всего", "total"), d.open.to_string()]);
+    doc.push(Block::Table {
+        title: tr("Открытые дела", "Open cases"),
+        head: vec![tr("Состояние", "State"), tr("Дел", "Cases")],
+        rows: states,
+    });
+    let head = vec![
+        tr("Дело", "Case"),
+        tr("Сообщение", "Post"),
+        tr("Исполнитель", "Executor"),
+        tr("Срок", "Deadline"),
     ];
     for (title, lines) in [
-        (
-            templates::tr(lang, "Срок сегодня", "Due today"),
-            &d.due_today,
-        ),
-        (templates::tr(lang, "Просрочено", "Overdue"), &d.overdue),
+        (tr("Срок сегодня", "Due today"), &d.due_today),
+        (tr("Просрочено", "Overdue"), &d.overdue),
     ] {
-        s.push_str(&format!(
-            "<h3>{}: {}</h3>\n",
-            html::escape(title),
-            lines.len()
-        ));
         let rows: Vec<Vec<String>> = lines
             .iter()
             .map(|l| {
@@ -343,12 +329,12 @@ pub fn html(config: &Config, d: &Digest) -> String {
                 ]
             })
             .collect();
-        s.push_str(&table(&head, &rows));
+        doc.push(Block::Table {
+            title: format!("{title}: {}", lines.len()),
+            head: head.clone(),
+            rows,
+        });
     }
-    s.push_str(&format!(
-        "<h3>{}</h3>\n",
-        html::escape(templates::tr(lang, "По исполнителям", "By executor"))
-    ));
     let rows: Vec<Vec<String>> = d
         .executors
         .iter()
@@ -361,17 +347,17 @@ pub fn html(config: &Config, d: &Digest) -> String {
             ]
         })
         .collect();
-    s.push_str(&table(
-        &[
-            templates::tr(lang, "Исполнитель", "Executor"),
-            templates::tr(lang, "Открыто", "Open"),
-            templates::tr(lang, "Срок сегодня", "Due today"),
-            templates::tr(lang, "Просрочено", "Overdue"),
+    doc.push(Block::Table {
+        title: tr("По исполнителям", "By executor"),
+        head: vec![
+            tr("Исполнитель", "Executor"),
+            tr("Открыто", "Open"),
+            tr("Срок сегодня", "Due today"),
+            tr("Просрочено", "Overdue"),
         ],
-        &rows,
-    ));
-    s.push_str("</body></html>\n");
-    s
+        rows,
+    });
+    doc.html()
 }
 
 /// The local date a digest is due for at `now`, if one is: `digest_at` is set, today is a

@@ -1,187 +1,278 @@
-use super::{Parts, View, Word, headline, keyword, kind_label, quote_block, tr};
+//! The approval round: a draft to the coordinator (with what changed since the returned
+//! draft), a draft back to the executor, the approved text, an executor's refusal.
 
+use super::doc::word_diff;
+use super::{Block, Parts, View, Word, headline, keyword, kind_label, tr};
+use crate::workflow::{Case, HistoryEvent};
+
+/// After a rework: the draft that was returned and the coordinator's comments on it,
+/// read from the case history (the last draft before the last return, and that return).
+pub fn rework_round(case: &Case) -> Option<(String, String)> {
+    let is_draft = |e: HistoryEvent| {
+        matches!(
+            e,
+            HistoryEvent::Draft | HistoryEvent::Interim | HistoryEvent::Clarification
+        )
+    };
+    let h = &case.history;
+    let current = h.iter().rposition(|e| is_draft(e.event))?;
+    let returned = h[..current]
+        .iter()
+        .rposition(|e| e.event == HistoryEvent::Rework)?;
+    let before = h[..returned].iter().rposition(|e| is_draft(e.event))?;
+    Some((
+        draft_text(&h[before].detail).to_string(),
+        h[returned].detail.clone(),
+    ))
+}
+
+/// A draft's text as the history keeps it, without the attachment note.
+fn draft_text(detail: &str) -> &str {
+    match detail.rsplit_once("\n[attachments: ") {
+        Some((text, rest)) if rest.ends_with(']') => text,
+        _ => detail,
+    }
+}
+
+/// To the coordinator: the pending draft.
 pub(super) fn for_approval(view: &View<'_>) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments;
-    let (subject, text) = {
-        let draft = case.draft.as_ref();
-        let kind = draft.map(|d| kind_label(lang, d.kind)).unwrap_or("");
-        let by = case
-            .executor
-            .as_deref()
-            .and_then(|id| view.config.executor(id))
-            .map(|e| format!("{} ({})", e.name, e.position))
-            .unwrap_or_default();
-        let mut t = format!(
-            "{}: {kind}\n{}: {by}\n\n",
-            tr(lang, "Поступил на согласование", "For approval"),
-            tr(lang, "Исполнитель", "Executor")
-        );
-        t.push_str(&format!(
-            "{}\n{}\n\n",
-            tr(lang, "Текст:", "Text:"),
-            quote_block(draft.map(|d| d.text.as_str()).unwrap_or(""))
-        ));
-        t.push_str(&view.fields());
-        t.push('\n');
-        t.push_str(&view.post_text());
-        t.push('\n');
-        t.push_str(&view.deadlines());
-        t.push('\n');
-        t.push_str(&view.coordinator_actions());
-        attachments = draft.map(|d| d.attachments.clone()).unwrap_or_default();
-        (
-            format!(
-                "{tag} {}: {head}",
-                tr(lang, "На согласование", "For approval")
-            ),
-            t,
-        )
+    let draft = case.draft.as_ref();
+    let kind = draft.map(|d| kind_label(lang, d.kind)).unwrap_or("");
+    let subject = format!(
+        "{} {}: {}",
+        view.tag(),
+        tr(lang, "На согласование", "For approval"),
+        headline(case)
+    );
+    let mut d = view.doc(&subject);
+    let round = rework_round(case);
+    let ask = match (lang, round.is_some()) {
+        (crate::config::Language::Ru, false) => {
+            format!("Согласуйте {kind} или верните на доработку")
+        }
+        (crate::config::Language::Ru, true) => {
+            format!("Проверьте доработку: согласуйте {kind} или верните снова")
+        }
+        (crate::config::Language::En, false) => {
+            format!("Approve the {kind} or return it for rework")
+        }
+        (crate::config::Language::En, true) => {
+            format!("Check the rework: approve the {kind} or return it again")
+        }
     };
+    d.lead = Some(view.lead(&ask));
+    let by = case
+        .executor
+        .as_deref()
+        .and_then(|id| view.config.executor(id))
+        .map(|e| format!("{} ({})", e.name, e.position))
+        .unwrap_or_default();
+    d.push(Block::Fields(vec![
+        (
+            tr(lang, "Поступил на согласование", "For approval").to_string(),
+            kind.to_string(),
+        ),
+        (tr(lang, "Исполнитель", "Executor").to_string(), by),
+    ]));
+    let text = draft.map(|d| d.text.as_str()).unwrap_or("");
+    if let Some((returned, comments)) = &round {
+        d.push(Block::Quote {
+            title: tr(
+                lang,
+                "Ваши замечания при возврате",
+                "Your comments when you returned it",
+            )
+            .to_string(),
+            text: comments.clone(),
+        });
+        d.push(Block::Diff {
+            title: tr(
+                lang,
+                "Что изменилось после доработки ([-удалено-]{+добавлено+})",
+                "What changed in the rework ([-deleted-]{+inserted+})",
+            )
+            .to_string(),
+            pieces: word_diff(returned, text),
+        });
+    }
+    d.push(Block::Quote {
+        title: tr(lang, "Текст", "Text").to_string(),
+        text: text.to_string(),
+    });
+    let attachments = draft.map(|d| d.attachments.clone()).unwrap_or_default();
+    d.push(view.images(&attachments));
+    d.push(view.deadlines());
+    d.push(view.post_text());
+    d.push(view.images(&case.notification.attachments));
+    d.push(view.fields());
+    view.coordinator_actions(&mut d);
     Parts {
         subject,
-        text,
+        doc: d,
         attachments,
     }
 }
 
+/// To the executor: returned with comments.
 pub(super) fn returned(view: &View<'_>, comments: &str) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments = Vec::new();
-    let (subject, text) = {
-        let mut t = format!(
-            "{}\n\n{}\n{}\n\n",
-            tr(
-                lang,
-                "Проект ответа возвращён на доработку.",
-                "The draft was returned for rework."
-            ),
-            tr(
-                lang,
-                "Замечания координатора:",
-                "The coordinator's comments:"
-            ),
-            quote_block(comments)
-        );
-        if let Some(d) = &case.draft {
-            t.push_str(&format!(
-                "{}\n{}\n\n",
-                tr(lang, "Ваш проект:", "Your draft:"),
-                quote_block(&d.text)
-            ));
-        }
-        t.push_str(&view.deadlines());
-        t.push_str(&format!(
-            "\n{}\n",
-            tr(
-                lang,
-                "Ответьте на это письмо доработанным текстом.",
-                "Reply to this message with the reworked text."
-            )
-        ));
-        (
-            format!(
-                "{tag} {}: {head}",
-                tr(lang, "Возвращено на доработку", "Returned for rework")
-            ),
-            t,
+    let subject = format!(
+        "{} {}: {}",
+        view.tag(),
+        tr(lang, "Возвращено на доработку", "Returned for rework"),
+        headline(case)
+    );
+    let mut d = view.doc(&subject);
+    d.lead = Some(view.lead(tr(
+        lang,
+        "Доработайте проект ответа по замечаниям",
+        "Rework the draft along the comments",
+    )));
+    d.instruction = Some(
+        tr(
+            lang,
+            "Ответьте на это письмо доработанным текстом.",
+            "Reply to this message with the reworked text.",
         )
-    };
+        .to_string(),
+    );
+    d.push(Block::Text(
+        tr(
+            lang,
+            "Проект ответа возвращён на доработку.",
+            "The draft was returned for rework.",
+        )
+        .to_string(),
+    ));
+    d.push(Block::Quote {
+        title: tr(lang, "Замечания координатора", "The coordinator's comments").to_string(),
+        text: comments.to_string(),
+    });
+    if let Some(dr) = &case.draft {
+        d.push(Block::Quote {
+            title: tr(lang, "Ваш проект", "Your draft").to_string(),
+            text: dr.text.clone(),
+        });
+    }
+    d.push(view.deadlines());
+    d.push(view.post_text());
+    d.push(view.fields());
     Parts {
         subject,
-        text,
-        attachments,
+        doc: d,
+        attachments: Vec::new(),
     }
 }
 
+/// To the executor (and the publisher): the approved text.
 pub(super) fn approved(view: &View<'_>) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments;
-    let (subject, text) = {
-        let approved = case.approved.as_ref();
-        let kind = approved.map(|d| kind_label(lang, d.kind)).unwrap_or("");
-        let mut t = format!(
-            "{} ({kind}).\n\n{}\n{}\n\n",
-            tr(lang, "Текст согласован", "The text is approved"),
-            tr(lang, "Согласованный текст:", "Approved text:"),
-            quote_block(approved.map(|d| d.text.as_str()).unwrap_or(""))
-        );
-        if let Some(link) = &case.notification.link {
-            t.push_str(&format!(
-                "{}: {link}\n",
-                tr(lang, "Опубликуйте его по ссылке", "Post it at")
-            ));
-        }
-        t.push_str(&view.deadlines());
-        t.push_str(&format!(
-            "\n{}\n",
-            tr(
-                lang,
-                "После публикации ответьте: ОПУБЛИКОВАНО (можно со ссылкой на ответ).",
-                "Once posted, reply: PUBLISHED (a link to the answer is welcome)."
-            )
-        ));
-        t.push_str(&view.action(
-            keyword(lang, Word::Published),
-            tr(lang, "Опубликовано", "Published"),
-        ));
-        attachments = approved.map(|d| d.attachments.clone()).unwrap_or_default();
-        (
-            format!("{tag} {}: {head}", tr(lang, "Согласовано", "Approved")),
-            t,
+    let approved = case.approved.as_ref();
+    let kind = approved.map(|d| kind_label(lang, d.kind)).unwrap_or("");
+    let subject = format!(
+        "{} {}: {}",
+        view.tag(),
+        tr(lang, "Согласовано", "Approved"),
+        headline(case)
+    );
+    let mut d = view.doc(&subject);
+    d.lead = Some(view.lead(tr(
+        lang,
+        "Опубликуйте согласованный ответ",
+        "Post the approved answer",
+    )));
+    d.instruction = Some(
+        tr(
+            lang,
+            "После публикации ответьте: ОПУБЛИКОВАНО (можно со ссылкой на ответ).",
+            "Once posted, reply: PUBLISHED (a link to the answer is welcome).",
         )
-    };
+        .to_string(),
+    );
+    d.push(Block::Text(format!(
+        "{} ({kind}).",
+        tr(lang, "Текст согласован", "The text is approved")
+    )));
+    d.push(Block::Quote {
+        title: tr(lang, "Согласованный текст", "Approved text").to_string(),
+        text: approved.map(|d| d.text.clone()).unwrap_or_default(),
+    });
+    let attachments = approved.map(|d| d.attachments.clone()).unwrap_or_default();
+    d.push(view.images(&attachments));
+    if let Some(link) = &case.notification.link {
+        d.push(Block::Fields(vec![(
+            tr(lang, "Опубликуйте его по ссылке", "Post it at").to_string(),
+            link.clone(),
+        )]));
+    }
+    d.push(view.deadlines());
+    d.buttons.push(view.button(
+        keyword(lang, Word::Published),
+        tr(lang, "Опубликовано", "Published"),
+        tr(
+            lang,
+            "ответ размещён под сообщением",
+            "the answer is posted under the post",
+        ),
+    ));
     Parts {
         subject,
-        text,
+        doc: d,
         attachments,
     }
 }
 
+/// To the coordinator: the executor declined.
 pub(super) fn declined(view: &View<'_>, reason: &str) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments = Vec::new();
-    let (subject, text) = {
-        let mut t = format!(
-            "{}: {reason}\n\n{}\n{}",
-            tr(
-                lang,
-                "Исполнитель отказался (не его компетенция)",
-                "The executor declined (not their competence)"
-            ),
-            tr(
-                lang,
-                "Назначьте другого ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
-                "Assign another by replying: ASSIGN <executor>. Executors:"
-            ),
-            view.executor_list()
-        );
-        t.push('\n');
-        t.push_str(&view.fields());
-        t.push_str(&view.deadlines());
-        (
-            format!(
-                "{tag} {}: {head}",
-                tr(lang, "Отказ исполнителя", "Declined")
-            ),
-            t,
+    let subject = format!(
+        "{} {}: {}",
+        view.tag(),
+        tr(lang, "Отказ исполнителя", "Declined"),
+        headline(case)
+    );
+    let mut d = view.doc(&subject);
+    d.lead = Some(view.lead(tr(
+        lang,
+        "Назначьте другого исполнителя",
+        "Assign another executor",
+    )));
+    d.instruction = Some(
+        tr(
+            lang,
+            "Ответьте на это письмо: первая строка — НАЗНАЧИТЬ <исполнитель>.",
+            "Reply to this message: the first line is ASSIGN <executor>.",
         )
-    };
+        .to_string(),
+    );
+    d.push(Block::Text(format!(
+        "{}: {reason}",
+        tr(
+            lang,
+            "Исполнитель отказался (не его компетенция)",
+            "The executor declined (not their competence)"
+        )
+    )));
+    d.push(Block::List {
+        title: tr(
+            lang,
+            "Назначьте другого ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
+            "Assign another by replying: ASSIGN <executor>. Executors:",
+        )
+        .to_string(),
+        items: view.executor_list(),
+    });
+    d.push(view.deadlines());
+    d.push(view.post_text());
+    d.push(view.fields());
     Parts {
         subject,
-        text,
-        attachments,
+        doc: d,
+        attachments: Vec::new(),
     }
 }

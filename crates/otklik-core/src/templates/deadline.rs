@@ -1,8 +1,13 @@
+//! Reminders and escalations about a deadline, to the executor, the coordinator or the
+//! supervisor.
+
+use super::doc::{Block, Lead, Tone};
 use super::{
-    DateTime, DeadlineKind, Parts, Utc, View, capitalize, deadline_name, headline, hours_minutes,
-    local_time, state_label, tr,
+    DateTime, DeadlineKind, Parts, Utc, View, capitalize, deadline_name, due_phrase, headline,
+    hours_minutes, local_time, state_label, tr,
 };
 
+/// A reminder or escalation about a deadline.
 pub(super) fn deadline(
     view: &View<'_>,
     kind: DeadlineKind,
@@ -11,85 +16,98 @@ pub(super) fn deadline(
 ) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments = Vec::new();
-    let (subject, text) = {
-        let cal = &view.config.calendar;
-        let name = deadline_name(lang, kind);
-        let (word, status) = if view.now >= deadline {
-            (
-                tr(lang, "Просрочено", "Overdue"),
-                format!(
-                    "{} {}",
-                    tr(lang, "просрочено на", "overdue by"),
-                    hours_minutes(lang, cal.working_time_between(deadline, view.now))
-                ),
-            )
-        } else {
-            (
-                tr(lang, "Напоминание", "Reminder"),
-                format!(
-                    "{} {}",
-                    tr(lang, "осталось рабочего времени:", "working time left:"),
-                    hours_minutes(lang, cal.working_time_between(view.now, deadline))
-                ),
-            )
-        };
-        let mut t = format!(
-            "{}: {}; {status}.\n",
-            capitalize(name),
-            local_time(view.config, deadline)
-        );
-        if late && view.now < deadline {
-            t.push_str(tr(
-                lang,
-                "(Напоминание отправлено с опозданием.)\n",
-                "(This reminder is late.)\n",
-            ));
-        }
-        t.push_str(&format!(
-            "{}: {}\n\n",
-            tr(lang, "Состояние дела", "Case state"),
-            state_label(lang, case.state)
-        ));
-        if let Some(e) = case
-            .executor
-            .as_deref()
-            .and_then(|id| view.config.executor(id))
-        {
-            t.push_str(&format!(
-                "{}: {} ({})\n",
-                tr(lang, "Исполнитель", "Executor"),
-                e.name,
-                e.email
-            ));
-        }
-        t.push_str(&view.fields());
-        t.push('\n');
-        t.push_str(&view.post_text());
-        t.push('\n');
-        if view.recipient == view.config.people.coordinator.email {
-            t.push_str(&view.coordinator_actions());
-        } else if case
-            .executor
-            .as_deref()
-            .and_then(|id| view.config.executor(id))
-            .is_some_and(|e| e.email == view.recipient)
-        {
-            t.push_str(&view.executor_actions());
-        }
+    let cal = &view.config.calendar;
+    let name = deadline_name(lang, kind);
+    let overdue = view.now >= deadline;
+    let (word, status) = if overdue {
         (
+            tr(lang, "Просрочено", "Overdue"),
             format!(
-                "{tag} {word}: {name} {} — {head}",
-                local_time(view.config, deadline)
+                "{} {}",
+                tr(lang, "просрочено на", "overdue by"),
+                hours_minutes(lang, cal.working_time_between(deadline, view.now))
             ),
-            t,
+        )
+    } else {
+        (
+            tr(lang, "Напоминание", "Reminder"),
+            format!(
+                "{} {}",
+                tr(lang, "осталось рабочего времени:", "working time left:"),
+                hours_minutes(lang, cal.working_time_between(view.now, deadline))
+            ),
         )
     };
+    let subject = format!(
+        "{} {word}: {name} {} — {}",
+        view.tag(),
+        local_time(view.config, deadline),
+        headline(case)
+    );
+    let mut d = view.doc(&subject);
+    let coordinator = view.recipient == view.config.people.coordinator.email;
+    let executor = case
+        .executor
+        .as_deref()
+        .and_then(|id| view.config.executor(id));
+    let is_executor = executor.is_some_and(|e| e.email == view.recipient);
+    let ask = match (coordinator, is_executor, kind) {
+        (true, _, _) => tr(
+            lang,
+            "Проверьте дело и примите решение",
+            "Check the case and decide",
+        ),
+        (_, true, DeadlineKind::Rework) => tr(
+            lang,
+            "Пришлите доработанный проект ответа",
+            "Send the reworked draft",
+        ),
+        (_, true, _) => tr(lang, "Пришлите проект ответа", "Send the draft answer"),
+        _ => tr(
+            lang,
+            "Проконтролируйте срок по делу",
+            "Keep an eye on the case's deadline",
+        ),
+    };
+    d.lead = Some(Lead {
+        ask: ask.to_string(),
+        due: Some(due_phrase(view.config, view.now, kind, deadline)),
+        tone: if overdue { Tone::Late } else { Tone::Ask },
+    });
+    let mut t = format!(
+        "{}: {}; {status}.",
+        capitalize(name),
+        local_time(view.config, deadline)
+    );
+    if late && !overdue {
+        t.push_str(tr(
+            lang,
+            "\n(Напоминание отправлено с опозданием.)",
+            "\n(This reminder is late.)",
+        ));
+    }
+    t.push_str(&format!(
+        "\n{}: {}",
+        tr(lang, "Состояние дела", "Case state"),
+        state_label(lang, case.state)
+    ));
+    d.push(Block::Text(t));
+    if let Some(e) = executor {
+        d.push(Block::Fields(vec![(
+            tr(lang, "Исполнитель", "Executor").to_string(),
+            format!("{} ({})", e.name, e.email),
+        )]));
+    }
+    d.push(view.post_text());
+    d.push(view.fields());
+    if coordinator {
+        view.coordinator_actions(&mut d);
+    } else if is_executor {
+        view.executor_actions(&mut d);
+    }
     Parts {
         subject,
-        text,
-        attachments,
+        doc: d,
+        attachments: Vec::new(),
     }
 }

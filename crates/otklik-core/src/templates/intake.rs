@@ -1,194 +1,198 @@
-use super::{Parts, View, headline, quote_block, tr};
+//! The intake notices: a new case to its executor; to the coordinator, a post nobody was
+//! found for, a clause 12 exclusion, a repeat without an earlier case.
 
+use super::{Block, Parts, View, headline, tr};
+
+/// The case, to its (new) executor; `absent`: on behalf of this absent executor.
 pub(super) fn new_case(view: &View<'_>, absent: &Option<String>) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments;
-    let (subject, text) = {
-        let what = if case.repeat_of.is_some() {
-            tr(lang, "Повторное сообщение", "Repeated post")
-        } else {
-            tr(lang, "Новое сообщение", "New post")
-        };
-        let mut t = String::new();
-        t.push_str(tr(
-            lang,
-            "Вам поручено подготовить ответ на сообщение из открытых источников.\n",
-            "You are asked to prepare the answer to a post from open sources.\n",
-        ));
-        if let Some(a) = absent {
-            t.push_str(&format!(
-                "{} {a}.\n",
-                tr(
-                    lang,
-                    "Вы замещаете отсутствующего исполнителя",
-                    "You stand in for the absent executor"
-                )
-            ));
-        }
-        t.push('\n');
-        t.push_str(&view.fields());
-        t.push('\n');
-        t.push_str(&view.post_text());
-        if let Some(prev) = &case.earlier_answer {
-            t.push_str(&format!(
-                "\n{}\n{}\n",
-                tr(
-                    lang,
-                    "Ранее по этому вопросу был дан ответ:",
-                    "The earlier answer on this issue was:"
-                ),
-                quote_block(prev)
-            ));
-        }
-        if case.repeat_of.is_some() {
-            t.push_str(&format!(
-                "\n{}\n",
-                tr(
-                    lang,
-                    "Это повторное обращение (п. 10): в ответе укажите, какие меры приняты с момента прошлого ответа.",
-                    "This is a repeat (clause 10): say in the answer what has been done since the earlier answer."
-                )
-            ));
-        }
-        t.push('\n');
-        t.push_str(&view.deadlines());
-        t.push('\n');
-        t.push_str(&view.executor_actions());
-        attachments = case.notification.attachments.clone();
-        (format!("{tag} {what}: {head}"), t)
+    let what = if case.repeat_of.is_some() {
+        tr(lang, "Повторное сообщение", "Repeated post")
+    } else {
+        tr(lang, "Новое сообщение", "New post")
     };
+    let subject = format!("{} {what}: {}", view.tag(), headline(case));
+    let mut d = view.doc(&subject);
+    d.lead = Some(view.lead(tr(
+        lang,
+        "Подготовьте проект ответа автору",
+        "Prepare the draft answer to the author",
+    )));
+    let mut intro = tr(
+        lang,
+        "Вам поручено подготовить ответ на сообщение из открытых источников.",
+        "You are asked to prepare the answer to a post from open sources.",
+    )
+    .to_string();
+    if let Some(a) = absent {
+        intro.push_str(&format!(
+            "\n{} {a}.",
+            tr(
+                lang,
+                "Вы замещаете отсутствующего исполнителя",
+                "You stand in for the absent executor"
+            )
+        ));
+    }
+    if case.repeat_of.is_some() {
+        intro.push_str(&format!(
+            "\n{}",
+            tr(
+                lang,
+                "Это повторное обращение (п. 10): в ответе укажите, какие меры приняты с момента прошлого ответа.",
+                "This is a repeat (clause 10): say in the answer what has been done since the earlier answer."
+            )
+        ));
+    }
+    d.push(Block::Text(intro));
+    d.push(view.deadlines());
+    d.push(view.post_text());
+    d.push(view.images(&case.notification.attachments));
+    d.push(view.fields());
+    if let Some(prev) = &case.earlier_answer {
+        d.push(Block::Quote {
+            title: tr(
+                lang,
+                "Ранее по этому вопросу был дан ответ",
+                "The earlier answer on this issue",
+            )
+            .to_string(),
+            text: prev.clone(),
+        });
+    }
+    view.executor_actions(&mut d);
     Parts {
         subject,
-        text,
-        attachments,
+        doc: d,
+        attachments: case.notification.attachments.clone(),
     }
 }
 
+/// To the coordinator: nobody was found; please assign.
 pub(super) fn needs_assignment(view: &View<'_>, reason: &str) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments;
-    let (subject, text) = {
-        let mut t = format!(
-            "{} ({reason}).\n\n",
-            tr(
-                lang,
-                "Сообщение не распределено",
-                "The post could not be routed"
-            )
-        );
-        t.push_str(&view.fields());
-        t.push('\n');
-        t.push_str(&view.post_text());
-        t.push('\n');
-        t.push_str(&view.deadlines());
-        t.push_str(&format!(
-            "\n{}\n{}",
-            tr(
-                lang,
-                "Назначьте исполнителя ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
-                "Assign it by replying: ASSIGN <executor>. Executors:"
-            ),
-            view.executor_list()
-        ));
-        t.push_str(&format!(
-            "  {}\n",
-            tr(
-                lang,
-                "ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа",
-                "EXCLUDE — clause 12; CLOSE <reason> — close without an answer"
-            )
-        ));
-        attachments = case.notification.attachments.clone();
-        (
-            format!(
-                "{tag} {}: {head}",
-                tr(lang, "Назначьте исполнителя", "Please assign")
-            ),
-            t,
+    let subject = format!(
+        "{} {}: {}",
+        view.tag(),
+        tr(lang, "Назначьте исполнителя", "Please assign"),
+        headline(case)
+    );
+    let mut d = view.doc(&subject);
+    d.lead = Some(view.lead(tr(lang, "Назначьте исполнителя", "Assign an executor")));
+    d.instruction = Some(
+        tr(
+            lang,
+            "Ответьте на это письмо: первая строка — НАЗНАЧИТЬ <исполнитель>.",
+            "Reply to this message: the first line is ASSIGN <executor>.",
         )
-    };
+        .to_string(),
+    );
+    d.push(Block::Text(format!(
+        "{} ({reason}).",
+        tr(
+            lang,
+            "Сообщение не распределено",
+            "The post could not be routed"
+        )
+    )));
+    d.push(view.deadlines());
+    d.push(view.post_text());
+    d.push(view.images(&case.notification.attachments));
+    d.push(view.fields());
+    d.push(Block::List {
+        title: tr(
+            lang,
+            "Назначьте исполнителя ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
+            "Assign it by replying: ASSIGN <executor>. Executors:",
+        )
+        .to_string(),
+        items: view.executor_list(),
+    });
+    d.push(Block::Text(
+        tr(
+            lang,
+            "ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа",
+            "EXCLUDE — clause 12; CLOSE <reason> — close without an answer",
+        )
+        .to_string(),
+    ));
     Parts {
         subject,
-        text,
-        attachments,
+        doc: d,
+        attachments: case.notification.attachments.clone(),
     }
 }
 
+/// To the coordinator: clause 12 exclusion.
 pub(super) fn excluded(view: &View<'_>, matched: &str) -> Parts {
     let lang = view.lang();
-    let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments = Vec::new();
-    let (subject, text) = {
-        let mut t = format!(
-            "{} «{matched}». {}\n\n",
-            tr(
-                lang,
-                "Сообщение исключено по п. 12 (не обрабатывается и не требует ответа): совпадение со словарём",
-                "The post was excluded under clause 12 (not processed, not answered): lexicon match"
-            ),
-            tr(
-                lang,
-                "Чтобы всё же назначить исполнителя, ответьте: НАЗНАЧИТЬ <исполнитель>.",
-                "To have it answered anyway, reply: ASSIGN <executor>."
-            )
-        );
-        t.push_str(&view.fields());
-        t.push('\n');
-        t.push_str(&view.post_text());
-        (
-            format!(
-                "{tag} {}: {head}",
-                tr(lang, "Исключено (п. 12)", "Excluded (clause 12)")
-            ),
-            t,
+    let subject = format!(
+        "{} {}: {}",
+        view.tag(),
+        tr(lang, "Исключено (п. 12)", "Excluded (clause 12)"),
+        headline(view.case)
+    );
+    let mut d = view.doc(&subject);
+    d.lead = Some(view.info(tr(
+        lang,
+        "Для сведения: сообщение исключено (п. 12), ответ не нужен",
+        "For your information: the post was excluded (clause 12), no answer needed",
+    )));
+    d.push(Block::Text(format!(
+        "{} «{matched}». {}",
+        tr(
+            lang,
+            "Сообщение исключено по п. 12 (не обрабатывается и не требует ответа): совпадение со словарём",
+            "The post was excluded under clause 12 (not processed, not answered): lexicon match"
+        ),
+        tr(
+            lang,
+            "Чтобы всё же назначить исполнителя, ответьте: НАЗНАЧИТЬ <исполнитель>.",
+            "To have it answered anyway, reply: ASSIGN <executor>."
         )
-    };
+    )));
+    d.push(view.post_text());
+    d.push(view.fields());
     Parts {
         subject,
-        text,
-        attachments,
+        doc: d,
+        attachments: Vec::new(),
     }
 }
 
+/// To the coordinator: flagged as a repeat but no earlier case found.
 pub(super) fn repeat_unmatched(view: &View<'_>) -> Parts {
     let lang = view.lang();
-    let case = view.case;
-    let tag = view.tag();
-    let head = headline(case);
-    let attachments = Vec::new();
-    let (subject, text) = {
-        let mut t = format!(
-            "{}\n\n",
-            tr(
-                lang,
-                "Мониторинг отметил сообщение как повторное, но прежнее дело не найдено; оно распределено как новое.",
-                "The monitoring flagged this post as a repeat but no earlier case was found; it was routed as a new one."
-            )
-        );
-        t.push_str(&view.fields());
-        (
-            format!(
-                "{tag} {}: {head}",
-                tr(
-                    lang,
-                    "Повторное без прежнего дела",
-                    "Repeat without an earlier case"
-                )
-            ),
-            t,
+    let subject = format!(
+        "{} {}: {}",
+        view.tag(),
+        tr(
+            lang,
+            "Повторное без прежнего дела",
+            "Repeat without an earlier case"
+        ),
+        headline(view.case)
+    );
+    let mut d = view.doc(&subject);
+    d.lead = Some(view.info(tr(
+        lang,
+        "Для сведения: повторное сообщение распределено как новое",
+        "For your information: a repeat was routed as a new post",
+    )));
+    d.push(Block::Text(
+        tr(
+            lang,
+            "Мониторинг отметил сообщение как повторное, но прежнее дело не найдено; оно распределено как новое.",
+            "The monitoring flagged this post as a repeat but no earlier case was found; it was routed as a new one.",
         )
-    };
+        .to_string(),
+    ));
+    d.push(view.fields());
     Parts {
         subject,
-        text,
-        attachments,
+        doc: d,
+        attachments: Vec::new(),
     }
 }

@@ -6,6 +6,7 @@
 
 mod approval;
 mod deadline;
+pub mod doc;
 mod intake;
 mod service;
 mod status;
@@ -21,6 +22,8 @@ use crate::config::{Config, DeadlineKind, Language};
 use crate::inbound::Attachment;
 use crate::reply::keyword::Word;
 use crate::workflow::{Case, DraftKind, Notice, NoticeKind};
+
+use doc::{Block, Button, Doc, Lead, Tone};
 
 /// A mail's content, before the MIME envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,60 +143,111 @@ impl View<'_> {
         self.config.service.language
     }
 
+    fn ru(&self) -> bool {
+        self.lang() == Language::Ru
+    }
+
     fn tag(&self) -> String {
         format!("[{}]", self.case.id)
     }
 
-    fn action(&self, keyword: &str, label: &str) -> String {
-        let subject = format!("{} {keyword} #{}", self.tag(), self.code);
-        format!(
-            "  {keyword} — {label}: {}\n",
-            mailto(self.service_addr, &subject, "")
-        )
+    /// A mail body with the footer and the action code.
+    fn doc(&self, subject: &str) -> Doc {
+        let mut d = Doc::new(self.ru(), subject.to_string(), footer(self.lang()));
+        d.code = Some((
+            tr(
+                self.lang(),
+                "Код подтверждения (оставьте его в ответе)",
+                "Action code (keep it in your reply)",
+            )
+            .to_string(),
+            self.code.to_string(),
+        ));
+        d
     }
 
-    fn fields(&self) -> String {
+    /// The top line: `ask`, by the case's nearest open deadline (if any).
+    fn lead(&self, ask: &str) -> Lead {
+        let due = next_deadline(self.case);
+        Lead {
+            ask: ask.to_string(),
+            due: due.map(|(kind, t)| due_phrase(self.config, self.now, kind, t)),
+            tone: match due {
+                Some((_, t)) if t <= self.now => Tone::Late,
+                _ => Tone::Ask,
+            },
+        }
+    }
+
+    fn info(&self, what: &str) -> Lead {
+        Lead {
+            ask: what.to_string(),
+            due: None,
+            tone: Tone::Info,
+        }
+    }
+
+    fn button(&self, keyword: &str, label: &str, explain: &str) -> Button {
+        let subject = format!("{} {keyword} #{}", self.tag(), self.code);
+        Button {
+            keyword: keyword.to_string(),
+            label: label.to_string(),
+            explain: explain.to_string(),
+            href: mailto(self.service_addr, &subject, ""),
+        }
+    }
+
+    fn fields(&self) -> Block {
         let lang = self.lang();
         let n = &self.case.notification;
-        let mut s = String::new();
+        let mut rows = Vec::new();
         let mut line = |label: &str, value: &Option<String>| {
             if let Some(v) = value {
-                s.push_str(&format!("{label}: {v}\n"));
+                rows.push((label.to_string(), v.clone()));
             }
         };
+        line(tr(lang, "Автор", "Author"), &n.author);
+        line(tr(lang, "Ссылка", "Link"), &n.link);
         line(tr(lang, "Рубрика", "Topic"), &n.topic);
         line(tr(lang, "Территория", "Location"), &n.location);
         line(tr(lang, "Категория важности", "Category"), &n.category);
         line(tr(lang, "Источник", "Source"), &n.source);
-        line(tr(lang, "Автор", "Author"), &n.author);
-        line(tr(lang, "Ссылка", "Link"), &n.link);
         line(tr(lang, "Номер инцидента", "Incident ID"), &n.source_id);
-        s.push_str(&format!(
-            "{}: {}\n",
-            tr(lang, "Выявлено", "Detected"),
-            local_time(self.config, n.detected_at)
+        rows.push((
+            tr(lang, "Выявлено", "Detected").to_string(),
+            local_time(self.config, n.detected_at),
         ));
         if let Some(r) = &self.case.repeat_of {
-            s.push_str(&format!(
-                "{}: {r}\n",
-                tr(lang, "Повторное, прежнее дело", "Repeat of")
+            rows.push((
+                tr(lang, "Повторное, прежнее дело", "Repeat of").to_string(),
+                r.clone(),
             ));
         }
-        s
+        Block::Fields(rows)
     }
 
-    fn post_text(&self) -> String {
-        let lang = self.lang();
-        format!(
-            "{}:\n{}\n",
-            tr(lang, "Текст сообщения", "Post text"),
-            quote_block(&self.case.notification.text)
+    fn post_text(&self) -> Block {
+        Block::Quote {
+            title: tr(self.lang(), "Текст сообщения", "Post text").to_string(),
+            text: self.case.notification.text.clone(),
+        }
+    }
+
+    /// The photos of `attachments`, shown inline (their Content-IDs: [`image_cid`]).
+    fn images(&self, attachments: &[Attachment]) -> Block {
+        Block::Images(
+            attachments
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| is_inline_image(a))
+                .map(|(i, a)| (image_cid(&self.case.id, i), a.filename.clone()))
+                .collect(),
         )
     }
 
-    fn deadlines(&self) -> String {
+    fn deadlines(&self) -> Block {
         let lang = self.lang();
-        let mut s = String::new();
+        let mut rows = Vec::new();
         let d = &self.case.deadlines;
         for (kind, value) in [
             (DeadlineKind::Draft, d.draft),
@@ -205,127 +259,192 @@ impl View<'_> {
                 if kind == DeadlineKind::Draft && self.case.first_draft_at.is_some() {
                     continue;
                 }
-                let name = deadline_name(lang, kind);
-                s.push_str(&format!(
-                    "{}: {}\n",
-                    capitalize(name),
-                    local_time(self.config, t)
-                ));
+                let mut v = local_time(self.config, t);
+                if crate::workflow::open_deadline(self.case, kind).is_some() {
+                    v.push_str(&format!(", {}", hours_left(self.config, self.now, t)));
+                }
+                rows.push((capitalize(deadline_name(lang, kind)), v));
             }
         }
-        s
+        Block::Fields(rows)
     }
 
-    fn code_line(&self) -> String {
-        format!(
-            "{}: #{}\n",
-            tr(
-                self.lang(),
-                "Код подтверждения (оставьте его в ответе)",
-                "Action code (keep it in your reply)"
-            ),
-            self.code
-        )
-    }
-
-    fn footer(&self) -> String {
-        format!(
-            "\n-- \n{}\n",
-            tr(
-                self.lang(),
-                "otklik — работа с сообщениями из открытых источников. Отвечайте на это письмо, не меняя тему.",
-                "otklik — answering posts from open sources. Reply to this message keeping the subject."
-            )
-        )
-    }
-
-    fn executor_actions(&self) -> String {
+    fn executor_actions(&self, d: &mut Doc) {
         let lang = self.lang();
-        let mut s = format!(
-            "{}\n",
+        d.instruction = Some(
             tr(
                 lang,
-                "Как ответить: ответьте на это письмо текстом проекта ответа автору (вложения — фото, видео — прикладывайте). \
-                 Первым словом письма можно указать вид:",
-                "How to reply: answer this message with the draft of the answer to the author (attach photos or video). \
-                 The first word of your reply may say what it is:"
+                "Ответьте на это письмо: текст письма — проект ответа автору (фото и видео — вложениями).",
+                "Reply to this message: its text is the draft answer to the author (photos and video as attachments).",
             )
+            .to_string(),
         );
-        s.push_str(&format!(
-            "  {} — {}\n  {} — {}\n  {} — {}\n",
+        d.actions_title = Some(
+            tr(
+                lang,
+                "Первым словом ответа можно указать вид:",
+                "The first word of your reply may say what it is:",
+            )
+            .to_string(),
+        );
+        d.buttons.push(self.button(
             keyword(lang, Word::Interim),
+            tr(lang, "Промежуточный ответ", "Interim answer"),
             tr(
                 lang,
-                "промежуточный ответ (окончательный — в течение 7 рабочих дней)",
-                "an interim answer (the final one within 7 working days)"
+                "окончательный — в течение 7 рабочих дней",
+                "the final one within 7 working days",
             ),
+        ));
+        d.buttons.push(self.button(
             keyword(lang, Word::Query),
-            tr(
-                lang,
-                "уточняющий вопрос автору",
-                "a clarifying question to the author"
-            ),
+            tr(lang, "Уточняющий вопрос", "Clarifying question"),
+            tr(lang, "вопрос автору сообщения", "a question to the author"),
+        ));
+        d.buttons.push(self.button(
             keyword(lang, Word::Decline),
+            tr(lang, "Не моя компетенция", "Decline"),
             tr(
                 lang,
                 "вернуть координатору для переназначения (укажите причину)",
-                "back to the coordinator to reassign (say why)"
+                "back to the coordinator to reassign (say why)",
             ),
         ));
-        s.push_str(&self.action(
-            keyword(lang, Word::Interim),
-            tr(lang, "Промежуточный ответ", "Interim answer"),
-        ));
-        s.push_str(&self.action(
-            keyword(lang, Word::Query),
-            tr(lang, "Уточняющий вопрос", "Clarifying question"),
-        ));
-        s.push_str(&self.action(
-            keyword(lang, Word::Decline),
-            tr(lang, "Не моя компетенция", "Decline"),
-        ));
-        s
     }
 
-    fn coordinator_actions(&self) -> String {
+    fn coordinator_actions(&self, d: &mut Doc) {
         let lang = self.lang();
-        let mut s = format!(
-            "{}\n",
+        d.instruction = Some(format!(
+            "{} {} {} {}",
             tr(
                 lang,
-                "Ответьте на это письмо, первым словом указав действие:",
-                "Reply to this message with the action as its first word:"
+                "Ответьте на это письмо: первая строка —",
+                "Reply to this message: the first line is"
+            ),
+            keyword(lang, Word::Approve),
+            tr(lang, "или", "or"),
+            tr(lang, "ДОРАБОТАТЬ и замечания.", "REWORK and your comments.")
+        ));
+        d.actions_title = Some(
+            tr(
+                lang,
+                "Первым словом ответа укажите действие:",
+                "Reply with the action as its first word:",
             )
+            .to_string(),
         );
-        s.push_str(&self.action(
+        d.buttons.push(self.button(
             keyword(lang, Word::Approve),
             tr(lang, "Согласовать", "Approve"),
-        ));
-        s.push_str(&self.action(
-            keyword(lang, Word::Rework),
             tr(
                 lang,
-                "Вернуть на доработку (замечания — далее в тексте)",
-                "Return for rework (comments after the keyword)",
+                "текст уйдёт исполнителю на публикацию",
+                "the text goes to the executor to be posted",
             ),
         ));
-        s.push_str(&format!(
-            "  {}\n",
+        d.buttons.push(self.button(
+            keyword(lang, Word::Rework),
+            tr(lang, "Вернуть на доработку", "Return for rework"),
             tr(
                 lang,
-                "НАЗНАЧИТЬ <исполнитель> — переназначить; ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа",
-                "ASSIGN <executor> — reassign; EXCLUDE — clause 12; CLOSE <reason> — close without an answer"
-            )
+                "замечания — после слова, в том же письме",
+                "comments after the keyword, in the same reply",
+            ),
         ));
-        s
+        d.push(Block::Text(
+            tr(
+                lang,
+                "Ещё: НАЗНАЧИТЬ <исполнитель> — переназначить; ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа.",
+                "Also: ASSIGN <executor> — reassign; EXCLUDE — clause 12; CLOSE <reason> — close without an answer.",
+            )
+            .to_string(),
+        ));
     }
 
-    fn executor_list(&self) -> String {
-        let mut s = String::new();
-        for e in &self.config.executors {
-            s.push_str(&format!("  {} — {}, {}\n", e.id, e.name, e.position));
+    fn executor_list(&self) -> Vec<String> {
+        self.config
+            .executors
+            .iter()
+            .map(|e| format!("{} — {}, {}", e.id, e.name, e.position))
+            .collect()
+    }
+}
+
+fn footer(lang: Language) -> String {
+    tr(
+        lang,
+        "otklik — работа с сообщениями из открытых источников. Отвечайте на это письмо, не меняя тему.",
+        "otklik — answering posts from open sources. Reply to this message keeping the subject.",
+    )
+    .to_string()
+}
+
+/// The Content-ID of the `index`-th attachment of a case's mail, when shown inline.
+pub fn image_cid(case_id: &str, index: usize) -> String {
+    format!("img{index}.{case_id}@otklik")
+}
+
+/// A photo a mail client shows inline (PNG, JPEG, GIF, WebP).
+pub fn is_inline_image(a: &Attachment) -> bool {
+    let ct = a.content_type.to_ascii_lowercase();
+    ["image/png", "image/jpeg", "image/gif", "image/webp"]
+        .iter()
+        .any(|t| ct.starts_with(t))
+        && !a.data.is_empty()
+}
+
+/// `осталось 5 рабочих ч` / `просрочено на 2 рабочих ч`, by the working-time calendar.
+pub fn hours_left(config: &Config, now: DateTime<Utc>, deadline: DateTime<Utc>) -> String {
+    let lang = config.service.language;
+    let cal = &config.calendar;
+    let unit = |n: i64| match lang {
+        Language::Ru if n % 10 == 1 && n % 100 != 11 => "рабочий ч",
+        Language::Ru => "рабочих ч",
+        Language::En => "working h",
+    };
+    if now < deadline {
+        let h = cal.working_time_between(now, deadline).num_minutes() / 60;
+        if h == 0 {
+            tr(
+                lang,
+                "осталось меньше 1 рабочего ч",
+                "less than 1 working h left",
+            )
+            .to_string()
+        } else {
+            match lang {
+                Language::Ru => format!("осталось {h} {}", unit(h)),
+                Language::En => format!("{h} {} left", unit(h)),
+            }
         }
-        s
+    } else {
+        let m = cal.working_time_between(deadline, now).num_minutes();
+        let h = ((m + 59) / 60).max(1);
+        format!(
+            "{} {h} {}",
+            tr(lang, "просрочено на", "overdue by"),
+            unit(h)
+        )
+    }
+}
+
+/// `до ср 02.12.2026 15:15, осталось 9 рабочих ч (срок ответа)`, or for a deadline
+/// passed `срок ср 02.12.2026 15:15 прошёл, просрочено на 2 рабочих ч (срок ответа)`.
+pub fn due_phrase(
+    config: &Config,
+    now: DateTime<Utc>,
+    kind: DeadlineKind,
+    deadline: DateTime<Utc>,
+) -> String {
+    let lang = config.service.language;
+    let when = local_time(config, deadline);
+    let left = hours_left(config, now, deadline);
+    let name = deadline_name(lang, kind);
+    match (lang, now < deadline) {
+        (Language::Ru, true) => format!("до {when}, {left} ({name})"),
+        (Language::Ru, false) => format!("срок {when} прошёл, {left} ({name})"),
+        (Language::En, true) => format!("by {when}, {left} ({name})"),
+        (Language::En, false) => format!("due {when}, {left} ({name})"),
     }
 }
 
@@ -382,21 +501,15 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-fn quote_block(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// One notice's subject, body and attachments, before the code line and the footer.
+/// One notice's subject, body and attachments.
 struct Parts {
     subject: String,
-    text: String,
+    doc: Doc,
     attachments: Vec<Attachment>,
 }
 
-/// Renders one notice for one recipient.
+/// Renders one notice for one recipient: the text part and the HTML part from the same
+/// blocks.
 pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
     let parts = match &notice.kind {
         NoticeKind::NewCase { absent } => intake::new_case(view, absent),
@@ -416,14 +529,10 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
             late,
         } => deadline::deadline(view, *kind, *deadline, *late),
     };
-    let mut text = parts.text;
-    text.push('\n');
-    text.push_str(&view.code_line());
-    text.push_str(&view.footer());
     Rendered {
         subject: parts.subject,
-        text,
-        html: None,
+        text: parts.doc.text(),
+        html: Some(parts.doc.html()),
         attachments: parts.attachments,
         calendar: None,
     }

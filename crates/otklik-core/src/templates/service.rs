@@ -1,7 +1,11 @@
+//! The self-service answers (МОИ ДЕЛА, absence) and the mails about no case.
+
 use chrono::{DateTime, Utc};
 
+use super::doc::{Block, Button, Doc, Lead, Tone};
 use super::{
-    Case, Config, DeadlineKind, Language, Rendered, deadline_name, headline, local_time, mailto, tr,
+    Case, Config, DeadlineKind, Language, Rendered, deadline_name, footer, headline, hours_left,
+    local_time, mailto, state_label, tr,
 };
 
 /// One open case in a `МОИ ДЕЛА` answer.
@@ -9,10 +13,6 @@ pub struct QueueItem<'a> {
     pub case: &'a Case,
     /// The recipient's action code for this case.
     pub code: String,
-}
-
-fn html_escape(s: &str) -> String {
-    crate::html::escape(s)
 }
 
 /// The earliest open deadline of a case (for ordering: overdue first).
@@ -29,7 +29,7 @@ pub fn next_deadline(case: &Case) -> Option<(DeadlineKind, DateTime<Utc>)> {
 }
 
 /// `МОИ ДЕЛА` / `MY CASES`: the open cases, overdue first; grouped by executor for the
-/// coordinator and the supervisor.
+/// coordinator and the supervisor. Each case is a button that starts a reply about it.
 pub fn render_queue(
     config: &Config,
     items: &[QueueItem<'_>],
@@ -38,14 +38,33 @@ pub fn render_queue(
     service_addr: &str,
 ) -> Rendered {
     let lang = config.service.language;
-    let mut text = String::new();
-    let mut html = String::from("<html><body>");
+    let subject = format!("{} ({})", tr(lang, "Мои дела", "My cases"), items.len());
+    let mut d = Doc::new(lang == Language::Ru, subject.clone(), footer(lang));
+    let overdue = items
+        .iter()
+        .filter(|i| next_deadline(i.case).is_some_and(|(_, t)| t <= now))
+        .count();
+    d.lead = Some(Lead {
+        ask: match lang {
+            Language::Ru => format!("Открытых дел: {}, просрочено: {overdue}", items.len()),
+            Language::En => format!("Open cases: {}, overdue: {overdue}", items.len()),
+        },
+        due: None,
+        tone: if overdue > 0 { Tone::Late } else { Tone::Info },
+    });
     if items.is_empty() {
-        text.push_str(tr(lang, "Открытых дел нет.\n", "No open cases.\n"));
-        html.push_str(&format!(
-            "<p>{}</p>",
-            tr(lang, "Открытых дел нет.", "No open cases.")
+        d.push(Block::Text(
+            tr(lang, "Открытых дел нет.", "No open cases.").to_string(),
         ));
+    } else {
+        d.instruction = Some(
+            tr(
+                lang,
+                "Чтобы ответить по делу, нажмите его кнопку (или ответьте, оставив в теме [дело] и код).",
+                "To act on a case, use its button (or write with [case] and the code in the subject).",
+            )
+            .to_string(),
+        );
     }
     let mut groups: Vec<(String, Vec<&QueueItem<'_>>)> = Vec::new();
     for item in items {
@@ -60,63 +79,78 @@ pub fn render_queue(
         }
     }
     for (key, group) in groups {
-        if grouped {
+        let title = if grouped {
             let who = config
                 .executor(&key)
                 .map(|e| format!("{} ({})", e.name, e.id))
                 .unwrap_or_else(|| tr(lang, "не назначены", "unassigned").to_string());
-            text.push_str(&format!("\n== {who}: {}\n", group.len()));
-            html.push_str(&format!("<h3>{}: {}</h3>", html_escape(&who), group.len()));
-        }
-        html.push_str(&format!(
-            "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            tr(lang, "Дело", "Case"),
-            tr(lang, "Состояние", "State"),
-            tr(lang, "Тема", "Topic"),
-            tr(lang, "Ближайший срок", "Next deadline"),
-            tr(lang, "Ответить", "Reply")
-        ));
+            format!("== {who}: {}", group.len())
+        } else {
+            String::new()
+        };
+        let mut lines = Vec::new();
         for item in group {
             let c = item.case;
-            let (due, overdue) = match next_deadline(c) {
+            let (due, late) = match next_deadline(c) {
                 Some((kind, t)) => (
-                    format!("{} {}", deadline_name(lang, kind), local_time(config, t)),
+                    format!(
+                        "{} {}, {}",
+                        deadline_name(lang, kind),
+                        local_time(config, t),
+                        hours_left(config, now, t)
+                    ),
                     t <= now,
                 ),
                 None => ("-".into(), false),
             };
-            let mark = if overdue {
+            let mark = if late {
                 tr(lang, " — ПРОСРОЧЕНО", " — OVERDUE")
             } else {
                 ""
             };
-            let link = mailto(service_addr, &format!("[{}] #{}", c.id, item.code), "");
-            text.push_str(&format!(
-                "[{}] {} | {} | {}{mark}\n    {}\n",
+            lines.push(format!(
+                "[{}] {} | {} | {}{mark}",
                 c.id,
-                c.state.as_str(),
+                state_label(lang, c.state),
                 headline(c),
-                due,
-                link
+                due
             ));
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td><a href=\"{}\">{}</a></td></tr>",
-                html_escape(&c.id),
-                c.state.as_str(),
-                html_escape(&headline(c)),
-                html_escape(&due),
-                html_escape(mark),
-                html_escape(&link),
-                tr(lang, "ответить", "reply")
-            ));
+            d.buttons.push(Button {
+                keyword: c.id.clone(),
+                label: headline(c),
+                explain: format!("{}; {due}{mark}", state_label(lang, c.state)),
+                href: mailto(service_addr, &format!("[{}] #{}", c.id, item.code), ""),
+            });
         }
-        html.push_str("</table>");
+        d.push(Block::List {
+            title,
+            items: lines,
+        });
     }
-    html.push_str("</body></html>");
+    d.actions_title = Some(tr(lang, "Ответить по делу:", "Act on a case:").to_string());
     Rendered {
-        subject: format!("{} ({})", tr(lang, "Мои дела", "My cases"), items.len()),
-        text,
-        html: Some(html),
+        subject,
+        text: d.text(),
+        html: Some(d.html()),
+        attachments: Vec::new(),
+        calendar: None,
+    }
+}
+
+/// A mail about no case: one line on top, the body under it.
+fn simple(config: &Config, subject: String, body: String) -> Rendered {
+    let lang = config.service.language;
+    let mut d = Doc::new(lang == Language::Ru, subject.clone(), footer(lang));
+    d.lead = Some(Lead {
+        ask: subject.clone(),
+        due: None,
+        tone: Tone::Info,
+    });
+    d.push(Block::Text(body));
+    Rendered {
+        subject,
+        text: d.text(),
+        html: Some(d.html()),
         attachments: Vec::new(),
         calendar: None,
     }
@@ -201,25 +235,17 @@ pub fn render_absence(
             ),
         ),
     };
-    Rendered {
-        subject,
-        text,
-        html: None,
-        attachments: Vec::new(),
-        calendar: None,
-    }
+    simple(config, subject, text)
 }
 
 /// A short refusal of a self-service request.
 pub fn render_service_refusal(config: &Config, reason: &str) -> Rendered {
     let lang = config.service.language;
-    Rendered {
-        subject: tr(lang, "Письмо не принято", "Your message was not accepted").to_string(),
-        text: format!("{reason}.\n"),
-        html: None,
-        attachments: Vec::new(),
-        calendar: None,
-    }
+    simple(
+        config,
+        tr(lang, "Письмо не принято", "Your message was not accepted").to_string(),
+        format!("{reason}."),
+    )
 }
 
 /// To the coordinator: a message over `imap.max_message_size` was set aside unread.
@@ -233,9 +259,10 @@ pub fn render_oversized(
     let lang = config.service.language;
     let mb = |n: u64| format!("{:.1}", n as f64 / 1_048_576.0);
     let mailbox = &config.imap.rejected_mailbox;
-    Rendered {
-        subject: tr(lang, "Письмо слишком большое", "A message was too large").to_string(),
-        text: match lang {
+    simple(
+        config,
+        tr(lang, "Письмо слишком большое", "A message was too large").to_string(),
+        match lang {
             Language::Ru => format!(
                 "Письмо размером {} МБ больше предела {} МБ (imap.max_message_size); оно не прочитано \
                  и перемещено в папку «{mailbox}».\n\nОт: {from}\nТема: {subject}\n\n\
@@ -251,8 +278,5 @@ pub fn render_oversized(
                 mb(limit)
             ),
         },
-        html: None,
-        attachments: Vec::new(),
-        calendar: None,
-    }
+    )
 }
