@@ -4,7 +4,7 @@
 //! the deadlines, the actions and the action code); after a rework the approval request
 //! shows the deleted and inserted words next to the coordinator's comments.
 
-mod support;
+use otklik_testkit as support;
 
 use otklik::workflow::State;
 use support::mailstack::{MailStack, Received};
