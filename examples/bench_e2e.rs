@@ -335,6 +335,10 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             fired: Default::default(),
             first_draft_at: Some(at),
             answered_at: if open { None } else { Some(at) },
+            published_at: if open { None } else { Some(at) },
+            awaiting_publication: None,
+            final_approved_at: None,
+            final_published_at: None,
             closed_at: if open { None } else { Some(at) },
         };
         let number = store.peek_next_case().unwrap();

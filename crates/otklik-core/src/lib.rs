@@ -23,6 +23,7 @@ pub mod ics;
 pub mod inbound;
 pub mod intake;
 pub mod lexicon;
+pub mod monthly;
 pub mod reply;
 pub mod report;
 pub mod routing;

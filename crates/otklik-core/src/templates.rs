@@ -21,6 +21,8 @@ pub struct Rendered {
 }
 
 /// A keyword as the parser reads it, in the configured language.
+pub mod decree;
+
 fn keyword(lang: Language, w: Word) -> &'static str {
     crate::reply::keyword::word(w, lang == Language::En)
 }
@@ -216,7 +218,8 @@ impl View<'_> {
 
     fn footer(&self) -> String {
         format!(
-            "\n-- \n{}\n",
+            "\n-- \n{}{}\n",
+            decree::signature(self),
             tr(
                 self.lang(),
                 "otklik — работа с сообщениями из открытых источников. Отвечайте на это письмо, не меняя тему.",
@@ -269,6 +272,37 @@ impl View<'_> {
         s.push_str(&self.action(
             keyword(lang, Word::Decline),
             tr(lang, "Не моя компетенция", "Decline"),
+        ));
+        s
+    }
+
+    /// `ОПУБЛИКОВАНО`, offered only while an approved text waits to be posted, and only to
+    /// those who may confirm it (the executor, the publisher, the coordinator).
+    fn publish_action(&self) -> String {
+        let lang = self.lang();
+        let people = &self.config.people;
+        let may = self.recipient == people.coordinator.email
+            || people.publisher.as_deref() == Some(self.recipient)
+            || self
+                .case
+                .executor
+                .as_deref()
+                .and_then(|id| self.config.executor(id))
+                .is_some_and(|e| e.email == self.recipient);
+        if self.case.awaiting_publication.is_none() || !may {
+            return String::new();
+        }
+        let mut s = format!(
+            "\n{}\n",
+            tr(
+                lang,
+                "После публикации ответьте: ОПУБЛИКОВАНО (можно со ссылкой на ответ).",
+                "Once posted, reply: PUBLISHED (a link to the answer is welcome)."
+            )
+        );
+        s.push_str(&self.action(
+            keyword(lang, Word::Published),
+            tr(lang, "Опубликовано", "Published"),
         ));
         s
     }
@@ -383,6 +417,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
     let head = headline(case);
     let mut attachments = Vec::new();
     let (subject, mut text) = match &notice.kind {
+        NoticeKind::CaseOpened => decree::case_opened(view),
         NoticeKind::NewCase { absent } => {
             let what = if case.repeat_of.is_some() {
                 tr(lang, "Повторное сообщение", "Repeated post")
@@ -534,9 +569,10 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
                 .map(|e| format!("{} ({})", e.name, e.position))
                 .unwrap_or_default();
             let mut t = format!(
-                "{}: {kind}\n{}: {by}\n\n",
+                "{}: {kind}\n{}: {by}\n{}\n",
                 tr(lang, "Поступил на согласование", "For approval"),
-                tr(lang, "Исполнитель", "Executor")
+                tr(lang, "Исполнитель", "Executor"),
+                decree::waiting(view)
             );
             t.push_str(&format!(
                 "{}\n{}\n\n",
@@ -614,18 +650,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
                 ));
             }
             t.push_str(&view.deadlines());
-            t.push_str(&format!(
-                "\n{}\n",
-                tr(
-                    lang,
-                    "После публикации ответьте: ОПУБЛИКОВАНО (можно со ссылкой на ответ).",
-                    "Once posted, reply: PUBLISHED (a link to the answer is welcome)."
-                )
-            ));
-            t.push_str(&view.action(
-                keyword(lang, Word::Published),
-                tr(lang, "Опубликовано", "Published"),
-            ));
+            t.push_str(&view.publish_action());
             attachments = approved.map(|d| d.attachments.clone()).unwrap_or_default();
             (
                 format!("{tag} {}: {head}", tr(lang, "Согласовано", "Approved")),
@@ -743,10 +768,12 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
                 ));
             }
             t.push_str(&format!(
-                "{}: {}\n\n",
+                "{}: {}\n",
                 tr(lang, "Состояние дела", "Case state"),
                 state_label(lang, case.state)
             ));
+            t.push_str(&decree::waiting(view));
+            t.push('\n');
             if let Some(e) = case
                 .executor
                 .as_deref()
@@ -763,7 +790,9 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
             t.push('\n');
             t.push_str(&view.post_text());
             t.push('\n');
-            if view.recipient == view.config.people.coordinator.email {
+            if case.awaiting_publication.is_some() {
+                t.push_str(&view.publish_action());
+            } else if view.recipient == view.config.people.coordinator.email {
                 t.push_str(&view.coordinator_actions());
             } else if case
                 .executor
@@ -782,6 +811,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
             )
         }
     };
+    text.insert_str(0, &decree::greeting(view));
     text.push('\n');
     text.push_str(&view.code_line());
     text.push_str(&view.footer());

@@ -45,6 +45,8 @@ pub struct ServiceConfig {
     pub case_prefix: String,
     pub language: Language,
     pub digest_at: Option<NaiveTime>,
+    /// The month's report to the supervisor on its first working day (default true).
+    pub monthly_report: bool,
     /// The longest absence an executor may announce by mail (calendar days; default 90).
     pub max_absence: chrono::Duration,
     /// How long bookkeeping is kept (the inbound ledger, the sent-marks of the outbox);
@@ -146,9 +148,14 @@ impl Deadlines {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
+    /// Surname, first name and patronymic ("Шишова Татьяна Михайловна"), or as written.
     pub name: String,
     /// Lower-cased.
     pub email: String,
+    /// The official's position, empty when not given.
+    pub position: String,
+    /// Coordinator: a short notice per new case as it opens (default true).
+    pub new_cases: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -897,7 +897,9 @@ fn service(cx: &mut Ctx<'_>, raw: Option<Spanned<RawService>>) -> Option<Service
             }
         },
     };
+    let monthly_report = raw.monthly_report.as_ref().is_none_or(|v| *v.get_ref());
     Some(ServiceConfig {
+        monthly_report,
         max_absence: max_absence?,
         state_dir: state_dir?,
         case_prefix: case_prefix?,
@@ -1350,7 +1352,33 @@ fn person(cx: &mut Ctx<'_>, p: &Spanned<RawPerson>, key: &str) -> Option<Person>
     Some(Person {
         name: name?,
         email: email?,
+        position: person_position(r),
+        new_cases: person_new_cases(cx, r, key),
     })
+}
+
+/// `people.*.position`: free text, empty when absent.
+fn person_position(r: &RawPerson) -> String {
+    r.position
+        .as_ref()
+        .map(|p| p.get_ref().trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `people.coordinator.new_cases` (default true); only the coordinator gets those notices.
+fn person_new_cases(cx: &mut Ctx<'_>, r: &RawPerson, key: &str) -> bool {
+    match &r.new_cases {
+        None => true,
+        Some(v) if key == "people.coordinator" => *v.get_ref(),
+        Some(v) => {
+            cx.at(
+                v.span(),
+                &join(key, "new_cases"),
+                "only the coordinator gets a notice per new case (people.coordinator.new_cases)",
+            );
+            true
+        }
+    }
 }
 
 fn people(cx: &mut Ctx<'_>, s: &Spanned<RawPeople>) -> Option<People> {
