@@ -15,7 +15,7 @@ mod support;
 use std::time::Duration;
 
 use chrono::Utc;
-use support::mailstack::{MailStack, Received};
+use support::mailstack::{MailStack, Received, server_mailbox};
 use support::service::*;
 
 /// Default: answer 90 s after detection, draft 45 s before it.
@@ -400,5 +400,114 @@ async fn an_approved_answer_not_posted_is_reminded_then_escalated_until_publishe
     assert_eq!(housing_line[header("Размещено в срок")], "1", "{csv}");
     assert_eq!(housing_line[header("Размещено с опозданием")], "1", "{csv}");
     assert_eq!(housing_line[header("Согласовано в срок")], "2", "{csv}");
+    svc.stop().await;
+}
+
+/// The platform's notification as it reached an official's own mailbox (cl. 4), with the
+/// detection time in its Date header only.
+fn original_for(stack: &MailStack, p: &People, id: &str, date: std::time::SystemTime) -> Vec<u8> {
+    let body = format!(
+        "Поступил новый инцидент для отработки.\n\nНомер инцидента: {id}\nРубрика: ЖКХ\nЛокация: с. Волчиха\nИсточник: ВКонтакте\nАвтор: Автор {id}\nСсылка: https://vk.com/wall-1_{id}\n\nТекст сообщения:\nНет воды третий день.\n"
+    );
+    lettre::Message::builder()
+        .from(stack.addr(&p.monitor()).parse().unwrap())
+        .to(stack.addr(&p.executor("housing")).parse().unwrap())
+        .subject(format!("Новый инцидент №{id}"))
+        .date(date)
+        .message_id(Some(format!("<{}>", stack.new_message_id())))
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(body)
+        .unwrap()
+        .formatted()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_forwarded_by_an_official_opens_the_case_and_the_number_goes_back() {
+    let (stack, p, _dir, svc) = start("decree-fwd").await;
+    let housing = p.executor("housing");
+    let detected = Utc::now() - chrono::Duration::minutes(30);
+    let detected = chrono::DateTime::from_timestamp(detected.timestamp(), 0).unwrap();
+    // As an attached message (Outlook's and Gmail's "forward as attachment").
+    let original = original_for(stack, &p, "7301", detected.into());
+    let attached = lettre::Message::builder()
+        .from(stack.addr(&housing).parse().unwrap())
+        .to(stack.addr(&p.service()).parse().unwrap())
+        .subject("Fwd: Новый инцидент №7301")
+        .message_id(Some(format!("<{}>", stack.new_message_id())))
+        .multipart(
+            lettre::message::MultiPart::mixed()
+                .singlepart(lettre::message::SinglePart::plain(
+                    "Пришло мне, пересылаю.".to_string(),
+                ))
+                .singlepart(
+                    lettre::message::Attachment::new("Новый инцидент.eml".to_string()).body(
+                        original,
+                        lettre::message::header::ContentType::parse("message/rfc822").unwrap(),
+                    ),
+                ),
+        )
+        .unwrap()
+        .formatted();
+    to_service(stack, &p, &housing, &attached).await;
+    let case = svc
+        .wait_case(1, "opened from the attached forward", |_| true)
+        .await;
+    assert_eq!(case.notification.source_id.as_deref(), Some("7301"));
+    assert_eq!(case.notification.detected_at, detected, "{case:#?}");
+    assert_eq!(case.executor.as_deref(), Some("housing"));
+    let back = mail_about(stack, &housing, "OTK-1", "Принято").await;
+    assert!(
+        back.text.contains("пересланное уведомление"),
+        "{}",
+        back.text
+    );
+
+    // Inline, as the coordinator's client forwards it.
+    let original = original_for(stack, &p, "7302", detected.into());
+    let inner = String::from_utf8_lossy(&original);
+    let inner_body = inner.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let inline = format!(
+        "Коллеги, это к нам.\n\n---------- Forwarded message ---------\nFrom: Инцидент Менеджмент <{}>\nDate: {}\nSubject: Новый инцидент №7302\nTo: {}\n\n{}",
+        stack.addr(&p.monitor()),
+        detected.to_rfc2822(),
+        stack.addr(&housing),
+        inner_body
+    );
+    let fwd = stack.compose(
+        &p.coordinator(),
+        &[&p.service()],
+        "Fwd: Новый инцидент №7302",
+        &inline,
+        &stack.new_message_id(),
+        None,
+    );
+    to_service(stack, &p, &p.coordinator(), &fwd).await;
+    let case = svc
+        .wait_case(2, "opened from the inline forward", |_| true)
+        .await;
+    assert_eq!(case.notification.source_id.as_deref(), Some("7302"));
+    assert_eq!(case.notification.detected_at, detected, "{case:#?}");
+    mail_about(stack, &p.coordinator(), "OTK-2", "Принято").await;
+
+    // A stranger's forward opens nothing.
+    let fwd = stack.compose(
+        &p.stranger(),
+        &[&p.service()],
+        "Fwd: Новый инцидент №7303",
+        &inline.replace("7302", "7303"),
+        &stack.new_message_id(),
+        None,
+    );
+    to_service(stack, &p, &p.stranger(), &fwd).await;
+    // Rejected as before: moved to the rejected mailbox, no case.
+    stack
+        .wait_for(
+            &p.service(),
+            &server_mailbox("otklik/rejected"),
+            |m| m.subject.contains("7303"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(svc.cases().await.len(), 2);
     svc.stop().await;
 }

@@ -186,6 +186,11 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         all_cases: matches!(parsed.keyword, Some((Keyword::Report(..), _))),
         ..Questions::default()
     };
+    let original = forwarded_notification(config, mail);
+    let (mail, arrival) = match &original {
+        Some(inner) => (inner, inner.date.unwrap_or(arrival)),
+        None => (mail, arrival),
+    };
     if q.case.is_none()
         && from_monitoring(config, sender(mail))
         && let Some(n) = notification(mail, config, arrival)
@@ -195,6 +200,23 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         q.author_topic = n.author.zip(n.topic);
     }
     q
+}
+
+/// A notification forwarded by a configured person (coordinator, supervisor, an executor):
+/// the original message, when its sender may open cases. Automatic mail forwards nothing.
+fn forwarded_notification(config: &Config, mail: &Inbound) -> Option<Inbound> {
+    let sender = sender(mail);
+    let person = sender == config.people.coordinator.email
+        || config
+            .people
+            .supervisor
+            .as_ref()
+            .is_some_and(|s| s.email == sender)
+        || config.executor_by_email(sender).is_some();
+    if !person || mail.automatic.is_some() || from_monitoring(config, sender) {
+        return None;
+    }
+    crate::forward::forwarded(mail).filter(|inner| from_monitoring(config, self::sender(inner)))
 }
 
 fn from_monitoring(config: &Config, sender: &str) -> bool {
@@ -233,6 +255,24 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
         && let Some(d) = self_service(config, sender, &parsed, facts, cx)
     {
         return d;
+    }
+    if case_number(mail, &parsed, config).is_none()
+        && let Some(inner) = forwarded_notification(config, mail)
+    {
+        // Taken in as the original (its sender checked, its detection time kept); the
+        // forwarder gets the case number back.
+        let arrival = inner.date.unwrap_or(cx.arrival);
+        let mut decision = open_case(&inner, facts, ctx, arrival);
+        if let Decision::Case { outcome, note, .. } = &mut decision {
+            outcome.notices.push(workflow::Notice {
+                to: vec![sender.to_string()],
+                kind: workflow::NoticeKind::Confirmation {
+                    action: "forwarded".to_string(),
+                },
+            });
+            *note = format!("forwarded by {sender}: {note}");
+        }
+        return decision;
     }
     let from_monitoring = from_monitoring(config, sender);
     match &mail.automatic {

@@ -18,6 +18,7 @@ pub mod compose;
 pub mod config;
 pub mod decide;
 pub mod digest;
+pub mod forward;
 pub mod html;
 pub mod ics;
 pub mod inbound;

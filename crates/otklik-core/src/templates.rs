@@ -362,6 +362,10 @@ pub fn action_label(lang: Language, action: &str) -> String {
         "excluded" => ("исключение (п. 12)", "exclusion (clause 12)"),
         "closed" => ("закрытие дела", "closing"),
         "published" => ("публикация ответа", "publication"),
+        "forwarded" => (
+            "пересланное уведомление, открыто дело",
+            "the forwarded notification; a case is open",
+        ),
         other => (other, other),
     };
     tr(lang, ru, en).to_string()
