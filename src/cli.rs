@@ -681,6 +681,20 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
             format!("{}: {note}", disposition_word(*disposition))
         }
     };
+    // Who the service actually gives the case to: the rule's (or the earlier case's)
+    // executor, or their deputy while they are away, or nobody.
+    if let Decision::Case {
+        new: true, outcome, ..
+    } = &decision
+        && let Some(wanted) = r.executor.clone()
+        && outcome.case.executor.as_deref() != Some(wanted.as_str())
+    {
+        r.verdict = match &outcome.case.executor {
+            Some(deputy) => format!("{} (to {deputy}, deputy of absent {wanted})", r.verdict),
+            None => format!("{} ({wanted} is absent, no deputy: unassigned)", r.verdict),
+        };
+        r.executor = outcome.case.executor.clone();
+    }
     let io = |e: std::io::Error| user(format!("output: {e}"));
     if json {
         return writeln!(

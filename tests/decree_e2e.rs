@@ -208,7 +208,8 @@ async fn a_final_draft_after_a_posted_interim_answer_sends_no_overdue_mail() {
     stack
         .reply(&p.coordinator(), &for_final, "СОГЛАСОВАНО")
         .await;
-    let final_approved = nth_about(stack, &housing, "OTK-1", "Согласовано", 2).await;
+    // The publisher confirms from their own copy of the approved final answer.
+    let final_approved = nth_about(stack, &p.publisher(), "OTK-1", "Согласовано", 2).await;
     stack
         .reply(&p.publisher(), &final_approved, "ОПУБЛИКОВАНО")
         .await;
@@ -405,10 +406,14 @@ async fn an_approved_answer_not_posted_is_reminded_then_escalated_until_publishe
 
 /// The platform's notification as it reached an official's own mailbox (cl. 4), with the
 /// detection time in its Date header only.
-fn original_for(stack: &MailStack, p: &People, id: &str, date: std::time::SystemTime) -> Vec<u8> {
-    let body = format!(
+fn notification_body(id: &str) -> String {
+    format!(
         "Поступил новый инцидент для отработки.\n\nНомер инцидента: {id}\nРубрика: ЖКХ\nЛокация: с. Волчиха\nИсточник: ВКонтакте\nАвтор: Автор {id}\nСсылка: https://vk.com/wall-1_{id}\n\nТекст сообщения:\nНет воды третий день.\n"
-    );
+    )
+}
+
+fn original_for(stack: &MailStack, p: &People, id: &str, date: std::time::SystemTime) -> Vec<u8> {
+    let body = notification_body(id);
     lettre::Message::builder()
         .from(stack.addr(&p.monitor()).parse().unwrap())
         .to(stack.addr(&p.executor("housing")).parse().unwrap())
@@ -463,9 +468,7 @@ async fn a_notification_forwarded_by_an_official_opens_the_case_and_the_number_g
     );
 
     // Inline, as the coordinator's client forwards it.
-    let original = original_for(stack, &p, "7302", detected.into());
-    let inner = String::from_utf8_lossy(&original);
-    let inner_body = inner.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let inner_body = notification_body("7302");
     let inline = format!(
         "Коллеги, это к нам.\n\n---------- Forwarded message ---------\nFrom: Инцидент Менеджмент <{}>\nDate: {}\nSubject: Новый инцидент №7302\nTo: {}\n\n{}",
         stack.addr(&p.monitor()),
