@@ -144,11 +144,7 @@ fn breakdown(log: &Path, from: usize) -> Vec<(&'static str, f64, usize)> {
     let text = text.get(from..).unwrap_or("");
     let field = |line: &str, key: &str| -> Option<f64> {
         let i = line.find(&format!(" {key}="))? + key.len() + 2;
-        line[i..]
-            .split([' ', '\n'])
-            .next()?
-            .parse()
-            .ok()
+        line[i..].split([' ', '\n']).next()?.parse().ok()
     };
     let mut out = Vec::new();
     for (what, marker, key, single) in [
@@ -394,6 +390,10 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             fired: Default::default(),
             first_draft_at: Some(at),
             answered_at: if open { None } else { Some(at) },
+            published_at: if open { None } else { Some(at) },
+            awaiting_publication: None,
+            final_approved_at: None,
+            final_published_at: None,
             closed_at: if open { None } else { Some(at) },
         };
         let number = store.peek_next_case().unwrap();

@@ -494,6 +494,8 @@ pub struct CaseJson {
     pub detected_at: String,
     pub repeat_of: Option<String>,
     pub deadlines: DeadlinesJson,
+    /// When the answer (or interim answer) was posted (`ОПУБЛИКОВАНО`), else `null`.
+    pub published_at: Option<String>,
     pub history: Vec<HistoryJson>,
     pub source: Option<String>,
     pub text: String,
@@ -523,6 +525,7 @@ impl CaseJson {
                 rework: c.deadlines.rework.map(t),
                 final_: c.deadlines.final_.map(t),
             },
+            published_at: c.published_at.map(t),
             history: c
                 .history
                 .iter()
@@ -671,11 +674,27 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
             disposition_word(*disposition),
             outcome.case.id
         ),
-        Decision::Service { note, .. } => format!("processed: {note}"),
+        Decision::Service { note, .. } | Decision::Report { note, .. } => {
+            format!("processed: {note}")
+        }
         Decision::Drop { disposition, note } => {
             format!("{}: {note}", disposition_word(*disposition))
         }
     };
+    // Who the service actually gives the case to: the rule's (or the earlier case's)
+    // executor, or their deputy while they are away, or nobody.
+    if let Decision::Case {
+        new: true, outcome, ..
+    } = &decision
+        && let Some(wanted) = r.executor.clone()
+        && outcome.case.executor.as_deref() != Some(wanted.as_str())
+    {
+        r.verdict = match &outcome.case.executor {
+            Some(deputy) => format!("{} (to {deputy}, deputy of absent {wanted})", r.verdict),
+            None => format!("{} ({wanted} is absent, no deputy: unassigned)", r.verdict),
+        };
+        r.executor = outcome.case.executor.clone();
+    }
     let io = |e: std::io::Error| user(format!("output: {e}"));
     if json {
         return writeln!(

@@ -16,6 +16,8 @@ pub enum DigestError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    #[error(transparent)]
+    Monthly(#[from] crate::monthly::MonthlyError),
 }
 
 /// Sends the day's digest if it is due: commits one mail per recipient to the outbox and
@@ -56,14 +58,59 @@ pub fn run_once(
     Ok(n)
 }
 
-/// [`run_once`] for the daemon's timer: errors are logged (the next tick tries again), the
-/// result is how many mails were queued.
+/// Sends the month's report to the supervisor if it is due (the first working day of the
+/// month, `service.monthly_report`): the mail and the month sent in one commit.
+pub fn monthly_once(
+    store: &Store,
+    config: &Config,
+    secret: &Secret,
+    now: DateTime<Utc>,
+) -> Result<usize, DigestError> {
+    let last = store.meta_get(crate::monthly::LAST_MONTHLY_KEY)?;
+    let Some((from, to, key)) = crate::monthly::due(config, last.as_deref(), now) else {
+        return Ok(0);
+    };
+    let Some(supervisor) = &config.people.supervisor else {
+        return Ok(0);
+    };
+    let cases = store.cases().collect::<Result<Vec<Case>, _>>()?;
+    let rows = crate::report::build_at(config, &cases, from, to, Some(now));
+    let mail = crate::monthly::mail(
+        config,
+        secret,
+        &rows,
+        from,
+        to,
+        &supervisor.email,
+        store.generate_id()?,
+        now,
+    )?;
+    store.commit(Commit {
+        outbox: vec![mail],
+        meta: vec![(crate::monthly::LAST_MONTHLY_KEY.to_string(), key.clone())],
+        ..Commit::default()
+    })?;
+    store.flush_blocking()?;
+    tracing::info!(month = %key, "monthly report queued");
+    Ok(1)
+}
+
+/// [`run_once`] and [`monthly_once`] for the daemon's timer: errors are logged (the next
+/// tick tries again), the result is how many mails were queued.
 pub fn tick(store: &Store, config: &Config, secret: &Secret, now: DateTime<Utc>) -> usize {
-    match run_once(store, config, secret, now) {
+    let daily = match run_once(store, config, secret, now) {
         Ok(n) => n,
         Err(e) => {
             tracing::error!(error = %e, "the daily digest could not be queued; retrying");
             0
         }
-    }
+    };
+    let monthly = match monthly_once(store, config, secret, now) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "the monthly report could not be queued; retrying");
+            0
+        }
+    };
+    daily + monthly
 }

@@ -45,6 +45,12 @@ impl From<MailError<StoreError>> for BuildError {
     }
 }
 
+impl From<crate::monthly::MonthlyError> for BuildError {
+    fn from(e: crate::monthly::MonthlyError) -> BuildError {
+        BuildError::Mail(e.to_string())
+    }
+}
+
 impl From<compose::ComposeError> for BuildError {
     fn from(e: compose::ComposeError) -> BuildError {
         BuildError::Mail(e.to_string())
@@ -280,6 +286,31 @@ impl Handler {
                     replay: false,
                 }
             }
+            Decision::Report {
+                to,
+                from,
+                until,
+                rows,
+                note,
+            } => {
+                let nonce = self.store.generate_id()?;
+                commit.outbox.push(crate::monthly::mail(
+                    config,
+                    &self.secret,
+                    &rows,
+                    from,
+                    until,
+                    &to,
+                    nonce,
+                    now,
+                )?);
+                Handled {
+                    disposition: Disposition::Processed,
+                    case: None,
+                    note,
+                    replay: false,
+                }
+            }
             Decision::Case {
                 outcome,
                 new,
@@ -344,6 +375,11 @@ pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
         absences: store.absences()?,
         open_cases: if q.open_cases {
             store.open_cases()?
+        } else {
+            Vec::new()
+        },
+        all_cases: if q.all_cases {
+            store.cases().collect::<Result<Vec<_>, _>>()?
         } else {
             Vec::new()
         },

@@ -119,9 +119,10 @@ fn route_is_a_dry_run_with_the_verdict() {
     assert_eq!(v["verdict"], "routed");
     assert_eq!(v["executor"], "housing");
     assert_eq!(v["notification"]["source_id"], "48213");
-    // Category «Высокая»: 4 h answer, draft 1 h before (the example's categories).
-    assert_eq!(v["deadlines"]["answer"], "2026-12-02T09:15:00+07:00");
-    assert_eq!(v["deadlines"]["draft"], "2026-12-02T08:15:00+07:00");
+    // One 9-hour answer deadline for every category (cl. 6), the draft 4 h before it:
+    // detected Tue 14:15 → Wed 15:15, draft Wed 10:15.
+    assert_eq!(v["deadlines"]["answer"], "2026-12-02T15:15:00+07:00");
+    assert_eq!(v["deadlines"]["draft"], "2026-12-02T10:15:00+07:00");
     let text = otklik(&example(), &["route", sample.to_str().unwrap()]);
     assert!(stdout(&text).contains("verdict:   routed"));
 }

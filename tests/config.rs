@@ -182,10 +182,13 @@ fn example_loads() {
             ),
         ]
     );
+    // The decree has one 9-hour answer deadline for every post: the example leaves the
+    // per-category section commented out.
     let high = c.deadlines.for_category(Some("Высокая"));
-    assert_eq!(high.answer, WorkDuration::Seconds(4 * 3600));
-    assert_eq!(high.draft_before_answer, WorkDuration::Seconds(3600));
+    assert_eq!(high.answer, WorkDuration::Seconds(9 * 3600));
+    assert_eq!(high.draft_before_answer, WorkDuration::Seconds(4 * 3600));
     assert_eq!(high.rework, WorkDuration::Seconds(3600), "from [deadlines]");
+    assert!(c.deadlines.categories.is_empty());
     assert_eq!(c.intake.source_timezone, chrono_tz::Europe::Moscow);
     assert_eq!(c.calendar.timezone(), chrono_tz::Asia::Barnaul);
 }

@@ -490,6 +490,14 @@ fn week() -> Vec<(DateTime<Utc>, Act)> {
                 action: Action::Approve,
             },
         ),
+        // Posted at once (cl. 6: the answer deadline is met when the answer is posted).
+        (
+            bar(11, 5, 15, 10),
+            Coordinator {
+                number: 5,
+                action: Action::Published,
+            },
+        ),
         // OTK-6: Thursday 16:00; its executor is absent on Friday.
         (bar(11, 5, 16, 0), open(6, Some("housing"), None)),
         (
@@ -504,6 +512,13 @@ fn week() -> Vec<(DateTime<Utc>, Act)> {
             Coordinator {
                 number: 4,
                 action: Action::Approve,
+            },
+        ),
+        (
+            bar(11, 5, 16, 50),
+            Coordinator {
+                number: 4,
+                action: Action::Published,
             },
         ),
     ]
@@ -531,17 +546,21 @@ const EXPECTED: &[&str] = &[
     "пн 02.11 15:30 OTK-1 answer -> coord@example.ru, super@example.ru",
     "пн 02.11 16:30 OTK-1 answer -> coord@example.ru, super@example.ru",
     // OTK-3 (Mon 21:00): Tue 7h (shortened) + Thu 2h → answer Thu 10:00; draft Tue 14:00,
-    // draft −2h Tue 11:00: the draft at Tue 10:00 and the approval at Tue 15:00 cancel all.
+    // draft −2h Tue 11:00: the draft at Tue 10:00 cancels the draft steps. Approved at Tue
+    // 15:00 but never posted: the answer steps still fire (cl. 6: prepared and posted).
     // OTK-2's answer −1h: the latest instant 1h before Tue 09:00 is Tue 08:00.
     "вт 03.11 08:00 OTK-2 answer -> coord@example.ru, super@example.ru",
     "вт 03.11 09:00 OTK-2 answer -> coord@example.ru, super@example.ru",
+    "чт 05.11 09:00 OTK-3 answer -> coord@example.ru, super@example.ru",
+    "чт 05.11 10:00 OTK-3 answer -> coord@example.ru, super@example.ru",
     // OTK-4 (Tue 15:00, shortened day): Tue 1h + Thu 8h → answer Thu 17:00; draft Thu 13:00;
     // draft −2h Thu 10:00; answer −1h Thu 16:00. Draft late at 14:00, rework at 15:00
-    // (+1h → Thu 16:00), second draft 16:30, approved 16:45: the answer step at 17:00 never fires.
+    // (+1h → Thu 16:00), second draft 16:30, approved 16:45, posted 16:50: the answer step at
+    // 17:00 never fires.
     "чт 05.11 10:00 OTK-4 draft -> housing@example.ru",
     "чт 05.11 13:00 OTK-4 draft -> coord@example.ru",
     // OTK-5 (Thu 11:30, high: 4h/1h): answer Thu 16:30, draft 15:30, draft −2h 13:30;
-    // interim draft at 14:00 cancels the draft steps, its approval at 15:00 the answer ones.
+    // interim draft at 14:00 cancels the draft steps, its posting at 15:10 the answer ones.
     "чт 05.11 13:30 OTK-5 draft -> housing@example.ru",
     "чт 05.11 16:00 OTK-4 answer -> coord@example.ru, super@example.ru",
     "чт 05.11 16:00 OTK-4 rework -> housing@example.ru, coord@example.ru",
@@ -734,6 +753,7 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
     assert_eq!(
         ids(&d.due_today),
         [
+            "OTK-3 Answer чт 05.11 10:00   -> ",
             "OTK-4 Draft чт 05.11 13:00   -> ",
             "OTK-4 Answer чт 05.11 17:00   -> "
         ]
@@ -754,7 +774,8 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
         counts,
         [
             ("economy".to_string(), 1, 0, 1),
-            ("housing".to_string(), 3, 1, 1)
+            // OTK-3 (approved, not posted: due today) and OTK-4.
+            ("housing".to_string(), 3, 2, 1)
         ]
     );
 
@@ -764,14 +785,14 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
         "Открытых дел: 4",
         "  у исполнителя: 3",
         "  ответ согласован, ждём публикации: 1",
-        "Срок сегодня: 2",
+        "Срок сегодня: 3",
         // Thu 09:00 → 13:00: 3 working hours (lunch excluded).
         "OTK-4 — ЖКХ / Водоснабжение — с. Волчиха; Шишова Татьяна Михайловна (housing); срок проекта ответа чт 05.11.2026 13:00, осталось 3 ч 00 мин",
         "Просрочено: 2",
         // Mon 11:30 → Thu 09:00: 0.5 + 4 (Mon) + 7 (Tue, shortened) + 1 (Thu) = 12.5 h.
         "OTK-1 — ЖКХ / Водоснабжение — с. Волчиха; Шишова Татьяна Михайловна (housing); срок проекта ответа пн 02.11.2026 11:30, просрочено на 12 ч 30 мин",
         "  Попов Андрей (economy): открыто 1, срок сегодня 0, просрочено 1",
-        "  Шишова Татьяна Михайловна (housing): открыто 3, срок сегодня 1, просрочено 1",
+        "  Шишова Татьяна Михайловна (housing): открыто 3, срок сегодня 2, просрочено 1",
     ] {
         assert!(text.contains(needle), "no {needle:?} in\n{text}");
     }
@@ -783,7 +804,7 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
         "<tr><td>всего</td><td>4</td></tr>",
         ">Просрочено: 2</p>",
         "<td>OTK-4</td><td>ЖКХ / Водоснабжение — с. Волчиха</td>",
-        "<tr><td>Шишова Татьяна Михайловна (housing)</td><td>3</td><td>1</td><td>1</td></tr>",
+        "<tr><td>Шишова Татьяна Михайловна (housing)</td><td>3</td><td>2</td><td>1</td></tr>",
     ] {
         assert!(html.contains(needle), "no {needle:?} in\n{html}");
     }

@@ -165,3 +165,133 @@ fn route_and_the_service_agree_on_every_message_of_the_corpora() {
     // The corpus holds notifications that open cases: the comparison is not all refusals.
     assert!(processed >= 5, "only {processed} messages were taken in");
 }
+
+/// A notification from the platform, as `otklik route` and the service both read it.
+fn platform_mail(id: &str, author: &str, auto: Option<&str>) -> String {
+    let auto = auto
+        .map(|a| format!("Auto-Submitted: {a}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "From: Инцидент Менеджмент <noreply@monitoring.example>\r\n\
+         To: incidents@volchiha.example\r\n\
+         Subject: =?UTF-8?B?{subject}?=\r\n\
+         Date: Tue, 01 Dec 2026 10:00:00 +0700\r\n\
+         Message-ID: <route-{id}@monitoring.example>\r\n\
+         {auto}MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\
+         \r\n\
+         Номер инцидента: {id}\r\n\
+         Рубрика: ЖКХ / Водоснабжение\r\n\
+         Локация: с. Волчиха\r\n\
+         Автор: {author}\r\n\
+         Ссылка: https://vk.com/wall-1_{id}\r\n\
+         Выявлено: 01.12.2026 10:00\r\n\
+         \r\n\
+         Текст сообщения:\r\n\
+         Нет воды третий день.\r\n",
+        subject = base64_utf8(&format!("Новый инцидент №{id}")),
+    )
+}
+
+fn base64_utf8(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The cases the corpora miss: automatic mail from the platform (auto-generated is how
+/// platforms send; an auto-reply is never a notification), an executor away (the deputy
+/// takes the case), a repeat by the same author on the same topic, and a duplicate — the
+/// dry run says what the service then does, message by message, on the same store.
+#[test]
+fn route_and_the_service_agree_on_automatic_mail_absences_and_repeats() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).expect("state dir");
+    let config_path = dir.path().join("otklik.toml");
+    let text = config_text(&state).replace(
+        "email = \"shishova@volchiha.example\"\n",
+        "email = \"shishova@volchiha.example\"\nabsent = [\"2000-01-01..2099-12-31\"]\n",
+    );
+    assert!(text.contains("absent = "));
+    std::fs::write(&config_path, text).expect("config");
+    let env = |name: &str| (name == "OTKLIK_TEST_PASSWORD").then(|| "x".to_string());
+    let config = match config::load_env(&config_path, SecretCheck::Require, &env) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => panic!("{e}"),
+    };
+    let secret = daemon::load_secret(&state).expect("secret");
+    drop(Store::open(&state).expect("store"));
+    let mails = [
+        // (message, what route must say first)
+        (
+            platform_mail("8101", "Автор А", Some("auto-generated")),
+            "routed",
+        ),
+        (platform_mail("8102", "Автор А", None), "repeat of OTK-1"),
+        (platform_mail("8102", "Автор А", None), "duplicate"),
+        (
+            platform_mail("8103", "Автор Б", Some("auto-replied")),
+            "rejected",
+        ),
+    ];
+    for (i, (raw, expected)) in mails.iter().enumerate() {
+        let file = dir.path().join(format!("{i}.eml"));
+        std::fs::write(&file, raw).expect("eml");
+        let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(["route", "--json"])
+            .arg(&file)
+            .env("OTKLIK_TEST_PASSWORD", "x")
+            .output()
+            .expect("run otklik route");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let verdict = json["verdict"].as_str().unwrap_or_default().to_string();
+        let handler = Handler::new(Store::open(&state).expect("store"), secret.clone());
+        let handled = handler
+            .handle(&config, raw.as_bytes(), None, Utc::now())
+            .expect("handled");
+        drop(handler);
+        let cases = Store::open(&state).expect("store").cases().count();
+        assert_eq!(
+            verdict.starts_with("rejected"),
+            handled.disposition == Disposition::Rejected,
+            "mail {i}: route said {verdict:?}, the service {:?} ({})",
+            handled.disposition,
+            handled.note
+        );
+        match *expected {
+            "duplicate" => assert!(
+                json["duplicate_of"].as_str() == Some("OTK-2"),
+                "mail {i}: {json}"
+            ),
+            "rejected" => assert!(verdict.starts_with("rejected"), "mail {i}: {verdict}"),
+            w => assert!(verdict.starts_with(w), "mail {i}: {verdict}"),
+        }
+        // The absent executor's deputy, in the dry run as in the case opened.
+        if i < 2 {
+            assert_eq!(json["executor"], "economy", "mail {i}: {json}");
+            assert_eq!(cases, i + 1);
+        }
+    }
+}

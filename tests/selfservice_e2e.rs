@@ -279,7 +279,27 @@ async fn deadlines_arrive_in_the_calendar_and_are_replaced_and_cancelled() {
         .reply(&p.coordinator(), &approval2, "СОГЛАСОВАНО")
         .await;
     let approved = mail_about(stack, &p.executor("housing"), "OTK-1", "] Согласовано:").await;
+    // Approved, not yet posted (cl. 6: prepared and posted): the answer deadline stays.
     let ev = events(&approved);
+    assert_eq!(ev.len(), 3);
+    assert!(
+        ev.iter()
+            .all(|(uid, (_, status))| (status == "CONFIRMED") == uid.contains("-answer@")),
+        "{ev:?}"
+    );
+    // Posted: what is left is cancelled.
+    stack
+        .reply(&p.executor("housing"), &approved, "ОПУБЛИКОВАНО")
+        .await;
+    let posted = stack
+        .wait_for(
+            &p.executor("housing"),
+            "INBOX",
+            |m| about(m, "OTK-1") && m.subject.contains("публикация"),
+            WAIT,
+        )
+        .await;
+    let ev = events(&posted);
     assert!(
         ev.values().all(|(_, status)| status == "CANCELLED"),
         "{ev:?}"

@@ -48,6 +48,10 @@ fn case(number: u64, state: State) -> Case {
         fired: Default::default(),
         first_draft_at: None,
         answered_at: None,
+        published_at: None,
+        awaiting_publication: None,
+        final_approved_at: None,
+        final_published_at: None,
         closed_at: None,
     }
 }

@@ -44,6 +44,8 @@ pub struct Questions {
     pub author_topic: Option<(String, String)>,
     /// The open cases (a `МОИ ДЕЛА` request lists them).
     pub open_cases: bool,
+    /// Every case (an `ОТЧЁТ` request counts them).
+    pub all_cases: bool,
 }
 
 /// The answers to [`Questions`], and what every decision may need.
@@ -60,6 +62,9 @@ pub struct Facts {
     pub absences: Absences,
     /// Open cases, when asked for.
     pub open_cases: Vec<Case>,
+    /// Every case, when asked for (the report by mail).
+    #[serde(default)]
+    pub all_cases: Vec<Case>,
     /// The number a new case would take.
     pub next_case: u64,
 }
@@ -89,6 +94,15 @@ pub enum Decision {
         absences: Vec<(String, Option<NaiveDate>)>,
         note: String,
     },
+    /// The report by mail (`ОТЧЁТ`): its rows, for the period, to the one who asked; the shell
+    /// builds the mail (table, chart, CSV: [`crate::monthly::mail`]).
+    Report {
+        to: String,
+        from: NaiveDate,
+        until: NaiveDate,
+        rows: Vec<crate::report::Row>,
+        note: String,
+    },
     /// A case opened (`new`) or changed.
     Case {
         outcome: Box<Outcome>,
@@ -112,7 +126,7 @@ impl Decision {
     pub fn disposition(&self) -> Disposition {
         match self {
             Decision::Drop { disposition, .. } | Decision::Case { disposition, .. } => *disposition,
-            Decision::Service { .. } => Disposition::Processed,
+            Decision::Service { .. } | Decision::Report { .. } => Disposition::Processed,
         }
     }
 
@@ -121,6 +135,7 @@ impl Decision {
         match self {
             Decision::Drop { note, .. }
             | Decision::Service { note, .. }
+            | Decision::Report { note, .. }
             | Decision::Case { note, .. } => note,
         }
     }
@@ -168,7 +183,13 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
     let mut q = Questions {
         case: case_number(mail, &parsed, config),
         open_cases: matches!(parsed.keyword, Some((Keyword::MyCases, _))),
+        all_cases: matches!(parsed.keyword, Some((Keyword::Report(..), _))),
         ..Questions::default()
+    };
+    let original = forwarded_notification(config, mail);
+    let (mail, arrival) = match &original {
+        Some(inner) => (inner, inner.date.unwrap_or(arrival)),
+        None => (mail, arrival),
     };
     if q.case.is_none()
         && from_monitoring(config, sender(mail))
@@ -179,6 +200,23 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         q.author_topic = n.author.zip(n.topic);
     }
     q
+}
+
+/// A notification forwarded by a configured person (coordinator, supervisor, an executor):
+/// the original message, when its sender may open cases. Automatic mail forwards nothing.
+fn forwarded_notification(config: &Config, mail: &Inbound) -> Option<Inbound> {
+    let sender = sender(mail);
+    let person = sender == config.people.coordinator.email
+        || config
+            .people
+            .supervisor
+            .as_ref()
+            .is_some_and(|s| s.email == sender)
+        || config.executor_by_email(sender).is_some();
+    if !person || mail.automatic.is_some() || from_monitoring(config, sender) {
+        return None;
+    }
+    crate::forward::forwarded(mail).filter(|inner| from_monitoring(config, self::sender(inner)))
 }
 
 fn from_monitoring(config: &Config, sender: &str) -> bool {
@@ -217,6 +255,24 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
         && let Some(d) = self_service(config, sender, &parsed, facts, cx)
     {
         return d;
+    }
+    if case_number(mail, &parsed, config).is_none()
+        && let Some(inner) = forwarded_notification(config, mail)
+    {
+        // Taken in as the original (its sender checked, its detection time kept); the
+        // forwarder gets the case number back.
+        let arrival = inner.date.unwrap_or(cx.arrival);
+        let mut decision = open_case(&inner, facts, ctx, arrival);
+        if let Decision::Case { outcome, note, .. } = &mut decision {
+            outcome.notices.push(workflow::Notice {
+                to: vec![sender.to_string()],
+                kind: workflow::NoticeKind::Confirmation {
+                    action: "forwarded".to_string(),
+                },
+            });
+            *note = format!("forwarded by {sender}: {note}");
+        }
+        return decision;
     }
     let from_monitoring = from_monitoring(config, sender);
     match &mail.automatic {
@@ -291,6 +347,8 @@ fn reply_to_case(
         .is_some_and(|e| e.email == sender)
     {
         Role::Executor
+    } else if config.people.publisher.as_deref() == Some(sender) {
+        Role::Publisher
     } else {
         Role::Other
     };
@@ -510,6 +568,14 @@ fn self_service(
             None => refuse("НА МЕСТЕ / BACK is for executors"),
             Some(e) => Some(absence(config, e, None)),
         },
+        Keyword::Report(from, until) if overseer => Some(Decision::Report {
+            to: address.clone(),
+            from: *from,
+            until: *until,
+            rows: crate::report::build_at(config, &facts.all_cases, *from, *until, Some(cx.now)),
+            note: format!("report {from}..{until} to {address}"),
+        }),
+        Keyword::Report(..) => refuse("ОТЧЁТ / REPORT is for the coordinator and the supervisor"),
         Keyword::Invalid(what) => refuse(what),
         _ => None,
     }

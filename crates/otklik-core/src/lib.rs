@@ -21,6 +21,7 @@ pub mod compose;
 pub mod config;
 pub mod decide;
 pub mod digest;
+pub mod forward;
 #[warn(missing_docs)]
 pub mod html;
 #[warn(missing_docs)]
@@ -31,6 +32,7 @@ pub mod inbound;
 pub mod intake;
 #[warn(missing_docs)]
 pub mod lexicon;
+pub mod monthly;
 #[warn(missing_docs)]
 pub mod reply;
 pub mod report;

@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, Language};
-use crate::workflow::{Case, State};
+use crate::workflow::{Case, HistoryEvent, State};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Row {
@@ -38,6 +38,56 @@ pub struct Row {
     pub worst_hours_to_approval: Option<f64>,
     pub excluded: u32,
     pub repeats: u32,
+    /// The answer (or interim answer) posted (`ОПУБЛИКОВАНО`) by the answer deadline, or
+    /// after it; `answered_*` count approval, these count posting (cl. 6).
+    pub posted_on_time: u32,
+    pub posted_late: u32,
+    /// Reworked drafts back within the rework deadline (cl. 8), or after it (or still
+    /// owed past it).
+    pub rework_on_time: u32,
+    pub rework_late: u32,
+    /// Final answers after an interim one posted within the final deadline (cl. 9), or after
+    /// it (or still owed past it).
+    pub final_on_time: u32,
+    pub final_late: u32,
+    /// Posted on time over posted, in per cent.
+    pub posted_rate: Option<f64>,
+}
+
+/// Who held the case at `t`, by its history (`assigned` "to ID …" and `declined` entries);
+/// a case without `assigned` entries counts toward its current executor.
+pub fn holder_at(case: &Case, t: DateTime<Utc>) -> Option<String> {
+    if !case
+        .history
+        .iter()
+        .any(|h| h.event == HistoryEvent::Assigned)
+    {
+        return case.executor.clone();
+    }
+    let mut holder = None;
+    for h in case.history.iter().take_while(|h| h.at <= t) {
+        match h.event {
+            HistoryEvent::Assigned => {
+                holder = h
+                    .detail
+                    .strip_prefix("to ")
+                    .and_then(|rest| rest.split([' ', ',']).next())
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_string);
+            }
+            HistoryEvent::Declined => holder = None,
+            _ => {}
+        }
+    }
+    holder
+}
+
+/// The instant a deadline is judged at: when it was met, if by then; else the deadline.
+fn judged_at(met: Option<DateTime<Utc>>, due: DateTime<Utc>) -> DateTime<Utc> {
+    match met {
+        Some(m) if m <= due => m,
+        _ => due,
+    }
 }
 
 fn round1(h: f64) -> f64 {
@@ -62,67 +112,132 @@ pub fn build_at(
 ) -> Vec<Row> {
     let cal = &config.calendar;
     let tz = cal.timezone();
-    let mut rows: BTreeMap<String, (Row, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut rows: BTreeMap<String, Acc> = BTreeMap::new();
+    let key_of = |id: Option<String>| id.unwrap_or_else(|| "-".into());
     for c in cases {
         let day = c.notification.detected_at.with_timezone(&tz).date_naive();
         if day < from || day > to {
             continue;
         }
-        let key = c.executor.clone().unwrap_or_else(|| "-".into());
-        let entry = rows.entry(key.clone()).or_insert_with(|| {
-            let name = config
-                .executor(&key)
-                .map(|e| e.name.clone())
-                .unwrap_or_default();
-            (
-                Row {
-                    executor: key.clone(),
-                    name,
-                    ..Row::default()
-                },
-                Vec::new(),
-                Vec::new(),
-            )
-        });
-        let (row, to_draft, to_approval) = entry;
-        row.cases += 1;
-        if c.state == State::Excluded {
-            row.excluded += 1;
-            continue;
-        }
-        if c.repeat_of.is_some() {
-            row.repeats += 1;
+        let current = key_of(c.executor.clone());
+        {
+            let row = &mut slot(&mut rows, config, &current).row;
+            row.cases += 1;
+            if c.state == State::Excluded {
+                row.excluded += 1;
+                continue;
+            }
+            if c.repeat_of.is_some() {
+                row.repeats += 1;
+            }
         }
         let detected = c.notification.detected_at;
-        match (c.answered_at, c.deadlines.answer) {
-            (Some(a), Some(due)) if a <= due => row.answered_on_time += 1,
-            (Some(_), Some(_)) => row.answered_late += 1,
-            (_, due) => {
-                if c.state == State::Closed {
-                    // Closed without an answer: not counted either way.
-                } else if let (Some(now), Some(due)) = (now, due)
-                    && due < now
-                {
-                    row.overdue += 1;
-                } else {
-                    row.pending += 1;
+        // Each deadline counts toward whoever held the case when it was met or fell due.
+        let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
+        match c.deadlines.answer {
+            Some(due) => {
+                let who = holder(judged_at(c.answered_at, due));
+                let acc = slot(&mut rows, config, &who);
+                match c.answered_at {
+                    Some(a) if a <= due => acc.row.answered_on_time += 1,
+                    Some(_) => acc.row.answered_late += 1,
+                    None if c.state == State::Closed => {}
+                    None if now.is_some_and(|now| due < now) => acc.row.overdue += 1,
+                    None => acc.row.pending += 1,
+                }
+                if let Some(a) = c.answered_at {
+                    acc.to_approval
+                        .push(cal.working_time_between(detected, a).num_seconds() as f64 / 3600.0);
+                }
+                let who = holder(judged_at(c.published_at, due));
+                let acc = slot(&mut rows, config, &who);
+                match c.published_at {
+                    Some(p) if p <= due => acc.row.posted_on_time += 1,
+                    Some(_) => acc.row.posted_late += 1,
+                    None => {}
+                }
+            }
+            None => {
+                if c.state != State::Closed {
+                    slot(&mut rows, config, &current).row.pending += 1;
                 }
             }
         }
-        if let (Some(d), Some(due)) = (c.first_draft_at, c.deadlines.draft)
-            && d <= due
-        {
-            row.draft_on_time += 1;
+        if let Some(due) = c.deadlines.draft {
+            let who = holder(judged_at(c.first_draft_at, due));
+            let acc = slot(&mut rows, config, &who);
+            if c.first_draft_at.is_some_and(|d| d <= due) {
+                acc.row.draft_on_time += 1;
+            }
+            if let Some(d) = c.first_draft_at {
+                acc.to_draft
+                    .push(cal.working_time_between(detected, d).num_seconds() as f64 / 3600.0);
+            }
+        } else if let Some(d) = c.first_draft_at {
+            slot(&mut rows, config, &current)
+                .to_draft
+                .push(cal.working_time_between(detected, d).num_seconds() as f64 / 3600.0);
         }
-        if let Some(d) = c.first_draft_at {
-            to_draft.push(cal.working_time_between(detected, d).num_seconds() as f64 / 3600.0);
+        // Cl. 8: every return for rework, against the reworked draft that followed it.
+        let set = config
+            .deadlines
+            .for_category(c.notification.category.as_deref());
+        for (i, h) in c.history.iter().enumerate() {
+            if h.event != HistoryEvent::Rework {
+                continue;
+            }
+            let due = cal.add(h.at, set.rework);
+            let back = c.history[i + 1..]
+                .iter()
+                .find(|e| {
+                    matches!(
+                        e.event,
+                        HistoryEvent::Draft | HistoryEvent::Interim | HistoryEvent::Clarification
+                    )
+                })
+                .map(|e| e.at);
+            let late = match back {
+                Some(b) => b > due,
+                None => c.state == State::Rework && now.is_some_and(|now| due < now),
+            };
+            if back.is_none() && !late {
+                continue;
+            }
+            let acc = slot(&mut rows, config, &holder(judged_at(back, due)));
+            if late {
+                acc.row.rework_late += 1;
+            } else {
+                acc.row.rework_on_time += 1;
+            }
         }
-        if let Some(a) = c.answered_at {
-            to_approval.push(cal.working_time_between(detected, a).num_seconds() as f64 / 3600.0);
+        // Cl. 9: the final answer after an interim one, posted by the final deadline.
+        if let Some(due) = c.deadlines.final_ {
+            let late = match c.final_published_at {
+                Some(p) => Some(p > due),
+                None if c.state.is_open() && now.is_some_and(|now| due < now) => Some(true),
+                None => None,
+            };
+            if let Some(late) = late {
+                let acc = slot(
+                    &mut rows,
+                    config,
+                    &holder(judged_at(c.final_published_at, due)),
+                );
+                if late {
+                    acc.row.final_late += 1;
+                } else {
+                    acc.row.final_on_time += 1;
+                }
+            }
         }
     }
     rows.into_values()
-        .map(|(mut row, to_draft, to_approval)| {
+        .map(|acc| {
+            let Acc {
+                mut row,
+                to_draft,
+                to_approval,
+            } = acc;
             let avg =
                 |v: &[f64]| (!v.is_empty()).then(|| round1(v.iter().sum::<f64>() / v.len() as f64));
             let worst = |v: &[f64]| v.iter().cloned().reduce(f64::max).map(round1);
@@ -130,31 +245,79 @@ pub fn build_at(
             row.worst_hours_to_draft = worst(&to_draft);
             row.avg_hours_to_approval = avg(&to_approval);
             row.worst_hours_to_approval = worst(&to_approval);
-            let decided = row.answered_on_time + row.answered_late;
-            row.on_time_rate =
-                (decided > 0).then(|| round1(100.0 * row.answered_on_time as f64 / decided as f64));
+            let rate = |good: u32, bad: u32| {
+                (good + bad > 0).then(|| round1(100.0 * good as f64 / (good + bad) as f64))
+            };
+            row.on_time_rate = rate(row.answered_on_time, row.answered_late);
+            row.posted_rate = rate(row.posted_on_time, row.posted_late);
             row
         })
         .collect()
 }
 
-const HEADERS: [&str; 15] = [
-    "executor",
-    "name",
-    "cases",
-    "answered_on_time",
-    "answered_late",
-    "pending",
-    "overdue",
-    "on_time_%",
-    "draft_on_time",
-    "avg_h_to_draft",
-    "worst_h_to_draft",
-    "avg_h_to_approval",
-    "worst_h_to_approval",
-    "excluded",
-    "repeats",
+/// A row being counted, with the hours to average.
+struct Acc {
+    row: Row,
+    to_draft: Vec<f64>,
+    to_approval: Vec<f64>,
+}
+
+fn slot<'a>(rows: &'a mut BTreeMap<String, Acc>, config: &Config, key: &str) -> &'a mut Acc {
+    rows.entry(key.to_string()).or_insert_with(|| Acc {
+        row: Row {
+            executor: key.to_string(),
+            name: config
+                .executor(key)
+                .map(|e| e.name.clone())
+                .unwrap_or_default(),
+            ..Row::default()
+        },
+        to_draft: Vec::new(),
+        to_approval: Vec::new(),
+    })
+}
+
+/// Column headers: the JSON names (English), and as Russian officials read them in Excel.
+const HEADERS: [(&str, &str); 22] = [
+    ("executor", "Исполнитель"),
+    ("name", "ФИО"),
+    ("cases", "Дел"),
+    ("answered_on_time", "Согласовано в срок"),
+    ("answered_late", "Согласовано с опозданием"),
+    ("pending", "В работе"),
+    ("overdue", "Просрочено"),
+    ("on_time_%", "Согласовано в срок, %"),
+    ("draft_on_time", "Проект в срок"),
+    ("avg_h_to_draft", "Среднее до проекта, ч"),
+    ("worst_h_to_draft", "Наибольшее до проекта, ч"),
+    ("avg_h_to_approval", "Среднее до согласования, ч"),
+    ("worst_h_to_approval", "Наибольшее до согласования, ч"),
+    ("excluded", "Исключено (п. 12)"),
+    ("repeats", "Повторных"),
+    ("posted_on_time", "Размещено в срок"),
+    ("posted_late", "Размещено с опозданием"),
+    ("posted_%", "Размещено в срок, %"),
+    ("rework_on_time", "Доработка в срок (п. 8)"),
+    ("rework_late", "Доработка с опозданием"),
+    ("final_on_time", "Окончательный ответ в срок (п. 9)"),
+    ("final_late", "Окончательный ответ с опозданием"),
 ];
+
+/// The column headers in the config's language.
+pub fn headers(config: &Config) -> Vec<&'static str> {
+    HEADERS
+        .iter()
+        .map(|(en, ru)| match config.service.language {
+            Language::Ru => *ru,
+            Language::En => *en,
+        })
+        .collect()
+}
+
+/// One row's cells as printed (`-` for no value; a decimal comma when asked).
+pub fn cells_for(row: &Row, decimal_comma: bool) -> Vec<String> {
+    cells(row, decimal_comma)
+}
 
 fn cells(row: &Row, decimal_comma: bool) -> Vec<String> {
     let num = |v: Option<f64>| match v {
@@ -184,11 +347,19 @@ fn cells(row: &Row, decimal_comma: bool) -> Vec<String> {
         num(row.worst_hours_to_approval),
         row.excluded.to_string(),
         row.repeats.to_string(),
+        row.posted_on_time.to_string(),
+        row.posted_late.to_string(),
+        num(row.posted_rate),
+        row.rework_on_time.to_string(),
+        row.rework_late.to_string(),
+        row.final_on_time.to_string(),
+        row.final_late.to_string(),
     ]
 }
 
+/// The terminal table (`otklik report`): the column names of the JSON, for the admin.
 pub fn table(_config: &Config, rows: &[Row]) -> String {
-    let mut all: Vec<Vec<String>> = vec![HEADERS.iter().map(|h| h.to_string()).collect()];
+    let mut all: Vec<Vec<String>> = vec![HEADERS.iter().map(|(en, _)| en.to_string()).collect()];
     for r in rows {
         all.push(cells(r, false));
     }
@@ -228,7 +399,13 @@ pub fn csv(config: &Config, rows: &[Row]) -> String {
         }
     };
     let mut s = String::from("\u{feff}");
-    s.push_str(&HEADERS.join(&sep_s));
+    s.push_str(
+        &headers(config)
+            .iter()
+            .map(|h| esc(h))
+            .collect::<Vec<_>>()
+            .join(&sep_s),
+    );
     s.push_str("\r\n");
     for r in rows {
         let line: Vec<String> = cells(r, comma).iter().map(|x| esc(x)).collect();

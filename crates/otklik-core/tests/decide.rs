@@ -667,3 +667,94 @@ fn an_absence_ends_within_max_absence() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The platform's notification as an official's mail client forwards it.
+fn original_raw(from: &str) -> String {
+    format!(
+        "From: Инцидент Менеджмент <{from}>\r\nTo: {HOUSING}\r\nSubject: =?UTF-8?B?0J3QvtCy0YvQuSDQuNC90YbQuNC00LXQvdGC?=\r\n\
+         Date: Tue, 01 Dec 2026 07:15:00 +0000\r\nMessage-ID: <orig-88@monitoring.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Номер инцидента: 88\r\nРубрика: ЖКХ / Водоснабжение\r\nЛокация: с. Волчиха\r\nАвтор: Иван\r\n\
+         Ссылка: https://vk.com/wall-1_88\r\nТекст сообщения:\r\nНет воды.\r\n"
+    )
+}
+
+/// Cl. 4: the platform mails the executor; the executor forwards it to the service, inline
+/// (Gmail, Outlook) or as an attached message. The case opens like the original: its sender
+/// checked against `intake.senders`, its time kept; the forwarder gets the number back.
+#[test]
+fn a_notification_forwarded_by_an_official_opens_a_case_like_the_original() {
+    let c = config();
+    let gmail = format!(
+        "Посмотрите, пожалуйста.\n\n---------- Forwarded message ---------\nFrom: Инцидент Менеджмент <{MONITOR}>\nDate: Tue, 01 Dec 2026 07:15:00 +0000\nSubject: Новый инцидент\nTo: <{HOUSING}>\n\nНомер инцидента: 88\nРубрика: ЖКХ / Водоснабжение\nЛокация: с. Волчиха\nАвтор: Иван\nСсылка: https://vk.com/wall-1_88\nТекст сообщения:\nНет воды.\n"
+    );
+    let outlook = format!(
+        "\nОт: Инцидент Менеджмент [mailto:{MONITOR}]\nОтправлено: 1 декабря 2026 г. 14:15\nКому: Шишова Т. М.\nТема: Новый инцидент\n\nНомер инцидента: 88\nРубрика: ЖКХ / Водоснабжение\nЛокация: с. Волчиха\nАвтор: Иван\nСсылка: https://vk.com/wall-1_88\nТекст сообщения:\nНет воды.\n"
+    );
+    let mut attached = mail(Some(HOUSING), "Fwd: Новый инцидент", "См. вложение.");
+    attached.attachments.push(otklik_core::inbound::Attachment {
+        filename: "Новый инцидент.eml".into(),
+        content_type: "message/rfc822".into(),
+        data: original_raw(MONITOR).into_bytes(),
+        sha256: String::new(),
+        size: 0,
+    });
+    for (how, m) in [
+        (
+            "gmail inline",
+            mail(Some(HOUSING), "Fwd: Новый инцидент", &gmail),
+        ),
+        (
+            "outlook inline",
+            mail(Some(COORD), "FW: Новый инцидент", &outlook),
+        ),
+        ("attached", attached),
+    ] {
+        let facts = facts_for(&c, &m, &[]);
+        assert_eq!(facts.same_post, None);
+        let d = run(&c, &m, facts);
+        let Decision::Case { outcome, new, .. } = &d else {
+            panic!("{how}: {d:?}");
+        };
+        assert!(new, "{how}");
+        assert_eq!(
+            outcome.case.notification.source_id.as_deref(),
+            Some("88"),
+            "{how}"
+        );
+        assert_eq!(outcome.case.executor.as_deref(), Some("housing"), "{how}");
+        if how != "outlook inline" {
+            // The original's Date (no detection label in this notification) is kept.
+            assert_eq!(
+                outcome.case.notification.detected_at,
+                Utc.with_ymd_and_hms(2026, 12, 1, 7, 15, 0).unwrap(),
+                "{how}"
+            );
+        }
+        let forwarder = m.from.as_ref().unwrap().email.clone();
+        assert!(
+            outcome.notices.iter().any(|n| n.to == [forwarder.clone()]
+                && n.kind
+                    == otklik_core::workflow::NoticeKind::Confirmation {
+                        action: "forwarded".into()
+                    }),
+            "{how}: {:?}",
+            outcome.notices
+        );
+    }
+    // Forwarded by a stranger, or an original not from the platform: rejected as before.
+    let stranger = mail(Some(STRANGER), "Fwd: Новый инцидент", &gmail);
+    assert!(matches!(
+        run(&c, &stranger, Facts::default()),
+        Decision::Drop { .. }
+    ));
+    let not_platform = mail(
+        Some(HOUSING),
+        "Fwd: x",
+        &gmail.replace(MONITOR, "friend@mail.example"),
+    );
+    assert!(matches!(
+        run(&c, &not_platform, facts_for(&c, &not_platform, &[])),
+        Decision::Drop { .. }
+    ));
+}

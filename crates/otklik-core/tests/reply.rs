@@ -631,6 +631,8 @@ fn every_keyword_the_mails_print_is_read_back() {
                 Word::Assign => format!("{phrase} housing"),
                 Word::Absent if english => format!("{phrase} UNTIL 2026-12-25"),
                 Word::Absent => format!("{phrase} ДО 25.12.2026"),
+                Word::Report if english => format!("{phrase} 2026-11-01..2026-11-30"),
+                Word::Report => format!("{phrase} 01.11.2026-30.11.2026"),
                 _ => phrase.to_string(),
             };
             let got = line_keyword(&line).map(|(k, _)| k);

@@ -129,6 +129,7 @@ fn reply(
     let from = match role {
         Role::Coordinator => "coord@example.ru",
         Role::Executor => "housing@example.ru",
+        Role::Publisher => "press@example.ru",
         Role::Other => "economy@example.ru",
     };
     workflow::apply(
@@ -172,12 +173,15 @@ fn a_new_case_goes_to_the_rule_executor_with_both_deadlines() {
     assert_eq!(out.case.deadlines.answer, Some(barnaul(2026, 12, 7, 16, 0)));
     // 4 working hours before Monday 16:00: 13:00-16:00 (3 h) and 11:00-12:00 (1 h).
     assert_eq!(out.case.deadlines.draft, Some(barnaul(2026, 12, 7, 11, 0)));
-    assert_eq!(out.notices.len(), 1);
+    assert_eq!(out.notices.len(), 2);
     assert_eq!(out.notices[0].to, ["housing@example.ru"]);
     assert!(matches!(
         out.notices[0].kind,
         NoticeKind::NewCase { absent: None }
     ));
+    // Cl. 5: the coordinator hears of every new case as it opens.
+    assert_eq!(out.notices[1].to, ["coord@example.ru"]);
+    assert_eq!(out.notices[1].kind, NoticeKind::CaseOpened);
 }
 
 #[test]
@@ -432,8 +436,18 @@ fn escalations_fire_once_follow_the_deadline_and_spare_the_absent() {
         t0 + Duration::hours(2),
     )
     .case;
-    assert!(workflow::schedule(&approved, &c).is_empty());
-    assert!(!fire(&approved, &due[1], &none, due[1].at).accepted);
+    // Approved is not yet posted (cl. 6): the answer step stays until ОПУБЛИКОВАНО.
+    assert_eq!(workflow::schedule(&approved, &c).len(), 1);
+    let posted = reply(
+        &c,
+        &approved,
+        Role::Executor,
+        Action::Published,
+        t0 + Duration::hours(3),
+    )
+    .case;
+    assert!(workflow::schedule(&posted, &c).is_empty());
+    assert!(!fire(&posted, &due[1], &none, due[1].at).accepted);
 
     // The answer step: coordinator and supervisor, marked late when fired after a pause.
     let out = fire(&drafted, &due[1], &none, due[1].at + Duration::hours(30));
@@ -534,6 +548,7 @@ fn action_strategy() -> impl Strategy<Value = (Role, Action)> {
     let role = prop_oneof![
         Just(Role::Coordinator),
         Just(Role::Executor),
+        Just(Role::Publisher),
         Just(Role::Other)
     ];
     let action = prop_oneof![
@@ -583,6 +598,258 @@ proptest! {
             case = out.case;
         }
     }
+}
+
+fn fire_due(c: &Config, case: &Case, d: &workflow::Due, now: DateTime<Utc>) -> workflow::Outcome {
+    let none = Absences::new();
+    workflow::apply(
+        case,
+        Event::Escalation {
+            step: d.step,
+            kind: d.kind,
+            deadline: d.deadline,
+        },
+        Ctx {
+            config: c,
+            absences: &none,
+            now,
+        },
+    )
+}
+
+/// Cl. 9: after an interim answer is approved and posted, the case runs on the final
+/// deadline; the final draft does not bring the long-past answer deadline back.
+#[test]
+fn a_final_draft_after_an_interim_answer_is_not_overdue_on_the_answer_deadline() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t0);
+    let answer_due = case.deadlines.answer.unwrap();
+    let step = |case: &Case, role, action, at| reply(&c, case, role, action, at).case;
+    let case = step(
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Interim),
+        t0 + Duration::hours(1),
+    );
+    let case = step(
+        &case,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(2),
+    );
+    assert_eq!(case.state, State::InterimApproved);
+    // Approved, not yet posted: the answer deadline still runs.
+    assert!(workflow::open_deadline(&case, otklik_core::config::DeadlineKind::Answer).is_some());
+    let case = step(
+        &case,
+        Role::Publisher,
+        Action::Published,
+        t0 + Duration::hours(3),
+    );
+    assert_eq!(case.state, State::InterimApproved);
+    assert_eq!(case.published_at, Some(t0 + Duration::hours(3)));
+    let final_due = case.deadlines.final_.unwrap();
+    // The final draft, days after the answer deadline.
+    let late = barnaul(2026, 12, 8, 10, 0);
+    assert!(late > answer_due);
+    let drafted = step(
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        late,
+    );
+    assert_eq!(drafted.state, State::DraftSubmitted);
+    assert_eq!(
+        workflow::open_deadline(&drafted, otklik_core::config::DeadlineKind::Answer),
+        None
+    );
+    assert!(
+        workflow::schedule(&drafted, &c)
+            .iter()
+            .all(|d| d.kind != otklik_core::config::DeadlineKind::Answer)
+    );
+    // The answer step, fired by a timer that still had it queued, changes nothing.
+    let stale = workflow::Due {
+        at: answer_due,
+        case: 1,
+        step: 1,
+        kind: otklik_core::config::DeadlineKind::Answer,
+        deadline: answer_due,
+    };
+    let out = fire_due(&c, &drafted, &stale, late);
+    assert!(!out.accepted && out.notices.is_empty());
+    // A returned final draft: still nothing on the answer deadline, the final one runs.
+    let returned = step(
+        &drafted,
+        Role::Coordinator,
+        Action::Rework,
+        late + Duration::hours(1),
+    );
+    assert_eq!(
+        workflow::open_deadline(&returned, otklik_core::config::DeadlineKind::Answer),
+        None
+    );
+    assert_eq!(
+        workflow::open_deadline(&returned, otklik_core::config::DeadlineKind::Final),
+        Some(final_due)
+    );
+    // A second interim answer does not move the final deadline (7 days from the first, once).
+    let again = step(
+        &returned,
+        Role::Executor,
+        Action::Draft(DraftKind::Interim),
+        late + Duration::hours(2),
+    );
+    let again = step(
+        &again,
+        Role::Coordinator,
+        Action::Approve,
+        late + Duration::hours(3),
+    );
+    assert_eq!(again.state, State::InterimApproved);
+    assert_eq!(again.deadlines.final_, Some(final_due));
+    // The final answer: approved, it runs until posted; then the case is closed.
+    let fin = step(
+        &again,
+        Role::Executor,
+        Action::Published,
+        late + Duration::hours(4),
+    );
+    let fin = step(
+        &fin,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        late + Duration::hours(5),
+    );
+    let fin = step(
+        &fin,
+        Role::Coordinator,
+        Action::Approve,
+        late + Duration::hours(6),
+    );
+    assert_eq!(fin.state, State::Approved);
+    assert_eq!(
+        workflow::open_deadline(&fin, otklik_core::config::DeadlineKind::Final),
+        Some(final_due)
+    );
+    assert_eq!(
+        workflow::open_deadline(&fin, otklik_core::config::DeadlineKind::Answer),
+        None
+    );
+    let fin = step(
+        &fin,
+        Role::Publisher,
+        Action::Published,
+        late + Duration::hours(7),
+    );
+    assert_eq!(fin.state, State::Closed);
+    assert_eq!(fin.final_published_at, Some(late + Duration::hours(7)));
+    assert_eq!(fin.published_at, Some(t0 + Duration::hours(3)));
+}
+
+/// Cl. 6: prepared *and* posted within the answer deadline. An approved answer keeps its
+/// deadline steps until ОПУБЛИКОВАНО from the executor or the publisher.
+#[test]
+fn an_approved_answer_runs_until_it_is_posted() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t0);
+    let step = |case: &Case, role, action, at| reply(&c, case, role, action, at).case;
+    let case = step(
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        t0 + Duration::hours(1),
+    );
+    let approved = reply(
+        &c,
+        &case,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(2),
+    );
+    assert_eq!(approved.case.state, State::Approved);
+    assert_eq!(approved.case.awaiting_publication, Some(DraftKind::Answer));
+    let due = workflow::schedule(&approved.case, &c);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].kind, otklik_core::config::DeadlineKind::Answer);
+    // Not posted by the deadline: the answer step fires (overdue to coordinator and supervisor).
+    let out = fire_due(&c, &approved.case, &due[0], due[0].at);
+    assert!(out.accepted);
+    assert_eq!(out.notices[0].to, ["coord@example.ru", "super@example.ru"]);
+    // The publisher confirms: closed, posted (late here).
+    let posted = reply(
+        &c,
+        &out.case,
+        Role::Publisher,
+        Action::Published,
+        due[0].at + Duration::hours(1),
+    );
+    assert!(posted.accepted);
+    assert_eq!(posted.case.state, State::Closed);
+    assert_eq!(
+        posted.case.published_at,
+        Some(due[0].at + Duration::hours(1))
+    );
+    assert!(workflow::schedule(&posted.case, &c).is_empty());
+    // The publisher may confirm publication, nothing else.
+    for action in [
+        Action::Approve,
+        Action::Close,
+        Action::Draft(DraftKind::Answer),
+    ] {
+        assert!(!reply(&c, &case, Role::Publisher, action, t0).accepted);
+    }
+    // A clarifying question approved: nothing to post, no ОПУБЛИКОВАНО.
+    let q = step(
+        &open(&c, t0),
+        Role::Executor,
+        Action::Draft(DraftKind::Query),
+        t0 + Duration::hours(1),
+    );
+    let q = step(
+        &q,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(2),
+    );
+    assert_eq!(q.state, State::Assigned);
+    assert_eq!(q.awaiting_publication, None);
+    assert!(
+        !reply(
+            &c,
+            &q,
+            Role::Publisher,
+            Action::Published,
+            t0 + Duration::hours(3)
+        )
+        .accepted
+    );
+}
+
+/// A case approved before publication was tracked (no `awaiting_publication` in its JSON)
+/// does not start firing answer or final steps after an upgrade.
+#[test]
+fn cases_approved_before_the_upgrade_fire_nothing() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t0);
+    let step = |case: &Case, role, action, at| reply(&c, case, role, action, at).case;
+    let case = step(
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        t0 + Duration::hours(1),
+    );
+    let mut legacy = step(
+        &case,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(2),
+    );
+    legacy.awaiting_publication = None;
+    assert!(workflow::schedule(&legacy, &c).is_empty());
 }
 
 #[test]

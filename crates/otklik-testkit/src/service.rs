@@ -68,6 +68,7 @@ pub fn config_text(
 [service]
 state_dir = "{state_dir}"
 case_prefix = "OTK"
+monthly_report = false
 
 [imap]
 host = "{host}"
@@ -91,7 +92,7 @@ from = "Обратная связь <{service}>"
 {deadlines}
 
 [people]
-coordinator = {{ name = "Балакирева Ольга", email = "{coord}" }}
+coordinator = {{ name = "Балакирева Ольга", email = "{coord}", new_cases = false }}
 supervisor = {{ name = "Шевич Наталья", email = "{sup}" }}
 publisher = "{press}"
 

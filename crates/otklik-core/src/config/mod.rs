@@ -67,6 +67,8 @@ pub struct ServiceConfig {
     pub language: Language,
     /// Local time of the daily digest on working days (`service.digest_at`); `None`: no digest.
     pub digest_at: Option<NaiveTime>,
+    /// The month's report to the supervisor on its first working day (default true).
+    pub monthly_report: bool,
     /// The longest absence an executor may announce by mail (calendar days; default 90).
     pub max_absence: chrono::Duration,
     /// How long bookkeeping is kept (the inbound ledger, the sent-marks of the outbox);
@@ -202,10 +204,15 @@ impl Deadlines {
 /// A named official with an address (`people.coordinator`, `people.supervisor`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
-    /// Full name, trimmed and non-empty.
+    /// Full name, trimmed and non-empty: surname, first name and patronymic ("Шишова Татьяна
+    /// Михайловна"), or as written.
     pub name: String,
     /// Lower-cased.
     pub email: String,
+    /// The official's position, empty when not given.
+    pub position: String,
+    /// Coordinator: a short notice per new case as it opens (default true).
+    pub new_cases: bool,
 }
 
 /// The `[people]` section: who distributes, controls and publishes.

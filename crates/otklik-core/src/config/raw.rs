@@ -18,6 +18,7 @@ pub struct RawService {
     pub digest_at: Option<Str>,
     pub max_absence: Option<Str>,
     pub retention: Option<Str>,
+    pub monthly_report: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -86,6 +87,9 @@ pub struct RawDeadlines {
 pub struct RawPerson {
     pub name: Option<Str>,
     pub email: Option<Str>,
+    pub position: Option<Str>,
+    /// Coordinator only: a notice per new case (default true).
+    pub new_cases: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -40,6 +40,9 @@ pub enum Word {
     Absent,
     /// `НА МЕСТЕ` / `BACK`: ends the absence an executor announced by mail.
     Back,
+    /// `ОТЧЁТ` / `REPORT` with a date range: the report by mail, for the coordinator or the
+    /// supervisor.
+    Report,
 }
 
 /// Every keyword, as the mails print it in Russian and in English. The parser reads exactly
@@ -59,6 +62,7 @@ pub const KEYWORDS: &[(Word, &str, &str)] = &[
     (Word::MyCases, "МОИ ДЕЛА", "MY CASES"),
     (Word::Absent, "ОТСУТСТВУЮ", "ABSENT"),
     (Word::Back, "НА МЕСТЕ", "BACK"),
+    (Word::Report, "ОТЧЁТ", "REPORT"),
 ];
 
 /// The keyword as the mails print it: Russian, or English.
@@ -310,7 +314,43 @@ fn match_line(line: &str, ctx: Context) -> Option<(Found, usize)> {
             }
         }
         Word::Absent => Some(absent(line, &chars, after)),
+        Word::Report => Some(report_range(line, skip_sep(after_off))),
     }
+}
+
+/// `ОТЧЁТ 01.11.2026-30.11.2026` / `REPORT 2026-11-01..2026-11-30`: the period, first day
+/// and last day inclusive (either date form, `-`, `..`, `–` or a space between them).
+fn report_range(line: &str, from: usize) -> (Found, usize) {
+    const HOW: &str =
+        "write ОТЧЁТ ДД.ММ.ГГГГ-ДД.ММ.ГГГГ or REPORT YYYY-MM-DD..YYYY-MM-DD (first and last day)";
+    let rest = &line[from..];
+    let end = from + rest.len();
+    let spec: String = rest
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let split = |s: &str| -> Option<(NaiveDate, NaiveDate)> {
+        for sep in ["..", "–", "—", " - ", " "] {
+            if let Some((a, b)) = s.split_once(sep)
+                && let (Some(a), Some(b)) = (parse_date(a.trim()), parse_date(b.trim()))
+            {
+                return Some((a, b));
+            }
+        }
+        // `01.11.2026-30.11.2026`: the hyphen between two dotted dates.
+        let (a, b) = s.split_once('-').filter(|(a, _)| a.contains('.'))?;
+        Some((parse_date(a)?, parse_date(b)?))
+    };
+    let found = match split(spec.trim()) {
+        Some((a, b)) if a <= b => Keyword::Report(a, b),
+        Some(_) => Keyword::Invalid(format!("the period starts after it ends: {HOW}")),
+        None if spec.is_empty() => {
+            Keyword::Invalid(format!("ОТЧЁТ / REPORT needs a period: {HOW}"))
+        }
+        None => Keyword::Invalid(format!("«{spec}» is not a period: {HOW}")),
+    };
+    (Found::Keyword(found), end)
 }
 
 /// The whitespace-delimited token at `from` (after any whitespace) and the offset after it.

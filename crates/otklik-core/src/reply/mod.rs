@@ -44,6 +44,9 @@ pub enum Keyword {
     AbsentUntil(NaiveDate),
     /// НА МЕСТЕ / BACK
     Back,
+    /// ОТЧЁТ ДД.ММ.ГГГГ-ДД.ММ.ГГГГ / REPORT YYYY-MM-DD..YYYY-MM-DD: the report by mail
+    /// (first and last day, inclusive).
+    Report(NaiveDate, NaiveDate),
     /// A keyword was clearly meant but is malformed (`НАЗНАЧИТЬ` without a target,
     /// `ОТСУТСТВУЮ ДО 31.02.2026`). The text says what was wrong, quoting the input, so
     /// that the workflow can explain it to the sender instead of treating the mail as a

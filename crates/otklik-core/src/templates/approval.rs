@@ -2,7 +2,7 @@
 //! draft), a draft back to the executor, the approved text, an executor's refusal.
 
 use super::doc::word_diff;
-use super::{Block, Parts, View, Word, headline, keyword, kind_label, tr};
+use super::{Block, Parts, View, headline, kind_label, tr};
 use crate::workflow::{Case, HistoryEvent};
 
 /// After a rework: the draft that was returned and the coordinator's comments on it,
@@ -76,6 +76,10 @@ pub(super) fn for_approval(view: &View<'_>) -> Parts {
         ),
         (tr(lang, "Исполнитель", "Executor").to_string(), by),
     ]));
+    let waiting = super::decree::waiting(view);
+    if !waiting.is_empty() {
+        d.push(Block::Text(waiting.trim_end().to_string()));
+    }
     let text = draft.map(|d| d.text.as_str()).unwrap_or("");
     if let Some((returned, comments)) = &round {
         d.push(Block::Quote {
@@ -185,14 +189,6 @@ pub(super) fn approved(view: &View<'_>) -> Parts {
         "Опубликуйте согласованный ответ",
         "Post the approved answer",
     )));
-    d.instruction = Some(
-        tr(
-            lang,
-            "После публикации ответьте: ОПУБЛИКОВАНО (можно со ссылкой на ответ).",
-            "Once posted, reply: PUBLISHED (a link to the answer is welcome).",
-        )
-        .to_string(),
-    );
     d.push(Block::Text(format!(
         "{} ({kind}).",
         tr(lang, "Текст согласован", "The text is approved")
@@ -210,15 +206,7 @@ pub(super) fn approved(view: &View<'_>) -> Parts {
         )]));
     }
     d.push(view.deadlines());
-    d.buttons.push(view.button(
-        keyword(lang, Word::Published),
-        tr(lang, "Опубликовано", "Published"),
-        tr(
-            lang,
-            "ответ размещён под сообщением",
-            "the answer is posted under the post",
-        ),
-    ));
+    view.publish_actions(&mut d);
     Parts {
         subject,
         doc: d,

@@ -1,6 +1,7 @@
 //! Reminders and escalations about a deadline, to the executor, the coordinator or the
 //! supervisor.
 
+use super::decree;
 use super::doc::{Block, Lead, Tone};
 use super::{
     DateTime, DeadlineKind, Parts, Utc, View, capitalize, deadline_name, due_phrase, headline,
@@ -51,7 +52,13 @@ pub(super) fn deadline(
         .as_deref()
         .and_then(|id| view.config.executor(id));
     let is_executor = executor.is_some_and(|e| e.email == view.recipient);
+    let publishing = case.awaiting_publication.is_some();
     let ask = match (coordinator, is_executor, kind) {
+        (false, true, _) if publishing => tr(
+            lang,
+            "Опубликуйте согласованный ответ",
+            "Post the approved answer",
+        ),
         (true, _, _) => tr(
             lang,
             "Проверьте дело и примите решение",
@@ -91,6 +98,11 @@ pub(super) fn deadline(
         tr(lang, "Состояние дела", "Case state"),
         state_label(lang, case.state)
     ));
+    let waiting = decree::waiting(view);
+    if !waiting.is_empty() {
+        t.push('\n');
+        t.push_str(waiting.trim_end());
+    }
     d.push(Block::Text(t));
     if let Some(e) = executor {
         d.push(Block::Fields(vec![(
@@ -100,7 +112,9 @@ pub(super) fn deadline(
     }
     d.push(view.post_text());
     d.push(view.fields());
-    if coordinator {
+    if publishing {
+        view.publish_actions(&mut d);
+    } else if coordinator {
         view.coordinator_actions(&mut d);
     } else if is_executor {
         view.executor_actions(&mut d);

@@ -6,6 +6,7 @@
 
 mod approval;
 mod deadline;
+pub mod decree;
 pub mod doc;
 mod intake;
 mod service;
@@ -151,9 +152,15 @@ impl View<'_> {
         format!("[{}]", self.case.id)
     }
 
-    /// A mail body with the footer and the action code.
+    /// A mail body with the salutation, the footer (the coordinator's signature first) and
+    /// the action code.
     fn doc(&self, subject: &str) -> Doc {
-        let mut d = Doc::new(self.ru(), subject.to_string(), footer(self.lang()));
+        let footer = format!("{}{}", decree::signature(self), footer(self.lang()));
+        let mut d = Doc::new(self.ru(), subject.to_string(), footer);
+        let greeting = decree::greeting(self);
+        if !greeting.trim().is_empty() {
+            d.push(Block::Text(greeting.trim().to_string()));
+        }
         d.code = Some((
             tr(
                 self.lang(),
@@ -361,6 +368,46 @@ impl View<'_> {
         ));
     }
 
+    /// Whether the recipient may confirm the posting (ОПУБЛИКОВАНО): while an approved text
+    /// waits to be posted, the executor, the publisher and the coordinator.
+    fn may_publish(&self) -> bool {
+        let people = &self.config.people;
+        let may = self.recipient == people.coordinator.email
+            || people.publisher.as_deref() == Some(self.recipient)
+            || self
+                .case
+                .executor
+                .as_deref()
+                .and_then(|id| self.config.executor(id))
+                .is_some_and(|e| e.email == self.recipient);
+        may && self.case.awaiting_publication.is_some()
+    }
+
+    /// `ОПУБЛИКОВАНО`, offered only to those [`View::may_publish`] allows.
+    fn publish_actions(&self, d: &mut Doc) {
+        if !self.may_publish() {
+            return;
+        }
+        let lang = self.lang();
+        d.instruction = Some(
+            tr(
+                lang,
+                "После публикации ответьте: ОПУБЛИКОВАНО (можно со ссылкой на ответ).",
+                "Once posted, reply: PUBLISHED (a link to the answer is welcome).",
+            )
+            .to_string(),
+        );
+        d.buttons.push(self.button(
+            keyword(lang, Word::Published),
+            tr(lang, "Опубликовано", "Published"),
+            tr(
+                lang,
+                "ответ размещён под сообщением",
+                "the answer is posted under the post",
+            ),
+        ));
+    }
+
     fn executor_list(&self) -> Vec<String> {
         self.config
             .executors
@@ -461,6 +508,10 @@ pub fn action_label(lang: Language, action: &str) -> String {
         "excluded" => ("исключение (п. 12)", "exclusion (clause 12)"),
         "closed" => ("закрытие дела", "closing"),
         "published" => ("публикация ответа", "publication"),
+        "forwarded" => (
+            "пересланное уведомление, открыто дело",
+            "the forwarded notification; a case is open",
+        ),
         other => (other, other),
     };
     tr(lang, ru, en).to_string()
@@ -512,6 +563,7 @@ struct Parts {
 /// blocks.
 pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
     let parts = match &notice.kind {
+        NoticeKind::CaseOpened => decree::case_opened(view),
         NoticeKind::NewCase { absent } => intake::new_case(view, absent),
         NoticeKind::NeedsAssignment { reason } => intake::needs_assignment(view, reason),
         NoticeKind::Excluded { matched } => intake::excluded(view, matched),

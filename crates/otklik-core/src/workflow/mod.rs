@@ -179,8 +179,21 @@ pub struct Case {
     /// Escalation steps already fired (stored as `step:Kind:deadline-unix`).
     pub fired: BTreeSet<FiredStep>,
     pub first_draft_at: Option<DateTime<Utc>>,
-    /// When the answer deadline was met (an answer or interim answer approved).
+    /// When the first answer or interim answer was approved (approved in time, cl. 7).
     pub answered_at: Option<DateTime<Utc>>,
+    /// When the first answer or interim answer was posted (`ОПУБЛИКОВАНО`): the answer
+    /// deadline is met (cl. 6: prepared *and* posted).
+    #[serde(default)]
+    pub published_at: Option<DateTime<Utc>>,
+    /// An approved answer or interim answer waiting for `ОПУБЛИКОВАНО`; its deadline (answer,
+    /// or final after an interim answer) stays tracked until then.
+    #[serde(default)]
+    pub awaiting_publication: Option<DraftKind>,
+    /// The final answer after an interim one (cl. 9): when it was approved, when posted.
+    #[serde(default)]
+    pub final_approved_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub final_published_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
 }
 
@@ -190,6 +203,8 @@ pub enum Role {
     Coordinator,
     /// The case's current executor.
     Executor,
+    /// `people.publisher`: may confirm that an approved answer is posted.
+    Publisher,
     /// Anyone else (including another executor).
     Other,
 }
@@ -256,6 +271,9 @@ pub struct Notice {
 pub enum NoticeKind {
     /// The case, to its (new) executor; `absent`: on behalf of this absent executor.
     NewCase { absent: Option<String> },
+    /// To the coordinator (`people.coordinator.new_cases`): a new case opened and went to
+    /// its executor; she may reassign it (cl. 5).
+    CaseOpened,
     /// To the coordinator: nobody was found; please assign.
     NeedsAssignment { reason: String },
     /// To the coordinator: clause 12 exclusion.
@@ -416,6 +434,10 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         fired: BTreeSet::new(),
         first_draft_at: None,
         answered_at: None,
+        published_at: None,
+        awaiting_publication: None,
+        final_approved_at: None,
+        final_published_at: None,
         closed_at: None,
         notification: n,
     };
@@ -480,6 +502,12 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
     match wanted.map(|w| routing::resolve(config, ctx.absences, &w, date)) {
         Some(assignee) if assignee.executor().is_some() => {
             assign_to(&mut case, &assignee, "otklik", &how, ctx, &mut notices);
+            if config.people.coordinator.new_cases {
+                notices.push(Notice {
+                    to: vec![ctx.coordinator()],
+                    kind: NoticeKind::CaseOpened,
+                });
+            }
         }
         Some(Assignee::Nobody { absent }) => {
             let reason = format!("{absent} is absent and no deputy is available");
@@ -606,17 +634,26 @@ pub fn apply(case: &Case, event: Event, ctx: Ctx<'_>) -> Outcome {
 }
 
 /// The deadline of `kind` if it is still open for the case (its escalations may fire).
+///
+/// The answer deadline runs until the first answer or interim answer is posted; the final
+/// deadline (after an interim answer) until the final answer is posted. In `approved` and
+/// `interim_approved` they run only while an approved text waits for `ОПУБЛИКОВАНО` (a case
+/// approved before publication was tracked has nothing waiting, and nothing runs).
 pub fn open_deadline(case: &Case, kind: DeadlineKind) -> Option<DateTime<Utc>> {
     use State::*;
+    let live = case.state.is_open();
+    let waiting_post = case.awaiting_publication.is_some();
     let open = match kind {
         DeadlineKind::Draft => {
             case.first_draft_at.is_none() && matches!(case.state, Unassigned | Assigned)
         }
         DeadlineKind::Answer => {
-            matches!(case.state, Unassigned | Assigned | DraftSubmitted | Rework)
+            live && case.published_at.is_none() && (case.answered_at.is_none() || waiting_post)
         }
         DeadlineKind::Rework => case.state == Rework,
-        DeadlineKind::Final => case.state == InterimApproved,
+        DeadlineKind::Final => {
+            live && case.final_published_at.is_none() && (case.state != Approved || waiting_post)
+        }
     };
     if open { case.deadlines.get(kind) } else { None }
 }

@@ -70,13 +70,14 @@ fn entitled(role: &Role, action: &Action) -> bool {
         Action::Approve | Action::Rework | Action::Assign(_) | Action::Exclude | Action::Close => {
             *role == Role::Coordinator
         }
-        Action::Published => matches!(role, Role::Executor | Role::Coordinator),
+        Action::Published => matches!(role, Role::Executor | Role::Coordinator | Role::Publisher),
     }
 }
 
 /// Does this action fit a case in this state?
-fn fits(state: State, action: &Action) -> bool {
+fn fits(case: &Case, action: &Action) -> bool {
     use State::*;
+    let state = case.state;
     match action {
         Action::Draft(_) => matches!(state, Assigned | DraftSubmitted | Rework | InterimApproved),
         Action::Decline => matches!(state, Assigned | Rework),
@@ -87,7 +88,13 @@ fn fits(state: State, action: &Action) -> bool {
         ),
         Action::Exclude => matches!(state, Unassigned | Assigned | DraftSubmitted | Rework),
         Action::Close => state != Closed,
-        Action::Published => matches!(state, Approved | InterimApproved),
+        // An approved text waits to be posted (an interim answer may still be confirmed
+        // after the final draft came in); `approved`/`interim_approved` without one as before.
+        Action::Published => {
+            state.is_open()
+                && (case.awaiting_publication.is_some()
+                    || matches!(state, Approved | InterimApproved))
+        }
     }
 }
 
@@ -104,6 +111,7 @@ pub(super) fn reply(
         let who = match role {
             Role::Coordinator => "the coordinator",
             Role::Executor => "the executor of this case",
+            Role::Publisher => "the publisher",
             Role::Other => "this address",
         };
         return refuse(
@@ -113,7 +121,7 @@ pub(super) fn reply(
             ctx,
         );
     }
-    if !fits(case.state, &action) {
+    if !fits(&case, &action) {
         let reason = format!(
             "{} does not fit a case in state {}",
             action_verb(&action),
@@ -215,11 +223,22 @@ fn approve(mut case: Case, mut r: Reply<'_>) -> Outcome {
         DraftKind::Answer => {
             case.state = State::Approved;
             case.answered_at.get_or_insert(now);
+            if case.deadlines.final_.is_some() {
+                case.final_approved_at.get_or_insert(now);
+            }
+            case.awaiting_publication = Some(DraftKind::Answer);
         }
         DraftKind::Interim => {
             case.state = State::InterimApproved;
             case.answered_at.get_or_insert(now);
-            case.deadlines.final_ = Some(cal.add(now, set.final_after_interim));
+            // Cl. 9: seven working days from the interim answer, once; a second interim
+            // answer does not move the final deadline.
+            if case.deadlines.final_.is_none() {
+                case.deadlines.final_ = Some(cal.add(now, set.final_after_interim));
+            }
+            if case.awaiting_publication.is_none() {
+                case.awaiting_publication = Some(DraftKind::Interim);
+            }
         }
         DraftKind::Query => {
             // The question goes to the author; the executor goes on with the answer.
@@ -367,6 +386,18 @@ fn published(mut case: Case, mut r: Reply<'_>) -> Outcome {
     let now = r.now();
     case.history
         .push(entry(now, HistoryEvent::Published, r.from, r.text.clone()));
+    match case.awaiting_publication.take() {
+        Some(DraftKind::Answer) => {
+            if case.deadlines.final_.is_some() {
+                case.final_published_at.get_or_insert(now);
+            }
+            case.published_at.get_or_insert(now);
+        }
+        Some(_) => {
+            case.published_at.get_or_insert(now);
+        }
+        None => {}
+    }
     if case.state == State::Approved {
         case.state = State::Closed;
         case.closed_at = Some(now);

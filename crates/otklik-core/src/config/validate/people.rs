@@ -30,7 +30,33 @@ pub(super) fn person(cx: &mut Ctx<'_>, p: &Spanned<RawPerson>, key: &str) -> Opt
     Some(Person {
         name: name?,
         email: email?,
+        position: person_position(r),
+        new_cases: person_new_cases(cx, r, key),
     })
+}
+
+/// `people.*.position`: free text, empty when absent.
+fn person_position(r: &RawPerson) -> String {
+    r.position
+        .as_ref()
+        .map(|p| p.get_ref().trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `people.coordinator.new_cases` (default true); only the coordinator gets those notices.
+fn person_new_cases(cx: &mut Ctx<'_>, r: &RawPerson, key: &str) -> bool {
+    match &r.new_cases {
+        None => true,
+        Some(v) if key == "people.coordinator" => *v.get_ref(),
+        Some(v) => {
+            cx.at(
+                v.span(),
+                &join(key, "new_cases"),
+                "only the coordinator gets a notice per new case (people.coordinator.new_cases)",
+            );
+            true
+        }
+    }
 }
 
 pub(super) fn people(cx: &mut Ctx<'_>, s: &Spanned<RawPeople>) -> Option<People> {

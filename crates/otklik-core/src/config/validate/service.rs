@@ -103,7 +103,9 @@ pub(super) fn service(cx: &mut Ctx<'_>, raw: Option<Spanned<RawService>>) -> Opt
             }
         },
     };
+    let monthly_report = raw.monthly_report.as_ref().is_none_or(|v| *v.get_ref());
     Some(ServiceConfig {
+        monthly_report,
         max_absence: max_absence?,
         state_dir: state_dir?,
         case_prefix: case_prefix?,
