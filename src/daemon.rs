@@ -40,7 +40,10 @@ pub enum StartError {
     )]
     WeakSecret { path: String, len: usize },
     #[error("{0} (is another otklik running with this state_dir?)")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    /// The store is of a newer format than this version reads: nothing was written to it.
+    #[error("{0}")]
+    StoreFormat(StoreError),
     #[error("smtp: {0}")]
     Smtp(#[from] crate::smtp::SmtpSetupError),
     #[error("tls: {0}")]
@@ -50,6 +53,15 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl From<StoreError> for StartError {
+    fn from(e: StoreError) -> StartError {
+        match e {
+            StoreError::NewerFormat { .. } => StartError::StoreFormat(e),
+            e => StartError::Store(e),
+        }
+    }
 }
 
 /// Why a running service stopped on its own (anything but a shutdown asked for), or could
