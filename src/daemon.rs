@@ -253,6 +253,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         reload,
     } = controls;
     let state_dir = config.service.state_dir.clone();
+    let live = Arc::new(crate::status::Live::new(Utc::now()));
     std::fs::create_dir_all(&state_dir).map_err(|source| StartError::StateDir {
         path: state_dir.display().to_string(),
         source,
@@ -330,10 +331,11 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         path: sock.display().to_string(),
         source,
     })?;
-    let control_task = tokio::spawn(crate::control::serve(
+    let control_task = tokio::spawn(crate::control::serve_with(
         listener,
         store.clone(),
         outbox_wake.clone(),
+        Some(live.clone()),
     ));
 
     // IMAP watcher (restarted when its settings change on reload).
@@ -408,6 +410,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
             changed = state_rx.changed() => {
                 if changed.is_err() { continue; }
                 let s = *state_rx.borrow();
+                live.imap_state(s, Utc::now());
                 if !ready && matches!(s, MailboxState::Idle | MailboxState::Polling) {
                     ready = true;
                     notify("READY=1");

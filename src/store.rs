@@ -879,6 +879,18 @@ impl Store {
         self.outbox.len()
     }
 
+    /// When the queued mail that has waited longest was written (its record only, never
+    /// its bytes).
+    pub fn outbox_oldest(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut oldest: Option<DateTime<Utc>> = None;
+        for kv in self.outbox.iter() {
+            let (k, v) = kv?;
+            let mail: OutMail = dec(&k, &v)?;
+            oldest = Some(oldest.map_or(mail.created, |o| o.min(mail.created)));
+        }
+        Ok(oldest)
+    }
+
     /// The message was accepted by the SMTP server: it leaves the outbox, its bytes with
     /// it; a small sent-mark stays (until [`Store::sweep`]).
     pub fn outbox_sent(&self, seq: u64, at: DateTime<Utc>) -> Result<(), StoreError> {

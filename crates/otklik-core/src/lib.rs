@@ -26,6 +26,7 @@ pub mod lexicon;
 pub mod reply;
 pub mod report;
 pub mod routing;
+pub mod status;
 pub mod templates;
 pub mod text;
 pub mod workflow;
