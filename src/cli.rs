@@ -28,7 +28,18 @@ use crate::workflow::{self, Case, Classification};
 #[command(
     name = "otklik",
     version,
-    about = "Answers critical social-media posts on time, by email"
+    about = "Answers critical social-media posts on time, by email",
+    long_about = "Answers critical social-media posts on time, by email. A monitoring \
+platform mails a notification about a post; otklik opens a case, routes it to the \
+competent official, takes the draft answer and the coordinator's approval by reply, and \
+sends reminders and escalations as working-hour deadlines near. `otklik run` is the \
+service (systemd: otklik.service); the other commands ask it over its control socket, or \
+read its store when it does not run.",
+    after_long_help = "Files:\n  /etc/otklik/otklik.toml        the configuration (--config, $OTKLIK_CONFIG)\n  \
+/etc/otklik/exclude-words.txt  the clause 12 word list\n  /var/lib/otklik/               \
+the state: the store, the reply secret, the control socket\n\nExit status: 0 success, \
+1 a user error (one line on stderr), 2 a usage error; `otklik status`: 0 OK, 1 WARNING, \
+2 CRITICAL, 3 UNKNOWN.\n\nSee /usr/share/doc/otklik/operations.md."
 )]
 pub struct Cli {
     /// The configuration file.
@@ -121,11 +132,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Writes the man page (roff) or a shell's completion script to stdout.
+    /// Writes the man page (roff) or a shell's completion script to stdout; `man DIR`
+    /// writes the pages of every subcommand too, as DIR/otklik*.1.
     #[command(hide = true)]
     Generate {
         #[arg(value_enum)]
         what: Generated,
+        dir: Option<PathBuf>,
     },
 }
 
@@ -230,7 +243,14 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
     match &cli.command {
         Command::Run { .. } => Err(user("`run` is started by main")),
         Command::Status { .. } => Err(user("`status` is answered by main")),
-        Command::Generate { what } => generate(*what, out).map_err(io),
+        Command::Generate { what, dir } => match (what, dir) {
+            (Generated::Man, Some(dir)) => {
+                use clap::CommandFactory;
+                clap_mangen::generate_to(Cli::command(), dir)
+                    .map_err(|e| user(format!("{}: {e}", dir.display())))
+            }
+            _ => generate(*what, out).map_err(io),
+        },
         Command::CheckConfig => {
             load_config(&cli.config, SecretCheck::Lenient)?;
             writeln!(out, "ok").map_err(io)
