@@ -19,6 +19,7 @@ use crate::inbound::Inbound;
 use crate::intake;
 use crate::outbox::Listed;
 use crate::report;
+use crate::status::{Level, evaluate, not_running};
 use crate::store::Store;
 use crate::templates::local_time;
 use crate::workflow::{self, Case, Classification};
@@ -27,7 +28,18 @@ use crate::workflow::{self, Case, Classification};
 #[command(
     name = "otklik",
     version,
-    about = "Answers critical social-media posts on time, by email"
+    about = "Answers critical social-media posts on time, by email",
+    long_about = "Answers critical social-media posts on time, by email. A monitoring \
+platform mails a notification about a post; otklik opens a case, routes it to the \
+competent official, takes the draft answer and the coordinator's approval by reply, and \
+sends reminders and escalations as working-hour deadlines near. `otklik run` is the \
+service (systemd: otklik.service); the other commands ask it over its control socket, or \
+read its store when it does not run.",
+    after_long_help = "Files:\n  /etc/otklik/otklik.toml        the configuration (--config, $OTKLIK_CONFIG)\n  \
+/etc/otklik/exclude-words.txt  the clause 12 word list\n  /var/lib/otklik/               \
+the state: the store, the reply secret, the control socket\n\nExit status: 0 success, \
+1 a user error (one line on stderr), 2 a usage error; `otklik status`: 0 OK, 1 WARNING, \
+2 CRITICAL, 3 UNKNOWN.\n\nSee /usr/share/doc/otklik/operations.md."
 )]
 pub struct Cli {
     /// The configuration file.
@@ -114,6 +126,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The running service's health, for monitoring: one line and the Nagios exit status
+    /// (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes the man page (roff) or a shell's completion script to stdout; `man DIR`
+    /// writes the pages of every subcommand too, as DIR/otklik*.1.
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_enum)]
+        what: Generated,
+        dir: Option<PathBuf>,
+    },
+}
+
+/// What `otklik generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    Man,
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// A user error: printed as one line, exit status 1.
@@ -207,6 +242,15 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
     let io = |e: std::io::Error| user(format!("output: {e}"));
     match &cli.command {
         Command::Run { .. } => Err(user("`run` is started by main")),
+        Command::Status { .. } => Err(user("`status` is answered by main")),
+        Command::Generate { what, dir } => match (what, dir) {
+            (Generated::Man, Some(dir)) => {
+                use clap::CommandFactory;
+                clap_mangen::generate_to(Cli::command(), dir)
+                    .map_err(|e| user(format!("{}: {e}", dir.display())))
+            }
+            _ => generate(*what, out).map_err(io),
+        },
         Command::CheckConfig => {
             load_config(&cli.config, SecretCheck::Lenient)?;
             writeln!(out, "ok").map_err(io)
@@ -315,6 +359,161 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
             }
         }
     }
+}
+
+/// The man page or a completion script, from this command line's own definition.
+pub fn generate(what: Generated, out: &mut dyn Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    let shell = match what {
+        Generated::Man => return clap_mangen::Man::new(cmd).render(out),
+        Generated::Bash => Shell::Bash,
+        Generated::Zsh => Shell::Zsh,
+        Generated::Fish => Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut cmd, "otklik", out);
+    Ok(())
+}
+
+/// How long `otklik status` waits for the service's answer: a check must say something
+/// before the monitoring system's own timeout (10 s for Nagios and Zabbix).
+pub const STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// The JSON of `otklik status --json`; times in the calendar's zone. The facts are null
+/// when the service does not answer.
+#[derive(Debug, Serialize)]
+pub struct StatusJson {
+    pub status: Level,
+    pub code: u8,
+    pub line: String,
+    pub running: bool,
+    pub problems: Vec<String>,
+    pub up_since: Option<String>,
+    pub imap: Option<ImapJson>,
+    pub open_cases: Option<usize>,
+    pub overdue_cases: Vec<String>,
+    pub outbox: Option<usize>,
+    pub outbox_oldest: Option<String>,
+    pub outbox_wait_seconds: Option<i64>,
+    pub dead_letters: Option<usize>,
+    pub last_digest: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImapJson {
+    pub state: String,
+    pub connected: bool,
+    pub last_contact: Option<String>,
+    pub down_seconds: i64,
+}
+
+impl StatusJson {
+    fn down(level: Level, line: String, problem: String) -> StatusJson {
+        StatusJson {
+            status: level,
+            code: level.code(),
+            line,
+            running: false,
+            problems: vec![problem],
+            up_since: None,
+            imap: None,
+            open_cases: None,
+            overdue_cases: vec![],
+            outbox: None,
+            outbox_oldest: None,
+            outbox_wait_seconds: None,
+            dead_letters: None,
+            last_digest: None,
+        }
+    }
+}
+
+/// `otklik status [--json]`: asks the running service, prints one line (or the JSON) and
+/// returns the Nagios exit status.
+pub fn status(cli: &Cli, json: bool, out: &mut dyn Write) -> u8 {
+    let (report, level) = status_report(cli, Utc::now());
+    let text = if json {
+        serde_json::to_string_pretty(&report).unwrap_or_else(|_| report.line.clone())
+    } else {
+        report.line.clone()
+    };
+    match writeln!(out, "{text}") {
+        Ok(()) => level.code(),
+        Err(_) => Level::Unknown.code(),
+    }
+}
+
+fn status_report(cli: &Cli, now: DateTime<Utc>) -> (StatusJson, Level) {
+    let config = match load_config(&cli.config, SecretCheck::Lenient) {
+        Ok(c) => c,
+        Err(e) => {
+            let line = format!("OTKLIK UNKNOWN - {e}");
+            return (
+                StatusJson::down(Level::Unknown, line, e.to_string()),
+                Level::Unknown,
+            );
+        }
+    };
+    let facts = match control::ask_within(
+        &config.service.state_dir,
+        &Request::Health,
+        Some(STATUS_TIMEOUT),
+    ) {
+        Ok(Response::Health(f)) => *f,
+        Ok(Response::Error(e)) => {
+            let why = format!("the service answered: {e}");
+            return (
+                StatusJson::down(Level::Unknown, format!("OTKLIK UNKNOWN - {why}"), why),
+                Level::Unknown,
+            );
+        }
+        Ok(_) => {
+            let why = "unexpected answer from the service".to_string();
+            return (
+                StatusJson::down(Level::Unknown, format!("OTKLIK UNKNOWN - {why}"), why),
+                Level::Unknown,
+            );
+        }
+        Err(e) => {
+            let why = e.to_string();
+            return (
+                StatusJson::down(
+                    Level::Critical,
+                    not_running(&why),
+                    format!("not running: {why}"),
+                ),
+                Level::Critical,
+            );
+        }
+    };
+    let v = evaluate(&facts, now);
+    let tz = config.calendar.timezone();
+    let t = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
+    (
+        StatusJson {
+            status: v.level,
+            code: v.level.code(),
+            line: v.line.clone(),
+            running: true,
+            problems: v.problems.clone(),
+            up_since: Some(t(facts.up_since)),
+            imap: Some(ImapJson {
+                state: facts.imap.state.clone(),
+                connected: facts.imap.connected,
+                last_contact: facts.imap.last_contact.map(t),
+                down_seconds: v.imap_down_seconds,
+            }),
+            open_cases: Some(facts.open_cases),
+            overdue_cases: v.overdue.clone(),
+            outbox: Some(facts.outbox),
+            outbox_oldest: facts.oldest_queued.map(t),
+            outbox_wait_seconds: Some(v.outbox_wait_seconds),
+            dead_letters: Some(facts.dead_letters),
+            last_digest: facts.last_digest.map(|d| d.format("%Y-%m-%d").to_string()),
+        },
+        v.level,
+    )
 }
 
 fn case_label(config: &Config, case: Option<u64>) -> Option<String> {

@@ -13,6 +13,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
 
 use crate::outbox::{self, Listed};
+use crate::status::Live;
 use crate::store::Store;
 use crate::workflow::Case;
 
@@ -37,6 +38,8 @@ pub enum Request {
     Outbox { dead_only: bool },
     /// Dead letter `seq` back into the queue (`otklik outbox --resend`).
     Resend { seq: u64 },
+    /// What `otklik status` reports: only the running service answers it.
+    Health,
 }
 
 /// Cases travel as recorded: their attachments by name, type, hash and size, never the
@@ -56,6 +59,7 @@ pub enum Response {
     Resent {
         seq: u64,
     },
+    Health(Box<crate::status::Facts>),
     Error(String),
 }
 
@@ -76,6 +80,9 @@ pub fn answer(store: &Store, req: &Request) -> Response {
                 Ok(()) => Response::Resent { seq: *seq },
                 Err(e) => Response::Error(e.to_string()),
             },
+            Request::Health => {
+                Response::Error("only the running service reports its status".into())
+            }
         })
     })();
     result.unwrap_or_else(|e| Response::Error(e.to_string()))
@@ -84,14 +91,25 @@ pub fn answer(store: &Store, req: &Request) -> Response {
 /// Serves the socket until the task is dropped. `outbox_wake` wakes the sender after a
 /// dead letter is queued again.
 pub async fn serve(listener: UnixListener, store: Store, outbox_wake: Arc<Notify>) {
+    serve_with(listener, store, outbox_wake, None).await
+}
+
+/// [`serve`], answering [`Request::Health`] from the service's `live` facts.
+pub async fn serve_with(
+    listener: UnixListener,
+    store: Store,
+    outbox_wake: Arc<Notify>,
+    live: Option<Arc<Live>>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let store = store.clone();
         let wake = outbox_wake.clone();
+        let live = live.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_one(stream, store, wake).await {
+            if let Err(e) = serve_one(stream, store, wake, live).await {
                 tracing::debug!(error = %e, "control connection ended");
             }
         });
@@ -102,6 +120,7 @@ async fn serve_one(
     stream: UnixStream,
     store: Store,
     outbox_wake: Arc<Notify>,
+    live: Option<Arc<Live>>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
@@ -109,9 +128,16 @@ async fn serve_one(
         let response = match serde_json::from_str::<Request>(&line) {
             Ok(req) => {
                 let store = store.clone();
-                tokio::task::spawn_blocking(move || answer(&store, &req))
-                    .await
-                    .unwrap_or_else(|e| Response::Error(e.to_string()))
+                let live = live.clone();
+                tokio::task::spawn_blocking(move || match (&req, live) {
+                    (Request::Health, Some(live)) => match live.facts(&store, chrono::Utc::now()) {
+                        Ok(f) => Response::Health(Box::new(f)),
+                        Err(e) => Response::Error(e.to_string()),
+                    },
+                    _ => answer(&store, &req),
+                })
+                .await
+                .unwrap_or_else(|e| Response::Error(e.to_string()))
             }
             Err(e) => Response::Error(format!("bad request: {e}")),
         };
@@ -128,13 +154,57 @@ async fn serve_one(
 
 /// Asks a running daemon; `None` when no daemon listens.
 pub fn ask(state_dir: &Path, req: &Request) -> Option<Response> {
+    ask_within(state_dir, req, None).ok()
+}
+
+/// Why a daemon gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error("no service listens on {path}: {source}")]
+    Connect {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the service on {path} did not answer: {source}")]
+    Answer {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the service on {path} answered something unreadable: {source}")]
+    Garbled {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+/// [`ask`], saying why there is no answer, and giving up after `timeout` (None: waits).
+pub fn ask_within(
+    state_dir: &Path,
+    req: &Request,
+    timeout: Option<std::time::Duration>,
+) -> Result<Response, AskError> {
     use std::io::{BufRead, Write};
-    let mut stream = std::os::unix::net::UnixStream::connect(socket_path(state_dir)).ok()?;
-    let mut line = serde_json::to_vec(req).ok()?;
+    let path = socket_path(state_dir);
+    let name = path.display().to_string();
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(&path).map_err(|source| AskError::Connect {
+            path: name.clone(),
+            source,
+        })?;
+    let answer_err = |source| AskError::Answer {
+        path: name.clone(),
+        source,
+    };
+    stream.set_read_timeout(timeout).map_err(answer_err)?;
+    stream.set_write_timeout(timeout).map_err(answer_err)?;
+    let mut line = serde_json::to_vec(req).map_err(|source| AskError::Garbled {
+        path: name.clone(),
+        source,
+    })?;
     line.push(b'\n');
-    stream.write_all(&line).ok()?;
+    stream.write_all(&line).map_err(answer_err)?;
     let mut reader = std::io::BufReader::new(stream);
     let mut answer = String::new();
-    reader.read_line(&mut answer).ok()?;
-    serde_json::from_str(&answer).ok()
+    reader.read_line(&mut answer).map_err(answer_err)?;
+    serde_json::from_str(&answer).map_err(|source| AskError::Garbled { path: name, source })
 }

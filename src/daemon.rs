@@ -40,7 +40,10 @@ pub enum StartError {
     )]
     WeakSecret { path: String, len: usize },
     #[error("{0} (is another otklik running with this state_dir?)")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    /// The store is of a newer format than this version reads: nothing was written to it.
+    #[error("{0}")]
+    StoreFormat(StoreError),
     #[error("smtp: {0}")]
     Smtp(#[from] crate::smtp::SmtpSetupError),
     #[error("tls: {0}")]
@@ -50,6 +53,15 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+}
+
+impl From<StoreError> for StartError {
+    fn from(e: StoreError) -> StartError {
+        match e {
+            StoreError::NewerFormat { .. } => StartError::StoreFormat(e),
+            e => StartError::Store(e),
+        }
+    }
 }
 
 /// Why a running service stopped on its own (anything but a shutdown asked for), or could
@@ -259,6 +271,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         reload,
     } = controls;
     let state_dir = config.service.state_dir.clone();
+    let live = Arc::new(crate::status::Live::new(Utc::now()));
     std::fs::create_dir_all(&state_dir).map_err(|source| StartError::StateDir {
         path: state_dir.display().to_string(),
         source,
@@ -336,10 +349,11 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         path: sock.display().to_string(),
         source,
     })?;
-    let control_task = tokio::spawn(crate::control::serve(
+    let control_task = tokio::spawn(crate::control::serve_with(
         listener,
         store.clone(),
         outbox_wake.clone(),
+        Some(live.clone()),
     ));
 
     // IMAP watcher (restarted when its settings change on reload).
@@ -414,6 +428,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
             changed = state_rx.changed() => {
                 if changed.is_err() { continue; }
                 let s = *state_rx.borrow();
+                live.imap_state(s, Utc::now());
                 if !ready && matches!(s, MailboxState::Idle | MailboxState::Polling) {
                     ready = true;
                     notify("READY=1");

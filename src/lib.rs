@@ -28,5 +28,6 @@ pub mod notify;
 pub mod outbox;
 pub mod signals;
 pub mod smtp;
+pub mod status;
 pub mod store;
 pub mod tls;

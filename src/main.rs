@@ -10,6 +10,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Command::Run { log_format } => run(&cli, *log_format),
+        Command::Status { json } => {
+            otklik::logging::init(LogFormat::Human, "warn");
+            let mut out = std::io::stdout().lock();
+            ExitCode::from(cli::status(&cli, *json, &mut out))
+        }
         _ => {
             otklik::logging::init(LogFormat::Human, "warn");
             let mut out = std::io::stdout().lock();

@@ -44,6 +44,14 @@ pub enum StoreError {
     MissingAttachment { case: u64, sha256: String },
     #[error("store record {key} is damaged: {reason}")]
     Damaged { key: String, reason: String },
+    #[error(
+        "store at {path} has format {found}, newer than this otklik reads (up to {known}): it was written by a later version; install that version again, or restore the backup taken before the upgrade"
+    )]
+    NewerFormat {
+        path: String,
+        found: u32,
+        known: u32,
+    },
 }
 
 impl StoreError {
@@ -235,6 +243,13 @@ pub struct Store {
 pub struct WriterGuard<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
 
 const NEXT_CASE: &[u8] = b"next_case";
+/// The store's format version in the meta tree, as decimal text. A store without it is of
+/// the first format (written before the key existed): opening it writes the key.
+const FORMAT_KEY: &[u8] = b"format_version";
+/// The format this version writes, and the newest it reads. A change of layout raises it
+/// and adds a step to [`Store::migrate`]; `tests/data/store-v1/` keeps a store of format 1
+/// that every later version must open and read whole.
+pub const FORMAT_VERSION: u32 = 1;
 const OPEN_CASES: &[u8] = b"open_cases";
 /// Set once the outbox has its bodies and due index apart (stores written before had
 /// neither).
@@ -302,8 +317,44 @@ impl Store {
             writer: std::sync::Arc::new(std::sync::Mutex::new(())),
             db,
         };
-        store.split_outbox()?;
+        store.migrate(&path)?;
         Ok(store)
+    }
+
+    /// Checks the format version and brings an older store to the current one, once. A
+    /// newer one is refused before anything is written to it.
+    fn migrate(&self, path: &Path) -> Result<(), StoreError> {
+        let found = self.format_version()?;
+        if found > FORMAT_VERSION {
+            return Err(StoreError::NewerFormat {
+                path: path.display().to_string(),
+                found,
+                known: FORMAT_VERSION,
+            });
+        }
+        // Format 1 includes the outbox with its bodies apart (stores from before the
+        // version key may still have them inline).
+        self.split_outbox()?;
+        if self.meta.get(FORMAT_KEY)?.as_deref() != Some(FORMAT_VERSION.to_string().as_bytes()) {
+            self.meta
+                .insert(FORMAT_KEY, FORMAT_VERSION.to_string().as_bytes())?;
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The format version the store says it has (1 when it says nothing).
+    pub fn format_version(&self) -> Result<u32, StoreError> {
+        match self.meta.get(FORMAT_KEY)? {
+            None => Ok(1),
+            Some(v) => std::str::from_utf8(&v)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .ok_or_else(|| StoreError::Damaged {
+                    key: "meta format_version".into(),
+                    reason: format!("not a version number: {:?}", String::from_utf8_lossy(&v)),
+                }),
+        }
     }
 
     /// Opens the store, waiting up to `patience` while another process holds it (an
@@ -838,6 +889,18 @@ impl Store {
         self.outbox.len()
     }
 
+    /// When the queued mail that has waited longest was written (its record only, never
+    /// its bytes).
+    pub fn outbox_oldest(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut oldest: Option<DateTime<Utc>> = None;
+        for kv in self.outbox.iter() {
+            let (k, v) = kv?;
+            let mail: OutMail = dec(&k, &v)?;
+            oldest = Some(oldest.map_or(mail.created, |o| o.min(mail.created)));
+        }
+        Ok(oldest)
+    }
+
     /// The message was accepted by the SMTP server: it leaves the outbox, its bytes with
     /// it; a small sent-mark stays (until [`Store::sweep`]).
     pub fn outbox_sent(&self, seq: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -1101,6 +1164,11 @@ impl Store {
             .meta
             .get(key.as_bytes())?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn meta_remove(&self, key: &str) -> Result<(), StoreError> {
+        self.meta.remove(key.as_bytes())?;
+        Ok(())
     }
 
     pub fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -17,11 +17,11 @@ fn unit_text() -> String {
 fn unit_for_check(dir: &Path) -> PathBuf {
     let text = unit_text();
     assert!(
-        text.contains("ExecStart=/usr/local/bin/otklik run"),
+        text.contains("ExecStart=/usr/bin/otklik run"),
         "the unit's ExecStart changed; update this test"
     );
     let text = text.replace(
-        "ExecStart=/usr/local/bin/otklik",
+        "ExecStart=/usr/bin/otklik",
         &format!("ExecStart={}", env!("CARGO_BIN_EXE_otklik")),
     );
     let path = dir.join("otklik.service");

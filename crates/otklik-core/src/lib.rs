@@ -37,6 +37,7 @@ pub mod monthly;
 pub mod reply;
 pub mod report;
 pub mod routing;
+pub mod status;
 pub mod templates;
 #[warn(missing_docs)]
 pub mod text;

@@ -1,0 +1,520 @@
+//! Upgrades are safe: a store written by an earlier version opens in this one and holds all
+//! it held. `tests/data/store-v1/` keeps a small store of format 1 (a tarball of the sled
+//! directory, made by `write_the_format_1_fixture` below from a fixed scenario) and
+//! `expected.json`, what was in it when it was written: every case with its state, every
+//! due escalation step, every queued mail and dead letter, the ledger and the counters.
+//! Every later version must open it (migrating it if the format changed) and find all of it.
+
+#[path = "support/offline.rs"]
+mod offline;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use otklik::auth::Secret;
+use otklik::config::Config;
+use otklik::handler::Handler;
+use otklik::store::{FORMAT_VERSION, Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+use offline::DOMAIN;
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/store-v1")
+}
+
+/// What a reader must find in the fixture (written with it).
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Expected {
+    format: u32,
+    next_case: u64,
+    /// `OTK-N state executor`, by number.
+    cases: Vec<String>,
+    open_cases: Vec<u64>,
+    /// `case kind step at`, soonest first.
+    due: Vec<String>,
+    /// `seq message-id to attempts`, in sequence order.
+    queued: Vec<String>,
+    dead: Vec<String>,
+    /// The ledger of handled messages: their dispositions and cases, by key.
+    ledger: Vec<String>,
+    /// The attachments of the cases, by hash.
+    attachments: Vec<String>,
+    last_digest: Option<String>,
+}
+
+fn far_future() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// Reads everything the fixture promises out of a store.
+fn inventory(store: &Store, ledger_keys: &[String]) -> Expected {
+    let mut cases = Vec::new();
+    let mut attachments = BTreeSet::new();
+    for c in store.cases() {
+        let c = c.expect("every case record reads");
+        cases.push(format!(
+            "{} {} {}",
+            c.id,
+            c.state.as_str(),
+            c.executor.as_deref().unwrap_or("-")
+        ));
+        // The bytes too: the record holds references, the attachment tree the bytes.
+        let full = store
+            .case(c.number)
+            .expect("the case with its attachments")
+            .expect("the case is there");
+        for a in &full.notification.attachments {
+            assert_eq!(a.data.len() as u64, a.size, "{}: {}", c.id, a.filename);
+            attachments.insert(format!("{} {} {}", a.sha256, a.filename, a.size));
+        }
+    }
+    let due = store
+        .due_until(far_future())
+        .expect("the due index reads")
+        .iter()
+        .map(|d| format!("{} {:?} {} {}", d.case, d.kind, d.step, d.at.to_rfc3339()))
+        .collect();
+    let queued = store
+        .outbox()
+        .expect("the outbox reads")
+        .iter()
+        .map(|m| {
+            assert!(!m.raw.is_empty(), "mail {} has its bytes", m.seq);
+            format!(
+                "{} {} {} {}",
+                m.seq,
+                m.message_id,
+                m.to.join(","),
+                m.attempts
+            )
+        })
+        .collect();
+    let dead = store
+        .dead_letters()
+        .expect("the dead letters read")
+        .iter()
+        .map(|m| {
+            assert!(!m.raw.is_empty(), "dead letter {} has its bytes", m.seq);
+            format!(
+                "{} {} {} {}",
+                m.seq,
+                m.message_id,
+                m.to.join(","),
+                m.last_error.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    let ledger = ledger_keys
+        .iter()
+        .map(|k| {
+            let r = store
+                .inbound(k)
+                .expect("the ledger reads")
+                .unwrap_or_else(|| panic!("ledger entry {k} is missing"));
+            format!("{k} {:?} {:?}", r.disposition, r.case)
+        })
+        .collect();
+    Expected {
+        format: store.format_version().expect("the format version reads"),
+        next_case: store.peek_next_case().expect("the case counter reads"),
+        cases,
+        open_cases: store.open_case_numbers().expect("the open cases read"),
+        due,
+        queued,
+        dead,
+        ledger,
+        attachments: attachments.into_iter().collect(),
+        last_digest: store
+            .meta_get(otklik::digest::LAST_DIGEST_KEY)
+            .expect("meta reads"),
+    }
+}
+
+/// The fixture's store, unpacked into a fresh directory (the tarball is never opened in
+/// place: opening may migrate it).
+fn unpack(dir: &Path) {
+    let tarball = fixture_dir().join("store.tar.gz");
+    let out = Command::new("tar")
+        .arg("-xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir)
+        .output()
+        .expect("run tar");
+    assert!(
+        out.status.success(),
+        "tar -xzf {}: {}",
+        tarball.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn expected() -> (Expected, Vec<String>) {
+    #[derive(Deserialize)]
+    struct File {
+        ledger_keys: Vec<String>,
+        expected: Expected,
+    }
+    let path = fixture_dir().join("expected.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let f: File = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (f.expected, f.ledger_keys)
+}
+
+#[test]
+fn a_format_1_store_opens_and_holds_everything_it_held() {
+    let dir = tempfile::tempdir().unwrap();
+    unpack(dir.path());
+    let (mut want, ledger_keys) = expected();
+    // A sanity check of the fixture itself: cases in every state, due steps, queued mail.
+    let states: BTreeSet<&str> = want
+        .cases
+        .iter()
+        .filter_map(|c| c.split(' ').nth(1))
+        .collect();
+    for s in [
+        "unassigned",
+        "assigned",
+        "draft_submitted",
+        "rework",
+        "interim_approved",
+        "approved",
+        "closed",
+        "excluded",
+    ] {
+        assert!(states.contains(s), "the fixture has no {s} case");
+    }
+    assert!(!want.due.is_empty() && !want.queued.is_empty() && !want.dead.is_empty());
+
+    let store = Store::open(dir.path()).expect("a format 1 store opens");
+    // Opened by this version, the store is of this version's format.
+    want.format = FORMAT_VERSION;
+    assert_eq!(inventory(&store, &ledger_keys), want);
+    // And it still takes a new case after the old ones (the counter survived).
+    assert_eq!(store.peek_next_case().unwrap(), want.next_case);
+    drop(store);
+    // Opening it again changes nothing more.
+    let store = Store::open(dir.path()).expect("reopens");
+    assert_eq!(inventory(&store, &ledger_keys), want);
+}
+
+#[test]
+fn a_store_without_a_version_is_format_1_and_a_newer_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.format_version().unwrap(), FORMAT_VERSION);
+        assert_eq!(
+            store.meta_get("format_version").unwrap().as_deref(),
+            Some(FORMAT_VERSION.to_string().as_str())
+        );
+        // As stores written before the key existed.
+        store.meta_remove("format_version").unwrap();
+        store.flush_blocking().unwrap();
+    }
+    {
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.meta_get("format_version").unwrap().as_deref(),
+            Some("1"),
+            "opening an unversioned store writes the key"
+        );
+        store
+            .meta_set("format_version", &(FORMAT_VERSION + 1).to_string())
+            .unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let err = match Store::open(dir.path()) {
+        Err(e) => e,
+        Ok(_) => panic!("a store of a newer format must not open"),
+    };
+    assert!(
+        matches!(err, StoreError::NewerFormat { found, known, .. } if found == FORMAT_VERSION + 1 && known == FORMAT_VERSION),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("newer than this otklik reads") && text.contains("backup"),
+        "{text}"
+    );
+    // The service refuses to start on it with the same words, not "another otklik running".
+    let start = otklik::daemon::StartError::from(err);
+    assert!(!start.to_string().contains("another otklik"), "{start}");
+}
+
+// ------------------------------------------------------------------ the fixture's making
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap()
+}
+
+/// The offline test config with a supervisor and an escalation ladder, so that open cases
+/// have due steps.
+fn fixture_config(dir: &Path) -> Arc<Config> {
+    let lexicon = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/exclude-words.txt");
+    let text = format!(
+        r#"
+[service]
+state_dir = "{state}"
+case_prefix = "OTK"
+
+[imap]
+host = "127.0.0.1"
+tls = "none"
+username = "otklik"
+password_env = "OTKLIK_TEST_PASSWORD"
+
+[smtp]
+host = "127.0.0.1"
+tls = "none"
+from = "Обратная связь <otklik@{DOMAIN}>"
+
+[calendar]
+timezone = "UTC"
+workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+hours = ["00:00-24:00"]
+
+[deadlines]
+answer = "9h"
+draft_before_answer = "4h"
+rework = "1h"
+final_after_interim = "7d"
+
+[people]
+coordinator = {{ name = "Балакирева Ольга", email = "coord@{DOMAIN}" }}
+supervisor = {{ name = "Шевич Наталья", email = "super@{DOMAIN}" }}
+publisher = "press@{DOMAIN}"
+
+[[executors]]
+id = "housing"
+name = "Шишова Татьяна Михайловна"
+email = "housing@{DOMAIN}"
+
+[[rules]]
+name = "ЖКХ"
+topic = ["ЖКХ*"]
+executor = "housing"
+
+[[escalations]]
+deadline = "draft"
+at = "-1h"
+notify = ["executor"]
+
+[[escalations]]
+deadline = "answer"
+at = "0s"
+notify = ["coordinator", "supervisor"]
+
+[intake]
+senders = ["*@monitoring.example"]
+exclude_words_file = "{lexicon}"
+source_timezone = "Europe/Moscow"
+"#,
+        state = dir.join("state").display(),
+        lexicon = lexicon.display(),
+    );
+    let env = |name: &str| (name == "OTKLIK_TEST_PASSWORD").then(|| "x".to_string());
+    match otklik::config::load_str_env(
+        &text,
+        &dir.join("otklik.toml"),
+        otklik::config::SecretCheck::Require,
+        &env,
+    ) {
+        Ok(c) => Arc::new(c),
+        Err(e) => panic!("fixture config invalid:\n{e}"),
+    }
+}
+
+fn notification(id: &str, topic: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "From: Мониторинг <robot@monitoring.example>\r\nTo: otklik@{DOMAIN}\r\n\
+         Subject: Новый инцидент №{id}\r\nMessage-ID: <n{id}@monitoring.example>\r\n\
+         Date: Tue, 01 Dec 2026 10:15:00 +0300\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Номер инцидента: {id}\r\nДата выявления: 01.12.2026 10:15 (МСК)\r\nРубрика: {topic}\r\n\
+         Локация: с. Волчиха\r\nКатегория важности: Средняя\r\nАвтор: Автор {id}\r\n\
+         Ссылка: https://vk.com/wall-1_{id}\r\nТекст сообщения:\r\n{extra}Нет воды третий день.\r\n"
+    )
+    .into_bytes()
+}
+
+/// A notification with a small photo attached.
+fn with_photo(id: &str) -> Vec<u8> {
+    use lettre::message::header::ContentType;
+    use lettre::message::{Attachment as Part, MultiPart, SinglePart};
+    let photo: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let text = format!(
+        "Номер инцидента: {id}\r\nДата выявления: 01.12.2026 10:15 (МСК)\r\nРубрика: ЖКХ\r\n\
+         Локация: с. Волчиха\r\nАвтор: Автор {id}\r\nСсылка: https://vk.com/wall-1_{id}\r\n\
+         Текст сообщения:\r\nЯма во дворе, фото приложено.\r\n"
+    );
+    lettre::Message::builder()
+        .from("Мониторинг <robot@monitoring.example>".parse().unwrap())
+        .to(format!("otklik@{DOMAIN}").parse().unwrap())
+        .subject(format!("Новый инцидент №{id}"))
+        .message_id(Some(format!("<n{id}@monitoring.example>")))
+        .date(now().into())
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(text))
+                .singlepart(
+                    Part::new("yama.jpg".into())
+                        .body(photo, ContentType::parse("image/jpeg").unwrap()),
+                ),
+        )
+        .unwrap()
+        .formatted()
+}
+
+/// Writes the fixture: `cargo test --test store_format -- --ignored write_the_format_1_fixture`.
+/// Only for a new format's fixture (`tests/data/store-vN/`): the committed one stays as it is.
+#[test]
+#[ignore = "writes tests/data/store-v1; run by hand"]
+fn write_the_format_1_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture_config(dir.path());
+    std::fs::create_dir_all(&config.service.state_dir).unwrap();
+    let store = Store::open(&config.service.state_dir).unwrap();
+    let secret = Secret::new(vec![7; 32]);
+    let handler = Handler::new(store.clone(), secret.clone());
+    let mut ledger_keys = Vec::new();
+    let mut handle = |raw: Vec<u8>| {
+        let h = handler.handle(&config, &raw, None, now()).expect("handled");
+        let mail = otklik::inbound::Inbound::parse(&raw).expect("parses");
+        ledger_keys.push(otklik::store::inbound_key(
+            mail.message_id.as_deref(),
+            mail.from.as_ref().map(|a| a.email.as_str()),
+            &raw,
+        ));
+        h
+    };
+    let coord = format!("coord@{DOMAIN}");
+    let housing = format!("housing@{DOMAIN}");
+    let reply = |n: u64, from: &str, body: &str, mid: &str| -> Vec<u8> {
+        let code = secret.action_code(n, from);
+        format!(
+            "From: {from}\r\nTo: otklik@{DOMAIN}\r\nSubject: Re: [OTK-{n}] ЖКХ #{code}\r\n\
+             Message-ID: <{mid}@mail.example>\r\nDate: Tue, 01 Dec 2026 11:00:00 +0300\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        )
+        .into_bytes()
+    };
+    // 1 assigned (with a photo), 2 draft submitted, 3 rework, 4 interim approved,
+    // 5 approved, 6 closed (published), 7 unassigned, 8 excluded.
+    for (n, raw) in [
+        (1, with_photo("1001")),
+        (2, notification("1002", "ЖКХ", "")),
+        (3, notification("1003", "ЖКХ", "")),
+        (4, notification("1004", "ЖКХ", "")),
+        (5, notification("1005", "ЖКХ", "")),
+        (6, notification("1006", "ЖКХ", "")),
+        (7, notification("1007", "Спорт", "")),
+        (8, notification("1008", "ЖКХ", "")),
+    ] {
+        let h = handle(raw);
+        assert_eq!(
+            h.case.as_deref(),
+            Some(format!("OTK-{n}").as_str()),
+            "{h:?}"
+        );
+    }
+    for (i, n, from, body) in [
+        (2, &housing, "Вода будет к вечеру."),
+        (3, &housing, "Вода будет к вечеру."),
+        (3, &coord, "ДОРАБОТАТЬ\r\nУкажите время."),
+        (4, &housing, "ПРОМЕЖУТОЧНЫЙ\r\nРаботы идут."),
+        (4, &coord, "СОГЛАСОВАНО"),
+        (5, &housing, "Вода будет к вечеру."),
+        (5, &coord, "СОГЛАСОВАНО"),
+        (6, &housing, "Вода будет к вечеру."),
+        (6, &coord, "СОГЛАСОВАНО"),
+        (6, &coord, "ОПУБЛИКОВАНО"),
+        (8, &coord, "ИСКЛЮЧИТЬ\r\nОскорбления."),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (n, from, body))| (i, n, from.clone(), body))
+    .collect::<Vec<_>>()
+    {
+        let h = handle(reply(n, &from, body, &format!("r{i}")));
+        assert_eq!(
+            h.disposition,
+            otklik::store::Disposition::Processed,
+            "OTK-{n} {body}: {h:?}"
+        );
+    }
+    // The outbox as the sender leaves it: one mail retried twice, one refused for good.
+    let mails = store.outbox().unwrap();
+    assert!(mails.len() >= 3, "{} mails", mails.len());
+    let retry = now() + chrono::Duration::minutes(5);
+    store
+        .outbox_failed(&mails[0], "smtp: connection failed: refused", Some(retry))
+        .unwrap();
+    let again = store.outbox_mail(mails[0].seq).unwrap().unwrap();
+    store
+        .outbox_failed(&again, "smtp: connection failed: refused", Some(retry))
+        .unwrap();
+    store
+        .outbox_failed(
+            &mails[1],
+            "smtp: server refused the message permanently: 550 5.1.1 no such user",
+            None,
+        )
+        .unwrap();
+    store
+        .meta_set(otklik::digest::LAST_DIGEST_KEY, "2026-11-30")
+        .unwrap();
+    store.flush_blocking().unwrap();
+
+    let want = inventory(&store, &ledger_keys);
+    for s in [
+        "draft_submitted",
+        "rework",
+        "interim_approved",
+        "approved",
+        "closed",
+        "excluded",
+        "unassigned",
+    ] {
+        assert!(
+            want.cases.iter().any(|c| c.contains(&format!(" {s} "))),
+            "no {s} case: {:?}",
+            want.cases
+        );
+    }
+    assert!(!want.due.is_empty(), "no due steps");
+    drop(handler);
+    drop(store);
+
+    let out_dir = fixture_dir();
+    std::fs::create_dir_all(&out_dir).unwrap();
+    #[derive(Serialize)]
+    struct File<'a> {
+        ledger_keys: &'a [String],
+        expected: &'a Expected,
+    }
+    let json = serde_json::to_string_pretty(&File {
+        ledger_keys: &ledger_keys,
+        expected: &want,
+    })
+    .unwrap();
+    std::fs::write(out_dir.join("expected.json"), json + "\n").unwrap();
+    let status = Command::new("tar")
+        .args([
+            "--sort=name",
+            "--owner=0",
+            "--group=0",
+            "--numeric-owner",
+            "-czf",
+        ])
+        .arg(out_dir.join("store.tar.gz"))
+        .arg("-C")
+        .arg(&config.service.state_dir)
+        .arg("store")
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
