@@ -5,7 +5,7 @@
 //! cause is fixed. No test waits on a wall-clock threshold: the WARNING comes from a case
 //! detected a month ago, the CRITICAL from a stopped service or a dead letter.
 
-mod support;
+use otklik_testkit as support;
 
 use std::path::Path;
 use std::time::Duration;

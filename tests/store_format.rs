@@ -5,8 +5,7 @@
 //! due escalation step, every queued mail and dead letter, the ledger and the counters.
 //! Every later version must open it (migrating it if the format changed) and find all of it.
 
-#[path = "support/offline.rs"]
-mod offline;
+use otklik_testkit::offline;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
