@@ -19,25 +19,37 @@ use crate::workflow::{Case, Notice, NoticeKind};
 /// A message waiting in the outbox: built once, sent as is (same bytes, same Message-ID).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutMail {
+    /// The outbox's key for this mail: the nonce it was built with, unique per mail.
     pub seq: u64,
+    /// The number of the case the mail is about; `None` for mail about no case.
     pub case: Option<u64>,
+    /// The HMAC-signed Message-ID, without angle brackets.
     pub message_id: String,
+    /// The SMTP envelope sender: the service's address, `smtp.from.email`.
     pub envelope_from: String,
+    /// The SMTP envelope recipients (one address per mail built here).
     pub to: Vec<String>,
     /// The message as sent. The store keeps it apart from the rest of the record, as bytes
     /// (records written before carried it inline, and are still read).
     #[serde(default, skip_serializing)]
     pub raw: Vec<u8>,
+    /// Failed sending attempts so far; 0 when built, and the base of the retry backoff.
     pub attempts: u32,
+    /// When the sender may try next; the build time for a new mail.
     pub next_attempt: DateTime<Utc>,
+    /// The SMTP server's last refusal or the transport error, if any attempt failed.
     pub last_error: Option<String>,
+    /// When the mail was built and queued.
     pub created: DateTime<Utc>,
 }
 
+/// A mail could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
+    /// An address (the service's or the recipient's) is not a valid email address.
     #[error("invalid address {0:?}")]
     Address(String),
+    /// The message builder refused the headers or parts.
     #[error("cannot build the message: {0}")]
     Build(#[from] lettre::error::Error),
 }
@@ -68,13 +80,20 @@ fn raw_header(name: &str, value: String) -> Option<HeaderValue> {
 
 /// One message, fully built.
 pub struct Envelope<'a> {
+    /// The configuration: the sender (`smtp.from`), its domain and the calendar's time zone.
     pub config: &'a Config,
+    /// The key that signs the Message-ID and the thread's id.
     pub secret: &'a Secret,
     /// 0 for mail about no case.
     pub case: u64,
+    /// The case's tag (`OTK-42`) for the `X-Otklik-Case` header; `None` for mail about no case.
     pub case_id: Option<&'a str>,
+    /// The single recipient's address.
     pub to: &'a str,
+    /// A number never used before, from the store: it makes the Message-ID unique and
+    /// becomes the outbox key.
     pub nonce: u64,
+    /// The build time: the `Date:` header and the outbox timestamps.
     pub now: DateTime<Utc>,
 }
 
@@ -302,8 +321,10 @@ fn calendar_for(
 /// message numbers (the store) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError<E> {
+    /// One of the mails could not be built.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// The store could not hand out a message number.
     #[error("cannot number the message: {0}")]
     Nonce(E),
 }

@@ -40,7 +40,9 @@ pub struct Questions {
     /// A notification's keys: the case of the same post (by source id, else link), and
     /// the latest case by the same author on the same topic.
     pub source_id: Option<String>,
+    /// The post's link, the key when the platform gives no source id.
     pub link: Option<String>,
+    /// The post's author and the notification's topic, to find an earlier case (a repeat).
     pub author_topic: Option<(String, String)>,
     /// The open cases (a `МОИ ДЕЛА` request lists them).
     pub open_cases: bool,
@@ -72,9 +74,11 @@ pub struct Facts {
 /// The decision's inputs besides the message and the facts.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
+    /// The validated configuration: people, rules, deadlines, the calendar.
     pub config: &'a Config,
     /// The key of the HMAC proofs in our Message-IDs and action codes.
     pub secret: &'a Secret,
+    /// The current time, as the shell read it.
     pub now: DateTime<Utc>,
     /// When the message reached the mailbox (the detection time of last resort).
     pub arrival: DateTime<Utc>,
@@ -85,31 +89,45 @@ pub struct Context<'a> {
 pub enum Decision {
     /// Nothing to write but the ledger entry.
     Drop {
+        /// Where the message is moved.
         disposition: Disposition,
+        /// Why, in a line for the ledger.
         note: String,
     },
     /// A self-service answer: mails about no case (recipient, content), absences recorded.
     Service {
+        /// The answers to send: recipient address and rendered content.
         mails: Vec<(String, Rendered)>,
+        /// Absences to record: executor id and the last day away, `None` when back.
         absences: Vec<(String, Option<NaiveDate>)>,
+        /// What was done, in a line for the ledger.
         note: String,
     },
     /// The report by mail (`ОТЧЁТ`): its rows, for the period, to the one who asked; the shell
     /// builds the mail (table, chart, CSV: [`crate::monthly::mail`]).
     Report {
+        /// The address of the one who asked.
         to: String,
+        /// The period's first day.
         from: NaiveDate,
+        /// The period's last day, inclusive.
         until: NaiveDate,
+        /// One row per case detected in the period.
         rows: Vec<crate::report::Row>,
+        /// What was done, in a line for the ledger.
         note: String,
     },
     /// A case opened (`new`) or changed.
     Case {
+        /// The case after the event, with the notices to send.
         outcome: Box<Outcome>,
+        /// The case was opened by this message (not an existing one changed).
         new: bool,
         /// How a new case was classified (routed, repeat, excluded, unassigned).
         class: Option<Classification>,
+        /// Where the message is moved.
         disposition: Disposition,
+        /// What was done, in a line for the ledger.
         note: String,
     },
 }

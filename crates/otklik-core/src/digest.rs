@@ -24,30 +24,43 @@ pub const LAST_DIGEST_KEY: &str = "digest_last_date";
 /// One open case in a list of the digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// The case's tag, `OTK-42`.
     pub id: String,
+    /// The case's current state.
     pub state: State,
+    /// The id of the executor holding the case, if anyone does.
     pub executor: Option<String>,
     /// The open deadline this line is about (the earliest one for the overdue list).
     pub kind: DeadlineKind,
+    /// When that deadline falls.
     pub deadline: DateTime<Utc>,
+    /// The notification's topic and location (`topic — location`), else its link.
     pub headline: String,
 }
 
 /// Per-executor counts over the open cases (`-`: cases nobody holds).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutorCounts {
+    /// The executor's id, or `-` for cases nobody holds.
     pub executor: String,
+    /// The executor's name from the config; empty for `-` or an id no longer configured.
     pub name: String,
+    /// Open cases they hold.
     pub open: u32,
+    /// Of those, the cases with a deadline later today.
     pub due_today: u32,
+    /// Of those, the cases with a deadline already passed.
     pub overdue: u32,
 }
 
 /// What a digest says, before any wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digest {
+    /// The local date (in the calendar's time zone) the digest is for.
     pub date: NaiveDate,
+    /// The instant the digest was made; "overdue" and "today" are judged against it.
     pub now: DateTime<Utc>,
+    /// How many cases are open (not closed, not excluded).
     pub open: u32,
     /// Open cases per state, in workflow order.
     pub by_state: Vec<(State, u32)>,
@@ -55,6 +68,7 @@ pub struct Digest {
     pub due_today: Vec<Line>,
     /// Cases with an open deadline already passed, the most overdue first.
     pub overdue: Vec<Line>,
+    /// Counts per executor, by executor id (`-` for the unassigned).
     pub executors: Vec<ExecutorCounts>,
 }
 

@@ -12,33 +12,23 @@
 //! - [`templates`], [`compose`], [`ics`], [`html`], [`digest`], [`report`]: what officials read.
 //! - [`auth`]: HMAC proofs that a reply answers our own mail.
 
-#[warn(missing_docs)]
 pub mod auth;
-#[warn(missing_docs)]
 pub mod calendar;
 pub mod compose;
-#[warn(missing_docs)]
 pub mod config;
 pub mod decide;
 pub mod digest;
 pub mod forward;
-#[warn(missing_docs)]
 pub mod html;
-#[warn(missing_docs)]
 pub mod ics;
-#[warn(missing_docs)]
 pub mod inbound;
-#[warn(missing_docs)]
 pub mod intake;
-#[warn(missing_docs)]
 pub mod lexicon;
 pub mod monthly;
-#[warn(missing_docs)]
 pub mod reply;
 pub mod report;
 pub mod routing;
 pub mod status;
 pub mod templates;
-#[warn(missing_docs)]
 pub mod text;
 pub mod workflow;

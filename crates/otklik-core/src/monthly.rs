@@ -28,10 +28,13 @@ pub const LAST_MONTHLY_KEY: &str = "monthly_report_last";
 /// The font the chart is drawn with (DejaVu Sans: Latin and Cyrillic; its licence is beside it).
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
+/// The monthly chart could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
+    /// Plotting failed (the drawing backend's message).
     #[error("cannot draw the chart: {0}")]
     Draw(String),
+    /// The bitmap could not be encoded as PNG.
     #[error("cannot encode the chart: {0}")]
     Encode(#[from] png::EncodingError),
 }
@@ -331,12 +334,16 @@ pub fn mail(
     })
 }
 
+/// The report mail could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum MonthlyError {
+    /// An address was invalid or the message builder refused it.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// The chart could not be drawn or encoded.
     #[error(transparent)]
     Chart(#[from] ChartError),
+    /// An attachment's MIME type (PNG or CSV) did not parse.
     #[error("invalid content type")]
     ContentType,
 }

@@ -16,12 +16,19 @@ use serde::Serialize;
 use crate::config::{Config, Language};
 use crate::workflow::{Case, HistoryEvent, State};
 
+/// One executor's record over a period; each deadline counts toward whoever held the case
+/// when it was met or fell due.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Row {
+    /// The executor's id, or `-` for cases nobody held.
     pub executor: String,
+    /// The executor's name from the config; empty when unknown.
     pub name: String,
+    /// Cases detected in the period that this executor holds now, excluded ones included.
     pub cases: u32,
+    /// Answers approved by the answer deadline.
     pub answered_on_time: u32,
+    /// Answers approved after the answer deadline.
     pub answered_late: u32,
     /// Not answered, and the answer deadline has not passed at the report time (or no
     /// report time was given): counted neither on time nor late.
@@ -29,26 +36,36 @@ pub struct Row {
     /// Open, not answered, and the answer deadline already passed at the report time:
     /// late in the making (not in the on-time rate until it is answered).
     pub overdue: u32,
+    /// First drafts submitted by the draft deadline.
     pub draft_on_time: u32,
+    /// Approved on time over approved, in per cent, one decimal; `None` when none was approved.
     pub on_time_rate: Option<f64>,
-    /// Working hours, one decimal.
+    /// Mean working hours from detection to the first draft, one decimal.
     pub avg_hours_to_draft: Option<f64>,
+    /// Longest working hours from detection to the first draft, one decimal.
     pub worst_hours_to_draft: Option<f64>,
+    /// Mean working hours from detection to the answer's approval, one decimal.
     pub avg_hours_to_approval: Option<f64>,
+    /// Longest working hours from detection to the answer's approval, one decimal.
     pub worst_hours_to_approval: Option<f64>,
+    /// Cases excluded under clause 12 (not to be answered).
     pub excluded: u32,
+    /// Cases opened as a repeat of an earlier one by the same author on the same topic.
     pub repeats: u32,
     /// The answer (or interim answer) posted (`ОПУБЛИКОВАНО`) by the answer deadline, or
     /// after it; `answered_*` count approval, these count posting (cl. 6).
     pub posted_on_time: u32,
+    /// Answers posted after the answer deadline.
     pub posted_late: u32,
     /// Reworked drafts back within the rework deadline (cl. 8), or after it (or still
     /// owed past it).
     pub rework_on_time: u32,
+    /// Reworked drafts back after the rework deadline, or still owed past it.
     pub rework_late: u32,
     /// Final answers after an interim one posted within the final deadline (cl. 9), or after
     /// it (or still owed past it).
     pub final_on_time: u32,
+    /// Final answers posted after the final deadline, or still owed past it.
     pub final_late: u32,
     /// Posted on time over posted, in per cent.
     pub posted_rate: Option<f64>,
@@ -388,6 +405,8 @@ pub fn csv_dialect(config: &Config) -> (char, bool) {
     }
 }
 
+/// The rows as CSV for Excel: UTF-8 with a BOM, CRLF, with the header row and the
+/// separator and decimal mark of `service.language`.
 pub fn csv(config: &Config, rows: &[Row]) -> String {
     let (sep, comma) = csv_dialect(config);
     let sep_s = sep.to_string();
@@ -415,6 +434,7 @@ pub fn csv(config: &Config, rows: &[Row]) -> String {
     s
 }
 
+/// The rows as pretty-printed JSON, one object per row, with a final newline.
 pub fn json(rows: &[Row]) -> String {
     let mut s = serde_json::to_string_pretty(rows).unwrap_or_else(|_| "[]".into());
     s.push('\n');

@@ -46,12 +46,21 @@ pub enum Assignee {
     /// The executor themself.
     Direct(String),
     /// Their deputy, on behalf of the absent executor.
-    Deputy { deputy: String, absent: String },
+    Deputy {
+        /// The deputy's executor id, who gets the case.
+        deputy: String,
+        /// The absent executor's id.
+        absent: String,
+    },
     /// Absent, and no deputy present (none set, or away too): the coordinator decides.
-    Nobody { absent: String },
+    Nobody {
+        /// The executor id the rule named (possibly one not in the config).
+        absent: String,
+    },
 }
 
 impl Assignee {
+    /// The executor id who gets the case, or `None` when the coordinator must decide.
     pub fn executor(&self) -> Option<&str> {
         match self {
             Assignee::Direct(id) => Some(id),

@@ -24,7 +24,9 @@ const NAMED_CASES: usize = 5;
 pub struct Facts {
     /// When this process started serving.
     pub up_since: DateTime<Utc>,
+    /// The IMAP session's state and last contact.
     pub imap: ImapFacts,
+    /// How many cases are open (neither closed nor excluded).
     pub open_cases: usize,
     /// The earliest open deadline of each open case that has one.
     pub deadlines: Vec<CaseDue>,
@@ -38,6 +40,7 @@ pub struct Facts {
     pub last_digest: Option<NaiveDate>,
 }
 
+/// The state of the connection to the intake mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImapFacts {
     /// `idle`, `polling`, `processing`, `connecting`, `reconnecting (attempt 3)`.
@@ -52,8 +55,11 @@ pub struct ImapFacts {
 /// An open case and its earliest open deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseDue {
+    /// The case's tag, `OTK-42`.
     pub case: String,
+    /// Which deadline: draft, answer, rework or final.
     pub kind: DeadlineKind,
+    /// When it falls.
     pub due: DateTime<Utc>,
 }
 
@@ -79,17 +85,23 @@ pub fn earliest_deadline(case: &Case) -> Option<CaseDue> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
+    /// Everything as it should be.
     Ok = 0,
+    /// Mail has waited in the outbox too long, or an open case is past a deadline.
     Warning = 1,
+    /// Dead letters exist, or IMAP has been out of contact too long.
     Critical = 2,
+    /// The command could not ask the service at all.
     Unknown = 3,
 }
 
 impl Level {
+    /// The exit status of `otklik status`.
     pub fn code(self) -> u8 {
         self as u8
     }
 
+    /// The level's name in the Nagios status line: `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`.
     pub fn word(self) -> &'static str {
         match self {
             Level::Ok => "OK",
@@ -103,6 +115,7 @@ impl Level {
 /// What [`evaluate`] concluded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// The worst level of the problems found; the command's exit status.
     pub level: Level,
     /// Why it is not OK, the worst first (empty when OK).
     pub problems: Vec<String>,

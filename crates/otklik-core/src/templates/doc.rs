@@ -21,20 +21,26 @@ pub enum Tone {
 /// The one line at the top: what is asked of the reader, and by when.
 #[derive(Debug, Clone)]
 pub struct Lead {
+    /// What the reader is asked to do (or told), in a few words.
     pub ask: String,
     /// `ср 02.12.2026 15:15 — осталось 9 рабочих ч`.
     pub due: Option<String>,
+    /// How urgent the line looks in the HTML part.
     pub tone: Tone,
 }
 
 /// A changed piece of a word diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
+    /// Text in both drafts.
     Same(String),
+    /// Text only in the earlier draft (`[-…-]` in the text part).
     Deleted(String),
+    /// Text only in the later draft (`{+…+}` in the text part).
     Inserted(String),
 }
 
+/// One part of a mail body, written out as text and as HTML.
 #[derive(Debug, Clone)]
 pub enum Block {
     /// Paragraphs (blank lines between them).
@@ -42,17 +48,35 @@ pub enum Block {
     /// `label: value` rows, aligned.
     Fields(Vec<(String, String)>),
     /// A quoted text under a title (the post, a draft, comments).
-    Quote { title: String, text: String },
+    Quote {
+        /// The heading above the quoted text.
+        title: String,
+        /// The quoted text, its line breaks kept.
+        text: String,
+    },
     /// What changed between two drafts, word by word.
-    Diff { title: String, pieces: Vec<Piece> },
+    Diff {
+        /// The heading above the diff.
+        title: String,
+        /// The words, in order, each marked same, deleted or inserted.
+        pieces: Vec<Piece>,
+    },
     /// Photos shown inline: (Content-ID, file name).
     Images(Vec<(String, String)>),
     /// A titled list.
-    List { title: String, items: Vec<String> },
+    List {
+        /// The heading above the list; none shown when empty.
+        title: String,
+        /// One line each.
+        items: Vec<String>,
+    },
     /// A titled table (the digest's counts and lists).
     Table {
+        /// The heading above the table.
         title: String,
+        /// The column headers; a table without them is not shown.
         head: Vec<String>,
+        /// The cells, row by row, as many per row as `head` has.
         rows: Vec<Vec<String>>,
     },
 }
@@ -60,31 +84,43 @@ pub enum Block {
 /// An action as a button: a `mailto:` with the subject and the code filled in.
 #[derive(Debug, Clone)]
 pub struct Button {
+    /// The reply keyword the button sends, `СОГЛАСОВАНО`.
     pub keyword: String,
+    /// What the keyword does, in a few words.
     pub label: String,
+    /// A longer explanation after the label; empty for none.
     pub explain: String,
+    /// The `mailto:` link to the service, subject `[OTK-42] KEYWORD #code`.
     pub href: String,
 }
 
 /// A whole mail body.
 #[derive(Debug, Clone)]
 pub struct Doc {
+    /// Russian fixed words and `lang="ru"`, else English.
     pub lang_ru: bool,
+    /// The heading: what the mail is about.
     pub title: String,
     /// The text part's first line: how to answer.
     pub instruction: Option<String>,
+    /// The line at the top: what is asked of the reader, and by when.
     pub lead: Option<Lead>,
+    /// The body, in order.
     pub blocks: Vec<Block>,
+    /// The heading above the buttons.
     pub actions_title: Option<String>,
+    /// The actions the reader can take by reply, as `mailto:` buttons.
     pub buttons: Vec<Button>,
     /// `(label, code)`: the action code to keep in a reply.
     pub code: Option<(String, String)>,
+    /// The closing lines: the coordinator's signature and how to answer.
     pub footer: String,
 }
 
 const FONT: &str = "font-family:Arial,Helvetica,sans-serif;";
 
 impl Doc {
+    /// A mail with a title and footer only; the rest is filled in by the caller.
     pub fn new(lang_ru: bool, title: String, footer: String) -> Doc {
         Doc {
             lang_ru,
@@ -99,6 +135,7 @@ impl Doc {
         }
     }
 
+    /// Appends a block, unless it is empty (no text, rows, images, items or columns).
     pub fn push(&mut self, block: Block) {
         let empty = match &block {
             Block::Text(t) => t.trim().is_empty(),

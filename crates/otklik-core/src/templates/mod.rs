@@ -29,10 +29,13 @@ use doc::{Block, Button, Doc, Lead, Tone};
 /// A mail's content, before the MIME envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
+    /// The `Subject:`, with the case's tag where there is a case.
     pub subject: String,
+    /// The plain-text part.
     pub text: String,
     /// An HTML alternative of `text`, where a table helps.
     pub html: Option<String>,
+    /// Files sent with the mail (the post's photos among them).
     pub attachments: Vec<Attachment>,
     /// An iCalendar part (`text/calendar; method=PUBLISH`).
     pub calendar: Option<String>,
@@ -74,6 +77,7 @@ pub fn hours_minutes(lang: Language, d: chrono::Duration) -> String {
     )
 }
 
+/// The name of a deadline in the configured language, `срок ответа` / `answer deadline`.
 pub fn deadline_name(lang: Language, kind: DeadlineKind) -> &'static str {
     match (lang, kind) {
         (Language::Ru, DeadlineKind::Draft) => "срок проекта ответа",
@@ -129,11 +133,15 @@ pub fn mailto(to: &str, subject: &str, body: &str) -> String {
 
 /// Everything a template needs besides the notice.
 pub struct View<'a> {
+    /// The configuration: language, people, calendar.
     pub config: &'a Config,
+    /// The case the mail is about, after the event.
     pub case: &'a Case,
+    /// The time the mail is written, for what is left until a deadline.
     pub now: DateTime<Utc>,
     /// The recipient's address (lower-cased) and action code (without `#`).
     pub recipient: &'a str,
+    /// The recipient's action code for this case, without `#`.
     pub code: &'a str,
     /// The service's own address (for `mailto:` links).
     pub service_addr: &'a str,

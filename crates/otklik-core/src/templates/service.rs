@@ -10,6 +10,7 @@ use super::{
 
 /// One open case in a `МОИ ДЕЛА` answer.
 pub struct QueueItem<'a> {
+    /// The open case.
     pub case: &'a Case,
     /// The recipient's action code for this case.
     pub code: String,

@@ -14,20 +14,32 @@ use crate::routing::{self, Absences, Assignee};
 mod reply;
 use reply::reply;
 
+/// Where a case stands; written in the case JSON as its snake_case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Nobody holds it (no rule matched, the executor declined or is away without a
+    /// deputy); waits for `НАЗНАЧИТЬ`.
     Unassigned,
+    /// An executor holds it and owes a draft.
     Assigned,
+    /// A draft (answer, interim answer or clarifying question) waits for the coordinator.
     DraftSubmitted,
+    /// The coordinator returned the draft; the executor owes a reworked one within the
+    /// rework deadline (cl. 8).
     Rework,
+    /// An interim answer is approved; the final answer is due within the final deadline (cl. 9).
     InterimApproved,
+    /// The answer is approved and waits for the confirmation that it is posted (`ОПУБЛИКОВАНО`).
     Approved,
+    /// Posting confirmed, or closed by the coordinator (`ЗАКРЫТЬ`); not open.
     Closed,
+    /// Not to be answered under clause 12 (by the lexicon or `ИСКЛЮЧИТЬ`); not open.
     Excluded,
 }
 
 impl State {
+    /// The snake_case name used in the case JSON, the CLI and the logs.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Unassigned => "unassigned",
@@ -47,6 +59,7 @@ impl State {
     }
 }
 
+/// What a draft is meant to be once approved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DraftKind {
@@ -58,12 +71,18 @@ pub enum DraftKind {
     Query,
 }
 
+/// A text an executor submitted for the coordinator's approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
+    /// Answer, interim answer or clarifying question, by the reply's keyword.
     pub kind: DraftKind,
+    /// The draft's text, as taken from the reply.
     pub text: String,
+    /// The files sent with the reply.
     pub attachments: Vec<Attachment>,
+    /// The sender's address.
     pub by: String,
+    /// When the draft was taken in.
     pub at: DateTime<Utc>,
 }
 
@@ -71,24 +90,43 @@ pub struct Draft {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryEvent {
+    /// The case was opened from a notification.
     Created,
+    /// The case was opened as a repeat of an earlier one (cl. 10).
     Repeat,
+    /// The case was left to the coordinator: nobody to take it.
     Unassigned,
+    /// An executor (or their deputy) was given the case; the detail reads `to ID …`.
     Assigned,
+    /// The case was mailed to its executor; the detail is the address.
     Forwarded,
+    /// A reply was refused and changed nothing; the detail is the reason.
     RejectedReply,
+    /// The same post was notified again.
     Duplicate,
+    /// A draft answer was submitted.
     Draft,
+    /// An interim answer was submitted (cl. 7, 9).
     Interim,
+    /// A clarifying question to the author was submitted (cl. 7).
     Clarification,
+    /// The executor declined the case as outside their competence.
     Declined,
+    /// The coordinator approved the pending draft.
     Approved,
+    /// The coordinator returned the draft for rework; the detail is the comments.
     Rework,
+    /// The case was excluded under clause 12, or the exclusion was overturned.
     Excluded,
+    /// The case was closed; the detail is the reason.
     Closed,
+    /// The approved text was confirmed posted; the detail is what the confirmer wrote.
     Published,
+    /// An escalation step mailed the executor only.
     Reminder,
+    /// An escalation step mailed someone besides the executor.
     Escalation,
+    /// An escalation step fired but its mail could not be built.
     MailFailed,
 }
 
@@ -131,24 +169,38 @@ impl PartialEq<&str> for HistoryEvent {
     }
 }
 
+/// One line of a case's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
+    /// When it happened.
     pub at: DateTime<Utc>,
+    /// What happened.
     pub event: HistoryEvent,
+    /// Who did it: a sender's address, `otklik` for the service, `monitoring` for the platform.
     pub by: String,
+    /// Free text about the event (a reason, comments, a draft's text).
     pub detail: String,
 }
 
+/// The instants a case's deadlines fall at; kept once set, even when no longer tracked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseDeadlines {
+    /// The draft deadline: the answer deadline less `deadlines.draft_before_answer` (by
+    /// default 4 working hours).
     pub draft: Option<DateTime<Utc>>,
+    /// The answer deadline: detection plus `deadlines.answer` (by default 9 working hours, cl. 6).
     pub answer: Option<DateTime<Utc>>,
+    /// The rework deadline: the last `ДОРАБОТАТЬ` plus `deadlines.rework` (by default 1
+    /// working hour, cl. 8).
     pub rework: Option<DateTime<Utc>>,
+    /// The final deadline: the first approved interim answer plus
+    /// `deadlines.final_after_interim` (by default 7 working days, cl. 9).
     #[serde(rename = "final")]
     pub final_: Option<DateTime<Utc>>,
 }
 
 impl CaseDeadlines {
+    /// The instant of deadline `kind`, if set.
     pub fn get(&self, kind: DeadlineKind) -> Option<DateTime<Utc>> {
         match kind {
             DeadlineKind::Draft => self.draft,
@@ -159,25 +211,35 @@ impl CaseDeadlines {
     }
 }
 
+/// One notified post and everything done about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Case {
+    /// The case's sequence number, unique in the store.
     pub number: u64,
+    /// The tag officials see, `service.case_prefix` and the number: `OTK-42`.
     pub id: String,
+    /// Where the case stands.
     pub state: State,
+    /// The id of the executor holding the case; `None` while unassigned.
     pub executor: Option<String>,
+    /// The monitoring platform's notification the case was opened from.
     pub notification: Notification,
+    /// For a repeat (cl. 10): the id of the earlier case.
     pub repeat_of: Option<String>,
     /// For a repeat: the answer approved on the earlier case, quoted to the executor (cl. 10).
     #[serde(default)]
     pub earlier_answer: Option<String>,
+    /// The case's deadlines.
     pub deadlines: CaseDeadlines,
     /// The draft waiting for the coordinator, or the last one returned for rework.
     pub draft: Option<Draft>,
     /// The last approved text (quoted when a repeat comes in).
     pub approved: Option<Draft>,
+    /// Everything that happened to the case, oldest first.
     pub history: Vec<HistoryEntry>,
     /// Escalation steps already fired (stored as `step:Kind:deadline-unix`).
     pub fired: BTreeSet<FiredStep>,
+    /// When the case's first draft arrived; the draft deadline is met by it.
     pub first_draft_at: Option<DateTime<Utc>>,
     /// When the first answer or interim answer was approved (approved in time, cl. 7).
     pub answered_at: Option<DateTime<Utc>>,
@@ -192,14 +254,17 @@ pub struct Case {
     /// The final answer after an interim one (cl. 9): when it was approved, when posted.
     #[serde(default)]
     pub final_approved_at: Option<DateTime<Utc>>,
+    /// When the final answer after an interim one was posted; the final deadline is met by it.
     #[serde(default)]
     pub final_published_at: Option<DateTime<Utc>>,
+    /// When the case was closed or excluded; cleared when an excluded case is assigned again.
     pub closed_at: Option<DateTime<Utc>>,
 }
 
 /// Who sent a reply, as far as the case is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
+    /// `people.coordinator`: approves, returns, assigns, excludes and closes.
     Coordinator,
     /// The case's current executor.
     Executor,
@@ -212,17 +277,26 @@ pub enum Role {
 /// What a reply asks for (the keyword, turned into an action on a case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Submit the reply's text as a draft of this kind (plain, `ПРОМЕЖУТОЧНЫЙ`, `УТОЧНЕНИЕ`).
     Draft(DraftKind),
+    /// `НЕ МОЯ КОМПЕТЕНЦИЯ`: the executor gives the case back to the coordinator.
     Decline,
+    /// `СОГЛАСОВАНО`: the coordinator approves the pending draft.
     Approve,
+    /// `ДОРАБОТАТЬ`: the coordinator returns the draft with comments (cl. 8).
     Rework,
+    /// `НАЗНАЧИТЬ`: the coordinator gives the case to the executor with this id.
     Assign(String),
+    /// `ИСКЛЮЧИТЬ`: the coordinator excludes the case under clause 12.
     Exclude,
+    /// `ЗАКРЫТЬ`: the coordinator closes the case.
     Close,
+    /// `ОПУБЛИКОВАНО`: the approved text has been posted.
     Published,
 }
 
 impl Action {
+    /// The history event name the action records, `approved`.
     pub fn name(&self) -> &'static str {
         match self {
             Action::Draft(DraftKind::Answer) => "draft",
@@ -239,22 +313,34 @@ impl Action {
     }
 }
 
+/// Something that happens to an existing case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A reply already authenticated (sender entitled is checked here, proof by the caller).
     Reply {
+        /// The sender's address.
         from: String,
+        /// What the sender is to this case.
         role: Role,
+        /// What the reply asks for.
         action: Action,
+        /// The reply's own text (the draft, the comments, the reason).
         text: String,
+        /// The files sent with the reply.
         attachments: Vec<Attachment>,
     },
     /// The same post notified again.
-    Duplicate { detail: String },
+    Duplicate {
+        /// What the history records about the repeated notification.
+        detail: String,
+    },
     /// An escalation step is due.
     Escalation {
+        /// The step's index in `[[escalations]]`.
         step: usize,
+        /// The deadline the step watches.
         kind: DeadlineKind,
+        /// The deadline's instant when the step was scheduled; a moved deadline makes it stale.
         deadline: DateTime<Utc>,
     },
 }
@@ -264,39 +350,67 @@ pub enum Event {
 pub struct Notice {
     /// Lower-cased addresses.
     pub to: Vec<String>,
+    /// What the mail is to say.
     pub kind: NoticeKind,
 }
 
+/// What a notice is about, and what it carries beyond the case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoticeKind {
     /// The case, to its (new) executor; `absent`: on behalf of this absent executor.
-    NewCase { absent: Option<String> },
+    NewCase {
+        /// The id of the absent executor the deputy stands in for, if any.
+        absent: Option<String>,
+    },
     /// To the coordinator (`people.coordinator.new_cases`): a new case opened and went to
     /// its executor; she may reassign it (cl. 5).
     CaseOpened,
     /// To the coordinator: nobody was found; please assign.
-    NeedsAssignment { reason: String },
+    NeedsAssignment {
+        /// Why nobody has it: no rule matched, or the executor is away without a deputy.
+        reason: String,
+    },
     /// To the coordinator: clause 12 exclusion.
-    Excluded { matched: String },
+    Excluded {
+        /// The lexicon entry that matched the post.
+        matched: String,
+    },
     /// To the coordinator: flagged as a repeat but no earlier case found.
     RepeatUnmatched,
     /// To the coordinator: the pending draft.
     ForApproval,
     /// To the executor: returned with comments.
-    Returned { comments: String },
+    Returned {
+        /// The coordinator's comments.
+        comments: String,
+    },
     /// To the executor (and the publisher): the approved text.
     Approved,
     /// To the coordinator: the executor declined.
-    Declined { reason: String },
+    Declined {
+        /// The executor's reason.
+        reason: String,
+    },
     /// To the previous executor after reassignment or closing.
-    Withdrawn { reason: String },
+    Withdrawn {
+        /// Why the case is no longer theirs.
+        reason: String,
+    },
     /// To an actor whose action was taken.
-    Confirmation { action: String },
+    Confirmation {
+        /// The action taken, as its history event name.
+        action: String,
+    },
     /// To a sender whose reply changed nothing.
-    Refused { reason: String },
+    Refused {
+        /// Why the reply was refused.
+        reason: String,
+    },
     /// A reminder or escalation about a deadline.
     Deadline {
+        /// Which deadline.
         kind: DeadlineKind,
+        /// When it falls.
         deadline: DateTime<Utc>,
         /// Fired after the deadline already passed (or late because the service was down).
         late: bool,
@@ -306,7 +420,9 @@ pub enum NoticeKind {
 /// What the workflow decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
+    /// The case after the event.
     pub case: Case,
+    /// The mails to send about it.
     pub notices: Vec<Notice>,
     /// False when the event changed nothing but a `rejected_reply` entry.
     pub accepted: bool,
@@ -315,8 +431,11 @@ pub struct Outcome {
 /// What the workflow needs besides the case: the config, absences, and the time.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {
+    /// The validated configuration: people, rules, deadlines, escalations, the calendar.
     pub config: &'a Config,
+    /// Absences announced by email, by executor id.
     pub absences: &'a Absences,
+    /// The time of the event.
     pub now: DateTime<Utc>,
 }
 
@@ -334,21 +453,33 @@ impl Ctx<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Classification {
     /// Clause 12: the lexicon entry that matched.
-    Excluded { matched: String },
+    Excluded {
+        /// The lexicon entry that matched the post.
+        matched: String,
+    },
     /// Clause 10: a repeat of an earlier case (its id and executor).
     Repeat {
+        /// The earlier case's id.
         of: String,
+        /// The earlier case's executor, who gets the repeat.
         executor: Option<String>,
+        /// The answer approved on the earlier case, to quote to the executor.
         earlier_answer: Option<String>,
     },
     /// A rule named the executor; `repeat_unmatched`: flagged as a repeat, no earlier case.
     Routed {
+        /// The matching rule's name.
         rule: String,
+        /// The executor id the rule names.
         executor: String,
+        /// The platform flagged the post as a repeat, but no earlier case was found.
         repeat_unmatched: bool,
     },
     /// No rule matched.
-    Unmatched { repeat_unmatched: bool },
+    Unmatched {
+        /// The platform flagged the post as a repeat, but no earlier case was found.
+        repeat_unmatched: bool,
+    },
 }
 
 /// Is `earlier` a case this notification may repeat (clause 10): detected before it, within
@@ -667,12 +798,16 @@ pub fn open_deadline(case: &Case, kind: DeadlineKind) -> Option<DateTime<Utc>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct FiredStep {
+    /// The step's index in `[[escalations]]`.
     pub step: usize,
+    /// The deadline the step watched.
     pub kind: DeadlineKind,
+    /// That deadline's instant, in whole seconds.
     pub deadline: DateTime<Utc>,
 }
 
 impl FiredStep {
+    /// The fired step, its deadline truncated to whole seconds as it is stored.
     pub fn new(step: usize, kind: DeadlineKind, deadline: DateTime<Utc>) -> FiredStep {
         FiredStep {
             step,
@@ -730,10 +865,15 @@ impl TryFrom<String> for FiredStep {
 /// A pending escalation step of a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Due {
+    /// When the step fires: the deadline moved by the step's working-time offset.
     pub at: DateTime<Utc>,
+    /// The case's number.
     pub case: u64,
+    /// The step's index in `[[escalations]]`.
     pub step: usize,
+    /// The deadline the step watches.
     pub kind: DeadlineKind,
+    /// That deadline's instant.
     pub deadline: DateTime<Utc>,
 }
 
