@@ -873,3 +873,37 @@ fn fired_steps_keep_the_stored_form() {
     let fired = FiredStep::new(0, DeadlineKind::Draft, at);
     assert_eq!(FiredStep::try_from(String::from(fired)), Ok(fired));
 }
+
+/// ЗАКРЫТЬ needs a reason: a bare keyword is refused and changes nothing but the history.
+#[test]
+fn closing_without_a_reason_is_refused() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t0);
+    let absences = Absences::new();
+    let close = |text: &str| {
+        workflow::apply(
+            &case,
+            Event::Reply {
+                from: "coord@example.ru".into(),
+                role: Role::Coordinator,
+                action: Action::Close,
+                text: text.into(),
+                attachments: vec![],
+            },
+            Ctx {
+                config: &c,
+                absences: &absences,
+                now: t0 + Duration::hours(1),
+            },
+        )
+    };
+    for bare in ["", "  \n "] {
+        let out = close(bare);
+        assert!(!out.accepted, "{bare:?}");
+        assert_eq!(out.case.state, case.state);
+    }
+    let out = close("дубль, ответ уже дан по делу OTK-7");
+    assert!(out.accepted);
+    assert_eq!(out.case.state, State::Closed);
+}

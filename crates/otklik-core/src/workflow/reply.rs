@@ -129,6 +129,15 @@ pub(super) fn reply(
         );
         return refuse(case, from, reason, ctx);
     }
+    // Closing without an answer is a decision the report must explain: a reason is required.
+    if action == Action::Close && text.trim().is_empty() {
+        return refuse(
+            case,
+            from,
+            "close needs a reason after the keyword (ЗАКРЫТЬ дубликат / CLOSE duplicate)".into(),
+            ctx,
+        );
+    }
     let r = Reply {
         from,
         text,
