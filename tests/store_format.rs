@@ -1,6 +1,6 @@
 //! Upgrades are safe: a store written by an earlier version opens in this one and holds all
 //! it held. `tests/data/store-v1/` keeps a small store of format 1 (a tarball of the sled
-//! directory, made by `write_the_format_1_fixture` below from a fixed scenario) and
+//! directory, made by `the_fixture_scenario_packs_and_reads_back_whole` below from a fixed scenario) and
 //! `expected.json`, what was in it when it was written: every case with its state, every
 //! due escalation step, every queued mail and dead letter, the ledger and the counters.
 //! Every later version must open it (migrating it if the format changed) and find all of it.
@@ -136,7 +136,11 @@ fn inventory(store: &Store, ledger_keys: &[String]) -> Expected {
 /// The fixture's store, unpacked into a fresh directory (the tarball is never opened in
 /// place: opening may migrate it).
 fn unpack(dir: &Path) {
-    let tarball = fixture_dir().join("store.tar.gz");
+    unpack_from(&fixture_dir(), dir);
+}
+
+fn unpack_from(fixture: &Path, dir: &Path) {
+    let tarball = fixture.join("store.tar.gz");
     let out = Command::new("tar")
         .arg("-xzf")
         .arg(&tarball)
@@ -368,11 +372,12 @@ fn with_photo(id: &str) -> Vec<u8> {
         .formatted()
 }
 
-/// Writes the fixture: `cargo test --test store_format -- --ignored write_the_format_1_fixture`.
-/// Only for a new format's fixture (`tests/data/store-vN/`): the committed one stays as it is.
+/// Builds the fixture's scenario (a case in every state, due steps, queued and dead mail),
+/// packs it as the fixture is packed and checks that the unpacked copy holds all of it.
+/// With `OTKLIK_WRITE_STORE_FIXTURE=1` it writes `tests/data/store-v1/` itself — only for a
+/// new format's fixture: the committed one stays as it is.
 #[test]
-#[ignore = "writes tests/data/store-v1; run by hand"]
-fn write_the_format_1_fixture() {
+fn the_fixture_scenario_packs_and_reads_back_whole() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture_config(dir.path());
     std::fs::create_dir_all(&config.service.state_dir).unwrap();
@@ -488,7 +493,12 @@ fn write_the_format_1_fixture() {
     drop(handler);
     drop(store);
 
-    let out_dir = fixture_dir();
+    let scratch = tempfile::tempdir().unwrap();
+    let out_dir = if std::env::var_os("OTKLIK_WRITE_STORE_FIXTURE").is_some() {
+        fixture_dir()
+    } else {
+        scratch.path().join("store-v1")
+    };
     std::fs::create_dir_all(&out_dir).unwrap();
     #[derive(Serialize)]
     struct File<'a> {
@@ -516,4 +526,9 @@ fn write_the_format_1_fixture() {
         .status()
         .unwrap();
     assert!(status.success());
+    // What was packed reads back whole.
+    let back = tempfile::tempdir().unwrap();
+    unpack_from(&out_dir, back.path());
+    let store = Store::open(back.path()).unwrap();
+    assert_eq!(inventory(&store, &ledger_keys), want);
 }
