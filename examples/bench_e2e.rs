@@ -136,9 +136,9 @@ struct Figures {
     breakdown: Vec<(&'static str, f64, usize)>,
 }
 
-/// The p50 of each timing the service logs, over the log written between two offsets:
-/// per batch of one message (fetch, handle = parse + decide + commit, flush, MOVE) and per
-/// mail sent (the SMTP transaction, and queued → accepted).
+/// The p50 of each timing the service logs, over the log written since `from`: per batch
+/// (fetch, handle = parse + decide + commit, flush, MOVE; and the batch's size) and per mail
+/// sent (the SMTP transaction, and queued → accepted).
 fn breakdown(log: &Path, from: usize) -> Vec<(&'static str, f64, usize)> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let text = text.get(from..).unwrap_or("");
@@ -174,6 +174,14 @@ fn breakdown(log: &Path, from: usize) -> Vec<(&'static str, f64, usize)> {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         out.push((what, percentile(&v, 0.5), v.len()));
     }
+    // At 10 a second, Dovecot's IDLE notice often brings several notifications at once.
+    let mut sizes: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains("imap: batch handled"))
+        .filter_map(|l| field(l, "count"))
+        .collect();
+    sizes.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    out.push(("messages per batch", percentile(&sizes, 0.5), sizes.len()));
     out
 }
 
@@ -501,10 +509,15 @@ async fn run(bin: PathBuf, n_burst: usize, m_paced: usize, k_replies: usize, big
         .prefix("otklik-bench-")
         .tempdir()
         .unwrap();
+
     if std::env::var_os("BENCH_ONLY_STORE").is_none() {
         mail_phases(&stack, work.path(), &bin, n_burst, m_paced, k_replies).await;
     }
     store_phases(&stack, work.path(), &bin, big).await;
+    // BENCH_KEEP=1 keeps the work dir (the service's log, its store) for a look afterwards.
+    if std::env::var_os("BENCH_KEEP").is_some() {
+        eprintln!("bench: work dir kept at {}", work.keep().display());
+    }
 }
 
 async fn mail_phases(

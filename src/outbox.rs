@@ -30,9 +30,9 @@ impl Sender for Smtp {
 pub const PAGE: usize = 64;
 
 /// Mails in flight at once, each on its own SMTP connection (the transport's pool holds as
-/// many). Mails to the same first recipient share a lane and leave in the order they were
-/// queued; a lane holds one whole mail at a time, so a backlog of large mails never sits in
-/// memory at once.
+/// many). The mails of one case to one person share a lane and leave in the order they were
+/// queued (a rework never overtakes its forward); a lane holds one whole mail at a time, so
+/// a backlog of large mails never sits in memory at once.
 pub const LANES: usize = 4;
 
 /// Backoff after the `attempts`-th transient failure: 5 s doubling up to 10 min.
@@ -118,7 +118,7 @@ pub async fn drain_at(
             .copied()
             .collect();
         let reached_future = page.iter().any(|q| q.due > now);
-        // Lanes by the first recipient's address, in queue order within each lane.
+        // Lanes by case and first recipient, in queue order within each lane.
         let mut lanes: Vec<Vec<Queued>> = vec![Vec::new(); LANES];
         for q in due {
             lanes[lane_of(store, q.seq)].push(q);
@@ -159,21 +159,22 @@ pub async fn drain_at(
     }
 }
 
-/// Which lane a queued mail goes to: by its first recipient, so one person's mails keep
-/// their order.
+/// Which lane a queued mail goes to: by its case and first recipient, so one person's mails
+/// about one case keep their order.
 fn lane_of(store: &Store, seq: u64) -> usize {
-    let to = store
-        .outbox_first_recipient(seq)
+    let (case, to) = store
+        .outbox_lane_key(seq)
         .ok()
         .flatten()
         .unwrap_or_default();
-    lane_for(&to)
+    lane_for(case, &to)
 }
 
-/// The lane of a recipient's address (case-insensitive).
-pub fn lane_for(address: &str) -> usize {
+/// The lane of a case's mail to a recipient's address (case-insensitive).
+pub fn lane_for(case: Option<u64>, address: &str) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
+    case.hash(&mut h);
     address.to_lowercase().hash(&mut h);
     (h.finish() % LANES as u64) as usize
 }

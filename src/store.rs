@@ -875,14 +875,18 @@ impl Store {
         Ok(Some(mail))
     }
 
-    /// The first recipient of a queued mail (read without its bytes), or None once it left.
-    pub fn outbox_first_recipient(&self, seq: u64) -> Result<Option<String>, StoreError> {
+    /// A queued mail's case and first recipient (read without its bytes), or None once it
+    /// left: what the sender orders mails by.
+    pub fn outbox_lane_key(&self, seq: u64) -> Result<Option<(Option<u64>, String)>, StoreError> {
         let key = seq.to_be_bytes();
         let Some(head) = self.outbox.get(key)? else {
             return Ok(None);
         };
         let mail: OutMail = dec(&key, &head)?;
-        Ok(mail.to.into_iter().next())
+        Ok(Some((
+            mail.case,
+            mail.to.into_iter().next().unwrap_or_default(),
+        )))
     }
 
     pub fn outbox_len(&self) -> usize {

@@ -312,7 +312,7 @@ async fn mails_to_different_people_are_in_flight_together() {
         let p = format!("p{i}@example.ru");
         if people
             .iter()
-            .all(|q| outbox::lane_for(q) != outbox::lane_for(&p))
+            .all(|q| outbox::lane_for(Some(1), q) != outbox::lane_for(Some(1), &p))
         {
             people.push(p);
         }
@@ -336,7 +336,8 @@ async fn mails_to_different_people_are_in_flight_together() {
     );
 }
 
-/// One person's mails leave in the order they were queued, whoever else is sent to.
+/// One person's mails about a case leave in the order they were queued, whoever else is
+/// sent to.
 #[tokio::test]
 async fn each_persons_mails_keep_their_order() {
     let to: Vec<String> = (0..40).map(|i| format!("p{}@example.ru", i % 5)).collect();
@@ -359,4 +360,55 @@ async fn each_persons_mails_keep_their_order() {
             .collect();
         assert!(theirs.windows(2).all(|w| w[0] < w[1]), "{p}: {theirs:?}");
     }
+}
+
+/// A backlog of new cases for one executor is not sent one mail at a time: mails about
+/// different cases to the same person use different lanes.
+#[tokio::test]
+async fn one_persons_mails_about_different_cases_are_in_flight_together() {
+    let to = "housing@example.ru";
+    let mut cases: Vec<u64> = Vec::new();
+    for case in 1.. {
+        if cases
+            .iter()
+            .all(|c| outbox::lane_for(Some(*c), to) != outbox::lane_for(Some(case), to))
+        {
+            cases.push(case);
+        }
+        if cases.len() == outbox::LANES {
+            break;
+        }
+    }
+    let (_dir, store, _) = store_with(0, t0());
+    let mails: Vec<OutMail> = cases
+        .iter()
+        .map(|&case| OutMail {
+            seq: store.generate_id().unwrap(),
+            case: Some(case),
+            message_id: format!("c{case}@example.ru"),
+            envelope_from: "otklik@example.ru".into(),
+            to: vec![to.into()],
+            raw: format!("Subject: case {case}\r\n\r\nbody\r\n").into_bytes(),
+            attempts: 0,
+            next_attempt: t0(),
+            last_error: None,
+            created: t0(),
+        })
+        .collect();
+    store
+        .commit(Commit {
+            outbox: mails,
+            ..Commit::default()
+        })
+        .unwrap();
+    let sender = Overlap::default();
+    let mut unrecorded = Unrecorded::default();
+    let heartbeat = AtomicU64::new(0);
+    let at = t0();
+    let round = outbox::drain_at(&store, &sender, &mut unrecorded, &heartbeat, &move || at).await;
+    assert_eq!(round, Round::Sent(outbox::LANES));
+    assert_eq!(
+        sender.most.load(std::sync::atomic::Ordering::SeqCst),
+        outbox::LANES
+    );
 }
