@@ -147,28 +147,33 @@ fn breakdown(log: &Path, from: usize) -> Vec<(&'static str, f64, usize)> {
         line[i..].split([' ', '\n']).next()?.parse().ok()
     };
     let mut out = Vec::new();
-    for (what, marker, key, single) in [
+    for (what, marker, key) in [
         (
-            "SEARCH + FETCH (size, body)",
+            "SEARCH + FETCH (size, body), per batch",
             "imap: batch handled",
             "fetch_ms",
-            true,
         ),
         (
-            "parse + decide + commit",
+            "parse + decide + commit, per batch",
             "imap: batch handled",
             "handle_ms",
-            true,
         ),
-        ("flush (fsync)", "imap: batch handled", "flush_ms", true),
-        ("UID MOVE", "imap: batch handled", "move_ms", true),
-        ("committed → SMTP accepted", "mail sent", "queued_ms", false),
-        ("SMTP transaction", "mail sent", "send_ms", false),
+        (
+            "flush (fsync), per batch",
+            "imap: batch handled",
+            "flush_ms",
+        ),
+        ("UID MOVE, per batch", "imap: batch handled", "move_ms"),
+        (
+            "committed → SMTP accepted, per mail",
+            "mail sent",
+            "queued_ms",
+        ),
+        ("SMTP transaction, per mail", "mail sent", "send_ms"),
     ] {
         let mut v: Vec<f64> = text
             .lines()
             .filter(|l| l.contains(marker))
-            .filter(|l| !single || field(l, "count") == Some(1.0))
             .filter_map(|l| field(l, key))
             .collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
