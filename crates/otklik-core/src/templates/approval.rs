@@ -2,7 +2,7 @@
 //! draft), a draft back to the executor, the approved text, an executor's refusal.
 
 use super::doc::word_diff;
-use super::{Block, Parts, View, headline, kind_label, tr};
+use super::{Block, Parts, View, kind_label, tr};
 use crate::workflow::{Case, HistoryEvent};
 
 /// After a rework: the draft that was returned and the coordinator's comments on it,
@@ -40,12 +40,7 @@ pub(super) fn for_approval(view: &View<'_>) -> Parts {
     let case = view.case;
     let draft = case.draft.as_ref();
     let kind = draft.map(|d| kind_label(lang, d.kind)).unwrap_or("");
-    let subject = format!(
-        "{} {}: {}",
-        view.tag(),
-        tr(lang, "На согласование", "For approval"),
-        headline(case)
-    );
+    let subject = view.subject("На согласование", "For approval");
     let mut d = view.doc(&subject);
     let round = rework_round(case);
     let ask = match (lang, round.is_some()) {
@@ -123,12 +118,7 @@ pub(super) fn for_approval(view: &View<'_>) -> Parts {
 pub(super) fn returned(view: &View<'_>, comments: &str) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let subject = format!(
-        "{} {}: {}",
-        view.tag(),
-        tr(lang, "Возвращено на доработку", "Returned for rework"),
-        headline(case)
-    );
+    let subject = view.subject("Возвращено на доработку", "Returned for rework");
     let mut d = view.doc(&subject);
     d.lead = Some(view.lead(tr(
         lang,
@@ -177,12 +167,7 @@ pub(super) fn approved(view: &View<'_>) -> Parts {
     let case = view.case;
     let approved = case.approved.as_ref();
     let kind = approved.map(|d| kind_label(lang, d.kind)).unwrap_or("");
-    let subject = format!(
-        "{} {}: {}",
-        view.tag(),
-        tr(lang, "Согласовано", "Approved"),
-        headline(case)
-    );
+    let subject = view.subject("Согласовано", "Approved");
     let mut d = view.doc(&subject);
     d.lead = Some(view.lead(tr(
         lang,
@@ -217,13 +202,7 @@ pub(super) fn approved(view: &View<'_>) -> Parts {
 /// To the coordinator: the executor declined.
 pub(super) fn declined(view: &View<'_>, reason: &str) -> Parts {
     let lang = view.lang();
-    let case = view.case;
-    let subject = format!(
-        "{} {}: {}",
-        view.tag(),
-        tr(lang, "Отказ исполнителя", "Declined"),
-        headline(case)
-    );
+    let subject = view.subject("Отказ исполнителя", "Declined");
     let mut d = view.doc(&subject);
     d.lead = Some(view.lead(tr(
         lang,

@@ -73,12 +73,7 @@ pub(super) fn new_case(view: &View<'_>, absent: &Option<String>) -> Parts {
 pub(super) fn needs_assignment(view: &View<'_>, reason: &str) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let subject = format!(
-        "{} {}: {}",
-        view.tag(),
-        tr(lang, "Назначьте исполнителя", "Please assign"),
-        headline(case)
-    );
+    let subject = view.subject("Назначьте исполнителя", "Please assign");
     let mut d = view.doc(&subject);
     d.lead = Some(view.lead(tr(lang, "Назначьте исполнителя", "Assign an executor")));
     d.instruction = Some(

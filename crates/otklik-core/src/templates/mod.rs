@@ -160,6 +160,16 @@ impl View<'_> {
         format!("[{}]", self.case.id)
     }
 
+    /// `[OTK-42] What: topic — location`, `what` in the configured language.
+    fn subject(&self, ru: &str, en: &str) -> String {
+        format!(
+            "{} {}: {}",
+            self.tag(),
+            tr(self.lang(), ru, en),
+            headline(self.case)
+        )
+    }
+
     /// A mail body with the salutation, the footer (the coordinator's signature first) and
     /// the action code.
     fn doc(&self, subject: &str) -> Doc {
