@@ -138,15 +138,8 @@ pub async fn drain_at(
             accepted.extend(r.accepted);
         }
         sent += accepted.len();
-        // One flush for the page's "sent" marks. Until it is durable, they are kept in
-        // memory: those mails are never sent again by this process, and the marks are
-        // written again each round.
-        if !accepted.is_empty()
-            && let Err(e) = store.flush().await
-        {
-            tracing::error!(error = %e, "sent, but could not record it; they will not be sent again");
-            store_failed = true;
-        }
+        // A sent-mark that could not be made durable is kept in memory: that mail is never
+        // sent again by this process, and its mark is written again each round.
         if store_failed {
             for (seq, at) in accepted {
                 unrecorded.0.insert(seq, at);
@@ -182,8 +175,7 @@ pub fn lane_for(case: Option<u64>, address: &str) -> usize {
 /// What one lane did.
 #[derive(Default)]
 struct LaneResult {
-    /// Accepted by the server, their "sent" mark written (not yet flushed), or not written
-    /// if `store_failed`.
+    /// Accepted by the server, their "sent" mark on disk (or not, if `store_failed`).
     accepted: Vec<(u64, chrono::DateTime<Utc>)>,
     store_failed: bool,
 }
@@ -242,7 +234,7 @@ async fn send_lane(
 
 /// What became of one mail.
 enum Step {
-    /// Accepted, and its "sent" mark written at this time (flushed by the caller).
+    /// Accepted, and its "sent" mark on disk, with the time.
     Sent(u64, chrono::DateTime<Utc>),
     /// Not sent (refused for good, a dead letter now): go on with the next.
     Next,
@@ -273,7 +265,13 @@ async fn send_one(
                 queued_ms = (at - mail.created).num_microseconds().unwrap_or(0) as f64 / 1000.0,
                 "mail sent"
             );
-            if let Err(e) = store.outbox_sent(mail.seq, at) {
+            // On disk at once (a sled flush takes well under a millisecond here): a crash can
+            // then re-send only the mails in flight, at most one a lane.
+            let recorded = match store.outbox_sent(mail.seq, at) {
+                Ok(()) => store.flush().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = recorded {
                 tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
                 return Step::StoreFailed(Some((mail.seq, at)));
             }
