@@ -56,30 +56,6 @@ fn incident(stack: &MailStack, p: &People, id: &str) -> Vec<u8> {
     )
 }
 
-fn is_deadline_mail(m: &Received, case: &str) -> bool {
-    about(m, case) && m.subject.contains("срок")
-}
-
-async fn deadline_mails(stack: &MailStack, user: &str, case: &str) -> Vec<Received> {
-    stack
-        .fetch_all(user, "INBOX")
-        .await
-        .into_iter()
-        .filter(|m| is_deadline_mail(m, case))
-        .collect()
-}
-
-async fn outbox_drained(svc: &Service) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while svc.status().await.1 > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the outbox never drained"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn start(prefix: &str) -> (&'static MailStack, People, tempfile::TempDir, Service) {
     let stack = MailStack::shared();
     let p = People::new(prefix);
@@ -220,7 +196,7 @@ async fn a_final_draft_after_a_posted_interim_answer_sends_no_overdue_mail() {
     let case = svc
         .wait_case(1, "closed", |c| c.state.as_str() == "closed")
         .await;
-    outbox_drained(&svc).await;
+    svc.outbox_drained(WAIT).await;
     assert!(case.final_published_at.is_some(), "{case:#?}");
     // Not one reminder or escalation: the answer deadline was met, the final one not due.
     assert!(
@@ -325,7 +301,7 @@ async fn an_approved_answer_not_posted_is_reminded_then_escalated_until_publishe
     let one = svc
         .wait_case(1, "posted", |c| c.state.as_str() == "closed")
         .await;
-    outbox_drained(&svc).await;
+    svc.outbox_drained(WAIT).await;
     // Nothing for case 2 (posted in time); case 1: one reminder, one escalation.
     for user in [p.coordinator(), p.supervisor(), housing.clone()] {
         assert!(deadline_mails(stack, &user, "OTK-2").await.is_empty());

@@ -65,10 +65,6 @@ fn incident(stack: &MailStack, p: &People, id: &str, category: Option<&str>) -> 
     )
 }
 
-fn is_deadline_mail(m: &Received, case: &str) -> bool {
-    about(m, case) && m.subject.contains("срок")
-}
-
 /// Which deadline a reminder or escalation is about, from its subject.
 fn deadline_of(m: &Received) -> &'static str {
     if m.subject.contains("срок проекта ответа") {
@@ -77,27 +73,6 @@ fn deadline_of(m: &Received) -> &'static str {
         "answer"
     } else {
         "?"
-    }
-}
-
-async fn deadline_mails(stack: &MailStack, user: &str, case: &str) -> Vec<Received> {
-    stack
-        .fetch_all(user, "INBOX")
-        .await
-        .into_iter()
-        .filter(|m| is_deadline_mail(m, case))
-        .collect()
-}
-
-/// Waits until the service has sent everything it queued.
-async fn outbox_drained(svc: &Service) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while svc.status().await.1 > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the outbox never drained"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -164,7 +139,7 @@ async fn the_ladder_reaches_the_right_mailboxes_in_order_once_across_a_restart()
 
     // The service goes down and stays down past the draft deadline: the coordinator's
     // draft step falls due while nobody runs; it fires once when the service is back.
-    outbox_drained(&svc).await;
+    svc.outbox_drained(WAIT).await;
     svc.stop().await;
     let back = detected + chrono::Duration::seconds(25);
     if let Ok(wait) = (back - Utc::now()).to_std() {
@@ -182,7 +157,7 @@ async fn the_ladder_reaches_the_right_mailboxes_in_order_once_across_a_restart()
     let case = svc
         .wait_case(1, "with its four steps fired", |c| c.fired.len() == 4)
         .await;
-    outbox_drained(&svc).await;
+    svc.outbox_drained(WAIT).await;
 
     // Every step once in the history, in ladder order.
     let steps = step_entries(&case);
@@ -237,7 +212,7 @@ async fn the_ladder_reaches_the_right_mailboxes_in_order_once_across_a_restart()
     let svc = Service::start_with(path, config).await;
     let case = svc.case(1).await;
     assert_eq!(step_entries(&case).len(), 4);
-    outbox_drained(&svc).await;
+    svc.outbox_drained(WAIT).await;
     assert_eq!(
         deadline_mails(stack, &p.coordinator(), "OTK-1").await.len(),
         3
@@ -305,7 +280,7 @@ async fn a_draft_submitted_cancels_the_draft_steps_but_not_the_answer_ones() {
     let case = svc
         .wait_case(1, "with both answer steps fired", |c| c.fired.len() == 2)
         .await;
-    outbox_drained(&svc).await;
+    svc.outbox_drained(WAIT).await;
 
     // By now the draft steps (due at 35 s and 45 s) would long have come: none did.
     let steps = step_entries(&case);

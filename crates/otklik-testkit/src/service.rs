@@ -305,6 +305,33 @@ impl Service {
             other => panic!("unexpected {other:?}"),
         }
     }
+
+    /// Waits until the service has sent everything it queued (at most `wait`).
+    pub async fn outbox_drained(&self, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.status().await.1 > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox never drained"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A reminder or escalation about `case_id` (its subject names a deadline, «срок»).
+pub fn is_deadline_mail(m: &Received, case_id: &str) -> bool {
+    about(m, case_id) && m.subject.contains("срок")
+}
+
+/// Every reminder and escalation about `case_id` in `user`'s INBOX.
+pub async fn deadline_mails(stack: &MailStack, user: &str, case_id: &str) -> Vec<Received> {
+    stack
+        .fetch_all(user, "INBOX")
+        .await
+        .into_iter()
+        .filter(|m| is_deadline_mail(m, case_id))
+        .collect()
 }
 
 /// The history events of a case, in order.
