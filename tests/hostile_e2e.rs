@@ -16,8 +16,9 @@ use support::service::*;
 /// housing by the rule `ЖКХ*`), with the given Message-ID, extra body text before the
 /// post and attachments (raw MIME parts).
 fn notice(stack: &MailStack, p: &People, tag: &str, mid: &str, before_text: &str) -> Vec<u8> {
+    let detected = detected_line(chrono::Utc::now());
     let body = format!(
-        "Номер инцидента: {tag}\nДата выявления: 01.12.2026 10:15 (МСК)\nРубрика: ЖКХ {tag}\n\
+        "Номер инцидента: {tag}\n{detected}\nРубрика: ЖКХ {tag}\n\
          Локация: с. Волчиха\nАвтор: Автор {tag}\nСсылка: https://vk.com/wall-1_{tag}\n\
          Текст сообщения:\n{before_text}Нет воды, проверка {tag}.\n"
     );

@@ -56,18 +56,19 @@ async fn wait_status(config: &Path, what: &str, pred: impl Fn(i32, &Value) -> bo
     }
 }
 
-/// A notification whose post was detected on 1 November: its deadlines are long past.
+/// A notification whose post was detected a month before now: its deadlines are long past.
 fn month_old_notification(stack: &MailStack, p: &People, id: &str) -> Vec<u8> {
-    let body = format!(
-        "Поступил новый инцидент для отработки.\n\nНомер инцидента: {id}\nДата выявления: 02.11.2026 10:15 (МСК)\nРубрика: ЖКХ\nЛокация: с. Волчиха\nКатегория важности: Средняя\nИсточник: ВКонтакте\nАвтор: Автор {id}\nСсылка: https://vk.com/wall-1_{id}\n\nТекст сообщения:\nНет воды с октября.\n"
-    );
-    stack.compose(
-        &p.monitor(),
-        &[&p.service()],
-        &format!("Новый инцидент №{id}"),
-        &body,
-        &stack.new_message_id(),
-        None,
+    let month_ago = chrono::Utc::now() - chrono::Duration::days(30);
+    let author = format!("Автор {id}");
+    notification_detected(
+        stack,
+        p,
+        id,
+        "ЖКХ",
+        &author,
+        "Нет воды с октября.",
+        "",
+        month_ago,
     )
 }
 

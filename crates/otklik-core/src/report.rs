@@ -69,34 +69,56 @@ pub struct Row {
     pub final_late: u32,
     /// Posted on time over posted, in per cent.
     pub posted_rate: Option<f64>,
+    /// Cases taken in only after their first deadline had passed (the notification
+    /// arrived late); their late deadlines count toward the executor first given the case,
+    /// and this column says how many of them there were.
+    pub arrived_late: u32,
 }
 
 /// Who held the case at `t`, by its history (`assigned` "to ID …" and `declined` entries);
-/// a case without `assigned` entries counts toward its current executor.
+/// a case without `assigned` entries counts toward its current executor. A deadline that
+/// fell before the case's first assignment (the notification was taken in late: the
+/// service was down, the mail was delayed, the coordinator assigned it later) counts
+/// toward the executor the case was first given to.
 pub fn holder_at(case: &Case, t: DateTime<Utc>) -> Option<String> {
-    if !case
+    let assigned_to = |h: &crate::workflow::HistoryEntry| {
+        h.detail
+            .strip_prefix("to ")
+            .and_then(|rest| rest.split([' ', ',']).next())
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+    };
+    let Some(first) = case
         .history
         .iter()
-        .any(|h| h.event == HistoryEvent::Assigned)
-    {
+        .find(|h| h.event == HistoryEvent::Assigned)
+    else {
         return case.executor.clone();
+    };
+    if t < first.at {
+        return assigned_to(first);
     }
     let mut holder = None;
     for h in case.history.iter().take_while(|h| h.at <= t) {
         match h.event {
-            HistoryEvent::Assigned => {
-                holder = h
-                    .detail
-                    .strip_prefix("to ")
-                    .and_then(|rest| rest.split([' ', ',']).next())
-                    .filter(|id| !id.is_empty())
-                    .map(str::to_string);
-            }
+            HistoryEvent::Assigned => holder = assigned_to(h),
             HistoryEvent::Declined => holder = None,
             _ => {}
         }
     }
     holder
+}
+
+/// Was the case taken in (its `created` entry) only after its first deadline (the draft
+/// deadline, or the answer deadline where there is none) had already passed?
+pub fn arrived_late(case: &Case) -> bool {
+    let first_due = case.deadlines.draft.or(case.deadlines.answer);
+    let taken_in = case
+        .history
+        .iter()
+        .find(|h| h.event == HistoryEvent::Created)
+        .map(|h| h.at);
+    matches!((taken_in, first_due), (Some(t), Some(due)) if t > due)
 }
 
 /// The instant a deadline is judged at: when it was met, if by then; else the deadline.
@@ -147,6 +169,10 @@ pub fn build_at(
             if c.repeat_of.is_some() {
                 row.repeats += 1;
             }
+        }
+        if arrived_late(c) {
+            let first = holder_at(c, c.notification.detected_at);
+            slot(&mut rows, config, &key_of(first)).row.arrived_late += 1;
         }
         let detected = c.notification.detected_at;
         // Each deadline counts toward whoever held the case when it was met or fell due.
@@ -295,7 +321,7 @@ fn slot<'a>(rows: &'a mut BTreeMap<String, Acc>, config: &Config, key: &str) -> 
 }
 
 /// Column headers: the JSON names (English), and as Russian officials read them in Excel.
-const HEADERS: [(&str, &str); 22] = [
+const HEADERS: [(&str, &str); 23] = [
     ("executor", "Исполнитель"),
     ("name", "ФИО"),
     ("cases", "Дел"),
@@ -318,6 +344,7 @@ const HEADERS: [(&str, &str); 22] = [
     ("rework_late", "Доработка с опозданием"),
     ("final_on_time", "Окончательный ответ в срок (п. 9)"),
     ("final_late", "Окончательный ответ с опозданием"),
+    ("arrived_late", "Поступило после срока"),
 ];
 
 /// The column headers in the config's language.
@@ -371,6 +398,7 @@ fn cells(row: &Row, decimal_comma: bool) -> Vec<String> {
         row.rework_late.to_string(),
         row.final_on_time.to_string(),
         row.final_late.to_string(),
+        row.arrived_late.to_string(),
     ]
 }
 

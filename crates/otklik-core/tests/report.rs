@@ -78,6 +78,18 @@ fn date(mo: u32, d: u32) -> NaiveDate {
 }
 
 fn open(config: &Config, number: u64, at: DateTime<Utc>, class: Classification) -> Case {
+    open_late(config, number, at, at, class)
+}
+
+/// A case whose post was detected at `at` but whose notification the service took in only
+/// at `taken_in` (it was down, or the mail was delayed).
+fn open_late(
+    config: &Config,
+    number: u64,
+    at: DateTime<Utc>,
+    taken_in: DateTime<Utc>,
+    class: Classification,
+) -> Case {
     let n = Notification {
         source_id: Some(format!("r-{number}")),
         topic: Some("ЖКХ".into()),
@@ -96,7 +108,7 @@ fn open(config: &Config, number: u64, at: DateTime<Utc>, class: Classification) 
     let ctx = Ctx {
         config,
         absences: &absences,
-        now: at,
+        now: taken_in,
     };
     workflow::open(number, n, class, ctx).case
 }
@@ -309,10 +321,10 @@ fn csv_in_russian_has_a_bom_semicolons_and_decimal_commas() {
     assert_eq!(
         lines,
         [
-            "Исполнитель;ФИО;Дел;Согласовано в срок;Согласовано с опозданием;В работе;Просрочено;Согласовано в срок, %;Проект в срок;Среднее до проекта, ч;Наибольшее до проекта, ч;Среднее до согласования, ч;Наибольшее до согласования, ч;Исключено (п. 12);Повторных;Размещено в срок;Размещено с опозданием;Размещено в срок, %;Доработка в срок (п. 8);Доработка с опозданием;Окончательный ответ в срок (п. 9);Окончательный ответ с опозданием",
-            "-;;1;0;0;0;1;-;0;-;-;-;-;0;0;0;0;-;0;0;0;0",
-            "economy;Попов Андрей;1;1;0;0;0;100,0;1;1,5;1,5;2,0;2,0;0;0;0;0;-;0;0;0;0",
-            "housing;Шишова Татьяна Михайловна;4;1;1;0;1;50,0;1;6,3;10,5;8,0;12,0;1;1;0;0;-;0;0;0;0",
+            "Исполнитель;ФИО;Дел;Согласовано в срок;Согласовано с опозданием;В работе;Просрочено;Согласовано в срок, %;Проект в срок;Среднее до проекта, ч;Наибольшее до проекта, ч;Среднее до согласования, ч;Наибольшее до согласования, ч;Исключено (п. 12);Повторных;Размещено в срок;Размещено с опозданием;Размещено в срок, %;Доработка в срок (п. 8);Доработка с опозданием;Окончательный ответ в срок (п. 9);Окончательный ответ с опозданием;Поступило после срока",
+            "-;;1;0;0;0;1;-;0;-;-;-;-;0;0;0;0;-;0;0;0;0;0",
+            "economy;Попов Андрей;1;1;0;0;0;100,0;1;1,5;1,5;2,0;2,0;0;0;0;0;-;0;0;0;0;0",
+            "housing;Шишова Татьяна Михайловна;4;1;1;0;1;50,0;1;6,3;10,5;8,0;12,0;1;1;0;0;-;0;0;0;0;0",
             "",
         ]
     );
@@ -327,11 +339,11 @@ fn csv_in_english_uses_commas_points_and_quotes_what_needs_it() {
     assert!(lines[0].starts_with("executor,name,cases,"), "{}", lines[0]);
     assert_eq!(
         lines[2],
-        "economy,\"Popov, Andrey \"\"Jr\"\"\",1,1,0,0,0,100.0,1,1.5,1.5,2.0,2.0,0,0,0,0,-,0,0,0,0"
+        "economy,\"Popov, Andrey \"\"Jr\"\"\",1,1,0,0,0,100.0,1,1.5,1.5,2.0,2.0,0,0,0,0,-,0,0,0,0,0"
     );
     assert_eq!(
         lines[3],
-        "housing,Шишова Татьяна Михайловна,4,1,1,0,1,50.0,1,6.3,10.5,8.0,12.0,1,1,0,0,-,0,0,0,0"
+        "housing,Шишова Татьяна Михайловна,4,1,1,0,1,50.0,1,6.3,10.5,8.0,12.0,1,1,0,0,-,0,0,0,0,0"
     );
 }
 
@@ -377,6 +389,7 @@ fn json_is_an_array_of_rows_with_numbers_and_nulls() {
         "worst_hours_to_approval",
         "excluded",
         "repeats",
+        "arrived_late",
     ] {
         assert!(keys.contains(&k), "no {k} in {keys:?}");
     }
@@ -410,4 +423,41 @@ fn the_table_aligns_its_columns() {
         lines[3].contains("6.3") && lines[3].contains("10.5"),
         "{table}"
     );
+}
+
+#[test]
+fn a_notification_taken_in_late_counts_toward_its_first_executor_and_is_counted() {
+    let config = config("ru", "Попов Андрей");
+    // Detected Mon 2 Nov 09:00 (draft due Mon 15:00, answer due Tue 10:00), but taken in
+    // only on Thu 5 Nov 10:00: both deadlines had passed before anyone held the case.
+    let late = open_late(
+        &config,
+        8,
+        bar(11, 2, 9, 0),
+        bar(11, 5, 10, 0),
+        routed("housing"),
+    );
+    let late = draft(&config, late, bar(11, 5, 11, 0));
+    let late = approve(&config, late, bar(11, 5, 12, 0));
+    let on_time = open(&config, 9, bar(11, 2, 9, 0), routed("economy"));
+    assert!(report::arrived_late(&late) && !report::arrived_late(&on_time));
+    assert_eq!(
+        report::holder_at(&late, bar(11, 3, 10, 0)).as_deref(),
+        Some("housing"),
+        "the deadline that fell before the first assignment counts toward that executor"
+    );
+    let rows = report::build_at(
+        &config,
+        &[late, on_time],
+        date(11, 2),
+        date(11, 6),
+        Some(report_time()),
+    );
+    let who: Vec<&str> = rows.iter().map(|r| r.executor.as_str()).collect();
+    assert_eq!(who, ["economy", "housing"], "nobody's row `-`: {rows:?}");
+    let housing = &rows[1];
+    assert_eq!(housing.answered_late, 1);
+    assert_eq!(housing.arrived_late, 1);
+    assert_eq!(rows[0].arrived_late, 0);
+    assert_eq!(rows[0].overdue, 1);
 }

@@ -344,7 +344,9 @@ pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo_path("tests/data/notifications").join(name)).expect("sample file")
 }
 
-/// A plain notification from the monitoring platform (the plain format of docs/notifications.md).
+/// A plain notification from the monitoring platform (the plain format of docs/notifications.md),
+/// its post detected now: the service reads the real clock, so the deadlines of a test's
+/// case are always ahead of it, whatever day the test runs.
 pub fn notification(
     stack: &MailStack,
     p: &People,
@@ -354,8 +356,32 @@ pub fn notification(
     text: &str,
     extra: &str,
 ) -> Vec<u8> {
+    let now = chrono::Utc::now();
+    notification_detected(stack, p, id, topic, author, text, extra, now)
+}
+
+/// The platform's detection line for `at`, as it writes it: Moscow time, minutes.
+pub fn detected_line(at: chrono::DateTime<chrono::Utc>) -> String {
+    let msk = at.with_timezone(&chrono_tz::Europe::Moscow);
+    format!("Дата выявления: {} (МСК)", msk.format("%d.%m.%Y %H:%M"))
+}
+
+/// [`notification`] with its post detected at `detected` (say a month before now, for a
+/// case whose deadlines are long past).
+#[allow(clippy::too_many_arguments)]
+pub fn notification_detected(
+    stack: &MailStack,
+    p: &People,
+    id: &str,
+    topic: &str,
+    author: &str,
+    text: &str,
+    extra: &str,
+    detected: chrono::DateTime<chrono::Utc>,
+) -> Vec<u8> {
+    let detected = detected_line(detected);
     let body = format!(
-        "Поступил новый инцидент для отработки.\n\nНомер инцидента: {id}\nДата выявления: 01.12.2026 10:15 (МСК)\nРубрика: {topic}\nЛокация: с. Волчиха\nКатегория важности: Средняя\nИсточник: ВКонтакте\nАвтор: {author}\nСсылка: https://vk.com/wall-1_{id}\n{extra}\nТекст сообщения:\n{text}\n"
+        "Поступил новый инцидент для отработки.\n\nНомер инцидента: {id}\n{detected}\nРубрика: {topic}\nЛокация: с. Волчиха\nКатегория важности: Средняя\nИсточник: ВКонтакте\nАвтор: {author}\nСсылка: https://vk.com/wall-1_{id}\n{extra}\nТекст сообщения:\n{text}\n"
     );
     let mid = stack.new_message_id();
     stack.compose(
