@@ -1,0 +1,293 @@
+//! The durable state: cases, their history, the inbound-message ledger,
+//! the lookup indexes, the outbox, the escalation due index and email-announced absences,
+//! in sled. Every event is one [`Commit`], written in one transaction and flushed before
+//! anything is acknowledged (the IMAP move, the timer).
+//!
+//! Bytes are stored as bytes, and once: a case record carries references to its
+//! attachments (hash, name, type, size), whose bytes live in their own tree keyed by
+//! SHA-256; an outbox mail keeps the base64 of its case's attachments as references to
+//! the same bytes. A case with an 8 MB photo, forwarded to its executor, takes 8 MB on
+//! disk (65 MB when both were JSON arrays of numbers).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sled::transaction::TransactionError;
+
+mod blobs;
+mod cases;
+mod commit;
+mod due;
+mod ledger;
+mod outbox;
+
+pub use cases::norm;
+pub use commit::Commit;
+pub use ledger::{Disposition, InboundRecord, inbound_key};
+pub use outbox::{OutMail, Queued, Resend};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store at {path}: {source}")]
+    Open { path: String, source: sled::Error },
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store record {key} is unreadable: {source}")]
+    Corrupt {
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "store: case number {expected} was taken meanwhile (next is {found}); is a second writer running?"
+    )]
+    CaseNumber { expected: u64, found: u64 },
+    #[error("store: cannot encode a record: {0}")]
+    Encode(serde_json::Error),
+    #[error("store: case {case} refers to attachment {sha256}, whose bytes are not stored")]
+    MissingAttachment { case: u64, sha256: String },
+    #[error("store record {key} is damaged: {reason}")]
+    Damaged { key: String, reason: String },
+    #[error(
+        "store at {path} has format {found}, newer than this otklik reads (up to {known}): it was written by a later version; install that version again, or restore the backup taken before the upgrade"
+    )]
+    NewerFormat {
+        path: String,
+        found: u32,
+        known: u32,
+    },
+}
+
+impl StoreError {
+    /// The store is held by another process (the daemon is running).
+    pub fn is_locked(&self) -> bool {
+        match self {
+            StoreError::Open {
+                source: sled::Error::Io(e),
+                ..
+            } => e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("lock"),
+            _ => false,
+        }
+    }
+}
+
+fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(StoreError::Encode)
+}
+
+fn dec<T: for<'de> Deserialize<'de>>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}
+
+/// The sled store. Single writer: the daemon, or a CLI command while the daemon is down.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    cases: sled::Tree,
+    inbound: sled::Tree,
+    sources: sled::Tree,
+    links: sled::Tree,
+    authors: sled::Tree,
+    outbox: sled::Tree,
+    due: sled::Tree,
+    due_by_case: sled::Tree,
+    meta: sled::Tree,
+    /// Numbers of the open cases (not closed, not excluded): rescheduling, digests and
+    /// queues read these instead of every case ever opened.
+    open: sled::Tree,
+    /// Attachment bytes by the hex SHA-256 of their content, each stored once, as is.
+    attachments: sled::Tree,
+    /// Outbox mails' bytes by sequence number (see [`encode_body`]).
+    outbox_body: sled::Tree,
+    /// The outbox by when each mail is due: `due ms ‖ seq` (see [`Queued`]).
+    outbox_due: sled::Tree,
+    writer: std::sync::Arc<std::sync::Mutex<()>>,
+}
+
+/// Held by whoever reads a case, decides and commits (the mail handler, the escalation
+/// timer, rescheduling): one writer at a time, so no decision is made on a stale case.
+pub struct WriterGuard<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
+
+const NEXT_CASE: &[u8] = b"next_case";
+
+/// The store's format version in the meta tree, as decimal text. A store without it is of
+/// the first format (written before the key existed): opening it writes the key.
+const FORMAT_KEY: &[u8] = b"format_version";
+
+/// The format this version writes, and the newest it reads. A change of layout raises it
+/// and adds a step to [`Store::migrate`]; `tests/data/store-v1/` keeps a store of format 1
+/// that every later version must open and read whole.
+pub const FORMAT_VERSION: u32 = 1;
+
+const OPEN_CASES: &[u8] = b"open_cases";
+
+/// How long [`Store::open_waiting`] waits between attempts.
+const LOCK_RETRY: Duration = Duration::from_millis(250);
+
+fn u64_from(v: &[u8]) -> Option<u64> {
+    let arr: [u8; 8] = v.try_into().ok()?;
+    Some(u64::from_be_bytes(arr))
+}
+
+fn transaction_result(result: Result<(), TransactionError<StoreError>>) -> Result<(), StoreError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(TransactionError::Abort(e)) => Err(e),
+        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+    }
+}
+
+impl Store {
+    /// Opens (creating) the store in `dir`. The page cache is kept small: the working set
+    /// is the open cases and the outbox, not the archive.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join("store");
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(8 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .mode(sled::Mode::LowSpace)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let tree = |name: &str| db.open_tree(name);
+        let store = Store {
+            cases: tree("cases")?,
+            inbound: tree("inbound")?,
+            sources: tree("sources")?,
+            links: tree("links")?,
+            authors: tree("authors")?,
+            outbox: tree("outbox")?,
+            due: tree("due")?,
+            due_by_case: tree("due_by_case")?,
+            meta: tree("meta")?,
+            open: tree("open")?,
+            attachments: tree("attachments")?,
+            outbox_body: tree("outbox_body")?,
+            outbox_due: tree("outbox_due")?,
+            writer: std::sync::Arc::new(std::sync::Mutex::new(())),
+            db,
+        };
+        store.migrate(&path)?;
+        Ok(store)
+    }
+
+    /// Checks the format version and brings an older store to the current one, once. A
+    /// newer one is refused before anything is written to it.
+    fn migrate(&self, path: &Path) -> Result<(), StoreError> {
+        let found = self.format_version()?;
+        if found > FORMAT_VERSION {
+            return Err(StoreError::NewerFormat {
+                path: path.display().to_string(),
+                found,
+                known: FORMAT_VERSION,
+            });
+        }
+        // Format 1 includes the outbox with its bodies apart (stores from before the
+        // version key may still have them inline).
+        self.split_outbox()?;
+        if self.meta.get(FORMAT_KEY)?.as_deref() != Some(FORMAT_VERSION.to_string().as_bytes()) {
+            self.meta
+                .insert(FORMAT_KEY, FORMAT_VERSION.to_string().as_bytes())?;
+            self.db.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The format version the store says it has (1 when it says nothing).
+    pub fn format_version(&self) -> Result<u32, StoreError> {
+        match self.meta.get(FORMAT_KEY)? {
+            None => Ok(1),
+            Some(v) => std::str::from_utf8(&v)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .ok_or_else(|| StoreError::Damaged {
+                    key: "meta format_version".into(),
+                    reason: format!("not a version number: {:?}", String::from_utf8_lossy(&v)),
+                }),
+        }
+    }
+
+    /// Opens the store, waiting up to `patience` while another process holds it (an
+    /// `otklik show` or `cases` reading it while the service restarts holds it for a
+    /// moment): the service starts once it is free instead of failing.
+    pub fn open_waiting(dir: &Path, patience: Duration) -> Result<Store, StoreError> {
+        let start = Instant::now();
+        let mut said = false;
+        loop {
+            match Store::open(dir) {
+                Err(e) if e.is_locked() && start.elapsed() < patience => {
+                    if !said {
+                        tracing::warn!(error = %e, wait = ?patience, "the store is held by another process (an otklik command?); waiting for it");
+                        said = true;
+                    }
+                    std::thread::sleep(LOCK_RETRY);
+                }
+                Err(e) => return Err(e),
+                Ok(store) => {
+                    if said {
+                        tracing::info!(waited = ?start.elapsed(), "the store is free; opened");
+                    }
+                    return Ok(store);
+                }
+            }
+        }
+    }
+
+    /// Takes the writer lock (blocking). A panic of an earlier holder does not poison it:
+    /// the store itself is transactional.
+    pub fn writer(&self) -> WriterGuard<'_> {
+        WriterGuard(
+            self.writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Durably writes everything committed so far.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A unique, ever-increasing number (outbox sequence and Message-ID nonce).
+    pub fn generate_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// The number the next new case will get.
+    pub fn peek_next_case(&self) -> Result<u64, StoreError> {
+        Ok(match self.meta.get(NEXT_CASE)? {
+            Some(v) => u64_from(&v).unwrap_or(1),
+            None => 1,
+        })
+    }
+
+    /// A string kept in the store's meta tree (e.g. the config fingerprint of the due index).
+    pub fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .meta
+            .get(key.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn meta_remove(&self, key: &str) -> Result<(), StoreError> {
+        self.meta.remove(key.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.meta.insert(key.as_bytes(), value.as_bytes())?;
+        Ok(())
+    }
+}
