@@ -132,7 +132,35 @@ pub struct Commit {
     pub meta: Vec<(String, String)>,
     /// Due entries the timer has dealt with: removed unless a case's new schedule has them.
     pub forget_due: Vec<Due>,
+    /// The message in hand is dealt with: its "in progress" mark ([`InProgress`]) goes in
+    /// the same transaction as its outcome.
+    pub clears_mark: bool,
 }
+
+/// The message being handled, written (and flushed) before it is parsed and cleared with
+/// its outcome: a message still marked after a restart is the one that took the process
+/// down ([`Store::mark_in_progress`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InProgress {
+    /// The intake mailbox, its UIDVALIDITY and the message's UID.
+    pub mailbox: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+    /// Hex SHA-256 of the message's bytes (what the ledger keys a set-aside message by).
+    pub sha256: String,
+    pub size: u64,
+    /// When handling began.
+    pub at: DateTime<Utc>,
+    /// Starts of the service since the mark was written (0 while the first run handles it).
+    #[serde(default)]
+    pub restarts: u32,
+    /// One of those ends was a crash (an abort, a stack overflow), not a kill from outside.
+    #[serde(default)]
+    pub crashed: bool,
+}
+
+/// The meta key of the [`InProgress`] mark.
+const IN_PROGRESS: &[u8] = b"in_progress";
 
 /// The key of an inbound message in the ledger: its Message-ID, else a hash of its bytes.
 pub fn inbound_key(message_id: Option<&str>, sender: Option<&str>, raw: &[u8]) -> String {
@@ -422,6 +450,47 @@ impl Store {
 
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// Writes the "in progress" mark for the message about to be handled and flushes it: it
+    /// must be on disk before the parser sees the message.
+    pub fn mark_in_progress(&self, mark: &InProgress) -> Result<(), StoreError> {
+        self.meta.insert(IN_PROGRESS, enc(mark)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The "in progress" mark, if a message is marked. A damaged mark reads as none (it
+    /// names no message anyone could set aside).
+    pub fn in_progress(&self) -> Result<Option<InProgress>, StoreError> {
+        let Some(v) = self.meta.get(IN_PROGRESS)? else {
+            return Ok(None);
+        };
+        match serde_json::from_slice(&v) {
+            Ok(mark) => Ok(Some(mark)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the in-progress mark is unreadable; ignored");
+                Ok(None)
+            }
+        }
+    }
+
+    /// At start: a mark left by the last run gets one more restart (and `crashed` when that
+    /// run died of a crash), flushed.
+    pub fn note_restart(&self, crashed: bool) -> Result<Option<InProgress>, StoreError> {
+        let Some(mut mark) = self.in_progress()? else {
+            return Ok(None);
+        };
+        mark.restarts = mark.restarts.saturating_add(1);
+        mark.crashed |= crashed;
+        self.mark_in_progress(&mark)?;
+        Ok(Some(mark))
+    }
+
+    /// Removes the mark (a message that needed no commit of its own).
+    pub fn clear_in_progress(&self) -> Result<(), StoreError> {
+        self.meta.remove(IN_PROGRESS)?;
         Ok(())
     }
 
@@ -785,6 +854,9 @@ impl Store {
                     }
                     for (k, v) in &commit.meta {
                         meta.insert(k.as_bytes(), v.as_bytes())?;
+                    }
+                    if commit.clears_mark {
+                        meta.remove(IN_PROGRESS)?;
                     }
                     for (k, v) in &absence_rows {
                         match v {

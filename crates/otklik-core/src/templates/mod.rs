@@ -14,7 +14,7 @@ mod status;
 
 pub use service::{
     QueueItem, next_deadline, render_absence, render_oversized, render_queue,
-    render_service_refusal,
+    render_service_refusal, render_set_aside,
 };
 
 use chrono::{DateTime, Datelike, Utc};
