@@ -519,6 +519,7 @@ fn warn_if_forecast(config: &Config, case: &workflow::Case) {
 /// would: built with `--features failpoints` and run with `FAILPOINTS=handle=return(TEXT)`,
 /// the process aborts on a message that contains TEXT (on every message with
 /// `FAILPOINTS=handle=return`). Without the feature this is nothing.
+#[cfg_attr(not(feature = "failpoints"), allow(unused_variables))]
 fn crash_point(raw: &[u8]) {
     fail::fail_point!("handle", |needle: Option<String>| {
         let hit =
