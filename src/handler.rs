@@ -140,7 +140,16 @@ impl Handler {
             if let Some(mark) = &before
                 && (mark.crashed || mark.restarts >= 2)
             {
-                return self.set_aside(config, raw, mark, bytes_key, now);
+                let how = if mark.crashed {
+                    "the service crashed while handling it".to_string()
+                } else {
+                    format!(
+                        "the service stopped {} times while handling it",
+                        mark.restarts
+                    )
+                };
+                tracing::error!(uid = mark.uid, uid_validity = mark.uid_validity, mailbox = %mark.mailbox, size = raw.len(), "{how}");
+                return self.set_aside(config, raw, format!("{how}; set aside unread"), now);
             }
             let (restarts, crashed) = before.map_or((0, false), |m| (m.restarts, m.crashed));
             self.store.mark_in_progress(&InProgress {
@@ -190,7 +199,13 @@ impl Handler {
                     decide::questions(&mail, config, arrival)
                 }))
                 .unwrap_or_default();
-                let facts = facts(&self.store, &questions)?;
+                let facts = match facts(&self.store, &questions) {
+                    Ok(facts) => facts,
+                    Err(e) if e.is_damaged() => {
+                        return self.set_aside(config, raw, damaged_reason(&e), now);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let cx = Context {
                     config,
                     secret: &self.secret,
@@ -225,6 +240,9 @@ impl Handler {
         }));
         let (commit, handled) = match built {
             Ok(Ok(done)) => done,
+            Ok(Err(BuildError::Store(e))) if e.is_damaged() => {
+                return self.set_aside(config, raw, damaged_reason(&e), now);
+            }
             Ok(Err(BuildError::Store(e))) => return Err(e.into()),
             Ok(Err(BuildError::Mail(why))) => {
                 let reason = format!("our answer to it could not be built: {why}");
@@ -241,30 +259,25 @@ impl Handler {
         // it moves any message of the batch.
         let mut commit = commit;
         commit.clears_mark = marked;
-        self.store.commit(commit)?;
-        Ok(handled)
+        match self.store.commit(commit) {
+            Ok(()) => Ok(handled),
+            Err(e) if e.is_damaged() => self.set_aside(config, raw, damaged_reason(&e), now),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// The message that took the process down: recorded as rejected under its bytes' hash,
-    /// the mark cleared and the coordinator told, in one transaction, flushed. Never parsed.
+    /// A message that cannot be handled for a reason of its own — it took the process down,
+    /// or a store record it needs is damaged: recorded as rejected under its bytes' hash,
+    /// the mark cleared and the coordinator told, in one transaction, flushed.
     fn set_aside(
         &self,
         config: &Config,
         raw: &[u8],
-        mark: &InProgress,
-        key: String,
+        reason: String,
         now: DateTime<Utc>,
     ) -> Result<Handled, HandleError> {
-        let how = if mark.crashed {
-            "the service crashed while handling it".to_string()
-        } else {
-            format!(
-                "the service stopped {} times while handling it",
-                mark.restarts
-            )
-        };
-        let reason = format!("{how}; set aside unread");
-        tracing::error!(uid = mark.uid, uid_validity = mark.uid_validity, mailbox = %mark.mailbox, size = raw.len(), %reason, "message set aside");
+        let key = inbound_key(None, None, raw);
+        tracing::error!(size = raw.len(), %reason, "message set aside");
         let (mut commit, handled) = Self::rejection(key, reason.clone(), now);
         commit.clears_mark = true;
         let (from, subject) = (raw_field(raw, "From"), raw_field(raw, "Subject"));
@@ -513,6 +526,11 @@ fn warn_if_forecast(config: &Config, case: &workflow::Case) {
             tracing::warn!(case = %case.id, %day, "the answer deadline falls in a year whose production calendar is only a forecast; check the decree");
         }
     }
+}
+
+/// Why a message was set aside for a damaged record (`otklik check-store` lists them all).
+fn damaged_reason(e: &StoreError) -> String {
+    format!("a stored record it needs is damaged ({e}); set aside, run `otklik check-store`")
 }
 
 /// Tests make the process die here, between the mark and the parser, as a parser bug
