@@ -87,6 +87,9 @@ pub enum Command {
         #[arg(long)]
         add: String,
     },
+    /// Read every record of the store and list the damaged ones (exit status 1 if any).
+    /// The service must be stopped.
+    CheckStore,
     /// Dry run of intake on one message: nothing is sent or stored.
     Route {
         file: PathBuf,
@@ -272,6 +275,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
             writeln!(out, "{}", end.with_timezone(&tz).to_rfc3339()).map_err(io)
         }
         Command::Route { file, json } => route(cli, file, *json, out),
+        Command::CheckStore => check_store(cli, out),
         Command::Cases { all, json } => {
             let config = load_config(&cli.config, SecretCheck::Lenient)?;
             let cases = Source::open(&config)?.cases(*all)?;
@@ -966,4 +970,29 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         writeln!(out, "text:\n{}", n.text).map_err(io)?;
     }
     Ok(())
+}
+
+/// `otklik check-store`: every record read once; the damaged ones listed.
+fn check_store(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
+    let io = |e: std::io::Error| user(e.to_string());
+    let config = load_config(&cli.config, SecretCheck::Lenient)?;
+    let dir = &config.service.state_dir;
+    if !dir.join("store").exists() {
+        return Err(user(format!("{}: no store yet", dir.display())));
+    }
+    let store = Store::open(dir).map_err(|e| {
+        user(format!(
+            "{e}; stop the service first (systemctl stop otklik)"
+        ))
+    })?;
+    let (records, problems) = store.check().map_err(|e| user(e.to_string()))?;
+    for p in &problems {
+        writeln!(out, "damaged: {p}").map_err(io)?;
+    }
+    writeln!(out, "{records} records read, {} damaged", problems.len()).map_err(io)?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(user(format!("{} damaged records", problems.len())))
+    }
 }

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, watch};
 use crate::auth::Secret;
 use crate::config::{self, Config, SecretCheck};
 use crate::escalation;
-use crate::handler::Handler;
+use crate::handler::{Handler, Origin};
 use crate::mailbox::{
     self, Disposition as BoxDisposition, Fetched, MailboxState, NotCommitted, Oversized,
 };
@@ -193,8 +193,13 @@ impl mailbox::Handler for MailHandler {
         let config = self.config.borrow().clone();
         let handler = self.handler.clone();
         let uid = msg.uid;
+        let origin = Origin {
+            mailbox: config.imap.mailbox.clone(),
+            uid_validity: msg.uid_validity,
+            uid,
+        };
         let result = tokio::task::spawn_blocking(move || {
-            handler.handle(&config, &msg.raw, msg.arrival, Utc::now())
+            handler.handle_from(&config, &msg.raw, msg.arrival, Utc::now(), Some(&origin))
         })
         .await
         .map_err(|e| NotCommitted(format!("handler task failed: {e}")))?;
@@ -294,6 +299,24 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
             .map_err(|e| {
                 StartError::Store(StoreError::Sled(sled::Error::ReportableBug(e.to_string())))
             })??;
+    // A message still marked "in progress" was in hand when the last run ended.
+    let crashed = crate::crashflag::take(&state_dir);
+    let store2 = store.clone();
+    let left = tokio::task::spawn_blocking(move || store2.note_restart(crashed))
+        .await
+        .map_err(|e| {
+            StartError::Store(StoreError::Sled(sled::Error::ReportableBug(e.to_string())))
+        })??;
+    if let Some(mark) = left {
+        let next = if mark.crashed || mark.restarts >= 2 {
+            "it is set aside unread"
+        } else {
+            "it is tried once more"
+        };
+        tracing::warn!(uid = mark.uid, uid_validity = mark.uid_validity, mailbox = %mark.mailbox, crashed = mark.crashed, restarts = mark.restarts, "the last run ended while it handled a message; {next}");
+    } else if crashed {
+        tracing::warn!("the last run crashed");
+    }
     if rescheduled > 0 {
         tracing::info!(
             cases = rescheduled,

@@ -18,6 +18,7 @@ pub use otklik_core::{
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod crashflag;
 pub mod daemon;
 pub mod digest;
 pub mod escalation;

@@ -38,6 +38,11 @@ fn run(cli: &Cli, log_format: LogFormat) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // A crash from here on leaves a flag for the next start (src/crashflag.rs).
+    otklik::crashflag::arm(&config.service.state_dir);
+    // Fault injection for the tests (FAILPOINTS=…): only in a `--features failpoints` build.
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -288,3 +288,50 @@ mod any_mail {
         }
     }
 }
+
+#[test]
+fn a_damaged_case_record_sets_its_reply_aside_and_intake_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(dir.path());
+    let state = config.service.state_dir.clone();
+    std::fs::create_dir_all(&state).expect("state dir");
+    let id = {
+        let f = Fixture {
+            _dir: tempfile::tempdir().unwrap(),
+            config: config.clone(),
+            handler: Handler::new(
+                Store::open(&state).expect("store"),
+                Secret::new(vec![7; 32]),
+            ),
+        };
+        f.open_case("555")
+    };
+    // Damage the case record behind the store's back.
+    {
+        let db = sled::open(state.join("store")).expect("sled");
+        let cases = db.open_tree("cases").unwrap();
+        cases.insert(1u64.to_be_bytes(), &b"{not json"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(&state).expect("store");
+    let (_, problems) = store.check().expect("check");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("case 1:"), "{problems:?}");
+    let outbox_before = store.outbox().unwrap().len();
+    let f = Fixture {
+        _dir: dir,
+        config,
+        handler: Handler::new(store, Secret::new(vec![7; 32])),
+    };
+    let h = f.handle(&tagged_reply(&id, Some("exec@volchiha.example"), "dmg1"));
+    assert_eq!(h.disposition, Disposition::Rejected, "{h:?}");
+    assert!(h.note.contains("damaged"), "{h:?}");
+    // The coordinator is told.
+    assert_eq!(f.handler.store.outbox().unwrap().len(), outbox_before + 1);
+    // A notification that needs no damaged record still opens its case.
+    let other = String::from_utf8(notification("556"))
+        .unwrap()
+        .replace("Иван Петров", "Пётр Иванов");
+    let h = f.handle(other.as_bytes());
+    assert_eq!(h.case.as_deref(), Some("OTK-2"), "{h:?}");
+}

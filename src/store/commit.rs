@@ -6,6 +6,7 @@ use super::cases::{author_topic_key, norm};
 use super::due::{DueRecord, due_key};
 use super::ledger::InboundRecord;
 use super::outbox::{OutMail, Queued};
+use super::progress::IN_PROGRESS;
 use super::{NEXT_CASE, OPEN_CASES, Store, StoreError, dec, enc, transaction_result, u64_from};
 use crate::inbound::sha256_hex;
 use crate::workflow::{Case, Due};
@@ -32,6 +33,9 @@ pub struct Commit {
     pub meta: Vec<(String, String)>,
     /// Due entries the timer has dealt with: removed unless a case's new schedule has them.
     pub forget_due: Vec<Due>,
+    /// The message in hand is dealt with: its "in progress" mark ([`InProgress`]) goes in
+    /// the same transaction as its outcome.
+    pub clears_mark: bool,
 }
 
 /// Only the state of a stored case (to keep the open-case count without decoding it all).
@@ -289,6 +293,9 @@ impl Store {
                     }
                     for (k, v) in &commit.meta {
                         meta.insert(k.as_bytes(), v.as_bytes())?;
+                    }
+                    if commit.clears_mark {
+                        meta.remove(IN_PROGRESS)?;
                     }
                     for (k, v) in &absence_rows {
                         match v {

@@ -17,15 +17,18 @@ use sled::transaction::TransactionError;
 
 mod blobs;
 mod cases;
+mod check;
 mod commit;
 mod due;
 mod ledger;
 mod outbox;
+mod progress;
 
 pub use cases::norm;
 pub use commit::Commit;
 pub use ledger::{Disposition, InboundRecord, inbound_key};
 pub use outbox::{OutMail, Queued, Resend};
+pub use progress::InProgress;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -59,6 +62,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// One record is damaged (unreadable, or it names attachment bytes that are not
+    /// stored): the store itself can still be written, so only what needs that record is
+    /// set aside. Everything else means the store cannot be used (stop, restart).
+    pub fn is_damaged(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Corrupt { .. }
+                | StoreError::MissingAttachment { .. }
+                | StoreError::Damaged { .. }
+        )
+    }
+
     /// The store is held by another process (the daemon is running).
     pub fn is_locked(&self) -> bool {
         match self {

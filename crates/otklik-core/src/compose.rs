@@ -131,15 +131,21 @@ pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeE
         .body(content.text.clone());
     // Photos the HTML shows (`cid:`) travel with it in multipart/related; the rest of the
     // attachments, and the calendar, follow the alternative in multipart/mixed.
+    // The Content-IDs the HTML refers to, found in one pass (a search of the whole HTML
+    // for each photo grew with their product), at most MAX_INLINE_IMAGES of them.
     let inline: Vec<(String, &Attachment)> = match (&content.html, env.case_id) {
-        (Some(html), Some(case_id)) => content
-            .attachments
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| templates::is_inline_image(a))
-            .map(|(i, a)| (templates::image_cid(case_id, i), a))
-            .filter(|(cid, _)| html.contains(&format!("cid:{cid}")))
-            .collect(),
+        (Some(html), Some(case_id)) => {
+            let shown = cids_in(html);
+            content
+                .attachments
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| templates::is_inline_image(a))
+                .map(|(i, a)| (templates::image_cid(case_id, i), a))
+                .filter(|(cid, _)| shown.contains(cid.as_str()))
+                .take(templates::MAX_INLINE_IMAGES)
+                .collect()
+        }
         _ => Vec::new(),
     };
     let body = match &content.html {
@@ -230,6 +236,22 @@ fn local_date(raw: Vec<u8>, config: &Config, now: DateTime<Utc>) -> Vec<u8> {
     out.extend_from_slice(&raw[..start]);
     out.extend_from_slice(format!("Date: {local}").as_bytes());
     out.extend_from_slice(&raw[start + len..]);
+    out
+}
+
+/// Every `cid:` reference of `html` (up to the quote, apostrophe, space or `>` that ends
+/// it), in one pass.
+fn cids_in(html: &str) -> std::collections::HashSet<&str> {
+    let mut out = std::collections::HashSet::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("cid:") {
+        let tail = &rest[at + 4..];
+        let end = tail
+            .find(|c: char| c == '"' || c == '\'' || c == '>' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        out.insert(&tail[..end]);
+        rest = &tail[end..];
+    }
     out
 }
 

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use otklik_core::config::Address;
-use otklik_core::inbound::{Inbound, MAX_HTML_BYTES, MAX_TEXT_BYTES, TEXT_CUT_MARK};
+use otklik_core::inbound::{
+    Inbound, InboundError, MAX_HTML_BYTES, MAX_MIME_DEPTH, MAX_TEXT_BYTES, TEXT_CUT_MARK,
+    mime_depth,
+};
 use otklik_core::intake::{Labels, Notification, parse_notification};
 use otklik_core::lexicon::Lexicon;
 use otklik_core::reply::{Keyword, KeywordSource, ParsedReply, parse_reply};
@@ -490,4 +493,121 @@ fn an_html_reply_built_to_be_slow_all_the_way_from_raw_bytes() {
     assert_eq!(r.case_number, Some(42));
     assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Body)));
     assert_eq!(r.text, "Замечаний нет.");
+}
+
+/// `levels` attached messages within each other, each only a Content-Type line: 87 bytes
+/// a level in the hostile mail (100,000 of them are 8.7 MB).
+fn nested_messages(levels: usize) -> Vec<u8> {
+    let mut raw = b"From: stranger@example.org\r\nSubject: nest\r\nMIME-Version: 1.0\r\n".to_vec();
+    for _ in 0..levels {
+        raw.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+    }
+    raw.extend_from_slice(b"Content-Type: text/plain\r\n\r\nhello\r\n");
+    raw
+}
+
+/// `levels` multiparts within each other, the innermost holding a text part.
+fn nested_multiparts(levels: usize) -> Vec<u8> {
+    let mut raw = b"From: stranger@example.org\r\nSubject: nest\r\nMIME-Version: 1.0\r\n".to_vec();
+    for i in 0..levels {
+        raw.extend_from_slice(
+            format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n")
+                .as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"Content-Type: text/plain\r\n\r\nhello\r\n");
+    for i in (0..levels).rev() {
+        raw.extend_from_slice(format!("--b{i}--\r\n").as_bytes());
+    }
+    raw
+}
+
+#[test]
+fn a_hundred_thousand_nested_messages_are_refused_before_parsing() {
+    let raw = nested_messages(100_000);
+    assert!(raw.len() > 3_000_000);
+    // On a small stack: the refusal must not recurse either.
+    let got = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            timed("Inbound::parse, 100,000 nested messages", || {
+                Inbound::parse(&raw)
+            })
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(
+        got,
+        Err(InboundError::TooDeep {
+            limit: MAX_MIME_DEPTH
+        })
+    );
+}
+
+#[test]
+fn nesting_is_counted_by_multiparts_and_attached_messages() {
+    assert_eq!(mime_depth(&nested_messages(0), 100), 0);
+    assert_eq!(mime_depth(&nested_messages(5), 100), 5);
+    assert_eq!(mime_depth(&nested_multiparts(7), 100), 7);
+    // Counting stops just past the limit.
+    assert_eq!(mime_depth(&nested_messages(100_000), 20), 21);
+    assert!(Inbound::parse(&nested_multiparts(MAX_MIME_DEPTH)).is_ok());
+    assert_eq!(
+        Inbound::parse(&nested_multiparts(MAX_MIME_DEPTH + 1)),
+        Err(InboundError::TooDeep {
+            limit: MAX_MIME_DEPTH
+        })
+    );
+    assert!(Inbound::parse(&nested_messages(MAX_MIME_DEPTH)).is_ok());
+    assert!(Inbound::parse(&nested_messages(MAX_MIME_DEPTH + 1)).is_err());
+    // Siblings are not depth: fifty attached messages side by side are one level of
+    // multipart and one of message.
+    let mut digest =
+        b"From: a@b.example\r\nSubject: many\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n"
+            .to_vec();
+    for i in 0..50 {
+        digest.extend_from_slice(
+            format!("--x\r\nContent-Type: message/rfc822\r\n\r\nSubject: {i}\r\n\r\nbody {i}\r\n")
+                .as_bytes(),
+        );
+    }
+    digest.extend_from_slice(b"--x--\r\n");
+    assert_eq!(mime_depth(&digest, 100), 2);
+    assert_eq!(Inbound::parse(&digest).unwrap().attachments.len(), 50);
+}
+
+#[test]
+fn nesting_inside_an_encoded_attached_message_counts_too() {
+    // The parser decodes a base64 message/rfc822 part and reads it: so does the count.
+    let inner = nested_messages(MAX_MIME_DEPTH * 2);
+    let b64: String = {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for (i, c) in inner.chunks(3).enumerate() {
+            if i > 0 && i % 19 == 0 {
+                out.push_str("\r\n");
+            }
+            let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+                out.push(if k <= c.len() {
+                    T[((n >> shift) & 63) as usize] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        out
+    };
+    let raw = format!(
+        "From: a@b.example\r\nSubject: wrapped\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n\
+         --x\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+         --x\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--x--\r\n"
+    );
+    assert!(mime_depth(raw.as_bytes(), 1000) > MAX_MIME_DEPTH);
+    assert!(matches!(
+        Inbound::parse(raw.as_bytes()),
+        Err(InboundError::TooDeep { .. })
+    ));
 }

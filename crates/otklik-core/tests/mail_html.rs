@@ -918,3 +918,59 @@ fn deadline_stamps(text: &str) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn a_case_with_hundreds_of_photos_shows_twenty_inline_and_attaches_the_rest() {
+    let c = config("ru");
+    let (mut opened, _, _, _, t0) = cases(&c);
+    let photo = photo();
+    opened.notification.attachments = (0..300)
+        .map(|i| {
+            let mut a = photo.clone();
+            a.filename = format!("photo-{i}.png");
+            a
+        })
+        .collect();
+    let secret = Secret::new(vec![7; 32]);
+    let notices = [Notice {
+        to: vec!["housing@volchiha.example".into()],
+        kind: NoticeKind::NewCase { absent: None },
+    }];
+    let mut n = 0u64;
+    let mails = otklik_core::compose::case_mails(&c, &secret, &opened, &notices, t0, &mut || {
+        n += 1;
+        Ok::<u64, std::convert::Infallible>(n)
+    })
+    .unwrap();
+    let raw = &mails[0].raw;
+    let s = String::from_utf8_lossy(raw);
+    assert_eq!(
+        s.matches("Content-ID: <img").count(),
+        otklik_core::templates::MAX_INLINE_IMAGES
+    );
+    let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
+    let html = msg.body_html(0).unwrap();
+    assert_eq!(
+        html.matches("cid:").count(),
+        otklik_core::templates::MAX_INLINE_IMAGES
+    );
+    // Every photo travels: twenty inline, the rest attached.
+    let names = msg
+        .parts
+        .iter()
+        .filter_map(|p| mail_parser::MimeHeaders::attachment_name(p))
+        .filter(|n| n.starts_with("photo-"))
+        .count();
+    assert_eq!(names, 300);
+}
+
+#[test]
+fn texts_too_long_to_compare_show_the_new_text_whole() {
+    use otklik_core::templates::doc::{MAX_DIFF_BYTES, Piece, word_diff};
+    let old = "слово ".repeat(MAX_DIFF_BYTES / 4);
+    let new = "другое ".repeat(MAX_DIFF_BYTES / 4);
+    assert_eq!(word_diff(&old, &new), vec![Piece::Inserted(new.clone())]);
+    // Short texts are still compared word by word.
+    let d = word_diff("воду дадут завтра", "воду дадут сегодня");
+    assert!(d.contains(&Piece::Inserted("сегодня".into())), "{d:?}");
+}

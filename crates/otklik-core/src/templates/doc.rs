@@ -489,9 +489,23 @@ fn value_html(value: &str) -> String {
     }
 }
 
+/// The longest text, in bytes, [`word_diff`] compares. The diff's worst case grows with
+/// the product of the two lengths (and `similar`'s own deadline would read the clock, which
+/// the core does not): a draft is a few paragraphs, so two texts this long compare in well
+/// under a millisecond, and a longer one is shown whole, as new.
+pub const MAX_DIFF_BYTES: usize = 32 * 1024;
+
 /// What changed between two texts, word by word: runs of deleted and inserted words
-/// separated only by spaces are joined, so a rewritten phrase reads as one change.
+/// separated only by spaces are joined, so a rewritten phrase reads as one change. When
+/// either text is longer than [`MAX_DIFF_BYTES`], the new text whole, as inserted.
 pub fn word_diff(old: &str, new: &str) -> Vec<Piece> {
+    if old.len() > MAX_DIFF_BYTES || new.len() > MAX_DIFF_BYTES {
+        return if new.is_empty() {
+            Vec::new()
+        } else {
+            vec![Piece::Inserted(new.to_string())]
+        };
+    }
     let diff = TextDiff::configure()
         .algorithm(Algorithm::Patience)
         .diff_words(old, new);

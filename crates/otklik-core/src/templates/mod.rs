@@ -14,7 +14,7 @@ mod status;
 
 pub use service::{
     QueueItem, next_deadline, render_absence, render_oversized, render_queue,
-    render_service_refusal,
+    render_service_refusal, render_set_aside,
 };
 
 use chrono::{DateTime, Datelike, Utc};
@@ -258,13 +258,15 @@ impl View<'_> {
         }
     }
 
-    /// The photos of `attachments`, shown inline (their Content-IDs: [`image_cid`]).
+    /// The photos of `attachments`, shown inline (their Content-IDs: [`image_cid`]): the
+    /// first [`MAX_INLINE_IMAGES`]; the rest travel as attachments.
     fn images(&self, attachments: &[Attachment]) -> Block {
         Block::Images(
             attachments
                 .iter()
                 .enumerate()
                 .filter(|(_, a)| is_inline_image(a))
+                .take(MAX_INLINE_IMAGES)
                 .map(|(i, a)| (image_cid(&self.case.id, i), a.filename.clone()))
                 .collect(),
         )
@@ -443,6 +445,9 @@ fn footer(lang: Language) -> String {
     )
     .to_string()
 }
+
+/// The most photos a mail shows inline; the others are attached like any file.
+pub const MAX_INLINE_IMAGES: usize = 20;
 
 /// The Content-ID of the `index`-th attachment of a case's mail, when shown inline.
 pub fn image_cid(case_id: &str, index: usize) -> String {

@@ -281,3 +281,31 @@ pub fn render_oversized(
         },
     )
 }
+
+/// To the coordinator: a message was set aside — it took the service down while it was
+/// read, or a stored record it needs is damaged (`reason` says which).
+pub fn render_set_aside(config: &Config, from: &str, subject: &str, reason: &str) -> Rendered {
+    let lang = config.service.language;
+    let mailbox = &config.imap.rejected_mailbox;
+    simple(
+        config,
+        tr(
+            lang,
+            "Письмо отложено: служба не смогла его прочитать",
+            "A message was set aside: the service could not read it",
+        )
+        .to_string(),
+        match lang {
+            Language::Ru => format!(
+                "Служба не смогла обработать это письмо ({reason}). Оно больше не читается и \
+                 перемещено в папку «{mailbox}».\n\nОт: {from}\nТема: {subject}\n\n\
+                 Если это уведомление о сообщении, заведите дело вручную и сообщите разработчикам.\n"
+            ),
+            Language::En => format!(
+                "The service could not handle this message ({reason}). It is not read again and \
+                 is in the folder \"{mailbox}\".\n\nFrom: {from}\nSubject: {subject}\n\n\
+                 If it is a notification, open the case by hand and tell the developers.\n"
+            ),
+        },
+    )
+}
