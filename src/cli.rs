@@ -758,6 +758,14 @@ struct RouteJson {
     rule: Option<String>,
     executor: Option<String>,
     deadlines: Option<DeadlinesJson>,
+    /// How a new post was routed: `rule`, `model` or `coordinator`.
+    routed_by: Option<&'static str>,
+    /// The routing model's confidence when it routed the post.
+    confidence: Option<f64>,
+    /// The post's words behind the model's choice.
+    top_words: Vec<String>,
+    /// The model's suggestions to the coordinator when it left the post to her.
+    suggestions: Vec<otklik_core::routing::Suggestion>,
 }
 
 fn disposition_word(d: Disposition) -> &'static str {
@@ -782,6 +790,10 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         rule: None,
         executor: None,
         deadlines: None,
+        routed_by: None,
+        confidence: None,
+        top_words: Vec::new(),
+        suggestions: Vec::new(),
     };
     // The service's own decision on this message at this moment: the same questions, the
     // facts from the running daemon or its store, the same `decide`.
@@ -807,6 +819,7 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         secret: &secret,
         now,
         arrival,
+        model: None,
     };
     let decision = decide::decide(&mail, &facts, &cx);
     r.verdict = match &decision {
@@ -850,14 +863,37 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
                 } => {
                     r.rule = Some(rule);
                     r.executor = Some(executor);
+                    r.routed_by = Some("rule");
                     if repeat_unmatched {
                         "routed (flagged as a repeat, no earlier case)".into()
                     } else {
                         "routed".into()
                     }
                 }
-                Classification::Unmatched { .. } => {
-                    "unassigned: no rule matched; the coordinator decides".into()
+                Classification::Modelled {
+                    executor,
+                    confidence,
+                    top_words,
+                    repeat_unmatched,
+                } => {
+                    r.executor = Some(executor);
+                    r.routed_by = Some("model");
+                    r.confidence = Some(confidence.get());
+                    r.top_words = top_words;
+                    if repeat_unmatched {
+                        "routed by the model (flagged as a repeat, no earlier case)".into()
+                    } else {
+                        "routed by the model".into()
+                    }
+                }
+                Classification::Unmatched { suggestions, .. } => {
+                    r.routed_by = Some("coordinator");
+                    r.suggestions = suggestions;
+                    if r.suggestions.is_empty() {
+                        "unassigned: no rule matched; the coordinator decides".into()
+                    } else {
+                        "unassigned: no rule matched and the model is not sure enough; the coordinator decides".into()
+                    }
                 }
             }
         }
@@ -949,6 +985,27 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         if let Some(v) = v {
             writeln!(out, "{k:<10} {v}").map_err(io)?;
         }
+    }
+    if let Some(c) = r.confidence {
+        writeln!(
+            out,
+            "{:<10} routing model, {:.0} % sure; by the words: {}",
+            "model",
+            c * 100.0,
+            r.top_words.join(", ")
+        )
+        .map_err(io)?;
+    }
+    for s in &r.suggestions {
+        writeln!(
+            out,
+            "{:<10} {} {} %; by the words: {}",
+            "suggested",
+            s.executor,
+            s.probability.percent(),
+            s.words.join(", ")
+        )
+        .map_err(io)?;
     }
     if let Some(d) = &r.deadlines {
         writeln!(

@@ -211,6 +211,8 @@ impl Handler {
                     secret: &self.secret,
                     now,
                     arrival,
+                    // Learning from events is not wired yet: the config's starter model.
+                    model: None,
                 };
                 // A bug in reading one odd message must not block the intake (it would be
                 // retried forever): such a message is rejected and logged, the service goes on.

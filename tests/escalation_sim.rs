@@ -202,6 +202,7 @@ fn open_case(config: &Config, act: &Act, now: DateTime<Utc>, absences: &Absences
         },
         None => Classification::Unmatched {
             repeat_unmatched: false,
+            suggestions: vec![],
         },
     };
     let ctx = Ctx {

@@ -82,6 +82,9 @@ pub struct Context<'a> {
     pub now: DateTime<Utc>,
     /// When the message reached the mailbox (the detection time of last resort).
     pub arrival: DateTime<Utc>,
+    /// The routing model the shell keeps, learned from earlier cases; `None`: the config's
+    /// starter model.
+    pub model: Option<&'a crate::routing::Model>,
 }
 
 /// What to do about one message.
@@ -280,7 +283,7 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
         // Taken in as the original (its sender checked, its detection time kept); the
         // forwarder gets the case number back.
         let arrival = inner.date.unwrap_or(cx.arrival);
-        let mut decision = open_case(&inner, facts, ctx, arrival);
+        let mut decision = open_case(&inner, facts, ctx, arrival, cx.model);
         if let Decision::Case { outcome, note, .. } = &mut decision {
             outcome.notices.push(workflow::Notice {
                 to: vec![sender.to_string()],
@@ -303,7 +306,7 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
         None => {}
     }
     if from_monitoring {
-        return open_case(mail, facts, ctx, cx.arrival);
+        return open_case(mail, facts, ctx, cx.arrival, cx.model);
     }
     Decision::reject(if sender.is_empty() {
         "no valid From address, and the message is no reply to a case".to_string()
@@ -458,7 +461,13 @@ fn reply_to_case(
 }
 
 /// A notification from the monitoring platform: a duplicate of a known post, or a new case.
-fn open_case(mail: &Inbound, facts: &Facts, ctx: Ctx<'_>, arrival: DateTime<Utc>) -> Decision {
+fn open_case(
+    mail: &Inbound,
+    facts: &Facts,
+    ctx: Ctx<'_>,
+    arrival: DateTime<Utc>,
+    model: Option<&crate::routing::Model>,
+) -> Decision {
     let config = ctx.config;
     let n = match intake::parse_notification(
         mail,
@@ -488,14 +497,29 @@ fn open_case(mail: &Inbound, facts: &Facts, ctx: Ctx<'_>, arrival: DateTime<Utc>
         .earlier
         .as_ref()
         .filter(|c| workflow::within_repeat_window(config, c, &n));
-    let class = workflow::classify(config, &n, earlier);
+    let class = workflow::classify_with(config, model, &n, earlier);
     let note = match &class {
         Classification::Excluded { .. } => "excluded (clause 12)".to_string(),
         Classification::Repeat { of, .. } => format!("repeat of {of}"),
         Classification::Routed { rule, executor, .. } => {
             format!("routed by «{rule}» to {executor}")
         }
-        Classification::Unmatched { .. } => "no rule matched".to_string(),
+        Classification::Modelled {
+            executor,
+            confidence,
+            ..
+        } => format!(
+            "routed by the routing model to {executor} ({} %)",
+            confidence.percent()
+        ),
+        Classification::Unmatched { suggestions, .. } => match suggestions.first() {
+            Some(s) => format!(
+                "no rule matched, the model is not sure (best {} at {} %): unassigned",
+                s.executor,
+                s.probability.percent()
+            ),
+            None => "no rule matched".to_string(),
+        },
     };
     let outcome = workflow::open(facts.next_case, n, class.clone(), ctx);
     Decision::Case {

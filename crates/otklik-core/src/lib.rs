@@ -29,6 +29,7 @@ pub mod reply;
 pub mod report;
 pub mod routing;
 pub mod status;
+pub mod stem;
 pub mod templates;
 pub mod text;
 pub mod workflow;

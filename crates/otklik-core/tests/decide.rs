@@ -116,6 +116,7 @@ fn run(config: &Config, m: &Inbound, facts: Facts) -> Decision {
         secret: &secret,
         now: now(),
         arrival: now(),
+        model: None,
     };
     decide::decide(m, &facts, &cx)
 }

@@ -315,6 +315,7 @@ fn samples(lang: &str) -> Vec<Sample> {
         coord,
         NoticeKind::NeedsAssignment {
             reason: "ни одно правило не подошло".into(),
+            suggestions: vec![],
         },
     );
     one(

@@ -207,6 +207,7 @@ fn cases(config: &Config) -> Vec<Case> {
         bar(11, 4, 10, 0),
         Classification::Unmatched {
             repeat_unmatched: false,
+            suggestions: vec![],
         },
     );
     vec![h1, h2, h3, h4, e1, e2, u1]

@@ -397,6 +397,7 @@ fn the_example_config_routes_by_appendix_2() {
     };
     let detected = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
     let mut wrong = Vec::new();
+    let mut left_with_right_suggestion = 0;
     let mut per_executor: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, (topic, location, body, expected)) in TABLE.iter().enumerate() {
         let n = Notification {
@@ -415,7 +416,26 @@ fn the_example_config_routes_by_appendix_2() {
         };
         let got = match workflow::classify(&config, &n, None) {
             Classification::Routed { executor, rule, .. } => format!("{executor} ({rule})"),
-            Classification::Unmatched { .. } => "-".into(),
+            Classification::Modelled {
+                executor,
+                confidence,
+                top_words,
+                ..
+            } => format!(
+                "{executor} (model {} %: {})",
+                confidence.percent(),
+                top_words.join(", ")
+            ),
+            // Left to the coordinator: right when the model's first suggestion (her
+            // one-click button) is the executor (see below).
+            Classification::Unmatched { suggestions, .. } => match suggestions.first() {
+                Some(s) if *expected != "-" && s.executor == *expected => {
+                    left_with_right_suggestion += 1;
+                    format!("{} (left to the coordinator, suggested first)", s.executor)
+                }
+                Some(s) => format!("- (suggested {} {} %)", s.executor, s.probability.percent()),
+                None => "-".into(),
+            },
             other => format!("{other:?}"),
         };
         let got_id = got.split(' ').next().unwrap_or("");
@@ -425,6 +445,12 @@ fn the_example_config_routes_by_appendix_2() {
         *per_executor.entry(expected).or_default() += 1;
     }
     assert!(wrong.is_empty(), "misrouted:\n{}", wrong.join("\n"));
+    // Rules and the confident model route nearly all; a post whose topic says nothing may
+    // be left to the coordinator, with the right executor as her first suggestion.
+    assert!(
+        left_with_right_suggestion <= 8,
+        "{left_with_right_suggestion} left"
+    );
     assert!(TABLE.len() >= 60, "{} rows", TABLE.len());
     for e in &config.executors {
         let n = per_executor.get(e.id.as_str()).copied().unwrap_or(0);

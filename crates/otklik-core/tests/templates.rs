@@ -91,6 +91,7 @@ fn every_notice_renders_with_tag_and_code_and_no_keyword_in_its_subject() {
             },
             NoticeKind::NeedsAssignment {
                 reason: "no rule".into(),
+                suggestions: vec![],
             },
             NoticeKind::Excluded {
                 matched: "убью".into(),

@@ -119,7 +119,17 @@ pub struct RawRule {
     pub location: Option<StrList>,
     pub category: Option<StrList>,
     pub text: Option<StrList>,
+    pub words: Option<StrList>,
+    pub phrases: Option<StrList>,
     pub executor: Option<Str>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouting {
+    pub auto_threshold: Option<Spanned<f64>>,
+    pub model: Option<Spanned<bool>>,
+    pub starter_corpus: Option<Str>,
 }
 
 #[derive(Debug, Deserialize)]

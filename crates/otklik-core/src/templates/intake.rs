@@ -1,7 +1,9 @@
 //! The intake notices: a new case to its executor; to the coordinator, a post nobody was
 //! found for, a clause 12 exclusion, a repeat without an earlier case.
 
-use super::{Block, Parts, View, headline, tr};
+use super::{Block, Parts, View, headline, keyword, tr};
+use crate::reply::keyword::Word;
+use crate::routing::Suggestion;
 
 /// The case, to its (new) executor; `absent`: on behalf of this absent executor.
 pub(super) fn new_case(view: &View<'_>, absent: &Option<String>) -> Parts {
@@ -69,8 +71,9 @@ pub(super) fn new_case(view: &View<'_>, absent: &Option<String>) -> Parts {
     }
 }
 
-/// To the coordinator: nobody was found; please assign.
-pub(super) fn needs_assignment(view: &View<'_>, reason: &str) -> Parts {
+/// To the coordinator: nobody was found; please assign. The routing model's suggestions
+/// come first, each a one-click `НАЗНАЧИТЬ <id>` button with the words behind it.
+pub(super) fn needs_assignment(view: &View<'_>, reason: &str, suggestions: &[Suggestion]) -> Parts {
     let lang = view.lang();
     let case = view.case;
     let subject = view.subject("Назначьте исполнителя", "Please assign");
@@ -92,6 +95,42 @@ pub(super) fn needs_assignment(view: &View<'_>, reason: &str) -> Parts {
             "The post could not be routed"
         )
     )));
+    let assign = keyword(lang, Word::Assign);
+    for s in suggestions {
+        let who = view
+            .config
+            .executor(&s.executor)
+            .map(|e| format!("{} ({})", e.name, e.id))
+            .unwrap_or_else(|| s.executor.clone());
+        let words = if s.words.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {}: {}",
+                tr(lang, "по словам", "by the words"),
+                s.words.join(", ")
+            )
+        };
+        d.buttons.push(view.button(
+            &format!("{assign} {}", s.executor),
+            &who,
+            &format!(
+                "{} {} %{words}",
+                tr(lang, "модель маршрутизации:", "the routing model:"),
+                s.probability.percent()
+            ),
+        ));
+    }
+    if !suggestions.is_empty() {
+        d.actions_title = Some(
+            tr(
+                lang,
+                "Предложения модели маршрутизации — назначить одним нажатием:",
+                "The routing model suggests — assign with one click:",
+            )
+            .to_string(),
+        );
+    }
     d.push(view.deadlines());
     d.push(view.post_text());
     d.push(view.images(&case.notification.attachments));

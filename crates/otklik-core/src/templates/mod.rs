@@ -588,7 +588,10 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
     let parts = match &notice.kind {
         NoticeKind::CaseOpened => decree::case_opened(view),
         NoticeKind::NewCase { absent } => intake::new_case(view, absent),
-        NoticeKind::NeedsAssignment { reason } => intake::needs_assignment(view, reason),
+        NoticeKind::NeedsAssignment {
+            reason,
+            suggestions,
+        } => intake::needs_assignment(view, reason, suggestions),
         NoticeKind::Excluded { matched } => intake::excluded(view, matched),
         NoticeKind::RepeatUnmatched => intake::repeat_unmatched(view),
         NoticeKind::ForApproval => approval::for_approval(view),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, DeadlineKind, NotifyTarget};
 use crate::inbound::Attachment;
 use crate::intake::Notification;
-use crate::routing::{self, Absences, Assignee};
+use crate::routing::{self, Absences, Assignee, Model, Probability, RouteDecision, Suggestion};
 
 mod reply;
 use reply::reply;
@@ -369,6 +369,9 @@ pub enum NoticeKind {
     NeedsAssignment {
         /// Why nobody has it: no rule matched, or the executor is away without a deputy.
         reason: String,
+        /// The routing model's best guesses, most probable first, each offered as a
+        /// one-click assignment with the words behind it; empty without a model.
+        suggestions: Vec<Suggestion>,
     },
     /// To the coordinator: clause 12 exclusion.
     Excluded {
@@ -475,10 +478,24 @@ pub enum Classification {
         /// The platform flagged the post as a repeat, but no earlier case was found.
         repeat_unmatched: bool,
     },
-    /// No rule matched.
+    /// No rule matched; the routing model was sure enough (`routing.auto_threshold`).
+    Modelled {
+        /// The executor the model chose.
+        executor: String,
+        /// Its posterior probability.
+        confidence: Probability,
+        /// The post's words that speak most for that executor.
+        top_words: Vec<String>,
+        /// The platform flagged the post as a repeat, but no earlier case was found.
+        repeat_unmatched: bool,
+    },
+    /// No rule matched and the model was not sure enough (or is off): the coordinator
+    /// decides.
     Unmatched {
         /// The platform flagged the post as a repeat, but no earlier case was found.
         repeat_unmatched: bool,
+        /// The model's best guesses for the coordinator, most probable first.
+        suggestions: Vec<Suggestion>,
     },
 }
 
@@ -489,9 +506,20 @@ pub fn within_repeat_window(config: &Config, earlier: &Case, n: &Notification) -
     before <= n.detected_at && n.detected_at - before <= config.intake.repeat_window
 }
 
-/// Classify a notification. `earlier` is the latest case by the same author on the same
-/// topic within the repeat window (the store finds it).
+/// Classify a notification with the config's starter routing model ([`classify_with`]).
 pub fn classify(config: &Config, n: &Notification, earlier: Option<&Case>) -> Classification {
+    classify_with(config, None, n, earlier)
+}
+
+/// Classify a notification. `earlier` is the latest case by the same author on the same
+/// topic within the repeat window (the store finds it); `model` is the routing model the
+/// shell keeps (learned from earlier cases), `None` for the config's starter model.
+pub fn classify_with(
+    config: &Config,
+    model: Option<&Model>,
+    n: &Notification,
+    earlier: Option<&Case>,
+) -> Classification {
     if let Some(matched) = config.intake.lexicon.find(&n.text) {
         return Classification::Excluded { matched };
     }
@@ -503,13 +531,26 @@ pub fn classify(config: &Config, n: &Notification, earlier: Option<&Case>) -> Cl
         };
     }
     let repeat_unmatched = n.repeat;
-    match routing::first_match(config, n) {
-        Some(rule) => Classification::Routed {
-            rule: rule.name.clone(),
-            executor: rule.executor.clone(),
+    match routing::route(config, model, n) {
+        RouteDecision::Rule { name, executor } => Classification::Routed {
+            rule: name,
+            executor,
             repeat_unmatched,
         },
-        None => Classification::Unmatched { repeat_unmatched },
+        RouteDecision::Model {
+            executor,
+            confidence,
+            top_words,
+        } => Classification::Modelled {
+            executor,
+            confidence,
+            top_words,
+            repeat_unmatched,
+        },
+        RouteDecision::Coordinator { suggestions } => Classification::Unmatched {
+            repeat_unmatched,
+            suggestions,
+        },
     }
 }
 
@@ -582,6 +623,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
     let mut notices = Vec::new();
     let date = local_date(config, ctx.now);
 
+    let mut suggestions = Vec::new();
     let (wanted, how, repeat_unmatched) = match class {
         Classification::Excluded { matched } => {
             case.state = State::Excluded;
@@ -622,7 +664,27 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
             executor,
             repeat_unmatched,
         } => (Some(executor), format!("rule «{rule}»"), repeat_unmatched),
-        Classification::Unmatched { repeat_unmatched } => (None, String::new(), repeat_unmatched),
+        Classification::Modelled {
+            executor,
+            confidence,
+            top_words,
+            repeat_unmatched,
+        } => (
+            Some(executor),
+            format!(
+                "routing model, {} %: {}",
+                confidence.percent(),
+                top_words.join(", ")
+            ),
+            repeat_unmatched,
+        ),
+        Classification::Unmatched {
+            repeat_unmatched,
+            suggestions: s,
+        } => {
+            suggestions = s;
+            (None, String::new(), repeat_unmatched)
+        }
     };
     if repeat_unmatched {
         notices.push(Notice {
@@ -650,11 +712,22 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
             ));
             notices.push(Notice {
                 to: vec![ctx.coordinator()],
-                kind: NoticeKind::NeedsAssignment { reason },
+                kind: NoticeKind::NeedsAssignment {
+                    reason,
+                    suggestions: Vec::new(),
+                },
             });
         }
         _ => {
-            let reason = "no routing rule matched".to_string();
+            let reason = match suggestions.first() {
+                Some(best) => format!(
+                    "no routing rule matched and the routing model is not sure enough \
+                     (best guess {} at {} %)",
+                    best.executor,
+                    best.probability.percent()
+                ),
+                None => "no routing rule matched".to_string(),
+            };
             case.history.push(entry(
                 ctx.now,
                 HistoryEvent::Unassigned,
@@ -663,7 +736,10 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
             ));
             notices.push(Notice {
                 to: vec![ctx.coordinator()],
-                kind: NoticeKind::NeedsAssignment { reason },
+                kind: NoticeKind::NeedsAssignment {
+                    reason,
+                    suggestions,
+                },
             });
         }
     }

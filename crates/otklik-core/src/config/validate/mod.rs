@@ -17,8 +17,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::raw::{
-    RawCalendar, RawDeadlines, RawEscalation, RawExecutor, RawImap, RawIntake, RawPeople, RawRule,
-    RawService, RawSmtp,
+    RawCalendar, RawDeadlines, RawEscalation, RawExecutor, RawImap, RawIntake, RawPeople,
+    RawRouting, RawRule, RawService, RawSmtp,
 };
 use crate::config::{Config, ConfigError, Environment, Problem, SecretCheck};
 pub use address::{is_email, is_loopback, parse_address};
@@ -28,12 +28,12 @@ use ctx::{Ctx, key_path};
 use deadlines::{deadlines, escalations};
 use intake::intake;
 use people::{executors, people};
-use routing::rules;
+use routing::{routing, rules};
 use servers::{imap, smtp};
 use service::service;
 
-const SECTIONS: &str =
-    "service, imap, smtp, calendar, deadlines, people, executors, rules, escalations, intake";
+const SECTIONS: &str = "service, imap, smtp, calendar, deadlines, people, executors, rules, \
+                        escalations, intake, routing";
 
 /// The sections as deserialized.
 #[derive(Default)]
@@ -48,6 +48,7 @@ struct Raw {
     rules: Vec<(usize, Spanned<RawRule>)>,
     escalations: Vec<(usize, Spanned<RawEscalation>)>,
     intake: Option<Spanned<RawIntake>>,
+    routing: Option<Spanned<RawRouting>>,
     /// Ids of `[[executors]]` entries that failed to deserialize (so rules naming them are
     /// not reported as undefined on top).
     broken_executor_ids: HashSet<String>,
@@ -99,6 +100,7 @@ pub(super) fn validate(
             "deadlines" => raw.deadlines = cx.section(v, name),
             "people" => raw.people = cx.section(v, name),
             "intake" => raw.intake = cx.section(v, name),
+            "routing" => raw.routing = cx.section(v, name),
             "executors" => {
                 raw.executors = cx.array(v, name);
                 if let Some(items) = v.get_ref().as_array() {
@@ -186,6 +188,7 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
     let mut known: HashSet<String> = executors.iter().map(|e| e.id.clone()).collect();
     known.extend(raw.broken_executor_ids.iter().cloned());
     let rules = rules(cx, &raw.rules, &known);
+    let routing = routing(cx, raw.routing.as_ref(), &known);
     // A [people] that failed to deserialize is already reported: do not guess at it.
     let has_supervisor = match &raw.people {
         Some(p) => p.get_ref().supervisor.is_some() || cx.was_dropped("people.supervisor"),
@@ -212,5 +215,6 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
         rules,
         escalations,
         intake: intake?,
+        routing: routing?,
     })
 }

@@ -1,12 +1,46 @@
-//! The `[[rules]]` that route a notification to an executor.
+//! The `[[rules]]` that route a notification to an executor, and the `[routing]` model.
 
 use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use toml::Spanned;
 
 use super::ctx::{Ctx, join, regex_message};
-use crate::config::Rule;
-use crate::config::raw::RawRule;
+use crate::config::raw::{RawRouting, RawRule, StrList};
+use crate::config::{DEFAULT_AUTO_THRESHOLD, RoutingConfig, Rule, Stemmed};
+use crate::routing::model::{self, Labelled, Model};
+
+/// `words` (one word each) or `phrases` (two words or more) of a rule, as stems.
+fn stemmed(cx: &mut Ctx<'_>, list: &Option<StrList>, key: &str, phrase: bool) -> Vec<Stemmed> {
+    let mut out = Vec::new();
+    for (j, item) in list.iter().flat_map(|l| l.get_ref().iter().enumerate()) {
+        let source = item.get_ref().trim();
+        let stems = crate::stem::stems(source);
+        let k = format!("{key}[{j}]");
+        let problem = if stems.is_empty() {
+            Some("empty: no letter or digit to match".to_string())
+        } else if !phrase && stems.len() > 1 {
+            Some(format!(
+                "{source:?} is {} words: list it under phrases, or each word apart",
+                stems.len()
+            ))
+        } else if out.iter().any(|s: &Stemmed| s.stems == stems) {
+            Some(format!(
+                "{source:?} says the same as an earlier entry (same stems)"
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => cx.at(item.span(), &k, p),
+            None => out.push(Stemmed {
+                source: source.to_string(),
+                stems,
+            }),
+        }
+    }
+    out
+}
 
 pub(super) fn rules(
     cx: &mut Ctx<'_>,
@@ -35,6 +69,8 @@ pub(super) fn rules(
                 ),
             }
         }
+        let words = stemmed(cx, &r.words, &join(&p, "words"), false);
+        let phrases = stemmed(cx, &r.phrases, &join(&p, "phrases"), true);
         let executor = cx
             .require(&r.executor, &rule.span(), &join(&p, "executor"))
             .and_then(|v| {
@@ -57,9 +93,98 @@ pub(super) fn rules(
                 location,
                 category,
                 text,
+                words,
+                phrases,
                 executor,
             });
         }
     }
     out
+}
+
+/// The built-in starter corpus, read once per process.
+fn builtin() -> &'static [Labelled] {
+    static CORPUS: OnceLock<Vec<Labelled>> = OnceLock::new();
+    CORPUS.get_or_init(|| model::parse_corpus(model::STARTER_CORPUS).unwrap_or_default())
+}
+
+/// The `[routing]` section (all optional) and the starter model of the config's executors.
+pub(super) fn routing(
+    cx: &mut Ctx<'_>,
+    raw: Option<&Spanned<RawRouting>>,
+    known: &HashSet<String>,
+) -> Option<RoutingConfig> {
+    let r = raw.map(|s| s.get_ref());
+    let auto_threshold = match r.and_then(|r| r.auto_threshold.as_ref()) {
+        None => Some(DEFAULT_AUTO_THRESHOLD),
+        Some(v) => {
+            let t = *v.get_ref();
+            if t.is_finite() && t > 0.0 && t <= 1.0 {
+                Some(t)
+            } else {
+                cx.at(
+                    v.span(),
+                    "routing.auto_threshold",
+                    format!("{t} is not a probability above 0 and at most 1, such as 0.8"),
+                );
+                None
+            }
+        }
+    };
+    let model = r
+        .and_then(|r| r.model.as_ref())
+        .map(|v| *v.get_ref())
+        .unwrap_or(true);
+    let examples: Vec<Labelled> = match r.and_then(|r| r.starter_corpus.as_ref()) {
+        // The built-in corpus speaks of the example config's executors: posts for ids this
+        // config lacks are left out.
+        None => builtin()
+            .iter()
+            .filter(|l| known.contains(&l.executor))
+            .cloned()
+            .collect(),
+        Some(v) => {
+            let key = "routing.starter_corpus";
+            let p = cx.resolve(v.get_ref().trim());
+            let text = match cx.read_text(&p) {
+                Ok(t) => t,
+                Err(e) => {
+                    cx.at(v.span(), key, format!("cannot read {}: {e}", p.display()));
+                    return None;
+                }
+            };
+            let corpus = match model::parse_corpus(&text) {
+                Ok(c) => c,
+                Err(errors) => {
+                    for e in errors.iter().take(10) {
+                        cx.at(v.span(), key, format!("{}:{e}", p.display()));
+                    }
+                    return None;
+                }
+            };
+            let unknown: Vec<String> = corpus
+                .iter()
+                .filter(|l| !known.contains(&l.executor))
+                .map(|l| l.executor.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if !unknown.is_empty() {
+                cx.at(
+                    v.span(),
+                    key,
+                    format!("{}: no executor has id {}", p.display(), unknown.join(", ")),
+                );
+                return None;
+            }
+            corpus
+        }
+    };
+    let starter = Model::train(&examples);
+    Some(RoutingConfig {
+        auto_threshold: auto_threshold?,
+        model,
+        examples: Arc::new(examples),
+        starter: Arc::new(starter),
+    })
 }

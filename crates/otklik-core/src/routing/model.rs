@@ -1,0 +1,624 @@
+//! The routing model: multinomial naive Bayes over the stems of a post (docs/configuration.md
+//! `[routing]`). It learns which executor answers which words from labelled posts (the
+//! starter corpus shipped with the product, then the coordinator's and executors' own
+//! decisions), says how sure it is (the posterior probability of its best executor) and
+//! why (the post's words with the largest log-likelihood ratio for that executor). Pure,
+//! serialisable, and cheap: training is one pass over the examples, a prediction one pass
+//! over the post's words per executor.
+//!
+//! Features: every distinct stem of the text (a word counts once per post however often it
+//! is repeated: short posts repeat words for emphasis, not meaning), and every distinct stem
+//! of the topic, prefixed so that `газ` in the topic and `газ` in the text are two features
+//! and weighted [`TOPIC_WEIGHT`] times. Function words and one-letter words are left out.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::stem;
+
+/// Laplace (add-α) smoothing of the word counts; α = 1 is Laplace's rule. Chosen by
+/// cross-validation on the starter corpus with the temperature below.
+pub const ALPHA: f64 = 0.1;
+
+/// How much a topic word counts against a text word. The topic is one short line a
+/// monitoring operator chose; when it says something it says it well.
+pub const TOPIC_WEIGHT: f64 = 2.0;
+
+/// Naive Bayes multiplies the evidence of words as if they were independent, which makes
+/// its posteriors far too sure on a post of twenty words; the log-likelihoods are divided
+/// by this before they are turned into probabilities, so that the confidence means what it
+/// says (chosen by cross-validation on the starter corpus).
+pub const TEMPERATURE: f64 = 3.0;
+
+/// See [`Params::prefix`]: four letters, chosen by cross-validation on the starter corpus.
+pub const PREFIX: usize = 4;
+
+/// The prefix that keeps topic features apart from text features.
+const TOPIC: &str = "т:";
+
+/// How many words explain a decision.
+pub const WORDS_SHOWN: usize = 3;
+
+/// Words that say nothing about competence: pronouns, prepositions, particles, and the
+/// verbs of every complaint. Compared as stems.
+const STOP: &[&str] = &[
+    "и",
+    "в",
+    "во",
+    "на",
+    "не",
+    "что",
+    "как",
+    "а",
+    "но",
+    "у",
+    "с",
+    "со",
+    "к",
+    "ко",
+    "по",
+    "за",
+    "из",
+    "от",
+    "до",
+    "для",
+    "о",
+    "об",
+    "же",
+    "ли",
+    "бы",
+    "то",
+    "это",
+    "эт",
+    "там",
+    "тут",
+    "так",
+    "уже",
+    "еще",
+    "ещ",
+    "все",
+    "вс",
+    "всех",
+    "нас",
+    "нам",
+    "мы",
+    "я",
+    "мне",
+    "мен",
+    "вы",
+    "вам",
+    "вас",
+    "он",
+    "она",
+    "он",
+    "они",
+    "их",
+    "его",
+    "ее",
+    "кто",
+    "где",
+    "когд",
+    "почему",
+    "чем",
+    "сколько",
+    "скольк",
+    "даж",
+    "только",
+    "тольк",
+    "или",
+    "при",
+    "под",
+    "над",
+    "без",
+    "через",
+    "пок",
+    "ест",
+    "был",
+    "будет",
+    "буд",
+    "нет",
+    "да",
+    "очень",
+    "очен",
+    "сам",
+    "сво",
+    "наш",
+    "ваш",
+    "котор",
+    "такж",
+    "тож",
+    "есл",
+    "можн",
+    "нужн",
+    "над",
+    "просим",
+    "прош",
+    "помогит",
+    "пожалуйст",
+];
+
+/// The model's knobs, fixed when it is created (defaults: [`ALPHA`], [`TOPIC_WEIGHT`],
+/// [`TEMPERATURE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// Additive smoothing of the counts.
+    pub alpha: f64,
+    /// Weight of a topic word against a text word.
+    pub topic_weight: f64,
+    /// Divisor of the log-likelihoods before the posterior.
+    pub temperature: f64,
+    /// Besides each stem, its first this many letters as a feature of its own (so that
+    /// `газификация` and `газопровод` share `газо`); 0: none.
+    #[serde(default)]
+    pub prefix: usize,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            alpha: ALPHA,
+            topic_weight: TOPIC_WEIGHT,
+            temperature: TEMPERATURE,
+            prefix: PREFIX,
+        }
+    }
+}
+
+/// A post as the model reads it: its topic (may be empty) and its text.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Example {
+    /// The notification's topic line; empty when it had none.
+    #[serde(default)]
+    pub topic: String,
+    /// The post's text.
+    pub text: String,
+}
+
+impl Example {
+    /// A post with this topic and text.
+    pub fn new(topic: impl Into<String>, text: impl Into<String>) -> Example {
+        Example {
+            topic: topic.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The post of a notification.
+    pub fn of(n: &crate::intake::Notification) -> Example {
+        Example::new(n.topic.clone().unwrap_or_default(), n.text.clone())
+    }
+}
+
+/// A post and the executor who answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labelled {
+    /// The executor's id.
+    pub executor: String,
+    /// The post.
+    pub example: Example,
+}
+
+/// A probability in `[0, 1]`, never NaN; equal when bit-for-bit equal, so decisions that
+/// carry one can be compared and stored like any other value.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Probability(f64);
+
+impl Probability {
+    /// `p` clamped to `[0, 1]`; NaN becomes 0.
+    pub fn new(p: f64) -> Probability {
+        Probability(if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) })
+    }
+
+    /// The value.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+
+    /// Whole per cent, rounded (for mails and logs).
+    pub fn percent(self) -> u32 {
+        // In [0, 100] by construction.
+        (self.0 * 100.0).round() as u32
+    }
+}
+
+impl PartialEq for Probability {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Probability {}
+
+/// One executor the model proposes, how likely, and the post's words behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// The executor's id.
+    pub executor: String,
+    /// The posterior probability that this executor answers the post.
+    pub probability: Probability,
+    /// The post's words that speak most for this executor, strongest first (as written in
+    /// the post, lower-cased).
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Class {
+    /// Examples learned (weight; a removed example subtracts).
+    docs: f64,
+    /// Sum of the feature weights below.
+    total: f64,
+    /// Feature → weight.
+    words: BTreeMap<String, f64>,
+}
+
+/// The model: per executor, how often each feature came with its posts.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Model {
+    #[serde(default)]
+    params: Params,
+    classes: BTreeMap<String, Class>,
+    /// Feature → summed weight over every executor (its size is the vocabulary).
+    vocab: BTreeMap<String, f64>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("executors", &self.classes.len())
+            .field("examples", &self.examples())
+            .field("features", &self.vocab.len())
+            .finish()
+    }
+}
+
+/// The features of a post with their weights, and for each the word as first written in
+/// the post (to explain a decision in the post's own words).
+fn features(example: &Example, params: &Params) -> Vec<(String, f64, String)> {
+    let mut out: Vec<(String, f64, String)> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut add = |prefix: &str, weight: f64, source: &str| {
+        for word in stem::words(source) {
+            if word.chars().count() < 2 || word.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let s = stem::stem(&word);
+            if STOP.contains(&s.as_str()) || STOP.contains(&word.as_str()) {
+                continue;
+            }
+            let mut keys = vec![format!("{prefix}{s}")];
+            if params.prefix > 0 && s.chars().count() > params.prefix {
+                let head: String = s.chars().take(params.prefix).collect();
+                keys.push(format!("{prefix}~{head}"));
+            }
+            for key in keys {
+                if !seen.contains_key(&key) {
+                    seen.insert(key.clone(), out.len());
+                    out.push((key, weight, word.clone()));
+                }
+            }
+        }
+    };
+    add(TOPIC, params.topic_weight, &example.topic);
+    add("", 1.0, &example.text);
+    out
+}
+
+impl Model {
+    /// An empty model: it knows no executor and proposes nobody.
+    pub fn new() -> Model {
+        Model::default()
+    }
+
+    /// An empty model with these knobs.
+    pub fn with_params(params: Params) -> Model {
+        Model {
+            params,
+            ..Model::default()
+        }
+    }
+
+    /// The knobs it was created with.
+    pub fn params(&self) -> Params {
+        self.params
+    }
+
+    /// A model trained on `examples`, in one pass.
+    pub fn train<'a>(examples: impl IntoIterator<Item = &'a Labelled>) -> Model {
+        Model::train_with(Params::default(), examples)
+    }
+
+    /// A model with these knobs trained on `examples`.
+    pub fn train_with<'a>(
+        params: Params,
+        examples: impl IntoIterator<Item = &'a Labelled>,
+    ) -> Model {
+        let mut m = Model::with_params(params);
+        for l in examples {
+            m.learn(&l.example, &l.executor);
+        }
+        m
+    }
+
+    /// How many examples it has learned (net of those unlearned).
+    pub fn examples(&self) -> f64 {
+        self.classes.values().map(|c| c.docs).sum()
+    }
+
+    /// The executors it knows, by id.
+    pub fn executors(&self) -> impl Iterator<Item = &str> {
+        self.classes
+            .iter()
+            .filter(|(_, c)| c.docs > 0.0)
+            .map(|(id, _)| id.as_str())
+    }
+
+    fn add(&mut self, example: &Example, executor: &str, sign: f64, docs: bool) {
+        let class = self.classes.entry(executor.to_string()).or_default();
+        if docs {
+            class.docs = (class.docs + sign).max(0.0);
+        }
+        for (f, w, _) in features(example, &self.params) {
+            let have = class.words.get(&f).copied().unwrap_or(0.0);
+            // Never below zero: taking away more than was learned takes away what was.
+            let new = (have + sign * w).max(0.0);
+            let delta = new - have;
+            class.total = (class.total + delta).max(0.0);
+            if new > 0.0 {
+                class.words.insert(f.clone(), new);
+            } else {
+                class.words.remove(&f);
+            }
+            let v = self.vocab.get(&f).copied().unwrap_or(0.0) + delta;
+            if v > 1e-9 {
+                self.vocab.insert(f, v);
+            } else {
+                self.vocab.remove(&f);
+            }
+        }
+        if class.docs <= 0.0 && class.words.is_empty() {
+            self.classes.remove(executor);
+        }
+    }
+
+    /// Learns one post answered by `executor` (a positive example).
+    pub fn learn(&mut self, example: &Example, executor: &str) {
+        self.add(example, executor, 1.0, true);
+    }
+
+    /// Forgets a post learned earlier for `executor` (the exact inverse of [`Model::learn`]
+    /// for an example that was learned).
+    pub fn unlearn(&mut self, example: &Example, executor: &str) {
+        self.add(example, executor, -1.0, true);
+    }
+
+    /// A negative example: `executor` said the post is not theirs. Its words count less for
+    /// that executor (their weights are taken from the executor's counts, never below
+    /// zero); how many posts the executor answers is left as it is.
+    pub fn negative(&mut self, example: &Example, executor: &str) {
+        self.add(example, executor, -1.0, false);
+    }
+
+    fn log_p(&self, class: &Class, f: &str, v: f64) -> f64 {
+        let n = class.words.get(f).copied().unwrap_or(0.0);
+        let a = self.params.alpha;
+        ((n + a) / (class.total + a * v)).ln()
+    }
+
+    /// Every executor it knows, most probable first, with the words behind the first
+    /// `explain` of them. Empty when the model knows nobody.
+    pub fn predict(&self, example: &Example, explain: usize) -> Vec<Suggestion> {
+        let classes: Vec<(&String, &Class)> =
+            self.classes.iter().filter(|(_, c)| c.docs > 0.0).collect();
+        if classes.is_empty() {
+            return Vec::new();
+        }
+        let feats: Vec<(String, f64, String)> = features(example, &self.params)
+            .into_iter()
+            .filter(|(f, _, _)| self.vocab.contains_key(f))
+            .collect();
+        let v = self.vocab.len().max(1) as f64;
+        let docs: f64 = classes.iter().map(|(_, c)| c.docs).sum();
+        let k = classes.len() as f64;
+        let scores: Vec<f64> = classes
+            .iter()
+            .map(|(_, c)| {
+                let prior = ((c.docs + 1.0) / (docs + k)).ln();
+                let like: f64 = feats.iter().map(|(f, w, _)| w * self.log_p(c, f, v)).sum();
+                prior + like / self.params.temperature
+            })
+            .collect();
+        let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let exp: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+        let sum: f64 = exp.iter().sum();
+        let mut out: Vec<Suggestion> = classes
+            .iter()
+            .zip(exp)
+            .map(|((id, _), e)| Suggestion {
+                executor: (*id).clone(),
+                probability: Probability::new(e / sum),
+                words: Vec::new(),
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.probability
+                .get()
+                .total_cmp(&a.probability.get())
+                .then_with(|| a.executor.cmp(&b.executor))
+        });
+        for s in out.iter_mut().take(explain) {
+            s.words = self.explain(&feats, &s.executor, v);
+        }
+        out
+    }
+
+    /// The post's words with the largest log-likelihood ratio for `executor` against all
+    /// the others together, strongest first; only words that speak for it.
+    fn explain(&self, feats: &[(String, f64, String)], executor: &str, v: f64) -> Vec<String> {
+        let Some(class) = self.classes.get(executor) else {
+            return Vec::new();
+        };
+        let rest_total: f64 = self
+            .classes
+            .iter()
+            .filter(|(id, _)| id.as_str() != executor)
+            .map(|(_, c)| c.total)
+            .sum();
+        let mut scored: Vec<(f64, &str)> = feats
+            .iter()
+            .map(|(f, w, word)| {
+                let n = class.words.get(f).copied().unwrap_or(0.0);
+                let rest = self.vocab.get(f).copied().unwrap_or(0.0) - n;
+                let a = self.params.alpha;
+                let llr = self.log_p(class, f, v) - ((rest + a) / (rest_total + a * v)).ln();
+                (llr * w, word.as_str())
+            })
+            .filter(|(llr, _)| *llr > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut words: Vec<String> = Vec::new();
+        for (_, w) in scored {
+            if words.len() == WORDS_SHOWN {
+                break;
+            }
+            if !words.iter().any(|x| x == w) {
+                words.push(w.to_string());
+            }
+        }
+        words
+    }
+}
+
+/// A problem in a corpus file: its line (1-based) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct CorpusError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads a corpus: one post a line, `executor<TAB>topic<TAB>text` or
+/// `executor<TAB>topic<TAB>location<TAB>text` (the location is not used); lines that are
+/// empty or start with `#` are skipped. Every problem is reported, not only the first.
+pub fn parse_corpus(text: &str) -> Result<Vec<Labelled>, Vec<CorpusError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (executor, topic, body) = match cols.as_slice() {
+            [e, t, x] | [e, t, _, x] => (e.trim(), t.trim(), x.trim()),
+            _ => {
+                errors.push(CorpusError {
+                    line: i + 1,
+                    message: format!(
+                        "{} tab-separated columns; expected executor, topic, [location,] text",
+                        cols.len()
+                    ),
+                });
+                continue;
+            }
+        };
+        if executor.is_empty() || body.is_empty() {
+            errors.push(CorpusError {
+                line: i + 1,
+                message: "empty executor or text".into(),
+            });
+            continue;
+        }
+        out.push(Labelled {
+            executor: executor.to_string(),
+            example: Example::new(topic, body),
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The starter corpus shipped with the product (`config/routing-starter.tsv`).
+pub const STARTER_CORPUS: &str = include_str!("../../../../config/routing-starter.tsv");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(topic: &str, text: &str) -> Example {
+        Example::new(topic, text)
+    }
+
+    #[test]
+    fn learns_and_explains() {
+        let mut m = Model::new();
+        m.learn(&ex("", "нет воды в кране"), "housing");
+        m.learn(&ex("", "прорвало водопровод, воды нет"), "housing");
+        m.learn(&ex("", "налог на машину пришел"), "finance");
+        m.learn(&ex("", "налог на землю вырос"), "finance");
+        let p = m.predict(&ex("Прочее", "Третий день нет воды"), 2);
+        assert_eq!(p[0].executor, "housing");
+        assert!(p[0].probability.get() > 0.5);
+        assert_eq!(p[0].words, ["воды"]);
+        let sum: f64 = p.iter().map(|s| s.probability.get()).sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unlearn_is_the_inverse_of_learn() {
+        let mut m = Model::new();
+        m.learn(&ex("ЖКХ", "нет воды"), "housing");
+        let before = serde_json::to_string(&m).unwrap_or_default();
+        m.learn(&ex("Налоги", "налог пришел"), "finance");
+        m.unlearn(&ex("Налоги", "налог пришел"), "finance");
+        assert_eq!(serde_json::to_string(&m).unwrap_or_default(), before);
+        assert_eq!(m.executors().collect::<Vec<_>>(), ["housing"]);
+    }
+
+    #[test]
+    fn a_negative_lowers_the_executor() {
+        let mut m = Model::new();
+        for _ in 0..3 {
+            m.learn(&ex("", "школьный автобус не пришел"), "education");
+            m.learn(&ex("", "автобус отменили"), "housing");
+        }
+        let p = |m: &Model| {
+            m.predict(&ex("", "автобус"), 0)
+                .into_iter()
+                .find(|s| s.executor == "housing")
+                .map(|s| s.probability.get())
+                .unwrap_or(0.0)
+        };
+        let before = p(&m);
+        m.negative(&ex("", "автобус"), "housing");
+        assert!(p(&m) < before);
+    }
+
+    #[test]
+    fn the_starter_corpus_parses_and_round_trips() {
+        let corpus = parse_corpus(STARTER_CORPUS).unwrap_or_default();
+        assert!(corpus.len() >= 400, "{}", corpus.len());
+        let m = Model::train(&corpus);
+        let json = serde_json::to_string(&m).unwrap_or_default();
+        let back: Model = serde_json::from_str(&json).unwrap_or_default();
+        let e = ex("", "Отменили автобус до райцентра");
+        assert_eq!(m.predict(&e, 3), back.predict(&e, 3));
+    }
+
+    #[test]
+    fn corpus_errors_name_the_line() {
+        let e = parse_corpus("# c\nhousing\tЖКХ\tнет воды\nbad line\n").err();
+        assert_eq!(e.map(|e| e[0].line), Some(3));
+    }
+
+    #[test]
+    fn an_empty_model_proposes_nobody() {
+        assert!(Model::new().predict(&ex("", "что угодно"), 3).is_empty());
+    }
+}
