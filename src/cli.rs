@@ -718,6 +718,8 @@ pub struct CaseJson {
     pub deadlines: DeadlinesJson,
     /// When the answer (or interim answer) was posted (`ОПУБЛИКОВАНО`), else `null`.
     pub published_at: Option<String>,
+    /// How many drafts went to the coordinator for approval (the current approval round).
+    pub approval_round: u64,
     pub history: Vec<HistoryJson>,
     pub source: Option<String>,
     pub text: String,
@@ -748,6 +750,7 @@ impl CaseJson {
                 final_: c.deadlines.final_.map(t),
             },
             published_at: c.published_at.map(t),
+            approval_round: c.approval_round,
             history: c
                 .history
                 .iter()
