@@ -408,6 +408,7 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             final_approved_at: None,
             final_published_at: None,
             closed_at: if open { None } else { Some(at) },
+            approval_round: 0,
         };
         let number = store.peek_next_case().unwrap();
         assert_eq!(number, i);

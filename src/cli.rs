@@ -22,6 +22,7 @@ use crate::report;
 use crate::status::{Level, evaluate, not_running};
 use crate::store::Store;
 use crate::templates::local_time;
+use crate::term::{Mode, TermSafe};
 use crate::workflow::{self, Case, Classification};
 
 #[derive(Debug, Parser)]
@@ -241,7 +242,28 @@ impl Source {
 }
 
 /// Runs a command other than `run` (which needs the async runtime; see `main`).
+/// Runs a subcommand. Everything it prints passes through [`TermSafe`]: text from mail (a
+/// post, a subject, a draft) never reaches the terminal with its control characters.
 pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
+    let mode = match &cli.command {
+        Command::Generate { .. } => Mode::Raw,
+        Command::Route { json: true, .. }
+        | Command::Cases { json: true, .. }
+        | Command::Show { json: true, .. }
+        | Command::Outbox { json: true, .. }
+        | Command::Report {
+            format: ReportFormat::Json,
+            ..
+        } => Mode::Json,
+        _ => Mode::Text,
+    };
+    let mut safe = TermSafe::new(out, mode);
+    let result = execute_unescaped(cli, &mut safe);
+    let flushed = safe.finish().map_err(|e| user(format!("output: {e}")));
+    result.and(flushed)
+}
+
+fn execute_unescaped(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
     let io = |e: std::io::Error| user(format!("output: {e}"));
     match &cli.command {
         Command::Run { .. } => Err(user("`run` is started by main")),
@@ -442,7 +464,8 @@ pub fn status(cli: &Cli, json: bool, out: &mut dyn Write) -> u8 {
     } else {
         report.line.clone()
     };
-    match writeln!(out, "{text}") {
+    let mut safe = TermSafe::new(out, if json { Mode::Json } else { Mode::Text });
+    match writeln!(safe, "{text}").and_then(|()| safe.finish()) {
         Ok(()) => level.code(),
         Err(_) => Level::Unknown.code(),
     }
@@ -699,6 +722,8 @@ pub struct CaseJson {
     pub deadlines: DeadlinesJson,
     /// When the answer (or interim answer) was posted (`ОПУБЛИКОВАНО`), else `null`.
     pub published_at: Option<String>,
+    /// How many drafts went to the coordinator for approval (the current approval round).
+    pub approval_round: u64,
     pub history: Vec<HistoryJson>,
     pub source: Option<String>,
     pub text: String,
@@ -729,6 +754,7 @@ impl CaseJson {
                 final_: c.deadlines.final_.map(t),
             },
             published_at: c.published_at.map(t),
+            approval_round: c.approval_round,
             history: c
                 .history
                 .iter()

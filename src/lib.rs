@@ -8,7 +8,8 @@
 //! - [`handler`]: one message → facts from the store → `decide` → one commit.
 //! - [`store`]: sled, one transaction per event; [`outbox`] and [`smtp`]: the only way out.
 //! - [`escalation`] and [`digest`]: the timers; [`daemon`]: starts the tasks, owns reload
-//!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands.
+//!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands, printed
+//!   through [`term`] (no control character of mail text reaches the terminal).
 
 pub use otklik_core::{
     auth, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply, report,
@@ -31,4 +32,5 @@ pub mod signals;
 pub mod smtp;
 pub mod status;
 pub mod store;
+pub mod term;
 pub mod tls;

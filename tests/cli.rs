@@ -363,3 +363,91 @@ async fn outbox_resends_over_the_control_socket_and_wakes_the_sender() {
     );
     server.abort();
 }
+
+/// A notification whose subject and post carry terminal escape sequences: a window title
+/// (OSC), a screen clear (CSI), a C1 CSI and a right-to-left override.
+fn hostile_notification() -> Vec<u8> {
+    let text = "Нет воды\x1b]0;pwned\x07 третий день\x1b[2J\u{9b}31m \u{202e}gnp.exe";
+    format!(
+        "From: noreply@monitoring.example\r\nTo: incidents@volchiha.example\r\n\
+         Subject: Новый инцидент 777\x1b[2J\r\nDate: Tue, 01 Dec 2026 06:16:01 +0300\r\n\
+         Message-ID: <hostile-777@monitoring.example>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Номер инцидента: 777\r\nДата выявления: 01.12.2026 10:15 (МСК)\r\n\
+         Рубрика: ЖКХ / Водоснабжение\x1b[5m\r\nЛокация: с. Волчиха\r\n\
+         Автор: Иван\x1b]8;;http://evil.example\x07 Петров\r\n\
+         Ссылка: https://vk.com/wall-1_777\r\nТекст сообщения:\r\n{text}\r\n"
+    )
+    .into_bytes()
+}
+
+/// Nothing a terminal would act on: no C0 control but newline and tab, no DEL, no C1, no
+/// direction override or isolate.
+fn assert_terminal_safe(what: &str, out: &[u8]) {
+    let text = String::from_utf8_lossy(out);
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+        .collect();
+    assert!(bad.is_empty(), "{what} prints raw {bad:?}:\n{text}");
+}
+
+#[test]
+fn mail_text_reaches_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path());
+    let file = dir.path().join("hostile.eml");
+    std::fs::write(&file, hostile_notification()).unwrap();
+    let file = file.to_str().unwrap();
+
+    let route = otklik(&config, &["route", file]);
+    assert_eq!(route.status.code(), Some(0), "{}", stderr(&route));
+    assert_terminal_safe("route", &route.stdout);
+    let out = stdout(&route);
+    assert!(out.contains("verdict:   routed"), "{out}");
+    assert!(
+        out.contains("Нет воды\\e]0;pwned\\x07 третий день\\e[2J\\u{009b}31m \\u{202e}gnp.exe"),
+        "the post shown escaped: {out}"
+    );
+    // JSON: serde escapes C0; what it leaves raw is escaped too, and the JSON means the same.
+    let json = otklik(&config, &["route", file, "--json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    assert_terminal_safe("route --json", &json.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert!(
+        v["notification"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("\x1b]0;pwned\x07 третий день\x1b[2J\u{9b}31m \u{202e}gnp.exe")
+    );
+
+    // The case in the store: `cases` and `show` print it escaped too.
+    {
+        let loaded = otklik::cli::load_config(&config, otklik::config::SecretCheck::Lenient)
+            .expect("config");
+        let loaded = std::sync::Arc::new(loaded);
+        let store = otklik::store::Store::open(&loaded.service.state_dir).unwrap();
+        let handler =
+            otklik::handler::Handler::new(store.clone(), otklik::auth::Secret::new(vec![1; 32]));
+        let h = handler
+            .handle(&loaded, &hostile_notification(), None, chrono::Utc::now())
+            .expect("handled");
+        assert_eq!(h.case.as_deref(), Some("OTK-1"), "{h:?}");
+        store.flush_blocking().unwrap();
+    }
+    for args in [&["cases"][..], &["cases", "--all"], &["show", "OTK-1"]] {
+        let o = otklik(&config, args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_terminal_safe(&format!("{args:?}"), &o.stdout);
+        assert!(stdout(&o).contains("OTK-1"), "{args:?}: {}", stdout(&o));
+    }
+    let show = stdout(&otklik(&config, &["show", "OTK-1"]));
+    assert!(show.contains("\\e]0;pwned\\x07"), "{show}");
+    assert!(show.contains("Водоснабжение\\e[5m"), "{show}");
+    let json = otklik(&config, &["show", "OTK-1", "--json"]);
+    assert_terminal_safe("show --json", &json.stdout);
+}

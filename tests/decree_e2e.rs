@@ -184,7 +184,9 @@ async fn a_final_draft_after_a_posted_interim_answer_sends_no_overdue_mail() {
             "Здравствуйте! Водопровод на ул. Свердлова отремонтирован, вода подаётся.",
         )
         .await;
-    let for_final = nth_about(stack, &p.coordinator(), "OTK-1", "согласование", 2).await;
+    // The final draft's own request (not the confirmation «Принято: согласование» of the
+    // interim answer: a reply to that one would answer an earlier approval round).
+    let for_final = nth_about(stack, &p.coordinator(), "OTK-1", "На согласование", 2).await;
     stack
         .reply(&p.coordinator(), &for_final, "СОГЛАСОВАНО")
         .await;

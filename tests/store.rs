@@ -53,6 +53,7 @@ fn case(number: u64, state: State) -> Case {
         final_approved_at: None,
         final_published_at: None,
         closed_at: None,
+        approval_round: 0,
     }
 }
 

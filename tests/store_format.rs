@@ -398,7 +398,13 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
     let coord = format!("coord@{DOMAIN}");
     let housing = format!("housing@{DOMAIN}");
     let reply = |n: u64, from: &str, body: &str, mid: &str| -> Vec<u8> {
-        let code = secret.action_code(n, from);
+        // The coordinator's code is bound to the approval round: one draft each here, none
+        // on OTK-8 (excluded before any draft).
+        let code = if from.starts_with("coord@") {
+            secret.round_code(n, from, u64::from(n != 8))
+        } else {
+            secret.action_code(n, from)
+        };
         format!(
             "From: {from}\r\nTo: otklik@{DOMAIN}\r\nSubject: Re: [OTK-{n}] ЖКХ #{code}\r\n\
              Message-ID: <{mid}@mail.example>\r\nDate: Tue, 01 Dec 2026 11:00:00 +0300\r\n\

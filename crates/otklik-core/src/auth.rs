@@ -7,6 +7,12 @@
 //! this address received a message about this case. The short action code (`#k7m2q9xa`)
 //! printed in each message is the same idea for clients that drop References and for
 //! `mailto:` links: an HMAC of case and recipient.
+//!
+//! The coordinator's mail about a case also binds the case's **approval round** (one per
+//! draft sent for approval, docs/keywords.md#approval-rounds): her Message-IDs read
+//! `<otk{case}.{nonce}.r{round}.{mac}@{domain}>` and her code is an HMAC of case, recipient
+//! and round, so that a reply shows which draft she saw. Round 0 is the form without a
+//! round (mail before any draft, and everything written by earlier versions).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -34,9 +40,16 @@ pub struct OurId {
     pub case: u64,
     /// The number that makes each message's id unique, signed with the case and recipient.
     pub nonce: u64,
+    /// The approval round the message was sent in (0: none, the form without `r…`).
+    pub round: u64,
     /// The truncated HMAC: 12 hex digits, lower-cased.
     pub mac: String,
 }
+
+/// How many earlier approval rounds' codes still prove who a sender is (for actions other
+/// than approving or returning a draft): the current round, the `ROUNDS_TRIED - 1` before
+/// it, and round 0. Bounds the work one reply can cause.
+pub const ROUNDS_TRIED: u64 = 16;
 
 impl Secret {
     /// Wraps the key bytes read from `state_dir` (any length is accepted).
@@ -59,22 +72,40 @@ impl Secret {
         mac.finalize().into_bytes().to_vec()
     }
 
-    fn id_mac(&self, case: u64, recipient: &str, nonce: u64) -> String {
-        let bytes = self.mac(&[
-            "id",
-            &case.to_string(),
-            &recipient.trim().to_lowercase(),
-            &nonce.to_string(),
-        ]);
+    fn id_mac(&self, case: u64, recipient: &str, nonce: u64, round: u64) -> String {
+        let case = case.to_string();
+        let recipient = recipient.trim().to_lowercase();
+        let nonce = nonce.to_string();
+        let round = format!("r{round}");
+        let mut parts = vec!["id", &case, &recipient, &nonce];
+        if round != "r0" {
+            parts.push(&round);
+        }
+        let bytes = self.mac(&parts);
         bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
     }
 
     /// The Message-ID (without angle brackets) of message `nonce` about `case` to `recipient`.
     pub fn message_id(&self, case: u64, recipient: &str, nonce: u64, domain: &str) -> String {
-        format!(
-            "otk{case}.{nonce}.{}@{domain}",
-            self.id_mac(case, recipient, nonce)
-        )
+        self.message_id_in_round(case, recipient, nonce, 0, domain)
+    }
+
+    /// The Message-ID of message `nonce` about `case` to `recipient`, sent in approval round
+    /// `round` (0: the form without a round).
+    pub fn message_id_in_round(
+        &self,
+        case: u64,
+        recipient: &str,
+        nonce: u64,
+        round: u64,
+        domain: &str,
+    ) -> String {
+        let mac = self.id_mac(case, recipient, nonce, round);
+        if round == 0 {
+            format!("otk{case}.{nonce}.{mac}@{domain}")
+        } else {
+            format!("otk{case}.{nonce}.r{round}.{mac}@{domain}")
+        }
     }
 
     /// The id every message of a case refers to, so that mail clients keep one thread.
@@ -87,19 +118,37 @@ impl Secret {
     /// Does `id` (a Message-ID from a reply's References) prove that `sender` got a message
     /// about `case` from us?
     pub fn verifies(&self, id: &str, case: u64, sender: &str, domain: &str) -> bool {
-        match parse_our_id(id, domain) {
-            Some(our) if our.case == case => constant_time_eq(
-                self.id_mac(case, sender, our.nonce).as_bytes(),
+        self.verified_round(id, case, sender, domain).is_some()
+    }
+
+    /// The approval round of `id` when it proves that `sender` got a message about `case`
+    /// from us (0 for an id without a round); `None` when it proves nothing.
+    pub fn verified_round(&self, id: &str, case: u64, sender: &str, domain: &str) -> Option<u64> {
+        let our = parse_our_id(id, domain)?;
+        (our.case == case
+            && constant_time_eq(
+                self.id_mac(case, sender, our.nonce, our.round).as_bytes(),
                 our.mac.as_bytes(),
-            ),
-            _ => false,
-        }
+            ))
+        .then_some(our.round)
     }
 
     /// The short action code printed for `recipient` in messages about `case` (without `#`).
     pub fn action_code(&self, case: u64, recipient: &str) -> String {
-        let bytes = self.mac(&["code", &case.to_string(), &recipient.trim().to_lowercase()]);
-        bytes
+        self.round_code(case, recipient, 0)
+    }
+
+    /// The action code printed for `recipient` in messages about `case` sent in approval
+    /// round `round`; round 0 is [`Secret::action_code`].
+    pub fn round_code(&self, case: u64, recipient: &str, round: u64) -> String {
+        let case = case.to_string();
+        let recipient = recipient.trim().to_lowercase();
+        let round = round.to_string();
+        let mut parts = vec!["code", &case, &recipient];
+        if round != "0" {
+            parts.extend(["round", &round]);
+        }
+        self.mac(&parts)
             .iter()
             .take(8)
             .map(|b| CODE_ALPHABET[(*b as usize) % 32] as char)
@@ -113,9 +162,32 @@ impl Secret {
             code.trim().to_lowercase().as_bytes(),
         )
     }
+
+    /// The codes of `sender` for `case` that still prove who they are when the case is in
+    /// approval round `current`: that round's, the [`ROUNDS_TRIED`]` - 1` before it, and
+    /// round 0's; each with its round, newest first.
+    pub fn round_codes(&self, case: u64, sender: &str, current: u64) -> Vec<(u64, String)> {
+        let oldest = current.saturating_sub(ROUNDS_TRIED - 1).max(1);
+        let mut out: Vec<(u64, String)> = (oldest..=current)
+            .rev()
+            .map(|r| (r, self.round_code(case, sender, r)))
+            .collect();
+        out.push((0, self.action_code(case, sender)));
+        out
+    }
 }
 
-/// Takes apart a Message-ID we issued (`otk42.17.0a1b2c3d4e5f@domain`); `None` for any other.
+/// The round of the first of `codes` (lower-case or not, without `#`) that `code` is.
+pub fn code_round(code: &str, codes: &[(u64, String)]) -> Option<u64> {
+    let code = code.trim().to_lowercase();
+    codes
+        .iter()
+        .find(|(_, c)| constant_time_eq(c.as_bytes(), code.as_bytes()))
+        .map(|(r, _)| *r)
+}
+
+/// Takes apart a Message-ID we issued (`otk42.17.0a1b2c3d4e5f@domain`, or with its round
+/// `otk42.17.r3.0a1b2c3d4e5f@domain`); `None` for any other.
 pub fn parse_our_id(id: &str, domain: &str) -> Option<OurId> {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     let (local, host) = id.rsplit_once('@')?;
@@ -126,13 +198,23 @@ pub fn parse_our_id(id: &str, domain: &str) -> Option<OurId> {
     let mut parts = rest.split('.');
     let case = parts.next()?.parse().ok()?;
     let nonce = parts.next()?;
-    let mac = parts.next()?;
+    let mut mac = parts.next()?;
+    let mut round = 0;
+    if let Some(r) = mac.strip_prefix('r') {
+        // Digits without a leading zero (`r0` is never written): an id has one spelling.
+        if r.starts_with('0') || !r.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        round = r.parse().ok()?;
+        mac = parts.next()?;
+    }
     if parts.next().is_some() || mac.len() != 12 || !mac.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     Some(OurId {
         case,
         nonce: nonce.parse().ok()?,
+        round,
         mac: mac.to_ascii_lowercase(),
     })
 }
@@ -207,5 +289,68 @@ mod tests {
         assert!(s.code_matches(&code.to_uppercase(), 42, "exec@example.ru"));
         assert!(!s.code_matches(&code, 42, "coord@example.ru"));
         assert!(!s.code_matches(&code, 41, "exec@example.ru"));
+    }
+
+    #[test]
+    fn rounds_are_bound_into_ids_and_codes() {
+        let s = secret();
+        assert_eq!(
+            s.message_id_in_round(42, "c@example.ru", 7, 0, "example.ru"),
+            s.message_id(42, "c@example.ru", 7, "example.ru")
+        );
+        let id = s.message_id_in_round(42, "c@example.ru", 7, 3, "example.ru");
+        assert!(id.starts_with("otk42.7.r3."), "{id}");
+        assert_eq!(
+            s.verified_round(&id, 42, "c@example.ru", "example.ru"),
+            Some(3)
+        );
+        assert_eq!(case_of_id(&id, "example.ru"), Some(42));
+        assert!(is_ours(&id, "example.ru"));
+        // The round is signed: another round with the same mac is a forgery.
+        for forged in [
+            id.replacen(".r3.", ".r2.", 1),
+            id.replacen(".r3.", ".", 1),
+            id.replacen(".r3.", ".r03.", 1),
+        ] {
+            assert_eq!(
+                s.verified_round(&forged, 42, "c@example.ru", "example.ru"),
+                None,
+                "{forged}"
+            );
+        }
+        let legacy = s.message_id(42, "c@example.ru", 7, "example.ru");
+        assert_eq!(
+            s.verified_round(&legacy, 42, "c@example.ru", "example.ru"),
+            Some(0)
+        );
+        // Codes: round 0 is the plain code; each round its own.
+        assert_eq!(
+            s.round_code(42, "c@example.ru", 0),
+            s.action_code(42, "c@example.ru")
+        );
+        let r1 = s.round_code(42, "c@example.ru", 1);
+        let r2 = s.round_code(42, "c@example.ru", 2);
+        assert_ne!(r1, r2);
+        assert_ne!(r1, s.action_code(42, "c@example.ru"));
+        let codes = s.round_codes(42, "c@example.ru", 2);
+        assert_eq!(code_round(&r2.to_uppercase(), &codes), Some(2));
+        assert_eq!(code_round(&r1, &codes), Some(1));
+        assert_eq!(
+            code_round(&s.action_code(42, "c@example.ru"), &codes),
+            Some(0)
+        );
+        assert_eq!(
+            code_round(&s.round_code(42, "c@example.ru", 3), &codes),
+            None
+        );
+        assert_eq!(
+            code_round(&s.round_code(42, "x@example.ru", 2), &codes),
+            None
+        );
+        // Only a bounded number of rounds is tried.
+        assert_eq!(
+            s.round_codes(42, "c@example.ru", 1000).len() as u64,
+            ROUNDS_TRIED + 1
+        );
     }
 }

@@ -99,9 +99,21 @@ pub struct Envelope<'a> {
 
 /// Builds the raw message for one recipient.
 pub fn build(env: &Envelope<'_>, content: &Rendered) -> Result<OutMail, ComposeError> {
+    build_in_round(env, content, 0)
+}
+
+/// Builds the raw message for one recipient, its Message-ID bound to approval round `round`
+/// (0: no round; see [`crate::auth`]).
+pub fn build_in_round(
+    env: &Envelope<'_>,
+    content: &Rendered,
+    round: u64,
+) -> Result<OutMail, ComposeError> {
     let config = env.config;
     let domain = domain(config);
-    let message_id = env.secret.message_id(env.case, env.to, env.nonce, &domain);
+    let message_id = env
+        .secret
+        .message_id_in_round(env.case, env.to, env.nonce, round, &domain);
     let from = mailbox(config.smtp.from.name.as_deref(), &config.smtp.from.email)?;
     let mut builder = lettre::Message::builder()
         .from(from)
@@ -284,7 +296,8 @@ pub fn case_mails<E>(
     let mut out = Vec::new();
     for notice in notices {
         for to in &notice.to {
-            let code = secret.action_code(case.number, to);
+            let round = mail_round(config, case, notice, to);
+            let code = secret.round_code(case.number, to, round);
             let view = View {
                 config,
                 case,
@@ -304,10 +317,23 @@ pub fn case_mails<E>(
                 nonce: next_nonce().map_err(MailError::Nonce)?,
                 now,
             };
-            out.push(build(&env, &rendered)?);
+            out.push(build_in_round(&env, &rendered, round)?);
         }
     }
     Ok(out)
+}
+
+/// The approval round a mail about a case carries (docs/keywords.md#approval-rounds): the
+/// case's current round in the coordinator's mail, so that her reply shows which draft she
+/// saw; for a refusal, the round the notice names. Others' mail has none (0).
+pub fn mail_round(config: &Config, case: &Case, notice: &Notice, to: &str) -> u64 {
+    if to != config.people.coordinator.email {
+        return 0;
+    }
+    match &notice.kind {
+        NoticeKind::Refused { round, .. } => *round,
+        _ => case.approval_round,
+    }
 }
 
 /// The executor's mails that give a case, a rework or a new deadline carry the case's

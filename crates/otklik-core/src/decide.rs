@@ -335,30 +335,6 @@ fn reply_to_case(
     // a day per sender and case, and never to automatic mail. A sender refused on this case
     // again and again (an autoresponder without headers, a flood of forged replies) is only
     // recorded in the ledger, so that no stream of mail can grow a case without bound.
-    let earlier = Refusals::of(case, sender, ctx.now);
-    let refused = |reason: String, explain: bool| {
-        if earlier.total >= REFUSALS_IN_HISTORY {
-            return Decision::reject(format!(
-                "{}: {reason} (refused {} times before; recorded in the ledger only)",
-                case.id, earlier.total
-            ));
-        }
-        let mut outcome = workflow::refuse(case.clone(), sender, reason.clone(), ctx);
-        if !explain || earlier.today {
-            outcome.notices.clear();
-        }
-        Decision::Case {
-            outcome: Box::new(outcome),
-            new: false,
-            class: None,
-            disposition: Disposition::Rejected,
-            note: reason,
-        }
-    };
-    if let Some(why) = &mail.automatic {
-        // Recorded, never answered.
-        return refused(format!("automatic reply ignored ({why:?})"), false);
-    }
     let role = if sender == config.people.coordinator.email {
         Role::Coordinator
     } else if case
@@ -373,27 +349,40 @@ fn reply_to_case(
     } else {
         Role::Other
     };
-    // The sender's own code for this case, typed with `#` or bare: a bare one counts where
-    // it stands alone (a line of its own, or a word of the subject). At most a few
-    // candidates of each kind are tried, so no list of guesses can pass.
-    let own_code = secret.action_code(case.number, sender);
-    let bare_code = bare_codes(&mail.subject, &parsed.text)
-        .take(MAX_CODES_TRIED)
-        .any(|c| c.eq_ignore_ascii_case(&own_code));
-    let proof = mail
-        .in_reply_to
-        .iter()
-        .chain(mail.references.iter())
-        .take(MAX_IDS_TRIED)
-        .any(|id| secret.verifies(id, case.number, sender, domain))
-        || parsed
-            .codes
-            .iter()
-            .take(MAX_CODES_TRIED)
-            .any(|c| secret.code_matches(c, case.number, sender))
-        || bare_code;
+    let proof = Proof::of(mail, &parsed, case, sender, secret, domain);
+    // The approval round a refusal mail carries: the one the refused reply answered, while
+    // it is the current one (so that answering the refusal still acts on that draft).
+    let refusal_round = proof
+        .answered
+        .filter(|&r| r == case.approval_round)
+        .unwrap_or(0);
+    let earlier = Refusals::of(case, sender, ctx.now);
+    let refused = |reason: String, explain: bool| {
+        if earlier.total >= REFUSALS_IN_HISTORY {
+            return Decision::reject(format!(
+                "{}: {reason} (refused {} times before; recorded in the ledger only)",
+                case.id, earlier.total
+            ));
+        }
+        let mut outcome = workflow::refuse(case.clone(), sender, reason.clone(), ctx);
+        if !explain || earlier.today {
+            outcome.notices.clear();
+        }
+        set_refusal_round(&mut outcome, refusal_round);
+        Decision::Case {
+            outcome: Box::new(outcome),
+            new: false,
+            class: None,
+            disposition: Disposition::Rejected,
+            note: reason,
+        }
+    };
+    if let Some(why) = &mail.automatic {
+        // Recorded, never answered.
+        return refused(format!("automatic reply ignored ({why:?})"), false);
+    }
     let refuse = |reason: String| refused(reason, true);
-    if !proof {
+    if proof.answered.is_none() {
         return refuse(
             "the reply does not show that it answers one of our messages to this address (keep the subject and the action code)".into(),
         );
@@ -409,6 +398,9 @@ fn reply_to_case(
         Some(Keyword::Exclude) => Action::Exclude,
         Some(Keyword::Close) => Action::Close,
         Some(Keyword::Published) => Action::Published,
+        Some(Keyword::Conflict { subject, body }) => {
+            return refuse(conflict_question(&subject, &body));
+        }
         Some(Keyword::Invalid(what)) => return refuse(what),
         Some(other) => return refuse(format!("{other:?} is not an action on a case")),
     };
@@ -425,10 +417,17 @@ fn reply_to_case(
         .collect();
         return refuse(format!("no action keyword found ({})", words.join(", ")));
     }
+    // The coordinator approves (or returns) only the draft the mail she answers showed.
+    if role == Role::Coordinator
+        && let Err(reason) = workflow::check_round(case, &action, proof.answered, config)
+    {
+        return refuse(reason);
+    }
     // The action codes are proof, not part of what the executor wrote.
-    let codes: Vec<String> = bare_code
-        .then(|| own_code.clone())
-        .into_iter()
+    let codes: Vec<String> = proof
+        .bare
+        .iter()
+        .cloned()
         .chain(parsed.codes.iter().take(MAX_CODES_TRIED).cloned())
         .collect();
     let text = without_codes(&parsed.text, &codes);
@@ -446,6 +445,8 @@ fn reply_to_case(
         },
         ctx,
     );
+    let mut outcome = outcome;
+    set_refusal_round(&mut outcome, refusal_round);
     let (disposition, verb) = if outcome.accepted {
         (Disposition::Processed, "taken")
     } else {
@@ -619,6 +620,7 @@ fn self_service(
         }),
         Keyword::Report(..) => refuse("ОТЧЁТ / REPORT is for the coordinator and the supervisor"),
         Keyword::Invalid(what) => refuse(what),
+        Keyword::Conflict { subject, body } => refuse(&conflict_question(subject, body)),
         _ => None,
     }
 }
@@ -644,8 +646,8 @@ fn absence(config: &Config, e: &crate::config::Executor, until: Option<NaiveDate
     }
 }
 
-/// `text` without the action codes of `codes`, with or without `#`; the lines they stood
-/// alone on go too.
+/// `text` without the action codes of `codes`, with or without `#` (or its URL-encoded
+/// `%23`); the lines they stood alone on go too.
 fn without_codes(text: &str, codes: &[String]) -> String {
     if codes.is_empty() {
         return text.to_string();
@@ -655,9 +657,14 @@ fn without_codes(text: &str, codes: &[String]) -> String {
         let mut kept = String::with_capacity(line.len());
         let mut last = 0;
         for (i, word) in words(line) {
-            let bare = word.strip_prefix('#').unwrap_or(word);
+            // `#code`, `code`, or `%23code` as a quoted `mailto:` link writes it (`%` is no
+            // word character, so the word is `23code`).
+            let (start, bare) = match word.strip_prefix("23") {
+                Some(rest) if i > last && line.as_bytes()[i - 1] == b'%' => (i - 1, rest),
+                _ => (i, word.strip_prefix('#').unwrap_or(word)),
+            };
             if codes.iter().any(|c| c.eq_ignore_ascii_case(bare)) {
-                kept.push_str(&line[last..i]);
+                kept.push_str(&line[last..start]);
                 last = i + word.len();
             }
         }
@@ -668,6 +675,75 @@ fn without_codes(text: &str, codes: &[String]) -> String {
         out.push_str(&kept);
     }
     out.trim_end().to_string()
+}
+
+/// What a reply proves: that it answers our mail to its sender, and in which approval round.
+struct Proof {
+    /// The newest approval round among the Message-IDs and action codes of ours the reply
+    /// carries for its sender (0: one without a round); `None`: no proof at all.
+    answered: Option<u64>,
+    /// The bare (typed without `#`) words of the reply that are its sender's codes.
+    bare: Vec<String>,
+}
+
+impl Proof {
+    fn of(
+        mail: &Inbound,
+        parsed: &ParsedReply,
+        case: &Case,
+        sender: &str,
+        secret: &Secret,
+        domain: &str,
+    ) -> Proof {
+        // The sender's own codes for this case, of the rounds still tried. Typed with `#`,
+        // or bare where a bare one counts (a line of its own, or a word of the subject). At
+        // most a few candidates of each kind are tried, so no list of guesses can pass.
+        let known = secret.round_codes(case.number, sender, case.approval_round);
+        let mut bare = Vec::new();
+        let mut rounds: Vec<u64> = Vec::new();
+        for word in bare_codes(&mail.subject, &parsed.text).take(MAX_CODES_TRIED) {
+            if let Some(r) = auth::code_round(word, &known) {
+                rounds.push(r);
+                bare.push(word.to_ascii_lowercase());
+            }
+        }
+        rounds.extend(
+            parsed
+                .codes
+                .iter()
+                .take(MAX_CODES_TRIED)
+                .filter_map(|c| auth::code_round(c, &known)),
+        );
+        rounds.extend(
+            mail.in_reply_to
+                .iter()
+                .chain(mail.references.iter())
+                .take(MAX_IDS_TRIED)
+                .filter_map(|id| secret.verified_round(id, case.number, sender, domain)),
+        );
+        Proof {
+            answered: rounds.into_iter().max(),
+            bare,
+        }
+    }
+}
+
+/// The question sent back when the subject and the text name different keywords.
+fn conflict_question(subject: &str, body: &str) -> String {
+    format!(
+        "your subject says {subject} but your text starts with {body}, so nothing was done. \
+         Which did you mean? Reply with one of them: as the first word of your text, \
+         and the subject without the other"
+    )
+}
+
+/// Refusal mails carry approval round `round` (see [`workflow::NoticeKind::Refused`]).
+fn set_refusal_round(outcome: &mut Outcome, round: u64) {
+    for n in &mut outcome.notices {
+        if let workflow::NoticeKind::Refused { round: r, .. } = &mut n.kind {
+            *r = round;
+        }
+    }
 }
 
 /// How many `#` codes and Message-IDs of a message are tried as proof.

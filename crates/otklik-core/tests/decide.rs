@@ -171,8 +171,18 @@ fn opened(config: &Config) -> Case {
     }
 }
 
+/// The code `from`'s latest mail about `case` carries: the coordinator's is bound to the
+/// case's approval round.
+fn code_for(from: &str, case: &Case) -> String {
+    if from == COORD {
+        secret().round_code(case.number, from, case.approval_round)
+    } else {
+        secret().action_code(case.number, from)
+    }
+}
+
 fn reply(from: &str, case: &Case, body: &str) -> Inbound {
-    let code = secret().action_code(case.number, from);
+    let code = code_for(from, case);
     mail(
         Some(from),
         &format!("Re: [{}] ЖКХ", case.id),
@@ -182,7 +192,7 @@ fn reply(from: &str, case: &Case, body: &str) -> Inbound {
 
 /// A reply with the action code in the subject (as the mailto links write it).
 fn reply_code_in_subject(from: &str, case: &Case, body: &str) -> Inbound {
-    let code = secret().action_code(case.number, from);
+    let code = code_for(from, case);
     mail(Some(from), &format!("Re: [{}] ЖКХ #{code}", case.id), body)
 }
 
@@ -758,4 +768,285 @@ fn a_notification_forwarded_by_an_official_opens_a_case_like_the_original() {
         run(&c, &not_platform, facts_for(&c, &not_platform, &[])),
         Decision::Drop { .. }
     ));
+}
+
+// ---- approval rounds ----
+
+/// The case after `from`'s reply `body` (proved with the code `from`'s latest mail carries),
+/// which must be taken.
+fn taken(c: &Config, case: &Case, from: &str, body: &str) -> Case {
+    let d = decide_in(c, &reply(from, case, body), std::slice::from_ref(case));
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    d.case().cloned().expect("case")
+}
+
+/// The coordinator's reply to the mail of approval round `round`: threaded under its
+/// Message-ID, with that round's code in the subject (as the `mailto:` buttons write it).
+fn coordinator_reply_in_round(case: &Case, round: u64, subject_kw: &str, body: &str) -> Inbound {
+    let s = secret();
+    let code = s.round_code(case.number, COORD, round);
+    let mut m = mail(
+        Some(COORD),
+        &format!("Re: [{}] {subject_kw} #{code}", case.id),
+        body,
+    );
+    m.in_reply_to = vec![s.message_id_in_round(case.number, COORD, 7, round, "volchiha.example")];
+    m
+}
+
+fn refusal_reason(d: &Decision) -> String {
+    match d {
+        Decision::Case { outcome, .. } => outcome
+            .notices
+            .iter()
+            .find_map(|n| match &n.kind {
+                NoticeKind::Refused { reason, .. } => Some(reason.clone()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+#[test]
+fn each_draft_opens_a_new_approval_round() {
+    let c = config();
+    let case = opened(&c);
+    assert_eq!(case.approval_round, 0);
+    let first = taken(&c, &case, HOUSING, "Воду дадут к вечеру.");
+    assert_eq!(first.approval_round, 1);
+    let second = taken(&c, &first, HOUSING, "Воду дадут к 18:00.");
+    assert_eq!(second.approval_round, 2);
+    assert_eq!(second.state, State::DraftSubmitted);
+}
+
+#[test]
+fn an_approval_of_an_earlier_round_is_refused_and_points_to_the_new_request() {
+    let c = config();
+    let case = opened(&c);
+    let first = taken(&c, &case, HOUSING, "Воду дадут к вечеру.");
+    let second = taken(&c, &first, HOUSING, "Воду дадут к 18:00, извините.");
+    // СОГЛАСОВАНО on round 1's request (its Message-ID and its code) after round 2 came in.
+    for (kw, body) in [
+        ("СОГЛАСОВАНО", ""),
+        ("", "ДОРАБОТАТЬ\nНе то."),
+        ("", "Согласовано"),
+    ] {
+        let m = coordinator_reply_in_round(&second, 1, kw, body);
+        let d = decide_in(&c, &m, std::slice::from_ref(&second));
+        rejected_with(&d, "newer draft");
+        assert_eq!(refusal_notices(&d), vec![COORD.to_string()]);
+        let reason = refusal_reason(&d);
+        assert!(
+            reason.contains("round 2") && reason.contains("round 1"),
+            "{reason}"
+        );
+        assert!(reason.contains("[OTK-1] На согласование"), "{reason}");
+        let after = d.case().expect("case");
+        assert_eq!(after.state, State::DraftSubmitted);
+        assert_eq!(
+            after.draft.as_ref().unwrap().text,
+            "Воду дадут к 18:00, извините."
+        );
+        assert_eq!(after.approved, None);
+        // The refusal mail is no request: it carries no round (a reply to it cannot approve).
+        match &d {
+            Decision::Case { outcome, .. } => assert!(
+                outcome
+                    .notices
+                    .iter()
+                    .all(|n| !matches!(n.kind, NoticeKind::Refused { round, .. } if round != 0))
+            ),
+            _ => unreachable!(),
+        }
+    }
+    // The current round's request approves the draft it showed.
+    let d = decide_in(
+        &c,
+        &coordinator_reply_in_round(&second, 2, "СОГЛАСОВАНО", ""),
+        std::slice::from_ref(&second),
+    );
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    let approved = d.case().expect("case");
+    assert_eq!(approved.state, State::Approved);
+    assert_eq!(
+        approved.approved.as_ref().map(|a| a.text.as_str()),
+        Some("Воду дадут к 18:00, извините.")
+    );
+}
+
+#[test]
+fn the_message_id_alone_or_the_code_alone_tells_the_round() {
+    let c = config();
+    let case = opened(&c);
+    let first = taken(&c, &case, HOUSING, "Первый.");
+    let second = taken(&c, &first, HOUSING, "Второй.");
+    let s = secret();
+    // Only the old Message-ID (a client that keeps References, no code).
+    let mut m = mail(Some(COORD), "Re: [OTK-1] На согласование", "СОГЛАСОВАНО");
+    m.in_reply_to = vec![s.message_id_in_round(1, COORD, 3, 1, "volchiha.example")];
+    rejected_with(
+        &decide_in(&c, &m, std::slice::from_ref(&second)),
+        "newer draft",
+    );
+    m.in_reply_to = vec![s.message_id_in_round(1, COORD, 9, 2, "volchiha.example")];
+    assert_eq!(
+        decide_in(&c, &m, std::slice::from_ref(&second)).disposition(),
+        Disposition::Processed
+    );
+    // Only the old code, typed bare on a line of its own.
+    let old = s.round_code(1, COORD, 1);
+    let m = mail(
+        Some(COORD),
+        "Re: [OTK-1] x",
+        &format!("СОГЛАСОВАНО\n{old}\n"),
+    );
+    rejected_with(
+        &decide_in(&c, &m, std::slice::from_ref(&second)),
+        "newer draft",
+    );
+    // A round's id forged from another round's mac proves nothing at all.
+    let mut m = mail(Some(COORD), "Re: [OTK-1] x", "СОГЛАСОВАНО");
+    m.in_reply_to = vec![
+        s.message_id_in_round(1, COORD, 3, 1, "volchiha.example")
+            .replacen(".r1.", ".r2.", 1),
+    ];
+    rejected_with(
+        &decide_in(&c, &m, std::slice::from_ref(&second)),
+        "does not show",
+    );
+}
+
+#[test]
+fn an_old_rounds_approval_after_a_rework_is_refused() {
+    let c = config();
+    let case = opened(&c);
+    let first = taken(&c, &case, HOUSING, "Первый вариант.");
+    let returned = taken(&c, &first, COORD, "ДОРАБОТАТЬ\nДобавьте сроки.");
+    assert_eq!(returned.state, State::Rework);
+    // While in rework, approving round 1 does not fit the state.
+    let d = decide_in(
+        &c,
+        &coordinator_reply_in_round(&returned, 1, "СОГЛАСОВАНО", ""),
+        std::slice::from_ref(&returned),
+    );
+    rejected_with(&d, "refused");
+    assert_eq!(d.case().map(|c| c.state), Some(State::Rework));
+    let reworked = taken(&c, &returned, HOUSING, "Второй вариант, со сроками.");
+    let d = decide_in(
+        &c,
+        &coordinator_reply_in_round(&reworked, 1, "СОГЛАСОВАНО", ""),
+        std::slice::from_ref(&reworked),
+    );
+    rejected_with(&d, "newer draft");
+    assert_eq!(d.case().map(|c| c.state), Some(State::DraftSubmitted));
+    // Other actions still prove themselves with an earlier round's mail.
+    let d = decide_in(
+        &c,
+        &coordinator_reply_in_round(&reworked, 1, "", "ЗАКРЫТЬ дубликат OTK-7"),
+        std::slice::from_ref(&reworked),
+    );
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    assert_eq!(d.case().map(|c| c.state), Some(State::Closed));
+}
+
+#[test]
+fn a_case_written_before_rounds_approves_with_its_old_mail() {
+    let c = config();
+    let case = opened(&c);
+    // A pending draft stored by an earlier version: no round (0), mail without rounds.
+    let mut old = taken(&c, &case, HOUSING, "Старый проект.");
+    old.approval_round = 0;
+    let d = decide_in(
+        &c,
+        &reply(COORD, &old, "СОГЛАСОВАНО"),
+        std::slice::from_ref(&old),
+    );
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    assert_eq!(d.case().map(|c| c.state), Some(State::Approved));
+    // A new draft on it is round 1: the old mail no longer approves.
+    let newer = taken(&c, &old, HOUSING, "Новый проект.");
+    assert_eq!(newer.approval_round, 1);
+    let m = mail(
+        Some(COORD),
+        "Re: [OTK-1] x",
+        &format!("СОГЛАСОВАНО\n#{}\n", secret().action_code(1, COORD)),
+    );
+    rejected_with(
+        &decide_in(&c, &m, std::slice::from_ref(&newer)),
+        "before the pending draft",
+    );
+}
+
+// ---- a subject and a text that disagree ----
+
+#[test]
+fn a_keyword_conflict_is_asked_back_and_changes_nothing() {
+    let c = config();
+    let case = opened(&c);
+    let drafted = taken(&c, &case, HOUSING, "Воду дадут к вечеру.");
+    for (kw, body) in [
+        ("ДОРАБОТАТЬ", "Согласовано частично, но исправьте цифры."),
+        ("СОГЛАСОВАНО", "ДОРАБОТАТЬ\nИсправьте цифры."),
+    ] {
+        let m = coordinator_reply_in_round(&drafted, 1, kw, body);
+        let d = decide_in(&c, &m, std::slice::from_ref(&drafted));
+        rejected_with(&d, "your subject says");
+        let reason = refusal_reason(&d);
+        assert!(reason.contains(kw), "{reason}");
+        assert!(reason.contains("Reply with one"), "{reason}");
+        let after = d.case().expect("case");
+        assert_eq!(after.state, State::DraftSubmitted);
+        assert_eq!(after.deadlines.rework, None);
+        assert_eq!(after.approved, None);
+        // The question continues the round the reply answered: answering it still acts.
+        match &d {
+            Decision::Case { outcome, .. } => assert!(
+                outcome
+                    .notices
+                    .iter()
+                    .any(|n| matches!(n.kind, NoticeKind::Refused { round: 1, .. })),
+                "{:?}",
+                outcome.notices
+            ),
+            _ => unreachable!(),
+        }
+    }
+    // Self-service too: asked back, not acted on.
+    let d = decide_in(&c, &mail(Some(HOUSING), "МОИ ДЕЛА", "НА МЕСТЕ"), &[]);
+    match &d {
+        Decision::Service { note, absences, .. } => {
+            assert!(note.contains("your subject says"), "{note}");
+            assert!(absences.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- codes out of the text ----
+
+#[test]
+fn a_code_quoted_in_a_mailto_link_is_cut_from_the_comments() {
+    let c = config();
+    let case = opened(&c);
+    let drafted = taken(&c, &case, HOUSING, "Воду дадут к вечеру.");
+    let code = secret().round_code(1, COORD, 1);
+    let upper = code.to_uppercase();
+    let body = format!(
+        "ДОРАБОТАТЬ\nИсправьте цифры.\n\
+         <mailto:otklik@volchiha.example?subject=%5BOTK-1%5D%20REWORK%20%23{code}>\n\
+         Ссылка: mailto:otklik@volchiha.example?subject=x%23{upper}&body=y\n"
+    );
+    let m = mail(Some(COORD), "Re: [OTK-1] На согласование", &body);
+    let d = decide_in(&c, &m, std::slice::from_ref(&drafted));
+    assert_eq!(d.disposition(), Disposition::Processed, "{d:?}");
+    let after = d.case().expect("case");
+    assert_eq!(after.state, State::Rework);
+    let comments = &after.history.last().unwrap().detail;
+    assert!(comments.contains("Исправьте цифры."), "{comments}");
+    assert!(
+        !comments.to_lowercase().contains(&code),
+        "the code leaks into the comments: {comments}"
+    );
+    assert!(!comments.contains("%23"), "{comments}");
 }

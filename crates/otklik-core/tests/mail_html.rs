@@ -359,6 +359,7 @@ fn samples(lang: &str) -> Vec<Sample> {
         exec,
         NoticeKind::Refused {
             reason: "нет проекта на согласовании".into(),
+            round: 0,
         },
     );
     let draft_due = opened.deadlines.draft.unwrap();

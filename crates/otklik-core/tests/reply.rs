@@ -354,9 +354,61 @@ fn malformed_keywords_are_invalid_not_drafts() {
 }
 
 #[test]
-fn body_keyword_beats_subject_keyword() {
-    let r = parse("[OTK-42] ДОРАБОТАТЬ #k7m2q9xa", "Согласовано");
+fn subject_and_body_keywords_that_disagree_are_a_conflict() {
+    let conflict = |subject: &str, body: &str| {
+        Some((
+            Keyword::Conflict {
+                subject: subject.into(),
+                body: body.into(),
+            },
+            KeywordSource::Body,
+        ))
+    };
+    let r = parse(
+        "Re: [OTK-42] ДОРАБОТАТЬ #k7m2q9xa",
+        "Согласовано частично, но исправьте цифры.",
+    );
+    assert_eq!(r.keyword, conflict("ДОРАБОТАТЬ", "СОГЛАСОВАНО"));
+    assert_eq!(r.text, "Согласовано частично, но исправьте цифры.");
+    let r = parse(
+        "[OTK-42] СОГЛАСОВАНО #k7m2q9xa",
+        "ДОРАБОТАТЬ\nИсправьте адрес.",
+    );
+    assert_eq!(r.keyword, conflict("СОГЛАСОВАНО", "ДОРАБОТАТЬ"));
+    let r = parse("[OTK-42] APPROVE", "  *Rework*: wrong address");
+    assert_eq!(r.keyword, conflict("APPROVE", "REWORK"));
+    let r = parse("[OTK-42] ПРОМЕЖУТОЧНЫЙ", "Не моя   компетенция");
+    assert_eq!(r.keyword, conflict("ПРОМЕЖУТОЧНЫЙ", "НЕ МОЯ КОМПЕТЕНЦИЯ"));
+    // Without a tag (self-service) the same holds.
+    let r = parse("МОИ ДЕЛА", "НА МЕСТЕ");
+    assert_eq!(r.keyword, conflict("МОИ ДЕЛА", "НА МЕСТЕ"));
+}
+
+#[test]
+fn subject_and_body_keywords_that_agree_are_the_bodys() {
+    // The same keyword, any language or case: the body's, with its text.
+    let r = parse(
+        "[OTK-42] СОГЛАСОВАНО #k7m2q9xa",
+        "Согласовано. Хороший ответ.",
+    );
     assert_eq!(r.keyword, Some((Keyword::Approve, KeywordSource::Body)));
+    assert_eq!(r.text, "Хороший ответ.");
+    let r = parse("[OTK-42] ДОРАБОТАТЬ", "rework: fix the phone");
+    assert_eq!(r.keyword, Some((Keyword::Rework, KeywordSource::Body)));
+    let r = parse("[OTK-42] НАЗНАЧИТЬ", "НАЗНАЧИТЬ economy");
+    assert_eq!(
+        r.keyword,
+        Some((Keyword::Assign("economy".into()), KeywordSource::Body))
+    );
+    // Our own subject's title word (`Согласовано:`) is no keyword, so nothing conflicts.
+    let r = parse("Re: [OTK-42] Согласовано: ЖКХ — с. Волчиха", "ОПУБЛИКОВАНО");
+    assert_eq!(r.keyword, Some((Keyword::Published, KeywordSource::Body)));
+    let r = parse("Re: [OTK-42] На согласование: ЖКХ", "ДОРАБОТАТЬ\nЦифры.");
+    assert_eq!(r.keyword, Some((Keyword::Rework, KeywordSource::Body)));
+}
+
+#[test]
+fn subject_keyword_alone_takes_the_whole_text() {
     let r = parse("[OTK-42] ДОРАБОТАТЬ #k7m2q9xa", "Уберите лишнее.");
     assert_eq!(r.keyword, Some((Keyword::Rework, KeywordSource::Subject)));
     assert_eq!(r.text, "Уберите лишнее.");

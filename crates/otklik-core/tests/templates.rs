@@ -113,6 +113,7 @@ fn every_notice_renders_with_tag_and_code_and_no_keyword_in_its_subject() {
             },
             NoticeKind::Refused {
                 reason: "not entitled".into(),
+                round: 0,
             },
             NoticeKind::Deadline {
                 kind: DeadlineKind::Draft,

@@ -907,3 +907,55 @@ fn closing_without_a_reason_is_refused() {
     assert!(out.accepted);
     assert_eq!(out.case.state, State::Closed);
 }
+
+#[test]
+fn approval_rounds_count_drafts_and_bind_the_coordinators_decision() {
+    let c = config();
+    let t = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t);
+    assert_eq!(case.approval_round, 0);
+    let draft = Action::Draft(DraftKind::Answer);
+    let first = reply(&c, &case, Role::Executor, draft.clone(), t).case;
+    assert_eq!(first.approval_round, 1);
+    // A second draft while the first waits: a new round.
+    let second = reply(&c, &first, Role::Executor, draft.clone(), t).case;
+    assert_eq!(second.approval_round, 2);
+    for action in [Action::Approve, Action::Rework] {
+        assert_eq!(workflow::check_round(&second, &action, Some(2), &c), Ok(()));
+        for stale in [Some(1), Some(0), None] {
+            let why = workflow::check_round(&second, &action, stale, &c).expect_err("stale");
+            assert!(why.contains("round 2"), "{why}");
+            assert!(why.contains("[OTK-1] На согласование"), "{why}");
+        }
+    }
+    // Other actions, and states without a pending draft, are not the round's business.
+    for action in [
+        Action::Close,
+        Action::Exclude,
+        Action::Assign("economy".into()),
+    ] {
+        assert_eq!(workflow::check_round(&second, &action, Some(1), &c), Ok(()));
+    }
+    let returned = reply(&c, &second, Role::Coordinator, Action::Rework, t).case;
+    assert_eq!(returned.state, State::Rework);
+    assert_eq!(returned.approval_round, 2, "a return opens no round");
+    assert_eq!(
+        workflow::check_round(&returned, &Action::Approve, Some(1), &c),
+        Ok(())
+    );
+    let third = reply(&c, &returned, Role::Executor, draft, t).case;
+    assert_eq!(third.approval_round, 3);
+    assert!(workflow::check_round(&third, &Action::Approve, Some(2), &c).is_err());
+}
+
+#[test]
+fn a_case_stored_without_a_round_reads_as_round_0() {
+    let c = config();
+    let t = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t);
+    let mut json = serde_json::to_value(&case).unwrap();
+    json.as_object_mut().unwrap().remove("approval_round");
+    let back: Case = serde_json::from_value(json).unwrap();
+    assert_eq!(back.approval_round, 0);
+    assert_eq!(back, case);
+}

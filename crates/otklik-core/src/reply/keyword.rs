@@ -131,12 +131,17 @@ pub fn subject_keyword(subject: &str, prefix: &str) -> Option<Keyword> {
 }
 
 pub(super) fn subject_keyword_raw(subject: &str, prefix: &str) -> Option<Found> {
+    match_line(subject_rest(subject, prefix), Context::Subject).map(|(found, _)| found)
+}
+
+/// Where a subject's keyword would start: after the tag (or the `Re:`… prefixes) and the
+/// `[…]` groups and codes after it.
+fn subject_rest<'a>(subject: &'a str, prefix: &str) -> &'a str {
     let rest = match find_tag(subject, prefix) {
         Some(tag) => &subject[tag.end..],
         None => strip_reply_prefixes(subject),
     };
-    let rest = skip_subject_noise(rest);
-    match_line(rest, Context::Subject).map(|(found, _)| found)
+    skip_subject_noise(rest)
 }
 
 /// The keyword on the first non-empty line of `own`, and the text that remains: the rest
@@ -158,6 +163,45 @@ pub(super) fn body_keyword(own: &str) -> Option<(Keyword, String)> {
             None => Some((Keyword::Invalid(ASSIGN_WITHOUT_TARGET.to_string()), text)),
         },
     }
+}
+
+/// The keyword words of a reply's subject and of its text's first line when they name two
+/// different keywords (`ДОРАБОТАТЬ` in the subject, a text starting `Согласовано частично…`):
+/// each as written, upper-cased. `None` when either has no keyword or both name the same one
+/// (`НАЗНАЧИТЬ` in the subject and `НАЗНАЧИТЬ housing` in the text agree).
+pub(super) fn conflict(subject: &str, prefix: &str, own: &str) -> Option<(String, String)> {
+    let first = own.split('\n').find(|l| !l.trim().is_empty())?;
+    let (body_word, body_written) = word_at(first)?;
+    // Only a subject keyword the parser would act on: not a title like `Согласовано: …`.
+    subject_keyword_raw(subject, prefix)?;
+    let (subject_word, subject_written) = word_at(subject_rest(subject, prefix))?;
+    (subject_word != body_word).then_some((subject_written, body_written))
+}
+
+/// The keyword word at the start of `line` and the words as written (spaces collapsed,
+/// upper-cased).
+fn word_at(line: &str) -> Option<(Word, String)> {
+    let chars = normalise(line);
+    let start = leading_noise(&chars);
+    let (kind, after) = PHRASES
+        .iter()
+        .find_map(|(words, kind)| match_words(&chars, start, words).map(|a| (*kind, a)))?;
+    let from = offset(line, &chars, start);
+    let to = offset(line, &chars, after);
+    let written = line[from..to]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
+    Some((kind, written))
+}
+
+/// Spaces, `*` and invisible characters before a keyword.
+fn leading_noise(chars: &[(usize, char)]) -> usize {
+    chars
+        .iter()
+        .take_while(|&&(_, c)| c.is_whitespace() || matches!(c, '*' | '\u{200b}' | '\u{feff}'))
+        .count()
 }
 
 /// A first non-empty line that is a lone executor id or email address, and the text after
@@ -273,10 +317,7 @@ fn offset(line: &str, chars: &[(usize, char)], i: usize) -> usize {
 /// The keyword at the start of `line` and the byte offset of what follows it.
 fn match_line(line: &str, ctx: Context) -> Option<(Found, usize)> {
     let chars = normalise(line);
-    let start = chars
-        .iter()
-        .take_while(|&&(_, c)| c.is_whitespace() || matches!(c, '*' | '\u{200b}' | '\u{feff}'))
-        .count();
+    let start = leading_noise(&chars);
     let (kind, after) = PHRASES
         .iter()
         .find_map(|(words, kind)| match_words(&chars, start, words).map(|a| (*kind, a)))?;

@@ -47,6 +47,15 @@ pub enum Keyword {
     /// ОТЧЁТ ДД.ММ.ГГГГ-ДД.ММ.ГГГГ / REPORT YYYY-MM-DD..YYYY-MM-DD: the report by mail
     /// (first and last day, inclusive).
     Report(NaiveDate, NaiveDate),
+    /// The subject (a `mailto:` link's keyword) and the first word of the text name two
+    /// different keywords: which one was meant is asked back, nothing is done. The keywords
+    /// as written, upper-cased.
+    Conflict {
+        /// The keyword in the subject.
+        subject: String,
+        /// The keyword starting the text.
+        body: String,
+    },
     /// A keyword was clearly meant but is malformed (`НАЗНАЧИТЬ` without a target,
     /// `ОТСУТСТВУЮ ДО 31.02.2026`). The text says what was wrong, quoting the input, so
     /// that the workflow can explain it to the sender instead of treating the mail as a
@@ -83,7 +92,8 @@ pub struct ParsedReply {
 ///
 /// The keyword on the first non-empty line of the reply's own text wins; otherwise the
 /// one right after the tag in the subject (or, with no tag, at the start of the subject
-/// after `Re:`/`Fwd:`…), see [`subject_keyword`].
+/// after `Re:`/`Fwd:`…), see [`subject_keyword`]. When both are there and name different
+/// keywords, the reply's keyword is [`Keyword::Conflict`].
 pub fn parse_reply(mail: &Inbound, prefix: &str) -> ParsedReply {
     let body = normalise_newlines(&mail.text);
     let case_number = find_tag(&mail.subject, prefix).map(|t| t.number);
@@ -92,7 +102,13 @@ pub fn parse_reply(mail: &Inbound, prefix: &str) -> ParsedReply {
     let codes = find_codes(&mail.subject, &body);
 
     let (keyword, text) = match keyword::body_keyword(&own) {
-        Some((kw, rest)) => (Some((kw, KeywordSource::Body)), rest),
+        Some((kw, rest)) => match keyword::conflict(&mail.subject, prefix, &own) {
+            Some((subject, body)) => (
+                Some((Keyword::Conflict { subject, body }, KeywordSource::Body)),
+                own,
+            ),
+            None => (Some((kw, KeywordSource::Body)), rest),
+        },
         None => match keyword::subject_keyword_raw(&mail.subject, prefix) {
             Some(keyword::Found::AssignWithoutTarget) => {
                 // A `mailto:` link can carry `НАЗНАЧИТЬ` but not the target: take it from

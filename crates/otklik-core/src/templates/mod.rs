@@ -600,7 +600,7 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
         NoticeKind::Declined { reason } => approval::declined(view, reason),
         NoticeKind::Withdrawn { reason } => status::withdrawn(view, reason),
         NoticeKind::Confirmation { action } => status::confirmation(view, action),
-        NoticeKind::Refused { reason } => status::refused(view, reason),
+        NoticeKind::Refused { reason, .. } => status::refused(view, reason),
         NoticeKind::Deadline {
             kind,
             deadline,

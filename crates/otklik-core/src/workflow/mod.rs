@@ -12,6 +12,7 @@ use crate::intake::Notification;
 use crate::routing::{self, Absences, Assignee, Model, Probability, RouteDecision, Suggestion};
 
 mod reply;
+pub use reply::check_round;
 use reply::reply;
 
 /// Where a case stands; written in the case JSON as its snake_case name.
@@ -259,6 +260,12 @@ pub struct Case {
     pub final_published_at: Option<DateTime<Utc>>,
     /// When the case was closed or excluded; cleared when an excluded case is assigned again.
     pub closed_at: Option<DateTime<Utc>>,
+    /// The approval round: how many drafts were sent to the coordinator for approval. The
+    /// coordinator's mail carries it (in its Message-ID and her action code), and her
+    /// `СОГЛАСОВАНО` or `ДОРАБОТАТЬ` applies only to the round her reply answers
+    /// (docs/keywords.md#approval-rounds). 0 in cases written by earlier versions.
+    #[serde(default)]
+    pub approval_round: u64,
 }
 
 /// Who sent a reply, as far as the case is concerned.
@@ -408,6 +415,11 @@ pub enum NoticeKind {
     Refused {
         /// Why the reply was refused.
         reason: String,
+        /// The approval round the refusal mail to the coordinator carries (in its Message-ID
+        /// and her code): the round of the mail the refused reply answered when that is the
+        /// case's current round, so that answering the refusal still acts on the draft she
+        /// saw; 0 otherwise (a refusal is no request for approval).
+        round: u64,
     },
     /// A reminder or escalation about a deadline.
     Deadline {
@@ -611,6 +623,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         final_approved_at: None,
         final_published_at: None,
         closed_at: None,
+        approval_round: 0,
         notification: n,
     };
     let summary = format!(
@@ -802,7 +815,7 @@ pub fn refuse(mut case: Case, from: &str, reason: String, ctx: Ctx<'_>) -> Outco
         case,
         notices: vec![Notice {
             to: vec![from.to_string()],
-            kind: NoticeKind::Refused { reason },
+            kind: NoticeKind::Refused { reason, round: 0 },
         }],
         accepted: false,
     }

@@ -8,6 +8,7 @@ use super::{
     Action, Case, Ctx, Draft, DraftKind, HistoryEvent, Notice, NoticeKind, Outcome, Role, State,
     entry, local_date, refuse,
 };
+use crate::config::Config;
 use crate::inbound::Attachment;
 use crate::routing;
 
@@ -156,6 +157,61 @@ pub(super) fn reply(
     }
 }
 
+/// Does the coordinator's `СОГЛАСОВАНО` / `ДОРАБОТАТЬ` apply to the pending draft? Only when
+/// her reply answers the mail of the current approval round: `answered` is the newest round
+/// her reply proves (by a Message-ID or an action code of ours), `None` when it proves none.
+/// Other actions, and a case with no pending draft, pass (the state check explains those).
+/// `Err` is the reason to refuse with: a newer draft came in since the request she answered,
+/// and that draft's own request is where to act.
+pub fn check_round(
+    case: &Case,
+    action: &Action,
+    answered: Option<u64>,
+    config: &Config,
+) -> Result<(), String> {
+    if !matches!(action, Action::Approve | Action::Rework) || case.state != State::DraftSubmitted {
+        return Ok(());
+    }
+    let current = case.approval_round;
+    if answered == Some(current) {
+        return Ok(());
+    }
+    let verb = if *action == Action::Approve {
+        "approve"
+    } else {
+        "return"
+    };
+    let draft = case.draft.as_ref().map(|d| {
+        format!(
+            "{} from {} at {}",
+            kind_name(d.kind),
+            d.by,
+            d.at.with_timezone(&config.calendar.timezone())
+                .format("%d.%m.%Y %H:%M")
+        )
+    });
+    let newer = draft.unwrap_or_else(|| "a newer draft".to_string());
+    let seen = match answered {
+        Some(round) if round > 0 && round < current => format!(
+            "your reply answers the request for approval of an earlier draft (round {round}), \
+             and a newer draft came in since: the {newer} (round {current})"
+        ),
+        _ => format!(
+            "your reply answers a mail sent before the pending draft came in: the {newer} \
+             (round {current})"
+        ),
+    };
+    Err(format!(
+        "{seen}. Nothing was approved or returned. That draft was sent to you in its own mail \
+         «{} На согласование / For approval»: read it and {verb} it by replying to that mail",
+        case_tag(case)
+    ))
+}
+
+fn case_tag(case: &Case) -> String {
+    format!("[{}]", case.id)
+}
+
 /// A draft (answer, interim answer or clarifying question) from the executor → the coordinator.
 fn draft(
     mut case: Case,
@@ -185,6 +241,8 @@ fn draft(
     }
     case.history.push(entry(now, event, r.from, detail));
     case.first_draft_at.get_or_insert(now);
+    // A new round: the coordinator's earlier mail showed another text.
+    case.approval_round = case.approval_round.saturating_add(1);
     case.draft = Some(draft);
     case.state = State::DraftSubmitted;
     r.notices.push(Notice {
