@@ -11,8 +11,8 @@
 //!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands.
 
 pub use otklik_core::{
-    auth, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply, report,
-    routing, templates, text, workflow,
+    auth, authres, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply,
+    report, routing, sender, templates, text, workflow,
 };
 
 pub mod cli;

@@ -41,6 +41,7 @@ fn mail(subject: &str, text: String) -> Inbound {
         text,
         from_html: false,
         attachments: Vec::new(),
+        auth_results: Vec::new(),
     }
 }
 
