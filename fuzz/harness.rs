@@ -64,6 +64,7 @@ pub fn reply(data: &[u8]) {
         from_html: false,
         attachments: Vec::new(),
         auth_results: Vec::new(),
+        from_encoded: None,
     };
     check_reply(&mail);
 }

@@ -355,10 +355,13 @@ impl Handler {
                     pending_key(nonce),
                     serde_json::to_string(&stored).map_err(|e| BuildError::Mail(e.to_string()))?,
                 ));
+                // The ledger keeps the core's words (as `otklik route` prints them); the
+                // confirmation's number is in the log and in the kept record.
+                tracing::info!(confirmation = nonce, %to, "confirmation asked");
                 Handled {
                     disposition: Disposition::Processed,
                     case: None,
-                    note: format!("{note} (confirmation {nonce} to {to})"),
+                    note,
                     replay: false,
                 }
             }

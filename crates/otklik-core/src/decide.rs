@@ -279,7 +279,7 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         None => (mail, arrival, None),
     };
     if q.case.is_none()
-        && from_monitoring(config, sender(mail))
+        && from_monitoring(config, intake_sender(config, mail))
         && let Ok((n, _)) = read_notification(mail, config, arrival, forwarded_at)
     {
         q.source_id = n.source_id;
@@ -317,11 +317,24 @@ fn forwarded_notification(config: &Config, mail: &Inbound) -> Option<Inbound> {
     if !person || mail.automatic.is_some() || from_monitoring(config, sender) {
         return None;
     }
-    crate::forward::forwarded(mail).filter(|inner| from_monitoring(config, self::sender(inner)))
+    crate::forward::forwarded(mail)
+        .filter(|inner| from_monitoring(config, intake_sender(config, inner)))
 }
 
 fn from_monitoring(config: &Config, sender: &str) -> bool {
     !sender.is_empty() && config.intake.senders.iter().any(|p| p.is_match(sender))
+}
+
+/// The sender of a notification: the `From` address, or — for the monitoring platform
+/// only, whose mail encodes its whole `From` as `=?utf-8?b?…?=` words — the address
+/// decoded from a `Name <addr>` display text, when it is in `intake.senders`. Such an
+/// address is never a person's: nobody is recognised, answered or confirmed by it.
+fn intake_sender<'a>(config: &Config, mail: &'a Inbound) -> &'a str {
+    match (&mail.from, &mail.from_encoded) {
+        (Some(a), _) => a.email.as_str(),
+        (None, Some(a)) if from_monitoring(config, &a.email) => a.email.as_str(),
+        _ => "",
+    }
 }
 
 /// Does the receiving server vouch for the message's sender (`Authentication-Results`
@@ -470,7 +483,8 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
         }
         return decision;
     }
-    let from_monitoring = from_monitoring(config, sender);
+    let platform = intake_sender(config, mail);
+    let from_monitoring = from_monitoring(config, platform);
     match &mail.automatic {
         // The monitoring platform is a robot: its notifications may well say
         // `Auto-Submitted: auto-generated` or `Precedence: bulk`. They are never answered,
@@ -483,9 +497,15 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
     if from_monitoring {
         // With a trusted server configured, the platform's address must be vouched for
         // like anyone's: a robot cannot answer a confirmation.
+        let proven = proven
+            || crate::authres::sender_proven(
+                &mail.auth_results,
+                config.intake.trusted_authserv_id.as_deref(),
+                platform,
+            );
         if config.intake.trusted_authserv_id.is_some() && !proven {
             return Decision::reject(format!(
-                "notification from {sender} not proven by the Authentication-Results of {}; not answered",
+                "notification from {platform} not proven by the Authentication-Results of {}; not answered",
                 config.intake.trusted_authserv_id.as_deref().unwrap_or("-")
             ));
         }

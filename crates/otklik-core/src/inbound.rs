@@ -131,6 +131,11 @@ pub struct Inbound {
     pub from_html: bool,
     /// Every non-body part, inline images and attached messages included, in MIME order.
     pub attachments: Vec<Attachment>,
+    /// A `From` whose address appears only inside RFC 2047 encoded words of the form
+    /// `Name <addr>` (the whole field encoded, as some robots write it): no sender of
+    /// anything, but the monitoring platform's notifications are recognised by it (see
+    /// `decide`). `from` is `None` then.
+    pub from_encoded: Option<Address>,
     /// The `Authentication-Results` fields, top first: the position of each among all the
     /// header fields (to tell neighbours apart) and its unfolded value. At most
     /// [`MAX_AUTH_RESULTS`]; read by [`crate::authres`].
@@ -186,6 +191,18 @@ impl Inbound {
         // account: such a message has no sender.
         let single_from = msg.header_values(mail_parser::HeaderName::From).count() == 1
             && msg.from().is_some_and(|a| a.iter().count() == 1);
+        // Some generators (the monitoring platform among them) encode the whole
+        // `Name <addr>` as RFC 2047 words: the address only shows up once the "name" is
+        // decoded. That is display text, no sender; it is kept apart, for the platform only.
+        let from_encoded = msg
+            .from()
+            .filter(|_| single_from)
+            .and_then(|a| a.first())
+            .filter(|a| a.address().is_none())
+            .and_then(|a| a.name())
+            .filter(|n| n.trim_end().ends_with('>') && n.contains('<'))
+            .and_then(crate::config::parse_address)
+            .filter(|a| a.email.is_ascii() && a.name.is_some());
         let from = msg
             .from()
             .filter(|_| single_from)
@@ -231,6 +248,7 @@ impl Inbound {
             from_html,
             attachments,
             auth_results,
+            from_encoded,
         })
     }
 }

@@ -94,6 +94,7 @@ fn mail(from: Option<&str>, subject: &str, text: &str) -> Inbound {
         from_html: false,
         attachments: Vec::new(),
         auth_results: Vec::new(),
+        from_encoded: None,
     }
 }
 

@@ -42,6 +42,7 @@ fn mail(subject: &str, text: String) -> Inbound {
         from_html: false,
         attachments: Vec::new(),
         auth_results: Vec::new(),
+        from_encoded: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn mail(subject: &str, from: Option<&str>, body: &str) -> Inbound {
         from_html: false,
         attachments: Vec::new(),
         auth_results: Vec::new(),
+        from_encoded: None,
     }
 }
 

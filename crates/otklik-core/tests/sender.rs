@@ -140,6 +140,50 @@ fn an_encoded_word_hiding_an_address_is_no_sender() {
 }
 
 #[test]
+fn the_platforms_wholly_encoded_from_still_opens_cases_and_nothing_else() {
+    // `Инцидент Менеджмент <robot@monitoring.example>` as encoded words (the platform's
+    // own samples are written so): a notification still, but no person's address.
+    let enc = |s: &str| {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in s.as_bytes().chunks(3) {
+            let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for (i, sh) in [18, 12, 6, 0].into_iter().enumerate() {
+                out.push(if i <= c.len() {
+                    A[((n >> sh) & 63) as usize] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        format!("=?utf-8?b?{out}?=")
+    };
+    let body = "Номер инцидента: 5\r\nРубрика: ЖКХ\r\nТекст сообщения:\r\nНет воды.";
+    let platform = parse(
+        &format!(
+            "From: {}\r\nSubject: Инцидент",
+            enc(&format!("Инцидент <{MONITOR}>"))
+        ),
+        body,
+    );
+    assert_eq!(platform.from, None);
+    assert!(matches!(
+        decide(&config(), &platform),
+        Decision::Case { new: true, .. }
+    ));
+    // The same form with a configured person's address: nobody.
+    let person = parse(
+        &format!(
+            "From: {}\r\nSubject: НА МЕСТЕ",
+            enc(&format!("Шишова <{HOUSING}>"))
+        ),
+        "",
+    );
+    assert!(matches!(decide(&config(), &person), Decision::Drop { .. }));
+}
+
+#[test]
 fn non_ascii_addresses_are_no_sender_and_case_is_folded_in_ascii_only() {
     // U+212A KELVIN SIGN lower-cases to `k` with Unicode rules.
     let m = parse(
