@@ -351,6 +351,15 @@ impl Handler {
                     arrival,
                     raw_hex: raw.iter().map(|b| format!("{b:02x}")).collect(),
                 };
+                // When confirmations were asked of this person: the latest few.
+                let mut asked = asked_of(&self.store, &to)?;
+                asked.push(now);
+                let keep = asked.len().saturating_sub(MAX_ASKED_KEPT);
+                asked.drain(..keep);
+                commit.meta.push((
+                    asked_key(&to),
+                    serde_json::to_string(&asked).map_err(|e| BuildError::Mail(e.to_string()))?,
+                ));
                 commit.meta.push((
                     pending_key(nonce),
                     serde_json::to_string(&stored).map_err(|e| BuildError::Mail(e.to_string()))?,
@@ -468,6 +477,22 @@ impl Handler {
 
 /// The biggest message kept while its confirmation is waiting.
 const MAX_PENDING_BYTES: usize = 4 << 20;
+
+/// How many times of confirmations asked of one person are kept.
+const MAX_ASKED_KEPT: usize = 8;
+
+/// The meta key of the times confirmations were asked of a person.
+fn asked_key(address: &str) -> String {
+    format!("confirm-asked:{address}")
+}
+
+/// The times confirmations were asked of a person, oldest first.
+fn asked_of(store: &Store, address: &str) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    Ok(store
+        .meta_get(&asked_key(address))?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
 
 /// The meta key of a waiting confirmation.
 fn pending_key(nonce: u64) -> String {
@@ -599,6 +624,10 @@ pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
                 }
             }
             found
+        },
+        confirmations_asked: match &q.asker {
+            Some(a) => asked_of(store, a)?,
+            None => Vec::new(),
         },
         confirmed: false,
     })

@@ -52,6 +52,9 @@ pub struct Questions {
     /// Confirmations this message may answer (their nonces): look up their [`Pending`].
     #[serde(default)]
     pub confirmations: Vec<u64>,
+    /// A configured person's address: when were confirmations last asked of them?
+    #[serde(default)]
+    pub asker: Option<String>,
 }
 
 /// The answers to [`Questions`], and what every decision may need.
@@ -76,6 +79,9 @@ pub struct Facts {
     /// The waiting confirmations named by [`Questions::confirmations`] that exist.
     #[serde(default)]
     pub pending: Vec<Pending>,
+    /// When confirmations were last asked of [`Questions::asker`] (a few, latest last).
+    #[serde(default)]
+    pub confirmations_asked: Vec<DateTime<Utc>>,
     /// The message is one its sender has confirmed by replying to our confirmation mail
     /// (the shell decides it again with this set): its sender is proven.
     #[serde(default)]
@@ -271,6 +277,7 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         open_cases: matches!(parsed.keyword, Some((Keyword::MyCases, _))),
         all_cases: matches!(parsed.keyword, Some((Keyword::Report(..), _))),
         confirmations: confirmation_candidates(mail, config),
+        asker: Some(sender(mail).to_string()).filter(|s| configured_person(config, s)),
         ..Questions::default()
     };
     let original = forwarded_notification(config, mail);
@@ -407,6 +414,26 @@ fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option
 
 /// Decides about one message, given the facts the shell looked up for its [`questions`].
 pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
+    match decide_inner(mail, facts, cx) {
+        // No stream of forged requests may flood a person with confirmations: a few a day.
+        Decision::Confirm { to, what, note }
+            if facts
+                .confirmations_asked
+                .iter()
+                .filter(|t| cx.now - **t < chrono::Duration::hours(24))
+                .count()
+                >= crate::sender::MAX_CONFIRMATIONS_A_DAY =>
+        {
+            Decision::reject(format!(
+                "{note}; but {} confirmations were asked of {to} in the last 24 hours: {what} not asked again, not answered",
+                crate::sender::MAX_CONFIRMATIONS_A_DAY
+            ))
+        }
+        d => d,
+    }
+}
+
+fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
     let config = cx.config;
     let domain = compose::domain(config);
     let sender = sender(mail);

@@ -21,6 +21,10 @@ use crate::intake::Notification;
 /// How long a confirmation may be answered.
 pub const CONFIRM_VALID_DAYS: i64 = 7;
 
+/// The most confirmations asked of one person in 24 hours; further requests without
+/// proof are recorded only (a forger must not flood the person through us).
+pub const MAX_CONFIRMATIONS_A_DAY: usize = 3;
+
 /// How far a forwarded notification's detection time may lie before its arrival.
 pub const MAX_FORWARD_AGE_DAYS: i64 = 7;
 

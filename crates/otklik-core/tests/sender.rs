@@ -541,3 +541,39 @@ fn with_a_trusted_server_the_platform_must_be_vouched_for_too() {
         Decision::Case { new: true, .. }
     ));
 }
+
+#[test]
+fn a_stream_of_forged_requests_asks_a_person_a_few_times_a_day() {
+    let c = config();
+    let m = parse(&format!("From: <{HOUSING}>\r\nSubject: МОИ ДЕЛА"), "");
+    assert_eq!(
+        decide::questions(&m, &c, now()).asker.as_deref(),
+        Some(HOUSING)
+    );
+    let with = |asked: Vec<DateTime<Utc>>| {
+        decide_with(
+            &c,
+            &m,
+            Facts {
+                confirmations_asked: asked,
+                ..Facts::default()
+            },
+        )
+    };
+    let hour = |h: i64| now() - Duration::hours(h);
+    assert!(matches!(
+        with(vec![hour(1), hour(2)]),
+        Decision::Confirm { .. }
+    ));
+    let d = with(vec![hour(3), hour(2), hour(1)]);
+    assert!(matches!(d, Decision::Drop { .. }), "{d:?}");
+    assert!(d.note().contains("not asked again"), "{}", d.note());
+    // A day later, asked again.
+    assert!(matches!(
+        with(vec![hour(30), hour(26), hour(25)]),
+        Decision::Confirm { .. }
+    ));
+    // A stranger is no asker.
+    let s = parse(&format!("From: <{STRANGER}>\r\nSubject: МОИ ДЕЛА"), "");
+    assert_eq!(decide::questions(&s, &c, now()).asker, None);
+}
