@@ -19,9 +19,18 @@ pub fn notification(data: &[u8]) {
         return;
     };
     check_inbound(&mail);
+    // The sender's proof and the link check read the same hostile bytes.
+    for (_, value) in &mail.auth_results {
+        let _ = otklik::authres::parse(value);
+    }
+    let _ = otklik::authres::sender_proven(&mail.auth_results, Some("mx"), "a@b.c");
+    let hosts = vec!["vk.com".to_string()];
     let arrival = Utc.with_ymd_and_hms(2026, 12, 1, 7, 15, 0).unwrap();
     let labels = Labels::builtin();
-    if let Ok(n) = intake::parse_notification(&mail, &labels, chrono_tz::Europe::Moscow, arrival) {
+    if let Ok(mut n) =
+        intake::parse_notification(&mail, &labels, chrono_tz::Europe::Moscow, arrival)
+    {
+        otklik::sender::sanitise(&mut n, &hosts, Some(arrival));
         assert!(
             n.topic.is_some() || n.link.is_some(),
             "a notification needs a topic or a link"
@@ -54,6 +63,8 @@ pub fn reply(data: &[u8]) {
         text: body.to_string(),
         from_html: false,
         attachments: Vec::new(),
+        auth_results: Vec::new(),
+        from_encoded: None,
     };
     check_reply(&mail);
 }

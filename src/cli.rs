@@ -939,7 +939,10 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
             disposition_word(*disposition),
             outcome.case.id
         ),
-        Decision::Service { note, .. } | Decision::Report { note, .. } => {
+        Decision::Service { note, .. }
+        | Decision::Report { note, .. }
+        | Decision::Confirm { note, .. }
+        | Decision::Confirmed { note, .. } => {
             format!("processed: {note}")
         }
         Decision::Drop { disposition, note } => {

@@ -628,7 +628,7 @@ async fn timer(
 }
 
 /// At start and then daily: deletes the inbound-ledger records and sent-marks older than
-/// `service.retention` (cases are never deleted).
+/// `service.retention` (cases are never deleted), and confirmations past their week.
 async fn sweeper(
     store: Store,
     config: watch::Receiver<Arc<Config>>,
@@ -641,7 +641,13 @@ async fn sweeper(
             let Some(before) = Utc::now().checked_sub_signed(retention) else {
                 return Ok(0);
             };
-            let n = store2.sweep(before)?;
+            // Confirmations can be answered for a week: then they, and the messages they
+            // keep, go.
+            let week = chrono::Duration::days(crate::sender::CONFIRM_VALID_DAYS + 1);
+            let n = store2.sweep(before)?
+                + Utc::now()
+                    .checked_sub_signed(week)
+                    .map_or(Ok(0), |b| store2.sweep_confirmations(b))?;
             if n > 0 {
                 store2.flush_blocking()?;
             }

@@ -12,6 +12,7 @@ use crate::compose::{self, MailError};
 use crate::config::Config;
 use crate::decide::{self, Context, Decision, Facts, Questions};
 use crate::inbound::Inbound;
+use crate::sender::Pending;
 use crate::store::{
     Commit, Disposition, InProgress, InboundRecord, Store, StoreError, inbound_key,
 };
@@ -187,6 +188,7 @@ impl Handler {
                 replay: true,
             });
         }
+        let mut used = None;
         let decision = match parsed {
             Err(e) => Decision::Drop {
                 disposition: Disposition::Rejected,
@@ -194,39 +196,47 @@ impl Handler {
             },
             Ok(mail) => {
                 let arrival = arrival.unwrap_or(now);
-                // A parser bug here is caught again, with the same outcome, in `decide` below.
-                let questions = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decide::questions(&mail, config, arrival)
-                }))
-                .unwrap_or_default();
-                let facts = match facts(&self.store, &questions) {
-                    Ok(facts) => facts,
-                    Err(e) if e.is_damaged() => {
+                let decision = match self.decide(config, &mail, arrival, now, false) {
+                    Ok(decision) => decision,
+                    Err(HandleError::Store(e)) if e.is_damaged() => {
                         return self.set_aside(config, raw, damaged_reason(&e), now);
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(e),
                 };
-                let cx = Context {
-                    config,
-                    secret: &self.secret,
-                    now,
-                    arrival,
-                    // Learning from events is not wired yet: the config's starter model.
-                    model: None,
-                };
-                // A bug in reading one odd message must not block the intake (it would be
-                // retried forever): such a message is rejected and logged, the service goes on.
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    decide::decide(&mail, &facts, &cx)
-                })) {
-                    Ok(decision) => decision,
-                    Err(_) => {
-                        tracing::error!(message_id = ?mail.message_id, "internal error while handling a message; it goes to the rejected mailbox");
-                        Decision::Drop {
-                            disposition: Disposition::Rejected,
-                            note: "internal error while reading it".into(),
+                match decision {
+                    // The person confirmed a waiting action: the message that asked for it
+                    // is decided again, its sender now proven.
+                    Decision::Confirmed { nonce, note } => {
+                        let stored = self.pending(nonce)?;
+                        match stored.and_then(|s| {
+                            let raw = s.raw()?;
+                            Some((s, Inbound::parse(&raw).ok()?))
+                        }) {
+                            Some((stored, original)) => {
+                                let again =
+                                    match self.decide(config, &original, stored.arrival, now, true)
+                                    {
+                                        Ok(again) => again,
+                                        Err(HandleError::Store(e)) if e.is_damaged() => {
+                                            return self.set_aside(
+                                                config,
+                                                raw,
+                                                damaged_reason(&e),
+                                                now,
+                                            );
+                                        }
+                                        Err(e) => return Err(e),
+                                    };
+                                used = Some(stored.used());
+                                confirmed(again, &note)
+                            }
+                            None => Decision::Drop {
+                                disposition: Disposition::Rejected,
+                                note: format!("{note}: the message to confirm is gone"),
+                            },
                         }
                     }
+                    other => other,
                 }
             }
         };
@@ -237,11 +247,17 @@ impl Handler {
         {
             warn_if_forecast(config, &outcome.case);
         }
+        let arrival = arrival.unwrap_or(now);
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.to_commit(config, key.clone(), decision, now)
+            self.to_commit(config, key.clone(), decision, raw, arrival, now)
         }));
         let (commit, handled) = match built {
-            Ok(Ok(done)) => done,
+            Ok(Ok((mut commit, handled))) => {
+                if let Some((k, v)) = used {
+                    commit.meta.push((k, v));
+                }
+                (commit, handled)
+            }
             Ok(Err(BuildError::Store(e))) if e.is_damaged() => {
                 return self.set_aside(config, raw, damaged_reason(&e), now);
             }
@@ -303,6 +319,57 @@ impl Handler {
         self.store.commit(commit)?;
         self.store.flush_blocking()?;
         Ok(handled)
+    }
+
+    /// The core's decision on one parsed message: the facts it asks for, then `decide`.
+    /// `confirmed`: its sender confirmed it by a reply. A bug in reading one odd message
+    /// must not block the intake (it would be retried forever): such a message is rejected
+    /// and logged, the service goes on.
+    fn decide(
+        &self,
+        config: &Arc<Config>,
+        mail: &Inbound,
+        arrival: DateTime<Utc>,
+        now: DateTime<Utc>,
+        confirmed: bool,
+    ) -> Result<Decision, HandleError> {
+        // A parser bug here is caught again, with the same outcome, in `decide` below.
+        let questions = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decide::questions(mail, config, arrival)
+        }))
+        .unwrap_or_default();
+        let mut facts = facts(&self.store, &questions)?;
+        facts.confirmed = confirmed;
+        let cx = Context {
+            config,
+            secret: &self.secret,
+            now,
+            arrival,
+            // Learning from events is not wired yet: the config's starter model.
+            model: None,
+        };
+        Ok(
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                decide::decide(mail, &facts, &cx)
+            })) {
+                Ok(decision) => decision,
+                Err(_) => {
+                    tracing::error!(message_id = ?mail.message_id, "internal error while handling a message; it goes to the rejected mailbox");
+                    Decision::Drop {
+                        disposition: Disposition::Rejected,
+                        note: "internal error while reading it".into(),
+                    }
+                }
+            },
+        )
+    }
+
+    /// A waiting confirmation, as kept.
+    fn pending(&self, nonce: u64) -> Result<Option<StoredPending>, StoreError> {
+        Ok(self
+            .store
+            .meta_get(&pending_key(nonce))?
+            .and_then(|v| serde_json::from_str(&v).ok()))
     }
 
     /// Makes every commit so far durable (one flush for a batch of messages).
@@ -384,10 +451,81 @@ impl Handler {
         config: &Config,
         key: String,
         decision: Decision,
+        raw: &[u8],
+        arrival: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(Commit, Handled), BuildError> {
         let mut commit = Commit::default();
         let handled = match decision {
+            Decision::Confirm { what, note, .. } if raw.len() > MAX_PENDING_BYTES => Handled {
+                disposition: Disposition::Rejected,
+                case: None,
+                note: format!("{note}; but the message is too large to keep: {what} not taken"),
+                replay: false,
+            },
+            Decision::Confirm { to, what, note } => {
+                let nonce = self.store.generate_id()?;
+                let digest = crate::inbound::sha256_hex(raw);
+                let code = self.secret.confirm_code(nonce, &to, &digest);
+                let rendered = crate::templates::render_confirmation(
+                    config,
+                    &what,
+                    nonce,
+                    &code,
+                    &config.smtp.from.email,
+                );
+                let env = compose::Envelope {
+                    config,
+                    secret: &self.secret,
+                    case: 0,
+                    case_id: None,
+                    to: &to,
+                    nonce,
+                    now,
+                };
+                commit.outbox.push(compose::build(&env, &rendered)?);
+                let stored = StoredPending {
+                    pending: Pending {
+                        nonce,
+                        sender: to.clone(),
+                        asked_at: now,
+                        digest,
+                        what,
+                        done: false,
+                    },
+                    arrival,
+                    raw_hex: raw.iter().map(|b| format!("{b:02x}")).collect(),
+                };
+                // When confirmations were asked of this person: the latest few.
+                let mut asked = asked_of(&self.store, &to)?;
+                asked.push(now);
+                let keep = asked.len().saturating_sub(MAX_ASKED_KEPT);
+                asked.drain(..keep);
+                commit.meta.push((
+                    asked_key(&to),
+                    serde_json::to_string(&asked).map_err(|e| BuildError::Mail(e.to_string()))?,
+                ));
+                commit.meta.push((
+                    pending_key(nonce),
+                    serde_json::to_string(&stored).map_err(|e| BuildError::Mail(e.to_string()))?,
+                ));
+                // The ledger keeps the core's words (as `otklik route` prints them); the
+                // confirmation's number is in the log and in the kept record.
+                tracing::info!(confirmation = nonce, %to, "confirmation asked");
+                Handled {
+                    disposition: Disposition::Processed,
+                    case: None,
+                    note,
+                    replay: false,
+                }
+            }
+            // Decided again above; met here only if the kept message asked again.
+            Decision::Confirmed { note, .. } => Handled {
+                disposition: Disposition::Rejected,
+                case: None,
+                note,
+                replay: false,
+            },
             Decision::Drop { disposition, note } => Handled {
                 disposition,
                 case: None,
@@ -482,6 +620,110 @@ impl Handler {
     }
 }
 
+/// The biggest message kept while its confirmation is waiting.
+const MAX_PENDING_BYTES: usize = 4 << 20;
+
+/// How many times of confirmations asked of one person are kept.
+const MAX_ASKED_KEPT: usize = 8;
+
+/// The meta key of the times confirmations were asked of a person.
+fn asked_key(address: &str) -> String {
+    format!("confirm-asked:{address}")
+}
+
+/// The times confirmations were asked of a person, oldest first.
+fn asked_of(store: &Store, address: &str) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    Ok(store
+        .meta_get(&asked_key(address))?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+/// The meta key of a waiting confirmation.
+fn pending_key(nonce: u64) -> String {
+    format!("confirm:{nonce:020}")
+}
+
+/// A waiting confirmation as the store keeps it: the core's record, when the message
+/// arrived, and the message itself (hex), to be decided again once confirmed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPending {
+    pending: Pending,
+    arrival: DateTime<Utc>,
+    #[serde(default)]
+    raw_hex: String,
+}
+
+impl StoredPending {
+    fn raw(&self) -> Option<Vec<u8>> {
+        let h = self.raw_hex.as_bytes();
+        if !h.len().is_multiple_of(2) || h.is_empty() {
+            return None;
+        }
+        h.chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+            .collect()
+    }
+
+    /// The record once confirmed: marked done, the message no longer kept.
+    fn used(mut self) -> (String, String) {
+        self.pending.done = true;
+        self.raw_hex.clear();
+        let key = pending_key(self.pending.nonce);
+        (key, serde_json::to_string(&self).unwrap_or_default())
+    }
+}
+
+/// The decision on a confirmed message, its ledger line saying so. A confirmed message
+/// that asks again (it cannot: its sender is proven now) confirms nothing.
+fn confirmed(decision: Decision, how: &str) -> Decision {
+    match decision {
+        Decision::Confirm { note, .. } | Decision::Confirmed { note, .. } => Decision::Drop {
+            disposition: Disposition::Rejected,
+            note: format!("{how}: {note}"),
+        },
+        Decision::Drop { disposition, note } => Decision::Drop {
+            disposition,
+            note: format!("{how}: {note}"),
+        },
+        Decision::Service {
+            mails,
+            absences,
+            note,
+        } => Decision::Service {
+            mails,
+            absences,
+            note: format!("{how}: {note}"),
+        },
+        Decision::Report {
+            to,
+            from,
+            until,
+            rows,
+            note,
+        } => Decision::Report {
+            to,
+            from,
+            until,
+            rows,
+            note: format!("{how}: {note}"),
+        },
+        Decision::Case {
+            outcome,
+            new,
+            class,
+            disposition,
+            note,
+        } => Decision::Case {
+            outcome,
+            new,
+            class,
+            disposition,
+            note: format!("{how}: {note}"),
+        },
+    }
+}
+
 /// Looks up in the store what the core asked for.
 pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
     let case = match q.case {
@@ -517,6 +759,22 @@ pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
             Vec::new()
         },
         next_case: store.peek_next_case()?,
+        pending: {
+            let mut found = Vec::new();
+            for n in q.confirmations.iter().take(8) {
+                if let Some(v) = store.meta_get(&pending_key(*n))?
+                    && let Ok(s) = serde_json::from_str::<StoredPending>(&v)
+                {
+                    found.push(s.pending);
+                }
+            }
+            found
+        },
+        confirmations_asked: match &q.asker {
+            Some(a) => asked_of(store, a)?,
+            None => Vec::new(),
+        },
+        confirmed: false,
     })
 }
 

@@ -12,8 +12,8 @@
 //!   through [`term`] (no control character of mail text reaches the terminal).
 
 pub use otklik_core::{
-    auth, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply, report,
-    routing, templates, text, workflow,
+    auth, authres, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply,
+    report, routing, sender, templates, text, workflow,
 };
 
 pub mod cli;

@@ -1070,6 +1070,39 @@ fn intake_values() {
 }
 
 #[test]
+fn sender_trust_keys() {
+    let intake = |line: &str| MINIMAL.replace("[intake]\n", &format!("[intake]\n{line}\n"));
+    let c = load_text(MINIMAL).unwrap();
+    assert_eq!(
+        c.intake.trusted_authserv_id, None,
+        "no header proves anything by default"
+    );
+    assert!(c.intake.link_hosts.iter().any(|h| h == "vk.com"));
+    assert!(c.intake.link_hosts.iter().any(|h| h == "t.me"));
+    let c = load_text(&intake(
+        "trusted_authserv_id = \" mx.volchiha.example \"\nlink_hosts = [\"VK.com\", \"ok.ru.\"]",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.intake.trusted_authserv_id.as_deref(),
+        Some("mx.volchiha.example")
+    );
+    assert_eq!(c.intake.link_hosts, ["vk.com", "ok.ru"]);
+    one(
+        &intake("trusted_authserv_id = \"mx; dkim=pass\""),
+        "intake.trusted_authserv_id",
+    );
+    one(
+        &intake("trusted_authserv_id = \"\""),
+        "intake.trusted_authserv_id",
+    );
+    one(
+        &intake("link_hosts = [\"vk.com\", \"https://evil.example/\"]"),
+        "intake.link_hosts[1]",
+    );
+}
+
+#[test]
 fn label_keys_are_field_names() {
     let m = only(
         &with("[intake.labels]\ntopik = [\"Направление\"]\n"),

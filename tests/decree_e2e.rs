@@ -340,6 +340,8 @@ async fn an_approved_answer_not_posted_is_reminded_then_escalated_until_publishe
         None,
     );
     to_service(stack, &p, &p.supervisor(), &ask).await;
+    // Anyone can write the supervisor's address: the report comes once they confirm.
+    confirm(stack, &p.supervisor(), "ОТЧЁТ").await;
     let got = stack
         .wait_for(
             &p.supervisor(),
@@ -436,6 +438,8 @@ async fn a_notification_forwarded_by_an_official_opens_the_case_and_the_number_g
         .unwrap()
         .formatted();
     to_service(stack, &p, &housing, &attached).await;
+    // A forward proves nothing of its sender: the case opens once they confirm.
+    confirm(stack, &housing, "7301").await;
     let case = svc
         .wait_case(1, "opened from the attached forward", |_| true)
         .await;
@@ -467,6 +471,7 @@ async fn a_notification_forwarded_by_an_official_opens_the_case_and_the_number_g
         None,
     );
     to_service(stack, &p, &p.coordinator(), &fwd).await;
+    confirm(stack, &p.coordinator(), "7302").await;
     let case = svc
         .wait_case(2, "opened from the inline forward", |_| true)
         .await;

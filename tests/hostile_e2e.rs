@@ -153,10 +153,12 @@ async fn no_single_message_stops_floods_or_fools_the_service() {
         )
         .await;
 
-    // 5. A stream of forged replies to one case: explained once, recorded, never a flood.
+    // 5. A stream of forged replies to one case from a configured person's address (the
+    // supervisor's, without their proof): explained once to that person, recorded, never a
+    // flood. (A stranger's are never answered at all: tests/sender_e2e.rs.)
     for i in 0..12 {
         let m = stack.compose(
-            &p.stranger(),
+            &p.supervisor(),
             &[&p.service()],
             &format!("Re: [{case}] ЖКХ"),
             &format!("СОГЛАСОВАНО {i}"),
@@ -166,9 +168,9 @@ async fn no_single_message_stops_floods_or_fools_the_service() {
         stack.append(&p.service(), "INBOX", &m).await;
     }
     still_forwards(stack, &p, "106").await;
-    // Everything before 106 was handled: the stranger's mailbox holds all there will be.
+    // Everything before 106 was handled: the supervisor's mailbox holds all there will be.
     let explanations = stack
-        .fetch_all(&p.stranger(), "INBOX")
+        .fetch_all(&p.supervisor(), "INBOX")
         .await
         .into_iter()
         .filter(|m| m.subject.contains(&format!("[{case}]")))

@@ -41,6 +41,8 @@ async fn my_cases_for_the_executor_the_coordinator_and_nobody_else() {
     svc.wait_cases(3).await;
 
     write(stack, &p, &p.executor("housing"), "МОИ ДЕЛА", "").await;
+    // Anyone can write the executor's address: the list comes once they confirm.
+    confirm(stack, &p.executor("housing"), "МОИ ДЕЛА").await;
     let mine = stack
         .wait_for(
             &p.executor("housing"),
@@ -62,6 +64,7 @@ async fn my_cases_for_the_executor_the_coordinator_and_nobody_else() {
     assert!(mine.text.contains("mailto:"), "links to answer");
 
     write(stack, &p, &p.coordinator(), "my cases", "").await;
+    confirm(stack, &p.coordinator(), "МОИ ДЕЛА").await;
     let all = stack
         .wait_for(
             &p.coordinator(),
@@ -106,6 +109,7 @@ async fn absence_sends_new_cases_to_the_deputy_until_back() {
         &format!("ОТСУТСТВУЮ ДО {until}"),
     )
     .await;
+    confirm(stack, &p.executor("housing"), "ОТСУТСТВУЮ ДО").await;
     stack
         .wait_for(
             &p.executor("housing"),
@@ -149,6 +153,7 @@ async fn absence_sends_new_cases_to_the_deputy_until_back() {
     );
 
     write(stack, &p, &p.executor("housing"), "НА МЕСТЕ", "").await;
+    confirm(stack, &p.executor("housing"), "НА МЕСТЕ").await;
     stack
         .wait_for(
             &p.executor("housing"),

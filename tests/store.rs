@@ -647,6 +647,40 @@ fn the_outbox_is_read_a_page_at_a_time_soonest_due_first() {
 }
 
 #[test]
+fn confirmations_past_their_week_are_swept_with_the_message_they_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let record = |at: DateTime<Utc>| {
+        format!(
+            r#"{{"pending":{{"nonce":1,"sender":"a@b.ru","asked_at":"{}","digest":"00","what":"x"}},"arrival":"{}","raw_hex":"4142"}}"#,
+            at.to_rfc3339(),
+            at.to_rfc3339()
+        )
+    };
+    store
+        .commit(Commit {
+            meta: vec![
+                ("confirm:00000000000000000001".into(), record(t(1, 8))),
+                ("confirm:00000000000000000002".into(), record(t(20, 8))),
+                ("confirm:00000000000000000003".into(), "not json".into()),
+                ("confirm-asked:a@b.ru".into(), "[]".into()),
+            ],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(store.sweep_confirmations(t(1, 8)).unwrap(), 0);
+    assert_eq!(store.sweep_confirmations(t(10, 0)).unwrap(), 1);
+    let got = |k: &str| store.meta_get(k).unwrap();
+    assert!(got("confirm:00000000000000000001").is_none());
+    assert!(got("confirm:00000000000000000002").is_some());
+    assert!(
+        got("confirm:00000000000000000003").is_some(),
+        "unreadable: kept"
+    );
+    assert!(got("confirm-asked:a@b.ru").is_some(), "not a confirmation");
+}
+
+#[test]
 fn the_sweep_deletes_old_bookkeeping_and_never_a_case() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

@@ -474,10 +474,15 @@ async fn refusals_change_nothing() {
     let forward = open_case(stack, &p, &svc).await;
     let rejected = server_mailbox("otklik/rejected");
 
-    // A stranger replies to a forwarded copy (References to a mail that was not theirs).
+    // A stranger replies to a forwarded copy: set aside, never answered, not in the case.
     stack.reply(&p.stranger(), &forward, "Это мой ответ").await;
+    stack.wait_for_count(&p.service(), &rejected, 1, WAIT).await;
+    // The supervisor replies to it (References to a mail that was not theirs): told why.
+    stack
+        .reply(&p.supervisor(), &forward, "Это мой ответ")
+        .await;
     let why = stack
-        .wait_for(&p.stranger(), "INBOX", |m| about(m, "OTK-1"), WAIT)
+        .wait_for(&p.supervisor(), "INBOX", |m| about(m, "OTK-1"), WAIT)
         .await;
     assert!(why.subject.contains("не принято"), "{}", why.subject);
 
@@ -531,6 +536,10 @@ async fn refusals_change_nothing() {
     .await;
     let c = svc.case(1).await;
     assert_eq!(c.state, State::Closed);
-    stack.wait_for_count(&p.service(), &rejected, 4, WAIT).await;
+    stack.wait_for_count(&p.service(), &rejected, 5, WAIT).await;
+    assert!(
+        stack.fetch_all(&p.stranger(), "INBOX").await.is_empty(),
+        "a stranger is never answered"
+    );
     svc.stop().await;
 }

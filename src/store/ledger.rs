@@ -116,4 +116,35 @@ impl Store {
         gone += remove_all(&self.meta, &mut old)?;
         Ok(gone)
     }
+
+    /// Deletes the waiting confirmations (`confirm:…` in the meta tree, each with the
+    /// message it would act on) asked before `before`: past their week they can no longer
+    /// be answered. Returns how many went; one that cannot be read is left (and logged).
+    pub fn sweep_confirmations(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Asked {
+            pending: AskedAt,
+        }
+        #[derive(serde::Deserialize)]
+        struct AskedAt {
+            asked_at: DateTime<Utc>,
+        }
+        let mut gone = 0;
+        let mut old = Vec::new();
+        for kv in self.meta.scan_prefix(b"confirm:") {
+            let (k, v) = kv?;
+            match serde_json::from_slice::<Asked>(&v) {
+                Ok(a) if a.pending.asked_at < before => old.push(k),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(key = %String::from_utf8_lossy(&k), error = %e, "unreadable confirmation; kept")
+                }
+            }
+            if old.len() >= SWEEP_BATCH {
+                gone += remove_all(&self.meta, &mut old)?;
+            }
+        }
+        gone += remove_all(&self.meta, &mut old)?;
+        Ok(gone)
+    }
 }

@@ -155,6 +155,31 @@ impl Secret {
             .collect()
     }
 
+    /// The code of confirmation `nonce` sent to `recipient` about the message whose SHA-256
+    /// is `digest` (docs/keywords.md#confirmations): bound to the recipient and to that
+    /// message, so that it confirms nothing else and for nobody else.
+    pub fn confirm_code(&self, nonce: u64, recipient: &str, digest: &str) -> String {
+        let bytes = self.mac(&[
+            "confirm",
+            &nonce.to_string(),
+            &recipient.trim().to_ascii_lowercase(),
+            digest,
+        ]);
+        bytes
+            .iter()
+            .take(8)
+            .map(|b| CODE_ALPHABET[(*b as usize) % 32] as char)
+            .collect()
+    }
+
+    /// Is `code` the code of confirmation `nonce` to `sender` about the message `digest`?
+    pub fn confirm_matches(&self, code: &str, nonce: u64, sender: &str, digest: &str) -> bool {
+        constant_time_eq(
+            self.confirm_code(nonce, sender, digest).as_bytes(),
+            code.trim().to_ascii_lowercase().as_bytes(),
+        )
+    }
+
     /// Is `code` (lower-case, without `#`) the action code of `sender` for `case`?
     pub fn code_matches(&self, code: &str, case: u64, sender: &str) -> bool {
         constant_time_eq(
@@ -277,6 +302,20 @@ mod tests {
         );
         assert!(!is_ours("CAF=abc@mail.gmail.com", "example.ru"));
         assert!(!is_ours("otk5.1.zzzzzzzzzzzz@example.ru", "example.ru"));
+    }
+
+    #[test]
+    fn confirmation_codes_are_bound_to_nonce_recipient_and_message() {
+        let s = secret();
+        let code = s.confirm_code(7, "Boss@example.ru", "aa");
+        assert_eq!(code.len(), 8);
+        assert!(s.confirm_matches(&code, 7, "boss@example.ru", "aa"));
+        assert!(s.confirm_matches(&code.to_uppercase(), 7, "boss@example.ru", "aa"));
+        assert!(!s.confirm_matches(&code, 8, "boss@example.ru", "aa"));
+        assert!(!s.confirm_matches(&code, 7, "other@example.ru", "aa"));
+        assert!(!s.confirm_matches(&code, 7, "boss@example.ru", "ab"));
+        // Not an action code of any case either.
+        assert_ne!(code, s.action_code(7, "boss@example.ru"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::intake::{self, Notification};
 use crate::reply::keyword::{self, Word};
 use crate::reply::{self, Keyword, ParsedReply};
 use crate::routing::Absences;
+use crate::sender::Pending;
 use crate::templates::{self, Rendered};
 use crate::workflow::{
     self, Action, Case, Classification, Ctx, DraftKind, Event, HistoryEvent, Outcome, Role,
@@ -48,6 +49,12 @@ pub struct Questions {
     pub open_cases: bool,
     /// Every case (an `ОТЧЁТ` request counts them).
     pub all_cases: bool,
+    /// Confirmations this message may answer (their nonces): look up their [`Pending`].
+    #[serde(default)]
+    pub confirmations: Vec<u64>,
+    /// A configured person's address: when were confirmations last asked of them?
+    #[serde(default)]
+    pub asker: Option<String>,
 }
 
 /// The answers to [`Questions`], and what every decision may need.
@@ -69,6 +76,16 @@ pub struct Facts {
     pub all_cases: Vec<Case>,
     /// The number a new case would take.
     pub next_case: u64,
+    /// The waiting confirmations named by [`Questions::confirmations`] that exist.
+    #[serde(default)]
+    pub pending: Vec<Pending>,
+    /// When confirmations were last asked of [`Questions::asker`] (a few, latest last).
+    #[serde(default)]
+    pub confirmations_asked: Vec<DateTime<Utc>>,
+    /// The message is one its sender has confirmed by replying to our confirmation mail
+    /// (the shell decides it again with this set): its sender is proven.
+    #[serde(default)]
+    pub confirmed: bool,
 }
 
 /// The decision's inputs besides the message and the facts.
@@ -120,6 +137,25 @@ pub enum Decision {
         /// What was done, in a line for the ledger.
         note: String,
     },
+    /// An action without proof from a configured person: ask them to confirm it by a
+    /// reply (docs/keywords.md#confirmations). The shell keeps the message, numbers the
+    /// confirmation and mails it ([`crate::templates::render_confirmation`]).
+    Confirm {
+        /// The person's configured address.
+        to: String,
+        /// The action, in words (`ОТСУТСТВУЮ ДО 25.12.2026`).
+        what: String,
+        /// What was done, in a line for the ledger.
+        note: String,
+    },
+    /// A reply confirming a waiting action: the shell decides the kept message again,
+    /// as proven ([`Facts::confirmed`]), and marks the confirmation used.
+    Confirmed {
+        /// The confirmation's number.
+        nonce: u64,
+        /// What was done, in a line for the ledger.
+        note: String,
+    },
     /// A case opened (`new`) or changed.
     Case {
         /// The case after the event, with the notices to send.
@@ -147,7 +183,10 @@ impl Decision {
     pub fn disposition(&self) -> Disposition {
         match self {
             Decision::Drop { disposition, .. } | Decision::Case { disposition, .. } => *disposition,
-            Decision::Service { .. } | Decision::Report { .. } => Disposition::Processed,
+            Decision::Service { .. }
+            | Decision::Report { .. }
+            | Decision::Confirm { .. }
+            | Decision::Confirmed { .. } => Disposition::Processed,
         }
     }
 
@@ -157,6 +196,8 @@ impl Decision {
             Decision::Drop { note, .. }
             | Decision::Service { note, .. }
             | Decision::Report { note, .. }
+            | Decision::Confirm { note, .. }
+            | Decision::Confirmed { note, .. }
             | Decision::Case { note, .. } => note,
         }
     }
@@ -187,15 +228,48 @@ fn case_number(mail: &Inbound, parsed: &ParsedReply, config: &Config) -> Option<
     })
 }
 
-/// The monitoring platform's notification in the message, as intake reads it.
-fn notification(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Option<Notification> {
-    intake::parse_notification(
+/// The monitoring platform's notification in the message, as intake reads it, made safe
+/// to pass on ([`crate::sender::sanitise`]): `forwarded_at` is when a forward of it reached
+/// us (its detection time is then checked against that). Notes for the history come back.
+fn read_notification(
+    mail: &Inbound,
+    config: &Config,
+    arrival: DateTime<Utc>,
+    forwarded_at: Option<DateTime<Utc>>,
+) -> Result<(Notification, Vec<String>), intake::IntakeError> {
+    let mut n = intake::parse_notification(
         mail,
         &config.intake.labels,
         config.intake.source_timezone,
         arrival,
-    )
-    .ok()
+    )?;
+    let notes = crate::sender::sanitise(&mut n, &config.intake.link_hosts, forwarded_at);
+    Ok((n, notes))
+}
+
+/// The most confirmations a message is looked up for.
+const MAX_CONFIRMATIONS_TRIED: usize = 8;
+
+/// The confirmations a message may answer: the nonces of our no-case Message-IDs it
+/// replies to, and the one its subject names.
+fn confirmation_candidates(mail: &Inbound, config: &Config) -> Vec<u64> {
+    let domain = compose::domain(config);
+    let mut out: Vec<u64> = Vec::new();
+    let from_subject = crate::sender::confirmation_token(&mail.subject).map(|(n, _)| n);
+    let from_ids = mail
+        .in_reply_to
+        .iter()
+        .chain(mail.references.iter())
+        .take(MAX_IDS_TRIED)
+        .filter_map(|id| auth::parse_our_id(id, &domain))
+        .filter(|our| our.case == 0)
+        .map(|our| our.nonce);
+    for n in from_subject.into_iter().chain(from_ids) {
+        if !out.contains(&n) && out.len() < MAX_CONFIRMATIONS_TRIED {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// What the shell must look up for [`decide`] to decide about `mail`.
@@ -205,22 +279,38 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         case: case_number(mail, &parsed, config),
         open_cases: matches!(parsed.keyword, Some((Keyword::MyCases, _))),
         all_cases: matches!(parsed.keyword, Some((Keyword::Report(..), _))),
+        confirmations: confirmation_candidates(mail, config),
+        asker: Some(sender(mail).to_string()).filter(|s| configured_person(config, s)),
         ..Questions::default()
     };
     let original = forwarded_notification(config, mail);
-    let (mail, arrival) = match &original {
-        Some(inner) => (inner, inner.date.unwrap_or(arrival)),
-        None => (mail, arrival),
+    let (mail, arrival, forwarded_at) = match &original {
+        Some(inner) => (inner, inner.date.unwrap_or(arrival), Some(arrival)),
+        None => (mail, arrival, None),
     };
     if q.case.is_none()
-        && from_monitoring(config, sender(mail))
-        && let Some(n) = notification(mail, config, arrival)
+        && from_monitoring(config, intake_sender(config, mail))
+        && let Ok((n, _)) = read_notification(mail, config, arrival, forwarded_at)
     {
         q.source_id = n.source_id;
         q.link = n.link;
         q.author_topic = n.author.zip(n.topic);
     }
     q
+}
+
+/// Is this address one of the configured people: the coordinator, the supervisor, the
+/// publisher or an executor? Only they are ever answered.
+pub fn configured_person(config: &Config, sender: &str) -> bool {
+    !sender.is_empty()
+        && (sender == config.people.coordinator.email
+            || config
+                .people
+                .supervisor
+                .as_ref()
+                .is_some_and(|s| s.email == sender)
+            || config.people.publisher.as_deref() == Some(sender)
+            || config.executor_by_email(sender).is_some())
 }
 
 /// A notification forwarded by a configured person (coordinator, supervisor, an executor):
@@ -237,15 +327,116 @@ fn forwarded_notification(config: &Config, mail: &Inbound) -> Option<Inbound> {
     if !person || mail.automatic.is_some() || from_monitoring(config, sender) {
         return None;
     }
-    crate::forward::forwarded(mail).filter(|inner| from_monitoring(config, self::sender(inner)))
+    crate::forward::forwarded(mail)
+        .filter(|inner| from_monitoring(config, intake_sender(config, inner)))
 }
 
 fn from_monitoring(config: &Config, sender: &str) -> bool {
     !sender.is_empty() && config.intake.senders.iter().any(|p| p.is_match(sender))
 }
 
+/// The sender of a notification: the `From` address, or — for the monitoring platform
+/// only, whose mail encodes its whole `From` as `=?utf-8?b?…?=` words — the address
+/// decoded from a `Name <addr>` display text, when it is in `intake.senders`. Such an
+/// address is never a person's: nobody is recognised, answered or confirmed by it.
+fn intake_sender<'a>(config: &Config, mail: &'a Inbound) -> &'a str {
+    match (&mail.from, &mail.from_encoded) {
+        (Some(a), _) => a.email.as_str(),
+        (None, Some(a)) if from_monitoring(config, &a.email) => a.email.as_str(),
+        _ => "",
+    }
+}
+
+/// Does the receiving server vouch for the message's sender (`Authentication-Results`
+/// under `intake.trusted_authserv_id`), or has the sender confirmed it by a reply?
+fn sender_proven(mail: &Inbound, facts: &Facts, config: &Config) -> bool {
+    facts.confirmed
+        || crate::authres::sender_proven(
+            &mail.auth_results,
+            config.intake.trusted_authserv_id.as_deref(),
+            sender(mail),
+        )
+}
+
+/// A reply to one of our confirmation mails: `None` when the message names no waiting
+/// confirmation; otherwise the confirmation, or a silent rejection when it does not hold
+/// (another sender, a wrong code, used, expired, an automatic reply).
+fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option<Decision> {
+    let named = confirmation_candidates(mail, cx.config);
+    let pending = facts.pending.iter().find(|p| named.contains(&p.nonce))?;
+    let sender = sender(mail);
+    let domain = compose::domain(cx.config);
+    let by_id = mail
+        .in_reply_to
+        .iter()
+        .chain(mail.references.iter())
+        .take(MAX_IDS_TRIED)
+        .filter(|id| auth::parse_our_id(id, &domain).is_some_and(|o| o.nonce == pending.nonce))
+        .any(|id| cx.secret.verifies(id, 0, sender, &domain));
+    let by_code = crate::sender::confirmation_token(&mail.subject).is_some_and(|(n, code)| {
+        n == pending.nonce
+            && cx
+                .secret
+                .confirm_matches(&code, pending.nonce, sender, &pending.digest)
+    });
+    // Only what stands before our own words counts: the confirmation's subject may itself
+    // hold `ОТСУТСТВУЮ`, one of the out-of-office words.
+    let subject_start = {
+        let lower = mail.subject.to_lowercase();
+        let cut = ["подтвердите", "please confirm"]
+            .iter()
+            .filter_map(|w| lower.find(w))
+            .min()
+            .unwrap_or(lower.len());
+        lower[..cut].to_string()
+    };
+    let why = if sender.is_empty() || sender != pending.sender {
+        "from another address than the one asked"
+    } else if mail.automatic.is_some() || crate::inbound::autoreply_subject(&subject_start) {
+        "an automatic reply confirms nothing"
+    } else if !(by_id || by_code) {
+        "it does not show the confirmation's code"
+    } else if pending.done {
+        "already confirmed"
+    } else if !pending.open(cx.now) {
+        "the confirmation has expired"
+    } else {
+        return Some(Decision::Confirmed {
+            nonce: pending.nonce,
+            note: format!(
+                "confirmed by {sender} (confirmation {}): {}",
+                pending.nonce, pending.what
+            ),
+        });
+    };
+    Some(Decision::reject(format!(
+        "reply to confirmation {} ({}) not taken: {why}; not answered",
+        pending.nonce, pending.what
+    )))
+}
+
 /// Decides about one message, given the facts the shell looked up for its [`questions`].
 pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
+    match decide_inner(mail, facts, cx) {
+        // No stream of forged requests may flood a person with confirmations: a few a day.
+        Decision::Confirm { to, what, note }
+            if facts
+                .confirmations_asked
+                .iter()
+                .filter(|t| cx.now - **t < chrono::Duration::hours(24))
+                .count()
+                >= crate::sender::MAX_CONFIRMATIONS_A_DAY =>
+        {
+            Decision::reject(format!(
+                "{note}; but {} confirmations were asked of {to} in the last 24 hours: {what} not asked again, not answered",
+                crate::sender::MAX_CONFIRMATIONS_A_DAY
+            ))
+        }
+        d => d,
+    }
+}
+
+fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
     let config = cx.config;
     let domain = compose::domain(config);
     let sender = sender(mail);
@@ -257,6 +448,10 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
             .is_some_and(|id| auth::is_ours(id, &domain))
     {
         return Decision::reject("our own message came back");
+    }
+    // A reply to one of our confirmation mails (they are about no case: checked first).
+    if let Some(d) = confirmation_reply(mail, facts, cx) {
+        return d;
     }
     let parsed = reply::parse_reply(mail, &config.service.case_prefix);
     let ctx = Ctx {
@@ -272,18 +467,31 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
             _ => Decision::reject(format!("reply to unknown case {number}")),
         };
     }
+    let proven = sender_proven(mail, facts, config);
     if mail.automatic.is_none()
-        && let Some(d) = self_service(config, sender, &parsed, facts, cx)
+        && let Some(d) = self_service(config, sender, &parsed, facts, cx, proven)
     {
         return d;
     }
     if case_number(mail, &parsed, config).is_none()
         && let Some(inner) = forwarded_notification(config, mail)
     {
-        // Taken in as the original (its sender checked, its detection time kept); the
-        // forwarder gets the case number back.
+        // A forward proves nothing by itself: its sender is anyone's to write, and so is
+        // the original inside it. Taken in only with proof of the forwarder (the original's
+        // own headers were written by whoever built the forward, and prove nothing).
+        if !proven {
+            return Decision::Confirm {
+                to: sender.to_string(),
+                what: confirm_forward_words(config, &inner),
+                note: format!(
+                    "notification forwarded by {sender} without proof: confirmation asked"
+                ),
+            };
+        }
+        // Taken in as the original (its sender checked, its detection time checked against
+        // the forward's arrival); the forwarder gets the case number back.
         let arrival = inner.date.unwrap_or(cx.arrival);
-        let mut decision = open_case(&inner, facts, ctx, arrival, cx.model);
+        let mut decision = open_case(&inner, facts, ctx, arrival, Some(cx.arrival), cx.model);
         if let Decision::Case { outcome, note, .. } = &mut decision {
             outcome.notices.push(workflow::Notice {
                 to: vec![sender.to_string()],
@@ -291,11 +499,22 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
                     action: "forwarded".to_string(),
                 },
             });
-            *note = format!("forwarded by {sender}: {note}");
+            let how = if facts.confirmed {
+                "confirmed by reply"
+            } else {
+                "Authentication-Results"
+            };
+            if let Some(created) = outcome.case.history.first_mut() {
+                created
+                    .detail
+                    .push_str(&format!("; forwarded by {sender} (sender proven: {how})"));
+            }
+            *note = format!("forwarded by {sender} ({how}): {note}");
         }
         return decision;
     }
-    let from_monitoring = from_monitoring(config, sender);
+    let platform = intake_sender(config, mail);
+    let from_monitoring = from_monitoring(config, platform);
     match &mail.automatic {
         // The monitoring platform is a robot: its notifications may well say
         // `Auto-Submitted: auto-generated` or `Precedence: bulk`. They are never answered,
@@ -306,13 +525,41 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
         None => {}
     }
     if from_monitoring {
-        return open_case(mail, facts, ctx, cx.arrival, cx.model);
+        // With a trusted server configured, the platform's address must be vouched for
+        // like anyone's: a robot cannot answer a confirmation.
+        let proven = proven
+            || crate::authres::sender_proven(
+                &mail.auth_results,
+                config.intake.trusted_authserv_id.as_deref(),
+                platform,
+            );
+        if config.intake.trusted_authserv_id.is_some() && !proven {
+            return Decision::reject(format!(
+                "notification from {platform} not proven by the Authentication-Results of {}; not answered",
+                config.intake.trusted_authserv_id.as_deref().unwrap_or("-")
+            ));
+        }
+        return open_case(mail, facts, ctx, cx.arrival, None, cx.model);
     }
     Decision::reject(if sender.is_empty() {
         "no valid From address, and the message is no reply to a case".to_string()
     } else {
         format!("sender {sender} may not open cases and the message is no reply to a case")
     })
+}
+
+/// A forwarded notification, in words for its confirmation.
+fn confirm_forward_words(config: &Config, inner: &Inbound) -> String {
+    let subject: String = inner.subject.chars().take(120).collect();
+    let (subject, _) = crate::sender::defang(&subject, &config.intake.link_hosts);
+    match config.service.language {
+        crate::config::Language::Ru => {
+            format!("завести дело по пересланному уведомлению «{subject}»")
+        }
+        crate::config::Language::En => {
+            format!("open a case from the forwarded notification \"{subject}\"")
+        }
+    }
 }
 
 /// A reply to an existing case: who sent it, with what proof, asking what.
@@ -330,6 +577,15 @@ fn reply_to_case(
         // No From, several, or one the SMTP library refuses: nobody can be recognised
         // and nobody can be answered.
         return Decision::reject(format!("reply to {} without a valid From address", case.id));
+    }
+    // Mail from anyone but the configured people is recorded in the ledger and set aside:
+    // never answered (a forged From would turn our answer into mail to a stranger), and
+    // never written into a case (no stream of it can grow one).
+    if !configured_person(config, sender) {
+        return Decision::reject(format!(
+            "reply to {} from {sender}, who is no configured person: recorded, not answered",
+            case.id
+        ));
     }
     // A refusal goes into the case's history and is explained to the sender — at most once
     // a day per sender and case, and never to automatic mail. A sender refused on this case
@@ -462,20 +718,17 @@ fn reply_to_case(
 }
 
 /// A notification from the monitoring platform: a duplicate of a known post, or a new case.
+/// `forwarded_at`: when a forward of it reached us; `model`: the routing model after the rules.
 fn open_case(
     mail: &Inbound,
     facts: &Facts,
     ctx: Ctx<'_>,
     arrival: DateTime<Utc>,
+    forwarded_at: Option<DateTime<Utc>>,
     model: Option<&crate::routing::Model>,
 ) -> Decision {
     let config = ctx.config;
-    let n = match intake::parse_notification(
-        mail,
-        &config.intake.labels,
-        config.intake.source_timezone,
-        arrival,
-    ) {
+    let (n, notes) = match read_notification(mail, config, arrival, forwarded_at) {
         Ok(n) => n,
         Err(e) => return Decision::reject(format!("notification not understood: {e}")),
     };
@@ -522,7 +775,12 @@ fn open_case(
             None => "no rule matched".to_string(),
         },
     };
-    let outcome = workflow::open(facts.next_case, n, class.clone(), ctx);
+    let mut outcome = workflow::open(facts.next_case, n, class.clone(), ctx);
+    if !notes.is_empty()
+        && let Some(created) = outcome.case.history.first_mut()
+    {
+        created.detail.push_str(&format!("; {}", notes.join("; ")));
+    }
     Decision::Case {
         outcome: Box::new(outcome),
         new: true,
@@ -540,6 +798,7 @@ fn self_service(
     parsed: &ParsedReply,
     facts: &Facts,
     cx: &Context<'_>,
+    proven: bool,
 ) -> Option<Decision> {
     let (keyword, _) = parsed.keyword.as_ref()?;
     if sender.is_empty() {
@@ -569,7 +828,24 @@ fn self_service(
         })
     };
     let today = workflow::local_date(config, cx.now);
+    // A request that would be taken, but its sender is not proven: ask them first.
+    let en = config.service.language == crate::config::Language::En;
+    let ask = |what: String| {
+        Some(Decision::Confirm {
+            to: address.clone(),
+            note: format!("{what} from {sender} without proof: confirmation asked"),
+            what,
+        })
+    };
+    let date = |d: &NaiveDate| {
+        if en {
+            d.format("%Y-%m-%d").to_string()
+        } else {
+            d.format("%d.%m.%Y").to_string()
+        }
+    };
     match keyword {
+        Keyword::MyCases if !proven => ask(keyword::word(Word::MyCases, en).to_string()),
         Keyword::MyCases => {
             let mut cases: Vec<&Case> = facts
                 .open_cases
@@ -605,12 +881,25 @@ fn self_service(
                 "an absence announced by mail may last at most {} days; the coordinator can record a longer one in the configuration",
                 config.service.max_absence.num_days()
             )),
+            Some(_) if !proven => ask(format!(
+                "{} {} {}",
+                keyword::word(Word::Absent, en),
+                if en { "UNTIL" } else { "ДО" },
+                date(until)
+            )),
             Some(e) => Some(absence(config, e, Some(*until))),
         },
         Keyword::Back => match executor {
             None => refuse("НА МЕСТЕ / BACK is for executors"),
+            Some(_) if !proven => ask(keyword::word(Word::Back, en).to_string()),
             Some(e) => Some(absence(config, e, None)),
         },
+        Keyword::Report(from, until) if overseer && !proven => ask(format!(
+            "{} {}-{}",
+            keyword::word(Word::Report, en),
+            date(from),
+            date(until)
+        )),
         Keyword::Report(from, until) if overseer => Some(Decision::Report {
             to: address.clone(),
             from: *from,

@@ -131,7 +131,19 @@ pub struct Inbound {
     pub from_html: bool,
     /// Every non-body part, inline images and attached messages included, in MIME order.
     pub attachments: Vec<Attachment>,
+    /// A `From` whose address appears only inside RFC 2047 encoded words of the form
+    /// `Name <addr>` (the whole field encoded, as some robots write it): no sender of
+    /// anything, but the monitoring platform's notifications are recognised by it (see
+    /// `decide`). `from` is `None` then.
+    pub from_encoded: Option<Address>,
+    /// The `Authentication-Results` fields, top first: the position of each among all the
+    /// header fields (to tell neighbours apart) and its unfolded value. At most
+    /// [`MAX_AUTH_RESULTS`]; read by [`crate::authres`].
+    pub auth_results: Vec<(usize, String)>,
 }
+
+/// The most `Authentication-Results` fields kept of a message.
+pub const MAX_AUTH_RESULTS: usize = 32;
 
 /// Why raw bytes could not be read as a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -442,6 +454,18 @@ impl Inbound {
         // account: such a message has no sender.
         let single_from = msg.header_values(mail_parser::HeaderName::From).count() == 1
             && msg.from().is_some_and(|a| a.iter().count() == 1);
+        // Some generators (the monitoring platform among them) encode the whole
+        // `Name <addr>` as RFC 2047 words: the address only shows up once the "name" is
+        // decoded. That is display text, no sender; it is kept apart, for the platform only.
+        let from_encoded = msg
+            .from()
+            .filter(|_| single_from)
+            .and_then(|a| a.first())
+            .filter(|a| a.address().is_none())
+            .and_then(|a| a.name())
+            .filter(|n| n.trim_end().ends_with('>') && n.contains('<'))
+            .and_then(crate::config::parse_address)
+            .filter(|a| a.email.is_ascii() && a.name.is_some());
         let from = msg
             .from()
             .filter(|_| single_from)
@@ -451,19 +475,19 @@ impl Inbound {
                     .name()
                     .map(|n| n.trim().to_string())
                     .filter(|n| !n.is_empty());
-                match a
+                // Only the structured address counts, never display text: a `From` that is
+                // one RFC 2047 encoded word decoding to `boss@example.ru` names nobody (the
+                // address would come from text anyone can dress up). Addresses are ASCII
+                // (no SMTPUTF8 here) and compared lower-cased in ASCII only: `to_lowercase`
+                // would turn the Kelvin sign `K` (U+212A) into `k` and let a look-alike
+                // pass as a configured address.
+                let email = a
                     .address()
-                    .map(|e| e.trim().to_lowercase())
-                    .filter(|e| !e.is_empty())
-                {
-                    // An address the SMTP library would refuse is no address: such a sender
-                    // can be neither recognised nor answered.
-                    Some(email) if crate::config::is_email(&email) => Some(Address { name, email }),
-                    Some(_) => None,
-                    // Some generators encode the whole `Name <addr>` as one RFC 2047 word: the
-                    // address then only shows up once the "name" is decoded.
-                    None => name.as_deref().and_then(crate::config::parse_address),
-                }
+                    .map(|e| e.trim().to_ascii_lowercase())
+                    .filter(|e| !e.is_empty() && e.is_ascii())?;
+                // An address the SMTP library would refuse is no address: such a sender can
+                // be neither recognised nor answered.
+                crate::config::is_email(&email).then_some(Address { name, email })
             });
         let subject = unfold(msg.subject().unwrap_or_default());
         let date = msg
@@ -471,6 +495,7 @@ impl Inbound {
             .filter(|d| d.is_valid())
             .and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0));
         let automatic = automatic(msg, from.as_ref(), &subject);
+        let auth_results = auth_results(msg);
         let (text, from_html, body_part) = body(msg);
         let attachments = attachments(msg, body_part);
 
@@ -485,6 +510,8 @@ impl Inbound {
             text,
             from_html,
             attachments,
+            auth_results,
+            from_encoded,
         })
     }
 }
@@ -554,6 +581,37 @@ fn raw_header(msg: &Message<'_>, name: &str) -> Option<String> {
     Some(unfold(&String::from_utf8_lossy(bytes)))
 }
 
+/// The root's `Authentication-Results` fields, top first, with their positions.
+fn auth_results(msg: &Message<'_>) -> Vec<(usize, String)> {
+    let Some(root) = msg.parts.first() else {
+        return Vec::new();
+    };
+    root.headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| {
+            h.name
+                .as_str()
+                .eq_ignore_ascii_case("Authentication-Results")
+        })
+        .take(MAX_AUTH_RESULTS)
+        .filter_map(|(i, h)| {
+            let bytes = msg
+                .raw_message
+                .get(h.offset_start as usize..h.offset_end as usize)?;
+            Some((i, unfold_spaces(&String::from_utf8_lossy(bytes))))
+        })
+        .collect()
+}
+
+/// A folded header value on one line, each line break read as a space.
+fn unfold_spaces(s: &str) -> String {
+    s.replace("\r\n", " ")
+        .replace(['\r', '\n'], " ")
+        .trim()
+        .to_string()
+}
+
 fn has_header(msg: &Message<'_>, name: &str) -> bool {
     msg.parts.first().is_some_and(|p| {
         p.headers
@@ -602,6 +660,13 @@ const AUTOREPLY_SUBJECTS: &[&str] = &[
     "в отпуске",
     "отсутствую",
 ];
+
+/// Does this subject (or its start) read like an automatic reply's ("Автоответ: …",
+/// "Out of office")?
+pub fn autoreply_subject(subject: &str) -> bool {
+    let lower = subject.to_lowercase();
+    AUTOREPLY_SUBJECTS.iter().any(|s| lower.contains(s))
+}
 
 fn automatic(msg: &Message<'_>, from: Option<&Address>, subject: &str) -> Option<Automatic> {
     if let Some(v) = raw_header(msg, "Auto-Submitted") {

@@ -10,9 +10,12 @@
 //!   [`reply`] (tag, keyword, action code, own text), [`routing`], [`lexicon`] (clause 12).
 //! - [`calendar`]: working-time arithmetic; [`config`]: the typed configuration and its checks.
 //! - [`templates`], [`compose`], [`ics`], [`html`], [`digest`], [`report`]: what officials read.
-//! - [`auth`]: HMAC proofs that a reply answers our own mail.
+//! - [`auth`]: HMAC proofs that a reply answers our own mail; [`authres`]: the receiving
+//!   server's word on a sender (`Authentication-Results`); [`sender`]: what a sender may do
+//!   without either (confirmations, links, detection times).
 
 pub mod auth;
+pub mod authres;
 pub mod calendar;
 pub mod compose;
 pub mod config;
@@ -28,6 +31,7 @@ pub mod monthly;
 pub mod reply;
 pub mod report;
 pub mod routing;
+pub mod sender;
 pub mod status;
 pub mod stem;
 pub mod templates;

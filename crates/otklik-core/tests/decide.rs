@@ -93,6 +93,8 @@ fn mail(from: Option<&str>, subject: &str, text: &str) -> Inbound {
         text: text.to_string(),
         from_html: false,
         attachments: Vec::new(),
+        auth_results: Vec::new(),
+        from_encoded: None,
     }
 }
 
@@ -157,6 +159,14 @@ fn facts_for(config: &Config, m: &Inbound, cases: &[Case]) -> Facts {
 
 fn decide_in(config: &Config, m: &Inbound, cases: &[Case]) -> Decision {
     run(config, m, facts_for(config, m, cases))
+}
+
+/// As [`decide_in`], for a message whose sender is proven (confirmed by a reply to our
+/// confirmation mail): the self-service requests are taken then.
+fn decide_proven(config: &Config, m: &Inbound, cases: &[Case]) -> Decision {
+    let mut facts = facts_for(config, m, cases);
+    facts.confirmed = true;
+    run(config, m, facts)
 }
 
 /// A case opened from a fresh notification, assigned to housing.
@@ -385,10 +395,16 @@ fn an_automatic_reply_is_recorded_never_answered() {
 fn a_reply_without_proof_is_refused_and_explained_to_the_sender() {
     let c = config();
     let case = opened(&c);
+    // A configured person (an executor, not this case's) is told why.
+    let m = mail(Some(ECONOMY), &format!("Re: [{}] ЖКХ", case.id), "Ответ");
+    let d = decide_in(&c, &m, std::slice::from_ref(&case));
+    rejected_with(&d, "does not show");
+    assert_eq!(refusal_notices(&d), vec![ECONOMY.to_string()]);
+    // A stranger is never answered, and the case does not grow.
     let m = mail(Some(STRANGER), &format!("Re: [{}] ЖКХ", case.id), "Ответ");
     let d = decide_in(&c, &m, &[case]);
-    rejected_with(&d, "does not show");
-    assert_eq!(refusal_notices(&d), vec![STRANGER.to_string()]);
+    rejected_with(&d, "no configured person");
+    assert!(matches!(d, Decision::Drop { .. }), "{d:?}");
     // The coordinator's address without the coordinator's proof is no better.
     let case = opened(&c);
     let m = mail(
@@ -467,7 +483,7 @@ fn my_cases_lists_only_the_executors_own_to_their_address() {
     other.number = 2;
     other.id = "OTK-2".into();
     other.executor = Some("economy".into());
-    let d = decide_in(&c, &mail(Some(HOUSING), "МОИ ДЕЛА", ""), &[mine, other]);
+    let d = decide_proven(&c, &mail(Some(HOUSING), "МОИ ДЕЛА", ""), &[mine, other]);
     match &d {
         Decision::Service { mails, note, .. } => {
             assert_eq!(mails.len(), 1);
@@ -498,7 +514,7 @@ fn my_cases_from_a_stranger_or_a_robot_gets_nothing() {
 #[test]
 fn absence_needs_a_deputy_and_a_date_ahead_and_back_ends_it() {
     let c = config();
-    match decide_in(
+    match decide_proven(
         &c,
         &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 25.12.2026", ""),
         &[],
@@ -518,7 +534,7 @@ fn absence_needs_a_deputy_and_a_date_ahead_and_back_ends_it() {
         }
         other => panic!("{other:?}"),
     }
-    match decide_in(
+    match decide_proven(
         &c,
         &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 25.11.2026", ""),
         &[],
@@ -529,7 +545,7 @@ fn absence_needs_a_deputy_and_a_date_ahead_and_back_ends_it() {
         }
         other => panic!("{other:?}"),
     }
-    match decide_in(
+    match decide_proven(
         &c,
         &mail(Some(ECONOMY), "ОТСУТСТВУЮ ДО 25.12.2026", ""),
         &[],
@@ -540,7 +556,7 @@ fn absence_needs_a_deputy_and_a_date_ahead_and_back_ends_it() {
         }
         other => panic!("{other:?}"),
     }
-    match decide_in(&c, &mail(Some(HOUSING), "НА МЕСТЕ", ""), &[]) {
+    match decide_proven(&c, &mail(Some(HOUSING), "НА МЕСТЕ", ""), &[]) {
         Decision::Service { absences, .. } => {
             assert_eq!(absences, vec![("housing".to_string(), None)]);
         }
@@ -624,7 +640,7 @@ fn only_a_few_codes_are_tried() {
 fn refusals_are_explained_once_a_day_and_a_stream_is_only_recorded() {
     let c = config();
     let mut case = opened(&c);
-    let forged = mail(Some(STRANGER), &format!("Re: [{}] ЖКХ", case.id), "Ответ");
+    let forged = mail(Some(ECONOMY), &format!("Re: [{}] ЖКХ", case.id), "Ответ");
     let mut explained = 0;
     let mut in_history = 0;
     for _ in 0..10 {
@@ -657,7 +673,7 @@ fn an_auto_replied_message_is_never_a_notification() {
 #[test]
 fn an_absence_ends_within_max_absence() {
     let c = config();
-    match decide_in(
+    match decide_proven(
         &c,
         &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 31.12.9999", ""),
         &[],
@@ -669,7 +685,7 @@ fn an_absence_ends_within_max_absence() {
         other => panic!("{other:?}"),
     }
     // 90 days ahead is still fine.
-    match decide_in(
+    match decide_proven(
         &c,
         &mail(Some(HOUSING), "ОТСУТСТВУЮ ДО 01.03.2027", ""),
         &[],
@@ -721,8 +737,10 @@ fn a_notification_forwarded_by_an_official_opens_a_case_like_the_original() {
         ),
         ("attached", attached),
     ] {
-        let facts = facts_for(&c, &m, &[]);
+        let mut facts = facts_for(&c, &m, &[]);
         assert_eq!(facts.same_post, None);
+        // Its forwarder proven (here: confirmed by a reply); without, see tests/sender.rs.
+        facts.confirmed = true;
         let d = run(&c, &m, facts);
         let Decision::Case { outcome, new, .. } = &d else {
             panic!("{how}: {d:?}");

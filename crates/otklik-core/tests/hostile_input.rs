@@ -44,6 +44,8 @@ fn mail(subject: &str, text: String) -> Inbound {
         text,
         from_html: false,
         attachments: Vec::new(),
+        auth_results: Vec::new(),
+        from_encoded: None,
     }
 }
 

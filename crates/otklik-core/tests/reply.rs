@@ -45,6 +45,8 @@ fn mail(subject: &str, from: Option<&str>, body: &str) -> Inbound {
         text: body.to_string(),
         from_html: false,
         attachments: Vec::new(),
+        auth_results: Vec::new(),
+        from_encoded: None,
     }
 }
 

@@ -394,6 +394,25 @@ pub fn notification_detected(
     )
 }
 
+/// Confirms, as `user`, the action the service asks them to confirm (a request without
+/// proof of its sender: docs/keywords.md#confirmations): waits for the confirmation mail
+/// whose subject holds `what` and replies to it. Returns the confirmation mail.
+pub async fn confirm(stack: &MailStack, user: &str, what: &str) -> Received {
+    let ask = stack
+        .wait_for(
+            user,
+            "INBOX",
+            |m| {
+                (m.subject.starts_with("Подтвердите") || m.subject.starts_with("Please confirm"))
+                    && m.subject.contains(what)
+            },
+            WAIT,
+        )
+        .await;
+    stack.reply(user, &ask, "Да, это я.").await;
+    ask
+}
+
 /// Is this one of our messages about case `id` (the tag and the header)?
 pub fn about(m: &Received, case_id: &str) -> bool {
     m.subject.contains(&format!("[{case_id}]")) && m.header("X-Otklik-Case") == Some(case_id)

@@ -387,7 +387,39 @@ pub struct IntakeConfig {
     pub source_timezone: Tz,
     /// The built-in field labels plus those of `[intake.labels]`.
     pub labels: Labels,
+    /// `intake.trusted_authserv_id`: the id under which the receiving mail server writes
+    /// its `Authentication-Results`; `None`: no header proves a sender.
+    pub trusted_authserv_id: Option<String>,
+    /// `intake.link_hosts`: the hosts (lower-case; their subdomains too) a notification's
+    /// links may point to and still be links in our mail.
+    pub link_hosts: Vec<String>,
 }
+
+/// The default `intake.link_hosts`: the social networks and sites the monitoring platform
+/// reports on.
+pub const DEFAULT_LINK_HOSTS: &[&str] = &[
+    "vk.com",
+    "vk.ru",
+    "vkvideo.ru",
+    "ok.ru",
+    "t.me",
+    "telegram.me",
+    "instagram.com",
+    "facebook.com",
+    "youtube.com",
+    "youtu.be",
+    "dzen.ru",
+    "rutube.ru",
+    "max.ru",
+    "x.com",
+    "twitter.com",
+    "tiktok.com",
+    "livejournal.com",
+    "pikabu.ru",
+    "yandex.ru",
+    "2gis.ru",
+    "otzovik.com",
+];
 
 impl Config {
     /// The executor with this exact id.

@@ -148,6 +148,8 @@ pub struct RawIntake {
     pub repeat_window: Option<Str>,
     pub source_timezone: Option<Str>,
     pub labels: Option<BTreeMap<Str, StrList>>,
+    pub trusted_authserv_id: Option<Str>,
+    pub link_hosts: Option<StrList>,
 }
 
 /// A size: a number of bytes, or text such as `"25MB"`.

@@ -13,7 +13,7 @@ mod service;
 mod status;
 
 pub use service::{
-    QueueItem, next_deadline, render_absence, render_oversized, render_queue,
+    QueueItem, next_deadline, render_absence, render_confirmation, render_oversized, render_queue,
     render_service_refusal, render_set_aside,
 };
 

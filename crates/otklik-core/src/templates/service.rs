@@ -309,3 +309,58 @@ pub fn render_set_aside(config: &Config, from: &str, subject: &str, reason: &str
         },
     )
 }
+
+/// To a configured person: a message from their address asks for an action that carries
+/// no proof of its own (`what`); it is taken only if they answer this mail. The subject
+/// carries the confirmation's number and code ([`crate::sender::token_text`]).
+pub fn render_confirmation(
+    config: &Config,
+    what: &str,
+    nonce: u64,
+    code: &str,
+    service_addr: &str,
+) -> Rendered {
+    let lang = config.service.language;
+    let token = crate::sender::token_text(lang == Language::En, nonce, code);
+    let subject = format!(
+        "{}: {what} {token}",
+        tr(lang, "Подтвердите", "Please confirm")
+    );
+    let days = crate::sender::CONFIRM_VALID_DAYS;
+    let body = match lang {
+        Language::Ru => format!(
+            "С вашего адреса пришло письмо: «{what}».\n\n             Адрес отправителя в письме может подставить кто угодно, поэтому служба выполнит \
+             это, только если вы подтвердите: ответьте на это письмо (текст ответа не важен, \
+             тему оставьте) в течение {days} дней.\n\n             Если вы этого письма не посылали, ничего не делайте: ничего не изменится."
+        ),
+        Language::En => format!(
+            "A message from your address asks: \"{what}\".\n\n             Anyone can write any sender address, so the service does it only once you \
+             confirm: reply to this mail (any text; keep the subject) within {days} days.\n\n             If you did not send that message, do nothing: nothing changes."
+        ),
+    };
+    let mut d = Doc::new(lang == Language::Ru, subject.clone(), footer(lang));
+    d.lead = Some(Lead {
+        ask: tr(
+            lang,
+            "Подтвердите ответом на это письмо",
+            "Confirm by replying to this mail",
+        )
+        .to_string(),
+        due: None,
+        tone: Tone::Info,
+    });
+    d.push(Block::Text(body));
+    d.buttons.push(Button {
+        keyword: tr(lang, "ПОДТВЕРЖДАЮ", "CONFIRM").to_string(),
+        label: tr(lang, "Подтвердить", "Confirm").to_string(),
+        explain: String::new(),
+        href: mailto(service_addr, &format!("Re: {subject}"), ""),
+    });
+    Rendered {
+        subject,
+        text: d.text(),
+        html: Some(d.html()),
+        attachments: Vec::new(),
+        calendar: None,
+    }
+}

@@ -108,7 +108,55 @@ pub(super) fn intake(
             }
         }
     }
+    let trusted_authserv_id = match &r.trusted_authserv_id {
+        None => None,
+        Some(v) => {
+            let id = v.get_ref().trim();
+            if id.is_empty() || id.contains(|c: char| c.is_whitespace() || "();\"".contains(c)) {
+                cx.at(
+                    v.span(),
+                    "intake.trusted_authserv_id",
+                    "must be the one word the receiving mail server writes first in its \
+                     Authentication-Results header, such as \"mx.example.ru\"",
+                );
+                return None;
+            }
+            Some(id.to_string())
+        }
+    };
+    let link_hosts = match &r.link_hosts {
+        None => crate::config::DEFAULT_LINK_HOSTS
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        Some(list) => {
+            let mut hosts = Vec::new();
+            for (j, h) in list.get_ref().iter().enumerate() {
+                let host = h
+                    .get_ref()
+                    .trim()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                if host.is_empty()
+                    || !host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                {
+                    cx.at(
+                        h.span(),
+                        &format!("intake.link_hosts[{j}]"),
+                        "must be a host name such as \"vk.com\" (no scheme, path or port)",
+                    );
+                    return None;
+                }
+                hosts.push(host);
+            }
+            hosts
+        }
+    };
     Some(IntakeConfig {
+        trusted_authserv_id,
+        link_hosts,
         senders: senders?,
         lexicon: lexicon?,
         repeat_window: repeat_window?,
