@@ -208,9 +208,10 @@ async fn an_accepted_mail_is_sent_exactly_once() {
     assert_eq!(sender.attempts(), seqs);
     assert_eq!(store.outbox_mail(seqs[0]).unwrap(), None);
     assert!(store.dead_letters().unwrap().is_empty());
-    // Reopened, the store still knows it left.
+    // Reopened, the store still knows it left (sled's flusher thread may hold the lock
+    // a moment after the drop: wait for it as the service does at start).
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(store.outbox_len(), 0);
 }
 
