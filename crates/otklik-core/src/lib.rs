@@ -11,7 +11,9 @@
 //! - [`calendar`]: working-time arithmetic; [`config`]: the typed configuration and its checks.
 //! - [`templates`], [`compose`], [`ics`], [`html`], [`digest`], [`report`]: what officials read.
 //! - [`auth`]: HMAC proofs that a reply answers our own mail.
+//! - [`archive`]: earlier approved answers, found for a new post (BM25 over stems).
 
+pub mod archive;
 pub mod auth;
 pub mod calendar;
 pub mod compose;
