@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::archive::Archive;
 use crate::auth::Secret;
 use crate::compose::{self, MailError};
 use crate::config::Config;
@@ -71,11 +72,27 @@ pub struct Handled {
 pub struct Handler {
     pub store: Store,
     pub secret: Secret,
+    /// Earlier approved answers: asked about each new post, told of each approved answer.
+    pub archive: Arc<Archive>,
 }
 
 impl Handler {
+    /// A handler whose archive is built from the store now (case dates in UTC); the
+    /// service builds its archive once and shares it ([`Handler::with_archive`]).
     pub fn new(store: Store, secret: Secret) -> Handler {
-        Handler { store, secret }
+        let archive = Archive::load(&store, chrono_tz::UTC).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the archive of earlier answers could not be read; none is offered");
+            Archive::empty(chrono_tz::UTC)
+        });
+        Handler::with_archive(store, secret, Arc::new(archive))
+    }
+
+    pub fn with_archive(store: Store, secret: Secret, archive: Arc<Archive>) -> Handler {
+        Handler {
+            store,
+            secret,
+            archive,
+        }
     }
 
     /// Handles raw message bytes that arrived at `arrival`, at time `now`.
@@ -119,7 +136,7 @@ impl Handler {
                     decide::questions(&mail, config, arrival)
                 }))
                 .unwrap_or_default();
-                let facts = facts(&self.store, &questions)?;
+                let facts = facts(&self.store, Some(&self.archive), &questions)?;
                 let cx = Context {
                     config,
                     secret: &self.secret,
@@ -168,7 +185,17 @@ impl Handler {
         };
         // Durable with the rest of its batch: the watcher calls [`Handler::durable`] before
         // it moves any message of the batch.
+        let approved: Vec<workflow::Case> = commit
+            .cases
+            .iter()
+            .filter(|(c, _)| c.approved.is_some())
+            .map(|(c, _)| c.clone())
+            .collect();
         self.store.commit(commit)?;
+        // The one place an approved answer joins the archive: after its commit.
+        for case in &approved {
+            self.archive.add_case(case);
+        }
         Ok(handled)
     }
 
@@ -349,8 +376,8 @@ impl Handler {
     }
 }
 
-/// Looks up in the store what the core asked for.
-pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
+/// Looks up in the store (and the archive, when there is one) what the core asked for.
+pub fn facts(store: &Store, archive: Option<&Archive>, q: &Questions) -> Result<Facts, StoreError> {
     let case = match q.case {
         Some(n) => store.case(n)?,
         None => None,
@@ -384,6 +411,10 @@ pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
             Vec::new()
         },
         next_case: store.peek_next_case()?,
+        similar: match (archive, &q.similar_to) {
+            (Some(a), Some(post)) => a.candidates(post),
+            _ => Vec::new(),
+        },
     })
 }
 

@@ -9,12 +9,14 @@
 //! - [`store`]: sled, one transaction per event; [`outbox`] and [`smtp`]: the only way out.
 //! - [`escalation`] and [`digest`]: the timers; [`daemon`]: starts the tasks, owns reload
 //!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands.
+//! - [`archive`]: earlier approved answers, indexed in memory, offered with new cases.
 
 pub use otklik_core::{
     auth, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply, report,
     routing, templates, text, workflow,
 };
 
+pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod control;

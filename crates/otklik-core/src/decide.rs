@@ -48,6 +48,9 @@ pub struct Questions {
     pub open_cases: bool,
     /// Every case (an `ОТЧЁТ` request counts them).
     pub all_cases: bool,
+    /// A notification's post, to look up earlier answers to posts like it (the archive).
+    #[serde(default)]
+    pub similar_to: Option<crate::archive::Query>,
 }
 
 /// The answers to [`Questions`], and what every decision may need.
@@ -69,6 +72,10 @@ pub struct Facts {
     pub all_cases: Vec<Case>,
     /// The number a new case would take.
     pub next_case: u64,
+    /// Earlier answers to posts like the notification's, best first, with their scores
+    /// (any score: the core applies `archive.threshold`).
+    #[serde(default)]
+    pub similar: Vec<crate::archive::Similar>,
 }
 
 /// The decision's inputs besides the message and the facts.
@@ -213,6 +220,11 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         && from_monitoring(config, sender(mail))
         && let Some(n) = notification(mail, config, arrival)
     {
+        q.similar_to = Some(crate::archive::Query {
+            text: n.text.clone(),
+            topic: n.topic.clone().unwrap_or_default(),
+            location: n.location.clone().unwrap_or_default(),
+        });
         q.source_id = n.source_id;
         q.link = n.link;
         q.author_topic = n.author.zip(n.topic);
@@ -497,7 +509,12 @@ fn open_case(mail: &Inbound, facts: &Facts, ctx: Ctx<'_>, arrival: DateTime<Utc>
         }
         Classification::Unmatched { .. } => "no rule matched".to_string(),
     };
-    let outcome = workflow::open(facts.next_case, n, class.clone(), ctx);
+    let mut outcome = workflow::open(facts.next_case, n, class.clone(), ctx);
+    // Earlier answers help whoever answers; an excluded post is answered by nobody.
+    if !matches!(class, Classification::Excluded { .. }) {
+        outcome.case.similar =
+            crate::archive::offered(&facts.similar, config.archive.threshold, &outcome.case.id);
+    }
     Decision::Case {
         outcome: Box::new(outcome),
         new: true,

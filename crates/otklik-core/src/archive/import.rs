@@ -96,13 +96,22 @@ fn at(line: usize, problem: Problem) -> ImportError {
 
 /// Reads a whole file: every entry, or the first bad row.
 pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<Entry>, ImportError> {
+    Ok(parse_rows(bytes, format)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect())
+}
+
+/// [`parse`], each entry with the line its row starts on (for errors found later, such
+/// as an id already in the store).
+pub fn parse_rows(bytes: &[u8], format: Format) -> Result<Vec<(usize, Entry)>, ImportError> {
     let rows = match format {
         Format::Json => json(bytes)?,
         Format::Csv => csv(bytes)?,
     };
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for (line, e) in &rows {
-        if let Some(first) = seen.insert(e.id.clone(), *line) {
+        if let Some(first) = seen.insert(e.id.as_str(), *line) {
             return Err(at(
                 *line,
                 Problem::Duplicate {
@@ -112,7 +121,7 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Vec<Entry>, ImportError> {
             ));
         }
     }
-    Ok(rows.into_iter().map(|(_, e)| e).collect())
+    Ok(rows)
 }
 
 /// A date as `YYYY-MM-DD` or `DD.MM.YYYY`.

@@ -42,6 +42,24 @@ pub struct Config {
     pub escalations: Vec<Escalation>,
     /// `[intake]`: who may open cases and how notifications are read.
     pub intake: IntakeConfig,
+    /// `[archive]`: earlier approved answers offered with a new case (optional section).
+    pub archive: ArchiveConfig,
+}
+
+/// The `[archive]` section, every key defaulted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveConfig {
+    /// `archive.threshold`: the similarity (0 to 1) an earlier post must reach for its
+    /// answer to be shown with a new case; default [`crate::archive::DEFAULT_THRESHOLD`].
+    pub threshold: f64,
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> ArchiveConfig {
+        ArchiveConfig {
+            threshold: crate::archive::DEFAULT_THRESHOLD,
+        }
+    }
 }
 
 /// The language of every mail the service writes (`service.language`); keywords are

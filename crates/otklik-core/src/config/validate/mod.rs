@@ -17,8 +17,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::raw::{
-    RawCalendar, RawDeadlines, RawEscalation, RawExecutor, RawImap, RawIntake, RawPeople, RawRule,
-    RawService, RawSmtp,
+    RawArchive, RawCalendar, RawDeadlines, RawEscalation, RawExecutor, RawImap, RawIntake,
+    RawPeople, RawRule, RawService, RawSmtp,
 };
 use crate::config::{Config, ConfigError, Environment, Problem, SecretCheck};
 pub use address::{is_email, is_loopback, parse_address};
@@ -32,8 +32,7 @@ use routing::rules;
 use servers::{imap, smtp};
 use service::service;
 
-const SECTIONS: &str =
-    "service, imap, smtp, calendar, deadlines, people, executors, rules, escalations, intake";
+const SECTIONS: &str = "service, imap, smtp, calendar, deadlines, people, executors, rules, escalations, intake, archive";
 
 /// The sections as deserialized.
 #[derive(Default)]
@@ -48,6 +47,7 @@ struct Raw {
     rules: Vec<(usize, Spanned<RawRule>)>,
     escalations: Vec<(usize, Spanned<RawEscalation>)>,
     intake: Option<Spanned<RawIntake>>,
+    archive: Option<Spanned<RawArchive>>,
     /// Ids of `[[executors]]` entries that failed to deserialize (so rules naming them are
     /// not reported as undefined on top).
     broken_executor_ids: HashSet<String>,
@@ -99,6 +99,7 @@ pub(super) fn validate(
             "deadlines" => raw.deadlines = cx.section(v, name),
             "people" => raw.people = cx.section(v, name),
             "intake" => raw.intake = cx.section(v, name),
+            "archive" => raw.archive = cx.section(v, name),
             "executors" => {
                 raw.executors = cx.array(v, name);
                 if let Some(items) = v.get_ref().as_array() {
@@ -200,6 +201,7 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
             None
         }
     };
+    let archive = archive(cx, raw.archive.as_ref());
     Some(Config {
         path: cx.path.to_path_buf(),
         service: service?,
@@ -212,5 +214,24 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
         rules,
         escalations,
         intake: intake?,
+        archive,
     })
+}
+
+/// `[archive]`: the threshold is a similarity, above 0 and at most 1.
+fn archive(cx: &mut Ctx<'_>, s: Option<&Spanned<RawArchive>>) -> crate::config::ArchiveConfig {
+    let mut a = crate::config::ArchiveConfig::default();
+    if let Some(t) = s.and_then(|s| s.get_ref().threshold.as_ref()) {
+        let v = *t.get_ref();
+        if v > 0.0 && v <= 1.0 {
+            a.threshold = v;
+        } else {
+            cx.at(
+                t.span(),
+                "archive.threshold",
+                format!("{v} is no similarity: give a number above 0 and at most 1, such as 0.2"),
+            );
+        }
+    }
+    a
 }
