@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::archive::Archive;
 use crate::decide::{Facts, Questions};
+use otklik_core::archive::{Entry, Query, Similar};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
@@ -40,6 +42,10 @@ pub enum Request {
     Resend { seq: u64 },
     /// What `otklik status` reports: only the running service answers it.
     Health,
+    /// Imports archive rows (line, entry), all or none (`otklik archive import`).
+    ArchiveImport { rows: Vec<(usize, Entry)> },
+    /// The earlier answers most like a post, any score (`otklik similar`).
+    Similar(Box<Query>),
 }
 
 /// Cases travel as recorded: their attachments by name, type, hash and size, never the
@@ -60,17 +66,58 @@ pub enum Response {
         seq: u64,
     },
     Health(Box<crate::status::Facts>),
+    /// How many archive rows were imported.
+    Imported {
+        count: usize,
+    },
+    Similar(Vec<Similar>),
     Error(String),
 }
 
 /// Answers one request from the store (the daemon and the CLI's own fallback share this).
+/// Without the daemon's archive, one is built from the store when a request needs it
+/// (its cases' dates then in UTC).
 pub fn answer(store: &Store, req: &Request) -> Response {
+    answer_with(store, None, req)
+}
+
+/// [`answer`], with the running service's archive.
+pub fn answer_with(store: &Store, archive: Option<&Archive>, req: &Request) -> Response {
+    let needs_archive = match req {
+        Request::Facts(q) => q.similar_to.is_some(),
+        Request::ArchiveImport { .. } | Request::Similar(_) => true,
+        _ => false,
+    };
+    let built;
+    let archive = match archive {
+        Some(a) => Some(a),
+        None if needs_archive => match Archive::load(store, chrono_tz::UTC) {
+            Ok(a) => {
+                built = a;
+                Some(&built)
+            }
+            Err(e) => return Response::Error(e.to_string()),
+        },
+        None => None,
+    };
     let result = (|| -> Result<Response, crate::store::StoreError> {
         Ok(match req {
             Request::Cases => Response::Cases(store.cases().collect::<Result<_, _>>()?),
             Request::OpenCases => Response::Cases(store.open_cases()?),
             Request::Case { number } => Response::Case(store.case_record(*number)?.map(Box::new)),
-            Request::Facts(q) => Response::Facts(Box::new(crate::handler::facts(store, q)?)),
+            Request::Facts(q) => {
+                Response::Facts(Box::new(crate::handler::facts(store, archive, q)?))
+            }
+            Request::ArchiveImport { rows } => match archive {
+                Some(a) => match a.import(store, rows.clone()) {
+                    Ok(count) => Response::Imported { count },
+                    Err(e) => Response::Error(e.to_string()),
+                },
+                None => Response::Error("no archive".into()),
+            },
+            Request::Similar(q) => {
+                Response::Similar(archive.map(|a| a.candidates(q)).unwrap_or_default())
+            }
             Request::Status => Response::Status {
                 cases: store.case_count(),
                 outbox: store.outbox_len(),
@@ -91,7 +138,7 @@ pub fn answer(store: &Store, req: &Request) -> Response {
 /// Serves the socket until the task is dropped. `outbox_wake` wakes the sender after a
 /// dead letter is queued again.
 pub async fn serve(listener: UnixListener, store: Store, outbox_wake: Arc<Notify>) {
-    serve_with(listener, store, outbox_wake, None).await
+    serve_with(listener, store, outbox_wake, None, None).await
 }
 
 /// [`serve`], answering [`Request::Health`] from the service's `live` facts.
@@ -100,6 +147,7 @@ pub async fn serve_with(
     store: Store,
     outbox_wake: Arc<Notify>,
     live: Option<Arc<Live>>,
+    archive: Option<Arc<Archive>>,
 ) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -108,8 +156,9 @@ pub async fn serve_with(
         let store = store.clone();
         let wake = outbox_wake.clone();
         let live = live.clone();
+        let archive = archive.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_one(stream, store, wake, live).await {
+            if let Err(e) = serve_one(stream, store, wake, live, archive).await {
                 tracing::debug!(error = %e, "control connection ended");
             }
         });
@@ -121,6 +170,7 @@ async fn serve_one(
     store: Store,
     outbox_wake: Arc<Notify>,
     live: Option<Arc<Live>>,
+    archive: Option<Arc<Archive>>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
@@ -129,12 +179,13 @@ async fn serve_one(
             Ok(req) => {
                 let store = store.clone();
                 let live = live.clone();
+                let archive = archive.clone();
                 tokio::task::spawn_blocking(move || match (&req, live) {
                     (Request::Health, Some(live)) => match live.facts(&store, chrono::Utc::now()) {
                         Ok(f) => Response::Health(Box::new(f)),
                         Err(e) => Response::Error(e.to_string()),
                     },
-                    _ => answer(&store, &req),
+                    _ => answer_with(&store, archive.as_deref(), &req),
                 })
                 .await
                 .unwrap_or_else(|e| Response::Error(e.to_string()))

@@ -53,6 +53,8 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error("archive of earlier answers: {0}")]
+    Archive(String),
 }
 
 impl From<StoreError> for StartError {
@@ -365,6 +367,17 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         tasks_stop_rx.clone(),
     ));
 
+    // The archive of earlier answers, indexed once; the handler and the socket share it.
+    let archive = {
+        let store = store.clone();
+        let zone = config.calendar.timezone();
+        tokio::task::spawn_blocking(move || crate::archive::Archive::load(&store, zone))
+            .await
+            .map_err(|e| StartError::Archive(e.to_string()))?
+            .map_err(|e| StartError::Archive(e.to_string()))?
+    };
+    let archive = Arc::new(archive);
+
     // Control socket.
     let sock = crate::control::socket_path(&state_dir);
     let _ = std::fs::remove_file(&sock);
@@ -377,10 +390,15 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         store.clone(),
         outbox_wake.clone(),
         Some(live.clone()),
+        Some(archive.clone()),
     ));
 
     // IMAP watcher (restarted when its settings change on reload).
-    let handler = Arc::new(Handler::new(store.clone(), secret.clone()));
+    let handler = Arc::new(Handler::with_archive(
+        store.clone(),
+        secret.clone(),
+        archive.clone(),
+    ));
     let store_failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let mail_handler = Arc::new(MailHandler {
         handler,

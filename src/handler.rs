@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::archive::Archive;
 use crate::auth::Secret;
 use crate::compose::{self, MailError};
 use crate::config::Config;
@@ -82,11 +83,27 @@ pub struct Origin {
 pub struct Handler {
     pub store: Store,
     pub secret: Secret,
+    /// Earlier approved answers: asked about each new post, told of each approved answer.
+    pub archive: Arc<Archive>,
 }
 
 impl Handler {
+    /// A handler whose archive is built from the store now (case dates in UTC); the
+    /// service builds its archive once and shares it ([`Handler::with_archive`]).
     pub fn new(store: Store, secret: Secret) -> Handler {
-        Handler { store, secret }
+        let archive = Archive::load(&store, chrono_tz::UTC).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the archive of earlier answers could not be read; none is offered");
+            Archive::empty(chrono_tz::UTC)
+        });
+        Handler::with_archive(store, secret, Arc::new(archive))
+    }
+
+    pub fn with_archive(store: Store, secret: Secret, archive: Arc<Archive>) -> Handler {
+        Handler {
+            store,
+            secret,
+            archive,
+        }
     }
 
     /// Handles raw message bytes that arrived at `arrival`, at time `now`.
@@ -277,8 +294,20 @@ impl Handler {
         // it moves any message of the batch.
         let mut commit = commit;
         commit.clears_mark = marked;
+        let approved: Vec<workflow::Case> = commit
+            .cases
+            .iter()
+            .filter(|(c, _)| c.approved.is_some())
+            .map(|(c, _)| c.clone())
+            .collect();
         match self.store.commit(commit) {
-            Ok(()) => Ok(handled),
+            Ok(()) => {
+                // The one place an approved answer joins the archive: after its commit.
+                for case in &approved {
+                    self.archive.add_case(case);
+                }
+                Ok(handled)
+            }
             Err(e) if e.is_damaged() => self.set_aside(config, raw, damaged_reason(&e), now),
             Err(e) => Err(e.into()),
         }
@@ -338,7 +367,7 @@ impl Handler {
             decide::questions(mail, config, arrival)
         }))
         .unwrap_or_default();
-        let mut facts = facts(&self.store, &questions)?;
+        let mut facts = facts(&self.store, Some(&self.archive), &questions)?;
         facts.confirmed = confirmed;
         let cx = Context {
             config,
@@ -724,8 +753,8 @@ fn confirmed(decision: Decision, how: &str) -> Decision {
     }
 }
 
-/// Looks up in the store what the core asked for.
-pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
+/// Looks up in the store (and the archive, when there is one) what the core asked for.
+pub fn facts(store: &Store, archive: Option<&Archive>, q: &Questions) -> Result<Facts, StoreError> {
     let case = match q.case {
         Some(n) => store.case(n)?,
         None => None,
@@ -775,6 +804,10 @@ pub fn facts(store: &Store, q: &Questions) -> Result<Facts, StoreError> {
             None => Vec::new(),
         },
         confirmed: false,
+        similar: match (archive, &q.similar_to) {
+            (Some(a), Some(post)) => a.candidates(post),
+            _ => Vec::new(),
+        },
     })
 }
 

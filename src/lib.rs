@@ -10,12 +10,14 @@
 //! - [`escalation`] and [`digest`]: the timers; [`daemon`]: starts the tasks, owns reload
 //!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands, printed
 //!   through [`term`] (no control character of mail text reaches the terminal).
+//! - [`archive`]: earlier approved answers, indexed in memory, offered with new cases.
 
 pub use otklik_core::{
     auth, authres, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply,
     report, routing, sender, templates, text, workflow,
 };
 
+pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod control;

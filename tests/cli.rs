@@ -451,3 +451,74 @@ fn mail_text_reaches_the_terminal_escaped() {
     let json = otklik(&config, &["show", "OTK-1", "--json"]);
     assert_terminal_safe("show --json", &json.stdout);
 }
+
+#[test]
+fn archive_import_refuses_a_bad_file_whole_and_similar_finds_the_earlier_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path());
+    // A bad row on line 3: nothing imported, the line named.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "\u{feff}id;topic;location;text;answer\r\nA-1;ЖКХ;с. Волчиха;Труба;Заменили.\r\nA-2;ЖКХ;с. Волчиха;Текст;\r\n",
+    )
+    .unwrap();
+    let o = otklik(&config, &["archive", "import", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stderr(&o).contains("line 3"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("answer is empty"), "{}", stderr(&o));
+
+    let good = dir.path().join("earlier.jsonl");
+    std::fs::write(
+        &good,
+        concat!(
+            r#"{"id":"A-1","topic":"ЖКХ","location":"с. Волчиха","text":"Во дворе дома на Ленина прорвало трубу отопления, кипяток течёт","answer":"Аварийная бригада заменила участок трубы отопления.","date":"15.04.2025","executor":"housing"}"#,
+            "\n",
+            r#"{"id":"A-2","topic":"Дороги","location":"с. Волчиха","text":"Яма на дороге у школы","answer":"Яму засыпали."}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let o = otklik(&config, &["archive", "import", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "2 imported\n");
+    // The same ids again: refused, nothing imported twice.
+    let o = otklik(&config, &["archive", "import", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already in the archive"),
+        "{}",
+        stderr(&o)
+    );
+
+    let eml = dir.path().join("n.eml");
+    std::fs::write(
+        &eml,
+        "From: noreply@monitoring.example\r\nTo: incidents@volchiha.example\r\nSubject: Incident\r\nMessage-ID: <n1@monitoring.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nНомер инцидента: 1\r\nРубрика: ЖКХ\r\nЛокация: с. Волчиха\r\nТекст сообщения:\r\nНа Ленина опять прорвало трубу отопления, горячая вода течёт по двору\r\n",
+    )
+    .unwrap();
+    let o = otklik(&config, &["similar", "--json", eml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list[0]["id"], "A-1", "{v}");
+    assert!(list[0]["score"].as_f64().unwrap() > 0.2, "{v}");
+    assert!(
+        list[0]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("Аварийная бригада")
+    );
+    assert!(list.iter().all(|s| s["id"] != "A-2"), "{v}");
+    // Nothing fits: an empty array.
+    let stranger = dir.path().join("s.eml");
+    std::fs::write(
+        &stranger,
+        "From: noreply@monitoring.example\r\nTo: incidents@volchiha.example\r\nSubject: Incident\r\nMessage-ID: <n2@monitoring.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nНомер инцидента: 2\r\nРубрика: Культура\r\nЛокация: с. Лебяжье\r\nТекст сообщения:\r\nКогда пройдёт фестиваль народного творчества?\r\n",
+    )
+    .unwrap();
+    let o = otklik(&config, &["similar", "--json", stranger.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "[]");
+}

@@ -41,6 +41,7 @@ fn case(number: u64, state: State) -> Case {
         },
         repeat_of: None,
         earlier_answer: None,
+        similar: Vec::new(),
         deadlines: CaseDeadlines::default(),
         draft: None,
         approved: None,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sled::transaction::TransactionError;
 
+mod archive;
 mod blobs;
 mod cases;
 mod check;
@@ -110,6 +111,9 @@ pub struct Store {
     due: sled::Tree,
     due_by_case: sled::Tree,
     meta: sled::Tree,
+    /// Imported earlier posts and their approved answers, by id (JSON of
+    /// `otklik_core::archive::Entry`). Our own approved cases are read from `cases`.
+    archive: sled::Tree,
     /// Numbers of the open cases (not closed, not excluded): rescheduling, digests and
     /// queues read these instead of every case ever opened.
     open: sled::Tree,
@@ -181,6 +185,7 @@ impl Store {
             due: tree("due")?,
             due_by_case: tree("due_by_case")?,
             meta: tree("meta")?,
+            archive: tree("archive")?,
             open: tree("open")?,
             attachments: tree("attachments")?,
             outbox_body: tree("outbox_body")?,

@@ -55,6 +55,9 @@ pub struct Questions {
     /// A configured person's address: when were confirmations last asked of them?
     #[serde(default)]
     pub asker: Option<String>,
+    /// A notification's post, to look up earlier answers to posts like it (the archive).
+    #[serde(default)]
+    pub similar_to: Option<crate::archive::Query>,
 }
 
 /// The answers to [`Questions`], and what every decision may need.
@@ -86,6 +89,10 @@ pub struct Facts {
     /// (the shell decides it again with this set): its sender is proven.
     #[serde(default)]
     pub confirmed: bool,
+    /// Earlier answers to posts like the notification's, best first, with their scores
+    /// (any score: the core applies `archive.threshold`).
+    #[serde(default)]
+    pub similar: Vec<crate::archive::Similar>,
 }
 
 /// The decision's inputs besides the message and the facts.
@@ -292,6 +299,11 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
         && from_monitoring(config, intake_sender(config, mail))
         && let Ok((n, _)) = read_notification(mail, config, arrival, forwarded_at)
     {
+        q.similar_to = Some(crate::archive::Query {
+            text: n.text.clone(),
+            topic: n.topic.clone().unwrap_or_default(),
+            location: n.location.clone().unwrap_or_default(),
+        });
         q.source_id = n.source_id;
         q.link = n.link;
         q.author_topic = n.author.zip(n.topic);
@@ -780,6 +792,11 @@ fn open_case(
         && let Some(created) = outcome.case.history.first_mut()
     {
         created.detail.push_str(&format!("; {}", notes.join("; ")));
+    }
+    // Earlier answers help whoever answers; an excluded post is answered by nobody.
+    if !matches!(class, Classification::Excluded { .. }) {
+        outcome.case.similar =
+            crate::archive::offered(&facts.similar, config.archive.threshold, &outcome.case.id);
     }
     Decision::Case {
         outcome: Box::new(outcome),

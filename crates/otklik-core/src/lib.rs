@@ -13,7 +13,9 @@
 //! - [`auth`]: HMAC proofs that a reply answers our own mail; [`authres`]: the receiving
 //!   server's word on a sender (`Authentication-Results`); [`sender`]: what a sender may do
 //!   without either (confirmations, links, detection times).
+//! - [`archive`]: earlier approved answers, found for a new post (BM25 over stems).
 
+pub mod archive;
 pub mod auth;
 pub mod authres;
 pub mod calendar;

@@ -826,6 +826,20 @@ fn refusal_reason(d: &Decision) -> String {
     }
 }
 
+// ---- earlier answers (the archive) ----
+
+fn similar(id: &str, score: f64) -> otklik_core::archive::Similar {
+    otklik_core::archive::Similar {
+        id: id.into(),
+        score,
+        topic: "ЖКХ".into(),
+        location: "с. Берёзовка".into(),
+        text: format!("Прорвало трубу ({id})"),
+        answer: format!("Трубу заменили ({id})."),
+        date: chrono::NaiveDate::from_ymd_opt(2025, 4, 15),
+    }
+}
+
 #[test]
 fn each_draft_opens_a_new_approval_round() {
     let c = config();
@@ -1067,4 +1081,73 @@ fn a_code_quoted_in_a_mailto_link_is_cut_from_the_comments() {
         "the code leaks into the comments: {comments}"
     );
     assert!(!comments.contains("%23"), "{comments}");
+}
+
+fn a_new_case_carries_the_earlier_answers_above_the_threshold_to_its_executor() {
+    let c = config();
+    let m = notification("ЖКХ", "Иван", "Нет воды.");
+    let q = decide::questions(&m, &c, now());
+    let asked = q.similar_to.expect("the post is asked about");
+    assert_eq!(asked.text.trim(), "Нет воды.");
+    assert_eq!(asked.topic, "ЖКХ");
+    let mut facts = facts_for(&c, &m, &[]);
+    facts.similar = vec![
+        similar("A-1", 0.9),
+        similar("A-2", c.archive.threshold / 2.0),
+        similar("OTK-7", 0.5),
+    ];
+    let d = run(&c, &m, facts);
+    let Decision::Case { outcome, .. } = &d else {
+        panic!("{d:?}")
+    };
+    let ids: Vec<&str> = outcome.case.similar.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["A-1", "OTK-7"]);
+    let forward = outcome
+        .notices
+        .iter()
+        .find(|n| matches!(n.kind, otklik_core::workflow::NoticeKind::NewCase { .. }))
+        .expect("the forward");
+    let view = otklik_core::templates::View {
+        config: &c,
+        case: &outcome.case,
+        now: now(),
+        recipient: "x@example.org",
+        code: "abc",
+        service_addr: "otklik@example.org",
+    };
+    let mail = otklik_core::templates::render(&view, forward);
+    assert!(mail.text.contains("Трубу заменили (A-1)."), "{}", mail.text);
+    assert!(mail.text.contains("OTK-7"), "{}", mail.text);
+    assert!(mail.text.contains("15.04.2025"), "{}", mail.text);
+    assert!(mail.text.contains("90%"), "{}", mail.text);
+    assert!(!mail.text.contains("A-2"), "{}", mail.text);
+    // The approval request shows them too.
+    let mut case = outcome.case.clone();
+    case.draft = Some(otklik_core::workflow::Draft {
+        kind: otklik_core::workflow::DraftKind::Answer,
+        text: "Проект".into(),
+        attachments: Vec::new(),
+        by: "x@example.org".into(),
+        at: now(),
+    });
+    let view = otklik_core::templates::View {
+        case: &case,
+        ..view
+    };
+    let ask = otklik_core::workflow::Notice {
+        to: vec![c.people.coordinator.email.clone()],
+        kind: otklik_core::workflow::NoticeKind::ForApproval,
+    };
+    let mail = otklik_core::templates::render(&view, &ask);
+    assert!(mail.text.contains("Трубу заменили (A-1)."), "{}", mail.text);
+}
+
+#[test]
+fn without_earlier_answers_the_forward_shows_none() {
+    let c = config();
+    let d = decide_in(&c, &notification("ЖКХ", "Иван", "Нет воды."), &[]);
+    let Decision::Case { outcome, .. } = &d else {
+        panic!("{d:?}")
+    };
+    assert!(outcome.case.similar.is_empty());
 }

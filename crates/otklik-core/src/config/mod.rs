@@ -44,6 +44,8 @@ pub struct Config {
     pub intake: IntakeConfig,
     /// `[routing]`: the model that routes what no rule does.
     pub routing: RoutingConfig,
+    /// `[archive]`: earlier approved answers offered with a new case (optional section).
+    pub archive: ArchiveConfig,
 }
 
 /// `routing.auto_threshold` when not given: the model's confidence from which it routes a
@@ -67,6 +69,22 @@ pub struct RoutingConfig {
     pub examples: std::sync::Arc<Vec<crate::routing::Labelled>>,
     /// The model trained on [`RoutingConfig::examples`], used when the shell passes none.
     pub starter: std::sync::Arc<crate::routing::Model>,
+}
+
+/// The `[archive]` section, every key defaulted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveConfig {
+    /// `archive.threshold`: the similarity (0 to 1) an earlier post must reach for its
+    /// answer to be shown with a new case; default [`crate::archive::DEFAULT_THRESHOLD`].
+    pub threshold: f64,
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> ArchiveConfig {
+        ArchiveConfig {
+            threshold: crate::archive::DEFAULT_THRESHOLD,
+        }
+    }
 }
 
 /// The language of every mail the service writes (`service.language`); keywords are

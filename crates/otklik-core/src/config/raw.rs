@@ -159,3 +159,10 @@ pub enum RawSize {
     Bytes(i64),
     Text(String),
 }
+
+/// `[archive]`: earlier approved answers offered with a new case.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawArchive {
+    pub threshold: Option<Spanned<f64>>,
+}

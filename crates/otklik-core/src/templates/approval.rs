@@ -106,6 +106,7 @@ pub(super) fn for_approval(view: &View<'_>) -> Parts {
     d.push(view.post_text());
     d.push(view.images(&case.notification.attachments));
     d.push(view.fields());
+    view.similar(&mut d);
     view.coordinator_actions(&mut d);
     Parts {
         subject,

@@ -63,6 +63,7 @@ pub(super) fn new_case(view: &View<'_>, absent: &Option<String>) -> Parts {
             text: prev.clone(),
         });
     }
+    view.similar(&mut d);
     view.executor_actions(&mut d);
     Parts {
         subject,

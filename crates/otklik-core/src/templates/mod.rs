@@ -251,6 +251,48 @@ impl View<'_> {
         Block::Fields(rows)
     }
 
+    /// The earlier approved answers to posts like this one (the archive), one quote each:
+    /// case number or imported id, date, location, similarity; the earlier post (cut) and
+    /// its answer. Nothing when the archive offered none.
+    fn similar(&self, d: &mut Doc) {
+        let lang = self.lang();
+        for s in &self.case.similar {
+            let mut head = format!(
+                "{} {}",
+                tr(lang, "Похожее обращение", "A similar earlier post"),
+                s.id
+            );
+            if let Some(date) = s.date {
+                head.push_str(&format!(
+                    "{} {}",
+                    tr(lang, " от", ","),
+                    date.format(match lang {
+                        Language::Ru => "%d.%m.%Y",
+                        Language::En => "%Y-%m-%d",
+                    })
+                ));
+            }
+            if !s.location.trim().is_empty() {
+                head.push_str(&format!(", {}", s.location.trim()));
+            }
+            head.push_str(&format!(
+                " — {} {:.0}%",
+                tr(lang, "сходство", "similarity"),
+                (s.score * 100.0).clamp(0.0, 100.0)
+            ));
+            d.push(Block::Quote {
+                title: head,
+                text: format!(
+                    "{}: {}\n\n{}: {}",
+                    tr(lang, "Сообщение", "Post"),
+                    cut(&s.text, SIMILAR_POST_CHARS),
+                    tr(lang, "Согласованный ответ", "Approved answer"),
+                    cut(&s.answer, SIMILAR_ANSWER_CHARS)
+                ),
+            });
+        }
+    }
+
     fn post_text(&self) -> Block {
         Block::Quote {
             title: tr(self.lang(), "Текст сообщения", "Post text").to_string(),
@@ -613,5 +655,19 @@ pub fn render(view: &View<'_>, notice: &Notice) -> Rendered {
         html: Some(parts.doc.html()),
         attachments: parts.attachments,
         calendar: None,
+    }
+}
+
+/// An earlier post is shown cut to this many characters (the answer matters more).
+const SIMILAR_POST_CHARS: usize = 400;
+/// An earlier answer is shown cut to this many characters.
+const SIMILAR_ANSWER_CHARS: usize = 3000;
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }

@@ -230,6 +230,10 @@ pub struct Case {
     /// For a repeat: the answer approved on the earlier case, quoted to the executor (cl. 10).
     #[serde(default)]
     pub earlier_answer: Option<String>,
+    /// Earlier approved answers to posts like this one (the archive), best first, shown
+    /// to the executor with the case and to the coordinator with each draft.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub similar: Vec<crate::archive::Similar>,
     /// The case's deadlines.
     pub deadlines: CaseDeadlines,
     /// The draft waiting for the coordinator, or the last one returned for rework.
@@ -611,6 +615,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         executor: None,
         repeat_of: None,
         earlier_answer: None,
+        similar: Vec::new(),
         deadlines,
         draft: None,
         approved: None,

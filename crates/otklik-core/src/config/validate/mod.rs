@@ -17,8 +17,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::raw::{
-    RawCalendar, RawDeadlines, RawEscalation, RawExecutor, RawImap, RawIntake, RawPeople,
-    RawRouting, RawRule, RawService, RawSmtp,
+    RawArchive, RawCalendar, RawDeadlines, RawEscalation, RawExecutor, RawImap, RawIntake,
+    RawPeople, RawRouting, RawRule, RawService, RawSmtp,
 };
 use crate::config::{Config, ConfigError, Environment, Problem, SecretCheck};
 pub use address::{is_email, is_loopback, parse_address};
@@ -33,7 +33,7 @@ use servers::{imap, smtp};
 use service::service;
 
 const SECTIONS: &str = "service, imap, smtp, calendar, deadlines, people, executors, rules, \
-                        escalations, intake, routing";
+                        escalations, intake, routing, archive";
 
 /// The sections as deserialized.
 #[derive(Default)]
@@ -49,6 +49,7 @@ struct Raw {
     escalations: Vec<(usize, Spanned<RawEscalation>)>,
     intake: Option<Spanned<RawIntake>>,
     routing: Option<Spanned<RawRouting>>,
+    archive: Option<Spanned<RawArchive>>,
     /// Ids of `[[executors]]` entries that failed to deserialize (so rules naming them are
     /// not reported as undefined on top).
     broken_executor_ids: HashSet<String>,
@@ -101,6 +102,7 @@ pub(super) fn validate(
             "people" => raw.people = cx.section(v, name),
             "intake" => raw.intake = cx.section(v, name),
             "routing" => raw.routing = cx.section(v, name),
+            "archive" => raw.archive = cx.section(v, name),
             "executors" => {
                 raw.executors = cx.array(v, name);
                 if let Some(items) = v.get_ref().as_array() {
@@ -203,6 +205,7 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
             None
         }
     };
+    let archive = archive(cx, raw.archive.as_ref());
     Some(Config {
         path: cx.path.to_path_buf(),
         service: service?,
@@ -216,5 +219,24 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
         escalations,
         intake: intake?,
         routing: routing?,
+        archive,
     })
+}
+
+/// `[archive]`: the threshold is a similarity, above 0 and at most 1.
+fn archive(cx: &mut Ctx<'_>, s: Option<&Spanned<RawArchive>>) -> crate::config::ArchiveConfig {
+    let mut a = crate::config::ArchiveConfig::default();
+    if let Some(t) = s.and_then(|s| s.get_ref().threshold.as_ref()) {
+        let v = *t.get_ref();
+        if v > 0.0 && v <= 1.0 {
+            a.threshold = v;
+        } else {
+            cx.at(
+                t.span(),
+                "archive.threshold",
+                format!("{v} is no similarity: give a number above 0 and at most 1, such as 0.2"),
+            );
+        }
+    }
+    a
 }

@@ -1,0 +1,107 @@
+//! What an archive of 100,000 entries costs in memory: the service keeps the entries and
+//! their index in memory for as long as it runs, so this is its idle growth.
+//!
+//! `cargo run --release --example archive_memory [N]` builds the archive from the bench's
+//! synthetic entries (`benches/archive/entries.rs`) the way start-up does (one `add` per
+//! entry) and prints:
+//! - the heap the archive holds (bytes asked of the allocator and not given back, counted
+//!   by a wrapper around the system allocator), split into the entries and the index;
+//! - the process's resident set (`VmRSS` in `/proc/self/status`) before and after, what
+//!   `ps` and systemd show, allocator overhead included.
+#![allow(unsafe_code)] // GlobalAlloc is an unsafe trait: the counter forwards to System
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use otklik_core::archive::Archive;
+
+#[path = "../benches/archive/entries.rs"]
+mod entries;
+
+/// The system allocator, counting the bytes live.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call forwards to `System` with the same arguments; the counter only adds
+// and subtracts the sizes it was given.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// `VmRSS` of this process in kB (0 where /proc is not there).
+fn rss_kb() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let rss_before = rss_kb();
+    let heap_before = live();
+
+    // The entries alone, as the store hands them over.
+    let all = entries::entries(n);
+    let heap_entries = live() - heap_before;
+    drop(all);
+
+    // What start-up does: each entry read and added (the entries move into the archive).
+    let heap_start = live();
+    let mut archive = Archive::new();
+    for e in entries::entries(n) {
+        archive.add(e);
+    }
+    let heap_archive = live() - heap_start;
+    let rss_after = rss_kb();
+
+    println!("{} entries", archive.len());
+    println!(
+        "heap held by the archive: {:.1} MB (the entries as read: {:.1} MB; index and id map: {:.1} MB)",
+        mb(heap_archive),
+        mb(heap_entries),
+        mb(heap_archive.saturating_sub(heap_entries)),
+    );
+    println!(
+        "VmRSS: {:.1} MB before, {:.1} MB after: +{:.1} MB",
+        rss_before as f64 / 1e3,
+        rss_after as f64 / 1e3,
+        rss_after.saturating_sub(rss_before) as f64 / 1e3,
+    );
+    std::hint::black_box(&mut archive);
+}
