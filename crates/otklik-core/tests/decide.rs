@@ -1083,6 +1083,7 @@ fn a_code_quoted_in_a_mailto_link_is_cut_from_the_comments() {
     assert!(!comments.contains("%23"), "{comments}");
 }
 
+#[test]
 fn a_new_case_carries_the_earlier_answers_above_the_threshold_to_its_executor() {
     let c = config();
     let m = notification("ЖКХ", "Иван", "Нет воды.");
