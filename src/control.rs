@@ -40,6 +40,9 @@ pub enum Request {
     Resend { seq: u64 },
     /// What `otklik status` reports: only the running service answers it.
     Health,
+    /// The stored training examples of the routing model (`otklik route` trains the same
+    /// model as the service from them).
+    Training,
 }
 
 /// Cases travel as recorded: their attachments by name, type, hash and size, never the
@@ -60,6 +63,7 @@ pub enum Response {
         seq: u64,
     },
     Health(Box<crate::status::Facts>),
+    Training(Vec<crate::routing::signals::Taught>),
     Error(String),
 }
 
@@ -71,6 +75,7 @@ pub fn answer(store: &Store, req: &Request) -> Response {
             Request::OpenCases => Response::Cases(store.open_cases()?),
             Request::Case { number } => Response::Case(store.case_record(*number)?.map(Box::new)),
             Request::Facts(q) => Response::Facts(Box::new(crate::handler::facts(store, q)?)),
+            Request::Training => Response::Training(store.training()?),
             Request::Status => Response::Status {
                 cases: store.case_count(),
                 outbox: store.outbox_len(),
