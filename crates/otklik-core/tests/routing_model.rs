@@ -137,8 +137,8 @@ fn the_shipped_routing_on_the_held_out_set() {
     // first suggestion right in 50 % of those. The floors hold what was reached, so that a
     // change that makes routing worse fails here; the wrong-executor goal is held as is.
     assert!(f.pct(f.wrong, f.total) <= 2.0, "{f:?}");
-    assert!(f.pct(f.right, f.total) >= 85.0, "{f:?}");
-    assert!(f.pct(f.first_right, f.coordinator) >= 45.0, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 87.5, "{f:?}");
+    assert!(f.pct(f.first_right, f.coordinator) >= 55.0, "{f:?}");
 }
 
 /// k-fold cross-validation of the bare model (no rules) on the starter corpus: for each
@@ -218,9 +218,9 @@ fn cross_validation_on_the_starter_corpus() {
         .copied()
         .unwrap_or_default();
     // The model alone, on posts it did not learn from, at the default threshold (measured:
-    // right 42.7 %, wrong 2.2 %).
+    // right 51.2 %, wrong 1.7 %).
     assert!(at_default.2 <= 3.0, "{at_default:?}");
-    assert!(at_default.1 >= 38.0, "{at_default:?}");
+    assert!(at_default.1 >= 48.0, "{at_default:?}");
 }
 
 #[test]
