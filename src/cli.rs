@@ -119,6 +119,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
     },
+    /// How well routing did over cases detected in a date range (all cases by default):
+    /// first-choice accuracy by rule and by the model, cases left to the coordinator,
+    /// reassignments, the words behind them, and suggested rules.
+    RoutingReport {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Queued mail and dead letters (refused for good), one line each.
     Outbox {
         /// Only the dead letters.
@@ -377,6 +388,38 @@ fn execute_unescaped(cli: &Cli, out: &mut dyn Write) -> Result<(), UserError> {
                 ReportFormat::Json => report::json(&rows),
             };
             out.write_all(text.as_bytes()).map_err(io)
+        }
+        Command::RoutingReport { from, to, json } => {
+            let config = load_config(&cli.config, SecretCheck::Lenient)?;
+            let cases = Source::open(&config)?.cases(true)?;
+            let today = workflow::local_date(&config, Utc::now());
+            let from = match from {
+                Some(d) => parse_date(d)?,
+                None => cases
+                    .iter()
+                    .map(|c| workflow::local_date(&config, c.notification.detected_at))
+                    .min()
+                    .unwrap_or(today),
+            };
+            let to = match to {
+                Some(d) => parse_date(d)?,
+                None => today.max(from),
+            };
+            if to < from {
+                return Err(user("--to is before --from"));
+            }
+            let r = otklik_core::routing::report::build(&config, &cases, from, to);
+            if *json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&r).map_err(|e| user(e.to_string()))?
+                )
+                .map_err(io)
+            } else {
+                out.write_all(otklik_core::routing::report::text(&r).as_bytes())
+                    .map_err(io)
+            }
         }
         Command::Outbox { dead, resend, json } => {
             let config = load_config(&cli.config, SecretCheck::Lenient)?;
@@ -851,8 +894,9 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
     let now = Utc::now();
     let arrival = mail.date.unwrap_or(now);
     let questions = decide::questions(&mail, &config, arrival);
-    let facts = match Source::open(&config)
-        .ok()
+    let source = Source::open(&config).ok();
+    let facts = match source
+        .as_ref()
         .map(|s| s.ask(Request::Facts(Box::new(questions))))
     {
         Some(Ok(Response::Facts(f))) => *f,
@@ -860,6 +904,14 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         Some(Err(e)) => return Err(e),
         None => Facts::default(),
     };
+    // The same model as the service: the starter model and the examples cases confirmed.
+    let taught = match source.as_ref().map(|s| s.ask(Request::Training)) {
+        Some(Ok(Response::Training(t))) => t,
+        Some(Ok(_)) => return Err(user("unexpected answer from the daemon")),
+        Some(Err(e)) => return Err(e),
+        None => Vec::new(),
+    };
+    let model = otklik_core::routing::signals::trained(&config.routing.starter, &taught);
     // The proofs in replies need the service's key; without it (not readable here) a reply
     // shows as unproven.
     let secret = std::fs::read_to_string(config.service.state_dir.join("secret"))
@@ -870,7 +922,7 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         secret: &secret,
         now,
         arrival,
-        model: None,
+        model: Some(&model),
     };
     let decision = decide::decide(&mail, &facts, &cx);
     r.verdict = match &decision {

@@ -46,6 +46,9 @@ pub enum Request {
     ArchiveImport { rows: Vec<(usize, Entry)> },
     /// The earlier answers most like a post, any score (`otklik similar`).
     Similar(Box<Query>),
+    /// The stored training examples of the routing model (`otklik route` trains the same
+    /// model as the service from them).
+    Training,
 }
 
 /// Cases travel as recorded: their attachments by name, type, hash and size, never the
@@ -71,6 +74,7 @@ pub enum Response {
         count: usize,
     },
     Similar(Vec<Similar>),
+    Training(Vec<crate::routing::signals::Taught>),
     Error(String),
 }
 
@@ -118,6 +122,7 @@ pub fn answer_with(store: &Store, archive: Option<&Archive>, req: &Request) -> R
             Request::Similar(q) => {
                 Response::Similar(archive.map(|a| a.candidates(q)).unwrap_or_default())
             }
+            Request::Training => Response::Training(store.training()?),
             Request::Status => Response::Status {
                 cases: store.case_count(),
                 outbox: store.outbox_len(),

@@ -399,6 +399,10 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         secret.clone(),
         archive.clone(),
     ));
+    // The routing model: the starter corpus and every example cases confirmed, one pass.
+    handler
+        .train(&config_rx.borrow().clone())
+        .map_err(StartError::Store)?;
     let store_failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let mail_handler = Arc::new(MailHandler {
         handler,

@@ -75,10 +75,12 @@ pub fn monthly_once(
     };
     let cases = store.cases().collect::<Result<Vec<Case>, _>>()?;
     let rows = crate::report::build_at(config, &cases, from, to, Some(now));
+    let routing = otklik_core::routing::report::FirstChoice::of(config, &cases, from, to);
     let mail = crate::monthly::mail(
         config,
         secret,
         &rows,
+        &routing,
         from,
         to,
         &supervisor.email,

@@ -85,6 +85,21 @@ pub struct Handler {
     pub secret: Secret,
     /// Earlier approved answers: asked about each new post, told of each approved answer.
     pub archive: Arc<Archive>,
+    /// The routing model the service routes with: the config's starter model and every
+    /// example cases confirmed since, kept up to date after each commit.
+    model: std::sync::Mutex<Option<Learned>>,
+}
+
+/// The model trained on top of one config's starter model.
+struct Learned {
+    starter: Arc<crate::routing::Model>,
+    model: crate::routing::Model,
+}
+
+impl Learned {
+    fn model_ref(&self) -> &crate::routing::Model {
+        &self.model
+    }
 }
 
 impl Handler {
@@ -103,7 +118,58 @@ impl Handler {
             store,
             secret,
             archive,
+            model: std::sync::Mutex::new(None),
         }
+    }
+    /// Trains the routing model from the config's starter model and the stored examples
+    /// (one pass); done at start, and again when a reload brings another starter corpus.
+    /// Returns how many stored examples it learned.
+    pub fn train(&self, config: &Config) -> Result<usize, StoreError> {
+        let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        self.train_locked(config, &mut slot)
+    }
+
+    fn train_locked(
+        &self,
+        config: &Config,
+        slot: &mut Option<Learned>,
+    ) -> Result<usize, StoreError> {
+        let taught = self.store.training()?;
+        let starter = config.routing.starter.clone();
+        let model = crate::routing::signals::trained(&starter, &taught);
+        tracing::info!(
+            stored = taught.len(),
+            examples = model.examples(),
+            "routing model trained"
+        );
+        *slot = Some(Learned { starter, model });
+        Ok(taught.len())
+    }
+
+    /// The model for this config, trained first if it was not for this config's starter.
+    fn current_model<'a>(
+        &self,
+        config: &Config,
+        slot: &'a mut Option<Learned>,
+    ) -> Result<&'a crate::routing::Model, StoreError> {
+        let fresh = slot
+            .as_ref()
+            .is_some_and(|l| Arc::ptr_eq(&l.starter, &config.routing.starter));
+        if !fresh {
+            self.train_locked(config, slot)?;
+        }
+        Ok(slot
+            .get_or_insert_with(|| Learned {
+                starter: config.routing.starter.clone(),
+                model: (*config.routing.starter).clone(),
+            })
+            .model_ref())
+    }
+
+    /// A copy of the model the service routes with now (for tests and the control socket).
+    pub fn model(&self, config: &Config) -> Result<crate::routing::Model, StoreError> {
+        let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(self.current_model(config, &mut slot)?.clone())
     }
 
     /// Handles raw message bytes that arrived at `arrival`, at time `now`.
@@ -300,8 +366,22 @@ impl Handler {
             .filter(|(c, _)| c.approved.is_some())
             .map(|(c, _)| c.clone())
             .collect();
+        let taught = commit.training.clone();
         match self.store.commit(commit) {
             Ok(()) => {
+                if !taught.is_empty() {
+                    let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(l) = slot.as_mut() {
+                        for t in &taught {
+                            crate::routing::signals::apply(&mut l.model, t);
+                        }
+                    }
+                    tracing::info!(
+                        case = taught[0].case,
+                        examples = taught.len(),
+                        "routing model learned from the case"
+                    );
+                }
                 // The one place an approved answer joins the archive: after its commit.
                 for case in &approved {
                     self.archive.add_case(case);
@@ -369,13 +449,14 @@ impl Handler {
         .unwrap_or_default();
         let mut facts = facts(&self.store, Some(&self.archive), &questions)?;
         facts.confirmed = confirmed;
+        let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        let model = self.current_model(config, &mut slot)?;
         let cx = Context {
             config,
             secret: &self.secret,
             now,
             arrival,
-            // Learning from events is not wired yet: the config's starter model.
-            model: None,
+            model: Some(model),
         };
         Ok(
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -591,6 +672,7 @@ impl Handler {
                 from,
                 until,
                 rows,
+                routing,
                 note,
             } => {
                 let nonce = self.store.generate_id()?;
@@ -598,6 +680,7 @@ impl Handler {
                     config,
                     &self.secret,
                     &rows,
+                    &routing,
                     from,
                     until,
                     &to,
@@ -632,6 +715,13 @@ impl Handler {
                 if new {
                     commit.new_case = Some(outcome.case.number);
                 }
+                let old = if new {
+                    None
+                } else {
+                    self.store.case_record(outcome.case.number)?
+                };
+                commit.training =
+                    crate::routing::signals::learned(config, old.as_ref(), &outcome.case, now);
                 let dues = workflow::schedule(&outcome.case, config);
                 let id = outcome.case.id.clone();
                 commit.cases.push((outcome.case, dues));
@@ -729,12 +819,14 @@ fn confirmed(decision: Decision, how: &str) -> Decision {
             from,
             until,
             rows,
+            routing,
             note,
         } => Decision::Report {
             to,
             from,
             until,
             rows,
+            routing,
             note: format!("{how}: {note}"),
         },
         Decision::Case {

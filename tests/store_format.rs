@@ -302,6 +302,10 @@ name = "ЖКХ"
 topic = ["ЖКХ*"]
 executor = "housing"
 
+# One executor: a model would route everything to it; case 7 must stay unassigned.
+[routing]
+model = false
+
 [[escalations]]
 deadline = "draft"
 at = "-1h"

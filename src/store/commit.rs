@@ -7,6 +7,7 @@ use super::due::{DueRecord, due_key};
 use super::ledger::InboundRecord;
 use super::outbox::{OutMail, Queued};
 use super::progress::IN_PROGRESS;
+use super::training::training_row;
 use super::{NEXT_CASE, OPEN_CASES, Store, StoreError, dec, enc, transaction_result, u64_from};
 use crate::inbound::sha256_hex;
 use crate::workflow::{Case, Due};
@@ -33,6 +34,8 @@ pub struct Commit {
     pub meta: Vec<(String, String)>,
     /// Due entries the timer has dealt with: removed unless a case's new schedule has them.
     pub forget_due: Vec<Due>,
+    /// Training examples of the routing model the cases of this commit confirmed.
+    pub training: Vec<crate::routing::signals::Taught>,
     /// The message in hand is dealt with: its "in progress" mark ([`InProgress`]) goes in
     /// the same transaction as its outcome.
     pub clears_mark: bool,
@@ -174,6 +177,11 @@ impl Store {
             .collect::<Result<_, StoreError>>()?;
         let new_case = commit.new_case;
         let forget_keys: Vec<Vec<u8>> = commit.forget_due.iter().map(due_key).collect();
+        let training_rows: Vec<(Vec<u8>, Vec<u8>)> = commit
+            .training
+            .iter()
+            .map(training_row)
+            .collect::<Result<_, StoreError>>()?;
 
         let result = (
             &self.cases,
@@ -189,6 +197,7 @@ impl Store {
             &self.attachments,
             &self.outbox_body,
             &self.outbox_due,
+            &self.training,
         )
             .transaction(
                 |(
@@ -205,6 +214,7 @@ impl Store {
                     attachments,
                     outbox_body,
                     outbox_due,
+                    training,
                 )| {
                     if let Some(number) = new_case {
                         let next = meta.get(NEXT_CASE)?.and_then(|v| u64_from(&v)).unwrap_or(1);
@@ -293,6 +303,9 @@ impl Store {
                     }
                     for (k, v) in &commit.meta {
                         meta.insert(k.as_bytes(), v.as_bytes())?;
+                    }
+                    for (k, v) in &training_rows {
+                        training.insert(k.as_slice(), v.as_slice())?;
                     }
                     if commit.clears_mark {
                         meta.remove(IN_PROGRESS)?;

@@ -24,6 +24,7 @@ mod due;
 mod ledger;
 mod outbox;
 mod progress;
+mod training;
 
 pub use cases::norm;
 pub use commit::Commit;
@@ -123,6 +124,8 @@ pub struct Store {
     outbox_body: sled::Tree,
     /// The outbox by when each mail is due: `due ms ‖ seq` (see [`Queued`]).
     outbox_due: sled::Tree,
+    /// The training examples of the routing model cases confirmed (see [`training`]).
+    training: sled::Tree,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
@@ -190,6 +193,7 @@ impl Store {
             attachments: tree("attachments")?,
             outbox_body: tree("outbox_body")?,
             outbox_due: tree("outbox_due")?,
+            training: tree("training")?,
             writer: std::sync::Arc::new(std::sync::Mutex::new(())),
             db,
         };

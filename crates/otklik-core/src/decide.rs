@@ -141,6 +141,8 @@ pub enum Decision {
         until: NaiveDate,
         /// One row per case detected in the period.
         rows: Vec<crate::report::Row>,
+        /// The first-choice accuracy of routing over the same cases.
+        routing: crate::routing::report::FirstChoice,
         /// What was done, in a line for the ledger.
         note: String,
     },
@@ -922,6 +924,12 @@ fn self_service(
             from: *from,
             until: *until,
             rows: crate::report::build_at(config, &facts.all_cases, *from, *until, Some(cx.now)),
+            routing: crate::routing::report::FirstChoice::of(
+                config,
+                &facts.all_cases,
+                *from,
+                *until,
+            ),
             note: format!("report {from}..{until} to {address}"),
         }),
         Keyword::Report(..) => refuse("ОТЧЁТ / REPORT is for the coordinator and the supervisor"),

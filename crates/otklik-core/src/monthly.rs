@@ -20,6 +20,7 @@ use crate::compose::{self, ComposeError, OutMail};
 use crate::config::{Config, Language};
 use crate::html;
 use crate::report::{self, Row};
+use crate::routing::report::{Accuracy, FirstChoice};
 use crate::templates::tr;
 
 /// The store key of the last month sent (`YYYY-MM`).
@@ -214,13 +215,53 @@ fn intro(lang: Language, from: NaiveDate, to: NaiveDate) -> String {
     )
 }
 
-/// The plain-text body: the intro and the table.
-pub fn text(config: &Config, rows: &[Row], from: NaiveDate, to: NaiveDate) -> String {
+/// The routing section: how often the first executor given was the one who drafted.
+pub fn routing_lines(lang: Language, routing: &FirstChoice) -> Vec<String> {
+    let line = |what: &str, a: &Accuracy| match a.percent() {
+        Some(p) => format!(
+            "{what}: {} {p:.1} % ({} {} {})",
+            tr(lang, "верно", "right"),
+            a.right,
+            tr(lang, "из", "of"),
+            a.checked
+        ),
+        None => format!(
+            "{what}: {} {}",
+            a.routed,
+            tr(lang, "дел, ответов ещё нет", "cases, no answers yet")
+        ),
+    };
+    vec![
+        tr(
+            lang,
+            "Маршрутизация (первый назначенный исполнитель — тот, кто подготовил ответ):",
+            "Routing (the first executor given is the one who drafted the answer):",
+        )
+        .to_string(),
+        line(tr(lang, "по правилам", "by rules"), &routing.rules),
+        line(tr(lang, "по модели", "by the model"), &routing.model),
+        format!(
+            "{}: {}",
+            tr(lang, "оставлено координатору", "left to the coordinator"),
+            routing.coordinator
+        ),
+    ]
+}
+
+/// The plain-text body: the intro, the table and the routing figures.
+pub fn text(
+    config: &Config,
+    rows: &[Row],
+    routing: &FirstChoice,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> String {
     let lang = config.service.language;
     format!(
-        "{}\n\n{}\n{}\n",
+        "{}\n\n{}\n{}\n\n{}\n",
         intro(lang, from, to),
         report::table(config, rows),
+        routing_lines(lang, routing).join("\n  "),
         tr(
             lang,
             "Таблица во вложении (CSV, открывается в Excel).",
@@ -229,8 +270,14 @@ pub fn text(config: &Config, rows: &[Row], from: NaiveDate, to: NaiveDate) -> St
     )
 }
 
-/// The HTML body: the table and the chart (`cid:chart`).
-pub fn html_body(config: &Config, rows: &[Row], from: NaiveDate, to: NaiveDate) -> String {
+/// The HTML body: the table, the chart (`cid:chart`) and the routing figures.
+pub fn html_body(
+    config: &Config,
+    rows: &[Row],
+    routing: &FirstChoice,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> String {
     let lang = config.service.language;
     let title = subject(config, from, to);
     let mut s = format!(
@@ -251,13 +298,22 @@ pub fn html_body(config: &Config, rows: &[Row], from: NaiveDate, to: NaiveDate) 
         s.push_str("</tr>\n");
     }
     s.push_str(&format!(
-        "</table>\n<p><img src=\"cid:chart\" alt=\"{}\"></p>\n</body></html>\n",
+        "</table>\n<p><img src=\"cid:chart\" alt=\"{}\"></p>\n",
         html::escape(tr(
             lang,
             "Своевременность по исполнителям",
             "On time per executor"
         ))
     ));
+    let lines = routing_lines(lang, routing);
+    if let Some((head, rest)) = lines.split_first() {
+        s.push_str(&format!("<p>{}</p>\n<ul>\n", html::escape(head)));
+        for l in rest {
+            s.push_str(&format!("<li>{}</li>\n", html::escape(l)));
+        }
+        s.push_str("</ul>\n");
+    }
+    s.push_str("</body></html>\n");
     s
 }
 
@@ -276,6 +332,7 @@ pub fn mail(
     config: &Config,
     secret: &Secret,
     rows: &[Row],
+    routing: &FirstChoice,
     from: NaiveDate,
     to_date: NaiveDate,
     to: &str,
@@ -306,10 +363,14 @@ pub fn mail(
     let csv_type =
         ContentType::parse("text/csv; charset=utf-8").map_err(|_| MonthlyError::ContentType)?;
     let related = MultiPart::related()
-        .singlepart(SinglePart::html(html_body(config, rows, from, to_date)))
+        .singlepart(SinglePart::html(html_body(
+            config, rows, routing, from, to_date,
+        )))
         .singlepart(MimeAttachment::new_inline("chart".to_string()).body(png, png_type));
     let alternative = MultiPart::alternative()
-        .singlepart(SinglePart::plain(text(config, rows, from, to_date)))
+        .singlepart(SinglePart::plain(text(
+            config, rows, routing, from, to_date,
+        )))
         .multipart(related);
     let csv_name = format!(
         "otklik-{}-{}.csv",

@@ -137,8 +137,8 @@ fn the_shipped_routing_on_the_held_out_set() {
     // first suggestion right in 50 % of those. The floors hold what was reached, so that a
     // change that makes routing worse fails here; the wrong-executor goal is held as is.
     assert!(f.pct(f.wrong, f.total) <= 2.0, "{f:?}");
-    assert!(f.pct(f.right, f.total) >= 85.0, "{f:?}");
-    assert!(f.pct(f.first_right, f.coordinator) >= 45.0, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 87.5, "{f:?}");
+    assert!(f.pct(f.first_right, f.coordinator) >= 55.0, "{f:?}");
 }
 
 /// k-fold cross-validation of the bare model (no rules) on the starter corpus: for each
@@ -218,40 +218,9 @@ fn cross_validation_on_the_starter_corpus() {
         .copied()
         .unwrap_or_default();
     // The model alone, on posts it did not learn from, at the default threshold (measured:
-    // right 42.7 %, wrong 2.2 %).
+    // right 51.2 %, wrong 1.7 %).
     assert!(at_default.2 <= 3.0, "{at_default:?}");
-    assert!(at_default.1 >= 38.0, "{at_default:?}");
-}
-
-/// The grid the knobs were chosen on (not run by default: it only prints).
-#[test]
-#[ignore]
-fn tune_on_the_starter_corpus() {
-    let corpus = model::parse_corpus(model::STARTER_CORPUS).unwrap();
-    let thresholds = [0.5, 0.6, 0.7, 0.8, 0.9];
-    for prefix in [0, 4, 5] {
-        for alpha in [0.05, 0.1, 0.25] {
-            for topic_weight in [1.0, 2.0] {
-                for temperature in [1.0, 1.5, 2.0, 3.0] {
-                    let p = Params {
-                        alpha,
-                        topic_weight,
-                        temperature,
-                        prefix,
-                    };
-                    let rows = cross_validate(&corpus, p, 5, &thresholds);
-                    let line: Vec<String> = rows
-                        .iter()
-                        .map(|(th, r, w, l, f)| format!("{th}:{r:.0}/{w:.1}/{l:.0}/{f:.0}"))
-                        .collect();
-                    println!(
-                        "p={prefix} a={alpha} tw={topic_weight} T={temperature}  {}",
-                        line.join("  ")
-                    );
-                }
-            }
-        }
-    }
+    assert!(at_default.1 >= 48.0, "{at_default:?}");
 }
 
 #[test]
@@ -469,4 +438,224 @@ fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
             .unwrap_or(0.0)
     };
     assert!(p(&after, "economy") > p(&before, "economy"));
+
+    // What the service stores after each event: only what the event taught anew.
+    let c1 = reply(
+        &out.case,
+        &coordinator,
+        Role::Coordinator,
+        Action::Assign("finance".into()),
+        "",
+    );
+    let c2 = reply(&c1, &finance, Role::Executor, Action::Decline, "");
+    let c3 = reply(
+        &c2,
+        &coordinator,
+        Role::Coordinator,
+        Action::Assign("economy".into()),
+        "",
+    );
+    let c4 = reply(
+        &c3,
+        &economy,
+        Role::Executor,
+        Action::Draft(otklik_core::workflow::DraftKind::Answer),
+        "Откроется.",
+    );
+    let taught = |old: Option<&workflow::Case>, new: &workflow::Case| -> Vec<Signal> {
+        signals::learned(&config, old, new, n.detected_at)
+            .into_iter()
+            .map(|t| t.signal)
+            .collect()
+    };
+    assert!(taught(None, &out.case).is_empty());
+    assert_eq!(
+        taught(Some(&out.case), &c1),
+        [Signal::Positive("finance".into())]
+    );
+    assert_eq!(taught(Some(&c1), &c2), [Signal::Negative("finance".into())]);
+    assert_eq!(taught(Some(&c2), &c3), [Signal::Positive("economy".into())]);
+    // The draft confirms what the coordinator's НАЗНАЧИТЬ taught: nothing new.
+    assert!(taught(Some(&c3), &c4).is_empty());
+    // Replaying the stored examples on the starter model gives the model taught directly.
+    let stored: Vec<signals::Taught> = signals::learned(&config, None, &case, n.detected_at);
+    let replayed = signals::trained(&config.routing.starter, &stored);
+    assert_eq!(
+        replayed.predict(&Example::of(&n), 3),
+        model.predict(&Example::of(&n), 3)
+    );
+
+    // The routing report reads the same history.
+    let day = workflow::local_date(&config, n.detected_at);
+    let r = otklik_core::routing::report::build(&config, std::slice::from_ref(&case), day, day);
+    assert_eq!(r.cases, 1);
+    assert_eq!(r.coordinator.cases, 1);
+    assert_eq!(r.coordinator.assigned, 1);
+    assert_eq!(r.coordinator.with_suggestion, 1);
+    let first_was_finance = suggestions[0].executor == "finance";
+    assert_eq!(
+        r.coordinator.first_suggestion,
+        usize::from(first_was_finance)
+    );
+    assert_eq!((r.reassigned, r.declined, r.reassignments), (1, 1, 1));
+    // Outside the period: nothing.
+    let r = otklik_core::routing::report::build(
+        &config,
+        &[case],
+        day.succ_opt().unwrap(),
+        day.succ_opt().unwrap(),
+    );
+    assert_eq!(r.cases, 0);
+}
+
+#[test]
+fn the_routing_report_judges_first_choices_and_suggests_rules() {
+    use otklik_core::routing::report;
+    use otklik_core::workflow::{self, Ctx};
+    use otklik_core::workflow::{HistoryEntry, HistoryEvent};
+    let config = shipped();
+    let coordinator = config.people.coordinator.email.clone();
+    let email = |id: &str| config.executor(id).unwrap().email.clone();
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
+    let entry = |event, by: &str, detail: &str| HistoryEntry {
+        at,
+        event,
+        by: by.to_string(),
+        detail: detail.to_string(),
+    };
+    let n0 = notification(0, "Прочее", "с. Волчиха", "x");
+    let base = workflow::open(
+        1,
+        n0,
+        workflow::classify(&config, &notification(0, "", "", "x"), None),
+        Ctx {
+            config: &config,
+            absences: &routing::Absences::new(),
+            now: at,
+        },
+    )
+    .case;
+    let case = |i: usize, text: &str, history: Vec<HistoryEntry>| {
+        let mut c = base.clone();
+        c.number = i as u64;
+        c.notification = notification(i, "Прочее", "с. Волчиха", text);
+        c.history = history;
+        c
+    };
+    let mut cases = Vec::new();
+    // Three posts about a «семафор» the model gave to housing: declined, drafted by economy.
+    for i in 0..3 {
+        cases.push(case(
+            i,
+            "Семафор на переезде сломан",
+            vec![
+                entry(
+                    HistoryEvent::Assigned,
+                    "otklik",
+                    "to housing (routing model, 85 %: семафор)",
+                ),
+                entry(HistoryEvent::Declined, &email("housing"), "не моё"),
+                entry(HistoryEvent::Unassigned, "otklik", "declined"),
+                entry(HistoryEvent::Assigned, &coordinator, "to economy"),
+                entry(HistoryEvent::Draft, &email("economy"), "ответ"),
+            ],
+        ));
+    }
+    // A rule right twice, wrong once (the coordinator moved it, finance drafted).
+    for (i, drafter) in [(3, "housing"), (4, "housing"), (5, "finance")] {
+        let mut h = vec![entry(
+            HistoryEvent::Assigned,
+            "otklik",
+            "to housing (rule «ЖКХ»)",
+        )];
+        if drafter != "housing" {
+            h.push(entry(HistoryEvent::Assigned, &coordinator, "to finance"));
+        }
+        h.push(entry(HistoryEvent::Draft, &email(drafter), "ответ"));
+        cases.push(case(i, "Нет воды", h));
+    }
+    // Left to the coordinator, who took the first suggestion; another not yet assigned.
+    cases.push(case(
+        6,
+        "Непонятно что",
+        vec![
+            entry(HistoryEvent::Unassigned, "otklik", "no routing rule matched and the routing model is not sure enough (best guess culture at 40 %)"),
+            entry(HistoryEvent::Assigned, &coordinator, "to culture"),
+        ],
+    ));
+    cases.push(case(
+        7,
+        "Совсем непонятно",
+        vec![entry(
+            HistoryEvent::Unassigned,
+            "otklik",
+            "no routing rule matched",
+        )],
+    ));
+    let day = workflow::local_date(&config, at);
+    let r = report::build(&config, &cases, day, day);
+    assert_eq!(r.cases, 8);
+    assert_eq!(
+        r.model,
+        report::Accuracy {
+            routed: 3,
+            checked: 3,
+            right: 0
+        }
+    );
+    assert_eq!(
+        r.rules,
+        report::Accuracy {
+            routed: 3,
+            checked: 3,
+            right: 2
+        }
+    );
+    assert_eq!(r.by_rule.len(), 1);
+    assert_eq!(r.by_rule[0].rule, "ЖКХ");
+    assert_eq!(
+        r.coordinator,
+        report::Coordinator {
+            cases: 2,
+            assigned: 1,
+            with_suggestion: 1,
+            first_suggestion: 1
+        }
+    );
+    assert_eq!((r.reassigned, r.declined, r.reassignments), (4, 3, 4));
+    assert!(
+        r.risky_words
+            .iter()
+            .any(|w| w.word == "семафор" && w.reassigned == 3),
+        "{:?}",
+        r.risky_words
+    );
+    let rule = r
+        .suggested_rules
+        .iter()
+        .find(|s| s.word == "семафор")
+        .expect("a suggested rule");
+    assert_eq!((rule.executor.as_str(), rule.times), ("economy", 3));
+    assert!(
+        rule.toml.contains("words = [\"семафор\"]") && rule.toml.contains("executor = \"economy\""),
+        "{}",
+        rule.toml
+    );
+    // The suggestion is a valid rule of the config.
+    let with = shipped_with(|t| format!("{t}\n{}", rule.toml));
+    assert!(with.is_ok(), "{:?}", with.err().map(|e| e.to_string()));
+    // «воды» was reassigned once only: no rule for it.
+    assert!(r.suggested_rules.iter().all(|s| s.word != "воды"));
+    let text = report::text(&r);
+    assert!(
+        text.contains("семафор") && text.contains("66.7 %"),
+        "{text}"
+    );
+    let first = report::FirstChoice::from(&r);
+    let lines =
+        otklik_core::monthly::routing_lines(otklik_core::config::Language::Ru, &first).join("\n");
+    assert!(
+        lines.contains("66.7 %") && lines.contains("0.0 %"),
+        "{lines}"
+    );
 }

@@ -14,6 +14,7 @@ use crate::config::{Config, Executor, Rule};
 use crate::intake::Notification;
 
 pub mod model;
+pub mod report;
 pub mod signals;
 
 pub use model::{Example, Labelled, Model, Probability, Suggestion};

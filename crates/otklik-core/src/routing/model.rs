@@ -138,6 +138,11 @@ const STOP: &[&str] = &[
     "пожалуйст",
 ];
 
+/// Whether a word or stem says nothing about competence (a function word).
+pub fn is_stop(word: &str) -> bool {
+    STOP.contains(&word)
+}
+
 /// The model's knobs, fixed when it is created (defaults: [`ALPHA`], [`TOPIC_WEIGHT`],
 /// [`TEMPERATURE`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
