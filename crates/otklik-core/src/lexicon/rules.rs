@@ -531,6 +531,9 @@ impl Builtin {
         };
         for i in start..end {
             let w = &words[i].token.text;
+            if words[i].token.quoted {
+                continue;
+            }
             if words[i].is(Sec::Noun) && !first_person(i) {
                 return Some(format!("оскорбление: {w}"));
             }
