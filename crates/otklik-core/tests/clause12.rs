@@ -89,27 +89,33 @@ fn dev_set_is_judged_right_row_by_row() {
     assert!(s.wrong.is_empty(), "{:#?}", s.wrong);
 }
 
-#[test]
-fn held_out_set_is_measured_and_held_to_a_floor() {
-    let rows = rows("heldout.tsv");
+/// Judge a labelled file, print its figures and every wrong row, and return the score.
+fn measure(name: &str, what: &str) -> Score {
+    let rows = rows(name);
     let s = score(shipped(), &rows);
-    assert!(
-        s.abusive >= 40 && s.legit >= 40,
-        "{} / {}",
-        s.abusive,
-        s.legit
-    );
     eprintln!(
-        "held-out: abusive excluded {}/{} ({:.0} %), legitimate excluded {}/{}",
+        "{what}: abusive excluded {}/{} ({:.0} %), legitimate excluded {}/{}",
         s.abusive_excluded,
         s.abusive,
-        100.0 * s.abusive_excluded as f64 / s.abusive as f64,
+        100.0 * s.abusive_excluded as f64 / s.abusive.max(1) as f64,
         s.legit_excluded,
         s.legit
     );
     for w in &s.wrong {
         eprintln!("  {w}");
     }
+    s
+}
+
+#[test]
+fn held_out_set_is_measured_and_held_to_a_floor() {
+    let s = measure("heldout.tsv", "held-out");
+    assert!(
+        s.abusive >= 40 && s.legit >= 40,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
     // The floor: a legitimate post goes unanswered only rarely, most abuse is caught.
     // Measured before any tuning: 22/40 abusive, 0/40 legitimate excluded (see the report
     // in the commit history); the floor keeps what was reached from sliding back.
@@ -122,6 +128,19 @@ fn held_out_set_is_measured_and_held_to_a_floor() {
         s.abusive_excluded * 100 >= s.abusive * 55,
         "abusive posts missed: {:#?}",
         s.wrong
+    );
+}
+
+/// The second held-out set (`heldout2.tsv`), written before the second round of rule
+/// changes and never tuned on: measured and printed.
+#[test]
+fn second_held_out_set_is_measured() {
+    let s = measure("heldout2.tsv", "held-out 2");
+    assert!(
+        s.abusive >= 60 && s.legit >= 60,
+        "{} / {}",
+        s.abusive,
+        s.legit
     );
 }
 
