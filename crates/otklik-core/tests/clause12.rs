@@ -1,7 +1,9 @@
 //! Clause 12 as shipped (the built-in rules and `config/exclude-words.txt`) on labelled
-//! posts: every row of `data/clause12/dev.tsv` must be judged right; the held-out set
-//! (`heldout.tsv`, written before the rules were tuned and never tuned on) is measured,
-//! its figures printed, and held to a floor. Also: reading a hostile megabyte is linear.
+//! posts: every row of `data/clause12/dev.tsv` must be judged right; the held-out sets are
+//! measured, their figures printed, and held to a floor — `heldout.tsv` (written before the
+//! first round of rules; its misses shaped the second, so it is tuned on now) and
+//! `heldout2.tsv` (written before the second round, never tuned on row by row). Also:
+//! reading a hostile megabyte is linear.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
 
 use otklik_core::lexicon::Lexicon;
@@ -116,31 +118,44 @@ fn held_out_set_is_measured_and_held_to_a_floor() {
         s.abusive,
         s.legit
     );
-    // The floor: a legitimate post goes unanswered only rarely, most abuse is caught.
-    // Measured before any tuning: 22/40 abusive, 0/40 legitimate excluded (see the report
-    // in the commit history); the floor keeps what was reached from sliding back.
+    // Measured before any tuning: 22/40 abusive, 0/40 legitimate excluded; 23/40 after the
+    // first round. Its misses then shaped the second round, so it is tuned on now (40/40):
+    // the floor only keeps that from sliding back; heldout2.tsv says how the rules do.
     assert_eq!(
         s.legit_excluded, 0,
         "legitimate posts excluded: {:#?}",
         s.wrong
     );
-    assert!(
-        s.abusive_excluded * 100 >= s.abusive * 55,
+    assert_eq!(
+        s.abusive_excluded, s.abusive,
         "abusive posts missed: {:#?}",
         s.wrong
     );
 }
 
 /// The second held-out set (`heldout2.tsv`), written before the second round of rule
-/// changes and never tuned on: measured and printed.
+/// changes: measured, printed and held to a floor.
 #[test]
-fn second_held_out_set_is_measured() {
+fn second_held_out_set_is_measured_and_held_to_a_floor() {
     let s = measure("heldout2.tsv", "held-out 2");
     assert!(
         s.abusive >= 60 && s.legit >= 60,
         "{} / {}",
         s.abusive,
         s.legit
+    );
+    // First measured at 14/68 abusive, 1/68 legitimate excluded, before the second round;
+    // 65/68 and 0/68 after it (the three misses are veiled threats with no threatening
+    // word: "жалко будет, если сгорит"). The floor is what was reached.
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert!(
+        s.abusive_excluded >= 65,
+        "abusive posts missed: {:#?}",
+        s.wrong
     );
 }
 
@@ -155,6 +170,37 @@ fn the_reason_names_the_rule_and_the_words() {
     assert!(why.contains("х*й"), "{why}");
     // A word-list entry is reported as written in the list.
     assert!(lx.find("Хуйня").unwrap().starts_with('/'));
+}
+
+#[test]
+fn the_second_round_categories_give_their_reasons() {
+    let lx = shipped();
+    let cases = [
+        // A harm verb by its derived forms: 1st person plural, imperative plural.
+        ("Замочим вашего прораба", "угроза: замочим"),
+        ("Вздёрните этого главу", "угроза: вздерните этого главу"),
+        // Bare, as an ultimatum to someone.
+        ("Не уберёте свалку — спалим", "угроза: спалим"),
+        // A set phrase, aimed or not.
+        ("Мэра на вилы!", "угроза: мэра на вилы"),
+        ("Скоро пустим красного петуха", "угроза: красного петуха"),
+        // A zoomorphic insult said of someone, a derived hard insult.
+        ("Крысы из администрации", "оскорбление: крысы"),
+        ("Ну вы и дебилоиды", "оскорбление: дебилоиды"),
+        // A sign or a Latin letter hiding a letter.
+        ("Нах$р", "мат со скрытыми буквами: нах*р"),
+    ];
+    for (post, why) in cases {
+        assert_eq!(lx.find(post).as_deref(), Some(why), "{post}");
+    }
+    for post in [
+        "Сами закопаем, дайте экскаватор — если надо",
+        "Свиньи с фермы бродят по трассе",
+        "Не пожалеете, если приедете на ярмарку",
+        "Вандалы оторвали номер дома, повесьте новый",
+    ] {
+        assert_eq!(lx.find(post), None, "{post}");
+    }
 }
 
 #[test]
@@ -221,10 +267,14 @@ fn a_hostile_megabyte_is_read_in_linear_work() {
         assert!(n.work <= WORK_PER_CHAR * chars, "{} for {chars}", n.work);
         assert!(n.tokens.iter().all(|t| t.text.chars().count() <= 40));
     }
-    // And the whole judgment on a long post finishes with an answer.
+    // And the whole judgment on a long post finishes with an answer. The judgment looks at
+    // bounded windows around each word and reads clause and sentence context from one
+    // pass, so one endless sentence of harm verbs and insults costs linear work too.
     let lx = shipped();
     let long = format!("{}Спалю вашу контору", "Дорога плохая. ".repeat(5_000));
     assert!(lx.find(&long).is_some());
+    let one_sentence = "сами спалим козлы если надо закопаем и ".repeat(20_000);
+    assert_eq!(lx.find(&one_sentence), None);
 }
 
 proptest! {

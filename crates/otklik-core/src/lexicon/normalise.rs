@@ -2,20 +2,24 @@
 //! undone of the disguises people use to slip obscenity and threats past a word list.
 //!
 //! - lower case, `ё` read as `е`;
-//! - in a word with a Cyrillic letter, Latin look-alikes (`xyй`, `cука`), the digits `0`,
-//!   `3`, `6` (`пи3дец`) and `@` (`бл@дь`) read as the Cyrillic letters they stand for;
+//! - in a word with a Cyrillic letter, Latin look-alikes (`xyй`, `cука`, `пиzдец`), the
+//!   Ukrainian `і`, the digits `0`, `3`, `4`, `6` (`пи3дец`) and `@` (`бл@дь`) read as the
+//!   Cyrillic letters they stand for;
 //! - a letter stretched three or more times is one letter (`хууууй`, `убьюююю`); doubled
 //!   letters stay (Russian has many), the caller may try them collapsed too;
-//! - masks: `*`, `#`, `@` inside a word, and two or more dots right after its first
-//!   letters (`п..дец`), are hidden letters ([`Token::masked`]); a `#` or `@` that starts a
-//!   word (a hashtag, a user name) and a footnote `*` after a long word are not;
+//! - masks: `*`, `#`, `@` inside a word, `%`, `$`, `&` between its letters (`пи%дец`,
+//!   `нах$р`), `!` or `?` or two or more dots right after its first one to three letters
+//!   and before a letter (`п!здец`, `п..дец`), are hidden letters ([`Token::masked`]); a
+//!   `#` or `@` that starts a word (a hashtag, a user name) and a footnote `*` after a long
+//!   word are not;
 //! - letters spelt out one at a time (`х у й`, `х.у.й`, `е-б-а-т-ь`, `п.и.з.дец`) are
 //!   joined into one word;
 //! - invisible characters (soft hyphen, zero-width space and joiners) are dropped.
 //!
 //! The text is also cut into sentences (at `.`, `!`, `?`, `;` and line breaks, but not
-//! inside quotation marks) and every word knows whether it is quoted and whether a dash
-//! stands before it, which is all the threat and insult rules need.
+//! inside quotation marks) and every word knows whether it is quoted, whether a dash
+//! stands before it and whether it starts a clause (after a comma, colon, dash or
+//! bracket, or at a sentence start), which is all the threat and insult rules need.
 //!
 //! Linear: every character is looked at a bounded number of times and a word is cut at
 //! [`MAX_WORD_CHARS`], so a megabyte of hostile text costs a few passes, never more.
@@ -40,6 +44,9 @@ pub struct Token {
     pub quoted: bool,
     /// A dash (`—`, `–`, or ` - `) stands between this word and the one before.
     pub after_dash: bool,
+    /// The word starts a clause: the first of its sentence, or after a comma, colon, dash
+    /// or bracket.
+    pub clause_start: bool,
 }
 
 /// A post read for clause 12: its words, and the whole text rebuilt from them with the
@@ -88,7 +95,14 @@ fn homoglyph(c: char) -> char {
         't' => 'т',
         'x' => 'х',
         'y' => 'у',
+        'z' => 'з',
+        'i' | 'і' | 'ї' => 'и',
+        'd' | 'g' => 'д',
+        'l' => 'л',
+        'w' => 'ш',
+        'є' => 'е',
         '3' => 'з',
+        '4' => 'ч',
         _ => c,
     }
 }
@@ -128,6 +142,28 @@ fn pieces(chars: &[char], work: &mut usize) -> Vec<Piece> {
                 i += 1;
             } else if c.is_alphanumeric() || is_mask(c) {
                 word.push(c);
+                i += 1;
+            } else if matches!(c, '%' | '$' | '&')
+                && word
+                    .last()
+                    .is_some_and(|c| c.is_alphabetic() || is_mask(*c))
+                && chars.get(i + 1).is_some_and(|c| {
+                    c.is_alphabetic() || is_mask(*c) || matches!(c, '%' | '$' | '&')
+                })
+            {
+                // `пи%дец`, `нах$р`: a sign between letters hides one.
+                word.push('*');
+                i += 1;
+            } else if matches!(c, '!' | '?')
+                && (1..=3).contains(&word.len())
+                && word.iter().all(|c| c.is_alphabetic())
+                && chars.get(i + 1).is_some_and(|n| {
+                    n.is_alphabetic() && (n.is_lowercase() || word.iter().all(|c| c.is_uppercase()))
+                })
+            {
+                // `п!здец` (not `Ура!Завтра`): an exclamation or question mark after a short start, before a
+                // letter, hides one.
+                word.push('*');
                 i += 1;
             } else if c == '.'
                 && (1..=3).contains(&word.len())
@@ -369,6 +405,7 @@ pub fn normalise(text: &str) -> Normalised {
     let mut sentence = 0usize;
     let mut quoted = false;
     let mut dash = false;
+    let mut clause = true;
     let mut words_in_sentence = 0usize;
     for p in pieces {
         match p {
@@ -395,6 +432,9 @@ pub fn normalise(text: &str) -> Normalised {
                     {
                         dash = true;
                     }
+                    if dash || ends || matches!(c, ',' | ':' | '(' | ')') {
+                        clause = true;
+                    }
                     out.text
                         .extend(c.to_lowercase().map(|c| if c == 'ё' { 'е' } else { c }));
                 }
@@ -411,12 +451,14 @@ pub fn normalise(text: &str) -> Normalised {
                         sentence,
                         quoted,
                         after_dash: dash,
+                        clause_start: clause || words_in_sentence == 0,
                     });
                     words_in_sentence += 1;
                 } else {
                     out.text.push(' ');
                 }
                 dash = false;
+                clause = false;
             }
         }
     }
@@ -447,6 +489,12 @@ mod tests {
         assert_eq!(words("#волчиха бесплатно*"), ["волчиха", "бесплатно"]);
         assert_eq!(words("taxi 2024"), ["taxi", "2024"]);
         assert_eq!(words("му\u{ad}дак"), ["мудак"]);
+        assert_eq!(words("Пиzдец пiздец"), ["пиздец", "пиздец"]);
+        assert_eq!(words("пи%дец нах$р п!здец"), ["пи*дец", "нах*р", "п*здец"]);
+        assert_eq!(
+            words("50% скидка! Ура!Завтра"),
+            ["50", "скидка", "ура", "завтра"]
+        );
     }
 
     #[test]
@@ -479,6 +527,13 @@ mod tests {
             ]
         );
         assert!(n.tokens[0].capital && !n.tokens[1].capital);
+    }
+
+    #[test]
+    fn clauses_start_after_commas_dashes_and_sentence_ends() {
+        let n = normalise("Вандалы оторвали номер, повесьте новый — сами. Ну");
+        let c: Vec<bool> = n.tokens.iter().map(|t| t.clause_start).collect();
+        assert_eq!(c, [true, false, false, true, false, true, true]);
     }
 
     #[test]
