@@ -7,9 +7,9 @@
 //!   excluded wherever it stands — the place for obscenity and slurs, and for whatever an
 //!   administration adds;
 //! - the **built-in rules** ([`rules`], lists under `config/clause12/` compiled in):
-//!   threats (a harm verb aimed at a person or property, idioms and reports of others'
-//!   acts left alone), insults aimed at a person (not words about a situation), obscenity
-//!   with hidden letters.
+//!   threats (a harm verb aimed at a person or property or said bare as an ultimatum, set
+//!   phrases; idioms and reports of others' acts left alone), insults aimed at a person
+//!   (not words about a situation or about animals), obscenity with hidden letters.
 //!
 //! Both read the post through [`normalise`]: case, `ё`, Latin and digit look-alikes,
 //! stretched letters, letters spelt out one at a time and hidden letters undone.
