@@ -539,6 +539,11 @@ mod function_words {
             .any(|e| w.ends_with(e))
     }
 
+    /// Looks like an imperative (`выпускай`, `уберите`, `гуляйте`).
+    pub fn imperative_like(w: &str) -> bool {
+        w.chars().count() > 4 && ["ай", "яй", "йте", "ите"].iter().any(|e| w.ends_with(e))
+    }
+
     /// Looks like a finite verb or a past form (`бегают`, `срезали`, `звонят`).
     pub fn verb_like(w: &str) -> bool {
         w.chars().count() > 3
@@ -916,11 +921,26 @@ impl Builtin {
         // `— продажная шкура и свинья`), not its subject (`— собаки бегают`).
         let predicate =
             words[cs].token.after_dash && !next.is_some_and(|w| fw::verb_like(&w.token.text));
-        let second = (i.saturating_sub(3).max(start)..i)
+        // With `ты`/`вы` as what they are (`ты тупица`, `свиньи вы`), not as the object
+        // of a verb that follows (`вы крыс в подвале потравите?`).
+        let verb_follows = (i + 1..(i + 7).min(ce)).any(|k| {
+            let t = &words[k].token.text;
+            fw::verb_like(t) || fw::second_person_verb(t) || fw::imperative_like(t)
+        });
+        let second = ((i.saturating_sub(3).max(start)..i)
             .any(|k| matches!(words[k].token.text.as_str(), "ты" | "вы"))
+            && !verb_follows)
             || next.is_some_and(|w| matches!(w.token.text.as_str(), "ты" | "вы"));
-        // Called out: the word alone in its clause, in a sentence speaking to someone.
-        let vocative = words[i].token.clause_start && ce == i + 1 && words[i].second_in_sentence;
+        // Called out: the word alone in its clause, followed by the address itself
+        // (`шакалы, наживаетесь…`, `бараны, вы…`) or closing a sentence that speaks to
+        // someone (`верните деньги, козлы!`), not one of a list (`крысы, тараканы — …`).
+        let after = (ce < end).then(|| &words[ce]);
+        let vocative = words[i].token.clause_start
+            && ce == i + 1
+            && match after {
+                Some(w) => is_any(w, fw::SECOND_PERSON) || fw::second_person_verb(&w.token.text),
+                None => i > start && words[i].second_in_sentence,
+            };
         let adjective = i > start && words[i - 1].is(Sec::Adjective);
         let from =
             |k: usize| k < end && (words[k].is(Sec::Organisation) || words[k].is(Sec::Person));
