@@ -36,11 +36,11 @@ pub(super) fn intake(
         Some(_) => Some(cx.patterns(&r.senders, "intake.senders", true)),
     };
     let lexicon = match &r.exclude_words_file {
-        None => Some(Lexicon::parse("").unwrap_or_default()),
+        None => Some(Lexicon::default()),
         Some(v) => {
             let p = cx.resolve(v.get_ref().trim());
             match cx.read_text(&p) {
-                Ok(text) => match Lexicon::parse(&text) {
+                Ok(text) => match Lexicon::clause12(&text) {
                     Ok(l) => Some(l),
                     Err(e) => {
                         cx.at(

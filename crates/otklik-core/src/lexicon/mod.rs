@@ -1,0 +1,215 @@
+//! Clause 12: posts with obscene or insulting language, threats or intent to harm are not
+//! processed or answered. Pure.
+//!
+//! Two parts decide:
+//!
+//! - the **word list** of `intake.exclude_words_file` ([`Lexicon::parse`]): every entry is
+//!   excluded wherever it stands — the place for obscenity and slurs, and for whatever an
+//!   administration adds;
+//! - the **built-in rules** ([`rules`], lists under `config/clause12/` compiled in):
+//!   threats (a harm verb aimed at a person or property or said bare as an ultimatum, set
+//!   phrases; idioms and reports of others' acts left alone), insults aimed at a person
+//!   (not words about a situation or about animals), obscenity with hidden letters.
+//!
+//! Both read the post through [`normalise`]: case, `ё`, Latin and digit look-alikes,
+//! stretched letters, letters spelt out one at a time and hidden letters undone.
+//!
+//! ## The word list's format
+//!
+//! One entry a line; blank lines and lines starting with `#` are ignored (a `#` elsewhere
+//! is part of the entry).
+//!
+//! - A plain entry is a case-insensitive **stem matched at the start of a word**: `мудак`
+//!   matches `мудаки`, `Мудаков!`, `м у д а к и`, `мyдак`, but not `премудакам`. Several
+//!   words (`убить тебя`) match across any run of spaces, the last word again as a stem.
+//!   `ё` and `е` are the same. A word starts where the previous character is not a letter
+//!   or digit (Unicode-aware, so Cyrillic words are words). A stem must have at least two
+//!   letters. A one-word stem of three letters or more also catches the word with hidden
+//!   letters (`м*дак`).
+//! - A `/regex/` entry is a regular expression (`regex` crate syntax, `(?i)` implied) run on
+//!   the post as read (lower case, `е` for `ё`, disguises undone, a hidden letter read as
+//!   `*`); write `е` for `ё`, and use `\b` for word boundaries (Unicode-aware).
+//!
+//! Entries are also tried on the post with doubled letters collapsed (`суука`).
+
+pub mod mask;
+pub mod normalise;
+pub mod rules;
+
+use regex::Regex;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// The line as written (trimmed), reported by [`Lexicon::find`].
+    source: String,
+    regex: Regex,
+    /// A plain one-word stem of three letters or more, for words with hidden letters.
+    literal: Option<String>,
+}
+
+/// A compiled lexicon: the word list's entries (one word stem or `/regex/` a line, `#`
+/// comments) and, from [`Lexicon::clause12`], the built-in rules.
+#[derive(Debug, Clone, Default)]
+pub struct Lexicon {
+    entries: Vec<Entry>,
+    builtin: bool,
+}
+
+/// The first bad entry of a lexicon file; parsing stops there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct LexiconError {
+    /// 1-based line of the word-list file.
+    pub line: usize,
+    /// What is wrong with the entry (too short, an unclosed or invalid `/regex/`, one that
+    /// matches every text).
+    pub message: String,
+}
+
+/// An entry's text as the post is read: lower case, `ё` → `е`.
+fn entry_text(s: &str) -> String {
+    s.to_lowercase().replace('ё', "е")
+}
+
+fn stem_regex(stem: &str) -> Result<Regex, String> {
+    let words: Vec<String> = entry_text(stem)
+        .split_whitespace()
+        .map(regex::escape)
+        .collect();
+    if words.iter().map(|w| w.chars().count()).sum::<usize>() < 2 {
+        return Err(format!(
+            "«{stem}» is too short: a stem of one letter would match almost any text"
+        ));
+    }
+    // A word start: the beginning, or a character that is neither a letter nor a digit.
+    let pattern = format!(r"(?:^|[^\p{{L}}\p{{N}}]){}", words.join(r"\s+"));
+    Regex::new(&pattern).map_err(|e| format!("«{stem}»: {e}"))
+}
+
+impl Lexicon {
+    /// Compiles the text of `intake.exclude_words_file`; an empty text gives an empty lexicon.
+    pub fn parse(text: &str) -> Result<Lexicon, LexiconError> {
+        let mut entries = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line_no = i + 1;
+            let entry = line.trim();
+            if entry.is_empty() || entry.starts_with('#') {
+                continue;
+            }
+            let regex = if let Some(body) = entry.strip_prefix('/') {
+                let Some(body) = body.strip_suffix('/') else {
+                    return Err(LexiconError {
+                        line: line_no,
+                        message: format!(
+                            "«{entry}» starts with `/` but does not end with one: a regex is written /…/"
+                        ),
+                    });
+                };
+                if body.trim().is_empty() {
+                    return Err(LexiconError {
+                        line: line_no,
+                        message: "empty regex `//`: it would match every text".into(),
+                    });
+                }
+                let body = normalise_regex(body);
+                let re = Regex::new(&format!("(?i){body}")).map_err(|e| LexiconError {
+                    line: line_no,
+                    message: format!("invalid regex {entry}: {e}"),
+                })?;
+                if re.is_match("") {
+                    return Err(LexiconError {
+                        line: line_no,
+                        message: format!("regex {entry} matches the empty text, so every post"),
+                    });
+                }
+                re
+            } else {
+                stem_regex(entry).map_err(|message| LexiconError {
+                    line: line_no,
+                    message,
+                })?
+            };
+            let literal = Some(entry_text(entry)).filter(|e| {
+                !entry.starts_with('/')
+                    && e.chars().count() >= 3
+                    && e.chars().all(char::is_alphabetic)
+            });
+            entries.push(Entry {
+                source: entry.to_string(),
+                regex,
+                literal,
+            });
+        }
+        Ok(Lexicon {
+            entries,
+            builtin: false,
+        })
+    }
+
+    /// The clause 12 judgment: the built-in rules (threats, insults aimed at a person,
+    /// obscenity with hidden letters) and the word list `text` (as [`Lexicon::parse`]).
+    pub fn clause12(text: &str) -> Result<Lexicon, LexiconError> {
+        rules::Builtin::shipped().map_err(|e| LexiconError {
+            line: 0,
+            message: format!("built-in list {e}"),
+        })?;
+        let mut lx = Lexicon::parse(text)?;
+        lx.builtin = true;
+        Ok(lx)
+    }
+
+    /// Whether the built-in rules are on ([`Lexicon::clause12`]).
+    pub fn has_builtin(&self) -> bool {
+        self.builtin
+    }
+
+    /// Why `text` falls under clause 12, for the case history: the first word-list entry
+    /// that matches, as written in the list; else the built-in rule that fired with the
+    /// post's words (`угроза: спалю вашу`, `оскорбление: дебил`).
+    pub fn find(&self, text: &str) -> Option<String> {
+        if self.entries.is_empty() && !self.builtin {
+            return None;
+        }
+        let n = normalise::normalise(text);
+        let collapsed = normalise::collapse_doubles(&n.text);
+        let mut readings = vec![n.text.as_str()];
+        if collapsed != n.text {
+            readings.push(collapsed.as_str());
+        }
+        readings.extend(n.extra.iter().map(String::as_str));
+        let masked: Vec<&str> = n
+            .tokens
+            .iter()
+            .filter(|t| t.masked)
+            .map(|t| t.pattern.as_str())
+            .collect();
+        let hit = self.entries.iter().find(|e| {
+            readings.iter().any(|r| e.regex.is_match(r))
+                || e.literal
+                    .as_deref()
+                    .is_some_and(|l| masked.iter().any(|w| mask::fitting(w, [l]).is_some()))
+        });
+        if let Some(e) = hit {
+            return Some(e.source.clone());
+        }
+        if !self.builtin {
+            return None;
+        }
+        rules::Builtin::shipped().ok()?.judge(&n)
+    }
+
+    /// How many word-list entries the lexicon has.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the lexicon has no entries and no built-in rules, and so excludes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && !self.builtin
+    }
+}
+
+/// `ё`/`Ё` → `е` in a regex, so that it fits the normalised text.
+fn normalise_regex(body: &str) -> String {
+    body.replace(['ё', 'Ё'], "е")
+}

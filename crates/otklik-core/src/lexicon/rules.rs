@@ -1,0 +1,1078 @@
+//! The built-in clause 12 judgment beyond the word list: threats (a harm verb aimed at a
+//! person or their property, idioms and reports of others' acts left alone), insults aimed
+//! at a person (not words about a situation), and obscenity with hidden letters. The word
+//! lists are data, `config/clause12/*.txt`, compiled in. Pure.
+//!
+//! ## The lists' format
+//!
+//! One pattern a line, `#` comments, `[section]` headers. A pattern is one or more items
+//! separated by spaces, matched on consecutive words of one sentence:
+//!
+//! - `слово` — a stem at the start of a word (`чиновник` matches `чиновники`);
+//! - `=слово` — exactly this word;
+//! - `~слово` — any word with the same Snowball stem (`~машина` matches `машину`);
+//! - `+слово` — the word with any case ending ([`ENDINGS`]: `+говнюк` matches `говнюки`,
+//!   `говнюками`, not `говнюковый`); in the hard insults ([noun] of `insults.txt`) also
+//!   the derived [`DERIVED`] (`+дебил` matches `дебилоиды`, `+мраз` matches `мразота`);
+//! - `{а,б}` after an item's text — alternatives (`=дебил{,ы,ов}` is `дебил`, `дебилы`,
+//!   `дебилов`);
+//! - `..` — up to three words of anything.
+//!
+//! Words are read as [`normalise`](super::normalise) reads them: lower case, `е` for `ё`.
+//!
+//! The harm verbs (`harm-verbs.txt`) are written differently, by their principal parts, and
+//! every form in which the writer threatens is derived from them ([`verb_forms`]).
+
+use super::mask;
+use super::normalise::{Normalised, Token};
+use crate::stem::stem;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// How an item matches a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Prefix,
+    Exact,
+    Snowball,
+    Inflected,
+}
+
+/// The case endings of Russian nouns a `+` item may take (`""` for the bare stem).
+pub const ENDINGS: &[&str] = &[
+    "", "а", "я", "у", "ю", "о", "ом", "ем", "ой", "ей", "ою", "ею", "е", "и", "ы", "ов", "ев",
+    "ам", "ям", "ами", "ями", "ах", "ях", "ь", "ью", "ьи", "ья", "ье", "ьям", "ьями", "ьях", "ьев",
+];
+
+/// The derivational suffixes a `+` hard insult also takes (`дебилоид`, `идиотина`,
+/// `мразота`, `уродище`), each with its case endings.
+pub const DERIVED: &[&str] = &["оид", "ин", "от", "ищ"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    /// The word matches one of the alternatives.
+    Word(Kind, Vec<String>),
+    /// Up to three words of anything.
+    Gap,
+}
+
+fn kind_key(k: &Kind) -> u8 {
+    match k {
+        Kind::Prefix => 0,
+        Kind::Exact => 1,
+        Kind::Snowball => 2,
+        Kind::Inflected => 3,
+    }
+}
+
+/// One line of a list: items matched in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    source: String,
+    items: Vec<Item>,
+}
+
+/// The sections of one list file.
+#[derive(Debug, Clone, Default)]
+pub struct List {
+    sections: Vec<(String, Vec<Pattern>)>,
+}
+
+/// A bad line of a built-in list (a bug in the shipped data; the tests parse every list).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ListError {
+    /// The list's file name.
+    pub file: &'static str,
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn parse_item(raw: &str) -> Result<Item, String> {
+    if raw == ".." {
+        return Ok(Item::Gap);
+    }
+    let (kind, body) = if let Some(b) = raw.strip_prefix('=') {
+        (Kind::Exact, b)
+    } else if let Some(b) = raw.strip_prefix('~') {
+        (Kind::Snowball, b)
+    } else if let Some(b) = raw.strip_prefix('+') {
+        (Kind::Inflected, b)
+    } else {
+        (Kind::Prefix, raw)
+    };
+    let body = body.to_lowercase().replace('ё', "е");
+    let words: Vec<String> = match body.split_once('{') {
+        None => vec![body.clone()],
+        Some((head, rest)) => {
+            let Some(alts) = rest.strip_suffix('}') else {
+                return Err(format!("«{raw}»: `{{` without a closing `}}` at the end"));
+            };
+            alts.split(',')
+                .map(|a| format!("{head}{}", a.trim()))
+                .collect()
+        }
+    };
+    let mut out = Vec::with_capacity(words.len());
+    for w in words {
+        if w.chars().count() < 2 && kind != Kind::Exact {
+            return Err(format!("«{raw}»: a stem needs at least two letters"));
+        }
+        if w.is_empty() {
+            return Err(format!("«{raw}»: an empty word"));
+        }
+        out.push(if kind == Kind::Snowball { stem(&w) } else { w });
+    }
+    Ok(Item::Word(kind, out))
+}
+
+impl List {
+    /// Parse a list file's text; `file` names it in errors.
+    pub fn parse(file: &'static str, text: &str) -> Result<List, ListError> {
+        let mut list = List::default();
+        let mut current = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let err = |message: String| ListError {
+                file,
+                line: i + 1,
+                message,
+            };
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                current = name.trim().to_string();
+                continue;
+            }
+            let items = line
+                .split_whitespace()
+                .map(parse_item)
+                .collect::<Result<Vec<Item>, String>>()
+                .map_err(err)?;
+            if matches!(items.first(), Some(Item::Gap)) || matches!(items.last(), Some(Item::Gap)) {
+                return Err(ListError {
+                    file,
+                    line: i + 1,
+                    message: "a pattern cannot start or end with `..`".into(),
+                });
+            }
+            let pattern = Pattern {
+                source: line.to_string(),
+                items,
+            };
+            match list.sections.iter_mut().find(|(n, _)| *n == current) {
+                Some((_, v)) => v.push(pattern),
+                None => list.sections.push((current.clone(), vec![pattern])),
+            }
+        }
+        Ok(list)
+    }
+
+    /// The patterns of one section (empty when the list has none).
+    pub fn section(&self, name: &str) -> &[Pattern] {
+        self.sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
+}
+
+/// A word of the post with its Snowball stem and the one-word sections it is in, computed
+/// once.
+struct Word<'a> {
+    token: &'a Token,
+    stem: String,
+    /// Bit `s as u32` set: the word matches a one-word pattern of section [`Sec`] `s`.
+    flags: u32,
+    /// Where the word's clause starts (its first word) and ends (past its last word).
+    clause: (usize, usize),
+    /// A dash stands before this word or before an earlier word of its sentence.
+    dash_so_far: bool,
+    /// The first condition word (`если`, `кто`…) of the sentence before this word: `Some`
+    /// with whether it is `кто`.
+    condition_before: Option<bool>,
+    /// `сам`/`сами` stands earlier in this word's clause.
+    own_before: bool,
+    /// Every word after this one to the end of its clause is a filler (`к чертям`).
+    fillers_after: bool,
+    /// The sentence speaks to someone (a 2nd person pronoun or verb form).
+    second_in_sentence: bool,
+}
+
+/// Fill in each word's clause and sentence context, in two passes over the words.
+fn context(words: &mut [Word<'_>]) {
+    let n = words.len();
+    let mut cs = 0;
+    let mut dash = false;
+    let mut condition: Option<bool> = None;
+    let mut own = false;
+    for i in 0..n {
+        let new_sentence = i == 0 || words[i].token.sentence != words[i - 1].token.sentence;
+        if new_sentence {
+            dash = false;
+            condition = None;
+        }
+        if new_sentence || words[i].token.clause_start {
+            cs = i;
+            own = false;
+        }
+        dash |= words[i].token.after_dash;
+        words[i].clause.0 = cs;
+        words[i].dash_so_far = dash;
+        words[i].condition_before = condition;
+        words[i].own_before = own;
+        if condition.is_none() && is_any(&words[i], fw::CONDITIONS) {
+            condition = Some(words[i].token.text == "кто");
+        }
+        own |= is_any(&words[i], fw::SELF);
+    }
+    for i in (0..n).rev() {
+        let last_of_sentence = i + 1 == n || words[i + 1].token.sentence != words[i].token.sentence;
+        if last_of_sentence || words[i + 1].token.clause_start {
+            words[i].clause.1 = i + 1;
+            words[i].fillers_after = true;
+        } else {
+            words[i].clause.1 = words[i + 1].clause.1;
+            words[i].fillers_after =
+                words[i + 1].fillers_after && is_any(&words[i + 1], fw::FILLERS);
+        }
+    }
+    // The sentence-wide flag: one pass per sentence.
+    let mut i = 0;
+    while i < n {
+        let s = words[i].token.sentence;
+        let mut j = i;
+        let mut any = false;
+        while j < n && words[j].token.sentence == s {
+            any |= is_any(&words[j], fw::SECOND_PERSON)
+                || fw::second_person_verb(&words[j].token.text);
+            j += 1;
+        }
+        for w in &mut words[i..j] {
+            w.second_in_sentence = any;
+        }
+        i = j;
+    }
+}
+
+/// The sections the rules ask about word by word.
+#[derive(Debug, Clone, Copy)]
+enum Sec {
+    Threat,
+    Harm,
+    Wish,
+    Come,
+    Person,
+    Property,
+    Body,
+    Weapon,
+    Object,
+    Report,
+    Noun,
+    Adjective,
+    Accusation,
+    Aimed,
+    Organisation,
+}
+
+const SECS: [Sec; 15] = [
+    Sec::Threat,
+    Sec::Harm,
+    Sec::Wish,
+    Sec::Come,
+    Sec::Person,
+    Sec::Property,
+    Sec::Body,
+    Sec::Weapon,
+    Sec::Object,
+    Sec::Report,
+    Sec::Noun,
+    Sec::Adjective,
+    Sec::Accusation,
+    Sec::Aimed,
+    Sec::Organisation,
+];
+
+impl Word<'_> {
+    fn is(&self, s: Sec) -> bool {
+        self.flags & (1 << s as u32) != 0
+    }
+}
+
+fn item_matches(item: &Item, w: &Word<'_>) -> bool {
+    let Item::Word(kind, alts) = item else {
+        return true;
+    };
+    // A hidden letter (`*`) matches no list word; an `@` read as `а` does.
+    if w.token.text.contains('*') {
+        return false;
+    }
+    let t = w.token.text.as_str();
+    alts.iter().any(|a| match kind {
+        Kind::Prefix => t.starts_with(a.as_str()),
+        Kind::Exact => t == a,
+        Kind::Snowball => w.stem == *a,
+        Kind::Inflected => t
+            .strip_prefix(a.as_str())
+            .is_some_and(|rest| ENDINGS.contains(&rest)),
+    })
+}
+
+/// The end (exclusive) of a match of `items` starting at word `i`, within `words[..end]`.
+fn match_at(items: &[Item], words: &[Word<'_>], i: usize, end: usize) -> Option<usize> {
+    let Some((first, rest)) = items.split_first() else {
+        return Some(i);
+    };
+    match first {
+        Item::Gap => (0..=3)
+            .filter(|g| i + g <= end)
+            .find_map(|g| match_at(rest, words, i + g, end)),
+        item => {
+            if i < end && item_matches(item, &words[i]) {
+                match_at(rest, words, i + 1, end)
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// The first pattern of `patterns` matching at word `i` (within `words[..end]`).
+fn first_at<'p>(
+    patterns: &'p [Pattern],
+    words: &[Word<'_>],
+    i: usize,
+    end: usize,
+) -> Option<(&'p Pattern, usize)> {
+    patterns
+        .iter()
+        .find_map(|p| match_at(&p.items, words, i, end).map(|e| (p, e)))
+}
+
+/// The forms of one harm verb the writer threatens in, from its principal parts
+/// (infinitive, 1st singular, 2nd singular, imperative; `-` where there is none): the 1st
+/// person future, singular and plural (the plural from the 2nd singular, `убьёшь` →
+/// `убьём`), and the calls — the infinitive and the imperative, singular and plural.
+/// Returns `(threat_forms, call_forms)`, read as the post is (`е` for `ё`).
+pub fn verb_forms(parts: &[&str]) -> Result<(Vec<String>, Vec<String>), String> {
+    let [inf, first, second, imp] = parts else {
+        return Err(format!(
+            "«{}»: a verb is four forms: infinitive, 1st singular, 2nd singular, imperative",
+            parts.join(" ")
+        ));
+    };
+    let read = |w: &str| Some(w.to_lowercase().replace('ё', "е")).filter(|w| w != "-");
+    let mut threat = Vec::new();
+    let mut call = Vec::new();
+    if let Some(f) = read(first) {
+        threat.push(f);
+    }
+    if let Some(s) = read(second) {
+        let Some(stem) = s.strip_suffix("шь") else {
+            return Err(format!("«{s}»: the 2nd singular ends in -шь"));
+        };
+        threat.push(format!("{stem}м"));
+    }
+    if let Some(i) = read(inf) {
+        call.push(i);
+    }
+    if let Some(i) = read(imp) {
+        call.push(format!("{i}те"));
+        call.push(i);
+    }
+    if threat.iter().chain(&call).any(|w| w.chars().count() < 3) {
+        return Err(format!("«{}»: a form under three letters", parts.join(" ")));
+    }
+    Ok((threat, call))
+}
+
+/// A harm verb of `harm-verbs.txt`: its section and its derived forms.
+struct HarmVerb {
+    /// From `[kill]`: a threat by itself in the 1st person; else `[harm]`, only when aimed.
+    kill: bool,
+    /// The 1st person future forms.
+    threat: Vec<String>,
+    /// The infinitive and imperative forms.
+    call: Vec<String>,
+}
+
+/// The harm verbs of `harm-verbs.txt`.
+fn harm_verbs(text: &str) -> Result<Vec<HarmVerb>, ListError> {
+    let mut out = Vec::new();
+    let mut kill = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let err = |message: String| ListError {
+            file: "harm-verbs.txt",
+            line: i + 1,
+            message,
+        };
+        match line {
+            "[kill]" => kill = true,
+            "[harm]" => kill = false,
+            l if l.starts_with('[') => return Err(err(format!("unknown section {l}"))),
+            l => {
+                let parts: Vec<&str> = l.split_whitespace().collect();
+                let (threat, call) = verb_forms(&parts).map_err(err)?;
+                out.push(HarmVerb { kill, threat, call });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Function words the rules ask about: closed classes of Russian, not data to extend.
+mod function_words {
+    /// The writer: an insult after these is about the writer ("не держите нас за идиотов").
+    pub const FIRST_PERSON: &[&str] = &["нас", "меня", "мы", "я", "нам", "мне", "себя"];
+    /// Speaking to someone.
+    pub const SECOND_PERSON: &[&str] = &[
+        "ты",
+        "вы",
+        "тебя",
+        "вас",
+        "тебе",
+        "вам",
+        "тобой",
+        "вами",
+        "твой",
+        "твоя",
+        "твое",
+        "твои",
+        "твою",
+        "твоего",
+        "твоей",
+        "твоих",
+        "ваш",
+        "ваша",
+        "ваше",
+        "ваши",
+        "вашу",
+        "вашего",
+        "вашей",
+        "ваших",
+        "вашему",
+        "вашим",
+    ];
+    /// Before a capitalised word they make it a place, not a person (`на Садовой`).
+    pub const PREPOSITIONS: &[&str] = &[
+        "на",
+        "по",
+        "в",
+        "во",
+        "у",
+        "до",
+        "от",
+        "с",
+        "со",
+        "из",
+        "за",
+        "к",
+        "ко",
+        "под",
+        "над",
+        "при",
+        "около",
+        "возле",
+        "через",
+    ];
+    /// What may follow a bare threat at the end of its clause (`спалим к чертям`,
+    /// `передавим по одному`).
+    pub const FILLERS: &[&str] = &[
+        "к",
+        "чертям",
+        "черту",
+        "чертовой",
+        "матери",
+        "всех",
+        "все",
+        "всю",
+        "весь",
+        "нафиг",
+        "нахрен",
+        "на",
+        "хрен",
+        "фиг",
+        "по",
+        "одному",
+        "одной",
+        "дотла",
+        "разом",
+        "сразу",
+        "тогда",
+        "живьем",
+        "мигом",
+        "быстро",
+        "их",
+        "его",
+        "ее",
+        "вмиг",
+        "точно",
+        "обязательно",
+        "ночью",
+    ];
+    /// A condition that makes what follows an ultimatum (`если…`, `ещё раз…`, `кто…`).
+    pub const CONDITIONS: &[&str] = &["если", "раз", "кто", "иначе", "только", "пусть"];
+    /// Doing it oneself is self-help, not a threat (`сами закопаем`).
+    pub const SELF: &[&str] = &["сам", "сами", "самим", "сама"];
+
+    /// A verb form of the 2nd person (`отключите`, `уберете`, `наживаетесь`, `знаешь`).
+    pub fn second_person_verb(w: &str) -> bool {
+        w.chars().count() > 4
+            && [
+                "ете",
+                "ите",
+                "етесь",
+                "итесь",
+                "ешь",
+                "ишь",
+                "ешься",
+                "ишься",
+            ]
+            .iter()
+            .any(|e| w.ends_with(e))
+    }
+
+    /// Looks like an imperative (`выпускай`, `уберите`, `гуляйте`).
+    pub fn imperative_like(w: &str) -> bool {
+        w.chars().count() > 4 && ["ай", "яй", "йте", "ите"].iter().any(|e| w.ends_with(e))
+    }
+
+    /// Looks like a finite verb or a past form (`бегают`, `срезали`, `звонят`).
+    pub fn verb_like(w: &str) -> bool {
+        w.chars().count() > 3
+            && [
+                "ет", "ют", "ут", "ят", "ит", "ал", "ала", "али", "ил", "ила", "или", "ся", "сь",
+                "ешь", "ишь", "ел", "ела", "ели",
+            ]
+            .iter()
+            .any(|e| w.ends_with(e))
+    }
+}
+
+use function_words as fw;
+
+/// The built-in lists, compiled once.
+#[derive(Debug, Clone)]
+pub struct Builtin {
+    verbs: List,
+    targets: List,
+    idioms: List,
+    phrases: List,
+    reports: List,
+    insults: List,
+    masked: Vec<String>,
+    /// How many harm verbs `harm-verbs.txt` holds (each with its derived forms).
+    harm_verb_count: usize,
+    /// The one-word patterns of every [`Sec`] by kind and text → the sections' bits, so
+    /// that a word is looked up, not compared with every pattern.
+    index: HashMap<(u8, String), u32>,
+}
+
+/// The shipped lists' texts, by file name under `config/clause12/`.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "threat-verbs.txt",
+        include_str!("../../../../config/clause12/threat-verbs.txt"),
+    ),
+    (
+        "harm-verbs.txt",
+        include_str!("../../../../config/clause12/harm-verbs.txt"),
+    ),
+    (
+        "threat-targets.txt",
+        include_str!("../../../../config/clause12/threat-targets.txt"),
+    ),
+    (
+        "threat-idioms.txt",
+        include_str!("../../../../config/clause12/threat-idioms.txt"),
+    ),
+    (
+        "threat-phrases.txt",
+        include_str!("../../../../config/clause12/threat-phrases.txt"),
+    ),
+    (
+        "report-markers.txt",
+        include_str!("../../../../config/clause12/report-markers.txt"),
+    ),
+    (
+        "insults.txt",
+        include_str!("../../../../config/clause12/insults.txt"),
+    ),
+    (
+        "masked.txt",
+        include_str!("../../../../config/clause12/masked.txt"),
+    ),
+];
+
+fn text_of(name: &str) -> &'static str {
+    FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("", |(_, t)| t)
+}
+
+fn file(name: &'static str) -> Result<List, ListError> {
+    List::parse(name, text_of(name))
+}
+
+/// Where the clause of word `i` starts (its first word) and ends (past its last word).
+fn clause_of(words: &[Word<'_>], i: usize) -> (usize, usize) {
+    words[i].clause
+}
+
+fn is_any(w: &Word<'_>, set: &[&str]) -> bool {
+    set.contains(&w.token.text.as_str())
+}
+
+impl Builtin {
+    /// The shipped lists, parsed once; an error is a bug in the shipped data.
+    pub fn shipped() -> Result<&'static Builtin, ListError> {
+        static BUILTIN: OnceLock<Result<Builtin, ListError>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let masked = text_of("masked.txt")
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| l.to_lowercase().replace('ё', "е"))
+                    .collect();
+                let verbs = harm_verbs(text_of("harm-verbs.txt"))?;
+                let mut b = Builtin {
+                    verbs: file("threat-verbs.txt")?,
+                    targets: file("threat-targets.txt")?,
+                    idioms: file("threat-idioms.txt")?,
+                    phrases: file("threat-phrases.txt")?,
+                    reports: file("report-markers.txt")?,
+                    insults: file("insults.txt")?,
+                    masked,
+                    harm_verb_count: verbs.len(),
+                    index: HashMap::new(),
+                };
+                let mut index: HashMap<(u8, String), u32> = HashMap::new();
+                let mut add = |kind: &Kind, w: String, s: Sec| {
+                    *index.entry((kind_key(kind), w)).or_default() |= 1 << s as u32;
+                };
+                for s in SECS {
+                    for p in b.patterns(s) {
+                        if let [Item::Word(kind, alts)] = p.items.as_slice() {
+                            for a in alts {
+                                add(kind, a.clone(), s);
+                                if matches!(s, Sec::Noun) && *kind == Kind::Inflected {
+                                    for d in DERIVED {
+                                        add(kind, format!("{a}{d}"), s);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                for v in verbs {
+                    let first = if v.kill { Sec::Threat } else { Sec::Harm };
+                    for f in v.threat {
+                        add(&Kind::Exact, f, first);
+                    }
+                    for f in v.call {
+                        add(&Kind::Exact, f, Sec::Wish);
+                    }
+                }
+                b.index = index;
+                Ok(b)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The stems a masked word is compared with (`masked.txt`).
+    pub fn masked_stems(&self) -> impl Iterator<Item = &str> {
+        self.masked.iter().map(String::as_str)
+    }
+
+    /// How many harm verbs are known by their principal parts (`harm-verbs.txt`).
+    pub fn harm_verb_count(&self) -> usize {
+        self.harm_verb_count
+    }
+
+    fn patterns(&self, s: Sec) -> &[Pattern] {
+        match s {
+            Sec::Threat => self.verbs.section("threat"),
+            Sec::Harm => self.verbs.section("harm"),
+            Sec::Wish => self.verbs.section("wish"),
+            Sec::Come => self.verbs.section("come"),
+            Sec::Person => self.targets.section("person"),
+            Sec::Property => self.targets.section("property"),
+            Sec::Body => self.targets.section("body"),
+            Sec::Weapon => self.targets.section("weapon"),
+            Sec::Organisation => self.targets.section("organisation"),
+            Sec::Object => self.idioms.section("object"),
+            Sec::Report => self.reports.section("report"),
+            Sec::Noun => self.insults.section("noun"),
+            Sec::Adjective => self.insults.section("adjective"),
+            Sec::Accusation => self.insults.section("accusation"),
+            Sec::Aimed => self.insults.section("aimed"),
+        }
+    }
+
+    /// Why the post falls under clause 12 by the built-in rules, or `None`.
+    pub fn judge(&self, n: &Normalised) -> Option<String> {
+        let mut words: Vec<Word<'_>> = n
+            .tokens
+            .iter()
+            .map(|t| Word {
+                token: t,
+                stem: stem(&t.text),
+                flags: 0,
+                clause: (0, 0),
+                dash_so_far: false,
+                condition_before: None,
+                own_before: false,
+                fillers_after: false,
+                second_in_sentence: false,
+            })
+            .collect();
+        // Which one-word patterns each word matches: its text, its stem, each of its starts
+        // and, for `+` items, each start followed by a case ending looked up (a word is at
+        // most 40 letters, so this is bounded per word).
+        for w in &mut words {
+            let t = &w.token.text;
+            if t.contains('*') {
+                continue;
+            }
+            let get = |k: &Kind, s: &str| {
+                self.index
+                    .get(&(kind_key(k), s.to_string()))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let mut flags = get(&Kind::Exact, t) | get(&Kind::Snowball, &w.stem);
+            for (b, _) in t.char_indices().skip(1) {
+                flags |= get(&Kind::Prefix, &t[..b]);
+                if ENDINGS.contains(&&t[b..]) {
+                    flags |= get(&Kind::Inflected, &t[..b]);
+                }
+            }
+            flags |= get(&Kind::Prefix, t) | get(&Kind::Inflected, t);
+            w.flags = flags;
+        }
+        context(&mut words);
+        if let Some(w) = n
+            .tokens
+            .iter()
+            .filter(|t| t.masked)
+            .find_map(|t| mask::fitting(&t.pattern, self.masked_stems()).map(|_| &t.pattern))
+        {
+            return Some(format!("мат со скрытыми буквами: {w}"));
+        }
+        // The post speaks to someone: a 2nd person pronoun or verb, or an official named.
+        let addressed = words.iter().any(|w| {
+            !w.token.quoted
+                && (is_any(w, fw::SECOND_PERSON)
+                    || fw::second_person_verb(&w.token.text)
+                    || w.is(Sec::Person))
+        });
+        let mut start = 0;
+        while start < words.len() {
+            let s = words[start].token.sentence;
+            let end = words[start..]
+                .iter()
+                .position(|w| w.token.sentence != s)
+                .map_or(words.len(), |k| start + k);
+            if let Some(why) = self.sentence(&words, start, end, addressed) {
+                return Some(why);
+            }
+            start = end;
+        }
+        None
+    }
+
+    /// Judge one sentence, `words[start..end]`.
+    fn sentence(
+        &self,
+        words: &[Word<'_>],
+        start: usize,
+        end: usize,
+        addressed: bool,
+    ) -> Option<String> {
+        let reported = (start..end).any(|i| words[i].is(Sec::Report));
+        if !reported && let Some(why) = self.threat(words, start, end, addressed) {
+            return Some(why);
+        }
+        self.insult(words, start, end, reported)
+    }
+
+    fn is_target(&self, words: &[Word<'_>], i: usize, start: usize) -> bool {
+        words[i].is(Sec::Person)
+            || words[i].is(Sec::Property)
+            || words[i].is(Sec::Body)
+            // A name: a capitalised word that does not open the sentence and does not
+            // follow a preposition (`на Садовой` is a street).
+            || (i > start && words[i].token.capital && words[i].token.text.chars().count() > 2
+                && words[i].token.text.chars().all(char::is_alphabetic)
+                && !is_any(&words[i - 1], fw::PREPOSITIONS))
+    }
+
+    /// Is the harm verb or phrase at `a..=b` aimed at a target within its clause, before it
+    /// (up to three words) or after it (up to four, unless an ordinary object comes first:
+    /// `закопаем яму у дома`)?
+    fn aimed(&self, words: &[Word<'_>], a: usize, b: usize, start: usize) -> Option<usize> {
+        let (cs, _) = clause_of(words, a);
+        let (_, ce) = clause_of(words, b);
+        let before = a.saturating_sub(3).max(cs);
+        if let Some(k) = (before..a).find(|&k| self.is_target(words, k, start)) {
+            return Some(k);
+        }
+        for k in b + 1..(b + 5).min(ce) {
+            if self.is_target(words, k, start) {
+                return Some(k);
+            }
+            if words[k].is(Sec::Object) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Is an ordinary object (time, calories, rubbish) the first thing after the verb at `i`?
+    fn idiom_after(&self, words: &[Word<'_>], i: usize, start: usize, end: usize) -> bool {
+        for k in i + 1..(i + 4).min(end) {
+            if words[k].is(Sec::Object) {
+                return true;
+            }
+            if self.is_target(words, k, start) {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// A harm verb said bare as an ultimatum: `не уберёте свалку — спалим`, `ещё раз
+    /// отключите воду — придём и прибьём`, `кто сунется — закопаем`. The verb (1st person)
+    /// ends its clause (but for words like `к чертям`, `всех`), a dash or a condition comes
+    /// before it in the sentence, the post speaks to someone (or the condition is `кто`),
+    /// and it is not self-help (`сами закопаем`) or negated.
+    fn bare(&self, words: &[Word<'_>], i: usize, start: usize, addressed: bool) -> bool {
+        let w = &words[i];
+        let negated = i > start && words[i - 1].token.text == "не";
+        let who = w.condition_before == Some(true);
+        !negated
+            && !w.own_before
+            && w.fillers_after
+            && (w.dash_so_far || w.condition_before.is_some())
+            && (addressed || who)
+    }
+
+    fn threat(
+        &self,
+        words: &[Word<'_>],
+        start: usize,
+        end: usize,
+        addressed: bool,
+    ) -> Option<String> {
+        for i in start..end {
+            if words[i].token.quoted {
+                continue;
+            }
+            let w = &words[i].token.text;
+            let negated = i > start && words[i - 1].token.text == "не";
+            if !negated
+                && let Some((_, e)) = first_at(self.phrases.section("threat"), words, i, end)
+            {
+                return Some(format!("угроза: {}", span(words, i, e)));
+            }
+            if !negated
+                && let Some((_, e)) = first_at(self.phrases.section("aimed"), words, i, end)
+                && let Some(k) = self.aimed(words, i, e - 1, start)
+            {
+                let (a, b) = (k.min(i), k.max(e - 1));
+                return Some(format!("угроза: {}", span(words, a, b + 1)));
+            }
+            if words[i].is(Sec::Threat) && !self.idiom_after(words, i, start, end) {
+                return Some(format!("угроза: {w}"));
+            }
+            if (words[i].is(Sec::Harm) || words[i].is(Sec::Wish))
+                && let Some(k) = self.aimed(words, i, i, start)
+            {
+                let (a, b) = if k < i { (k, i) } else { (i, k) };
+                return Some(format!("угроза: {}", span(words, a, b + 1)));
+            }
+            if words[i].is(Sec::Harm) && self.bare(words, i, start, addressed) {
+                return Some(format!("угроза: {w}"));
+            }
+            if words[i].is(Sec::Come)
+                && let Some(k) = (i + 1..(i + 6).min(end)).find(|&k| words[k].is(Sec::Weapon))
+            {
+                return Some(format!("угроза: {}", span(words, i, k + 1)));
+            }
+        }
+        None
+    }
+
+    /// Is the insult at `i` (an accusation or an [aimed] word) said of someone?
+    fn aimed_insult(&self, words: &[Word<'_>], i: usize, start: usize, end: usize) -> bool {
+        let (cs, ce) = clause_of(words, i);
+        let next = (i + 1 < ce).then(|| &words[i + 1]);
+        // In a clause opened by a dash, as what someone is (`глава — старый козёл`,
+        // `— продажная шкура и свинья`), not its subject (`— собаки бегают`).
+        let predicate =
+            words[cs].token.after_dash && !next.is_some_and(|w| fw::verb_like(&w.token.text));
+        // With `ты`/`вы` as what they are (`ты тупица`, `свиньи вы`), not as the object
+        // of a verb that follows (`вы крыс в подвале потравите?`).
+        let verb_follows = (i + 1..(i + 7).min(ce)).any(|k| {
+            let t = &words[k].token.text;
+            fw::verb_like(t) || fw::second_person_verb(t) || fw::imperative_like(t)
+        });
+        let second = ((i.saturating_sub(3).max(start)..i)
+            .any(|k| matches!(words[k].token.text.as_str(), "ты" | "вы"))
+            && !verb_follows)
+            || next.is_some_and(|w| matches!(w.token.text.as_str(), "ты" | "вы"));
+        // Called out: the word alone in its clause, followed by the address itself
+        // (`шакалы, наживаетесь…`, `бараны, вы…`) or closing a sentence that speaks to
+        // someone (`верните деньги, козлы!`), not one of a list (`крысы, тараканы — …`).
+        let after = (ce < end).then(|| &words[ce]);
+        let vocative = words[i].token.clause_start
+            && ce == i + 1
+            && match after {
+                Some(w) => is_any(w, fw::SECOND_PERSON) || fw::second_person_verb(&w.token.text),
+                None => i > start && words[i].second_in_sentence,
+            };
+        let adjective = i > start && words[i - 1].is(Sec::Adjective);
+        let from =
+            |k: usize| k < end && (words[k].is(Sec::Organisation) || words[k].is(Sec::Person));
+        let of_office = next.is_some_and(|w| w.is(Sec::Organisation))
+            || (next.is_some_and(|w| w.token.text == "из") && (from(i + 2) || from(i + 3)));
+        let paired = i + 2 < end
+            && words[i + 1].token.text == "и"
+            && (words[i + 2].is(Sec::Accusation)
+                || words[i + 2].is(Sec::Noun)
+                || words[i + 2].is(Sec::Aimed));
+        predicate || second || vocative || adjective || of_office || paired
+    }
+
+    fn insult(
+        &self,
+        words: &[Word<'_>],
+        start: usize,
+        end: usize,
+        reported: bool,
+    ) -> Option<String> {
+        if reported {
+            return None;
+        }
+        let first_person = |i: usize| {
+            (i.saturating_sub(3).max(start)..i).any(|k| is_any(&words[k], fw::FIRST_PERSON))
+        };
+        for i in start..end {
+            let w = &words[i].token.text;
+            if words[i].token.quoted {
+                continue;
+            }
+            if words[i].is(Sec::Noun) && !first_person(i) {
+                return Some(format!("оскорбление: {w}"));
+            }
+            if words[i].is(Sec::Adjective)
+                && let Some(k) = (i + 1..(i + 3).min(end))
+                    .find(|&k| words[k].is(Sec::Person) || words[k].is(Sec::Aimed))
+            {
+                return Some(format!("оскорбление: {}", span(words, i, k + 1)));
+            }
+            if (words[i].is(Sec::Accusation) || words[i].is(Sec::Aimed))
+                && !first_person(i)
+                && self.aimed_insult(words, i, start, end)
+            {
+                return Some(format!("оскорбление: {w}"));
+            }
+        }
+        None
+    }
+}
+
+/// The words `a..b` of the post, as read, joined by spaces.
+fn span(words: &[Word<'_>], a: usize, b: usize) -> String {
+    words[a..b.min(words.len())]
+        .iter()
+        .map(|w| w.token.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_lists_parse() {
+        let b = Builtin::shipped().unwrap();
+        // Every section but the phrases is asked about word by word.
+        for s in SECS {
+            for p in b.patterns(s) {
+                assert_eq!(p.items.len(), 1, "{s:?}: «{}» is not one word", p.source);
+            }
+        }
+        assert!(!b.verbs.section("threat").is_empty());
+        assert!(!b.targets.section("person").is_empty());
+        assert!(!b.insults.section("noun").is_empty());
+        assert!(b.masked_stems().count() > 5);
+        assert!(b.harm_verb_count() >= 75, "{}", b.harm_verb_count());
+    }
+
+    #[test]
+    fn verb_forms_are_derived_from_principal_parts() {
+        let (threat, call) = verb_forms(&["убить", "убью", "убьёшь", "убей"]).unwrap();
+        assert_eq!(threat, ["убью", "убьем"]);
+        assert_eq!(call, ["убить", "убейте", "убей"]);
+        let (threat, _) = verb_forms(&["задушить", "задушу", "задушишь", "задуши"]).unwrap();
+        assert_eq!(threat, ["задушу", "задушим"]);
+        let (threat, call) = verb_forms(&["-", "-", "сожжёшь", "-"]).unwrap();
+        assert_eq!((threat, call.len()), (vec!["сожжем".to_string()], 0));
+        assert!(verb_forms(&["убить", "убью"]).is_err());
+        assert!(verb_forms(&["убить", "убью", "убьёт", "убей"]).is_err());
+        let e = harm_verbs("[kill]\nубить убью убьёшь убей\n[x]\n")
+            .err()
+            .unwrap();
+        assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn inflected_items_take_case_endings_not_derivations() {
+        let l = List::parse("t", "[a]\n+говнюк\n").unwrap();
+        let [Item::Word(kind, alts)] = l.section("a")[0].items.as_slice() else {
+            panic!("one word");
+        };
+        let n = crate::lexicon::normalise::normalise("говнюками говнюковый");
+        let words: Vec<Word<'_>> = n
+            .tokens
+            .iter()
+            .map(|t| Word {
+                token: t,
+                stem: String::new(),
+                flags: 0,
+                clause: (0, 0),
+                dash_so_far: false,
+                condition_before: None,
+                own_before: false,
+                fillers_after: false,
+                second_in_sentence: false,
+            })
+            .collect();
+        let item = Item::Word(kind.clone(), alts.clone());
+        assert!(item_matches(&item, &words[0]));
+        assert!(!item_matches(&item, &words[1]));
+    }
+
+    #[test]
+    fn list_syntax() {
+        let l = List::parse("t", "[a]\n=дебил{,ы}\n~машина\nчинов .. =ответят\n").unwrap();
+        assert_eq!(l.section("a").len(), 3);
+        assert!(l.section("b").is_empty());
+        let e = List::parse("t", "\n=x{a\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(List::parse("t", ".. =a\n").is_err());
+        assert!(List::parse("t", "я\n").is_err());
+    }
+}

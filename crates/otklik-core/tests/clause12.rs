@@ -1,0 +1,296 @@
+//! Clause 12 as shipped (the built-in rules and `config/exclude-words.txt`) on labelled
+//! posts: every row of `data/clause12/dev.tsv` must be judged right; the held-out sets are
+//! measured, their figures printed, and held to a floor — `heldout.tsv` (written before the
+//! first round of rules; its misses shaped the second, so it is tuned on now) and
+//! `heldout2.tsv` (written before the second round, never tuned on row by row). Also:
+//! reading a hostile megabyte is linear.
+#![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
+
+use otklik_core::lexicon::Lexicon;
+use otklik_core::lexicon::normalise::normalise;
+use proptest::prelude::*;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shipped() -> &'static Lexicon {
+    static LEXICON: std::sync::OnceLock<Lexicon> = std::sync::OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let path = root().join("config/exclude-words.txt");
+        let text = std::fs::read_to_string(&path).unwrap();
+        Lexicon::clause12(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    })
+}
+
+/// `(must_exclude, text)` rows of a labelled file.
+fn rows(name: &str) -> Vec<(bool, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/clause12")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (label, post) = l.split_once('\t').unwrap_or_else(|| panic!("{name}: {l}"));
+            let exclude = match label {
+                "exclude" => true,
+                "answer" => false,
+                other => panic!("{name}: label «{other}»"),
+            };
+            (exclude, post.to_string())
+        })
+        .collect()
+}
+
+struct Score {
+    abusive: usize,
+    abusive_excluded: usize,
+    legit: usize,
+    legit_excluded: usize,
+    wrong: Vec<String>,
+}
+
+fn score(lx: &Lexicon, rows: &[(bool, String)]) -> Score {
+    let mut s = Score {
+        abusive: 0,
+        abusive_excluded: 0,
+        legit: 0,
+        legit_excluded: 0,
+        wrong: Vec::new(),
+    };
+    for (exclude, post) in rows {
+        let why = lx.find(post);
+        if *exclude {
+            s.abusive += 1;
+            if why.is_some() {
+                s.abusive_excluded += 1;
+            } else {
+                s.wrong.push(format!("not excluded: {post}"));
+            }
+        } else {
+            s.legit += 1;
+            if let Some(why) = why {
+                s.legit_excluded += 1;
+                s.wrong.push(format!("excluded ({why}): {post}"));
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn dev_set_is_judged_right_row_by_row() {
+    let rows = rows("dev.tsv");
+    assert!(rows.len() >= 80, "{}", rows.len());
+    let s = score(shipped(), &rows);
+    eprintln!(
+        "dev: abusive excluded {}/{}, legitimate excluded {}/{}",
+        s.abusive_excluded, s.abusive, s.legit_excluded, s.legit
+    );
+    assert!(s.wrong.is_empty(), "{:#?}", s.wrong);
+}
+
+/// Judge a labelled file, print its figures and every wrong row, and return the score.
+fn measure(name: &str, what: &str) -> Score {
+    let rows = rows(name);
+    let s = score(shipped(), &rows);
+    eprintln!(
+        "{what}: abusive excluded {}/{} ({:.0} %), legitimate excluded {}/{}",
+        s.abusive_excluded,
+        s.abusive,
+        100.0 * s.abusive_excluded as f64 / s.abusive.max(1) as f64,
+        s.legit_excluded,
+        s.legit
+    );
+    for w in &s.wrong {
+        eprintln!("  {w}");
+    }
+    s
+}
+
+#[test]
+fn held_out_set_is_measured_and_held_to_a_floor() {
+    let s = measure("heldout.tsv", "held-out");
+    assert!(
+        s.abusive >= 40 && s.legit >= 40,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
+    // Measured before any tuning: 22/40 abusive, 0/40 legitimate excluded; 23/40 after the
+    // first round. Its misses then shaped the second round, so it is tuned on now (40/40):
+    // the floor only keeps that from sliding back; heldout2.tsv says how the rules do.
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert_eq!(
+        s.abusive_excluded, s.abusive,
+        "abusive posts missed: {:#?}",
+        s.wrong
+    );
+}
+
+/// The second held-out set (`heldout2.tsv`), written before the second round of rule
+/// changes: measured, printed and held to a floor.
+#[test]
+fn second_held_out_set_is_measured_and_held_to_a_floor() {
+    let s = measure("heldout2.tsv", "held-out 2");
+    assert!(
+        s.abusive >= 60 && s.legit >= 60,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
+    // First measured at 14/68 abusive, 1/68 legitimate excluded, before the second round;
+    // 65/68 and 0/68 after it (the three misses are veiled threats with no threatening
+    // word: "жалко будет, если сгорит"). The floor is what was reached.
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert!(
+        s.abusive_excluded >= 65,
+        "abusive posts missed: {:#?}",
+        s.wrong
+    );
+}
+
+#[test]
+fn the_reason_names_the_rule_and_the_words() {
+    let lx = shipped();
+    let why = lx.find("Спалю вашу администрацию").unwrap();
+    assert!(why.starts_with("угроза:") && why.contains("спалю"), "{why}");
+    let why = lx.find("Глава — дебил").unwrap();
+    assert_eq!(why, "оскорбление: дебил");
+    let why = lx.find("Да х*й вы что сделаете").unwrap();
+    assert!(why.contains("х*й"), "{why}");
+    // A word-list entry is reported as written in the list.
+    assert!(lx.find("Хуйня").unwrap().starts_with('/'));
+}
+
+#[test]
+fn the_second_round_categories_give_their_reasons() {
+    let lx = shipped();
+    let cases = [
+        // A harm verb by its derived forms: 1st person plural, imperative plural.
+        ("Замочим вашего прораба", "угроза: замочим"),
+        ("Вздёрните этого главу", "угроза: вздерните этого главу"),
+        // Bare, as an ultimatum to someone.
+        ("Не уберёте свалку — спалим", "угроза: спалим"),
+        // A set phrase, aimed or not.
+        ("Мэра на вилы!", "угроза: мэра на вилы"),
+        ("Скоро пустим красного петуха", "угроза: красного петуха"),
+        // A zoomorphic insult said of someone, a derived hard insult.
+        ("Крысы из администрации", "оскорбление: крысы"),
+        ("Ну вы и дебилоиды", "оскорбление: дебилоиды"),
+        // A sign or a Latin letter hiding a letter.
+        ("Нах$р", "мат со скрытыми буквами: нах*р"),
+    ];
+    for (post, why) in cases {
+        assert_eq!(lx.find(post).as_deref(), Some(why), "{post}");
+    }
+    for post in [
+        "Сами закопаем, дайте экскаватор — если надо",
+        "Свиньи с фермы бродят по трассе",
+        "Не пожалеете, если приедете на ярмарку",
+        "Вандалы оторвали номер дома, повесьте новый",
+    ] {
+        assert_eq!(lx.find(post), None, "{post}");
+    }
+}
+
+#[test]
+fn obscenity_is_excluded_even_when_reported() {
+    let lx = shipped();
+    assert!(lx.find("Сосед сказал мне: «иди на х*й»").is_some());
+    assert!(lx.find("Соседу угрожали: «убьём»").is_none());
+}
+
+#[test]
+fn without_the_built_in_rules_only_the_list_counts() {
+    let lx = Lexicon::parse("мудак\n").unwrap();
+    assert_eq!(lx.find("Спалю вашу администрацию"), None);
+    assert_eq!(lx.find("м*дак"), Some("мудак".into()), "hidden letters");
+    assert!(!lx.has_builtin());
+    assert!(!Lexicon::clause12("").unwrap().is_empty());
+}
+
+/// Bounded work per input character: the reading is linear in the input's length.
+const WORK_PER_CHAR: usize = 16;
+
+#[test]
+fn a_hostile_megabyte_is_read_in_linear_work() {
+    let pieces = [
+        "х*й ",
+        "х.у.й ",
+        "х у й ",
+        "п..",
+        ".",
+        "*",
+        "#",
+        "@",
+        "ууууу",
+        "«",
+        "»",
+        "— ",
+        "a",
+        "\u{ad}",
+        "xyй",
+        "3",
+        "убью ",
+        "тебя ",
+        "!",
+        "\n",
+    ];
+    let mut text = String::new();
+    let mut k = 0usize;
+    while text.len() < 1_000_000 {
+        text.push_str(pieces[k % pieces.len()]);
+        k = k.wrapping_mul(31).wrapping_add(7) % 1_000_003;
+    }
+    let chars = text.chars().count();
+    let n = normalise(&text);
+    assert!(n.work <= WORK_PER_CHAR * chars, "{} for {chars}", n.work);
+    // One endless word, one endless spelt run, one endless mask run.
+    for text in [
+        "ж".repeat(1_000_000),
+        "х ".repeat(500_000),
+        format!("х{}й", "*".repeat(1_000_000)),
+        format!("п{}дец", ".".repeat(1_000_000)),
+    ] {
+        let chars = text.chars().count();
+        let n = normalise(&text);
+        assert!(n.work <= WORK_PER_CHAR * chars, "{} for {chars}", n.work);
+        assert!(n.tokens.iter().all(|t| t.text.chars().count() <= 40));
+    }
+    // And the whole judgment on a long post finishes with an answer. The judgment looks at
+    // bounded windows around each word and reads clause and sentence context from one
+    // pass, so one endless sentence of harm verbs and insults costs linear work too.
+    let lx = shipped();
+    let long = format!("{}Спалю вашу контору", "Дорога плохая. ".repeat(5_000));
+    assert!(lx.find(&long).is_some());
+    let one_sentence = "сами спалим козлы если надо закопаем и ".repeat(20_000);
+    assert_eq!(lx.find(&one_sentence), None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn reading_is_linear_for_any_text(s in "[хуй*#@.\\- «»\"—!?\naxy30ё]{0,3000}") {
+        let chars = s.chars().count();
+        let n = normalise(&s);
+        prop_assert!(n.work <= WORK_PER_CHAR * chars.max(1), "{} for {}", n.work, chars);
+        prop_assert!(n.text.chars().count() <= chars + n.tokens.len());
+        prop_assert!(n.tokens.iter().all(|t| t.text.chars().count() <= 40));
+    }
+
+    #[test]
+    fn judging_never_panics(s in "\\PC{0,300}") {
+        let _ = shipped().find(&s);
+    }
+}
