@@ -211,7 +211,9 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
     (
         "Прочее",
         "с. Волчиха",
-        "Не дали субсидию, хотя все документы сданы.",
+        // Which subsidy says who answers (on milk: agriculture; for a business: the
+        // economy department): the row names the one the finance committee pays.
+        "Не дали субсидию на оплату коммунальных услуг, хотя все документы сданы.",
         "finance",
     ),
     // 7. Education and youth affairs.
