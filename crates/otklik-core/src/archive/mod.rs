@@ -56,8 +56,8 @@ pub struct Entry {
 impl Entry {
     /// What the index reads of an entry: topic, location and text (never the answer,
     /// which a new post cannot resemble yet).
-    pub fn searchable(&self) -> String {
-        format!("{}\n{}\n{}", self.topic, self.location, self.text)
+    pub fn searchable(&self) -> [&str; 3] {
+        [&self.topic, &self.location, &self.text]
     }
 
     /// The entry of a case whose answer (or final answer after an interim one) was
@@ -142,10 +142,13 @@ pub fn offered(candidates: &[Similar], threshold: f64, own_id: &str) -> Vec<Simi
     v
 }
 
-/// The archive: the entries by id and their index.
+/// The archive: the entries and their index.
 #[derive(Debug, Default)]
 pub struct Archive {
-    entries: HashMap<String, Entry>,
+    /// An id → its entry's slot in `entries` and the index.
+    slots: HashMap<String, u32>,
+    /// By slot, in the order added; `None` where the entry was replaced since.
+    entries: Vec<Option<Entry>>,
     index: Index,
 }
 
@@ -157,36 +160,52 @@ impl Archive {
 
     /// How many entries it holds.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
     }
 
     /// The entry of `id`.
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.entries.get(id)
+        let slot = *self.slots.get(id)?;
+        self.entries.get(slot as usize)?.as_ref()
     }
 
     /// Adds an entry, or replaces the one of the same id (a case approved again).
     /// Replacing with an identical entry changes nothing.
     pub fn add(&mut self, entry: Entry) {
-        if self.entries.get(&entry.id) == Some(&entry) {
-            return;
+        let old = self.slots.get(&entry.id).copied();
+        if let Some(old) = old {
+            if self.get(&entry.id) == Some(&entry) {
+                return;
+            }
+            self.index.remove(old);
+            if let Some(e) = self.entries.get_mut(old as usize) {
+                *e = None;
+            }
         }
-        self.index.add(&entry.id, &entry.searchable());
-        self.entries.insert(entry.id.clone(), entry);
+        let slot = self.index.add(&entry.searchable());
+        match self.slots.get_mut(&entry.id) {
+            Some(s) => *s = slot,
+            None => {
+                self.slots.insert(entry.id.clone(), slot);
+            }
+        }
+        self.entries.push(Some(entry));
     }
 
     /// The `k` entries most like `q`, best first, with their similarity; no threshold.
     pub fn similar(&self, q: &Query, k: usize) -> Vec<Similar> {
-        let text = format!("{}\n{}\n{}", q.topic, q.location, q.text);
         self.index
-            .query(&text, k)
+            .query(&[&q.topic, &q.location, &q.text], k)
             .into_iter()
-            .filter_map(|(id, score)| self.entries.get(&id).map(|e| Similar::of(e, score)))
+            .filter_map(|(slot, score)| {
+                let e = self.entries.get(slot as usize)?.as_ref()?;
+                Some(Similar::of(e, score))
+            })
             .collect()
     }
 
