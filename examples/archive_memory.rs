@@ -5,7 +5,7 @@
 //! synthetic entries (`benches/archive/entries.rs`) the way start-up does (one `add` per
 //! entry) and prints:
 //! - the heap the archive holds (bytes asked of the allocator and not given back, counted
-//!   by a wrapper around the system allocator), split into the entries and the index;
+//!   by a wrapper around the system allocator), and how much of it is the index;
 //! - the process's resident set (`VmRSS` in `/proc/self/status`) before and after, what
 //!   `ps` and systemd show, allocator overhead included.
 #![allow(unsafe_code)] // GlobalAlloc is an unsafe trait: the counter forwards to System
@@ -13,7 +13,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use otklik_core::archive::Archive;
+use otklik_core::archive::{Archive, Index};
 
 #[path = "../benches/archive/entries.rs"]
 mod entries;
@@ -74,28 +74,38 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let rss_before = rss_kb();
-    let heap_before = live();
 
-    // The entries alone, as the store hands them over.
-    let all = entries::entries(n);
-    let heap_entries = live() - heap_before;
-    drop(all);
-
-    // What start-up does: each entry read and added (the entries move into the archive).
+    // What start-up does: each entry read from the store and added (it moves into the
+    // archive), one at a time.
     let heap_start = live();
     let mut archive = Archive::new();
-    for e in entries::entries(n) {
+    for e in entries::stream(n) {
         archive.add(e);
     }
     let heap_archive = live() - heap_start;
     let rss_after = rss_kb();
 
+    // The entries alone, as read (all at once, to weigh them).
+    let heap_before = live();
+    let all = entries::entries(n);
+    let heap_entries = live() - heap_before;
+    drop(all);
+
+    // The index alone (stems, postings, per-entry counts), without the entries.
+    let heap_before = live();
+    let mut index = Index::new();
+    for e in entries::stream(n) {
+        index.add(&e.searchable());
+    }
+    let heap_index = live() - heap_before;
+    drop(index);
+
     println!("{} entries", archive.len());
     println!(
-        "heap held by the archive: {:.1} MB (the entries as read: {:.1} MB; index and id map: {:.1} MB)",
+        "heap held by the archive: {:.1} MB, of which the index {:.1} MB (the same entries as read: {:.1} MB)",
         mb(heap_archive),
+        mb(heap_index),
         mb(heap_entries),
-        mb(heap_archive.saturating_sub(heap_entries)),
     );
     println!(
         "VmRSS: {:.1} MB before, {:.1} MB after: +{:.1} MB",

@@ -6,6 +6,11 @@ use otklik_core::archive::Entry;
 /// A deterministic synthetic archive: posts from a few hundred words in the mix real ones
 /// have (a village, a street, an object, what is wrong with it, some filler).
 pub fn entries(n: usize) -> Vec<Entry> {
+    stream(n).collect()
+}
+
+/// [`entries`] one at a time, as the store hands them over at start-up.
+pub fn stream(n: usize) -> impl Iterator<Item = Entry> {
     let villages = [
         "Волчиха",
         "Берёзовка",
@@ -85,34 +90,32 @@ pub fn entries(n: usize) -> Vec<Entry> {
         "срочно",
     ];
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = |m: usize| {
+    let mut next = move |m: usize| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         (x % m as u64) as usize
     };
-    (0..n)
-        .map(|i| {
-            let v = villages[next(villages.len())];
-            let s = streets[next(streets.len())];
-            let text = format!(
-                "{} {} на улице {s} {}, {} {} слово{}",
-                faults[next(faults.len())],
-                objects[next(objects.len())],
-                fillers[next(fillers.len())],
-                objects[next(objects.len())],
-                fillers[next(fillers.len())],
-                next(5000),
-            );
-            Entry {
-                id: format!("A-{i}"),
-                topic: ["ЖКХ", "Дороги", "Образование", "Здравоохранение"][i % 4].into(),
-                location: format!("с. {v}"),
-                text,
-                answer: "Ответ.".into(),
-                date: None,
-                executor: None,
-            }
-        })
-        .collect()
+    (0..n).map(move |i| {
+        let v = villages[next(villages.len())];
+        let s = streets[next(streets.len())];
+        let text = format!(
+            "{} {} на улице {s} {}, {} {} слово{}",
+            faults[next(faults.len())],
+            objects[next(objects.len())],
+            fillers[next(fillers.len())],
+            objects[next(objects.len())],
+            fillers[next(fillers.len())],
+            next(5000),
+        );
+        Entry {
+            id: format!("A-{i}"),
+            topic: ["ЖКХ", "Дороги", "Образование", "Здравоохранение"][i % 4].into(),
+            location: format!("с. {v}"),
+            text,
+            answer: "Ответ.".into(),
+            date: None,
+            executor: None,
+        }
+    })
 }

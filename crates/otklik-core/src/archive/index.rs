@@ -31,21 +31,56 @@ pub const MAX_QUERY_WORDS: usize = 4096;
 /// Stems in more than this share of the entries (prepositions, "the") carry almost no
 /// weight; a query skips them rather than walk their long postings.
 const COMMON_SHARE: f64 = 0.5;
+/// At most this many distinct words (as written) remember their term; beyond it, rarer
+/// words are stemmed each time they come. Bounds the memo at a few megabytes whatever
+/// the archive holds, while the common words (most of any text) stay remembered.
+const MAX_MEMO_WORDS: usize = 1 << 16;
+/// Longer words (in bytes) are not remembered: no real word is (see
+/// [`stem::MAX_WORD_CHARS`]).
+const MAX_MEMO_BYTES: usize = 4 * stem::MAX_WORD_CHARS;
 
-#[derive(Debug, Clone)]
-struct Doc {
-    id: String,
-    len: u32,
-    live: bool,
-    /// Its distinct terms, to forget them when the entry is replaced.
-    terms: Vec<u32>,
+/// Whether `c` belongs to a word, as [`stem::words`] splits text (`char::is_alphanumeric`),
+/// answered without the Unicode tables for ASCII and the Russian alphabet: nearly every
+/// character of a post.
+fn is_word_char(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' | 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' => true,
+        c if c.is_ascii() => false,
+        c => c.is_alphanumeric(),
+    }
 }
 
-/// The index: entry ids by stem, with the counts BM25 needs. Adding is incremental.
+/// The words of `text` as written (not yet lower-cased): exactly the pieces
+/// [`stem::words`] reads, borrowed rather than copied.
+fn raw_words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !is_word_char(c))
+        .filter(|w| !w.is_empty())
+}
+
+/// A word as written, read as [`stem::words`] reads it (cut, lower case, `ё` as `е`).
+fn normalise(raw: &str) -> String {
+    stem::words(raw).next().unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Doc {
+    /// Its distinct terms are `doc_terms[start..start + count]`, to forget them when the
+    /// entry is replaced.
+    start: usize,
+    count: u32,
+    /// Its length in words.
+    len: u32,
+    live: bool,
+}
+
+/// The index: entries (by slot, the order they were added in) by stem, with the counts
+/// BM25 needs. Adding is incremental; replacing an entry is removing its slot and adding
+/// it again.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
-    /// A lower-cased word → its stem's term number (stemming each word once).
-    words: HashMap<String, u32>,
+    /// A word as written → its stem's term number: each distinct word is lower-cased and
+    /// stemmed once, not at each of its occurrences (at most [`MAX_MEMO_WORDS`]).
+    memo: HashMap<Box<str>, u32>,
     /// A stem → its term number.
     terms: HashMap<String, u32>,
     /// Per term: how many live entries have it.
@@ -53,7 +88,8 @@ pub struct Index {
     /// Per term: (entry slot, occurrences), in slot order.
     postings: Vec<Vec<(u32, u32)>>,
     docs: Vec<Doc>,
-    slot_of: HashMap<String, u32>,
+    /// The distinct terms of every entry, one after the other (see [`Doc::start`]).
+    doc_terms: Vec<u32>,
     live: u32,
     total_len: u64,
 }
@@ -74,71 +110,96 @@ impl Index {
         self.live == 0
     }
 
-    fn term_of_word(&mut self, word: String) -> u32 {
-        if let Some(&t) = self.words.get(&word) {
+    /// The slot the next [`Index::add`] gives.
+    pub fn next_slot(&self) -> u32 {
+        self.docs.len() as u32
+    }
+
+    /// The term of a word as written, numbering its stem if it is new.
+    fn term_of(&mut self, raw: &str) -> u32 {
+        if let Some(&t) = self.memo.get(raw) {
             return t;
         }
-        let s = stem::stem(&word);
+        let s = stem::stem(&normalise(raw));
         let next = self.df.len() as u32;
         let t = *self.terms.entry(s).or_insert(next);
         if t == next {
             self.df.push(0);
             self.postings.push(Vec::new());
         }
-        self.words.insert(word, t);
+        if self.memo.len() < MAX_MEMO_WORDS && raw.len() <= MAX_MEMO_BYTES {
+            self.memo.insert(raw.into(), t);
+        }
         t
     }
 
-    /// The term of a word if the index knows its stem (`Err(stem)` otherwise).
-    fn known(&self, word: &str) -> Result<u32, String> {
-        if let Some(&t) = self.words.get(word) {
+    /// The term of a word as written if the index knows its stem, else `Err(stem)`.
+    fn known(&self, raw: &str) -> Result<u32, String> {
+        if let Some(&t) = self.memo.get(raw) {
             return Ok(t);
         }
-        let s = stem::stem(word);
+        let s = stem::stem(&normalise(raw));
         self.terms.get(&s).copied().ok_or(s)
     }
 
-    /// Indexes `text` as entry `id`, replacing what `id` had before.
-    pub fn add(&mut self, id: &str, text: &str) {
-        self.remove(id);
-        let mut counts: HashMap<u32, u32> = HashMap::new();
+    /// Indexes a new entry whose searchable text is `fields` (read as if joined by line
+    /// breaks) and returns its slot ([`Index::next_slot`]).
+    pub fn add(&mut self, fields: &[&str]) -> u32 {
+        let slot = self.next_slot();
+        // Every word's term goes to the end of `doc_terms`; sorted, runs of one term are
+        // its count, and the distinct terms stay there as the entry's list.
+        let start = self.doc_terms.len();
         let mut len = 0u32;
-        for w in stem::words(text) {
-            let t = self.term_of_word(w);
-            *counts.entry(t).or_insert(0) += 1;
-            len = len.saturating_add(1);
+        for field in fields {
+            for raw in raw_words(field) {
+                let t = self.term_of(raw);
+                self.doc_terms.push(t);
+                len = len.saturating_add(1);
+            }
         }
-        let slot = self.docs.len() as u32;
-        let mut terms: Vec<u32> = counts.keys().copied().collect();
-        terms.sort_unstable();
-        for &t in &terms {
+        let end = self.doc_terms.len();
+        self.doc_terms[start..].sort_unstable();
+        let mut distinct = start;
+        let mut i = start;
+        while i < end {
+            let t = self.doc_terms[i];
+            let mut j = i + 1;
+            while j < end && self.doc_terms[j] == t {
+                j += 1;
+            }
             self.df[t as usize] += 1;
-            self.postings[t as usize].push((slot, counts[&t]));
+            self.postings[t as usize].push((slot, (j - i) as u32));
+            self.doc_terms[distinct] = t;
+            distinct += 1;
+            i = j;
         }
+        self.doc_terms.truncate(distinct);
         self.docs.push(Doc {
-            id: id.to_string(),
+            start,
+            count: (distinct - start) as u32,
             len,
             live: true,
-            terms,
         });
-        self.slot_of.insert(id.to_string(), slot);
         self.live += 1;
         self.total_len += u64::from(len);
+        slot
     }
 
-    /// Forgets entry `id` (its postings are skipped from now on).
-    pub fn remove(&mut self, id: &str) {
-        let Some(slot) = self.slot_of.remove(id) else {
+    /// Forgets the entry in `slot` (its postings are skipped from now on).
+    pub fn remove(&mut self, slot: u32) {
+        let Some(doc) = self.docs.get_mut(slot as usize) else {
             return;
         };
-        let doc = &mut self.docs[slot as usize];
+        if !doc.live {
+            return;
+        }
         doc.live = false;
+        let doc = *doc;
         self.live -= 1;
         self.total_len -= u64::from(doc.len);
-        for &t in &doc.terms {
+        for &t in &self.doc_terms[doc.start..doc.start + doc.count as usize] {
             self.df[t as usize] -= 1;
         }
-        doc.terms = Vec::new();
     }
 
     fn idf(&self, df: u32) -> f64 {
@@ -155,9 +216,10 @@ impl Index {
         }
     }
 
-    /// The `k` entries most like `text`, best first, each with its similarity (see the
-    /// module's notes); entries sharing no telling stem with it are not listed.
-    pub fn query(&self, text: &str, k: usize) -> Vec<(String, f64)> {
+    /// The `k` entries (slots) most like the text `fields` (read as if joined by line
+    /// breaks), best first, each with its similarity (see the module's notes); entries
+    /// sharing no telling stem with it are not listed.
+    pub fn query(&self, fields: &[&str], k: usize) -> Vec<(u32, f64)> {
         if self.live == 0 || k == 0 {
             return Vec::new();
         }
@@ -165,11 +227,12 @@ impl Index {
         let mut known: HashMap<u32, u32> = HashMap::new();
         let mut unknown: HashMap<String, u32> = HashMap::new();
         let mut qlen = 0u32;
-        for w in stem::words(text).take(MAX_QUERY_WORDS) {
+        let words = fields.iter().flat_map(|f| raw_words(f));
+        for raw in words.take(MAX_QUERY_WORDS) {
             qlen += 1;
-            match self.known(&w) {
+            match self.known(raw) {
                 Ok(t) if self.df[t as usize] > 0 => *known.entry(t).or_insert(0) += 1,
-                Ok(_) => *unknown.entry(w).or_insert(0) += 1,
+                Ok(_) => *unknown.entry(normalise(raw)).or_insert(0) += 1,
                 Err(s) => *unknown.entry(s).or_insert(0) += 1,
             }
         }
@@ -227,9 +290,7 @@ impl Index {
             hits.truncate(k);
         }
         hits.sort_unstable_by(by_score);
-        hits.into_iter()
-            .map(|(s, score)| (self.docs[s as usize].id.clone(), score))
-            .collect()
+        hits
     }
 }
 
@@ -240,11 +301,11 @@ mod tests {
     #[test]
     fn a_document_scores_about_one_against_itself() {
         let mut ix = Index::new();
-        ix.add("a", "прорвало трубу водопровода на улице Ленина");
-        ix.add("b", "яма на дороге у школы");
-        ix.add("c", "нет света третий день");
-        let hits = ix.query("прорвало трубу водопровода на улице Ленина", 3);
-        assert_eq!(hits[0].0, "a");
+        ix.add(&["прорвало трубу водопровода на улице Ленина"]);
+        ix.add(&["яма на дороге у школы"]);
+        ix.add(&["нет света третий день"]);
+        let hits = ix.query(&["прорвало трубу водопровода на улице Ленина"], 3);
+        assert_eq!(hits[0].0, 0);
         assert!(hits[0].1 > 0.95, "{hits:?}");
     }
 
@@ -252,22 +313,59 @@ mod tests {
     fn a_hostile_query_is_cut() {
         let mut ix = Index::new();
         for i in 0..100 {
-            ix.add(&i.to_string(), &format!("слово{i} труба"));
+            ix.add(&[&format!("слово{i} труба")]);
         }
         let long: String = (0..100_000)
             .map(|i| format!("слово{} ", i % 1000))
             .collect();
-        let hits = ix.query(&long, 3);
+        let hits = ix.query(&[&long], 3);
         assert!(hits.len() <= 3);
     }
 
     #[test]
     fn removed_entries_are_not_found() {
         let mut ix = Index::new();
-        ix.add("a", "газ");
-        ix.add("b", "вода");
-        ix.remove("a");
-        assert!(ix.query("газ", 3).is_empty());
+        let gas = ix.add(&["газ"]);
+        ix.add(&["вода"]);
+        ix.remove(gas);
+        ix.remove(gas);
+        assert!(ix.query(&["газ"], 3).is_empty());
         assert_eq!(ix.len(), 1);
+    }
+
+    #[test]
+    fn words_are_split_as_routing_splits_them() {
+        // Every character: the fast path for ASCII and Russian letters agrees with the
+        // Unicode tables `stem::words` splits by.
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            assert_eq!(
+                is_word_char(c),
+                c.is_alphanumeric(),
+                "{c:?} U+{:04X}",
+                c as u32
+            );
+        }
+        let text = "Школа №1: дети-инвалиды, ЁЛКА 4G! Ⅻ½ mañana\u{300}x";
+        let ours: Vec<String> = raw_words(text).map(normalise).collect();
+        let theirs: Vec<String> = stem::words(text).collect();
+        assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn a_remembered_word_and_a_new_one_of_the_same_stem_are_one_term() {
+        let mut ix = Index::new();
+        let a = ix.add(&["Трубу прорвало"]);
+        let b = ix.add(&["трубы ТРУБОЙ труба"]);
+        assert_eq!(ix.terms.len(), 2, "{:?}", ix.terms);
+        let t = ix.terms["труб"] as usize;
+        assert_eq!(ix.postings[t], [(a, 1), (b, 3)]);
+        assert_eq!(ix.known("ТРУБАМ"), Ok(t as u32));
+        assert_eq!(ix.known("газом"), Err("газ".to_string()));
+        // An endless word is not remembered, yet read the same way each time.
+        let long = "ы".repeat(10_000);
+        let c = ix.add(&[&long, &long]);
+        assert!(ix.memo.len() <= 5, "{}", ix.memo.len());
+        let hits = ix.query(&[&long], 5);
+        assert_eq!(hits.first().map(|h| h.0), Some(c), "{hits:?}");
     }
 }
