@@ -393,6 +393,32 @@ impl Handler {
         }
     }
 
+    /// Queues `content` to the coordinator in `commit` (a notice about a message, no case);
+    /// a notice that cannot be built is logged, and the message's own record still goes in.
+    fn tell_coordinator(
+        &self,
+        config: &Config,
+        commit: &mut Commit,
+        content: &crate::templates::Rendered,
+        now: DateTime<Utc>,
+        about: &str,
+    ) -> Result<(), StoreError> {
+        let envelope = compose::Envelope {
+            config,
+            secret: &self.secret,
+            case: 0,
+            case_id: None,
+            to: &config.people.coordinator.email,
+            nonce: self.store.generate_id()?,
+            now,
+        };
+        match compose::build(&envelope, content) {
+            Ok(mail) => commit.outbox.push(mail),
+            Err(e) => tracing::error!(error = %e, "the notice of {about} cannot be built"),
+        }
+        Ok(())
+    }
+
     /// A message that cannot be handled for a reason of its own — it took the process down,
     /// or a store record it needs is damaged: recorded as rejected under its bytes' hash,
     /// the mark cleared and the coordinator told, in one transaction, flushed.
@@ -409,22 +435,7 @@ impl Handler {
         commit.clears_mark = true;
         let (from, subject) = (raw_field(raw, "From"), raw_field(raw, "Subject"));
         let content = crate::templates::render_set_aside(config, &from, &subject, &reason);
-        let to = &config.people.coordinator.email;
-        let envelope = compose::Envelope {
-            config,
-            secret: &self.secret,
-            case: 0,
-            case_id: None,
-            to,
-            nonce: self.store.generate_id()?,
-            now,
-        };
-        match compose::build(&envelope, &content) {
-            Ok(mail) => commit.outbox.push(mail),
-            Err(e) => {
-                tracing::error!(error = %e, "the notice of a message set aside cannot be built")
-            }
-        }
+        self.tell_coordinator(config, &mut commit, &content, now, "a message set aside")?;
         self.store.commit(commit)?;
         self.store.flush_blocking()?;
         Ok(handled)
@@ -520,22 +531,7 @@ impl Handler {
             crate::templates::render_oversized(config, sender.unwrap_or("-"), subject, size, limit);
         let note = format!("too large: {size} bytes, the limit is {limit}");
         let (mut commit, handled) = Self::rejection(key, note, now);
-        let to = &config.people.coordinator.email;
-        let envelope = compose::Envelope {
-            config,
-            secret: &self.secret,
-            case: 0,
-            case_id: None,
-            to,
-            nonce: self.store.generate_id()?,
-            now,
-        };
-        match compose::build(&envelope, &content) {
-            Ok(mail) => commit.outbox.push(mail),
-            Err(e) => {
-                tracing::error!(error = %e, "the notice of a too large message cannot be built")
-            }
-        }
+        self.tell_coordinator(config, &mut commit, &content, now, "a too large message")?;
         self.store.commit(commit)?;
         self.store.flush_blocking()?;
         Ok(handled)
