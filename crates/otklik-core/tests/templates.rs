@@ -200,3 +200,21 @@ fn mailto_links_are_percent_encoded_per_rfc6068() {
     assert!(link.ends_with("%20%23k7m2q9xa"));
     assert!(!link.contains(' ') && !link.contains('#'));
 }
+
+#[test]
+fn configured_durations_are_written_in_words_with_russian_plurals() {
+    use otklik_core::calendar::WorkDuration::{Days, Seconds};
+    use otklik_core::config::Language::{En, Ru};
+    use otklik_core::templates::work_duration_words as words;
+    assert_eq!(words(Ru, Days(7)), "7 рабочих дней");
+    assert_eq!(words(Ru, Days(1)), "1 рабочий день");
+    assert_eq!(words(Ru, Days(3)), "3 рабочих дня");
+    assert_eq!(words(Ru, Days(11)), "11 рабочих дней");
+    assert_eq!(words(Ru, Days(21)), "21 рабочий день");
+    assert_eq!(words(Ru, Days(14)), "14 рабочих дней");
+    assert_eq!(words(Ru, Seconds(4 * 3600)), "4 рабочих часа");
+    assert_eq!(words(Ru, Seconds(9 * 3600)), "9 рабочих часов");
+    assert_eq!(words(Ru, Seconds(90 * 60)), "90 рабочих минут");
+    assert_eq!(words(En, Days(7)), "7 working days");
+    assert_eq!(words(En, Seconds(3600)), "1 working hour");
+}

@@ -356,14 +356,16 @@ impl View<'_> {
             )
             .to_string(),
         );
+        let set = (self.config.deadlines).for_category(self.case.notification.category.as_deref());
+        let final_after = work_duration_words(lang, set.final_after_interim);
+        let final_within = match lang {
+            Language::Ru => format!("окончательный — в течение {final_after}"),
+            Language::En => format!("the final one within {final_after}"),
+        };
         d.buttons.push(self.button(
             keyword(lang, Word::Interim),
             tr(lang, "Промежуточный ответ", "Interim answer"),
-            tr(
-                lang,
-                "окончательный — в течение 7 рабочих дней",
-                "the final one within 7 working days",
-            ),
+            &final_within,
         ));
         d.buttons.push(self.button(
             keyword(lang, Word::Query),
@@ -503,6 +505,34 @@ pub fn is_inline_image(a: &Attachment) -> bool {
         .iter()
         .any(|t| ct.starts_with(t))
         && !a.data.is_empty()
+}
+
+/// A configured duration as officials read it: `7 рабочих дней`, `1 рабочий день`,
+/// `4 рабочих часа`, `90 рабочих минут` (`7 working days`, `4 working hours`).
+pub fn work_duration_words(lang: Language, d: crate::calendar::WorkDuration) -> String {
+    // Russian: one form after 1 (but 11), another after 2–4 (but 12–14), the third else.
+    let ru = |n: u64, forms: [&str; 3]| {
+        let form = match (n % 10, n % 100) {
+            (1, r) if r != 11 => forms[0],
+            (2..=4, r) if !(12..=14).contains(&r) => forms[1],
+            _ => forms[2],
+        };
+        format!("{n} {form}")
+    };
+    let en = |n: u64, unit: &str| format!("{n} working {unit}{}", if n == 1 { "" } else { "s" });
+    let (n, unit) = match d {
+        crate::calendar::WorkDuration::Days(n) => (u64::from(n), 0),
+        crate::calendar::WorkDuration::Seconds(s) if s % 3600 == 0 => (s / 3600, 1),
+        crate::calendar::WorkDuration::Seconds(s) => (s.div_ceil(60), 2),
+    };
+    match (lang, unit) {
+        (Language::Ru, 0) => ru(n, ["рабочий день", "рабочих дня", "рабочих дней"]),
+        (Language::Ru, 1) => ru(n, ["рабочий час", "рабочих часа", "рабочих часов"]),
+        (Language::Ru, _) => ru(n, ["рабочая минута", "рабочие минуты", "рабочих минут"]),
+        (Language::En, 0) => en(n, "day"),
+        (Language::En, 1) => en(n, "hour"),
+        (Language::En, _) => en(n, "minute"),
+    }
 }
 
 /// `осталось 5 рабочих ч` / `просрочено на 2 рабочих ч`, by the working-time calendar.
