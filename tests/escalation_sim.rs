@@ -323,7 +323,7 @@ fn run_store(
     pause: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let secret = Secret::new(vec![3; 32]);
     let absences = Absences::new();
     let mut out = Vec::new();
@@ -825,7 +825,7 @@ fn the_digest_goes_to_the_coordinator_and_supervisor_once_a_working_day() {
     let secret = Secret::new(vec![5; 32]);
     let (_, cases) = run_pure_cases(&config, &sorted(week()), bar(11, 5, 9, 0));
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     for case in cases.into_values() {
         let number = case.number;
         let dues = workflow::schedule(&case, &config);

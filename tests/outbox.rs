@@ -58,7 +58,7 @@ fn std_secs(d: std::time::Duration) -> Duration {
 /// A store with `n` mails, all due at `due`; their numbers in the order they were written.
 fn store_with(n: usize, due: DateTime<Utc>) -> (tempfile::TempDir, Store, Vec<u64>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let mails: Vec<OutMail> = (0..n)
         .map(|i| {
             let seq = store.generate_id().unwrap();

@@ -71,7 +71,7 @@ fn open_case(store: &Store, number: u64) {
 #[test]
 fn numbers_have_no_gaps_and_counts_follow_states() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(store.peek_next_case().unwrap(), 1);
     open_case(&store, 1);
     open_case(&store, 2);
@@ -142,7 +142,7 @@ fn numbers_have_no_gaps_and_counts_follow_states() {
     );
     drop(store);
     // Reopened from disk: the same.
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(
         (
             store.case_count(),
@@ -156,7 +156,7 @@ fn numbers_have_no_gaps_and_counts_follow_states() {
 #[test]
 fn the_ledger_remembers_each_message_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let raw = b"Received: from a\r\nMessage-ID: <abc@host>\r\n\r\nbody";
     let with_id = inbound_key(Some("abc@host"), Some("robot@monitoring.example"), raw);
     let without = inbound_key(None, None, b"raw bytes");
@@ -200,7 +200,7 @@ fn forgotten_due_entries_go_unless_the_new_schedule_has_them() {
     use otklik::config::DeadlineKind;
     use otklik::workflow::Due;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let t = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
     let due = |step: usize| Due {
         at: t,
@@ -312,7 +312,7 @@ fn a_case_with_an_8_mb_photo_costs_under_one_and_a_half_photos_on_disk() {
     let config = handler_config(dir.path());
     let state = config.service.state_dir.clone();
     std::fs::create_dir_all(&state).unwrap();
-    let store = Store::open(&state).unwrap();
+    let store = Store::open_waiting(&state, std::time::Duration::from_secs(60)).unwrap();
     store.flush_blocking().unwrap();
     let empty = dir_size(&state);
     let photo = noise(8 * MB, 1);
@@ -377,7 +377,7 @@ fn a_case_with_an_8_mb_photo_costs_under_one_and_a_half_photos_on_disk() {
     // Reopened, the case still has its photo.
     drop(handler);
     drop(store);
-    let store = Store::open(&state).unwrap();
+    let store = Store::open_waiting(&state, std::time::Duration::from_secs(60)).unwrap();
     let case = store.case(1).unwrap().unwrap();
     assert!(case.notification.attachments[0].data == photo);
 }
@@ -385,7 +385,7 @@ fn a_case_with_an_8_mb_photo_costs_under_one_and_a_half_photos_on_disk() {
 #[test]
 fn a_case_reads_back_the_same_and_its_record_holds_references_only() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let photo = attachment("photo.jpg", 300_000, 2);
     let mut c = case(1, State::DraftSubmitted);
     c.notification.attachments = vec![photo.clone()];
@@ -483,7 +483,7 @@ fn a_case_reads_back_the_same_and_its_record_holds_references_only() {
 #[test]
 fn cases_over_the_control_socket_carry_no_attachment_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     for (n, state) in [(1, State::Assigned), (2, State::Closed), (3, State::Rework)] {
         let mut c = case(n, state);
         c.notification.attachments = vec![attachment("photo.jpg", 200_000, n)];
@@ -566,7 +566,7 @@ fn mail(seq: u64, due: DateTime<Utc>, raw: Vec<u8>) -> OutMail {
 #[test]
 fn the_outbox_is_read_a_page_at_a_time_soonest_due_first() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let mut mails = Vec::new();
     for i in 0..150u64 {
         let due = t(1, 8) + chrono::Duration::minutes((i * 37 % 11) as i64);
@@ -650,7 +650,7 @@ fn the_outbox_is_read_a_page_at_a_time_soonest_due_first() {
 #[test]
 fn confirmations_past_their_week_are_swept_with_the_message_they_keep() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let record = |at: DateTime<Utc>| {
         format!(
             r#"{{"pending":{{"nonce":1,"sender":"a@b.ru","asked_at":"{}","digest":"00","what":"x"}},"arrival":"{}","raw_hex":"4142"}}"#,
@@ -684,7 +684,7 @@ fn confirmations_past_their_week_are_swept_with_the_message_they_keep() {
 #[test]
 fn the_sweep_deletes_old_bookkeeping_and_never_a_case() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let rec = |at| InboundRecord {
         disposition: Disposition::Processed,
         case: Some(1),
@@ -800,7 +800,7 @@ fn a_store_written_before_keeps_its_attachments_and_its_queue() {
             .unwrap();
         db.flush().unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(store.case(1).unwrap().as_ref(), Some(&c));
     let q = store.outbox_queue(None, 64).unwrap();
     assert_eq!(
@@ -826,7 +826,7 @@ fn a_store_written_before_keeps_its_attachments_and_its_queue() {
         .outbox_failed(&queued, "451 busy", Some(t(1, 9)))
         .unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(
         store.outbox_mail(7).unwrap().map(|m| m.raw),
         Some(queued.raw.clone())
@@ -836,7 +836,7 @@ fn a_store_written_before_keeps_its_attachments_and_its_queue() {
 #[test]
 fn a_dead_letter_is_listed_resent_and_then_queued_again() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let raw =
         b"Subject: =?UTF-8?B?0J3QtdGCINCy0L7QtNGL?=\r\nTo: housing@example.ru\r\n\r\nbody\r\n"
             .to_vec();
@@ -927,7 +927,7 @@ fn a_dead_letter_is_listed_resent_and_then_queued_again() {
     // And it survives a reopen: the resend was one durable change.
     store.flush_blocking().unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(
         store.outbox_mail(dead.seq).unwrap().map(|m| m.raw),
         Some(raw)
