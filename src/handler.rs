@@ -201,18 +201,7 @@ impl Handler {
         // A message set aside before (its bytes' hash is its key): never parsed again.
         let bytes_key = inbound_key(None, None, raw);
         if let Some(rec) = self.store.inbound(&bytes_key)? {
-            if origin.is_some() {
-                self.store.clear_in_progress()?;
-            }
-            self.store.flush_blocking()?;
-            return Ok(Handled {
-                disposition: rec.disposition,
-                case: rec
-                    .case
-                    .map(|n| format!("{}-{n}", config.service.case_prefix)),
-                note: rec.note,
-                replay: true,
-            });
+            return self.replay(config, rec, origin.is_some());
         }
         let marked = origin.is_some();
         if let Some(origin) = origin {
@@ -256,20 +245,7 @@ impl Handler {
             raw,
         );
         if let Some(rec) = self.store.inbound(&key)? {
-            // Seen before — but its commit may have reached only sled's memory (a flush that
-            // failed, e.g. on a full disk): make it durable before the caller moves the mail.
-            if marked {
-                self.store.clear_in_progress()?;
-            }
-            self.store.flush_blocking()?;
-            return Ok(Handled {
-                disposition: rec.disposition,
-                case: rec
-                    .case
-                    .map(|n| format!("{}-{n}", config.service.case_prefix)),
-                note: rec.note,
-                replay: true,
-            });
+            return self.replay(config, rec, marked);
         }
         let mut used = None;
         let decision = match parsed {
@@ -391,6 +367,29 @@ impl Handler {
             Err(e) if e.is_damaged() => self.set_aside(config, raw, damaged_reason(&e), now),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A message seen before: what became of it, as recorded. Its commit may have reached
+    /// only sled's memory (a flush that failed, e.g. on a full disk), so it is made durable
+    /// before the caller moves the mail; the "in progress" mark goes with it.
+    fn replay(
+        &self,
+        config: &Config,
+        rec: InboundRecord,
+        marked: bool,
+    ) -> Result<Handled, HandleError> {
+        if marked {
+            self.store.clear_in_progress()?;
+        }
+        self.store.flush_blocking()?;
+        Ok(Handled {
+            disposition: rec.disposition,
+            case: rec
+                .case
+                .map(|n| format!("{}-{n}", config.service.case_prefix)),
+            note: rec.note,
+            replay: true,
+        })
     }
 
     /// Queues `content` to the coordinator in `commit` (a notice about a message, no case);
