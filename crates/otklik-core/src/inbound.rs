@@ -27,7 +27,7 @@
 use chrono::{DateTime, Utc};
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
-use crate::config::Address;
+use crate::address::{self, Address};
 
 /// The most body text kept, in bytes: [`Inbound::text`] is never longer, so that no parser
 /// downstream (intake, the reply parser, the exclusion lexicon) ever works on more. A
@@ -464,7 +464,7 @@ impl Inbound {
             .filter(|a| a.address().is_none())
             .and_then(|a| a.name())
             .filter(|n| n.trim_end().ends_with('>') && n.contains('<'))
-            .and_then(crate::config::parse_address)
+            .and_then(address::parse_address)
             .filter(|a| a.email.is_ascii() && a.name.is_some());
         let from = msg
             .from()
@@ -487,7 +487,7 @@ impl Inbound {
                     .filter(|e| !e.is_empty() && e.is_ascii())?;
                 // An address the SMTP library would refuse is no address: such a sender can
                 // be neither recognised nor answered.
-                crate::config::is_email(&email).then_some(Address { name, email })
+                address::is_email(&email).then_some(Address { name, email })
             });
         let subject = unfold(msg.subject().unwrap_or_default());
         let date = msg

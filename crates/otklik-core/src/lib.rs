@@ -9,12 +9,14 @@
 //! - [`inbound`] (a raw message read once), [`intake`] (the monitoring notification),
 //!   [`reply`] (tag, keyword, action code, own text), [`routing`], [`lexicon`] (clause 12).
 //! - [`calendar`]: working-time arithmetic; [`config`]: the typed configuration and its checks.
+//!   [`address`]: e-mail addresses and hosts, a leaf both the configuration and [`inbound`] use.
 //! - [`templates`], [`compose`], [`ics`], [`html`], [`digest`], [`report`]: what officials read.
 //! - [`auth`]: HMAC proofs that a reply answers our own mail; [`authres`]: the receiving
 //!   server's word on a sender (`Authentication-Results`); [`sender`]: what a sender may do
 //!   without either (confirmations, links, detection times).
 //! - [`archive`]: earlier approved answers, found for a new post (BM25 over stems).
 
+pub mod address;
 pub mod archive;
 pub mod auth;
 pub mod authres;

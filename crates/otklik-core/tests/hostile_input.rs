@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use otklik_core::config::Address;
+use otklik_core::config::Labels;
 use otklik_core::inbound::{
     Inbound, InboundError, MAX_HTML_BYTES, MAX_MIME_DEPTH, MAX_TEXT_BYTES, TEXT_CUT_MARK,
     mime_depth,
 };
-use otklik_core::intake::{Labels, Notification, parse_notification};
+use otklik_core::intake::{Notification, parse_notification};
 use otklik_core::lexicon::Lexicon;
 use otklik_core::reply::{Keyword, KeywordSource, ParsedReply, parse_reply};
 use otklik_core::text::{MAX_QUOTE_MARKS, html_to_text};

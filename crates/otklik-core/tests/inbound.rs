@@ -2,8 +2,9 @@
 //! HTML-to-text converter; plus property tests that nothing panics on arbitrary input.
 
 use chrono::{DateTime, TimeZone, Utc};
+use otklik_core::config::Labels;
 use otklik_core::inbound::{Automatic, Inbound, InboundError};
-use otklik_core::intake::{Labels, parse_notification};
+use otklik_core::intake::parse_notification;
 use otklik_core::text::{MAX_QUOTE_MARKS, html_to_text};
 use proptest::prelude::*;
 

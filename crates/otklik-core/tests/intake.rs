@@ -4,10 +4,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use otklik_core::config::{Field, Labels};
 use otklik_core::inbound::Inbound;
-use otklik_core::intake::{
-    Field, IntakeError, Labels, Notification, parse_notification, parse_time,
-};
+use otklik_core::intake::{IntakeError, Notification, parse_notification, parse_time};
 
 const MOSCOW: Tz = chrono_tz::Europe::Moscow;
 const BARNAUL: Tz = chrono_tz::Asia::Barnaul;

@@ -27,7 +27,7 @@ pub use index::{Index, MAX_QUERY_TERMS};
 /// `tests/data/archive/`: at 0.2, 29 of 32 reworded posts find their earlier answer among
 /// the three offered and 27 of 32 posts with nothing fitting are offered nothing (0.15:
 /// 0.94 and 0.66; 0.25: 0.75 and 0.91).
-pub const DEFAULT_THRESHOLD: f64 = 0.2;
+pub const DEFAULT_THRESHOLD: f64 = crate::config::DEFAULT_ARCHIVE_THRESHOLD;
 
 /// At most this many earlier answers are offered with a case.
 pub const MAX_OFFERED: usize = 3;

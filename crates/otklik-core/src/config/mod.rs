@@ -9,13 +9,15 @@ use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
 use crate::calendar::{Calendar, Offset, WorkDuration};
-use crate::intake::Labels;
 use crate::lexicon::Lexicon;
 
+pub mod labels;
 mod raw;
 mod validate;
 
-pub use validate::{is_email, is_loopback, line_col, parse_address};
+pub use crate::address::{Address, is_email, is_loopback, parse_address};
+pub use labels::{Field, Labels};
+pub use validate::line_col;
 
 /// The whole validated configuration the service runs with, swapped in as one on reload.
 #[derive(Debug, Clone)]
@@ -66,23 +68,28 @@ pub struct RoutingConfig {
     pub model: bool,
     /// The starter examples (the built-in corpus, or `routing.starter_corpus`) of the
     /// config's executors; the shell retrains from these plus what it has learned since.
-    pub examples: std::sync::Arc<Vec<crate::routing::Labelled>>,
+    pub examples: std::sync::Arc<Vec<crate::routing::model::Labelled>>,
     /// The model trained on [`RoutingConfig::examples`], used when the shell passes none.
-    pub starter: std::sync::Arc<crate::routing::Model>,
+    pub starter: std::sync::Arc<crate::routing::model::Model>,
 }
+
+/// `archive.threshold` when it is not set; how it was chosen is told at
+/// [`crate::archive::DEFAULT_THRESHOLD`], which names the same value for the archive's
+/// readers. It lives here so that the configuration needs nothing of the archive.
+pub const DEFAULT_ARCHIVE_THRESHOLD: f64 = 0.2;
 
 /// The `[archive]` section, every key defaulted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArchiveConfig {
     /// `archive.threshold`: the similarity (0 to 1) an earlier post must reach for its
-    /// answer to be shown with a new case; default [`crate::archive::DEFAULT_THRESHOLD`].
+    /// answer to be shown with a new case; default [`DEFAULT_ARCHIVE_THRESHOLD`].
     pub threshold: f64,
 }
 
 impl Default for ArchiveConfig {
     fn default() -> ArchiveConfig {
         ArchiveConfig {
-            threshold: crate::archive::DEFAULT_THRESHOLD,
+            threshold: DEFAULT_ARCHIVE_THRESHOLD,
         }
     }
 }
@@ -175,15 +182,6 @@ pub struct ImapConfig {
     pub max_message_size: u64,
     /// Extra trusted CA certificates (PEM), e.g. a municipal CA or a test server's.
     pub ca_file: Option<PathBuf>,
-}
-
-/// `Name <addr@host>` split up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Address {
-    /// The display name, unquoted and trimmed; `None` when absent or empty.
-    pub name: Option<String>,
-    /// Lower-cased.
-    pub email: String,
 }
 
 /// The `[smtp]` section: how the service sends mail.

@@ -1,6 +1,6 @@
 //! The `[calendar]` section: zone, working days, hours and the production calendar.
 
-use chrono::{NaiveDate, Weekday};
+use chrono::Weekday;
 use toml::Spanned;
 
 use super::ctx::Ctx;
@@ -19,15 +19,6 @@ pub(super) fn parse_weekday(s: &str) -> Option<Weekday> {
         "sun" | "sunday" => Weekday::Sun,
         _ => return None,
     })
-}
-
-pub(super) fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
 pub(super) fn calendar(cx: &mut Ctx<'_>, s: &Spanned<RawCalendar>) -> Option<Calendar> {

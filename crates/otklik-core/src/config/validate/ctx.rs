@@ -10,8 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeValue, ValueDeserializer};
 
-use super::address::{is_email, is_loopback};
-use super::calendar::parse_date;
+use crate::address::{is_email, is_loopback};
 use crate::config::raw::{Str, StrList};
 use crate::config::{Environment, Password, Pattern, Problem, SecretCheck, TlsMode, WorkDuration};
 
@@ -25,6 +24,16 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
     (line, col)
+}
+
+/// A date written `YYYY-MM-DD`, nothing more or less.
+pub(super) fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
 pub(super) fn is_bare_key(k: &str) -> bool {

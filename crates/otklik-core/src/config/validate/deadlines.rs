@@ -5,8 +5,8 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::address::is_email;
 use super::ctx::{Ctx, join, push_key};
+use crate::address::is_email;
 use crate::config::raw::{RawDeadlines, RawEscalation, Str};
 use crate::config::{
     DeadlineKind, DeadlineSet, Deadlines, Escalation, NotifyTarget, Offset, WorkDuration,

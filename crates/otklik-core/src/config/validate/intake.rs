@@ -4,9 +4,9 @@ use chrono_tz::Tz;
 use toml::Spanned;
 
 use super::ctx::{Ctx, push_key};
+use crate::config::Field;
 use crate::config::raw::RawIntake;
 use crate::config::{IntakeConfig, Labels, Lexicon, WorkDuration};
-use crate::intake::Field;
 
 pub(super) fn intake(
     cx: &mut Ctx<'_>,

@@ -1,6 +1,5 @@
 //! From the raw TOML to the runtime [`Config`], collecting every problem of the file.
 
-mod address;
 mod calendar;
 mod ctx;
 mod deadlines;
@@ -21,7 +20,6 @@ use crate::config::raw::{
     RawPeople, RawRouting, RawRule, RawService, RawSmtp,
 };
 use crate::config::{Config, ConfigError, Environment, Problem, SecretCheck};
-pub use address::{is_email, is_loopback, parse_address};
 use calendar::calendar;
 pub use ctx::line_col;
 use ctx::{Ctx, key_path};

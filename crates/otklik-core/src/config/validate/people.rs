@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use toml::Spanned;
 
-use super::calendar::parse_date;
+use super::ctx::parse_date;
 use super::ctx::{Ctx, join};
 use crate::config::raw::{RawExecutor, RawPeople, RawPerson};
 use crate::config::{Executor, People, Person};

@@ -2,9 +2,9 @@
 
 use toml::Spanned;
 
-use super::address::parse_address;
 use super::ctx::Ctx;
 use super::service::parse_size;
+use crate::address::parse_address;
 use crate::config::raw::{RawImap, RawSmtp, Str};
 use crate::config::{ImapConfig, SmtpConfig, TlsMode};
 

@@ -1,8 +1,16 @@
-//! E-mail addresses and hosts as the configuration accepts them.
+//! E-mail addresses and hosts as the configuration and incoming mail accept them. A leaf:
+//! it uses nothing else of the crate, so both the configuration and the message parser can.
 
 use std::net::IpAddr;
 
-use crate::config::Address;
+/// `Name <addr@host>` split up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    /// The display name, unquoted and trimmed; `None` when absent or empty.
+    pub name: Option<String>,
+    /// Lower-cased.
+    pub email: String,
+}
 
 /// `localhost`, `127.0.0.0/8` or `::1` (brackets allowed).
 pub fn is_loopback(host: &str) -> bool {
