@@ -24,539 +24,22 @@
 //! every form in which the writer threatens is derived from them ([`verb_forms`]).
 
 use super::mask;
-use super::normalise::{Normalised, Token};
+use super::normalise::Normalised;
 use crate::stem::stem;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// How an item matches a word.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Kind {
-    Prefix,
-    Exact,
-    Snowball,
-    Inflected,
-}
-
-/// The case endings of Russian nouns a `+` item may take (`""` for the bare stem).
-pub const ENDINGS: &[&str] = &[
-    "", "а", "я", "у", "ю", "о", "ом", "ем", "ой", "ей", "ою", "ею", "е", "и", "ы", "ов", "ев",
-    "ам", "ям", "ами", "ями", "ах", "ях", "ь", "ью", "ьи", "ья", "ье", "ьям", "ьями", "ьях", "ьев",
-];
-
-/// The derivational suffixes a `+` hard insult also takes (`дебилоид`, `идиотина`,
-/// `мразота`, `уродище`), each with its case endings.
-pub const DERIVED: &[&str] = &["оид", "ин", "от", "ищ"];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Item {
-    /// The word matches one of the alternatives.
-    Word(Kind, Vec<String>),
-    /// Up to three words of anything.
-    Gap,
-}
-
-fn kind_key(k: &Kind) -> u8 {
-    match k {
-        Kind::Prefix => 0,
-        Kind::Exact => 1,
-        Kind::Snowball => 2,
-        Kind::Inflected => 3,
-    }
-}
-
-/// One line of a list: items matched in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern {
-    source: String,
-    items: Vec<Item>,
-}
-
-/// The sections of one list file.
-#[derive(Debug, Clone, Default)]
-pub struct List {
-    sections: Vec<(String, Vec<Pattern>)>,
-}
-
-/// A bad line of a built-in list (a bug in the shipped data; the tests parse every list).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
-pub struct ListError {
-    /// The list's file name.
-    pub file: &'static str,
-    /// 1-based line.
-    pub line: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-fn parse_item(raw: &str) -> Result<Item, String> {
-    if raw == ".." {
-        return Ok(Item::Gap);
-    }
-    let (kind, body) = if let Some(b) = raw.strip_prefix('=') {
-        (Kind::Exact, b)
-    } else if let Some(b) = raw.strip_prefix('~') {
-        (Kind::Snowball, b)
-    } else if let Some(b) = raw.strip_prefix('+') {
-        (Kind::Inflected, b)
-    } else {
-        (Kind::Prefix, raw)
-    };
-    let body = body.to_lowercase().replace('ё', "е");
-    let words: Vec<String> = match body.split_once('{') {
-        None => vec![body.clone()],
-        Some((head, rest)) => {
-            let Some(alts) = rest.strip_suffix('}') else {
-                return Err(format!("«{raw}»: `{{` without a closing `}}` at the end"));
-            };
-            alts.split(',')
-                .map(|a| format!("{head}{}", a.trim()))
-                .collect()
-        }
-    };
-    let mut out = Vec::with_capacity(words.len());
-    for w in words {
-        if w.chars().count() < 2 && kind != Kind::Exact {
-            return Err(format!("«{raw}»: a stem needs at least two letters"));
-        }
-        if w.is_empty() {
-            return Err(format!("«{raw}»: an empty word"));
-        }
-        out.push(if kind == Kind::Snowball { stem(&w) } else { w });
-    }
-    Ok(Item::Word(kind, out))
-}
-
-impl List {
-    /// Parse a list file's text; `file` names it in errors.
-    pub fn parse(file: &'static str, text: &str) -> Result<List, ListError> {
-        let mut list = List::default();
-        let mut current = String::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let err = |message: String| ListError {
-                file,
-                line: i + 1,
-                message,
-            };
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                current = name.trim().to_string();
-                continue;
-            }
-            let items = line
-                .split_whitespace()
-                .map(parse_item)
-                .collect::<Result<Vec<Item>, String>>()
-                .map_err(err)?;
-            if matches!(items.first(), Some(Item::Gap)) || matches!(items.last(), Some(Item::Gap)) {
-                return Err(ListError {
-                    file,
-                    line: i + 1,
-                    message: "a pattern cannot start or end with `..`".into(),
-                });
-            }
-            let pattern = Pattern {
-                source: line.to_string(),
-                items,
-            };
-            match list.sections.iter_mut().find(|(n, _)| *n == current) {
-                Some((_, v)) => v.push(pattern),
-                None => list.sections.push((current.clone(), vec![pattern])),
-            }
-        }
-        Ok(list)
-    }
-
-    /// The patterns of one section (empty when the list has none).
-    pub fn section(&self, name: &str) -> &[Pattern] {
-        self.sections
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or(&[], |(_, v)| v.as_slice())
-    }
-}
-
-/// A word of the post with its Snowball stem and the one-word sections it is in, computed
-/// once.
-struct Word<'a> {
-    token: &'a Token,
-    stem: String,
-    /// Bit `s as u32` set: the word matches a one-word pattern of section [`Sec`] `s`.
-    flags: u32,
-    /// Where the word's clause starts (its first word) and ends (past its last word).
-    clause: (usize, usize),
-    /// A dash stands before this word or before an earlier word of its sentence.
-    dash_so_far: bool,
-    /// The first condition word (`если`, `кто`…) of the sentence before this word: `Some`
-    /// with whether it is `кто`.
-    condition_before: Option<bool>,
-    /// `сам`/`сами` stands earlier in this word's clause.
-    own_before: bool,
-    /// Every word after this one to the end of its clause is a filler (`к чертям`).
-    fillers_after: bool,
-    /// The sentence speaks to someone (a 2nd person pronoun or verb form).
-    second_in_sentence: bool,
-}
-
-/// Fill in each word's clause and sentence context, in two passes over the words.
-fn context(words: &mut [Word<'_>]) {
-    let n = words.len();
-    let mut cs = 0;
-    let mut dash = false;
-    let mut condition: Option<bool> = None;
-    let mut own = false;
-    for i in 0..n {
-        let new_sentence = i == 0 || words[i].token.sentence != words[i - 1].token.sentence;
-        if new_sentence {
-            dash = false;
-            condition = None;
-        }
-        if new_sentence || words[i].token.clause_start {
-            cs = i;
-            own = false;
-        }
-        dash |= words[i].token.after_dash;
-        words[i].clause.0 = cs;
-        words[i].dash_so_far = dash;
-        words[i].condition_before = condition;
-        words[i].own_before = own;
-        if condition.is_none() && is_any(&words[i], fw::CONDITIONS) {
-            condition = Some(words[i].token.text == "кто");
-        }
-        own |= is_any(&words[i], fw::SELF);
-    }
-    for i in (0..n).rev() {
-        let last_of_sentence = i + 1 == n || words[i + 1].token.sentence != words[i].token.sentence;
-        if last_of_sentence || words[i + 1].token.clause_start {
-            words[i].clause.1 = i + 1;
-            words[i].fillers_after = true;
-        } else {
-            words[i].clause.1 = words[i + 1].clause.1;
-            words[i].fillers_after =
-                words[i + 1].fillers_after && is_any(&words[i + 1], fw::FILLERS);
-        }
-    }
-    // The sentence-wide flag: one pass per sentence.
-    let mut i = 0;
-    while i < n {
-        let s = words[i].token.sentence;
-        let mut j = i;
-        let mut any = false;
-        while j < n && words[j].token.sentence == s {
-            any |= is_any(&words[j], fw::SECOND_PERSON)
-                || fw::second_person_verb(&words[j].token.text);
-            j += 1;
-        }
-        for w in &mut words[i..j] {
-            w.second_in_sentence = any;
-        }
-        i = j;
-    }
-}
-
-/// The sections the rules ask about word by word.
-#[derive(Debug, Clone, Copy)]
-enum Sec {
-    Threat,
-    Harm,
-    Wish,
-    Come,
-    Person,
-    Property,
-    Body,
-    Weapon,
-    Object,
-    Report,
-    Noun,
-    Adjective,
-    Accusation,
-    Aimed,
-    Organisation,
-}
-
-const SECS: [Sec; 15] = [
-    Sec::Threat,
-    Sec::Harm,
-    Sec::Wish,
-    Sec::Come,
-    Sec::Person,
-    Sec::Property,
-    Sec::Body,
-    Sec::Weapon,
-    Sec::Object,
-    Sec::Report,
-    Sec::Noun,
-    Sec::Adjective,
-    Sec::Accusation,
-    Sec::Aimed,
-    Sec::Organisation,
-];
-
-impl Word<'_> {
-    fn is(&self, s: Sec) -> bool {
-        self.flags & (1 << s as u32) != 0
-    }
-}
-
-fn item_matches(item: &Item, w: &Word<'_>) -> bool {
-    let Item::Word(kind, alts) = item else {
-        return true;
-    };
-    // A hidden letter (`*`) matches no list word; an `@` read as `а` does.
-    if w.token.text.contains('*') {
-        return false;
-    }
-    let t = w.token.text.as_str();
-    alts.iter().any(|a| match kind {
-        Kind::Prefix => t.starts_with(a.as_str()),
-        Kind::Exact => t == a,
-        Kind::Snowball => w.stem == *a,
-        Kind::Inflected => t
-            .strip_prefix(a.as_str())
-            .is_some_and(|rest| ENDINGS.contains(&rest)),
-    })
-}
-
-/// The end (exclusive) of a match of `items` starting at word `i`, within `words[..end]`.
-fn match_at(items: &[Item], words: &[Word<'_>], i: usize, end: usize) -> Option<usize> {
-    let Some((first, rest)) = items.split_first() else {
-        return Some(i);
-    };
-    match first {
-        Item::Gap => (0..=3)
-            .filter(|g| i + g <= end)
-            .find_map(|g| match_at(rest, words, i + g, end)),
-        item => {
-            if i < end && item_matches(item, &words[i]) {
-                match_at(rest, words, i + 1, end)
-            } else {
-                None
-            }
-        }
-    }
-}
-
-/// The first pattern of `patterns` matching at word `i` (within `words[..end]`).
-fn first_at<'p>(
-    patterns: &'p [Pattern],
-    words: &[Word<'_>],
-    i: usize,
-    end: usize,
-) -> Option<(&'p Pattern, usize)> {
-    patterns
-        .iter()
-        .find_map(|p| match_at(&p.items, words, i, end).map(|e| (p, e)))
-}
-
-/// The forms of one harm verb the writer threatens in, from its principal parts
-/// (infinitive, 1st singular, 2nd singular, imperative; `-` where there is none): the 1st
-/// person future, singular and plural (the plural from the 2nd singular, `убьёшь` →
-/// `убьём`), and the calls — the infinitive and the imperative, singular and plural.
-/// Returns `(threat_forms, call_forms)`, read as the post is (`е` for `ё`).
-pub fn verb_forms(parts: &[&str]) -> Result<(Vec<String>, Vec<String>), String> {
-    let [inf, first, second, imp] = parts else {
-        return Err(format!(
-            "«{}»: a verb is four forms: infinitive, 1st singular, 2nd singular, imperative",
-            parts.join(" ")
-        ));
-    };
-    let read = |w: &str| Some(w.to_lowercase().replace('ё', "е")).filter(|w| w != "-");
-    let mut threat = Vec::new();
-    let mut call = Vec::new();
-    if let Some(f) = read(first) {
-        threat.push(f);
-    }
-    if let Some(s) = read(second) {
-        let Some(stem) = s.strip_suffix("шь") else {
-            return Err(format!("«{s}»: the 2nd singular ends in -шь"));
-        };
-        threat.push(format!("{stem}м"));
-    }
-    if let Some(i) = read(inf) {
-        call.push(i);
-    }
-    if let Some(i) = read(imp) {
-        call.push(format!("{i}те"));
-        call.push(i);
-    }
-    if threat.iter().chain(&call).any(|w| w.chars().count() < 3) {
-        return Err(format!("«{}»: a form under three letters", parts.join(" ")));
-    }
-    Ok((threat, call))
-}
-
-/// A harm verb of `harm-verbs.txt`: its section and its derived forms.
-struct HarmVerb {
-    /// From `[kill]`: a threat by itself in the 1st person; else `[harm]`, only when aimed.
-    kill: bool,
-    /// The 1st person future forms.
-    threat: Vec<String>,
-    /// The infinitive and imperative forms.
-    call: Vec<String>,
-}
-
-/// The harm verbs of `harm-verbs.txt`.
-fn harm_verbs(text: &str) -> Result<Vec<HarmVerb>, ListError> {
-    let mut out = Vec::new();
-    let mut kill = false;
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let err = |message: String| ListError {
-            file: "harm-verbs.txt",
-            line: i + 1,
-            message,
-        };
-        match line {
-            "[kill]" => kill = true,
-            "[harm]" => kill = false,
-            l if l.starts_with('[') => return Err(err(format!("unknown section {l}"))),
-            l => {
-                let parts: Vec<&str> = l.split_whitespace().collect();
-                let (threat, call) = verb_forms(&parts).map_err(err)?;
-                out.push(HarmVerb { kill, threat, call });
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Function words the rules ask about: closed classes of Russian, not data to extend.
-mod function_words {
-    /// The writer: an insult after these is about the writer ("не держите нас за идиотов").
-    pub const FIRST_PERSON: &[&str] = &["нас", "меня", "мы", "я", "нам", "мне", "себя"];
-    /// Speaking to someone.
-    pub const SECOND_PERSON: &[&str] = &[
-        "ты",
-        "вы",
-        "тебя",
-        "вас",
-        "тебе",
-        "вам",
-        "тобой",
-        "вами",
-        "твой",
-        "твоя",
-        "твое",
-        "твои",
-        "твою",
-        "твоего",
-        "твоей",
-        "твоих",
-        "ваш",
-        "ваша",
-        "ваше",
-        "ваши",
-        "вашу",
-        "вашего",
-        "вашей",
-        "ваших",
-        "вашему",
-        "вашим",
-    ];
-    /// Before a capitalised word they make it a place, not a person (`на Садовой`).
-    pub const PREPOSITIONS: &[&str] = &[
-        "на",
-        "по",
-        "в",
-        "во",
-        "у",
-        "до",
-        "от",
-        "с",
-        "со",
-        "из",
-        "за",
-        "к",
-        "ко",
-        "под",
-        "над",
-        "при",
-        "около",
-        "возле",
-        "через",
-    ];
-    /// What may follow a bare threat at the end of its clause (`спалим к чертям`,
-    /// `передавим по одному`).
-    pub const FILLERS: &[&str] = &[
-        "к",
-        "чертям",
-        "черту",
-        "чертовой",
-        "матери",
-        "всех",
-        "все",
-        "всю",
-        "весь",
-        "нафиг",
-        "нахрен",
-        "на",
-        "хрен",
-        "фиг",
-        "по",
-        "одному",
-        "одной",
-        "дотла",
-        "разом",
-        "сразу",
-        "тогда",
-        "живьем",
-        "мигом",
-        "быстро",
-        "их",
-        "его",
-        "ее",
-        "вмиг",
-        "точно",
-        "обязательно",
-        "ночью",
-    ];
-    /// A condition that makes what follows an ultimatum (`если…`, `ещё раз…`, `кто…`).
-    pub const CONDITIONS: &[&str] = &["если", "раз", "кто", "иначе", "только", "пусть"];
-    /// Doing it oneself is self-help, not a threat (`сами закопаем`).
-    pub const SELF: &[&str] = &["сам", "сами", "самим", "сама"];
-
-    /// A verb form of the 2nd person (`отключите`, `уберете`, `наживаетесь`, `знаешь`).
-    pub fn second_person_verb(w: &str) -> bool {
-        w.chars().count() > 4
-            && [
-                "ете",
-                "ите",
-                "етесь",
-                "итесь",
-                "ешь",
-                "ишь",
-                "ешься",
-                "ишься",
-            ]
-            .iter()
-            .any(|e| w.ends_with(e))
-    }
-
-    /// Looks like an imperative (`выпускай`, `уберите`, `гуляйте`).
-    pub fn imperative_like(w: &str) -> bool {
-        w.chars().count() > 4 && ["ай", "яй", "йте", "ите"].iter().any(|e| w.ends_with(e))
-    }
-
-    /// Looks like a finite verb or a past form (`бегают`, `срезали`, `звонят`).
-    pub fn verb_like(w: &str) -> bool {
-        w.chars().count() > 3
-            && [
-                "ет", "ют", "ут", "ят", "ит", "ал", "ала", "али", "ил", "ила", "или", "ся", "сь",
-                "ешь", "ишь", "ел", "ела", "ели",
-            ]
-            .iter()
-            .any(|e| w.ends_with(e))
-    }
-}
+mod function_words;
+mod list;
+mod verbs;
+mod words;
 
 use function_words as fw;
+pub use list::{DERIVED, ENDINGS, List, ListError, Pattern};
+use list::{Item, Kind, kind_key};
+use verbs::harm_verbs;
+pub use verbs::verb_forms;
+use words::{SECS, Sec, Word, clause_of, context, first_at, is_any};
 
 /// The built-in lists, compiled once.
 #[derive(Debug, Clone)]
@@ -579,35 +62,35 @@ pub struct Builtin {
 pub const FILES: &[(&str, &str)] = &[
     (
         "threat-verbs.txt",
-        include_str!("../../../../config/clause12/threat-verbs.txt"),
+        include_str!("../../../../../config/clause12/threat-verbs.txt"),
     ),
     (
         "harm-verbs.txt",
-        include_str!("../../../../config/clause12/harm-verbs.txt"),
+        include_str!("../../../../../config/clause12/harm-verbs.txt"),
     ),
     (
         "threat-targets.txt",
-        include_str!("../../../../config/clause12/threat-targets.txt"),
+        include_str!("../../../../../config/clause12/threat-targets.txt"),
     ),
     (
         "threat-idioms.txt",
-        include_str!("../../../../config/clause12/threat-idioms.txt"),
+        include_str!("../../../../../config/clause12/threat-idioms.txt"),
     ),
     (
         "threat-phrases.txt",
-        include_str!("../../../../config/clause12/threat-phrases.txt"),
+        include_str!("../../../../../config/clause12/threat-phrases.txt"),
     ),
     (
         "report-markers.txt",
-        include_str!("../../../../config/clause12/report-markers.txt"),
+        include_str!("../../../../../config/clause12/report-markers.txt"),
     ),
     (
         "insults.txt",
-        include_str!("../../../../config/clause12/insults.txt"),
+        include_str!("../../../../../config/clause12/insults.txt"),
     ),
     (
         "masked.txt",
-        include_str!("../../../../config/clause12/masked.txt"),
+        include_str!("../../../../../config/clause12/masked.txt"),
     ),
 ];
 
@@ -620,15 +103,6 @@ fn text_of(name: &str) -> &'static str {
 
 fn file(name: &'static str) -> Result<List, ListError> {
     List::parse(name, text_of(name))
-}
-
-/// Where the clause of word `i` starts (its first word) and ends (past its last word).
-fn clause_of(words: &[Word<'_>], i: usize) -> (usize, usize) {
-    words[i].clause
-}
-
-fn is_any(w: &Word<'_>, set: &[&str]) -> bool {
-    set.contains(&w.token.text.as_str())
 }
 
 impl Builtin {
@@ -1003,6 +477,7 @@ fn span(words: &[Word<'_>], a: usize, b: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::words::item_matches;
     use super::*;
 
     #[test]
