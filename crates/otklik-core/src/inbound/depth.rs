@@ -32,18 +32,41 @@ enum PartKind<'a> {
     Leaf,
 }
 
+/// One pass of [`depth_from`]: the multiparts open, the depth reached, and the header
+/// block being read.
+struct DepthScan<'a> {
+    raw: &'a [u8],
+    limit: usize,
+    encoded_levels: usize,
+    open: Vec<OpenMultipart<'a>>,
+    depth: usize,
+    deepest: usize,
+    /// In a header block (true) or a body (false).
+    in_headers: bool,
+    in_digest: bool,
+    content_type: Option<(usize, usize)>,
+    transfer_encoding: Option<(usize, usize)>,
+    /// b'c' Content-Type, b'e' the encoding.
+    last_field: Option<u8>,
+    /// An encoded attached message being skipped: where its body starts.
+    encoded_body: Option<usize>,
+}
+
 fn depth_from(raw: &[u8], base: usize, limit: usize, encoded_levels: usize) -> usize {
-    let mut open: Vec<OpenMultipart<'_>> = Vec::new();
-    let mut depth = base;
-    let mut deepest = base;
-    // In a header block (true) or a body (false).
-    let mut in_headers = true;
-    let mut in_digest = false;
-    let mut content_type: Option<(usize, usize)> = None;
-    let mut transfer_encoding: Option<(usize, usize)> = None;
-    let mut last_field: Option<u8> = None; // b'c' Content-Type, b'e' the encoding
-    // An encoded attached message being skipped: where its body starts.
-    let mut encoded_body: Option<usize> = None;
+    let mut scan = DepthScan {
+        raw,
+        limit,
+        encoded_levels,
+        open: Vec::new(),
+        depth: base,
+        deepest: base,
+        in_headers: true,
+        in_digest: false,
+        content_type: None,
+        transfer_encoding: None,
+        last_field: None,
+        encoded_body: None,
+    };
     let mut pos = 0;
     while pos < raw.len() {
         let end = raw[pos..]
@@ -52,102 +75,134 @@ fn depth_from(raw: &[u8], base: usize, limit: usize, encoded_levels: usize) -> u
             .map_or(raw.len(), |i| pos + i);
         let next = (end + 1).min(raw.len());
         let line = trim_cr(&raw[pos..end]);
-        if in_headers {
-            if line.iter().all(|b| *b == b' ' || *b == b'\t') {
-                // The end of a header block.
-                let kind = part_kind(
-                    content_type.map(|(a, b)| &raw[a..b]),
-                    transfer_encoding.map(|(a, b)| &raw[a..b]),
-                    in_digest,
-                );
-                content_type = None;
-                transfer_encoding = None;
-                last_field = None;
-                in_digest = false;
-                match kind {
-                    PartKind::Multipart { boundary, digest } => {
-                        depth += 1;
-                        open.push(OpenMultipart {
-                            boundary,
-                            depth,
-                            digest,
-                        });
-                        in_headers = false;
-                    }
-                    PartKind::Message { encoded: false } => {
-                        // The attached message's own header block follows at once.
-                        depth += 1;
-                    }
-                    PartKind::Message { encoded: true } => {
-                        encoded_body = Some(next);
-                        in_headers = false;
-                    }
-                    PartKind::Leaf => in_headers = false,
-                }
-                deepest = deepest.max(depth);
-                if deepest > limit {
-                    return deepest;
-                }
-            } else if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-                // A folded line continues the field before it.
-                match last_field {
-                    Some(b'c') => content_type = content_type.map(|(a, _)| (a, end)),
-                    Some(b'e') => transfer_encoding = transfer_encoding.map(|(a, _)| (a, end)),
-                    _ => {}
-                }
-            } else {
-                last_field = None;
-                if let Some(colon) = line.iter().position(|&b| b == b':') {
-                    let name = line[..colon].trim_ascii();
-                    let value = (pos + colon + 1, end);
-                    if name.eq_ignore_ascii_case(b"content-type") {
-                        content_type = Some(value);
-                        last_field = Some(b'c');
-                    } else if name.eq_ignore_ascii_case(b"content-transfer-encoding") {
-                        transfer_encoding = Some(value);
-                        last_field = Some(b'e');
-                    }
-                }
-            }
-        } else if let Some(rest) = line.strip_prefix(b"--")
-            && let Some(i) = open
-                .iter()
-                .rposition(|m| !m.boundary.is_empty() && rest.starts_with(m.boundary))
-        {
-            if let Some(start) = encoded_body.take() {
-                deepest = deepest.max(encoded_message_depth(
-                    &raw[start.min(pos)..pos],
-                    depth,
-                    limit,
-                    encoded_levels,
-                ));
-                if deepest > limit {
-                    return deepest;
-                }
-            }
-            let m = &open[i];
-            let closing = rest[m.boundary.len()..].starts_with(b"--");
-            if closing {
-                depth = m.depth - 1;
-                open.truncate(i);
-            } else {
-                depth = m.depth;
-                in_digest = m.digest;
-                open.truncate(i + 1);
-                in_headers = true;
-            }
+        let over_limit = if scan.in_headers {
+            scan.header_line(line, pos, end, next)
+        } else {
+            scan.body_line(line, pos)
+        };
+        if over_limit {
+            return scan.deepest;
         }
         pos = next;
     }
-    if let Some(start) = encoded_body {
-        deepest = deepest.max(encoded_message_depth(
+    if let Some(start) = scan.encoded_body {
+        scan.deepest = scan.deepest.max(encoded_message_depth(
             &raw[start.min(raw.len())..],
-            depth,
+            scan.depth,
             limit,
             encoded_levels,
         ));
     }
-    deepest
+    scan.deepest
+}
+
+impl<'a> DepthScan<'a> {
+    /// A line of a header block, `raw[pos..end]` (without its line break); `next` is where
+    /// the following line starts. True once the depth is past the limit.
+    fn header_line(&mut self, line: &[u8], pos: usize, end: usize, next: usize) -> bool {
+        if line.iter().all(|b| *b == b' ' || *b == b'\t') {
+            return self.end_of_headers(next);
+        }
+        if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            // A folded line continues the field before it.
+            match self.last_field {
+                Some(b'c') => self.content_type = self.content_type.map(|(a, _)| (a, end)),
+                Some(b'e') => {
+                    self.transfer_encoding = self.transfer_encoding.map(|(a, _)| (a, end))
+                }
+                _ => {}
+            }
+            return false;
+        }
+        self.last_field = None;
+        if let Some(colon) = line.iter().position(|&b| b == b':') {
+            let name = line[..colon].trim_ascii();
+            let value = (pos + colon + 1, end);
+            if name.eq_ignore_ascii_case(b"content-type") {
+                self.content_type = Some(value);
+                self.last_field = Some(b'c');
+            } else if name.eq_ignore_ascii_case(b"content-transfer-encoding") {
+                self.transfer_encoding = Some(value);
+                self.last_field = Some(b'e');
+            }
+        }
+        false
+    }
+
+    /// The blank line that ends a header block: what the block declared opens. True once
+    /// the depth is past the limit.
+    fn end_of_headers(&mut self, next: usize) -> bool {
+        let raw = self.raw;
+        let kind = part_kind(
+            self.content_type.map(|(a, b)| &raw[a..b]),
+            self.transfer_encoding.map(|(a, b)| &raw[a..b]),
+            self.in_digest,
+        );
+        self.content_type = None;
+        self.transfer_encoding = None;
+        self.last_field = None;
+        self.in_digest = false;
+        match kind {
+            PartKind::Multipart { boundary, digest } => {
+                self.depth += 1;
+                self.open.push(OpenMultipart {
+                    boundary,
+                    depth: self.depth,
+                    digest,
+                });
+                self.in_headers = false;
+            }
+            PartKind::Message { encoded: false } => {
+                // The attached message's own header block follows at once.
+                self.depth += 1;
+            }
+            PartKind::Message { encoded: true } => {
+                self.encoded_body = Some(next);
+                self.in_headers = false;
+            }
+            PartKind::Leaf => self.in_headers = false,
+        }
+        self.deepest = self.deepest.max(self.depth);
+        self.deepest > self.limit
+    }
+
+    /// A line of a body, starting at `pos`: a boundary of an open multipart closes what
+    /// was opened inside it. True once the depth is past the limit.
+    fn body_line(&mut self, line: &[u8], pos: usize) -> bool {
+        let Some(rest) = line.strip_prefix(b"--") else {
+            return false;
+        };
+        let Some(i) = self
+            .open
+            .iter()
+            .rposition(|m| !m.boundary.is_empty() && rest.starts_with(m.boundary))
+        else {
+            return false;
+        };
+        if let Some(start) = self.encoded_body.take() {
+            self.deepest = self.deepest.max(encoded_message_depth(
+                &self.raw[start.min(pos)..pos],
+                self.depth,
+                self.limit,
+                self.encoded_levels,
+            ));
+            if self.deepest > self.limit {
+                return true;
+            }
+        }
+        let m = &self.open[i];
+        let closing = rest[m.boundary.len()..].starts_with(b"--");
+        if closing {
+            self.depth = m.depth - 1;
+            self.open.truncate(i);
+        } else {
+            self.depth = m.depth;
+            self.in_digest = m.digest;
+            self.open.truncate(i + 1);
+            self.in_headers = true;
+        }
+        false
+    }
 }
 
 /// An attached message in base64 or quoted-printable: decoded and read like the parser
