@@ -7,6 +7,7 @@ use super::{
     DateTime, DeadlineKind, Parts, Utc, View, capitalize, deadline_name, due_phrase, headline,
     hours_minutes, local_time, state_label, tr,
 };
+use crate::config::Language;
 
 /// A reminder or escalation about a deadline.
 pub(super) fn deadline(
@@ -53,29 +54,7 @@ pub(super) fn deadline(
         .and_then(|id| view.config.executor(id));
     let is_executor = executor.is_some_and(|e| e.email == view.recipient);
     let publishing = case.awaiting_publication.is_some();
-    let ask = match (coordinator, is_executor, kind) {
-        (false, true, _) if publishing => tr(
-            lang,
-            "Опубликуйте согласованный ответ",
-            "Post the approved answer",
-        ),
-        (true, _, _) => tr(
-            lang,
-            "Проверьте дело и примите решение",
-            "Check the case and decide",
-        ),
-        (_, true, DeadlineKind::Rework) => tr(
-            lang,
-            "Пришлите доработанный проект ответа",
-            "Send the reworked draft",
-        ),
-        (_, true, _) => tr(lang, "Пришлите проект ответа", "Send the draft answer"),
-        _ => tr(
-            lang,
-            "Проконтролируйте срок по делу",
-            "Keep an eye on the case's deadline",
-        ),
-    };
+    let ask = ask(lang, coordinator, is_executor, publishing, kind);
     d.lead = Some(Lead {
         ask: ask.to_string(),
         due: Some(due_phrase(view.config, view.now, kind, deadline)),
@@ -123,5 +102,39 @@ pub(super) fn deadline(
         subject,
         doc: d,
         attachments: Vec::new(),
+    }
+}
+
+/// What the reminder asks of its reader: the coordinator decides, the executor sends the
+/// draft (or the reworked draft, or posts the approved answer), anyone else keeps an eye.
+fn ask(
+    lang: Language,
+    coordinator: bool,
+    is_executor: bool,
+    publishing: bool,
+    kind: DeadlineKind,
+) -> &'static str {
+    match (coordinator, is_executor, kind) {
+        (false, true, _) if publishing => tr(
+            lang,
+            "Опубликуйте согласованный ответ",
+            "Post the approved answer",
+        ),
+        (true, _, _) => tr(
+            lang,
+            "Проверьте дело и примите решение",
+            "Check the case and decide",
+        ),
+        (_, true, DeadlineKind::Rework) => tr(
+            lang,
+            "Пришлите доработанный проект ответа",
+            "Send the reworked draft",
+        ),
+        (_, true, _) => tr(lang, "Пришлите проект ответа", "Send the draft answer"),
+        _ => tr(
+            lang,
+            "Проконтролируйте срок по делу",
+            "Keep an eye on the case's deadline",
+        ),
     }
 }

@@ -170,71 +170,126 @@ impl Doc {
             s.push('\n');
         }
         for b in &self.blocks {
-            match b {
-                Block::Text(t) => {
-                    s.push_str(t.trim_end());
-                    s.push('\n');
-                }
-                Block::Fields(rows) => {
-                    let width = rows
-                        .iter()
-                        .map(|(l, _)| l.chars().count())
-                        .max()
-                        .unwrap_or(0);
-                    for (label, value) in rows {
-                        let pad = width - label.chars().count();
-                        s.push_str(&format!("{}{label}: {value}\n", " ".repeat(pad)));
-                    }
-                }
-                Block::Quote { title, text } => {
-                    s.push_str(&format!("{title}:\n"));
-                    for l in text.lines() {
-                        s.push_str(&format!("  {l}\n"));
-                    }
-                }
-                Block::Diff { title, pieces } => {
-                    s.push_str(&format!("{title}:\n"));
-                    let mut body = String::new();
-                    for p in pieces {
-                        match p {
-                            Piece::Same(t) => body.push_str(t),
-                            Piece::Deleted(t) => body.push_str(&format!("[-{t}-]")),
-                            Piece::Inserted(t) => body.push_str(&format!("{{+{t}+}}")),
-                        }
-                    }
-                    for l in body.lines() {
-                        s.push_str(&format!("  {l}\n"));
-                    }
-                }
-                Block::Images(images) => {
-                    let names: Vec<&str> = images.iter().map(|(_, n)| n.as_str()).collect();
-                    s.push_str(&format!(
-                        "{}: {}\n",
-                        if self.lang_ru {
-                            "Фото во вложении"
-                        } else {
-                            "Photos attached"
-                        },
-                        names.join(", ")
-                    ));
-                }
-                Block::List { title, items } => {
-                    if !title.is_empty() {
-                        s.push_str(&format!("{title}\n"));
-                    }
-                    for i in items {
-                        s.push_str(&format!("  {i}\n"));
-                    }
-                }
-                Block::Table { title, head, rows } => {
-                    s.push_str(&format!("{title}\n  {}\n", head.join(" | ")));
-                    for r in rows {
-                        s.push_str(&format!("  {}\n", r.join(" | ")));
-                    }
-                }
-            }
+            self.text_block(&mut s, b);
             s.push('\n');
         }
+        self.text_buttons(&mut s);
+        if let Some((label, code)) = &self.code {
+            s.push_str(&format!("{label}: #{code}\n"));
+        }
+        s.push_str(&format!("\n-- \n{}\n", self.footer));
+        if !self.buttons.is_empty() {
+            s.push('\n');
+            for (i, b) in self.buttons.iter().enumerate() {
+                s.push_str(&format!("[{}] {}\n", i + 1, b.href));
+            }
+        }
+        s
+    }
+
+    /// The HTML part.
+    pub fn html(&self) -> String {
+        let mut s = String::new();
+        self.html_head(&mut s);
+        if let Some(l) = &self.lead {
+            html_lead(&mut s, l);
+        }
+        s.push_str(&format!(
+            "<tr><td class=\"otk-pad\" style=\"padding:10px 24px 0 24px;{FONT}font-size:13px;line-height:18px;color:#4b5563;\">{}</td></tr>\n",
+            escape(&self.title)
+        ));
+        for b in &self.blocks {
+            s.push_str(&format!(
+                "<tr><td class=\"otk-pad\" style=\"padding:12px 24px;{FONT}font-size:15px;line-height:22px;color:#111827;\">"
+            ));
+            html_block(&mut s, b);
+            s.push_str("</td></tr>\n");
+        }
+        self.html_buttons(&mut s);
+        if let Some((label, code)) = &self.code {
+            s.push_str(&format!(
+                "<tr><td class=\"otk-pad\" style=\"padding:4px 24px 12px 24px;{FONT}font-size:14px;line-height:20px;color:#374151;\">{}: <b style=\"font-family:Consolas,'Courier New',monospace;font-size:15px;\">#{}</b></td></tr>\n",
+                escape(label),
+                escape(code)
+            ));
+        }
+        s.push_str(&format!(
+            "<tr><td class=\"otk-pad\" style=\"padding:12px 24px 16px 24px;border-top:1px solid #e5e7eb;{FONT}font-size:12px;line-height:17px;color:#6b7280;\">{}</td></tr>\n",
+            escape(&self.footer)
+        ));
+        s.push_str("</table>\n</td></tr>\n</table>\n</body>\n</html>\n");
+        s
+    }
+
+    /// One block of the plain-text part.
+    fn text_block(&self, s: &mut String, b: &Block) {
+        match b {
+            Block::Text(t) => {
+                s.push_str(t.trim_end());
+                s.push('\n');
+            }
+            Block::Fields(rows) => {
+                let width = rows
+                    .iter()
+                    .map(|(l, _)| l.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                for (label, value) in rows {
+                    let pad = width - label.chars().count();
+                    s.push_str(&format!("{}{label}: {value}\n", " ".repeat(pad)));
+                }
+            }
+            Block::Quote { title, text } => {
+                s.push_str(&format!("{title}:\n"));
+                for l in text.lines() {
+                    s.push_str(&format!("  {l}\n"));
+                }
+            }
+            Block::Diff { title, pieces } => {
+                s.push_str(&format!("{title}:\n"));
+                let mut body = String::new();
+                for p in pieces {
+                    match p {
+                        Piece::Same(t) => body.push_str(t),
+                        Piece::Deleted(t) => body.push_str(&format!("[-{t}-]")),
+                        Piece::Inserted(t) => body.push_str(&format!("{{+{t}+}}")),
+                    }
+                }
+                for l in body.lines() {
+                    s.push_str(&format!("  {l}\n"));
+                }
+            }
+            Block::Images(images) => {
+                let names: Vec<&str> = images.iter().map(|(_, n)| n.as_str()).collect();
+                s.push_str(&format!(
+                    "{}: {}\n",
+                    if self.lang_ru {
+                        "Фото во вложении"
+                    } else {
+                        "Photos attached"
+                    },
+                    names.join(", ")
+                ));
+            }
+            Block::List { title, items } => {
+                if !title.is_empty() {
+                    s.push_str(&format!("{title}\n"));
+                }
+                for i in items {
+                    s.push_str(&format!("  {i}\n"));
+                }
+            }
+            Block::Table { title, head, rows } => {
+                s.push_str(&format!("{title}\n  {}\n", head.join(" | ")));
+                for r in rows {
+                    s.push_str(&format!("  {}\n", r.join(" | ")));
+                }
+            }
+        }
+    }
+
+    /// The plain-text part's actions: each keyword with its number, label and explanation.
+    fn text_buttons(&self, s: &mut String) {
         if !self.buttons.is_empty() {
             if let Some(t) = &self.actions_title {
                 s.push_str(&format!("{t}\n"));
@@ -261,168 +316,41 @@ impl Doc {
             }
             s.push('\n');
         }
-        if let Some((label, code)) = &self.code {
-            s.push_str(&format!("{label}: #{code}\n"));
-        }
-        s.push_str(&format!("\n-- \n{}\n", self.footer));
-        if !self.buttons.is_empty() {
-            s.push('\n');
-            for (i, b) in self.buttons.iter().enumerate() {
-                s.push_str(&format!("[{}] {}\n", i + 1, b.href));
-            }
-        }
-        s
     }
 
-    /// The HTML part.
-    pub fn html(&self) -> String {
+    /// The HTML part's document head: title and the styles for small screens, dark mode
+    /// and print; then the page and the box the content sits in.
+    fn html_head(&self, s: &mut String) {
         let lang = if self.lang_ru { "ru" } else { "en" };
-        let mut s = String::new();
         s.push_str("<!DOCTYPE html>\n");
         s.push_str(&format!(
-            "<html lang=\"{lang}\" xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n\
-             <meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\" />\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n\
-             <meta name=\"color-scheme\" content=\"light dark\" />\n\
-             <meta name=\"supported-color-schemes\" content=\"light dark\" />\n\
-             <title>{}</title>\n\
-             <style type=\"text/css\">\n\
-             @media screen and (max-width: 620px) {{ .otk-box {{ width: 100% !important; }} .otk-pad {{ padding: 12px !important; }} .otk-btn {{ display: block !important; }} .otk-btn a {{ display: block !important; }} .otk-explain {{ display: block !important; padding: 6px 0 0 0 !important; }} }}\n\
-             @media (prefers-color-scheme: dark) {{ .otk-page {{ background: #111827 !important; }} .otk-box {{ background: #1f2937 !important; color: #f3f4f6 !important; }} .otk-box td {{ color: #f3f4f6 !important; }} .otk-quote {{ background: #374151 !important; }} }}\n\
-             @media print {{ .otk-page {{ background: #ffffff !important; }} .otk-btn {{ border: 1px solid #000000 !important; }} }}\n\
-             </style>\n</head>\n",
-            escape(&self.title)
-        ));
+        "<html lang=\"{lang}\" xmlns=\"http://www.w3.org/1999/xhtml\">\n<head>\n\
+         <meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\" />\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n\
+         <meta name=\"color-scheme\" content=\"light dark\" />\n\
+         <meta name=\"supported-color-schemes\" content=\"light dark\" />\n\
+         <title>{}</title>\n\
+         <style type=\"text/css\">\n\
+         @media screen and (max-width: 620px) {{ .otk-box {{ width: 100% !important; }} .otk-pad {{ padding: 12px !important; }} .otk-btn {{ display: block !important; }} .otk-btn a {{ display: block !important; }} .otk-explain {{ display: block !important; padding: 6px 0 0 0 !important; }} }}\n\
+         @media (prefers-color-scheme: dark) {{ .otk-page {{ background: #111827 !important; }} .otk-box {{ background: #1f2937 !important; color: #f3f4f6 !important; }} .otk-box td {{ color: #f3f4f6 !important; }} .otk-quote {{ background: #374151 !important; }} }}\n\
+         @media print {{ .otk-page {{ background: #ffffff !important; }} .otk-btn {{ border: 1px solid #000000 !important; }} }}\n\
+         </style>\n</head>\n",
+        escape(&self.title)
+    ));
         s.push_str(
-            "<body style=\"margin:0;padding:0;background:#eef1f5;\">\n\
-             <table role=\"presentation\" class=\"otk-page\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" bgcolor=\"#eef1f5\" style=\"background:#eef1f5;\">\n\
-             <tr><td align=\"center\" style=\"padding:16px 8px;\">\n\
-             <table role=\"presentation\" class=\"otk-box\" width=\"640\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" bgcolor=\"#ffffff\" style=\"width:640px;max-width:640px;background:#ffffff;border:1px solid #cfd6df;\">\n",
-        );
-        if let Some(l) = &self.lead {
-            let (bg, fg) = match l.tone {
-                Tone::Ask => ("#1d4ed8", "#ffffff"),
-                Tone::Late => ("#b91c1c", "#ffffff"),
-                Tone::Info => ("#e5e7eb", "#111827"),
-            };
-            s.push_str(&format!(
-                "<tr><td class=\"otk-pad\" bgcolor=\"{bg}\" style=\"padding:16px 24px;background:{bg};color:{fg};{FONT}font-size:19px;line-height:26px;font-weight:bold;\">{}",
-                escape(&l.ask)
-            ));
-            if let Some(d) = &l.due {
-                s.push_str(&format!(
-                    "<br /><span style=\"font-size:16px;font-weight:normal;color:{fg};\">{}</span>",
-                    escape(d)
-                ));
-            }
-            s.push_str("</td></tr>\n");
-        }
-        s.push_str(&format!(
-            "<tr><td class=\"otk-pad\" style=\"padding:10px 24px 0 24px;{FONT}font-size:13px;line-height:18px;color:#4b5563;\">{}</td></tr>\n",
-            escape(&self.title)
-        ));
-        for b in &self.blocks {
-            s.push_str(&format!(
-                "<tr><td class=\"otk-pad\" style=\"padding:12px 24px;{FONT}font-size:15px;line-height:22px;color:#111827;\">"
-            ));
-            match b {
-                Block::Text(t) => {
-                    let paras: Vec<String> = t
-                        .trim_end()
-                        .split("\n\n")
-                        .map(|p| format!("<p style=\"margin:0 0 8px 0;\">{}</p>", lines(p)))
-                        .collect();
-                    s.push_str(&paras.join(""));
-                }
-                Block::Fields(rows) => {
-                    s.push_str("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" width=\"100%\">");
-                    for (label, value) in rows {
-                        s.push_str(&format!(
-                            "<tr><td valign=\"top\" width=\"34%\" style=\"padding:3px 12px 3px 0;{FONT}font-size:14px;line-height:20px;color:#4b5563;\">{}</td>\
-                             <td valign=\"top\" style=\"padding:3px 0;{FONT}font-size:15px;line-height:20px;color:#111827;\">{}</td></tr>",
-                            escape(label),
-                            value_html(value)
-                        ));
-                    }
-                    s.push_str("</table>");
-                }
-                Block::Quote { title, text } => {
-                    s.push_str(&format!(
-                        "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>{}",
-                        escape(title),
-                        quote_box(&lines(text))
-                    ));
-                }
-                Block::Diff { title, pieces } => {
-                    let mut body = String::new();
-                    for p in pieces {
-                        match p {
-                            Piece::Same(t) => body.push_str(&lines(t)),
-                            Piece::Deleted(t) => body.push_str(&format!(
-                                "<del style=\"background:#fde2e2;color:#991b1b;text-decoration:line-through;\">{}</del>",
-                                lines(t)
-                            )),
-                            Piece::Inserted(t) => body.push_str(&format!(
-                                "<ins style=\"background:#d9f5e3;color:#14532d;text-decoration:underline;\">{}</ins>",
-                                lines(t)
-                            )),
-                        }
-                    }
-                    s.push_str(&format!(
-                        "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>{}",
-                        escape(title),
-                        quote_box(&body)
-                    ));
-                }
-                Block::Images(images) => {
-                    for (cid, name) in images {
-                        s.push_str(&format!(
-                            "<img src=\"cid:{}\" alt=\"{}\" width=\"400\" style=\"display:block;width:100%;max-width:400px;height:auto;border:1px solid #cfd6df;margin:0 0 8px 0;\" />",
-                            escape(cid),
-                            escape(name)
-                        ));
-                    }
-                }
-                Block::Table { title, head, rows } => {
-                    s.push_str(&format!(
-                        "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>\
-                         <table border=\"1\" cellpadding=\"5\" cellspacing=\"0\" width=\"100%\" style=\"border-collapse:collapse;border-color:#cfd6df;{FONT}font-size:14px;line-height:19px;\">\n<tr align=\"left\" bgcolor=\"#f1f3f6\">",
-                        escape(title)
-                    ));
-                    for h in head {
-                        s.push_str(&format!("<th>{}</th>", escape(h)));
-                    }
-                    s.push_str("</tr>\n");
-                    for r in rows {
-                        s.push_str("<tr>");
-                        for c in r {
-                            s.push_str(&format!("<td>{}</td>", escape(c)));
-                        }
-                        s.push_str("</tr>\n");
-                    }
-                    s.push_str("</table>");
-                }
-                Block::List { title, items } => {
-                    if !title.is_empty() {
-                        // `== ` marks a group heading in the text part only.
-                        s.push_str(&format!(
-                            "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>",
-                            escape(title.trim_start_matches("== "))
-                        ));
-                    }
-                    s.push_str("<ul style=\"margin:0;padding-left:20px;\">");
-                    for i in items {
-                        s.push_str(&format!("<li>{}</li>", escape(i)));
-                    }
-                    s.push_str("</ul>");
-                }
-            }
-            s.push_str("</td></tr>\n");
-        }
+        "<body style=\"margin:0;padding:0;background:#eef1f5;\">\n\
+         <table role=\"presentation\" class=\"otk-page\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" bgcolor=\"#eef1f5\" style=\"background:#eef1f5;\">\n\
+         <tr><td align=\"center\" style=\"padding:16px 8px;\">\n\
+         <table role=\"presentation\" class=\"otk-box\" width=\"640\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" bgcolor=\"#ffffff\" style=\"width:640px;max-width:640px;background:#ffffff;border:1px solid #cfd6df;\">\n",
+    );
+    }
+
+    /// The HTML part's action buttons, each with its label and explanation.
+    fn html_buttons(&self, s: &mut String) {
         if !self.buttons.is_empty() {
             s.push_str(&format!(
-                "<tr><td class=\"otk-pad\" style=\"padding:12px 24px;{FONT}font-size:15px;line-height:22px;color:#111827;\">"
-            ));
+            "<tr><td class=\"otk-pad\" style=\"padding:12px 24px;{FONT}font-size:15px;line-height:22px;color:#111827;\">"
+        ));
             if let Some(t) = &self.actions_title {
                 s.push_str(&format!(
                     "<p style=\"margin:0 0 8px 0;font-weight:bold;\">{}</p>",
@@ -431,35 +359,138 @@ impl Doc {
             }
             for b in &self.buttons {
                 s.push_str(&format!(
-                    "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"margin:0 0 10px 0;\"><tr>\
-                     <td class=\"otk-btn\" bgcolor=\"#15803d\" style=\"background:#15803d;border-radius:4px;\">\
-                     <a href=\"{}\" style=\"display:inline-block;padding:11px 18px;{FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;white-space:nowrap;\">{}</a></td>\
-                     <td class=\"otk-explain\" style=\"padding:0 0 0 12px;{FONT}font-size:14px;line-height:19px;color:#374151;\"><b>{}</b>{}</td></tr></table>",
-                    escape(&b.href),
-                    escape(&b.keyword),
-                    escape(&b.label),
-                    if b.explain.is_empty() {
-                        String::new()
-                    } else {
-                        format!("<br />{}", escape(&b.explain))
-                    }
-                ));
+                "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" style=\"margin:0 0 10px 0;\"><tr>\
+                 <td class=\"otk-btn\" bgcolor=\"#15803d\" style=\"background:#15803d;border-radius:4px;\">\
+                 <a href=\"{}\" style=\"display:inline-block;padding:11px 18px;{FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;white-space:nowrap;\">{}</a></td>\
+                 <td class=\"otk-explain\" style=\"padding:0 0 0 12px;{FONT}font-size:14px;line-height:19px;color:#374151;\"><b>{}</b>{}</td></tr></table>",
+                escape(&b.href),
+                escape(&b.keyword),
+                escape(&b.label),
+                if b.explain.is_empty() {
+                    String::new()
+                } else {
+                    format!("<br />{}", escape(&b.explain))
+                }
+            ));
             }
             s.push_str("</td></tr>\n");
         }
-        if let Some((label, code)) = &self.code {
+    }
+}
+
+/// The HTML part's coloured lead: the ask and when it is due.
+fn html_lead(s: &mut String, l: &Lead) {
+    let (bg, fg) = match l.tone {
+        Tone::Ask => ("#1d4ed8", "#ffffff"),
+        Tone::Late => ("#b91c1c", "#ffffff"),
+        Tone::Info => ("#e5e7eb", "#111827"),
+    };
+    s.push_str(&format!(
+        "<tr><td class=\"otk-pad\" bgcolor=\"{bg}\" style=\"padding:16px 24px;background:{bg};color:{fg};{FONT}font-size:19px;line-height:26px;font-weight:bold;\">{}",
+        escape(&l.ask)
+    ));
+    if let Some(d) = &l.due {
+        s.push_str(&format!(
+            "<br /><span style=\"font-size:16px;font-weight:normal;color:{fg};\">{}</span>",
+            escape(d)
+        ));
+    }
+    s.push_str("</td></tr>\n");
+}
+
+/// One block of the HTML part, inside its table cell.
+fn html_block(s: &mut String, b: &Block) {
+    match b {
+        Block::Text(t) => {
+            let paras: Vec<String> = t
+                .trim_end()
+                .split("\n\n")
+                .map(|p| format!("<p style=\"margin:0 0 8px 0;\">{}</p>", lines(p)))
+                .collect();
+            s.push_str(&paras.join(""));
+        }
+        Block::Fields(rows) => {
+            s.push_str("<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" width=\"100%\">");
+            for (label, value) in rows {
+                s.push_str(&format!(
+                    "<tr><td valign=\"top\" width=\"34%\" style=\"padding:3px 12px 3px 0;{FONT}font-size:14px;line-height:20px;color:#4b5563;\">{}</td>\
+                     <td valign=\"top\" style=\"padding:3px 0;{FONT}font-size:15px;line-height:20px;color:#111827;\">{}</td></tr>",
+                    escape(label),
+                    value_html(value)
+                ));
+            }
+            s.push_str("</table>");
+        }
+        Block::Quote { title, text } => {
             s.push_str(&format!(
-                "<tr><td class=\"otk-pad\" style=\"padding:4px 24px 12px 24px;{FONT}font-size:14px;line-height:20px;color:#374151;\">{}: <b style=\"font-family:Consolas,'Courier New',monospace;font-size:15px;\">#{}</b></td></tr>\n",
-                escape(label),
-                escape(code)
+                "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>{}",
+                escape(title),
+                quote_box(&lines(text))
             ));
         }
-        s.push_str(&format!(
-            "<tr><td class=\"otk-pad\" style=\"padding:12px 24px 16px 24px;border-top:1px solid #e5e7eb;{FONT}font-size:12px;line-height:17px;color:#6b7280;\">{}</td></tr>\n",
-            escape(&self.footer)
-        ));
-        s.push_str("</table>\n</td></tr>\n</table>\n</body>\n</html>\n");
-        s
+        Block::Diff { title, pieces } => {
+            let mut body = String::new();
+            for p in pieces {
+                match p {
+                    Piece::Same(t) => body.push_str(&lines(t)),
+                    Piece::Deleted(t) => body.push_str(&format!(
+                        "<del style=\"background:#fde2e2;color:#991b1b;text-decoration:line-through;\">{}</del>",
+                        lines(t)
+                    )),
+                    Piece::Inserted(t) => body.push_str(&format!(
+                        "<ins style=\"background:#d9f5e3;color:#14532d;text-decoration:underline;\">{}</ins>",
+                        lines(t)
+                    )),
+                }
+            }
+            s.push_str(&format!(
+                "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>{}",
+                escape(title),
+                quote_box(&body)
+            ));
+        }
+        Block::Images(images) => {
+            for (cid, name) in images {
+                s.push_str(&format!(
+                    "<img src=\"cid:{}\" alt=\"{}\" width=\"400\" style=\"display:block;width:100%;max-width:400px;height:auto;border:1px solid #cfd6df;margin:0 0 8px 0;\" />",
+                    escape(cid),
+                    escape(name)
+                ));
+            }
+        }
+        Block::Table { title, head, rows } => {
+            s.push_str(&format!(
+                "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>\
+                 <table border=\"1\" cellpadding=\"5\" cellspacing=\"0\" width=\"100%\" style=\"border-collapse:collapse;border-color:#cfd6df;{FONT}font-size:14px;line-height:19px;\">\n<tr align=\"left\" bgcolor=\"#f1f3f6\">",
+                escape(title)
+            ));
+            for h in head {
+                s.push_str(&format!("<th>{}</th>", escape(h)));
+            }
+            s.push_str("</tr>\n");
+            for r in rows {
+                s.push_str("<tr>");
+                for c in r {
+                    s.push_str(&format!("<td>{}</td>", escape(c)));
+                }
+                s.push_str("</tr>\n");
+            }
+            s.push_str("</table>");
+        }
+        Block::List { title, items } => {
+            if !title.is_empty() {
+                // `== ` marks a group heading in the text part only.
+                s.push_str(&format!(
+                    "<p style=\"margin:0 0 6px 0;font-weight:bold;\">{}</p>",
+                    escape(title.trim_start_matches("== "))
+                ));
+            }
+            s.push_str("<ul style=\"margin:0;padding-left:20px;\">");
+            for i in items {
+                s.push_str(&format!("<li>{}</li>", escape(i)));
+            }
+            s.push_str("</ul>");
+        }
     }
 }
 

@@ -91,37 +91,9 @@ pub fn render_queue(
         };
         let mut lines = Vec::new();
         for item in group {
-            let c = item.case;
-            let (due, late) = match next_deadline(c) {
-                Some((kind, t)) => (
-                    format!(
-                        "{} {}, {}",
-                        deadline_name(lang, kind),
-                        local_time(config, t),
-                        hours_left(config, now, t)
-                    ),
-                    t <= now,
-                ),
-                None => ("-".into(), false),
-            };
-            let mark = if late {
-                tr(lang, " — ПРОСРОЧЕНО", " — OVERDUE")
-            } else {
-                ""
-            };
-            lines.push(format!(
-                "[{}] {} | {} | {}{mark}",
-                c.id,
-                state_label(lang, c.state),
-                headline(c),
-                due
-            ));
-            d.buttons.push(Button {
-                keyword: c.id.clone(),
-                label: headline(c),
-                explain: format!("{}; {due}{mark}", state_label(lang, c.state)),
-                href: mailto(service_addr, &format!("[{}] #{}", c.id, item.code), ""),
-            });
+            let (line, button) = queue_entry(config, item, now, service_addr);
+            lines.push(line);
+            d.buttons.push(button);
         }
         d.push(Block::List {
             title,
@@ -136,6 +108,48 @@ pub fn render_queue(
         attachments: Vec::new(),
         calendar: None,
     }
+}
+
+/// One open case of the queue: its line in the list and its button.
+fn queue_entry(
+    config: &Config,
+    item: &QueueItem<'_>,
+    now: DateTime<Utc>,
+    service_addr: &str,
+) -> (String, Button) {
+    let lang = config.service.language;
+    let c = item.case;
+    let (due, late) = match next_deadline(c) {
+        Some((kind, t)) => (
+            format!(
+                "{} {}, {}",
+                deadline_name(lang, kind),
+                local_time(config, t),
+                hours_left(config, now, t)
+            ),
+            t <= now,
+        ),
+        None => ("-".into(), false),
+    };
+    let mark = if late {
+        tr(lang, " — ПРОСРОЧЕНО", " — OVERDUE")
+    } else {
+        ""
+    };
+    let line = format!(
+        "[{}] {} | {} | {}{mark}",
+        c.id,
+        state_label(lang, c.state),
+        headline(c),
+        due
+    );
+    let button = Button {
+        keyword: c.id.clone(),
+        label: headline(c),
+        explain: format!("{}; {due}{mark}", state_label(lang, c.state)),
+        href: mailto(service_addr, &format!("[{}] #{}", c.id, item.code), ""),
+    };
+    (line, button)
 }
 
 /// A mail about no case: one line on top, the body under it.
