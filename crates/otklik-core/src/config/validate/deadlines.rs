@@ -198,56 +198,8 @@ pub(super) fn escalations(
                     None
                 }
             });
-        let mut notify = Vec::new();
-        let mut ok = true;
-        match &r.notify {
-            None if cx.was_dropped(&join(&p, "notify")) => ok = false,
-            None => {
-                cx.at(table.clone(), &join(&p, "notify"), "missing required key");
-                ok = false;
-            }
-            Some(list) if list.get_ref().is_empty() => {
-                cx.at(list.span(), &join(&p, "notify"), "nobody to notify");
-                ok = false;
-            }
-            Some(list) => {
-                for (j, n) in list.get_ref().iter().enumerate() {
-                    let key = format!("{p}.notify[{j}]");
-                    let s = n.get_ref().trim();
-                    let target = match s.to_lowercase().as_str() {
-                        "executor" => NotifyTarget::Executor,
-                        "coordinator" => NotifyTarget::Coordinator,
-                        "supervisor" if has_supervisor => NotifyTarget::Supervisor,
-                        "supervisor" => {
-                            cx.at(
-                                n.span(),
-                                &key,
-                                "no supervisor is set in [people]: add people.supervisor",
-                            );
-                            ok = false;
-                            continue;
-                        }
-                        _ if is_email(s) => NotifyTarget::Email(s.to_lowercase()),
-                        _ => {
-                            cx.at(
-                                n.span(),
-                                &key,
-                                format!(
-                                    "{s:?} is neither a role (executor, coordinator, supervisor) \
-                                     nor an email address"
-                                ),
-                            );
-                            ok = false;
-                            continue;
-                        }
-                    };
-                    if !notify.contains(&target) {
-                        notify.push(target);
-                    }
-                }
-            }
-        }
-        if let (Some(deadline), Some(at), true) = (deadline, at, ok) {
+        let notify = notify_targets(cx, &p, r, table, has_supervisor);
+        if let (Some(deadline), Some(at), Some(notify)) = (deadline, at, notify) {
             out.push(Escalation {
                 deadline,
                 at,
@@ -256,4 +208,64 @@ pub(super) fn escalations(
         }
     }
     out
+}
+
+/// `escalations[i].notify`: roles or addresses, each once; `None` when any is wrong.
+fn notify_targets(
+    cx: &mut Ctx<'_>,
+    p: &str,
+    r: &RawEscalation,
+    table: Range<usize>,
+    has_supervisor: bool,
+) -> Option<Vec<NotifyTarget>> {
+    let mut notify = Vec::new();
+    let mut ok = true;
+    match &r.notify {
+        None if cx.was_dropped(&join(p, "notify")) => ok = false,
+        None => {
+            cx.at(table, &join(p, "notify"), "missing required key");
+            ok = false;
+        }
+        Some(list) if list.get_ref().is_empty() => {
+            cx.at(list.span(), &join(p, "notify"), "nobody to notify");
+            ok = false;
+        }
+        Some(list) => {
+            for (j, n) in list.get_ref().iter().enumerate() {
+                let key = format!("{p}.notify[{j}]");
+                let s = n.get_ref().trim();
+                let target = match s.to_lowercase().as_str() {
+                    "executor" => NotifyTarget::Executor,
+                    "coordinator" => NotifyTarget::Coordinator,
+                    "supervisor" if has_supervisor => NotifyTarget::Supervisor,
+                    "supervisor" => {
+                        cx.at(
+                            n.span(),
+                            &key,
+                            "no supervisor is set in [people]: add people.supervisor",
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    _ if is_email(s) => NotifyTarget::Email(s.to_lowercase()),
+                    _ => {
+                        cx.at(
+                            n.span(),
+                            &key,
+                            format!(
+                                "{s:?} is neither a role (executor, coordinator, supervisor) \
+                                 nor an email address"
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                };
+                if !notify.contains(&target) {
+                    notify.push(target);
+                }
+            }
+        }
+    }
+    ok.then_some(notify)
 }

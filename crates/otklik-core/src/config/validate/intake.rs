@@ -1,12 +1,14 @@
 //! The `[intake]` section: senders, fields and labels of notifications.
 
+use std::ops::Range;
+
 use chrono_tz::Tz;
 use toml::Spanned;
 
 use super::ctx::{Ctx, push_key};
 use crate::config::Field;
 use crate::config::raw::RawIntake;
-use crate::config::{IntakeConfig, Labels, Lexicon, WorkDuration};
+use crate::config::{IntakeConfig, Labels, Lexicon, Pattern, WorkDuration};
 
 pub(super) fn intake(
     cx: &mut Ctx<'_>,
@@ -15,11 +17,34 @@ pub(super) fn intake(
 ) -> Option<IntakeConfig> {
     let table = s.span();
     let r = s.get_ref();
-    let senders = match &r.senders {
+    let senders = senders(cx, r, table);
+    let lexicon = lexicon(cx, r);
+    let repeat_window = repeat_window(cx, r)?;
+    let source_timezone = match &r.source_timezone {
+        Some(v) => cx.timezone(v, "intake.source_timezone"),
+        None => zone,
+    };
+    let labels = labels(cx, r);
+    let trusted_authserv_id = trusted_authserv_id(cx, r)?;
+    let link_hosts = link_hosts(cx, r)?;
+    Some(IntakeConfig {
+        trusted_authserv_id,
+        link_hosts,
+        senders: senders?,
+        lexicon: lexicon?,
+        repeat_window: repeat_window?,
+        source_timezone: source_timezone?,
+        labels: labels?,
+    })
+}
+
+/// `intake.senders`: required and not empty.
+fn senders(cx: &mut Ctx<'_>, r: &RawIntake, table: Range<usize>) -> Option<Vec<Pattern>> {
+    match &r.senders {
         None if cx.was_dropped("intake.senders") => None,
         None => {
             cx.at(
-                table.clone(),
+                table,
                 "intake.senders",
                 "missing required key: list who may open cases, such as [\"*@monitoring.example\"]",
             );
@@ -34,8 +59,12 @@ pub(super) fn intake(
             None
         }
         Some(_) => Some(cx.patterns(&r.senders, "intake.senders", true)),
-    };
-    let lexicon = match &r.exclude_words_file {
+    }
+}
+
+/// `intake.exclude_words_file`: read and parsed as the clause 12 word list.
+fn lexicon(cx: &mut Ctx<'_>, r: &RawIntake) -> Option<Lexicon> {
+    match &r.exclude_words_file {
         None => Some(Lexicon::default()),
         Some(v) => {
             let p = cx.resolve(v.get_ref().trim());
@@ -61,25 +90,30 @@ pub(super) fn intake(
                 }
             }
         }
-    };
-    let repeat_window = match &r.repeat_window {
-        None => Some(chrono::Duration::days(30)),
+    }
+}
+
+/// `intake.repeat_window` in calendar days. `None` stops the section's checks at once
+/// (an unreadable duration); `Some(None)` is a problem reported, checks going on.
+fn repeat_window(cx: &mut Ctx<'_>, r: &RawIntake) -> Option<Option<chrono::Duration>> {
+    match &r.repeat_window {
+        None => Some(Some(chrono::Duration::days(30))),
         Some(v) => match cx.duration(v, "intake.repeat_window")? {
-            WorkDuration::Days(n) => Some(chrono::Duration::days(i64::from(n))),
+            WorkDuration::Days(n) => Some(Some(chrono::Duration::days(i64::from(n)))),
             WorkDuration::Seconds(_) => {
                 cx.at(
                     v.span(),
                     "intake.repeat_window",
                     "must be calendar days, such as 30d",
                 );
-                None
+                Some(None)
             }
         },
-    };
-    let source_timezone = match &r.source_timezone {
-        Some(v) => cx.timezone(v, "intake.source_timezone"),
-        None => zone,
-    };
+    }
+}
+
+/// `[intake.labels]`: extra labels of known fields, none empty.
+fn labels(cx: &mut Ctx<'_>, r: &RawIntake) -> Option<Labels> {
     let mut labels = Labels::builtin();
     let mut labels_ok = true;
     for (key, list) in r.labels.iter().flatten() {
@@ -108,8 +142,13 @@ pub(super) fn intake(
             }
         }
     }
-    let trusted_authserv_id = match &r.trusted_authserv_id {
-        None => None,
+    labels_ok.then_some(labels)
+}
+
+/// `intake.trusted_authserv_id`: one word. `None` stops the section's checks.
+fn trusted_authserv_id(cx: &mut Ctx<'_>, r: &RawIntake) -> Option<Option<String>> {
+    match &r.trusted_authserv_id {
+        None => Some(None),
         Some(v) => {
             let id = v.get_ref().trim();
             if id.is_empty() || id.contains(|c: char| c.is_whitespace() || "();\"".contains(c)) {
@@ -121,14 +160,20 @@ pub(super) fn intake(
                 );
                 return None;
             }
-            Some(id.to_string())
+            Some(Some(id.to_string()))
         }
-    };
-    let link_hosts = match &r.link_hosts {
-        None => crate::config::DEFAULT_LINK_HOSTS
-            .iter()
-            .map(|h| h.to_string())
-            .collect(),
+    }
+}
+
+/// `intake.link_hosts`: bare host names, lower case. `None` stops the section's checks.
+fn link_hosts(cx: &mut Ctx<'_>, r: &RawIntake) -> Option<Vec<String>> {
+    match &r.link_hosts {
+        None => Some(
+            crate::config::DEFAULT_LINK_HOSTS
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+        ),
         Some(list) => {
             let mut hosts = Vec::new();
             for (j, h) in list.get_ref().iter().enumerate() {
@@ -151,16 +196,7 @@ pub(super) fn intake(
                 }
                 hosts.push(host);
             }
-            hosts
+            Some(hosts)
         }
-    };
-    Some(IntakeConfig {
-        trusted_authserv_id,
-        link_hosts,
-        senders: senders?,
-        lexicon: lexicon?,
-        repeat_window: repeat_window?,
-        source_timezone: source_timezone?,
-        labels: labels_ok.then_some(labels)?,
-    })
+    }
 }

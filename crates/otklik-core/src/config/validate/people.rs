@@ -5,8 +5,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use toml::Spanned;
 
-use super::ctx::parse_date;
-use super::ctx::{Ctx, join};
+use super::ctx::{Ctx, join, parse_date};
 use crate::config::raw::{RawExecutor, RawPeople, RawPerson};
 use crate::config::{Executor, People, Person};
 
@@ -150,26 +149,7 @@ pub(super) fn executors(
                 emails.insert(email.clone(), *i);
                 Some(email)
             });
-        let mut absent = Vec::new();
-        for (j, a) in r.absent.iter().flat_map(|l| l.get_ref().iter().enumerate()) {
-            let key = format!("{p}.absent[{j}]");
-            match absent_range(a.get_ref()) {
-                Some((from, to)) if from <= to => absent.push((from, to)),
-                Some(_) => cx.at(
-                    a.span(),
-                    &key,
-                    format!("range {:?} ends before it starts", a.get_ref()),
-                ),
-                None => cx.at(
-                    a.span(),
-                    &key,
-                    format!(
-                        "invalid date range {:?}: expected YYYY-MM-DD..YYYY-MM-DD (inclusive)",
-                        a.get_ref()
-                    ),
-                ),
-            }
-        }
+        let absent = absences(cx, &p, r);
         if let (Some(id), Some(name), Some(email)) = (id, name, email) {
             out.push(Executor {
                 id,
@@ -181,7 +161,43 @@ pub(super) fn executors(
             });
         }
     }
-    // Deputies, once every id is known.
+    check_deputies(cx, raw, &ids, broken);
+    out
+}
+
+/// `executors[i].absent`: inclusive date ranges, each in order.
+fn absences(cx: &mut Ctx<'_>, p: &str, r: &RawExecutor) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut absent = Vec::new();
+    for (j, a) in r.absent.iter().flat_map(|l| l.get_ref().iter().enumerate()) {
+        let key = format!("{p}.absent[{j}]");
+        match absent_range(a.get_ref()) {
+            Some((from, to)) if from <= to => absent.push((from, to)),
+            Some(_) => cx.at(
+                a.span(),
+                &key,
+                format!("range {:?} ends before it starts", a.get_ref()),
+            ),
+            None => cx.at(
+                a.span(),
+                &key,
+                format!(
+                    "invalid date range {:?}: expected YYYY-MM-DD..YYYY-MM-DD (inclusive)",
+                    a.get_ref()
+                ),
+            ),
+        }
+    }
+    absent
+}
+
+/// Each deputy names another executor, checked once every id is known (`broken`: ids of
+/// executors with other problems, not reported again).
+fn check_deputies(
+    cx: &mut Ctx<'_>,
+    raw: &[(usize, Spanned<RawExecutor>)],
+    ids: &HashMap<String, usize>,
+    broken: &HashSet<String>,
+) {
     for (i, e) in raw {
         let Some(d) = &e.get_ref().deputy else {
             continue;
@@ -195,5 +211,4 @@ pub(super) fn executors(
             cx.at(d.span(), &key, format!("no executor has id {deputy:?}"));
         }
     }
-    out
 }
