@@ -149,153 +149,182 @@ pub fn build_at(
     to: NaiveDate,
     now: Option<DateTime<Utc>>,
 ) -> Vec<Row> {
-    let cal = &config.calendar;
-    let tz = cal.timezone();
+    let tz = config.calendar.timezone();
     let mut rows: BTreeMap<String, Acc> = BTreeMap::new();
-    let key_of = |id: Option<String>| id.unwrap_or_else(|| "-".into());
     for c in cases {
         let day = c.notification.detected_at.with_timezone(&tz).date_naive();
         if day < from || day > to {
             continue;
         }
-        let current = key_of(c.executor.clone());
-        {
-            let row = &mut slot(&mut rows, config, &current).row;
-            row.cases += 1;
-            if c.state == State::Excluded {
-                row.excluded += 1;
-                continue;
+        count_case(&mut rows, config, c, now);
+    }
+    rows.into_values().map(Acc::into_row).collect()
+}
+
+/// An executor's id as a row's key; `-` for no executor.
+fn key_of(id: Option<String>) -> String {
+    id.unwrap_or_else(|| "-".into())
+}
+
+/// One case's counts, each toward whoever held the case when it was met or fell due.
+fn count_case(
+    rows: &mut BTreeMap<String, Acc>,
+    config: &Config,
+    c: &Case,
+    now: Option<DateTime<Utc>>,
+) {
+    let current = key_of(c.executor.clone());
+    {
+        let row = &mut slot(rows, config, &current).row;
+        row.cases += 1;
+        if c.state == State::Excluded {
+            row.excluded += 1;
+            return;
+        }
+        if c.repeat_of.is_some() {
+            row.repeats += 1;
+        }
+    }
+    if arrived_late(c) {
+        let first = holder_at(c, c.notification.detected_at);
+        slot(rows, config, &key_of(first)).row.arrived_late += 1;
+    }
+    count_answer(rows, config, c, &current, now);
+    count_draft(rows, config, c, &current);
+    count_reworks(rows, config, c, now);
+    count_final(rows, config, c, now);
+}
+
+/// The answer deadline: answered and posted on time or late, overdue or pending; the
+/// working hours to approval.
+fn count_answer(
+    rows: &mut BTreeMap<String, Acc>,
+    config: &Config,
+    c: &Case,
+    current: &str,
+    now: Option<DateTime<Utc>>,
+) {
+    let cal = &config.calendar;
+    let detected = c.notification.detected_at;
+    let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
+    match c.deadlines.answer {
+        Some(due) => {
+            let who = holder(judged_at(c.answered_at, due));
+            let acc = slot(rows, config, &who);
+            match c.answered_at {
+                Some(a) if a <= due => acc.row.answered_on_time += 1,
+                Some(_) => acc.row.answered_late += 1,
+                None if c.state == State::Closed => {}
+                None if now.is_some_and(|now| due < now) => acc.row.overdue += 1,
+                None => acc.row.pending += 1,
             }
-            if c.repeat_of.is_some() {
-                row.repeats += 1;
+            if let Some(a) = c.answered_at {
+                acc.to_approval
+                    .push(cal.working_time_between(detected, a).num_seconds() as f64 / 3600.0);
+            }
+            let who = holder(judged_at(c.published_at, due));
+            let acc = slot(rows, config, &who);
+            match c.published_at {
+                Some(p) if p <= due => acc.row.posted_on_time += 1,
+                Some(_) => acc.row.posted_late += 1,
+                None => {}
             }
         }
-        if arrived_late(c) {
-            let first = holder_at(c, c.notification.detected_at);
-            slot(&mut rows, config, &key_of(first)).row.arrived_late += 1;
-        }
-        let detected = c.notification.detected_at;
-        // Each deadline counts toward whoever held the case when it was met or fell due.
-        let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
-        match c.deadlines.answer {
-            Some(due) => {
-                let who = holder(judged_at(c.answered_at, due));
-                let acc = slot(&mut rows, config, &who);
-                match c.answered_at {
-                    Some(a) if a <= due => acc.row.answered_on_time += 1,
-                    Some(_) => acc.row.answered_late += 1,
-                    None if c.state == State::Closed => {}
-                    None if now.is_some_and(|now| due < now) => acc.row.overdue += 1,
-                    None => acc.row.pending += 1,
-                }
-                if let Some(a) = c.answered_at {
-                    acc.to_approval
-                        .push(cal.working_time_between(detected, a).num_seconds() as f64 / 3600.0);
-                }
-                let who = holder(judged_at(c.published_at, due));
-                let acc = slot(&mut rows, config, &who);
-                match c.published_at {
-                    Some(p) if p <= due => acc.row.posted_on_time += 1,
-                    Some(_) => acc.row.posted_late += 1,
-                    None => {}
-                }
-            }
-            None => {
-                if c.state != State::Closed {
-                    slot(&mut rows, config, &current).row.pending += 1;
-                }
-            }
-        }
-        if let Some(due) = c.deadlines.draft {
-            let who = holder(judged_at(c.first_draft_at, due));
-            let acc = slot(&mut rows, config, &who);
-            if c.first_draft_at.is_some_and(|d| d <= due) {
-                acc.row.draft_on_time += 1;
-            }
-            if let Some(d) = c.first_draft_at {
-                acc.to_draft
-                    .push(cal.working_time_between(detected, d).num_seconds() as f64 / 3600.0);
-            }
-        } else if let Some(d) = c.first_draft_at {
-            slot(&mut rows, config, &current)
-                .to_draft
-                .push(cal.working_time_between(detected, d).num_seconds() as f64 / 3600.0);
-        }
-        // Cl. 8: every return for rework, against the reworked draft that followed it.
-        let set = config
-            .deadlines
-            .for_category(c.notification.category.as_deref());
-        for (i, h) in c.history.iter().enumerate() {
-            if h.event != HistoryEvent::Rework {
-                continue;
-            }
-            let due = cal.add(h.at, set.rework);
-            let back = c.history[i + 1..]
-                .iter()
-                .find(|e| {
-                    matches!(
-                        e.event,
-                        HistoryEvent::Draft | HistoryEvent::Interim | HistoryEvent::Clarification
-                    )
-                })
-                .map(|e| e.at);
-            let late = match back {
-                Some(b) => b > due,
-                None => c.state == State::Rework && now.is_some_and(|now| due < now),
-            };
-            if back.is_none() && !late {
-                continue;
-            }
-            let acc = slot(&mut rows, config, &holder(judged_at(back, due)));
-            if late {
-                acc.row.rework_late += 1;
-            } else {
-                acc.row.rework_on_time += 1;
-            }
-        }
-        // Cl. 9: the final answer after an interim one, posted by the final deadline.
-        if let Some(due) = c.deadlines.final_ {
-            let late = match c.final_published_at {
-                Some(p) => Some(p > due),
-                None if c.state.is_open() && now.is_some_and(|now| due < now) => Some(true),
-                None => None,
-            };
-            if let Some(late) = late {
-                let acc = slot(
-                    &mut rows,
-                    config,
-                    &holder(judged_at(c.final_published_at, due)),
-                );
-                if late {
-                    acc.row.final_late += 1;
-                } else {
-                    acc.row.final_on_time += 1;
-                }
+        None => {
+            if c.state != State::Closed {
+                slot(rows, config, current).row.pending += 1;
             }
         }
     }
-    rows.into_values()
-        .map(|acc| {
-            let Acc {
-                mut row,
-                to_draft,
-                to_approval,
-            } = acc;
-            let avg =
-                |v: &[f64]| (!v.is_empty()).then(|| round1(v.iter().sum::<f64>() / v.len() as f64));
-            let worst = |v: &[f64]| v.iter().cloned().reduce(f64::max).map(round1);
-            row.avg_hours_to_draft = avg(&to_draft);
-            row.worst_hours_to_draft = worst(&to_draft);
-            row.avg_hours_to_approval = avg(&to_approval);
-            row.worst_hours_to_approval = worst(&to_approval);
-            let rate = |good: u32, bad: u32| {
-                (good + bad > 0).then(|| round1(100.0 * good as f64 / (good + bad) as f64))
-            };
-            row.on_time_rate = rate(row.answered_on_time, row.answered_late);
-            row.posted_rate = rate(row.posted_on_time, row.posted_late);
-            row
-        })
-        .collect()
+}
+
+/// The draft deadline: drafts on time; the working hours to the first draft.
+fn count_draft(rows: &mut BTreeMap<String, Acc>, config: &Config, c: &Case, current: &str) {
+    let cal = &config.calendar;
+    let detected = c.notification.detected_at;
+    let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
+    if let Some(due) = c.deadlines.draft {
+        let who = holder(judged_at(c.first_draft_at, due));
+        let acc = slot(rows, config, &who);
+        if c.first_draft_at.is_some_and(|d| d <= due) {
+            acc.row.draft_on_time += 1;
+        }
+        if let Some(d) = c.first_draft_at {
+            acc.to_draft
+                .push(cal.working_time_between(detected, d).num_seconds() as f64 / 3600.0);
+        }
+    } else if let Some(d) = c.first_draft_at {
+        slot(rows, config, current)
+            .to_draft
+            .push(cal.working_time_between(detected, d).num_seconds() as f64 / 3600.0);
+    }
+}
+
+/// Cl. 8: every return for rework, against the reworked draft that followed it.
+fn count_reworks(
+    rows: &mut BTreeMap<String, Acc>,
+    config: &Config,
+    c: &Case,
+    now: Option<DateTime<Utc>>,
+) {
+    let cal = &config.calendar;
+    let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
+    let set = config
+        .deadlines
+        .for_category(c.notification.category.as_deref());
+    for (i, h) in c.history.iter().enumerate() {
+        if h.event != HistoryEvent::Rework {
+            continue;
+        }
+        let due = cal.add(h.at, set.rework);
+        let back = c.history[i + 1..]
+            .iter()
+            .find(|e| {
+                matches!(
+                    e.event,
+                    HistoryEvent::Draft | HistoryEvent::Interim | HistoryEvent::Clarification
+                )
+            })
+            .map(|e| e.at);
+        let late = match back {
+            Some(b) => b > due,
+            None => c.state == State::Rework && now.is_some_and(|now| due < now),
+        };
+        if back.is_none() && !late {
+            continue;
+        }
+        let acc = slot(rows, config, &holder(judged_at(back, due)));
+        if late {
+            acc.row.rework_late += 1;
+        } else {
+            acc.row.rework_on_time += 1;
+        }
+    }
+}
+
+/// Cl. 9: the final answer after an interim one, posted by the final deadline.
+fn count_final(
+    rows: &mut BTreeMap<String, Acc>,
+    config: &Config,
+    c: &Case,
+    now: Option<DateTime<Utc>>,
+) {
+    let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
+    if let Some(due) = c.deadlines.final_ {
+        let late = match c.final_published_at {
+            Some(p) => Some(p > due),
+            None if c.state.is_open() && now.is_some_and(|now| due < now) => Some(true),
+            None => None,
+        };
+        if let Some(late) = late {
+            let acc = slot(rows, config, &holder(judged_at(c.final_published_at, due)));
+            if late {
+                acc.row.final_late += 1;
+            } else {
+                acc.row.final_on_time += 1;
+            }
+        }
+    }
 }
 
 /// A row being counted, with the hours to average.
@@ -303,6 +332,30 @@ struct Acc {
     row: Row,
     to_draft: Vec<f64>,
     to_approval: Vec<f64>,
+}
+
+impl Acc {
+    /// The row with its averages, worst times and rates worked out.
+    fn into_row(self) -> Row {
+        let Acc {
+            mut row,
+            to_draft,
+            to_approval,
+        } = self;
+        let avg =
+            |v: &[f64]| (!v.is_empty()).then(|| round1(v.iter().sum::<f64>() / v.len() as f64));
+        let worst = |v: &[f64]| v.iter().cloned().reduce(f64::max).map(round1);
+        row.avg_hours_to_draft = avg(&to_draft);
+        row.worst_hours_to_draft = worst(&to_draft);
+        row.avg_hours_to_approval = avg(&to_approval);
+        row.worst_hours_to_approval = worst(&to_approval);
+        let rate = |good: u32, bad: u32| {
+            (good + bad > 0).then(|| round1(100.0 * good as f64 / (good + bad) as f64))
+        };
+        row.on_time_rate = rate(row.answered_on_time, row.answered_late);
+        row.posted_rate = rate(row.posted_on_time, row.posted_late);
+        row
+    }
 }
 
 fn slot<'a>(rows: &'a mut BTreeMap<String, Acc>, config: &Config, key: &str) -> &'a mut Acc {
