@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use chrono::{TimeZone, Utc};
-use otklik::config::{self, Address, SecretCheck};
+use otklik::config::{self, Address, Labels, SecretCheck};
 use otklik::inbound::{Automatic, Inbound, MAX_TEXT_BYTES};
-use otklik::intake::{self, Labels};
+use otklik::intake;
 use otklik::reply;
 
 /// Notification intake: raw mail → `Inbound::parse` → `intake::parse_notification`.
