@@ -459,8 +459,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whoever acts as the coordinator now: her deputy while she is away.
     fn coordinator(&self) -> String {
-        self.config.people.coordinator.email.clone()
+        routing::acting_coordinator(
+            self.config,
+            self.absences,
+            local_date(self.config, self.now),
+        )
     }
 
     fn executor_email(&self, id: &str) -> Option<String> {
@@ -737,14 +742,17 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
             });
         }
         _ => {
-            let reason = match suggestions.first() {
-                Some(best) => format!(
+            // A repeat of a case nobody held: the coordinator gets it as a repeat (cl. 10).
+            let earlier = case.repeat_of.clone();
+            let reason = match (earlier, suggestions.first()) {
+                (Some(of), _) => format!("repeat of {of}, which has no executor"),
+                (None, Some(best)) => format!(
                     "no routing rule matched and the routing model is not sure enough \
                      (best guess {} at {} %)",
                     best.executor,
                     best.probability.percent()
                 ),
-                None => "no routing rule matched".to_string(),
+                (None, None) => "no routing rule matched".to_string(),
             };
             case.history.push(entry(
                 ctx.now,
