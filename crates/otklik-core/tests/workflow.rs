@@ -299,7 +299,7 @@ fn the_cycle_sets_rework_and_final_deadlines() {
         Action::Draft(DraftKind::Interim),
         barnaul(2026, 12, 1, 13, 0),
     );
-    // Interim approved on Tue 1 Dec 2026 → final draft due at 17:00 on Thu 10 Dec (7d).
+    // Interim approved on Tue 1 Dec 2026: no final clock until it goes out (cl. 9).
     let out = reply(
         &c,
         &out.case,
@@ -308,10 +308,21 @@ fn the_cycle_sets_rework_and_final_deadlines() {
         barnaul(2026, 12, 1, 14, 0),
     );
     assert_eq!(out.case.state, State::InterimApproved);
+    assert_eq!(out.case.deadlines.final_, None);
+    // Posted Tue 1 Dec 15:00 → final draft due at 17:00 on Thu 10 Dec (7d).
+    let posted = reply(
+        &c,
+        &out.case,
+        Role::Executor,
+        Action::Published,
+        barnaul(2026, 12, 1, 15, 0),
+    );
+    assert_eq!(posted.case.state, State::InterimApproved);
     assert_eq!(
-        out.case.deadlines.final_,
+        posted.case.deadlines.final_,
         Some(barnaul(2026, 12, 10, 17, 0))
     );
+
     let approved_to: Vec<&String> = out
         .notices
         .iter()
@@ -321,11 +332,13 @@ fn the_cycle_sets_rework_and_final_deadlines() {
     assert_eq!(approved_to, ["housing@example.ru", "press@example.ru"]);
     let out = reply(
         &c,
-        &out.case,
+        &posted.case,
         Role::Executor,
         Action::Draft(DraftKind::Answer),
         barnaul(2026, 12, 9, 10, 0),
     );
+    // The final draft meets the final deadline; the clock runs on for approval and posting.
+    assert_eq!(out.case.final_draft_at, Some(barnaul(2026, 12, 9, 10, 0)));
     let out = reply(
         &c,
         &out.case,
@@ -679,7 +692,15 @@ fn a_final_draft_after_an_interim_answer_is_not_overdue_on_the_answer_deadline()
     };
     let out = fire_due(&c, &drafted, &stale, late);
     assert!(!out.accepted && out.notices.is_empty());
-    // A returned final draft: still nothing on the answer deadline, the final one runs.
+    // The final draft met the final deadline; waiting for the coordinator, the same
+    // clock runs on for her approval.
+    assert_eq!(drafted.final_draft_at, Some(late));
+    assert_eq!(
+        workflow::open_deadline(&drafted, otklik_core::config::DeadlineKind::Final),
+        Some(final_due)
+    );
+    // A returned final draft: nothing on the answer deadline, and the rework deadline
+    // (cl. 8) is the executor's clock now, not the final one.
     let returned = step(
         &drafted,
         Role::Coordinator,
@@ -692,7 +713,10 @@ fn a_final_draft_after_an_interim_answer_is_not_overdue_on_the_answer_deadline()
     );
     assert_eq!(
         workflow::open_deadline(&returned, otklik_core::config::DeadlineKind::Final),
-        Some(final_due)
+        None
+    );
+    assert!(
+        workflow::open_deadline(&returned, otklik_core::config::DeadlineKind::Rework).is_some()
     );
     // A second interim answer does not move the final deadline (7 days from the first, once).
     let again = step(
