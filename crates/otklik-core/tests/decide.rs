@@ -1361,7 +1361,7 @@ fn the_coordinator_announces_her_absence_and_return_by_mail() {
     let case = opened(&c);
     let (waiting, _) = taken_with(&c, &reply(HOUSING, &case, "Воду дали."), &case);
     let back = mail(Some(COORD), "НА МЕСТЕ", "");
-    match decide_proven(&c, &back, &[waiting.clone()]) {
+    match decide_proven(&c, &back, std::slice::from_ref(&waiting)) {
         Decision::Service {
             absences, resend, ..
         } => {
