@@ -983,3 +983,63 @@ fn a_case_stored_without_a_round_reads_as_round_0() {
     assert_eq!(back.approval_round, 0);
     assert_eq!(back, case);
 }
+
+/// Cl. 9: before the final draft, the final deadline's `executor` step reminds the executor;
+/// once the draft is with the coordinator, the same step goes to whoever holds the next step
+/// (the coordinator, then the publisher), never to the executor.
+#[test]
+fn the_final_steps_executor_is_whoever_holds_the_next_step() {
+    use otklik_core::config::{Escalation, NotifyTarget};
+    let mut c = config();
+    c.escalations = vec![Escalation {
+        deadline: otklik_core::config::DeadlineKind::Final,
+        at: "-1h".parse().unwrap(),
+        notify: vec![NotifyTarget::Executor],
+    }];
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let step = |case: &Case, role, action, at| reply(&c, case, role, action, at).case;
+    let case = open(&c, t0);
+    let case = step(&case, Role::Executor, Action::Draft(DraftKind::Interim), t0);
+    let case = step(
+        &case,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(1),
+    );
+    assert!(
+        workflow::schedule(&case, &c).is_empty(),
+        "no final clock yet"
+    );
+    let case = step(
+        &case,
+        Role::Executor,
+        Action::Published,
+        t0 + Duration::hours(2),
+    );
+    let due = workflow::schedule(&case, &c);
+    assert_eq!(due.len(), 1);
+    let to = |case: &Case| {
+        let d = workflow::schedule(case, &c)[0];
+        let out = fire_due(&c, case, &d, d.at);
+        assert!(out.accepted);
+        out.notices
+            .iter()
+            .flat_map(|n| n.to.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(to(&case), ["housing@example.ru"]);
+    let drafted = step(
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        t0 + Duration::hours(3),
+    );
+    assert_eq!(to(&drafted), ["coord@example.ru"]);
+    let approved = step(
+        &drafted,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(4),
+    );
+    assert_eq!(to(&approved), ["press@example.ru"]);
+}
