@@ -108,7 +108,8 @@ fn report_row(svc: &Service, cases: &[Case], executor: &str) -> otklik::report::
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_final_draft_in_time_counts_on_time_whatever_the_approval_and_closing_is_counted() {
+async fn a_final_draft_in_time_is_on_time_whatever_the_approval_and_closings_and_late_drafts_count()
+{
     let (stack, p, _dir, svc) = start("acct-final", |t| t).await;
     let housing = p.executor("housing");
     notify(stack, &p, "8101", "Анна Смирнова", Span::zero(), "").await;
@@ -217,6 +218,67 @@ async fn the_final_draft_in_time_counts_on_time_whatever_the_approval_and_closin
         "{row:#?}"
     );
     assert_eq!(row.closed_reasons, ["OTK-2: автор удалил пост"], "{row:#?}");
+
+    // The supervisor's ОТЧЁТ by mail says the same: the closed case with its reason under
+    // the table, and the new columns in the CSV.
+    let today = Utc::now().date_naive();
+    let period = format!(
+        "{}-{}",
+        (today - chrono::Days::new(3)).format("%d.%m.%Y"),
+        today.format("%d.%m.%Y")
+    );
+    let ask = stack.compose(
+        &p.supervisor(),
+        &[&p.service()],
+        &format!("ОТЧЁТ {period}"),
+        "",
+        &stack.new_message_id(),
+        None,
+    );
+    to_service(stack, &p, &p.supervisor(), &ask).await;
+    confirm(stack, &p.supervisor(), "ОТЧЁТ").await;
+    let got = stack
+        .wait_for(
+            &p.supervisor(),
+            "INBOX",
+            |m| m.subject.contains("Отчёт за"),
+            WAIT,
+        )
+        .await;
+    assert!(
+        got.text.contains("OTK-2: автор удалил пост (housing)"),
+        "{}",
+        got.text
+    );
+    let msg = mail_parser::MessageParser::default()
+        .parse(&got.raw)
+        .expect("a message");
+    let csv = msg
+        .parts
+        .iter()
+        .find(|part| {
+            use mail_parser::MimeHeaders;
+            part.content_type()
+                .is_some_and(|t| t.subtype() == Some("csv"))
+        })
+        .map(|part| String::from_utf8_lossy(part.contents()).to_string())
+        .expect("a CSV");
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(';').collect();
+    let housing: Vec<&str> = lines
+        .find(|l| l.starts_with("housing;"))
+        .expect("housing's row")
+        .split(';')
+        .collect();
+    let cell = |name: &str| {
+        let i = header.iter().position(|h| *h == name).expect(name);
+        housing[i]
+    };
+    assert_eq!(cell("Проект с опозданием"), "1");
+    assert_eq!(cell("Окончательный проект в срок (п. 9)"), "1");
+    assert_eq!(cell("Окончательный проект с опозданием"), "0");
+    assert_eq!(cell("Окончательный ответ с опозданием"), "0");
+    assert_eq!(cell("Закрыто без ответа"), "1");
     svc.stop().await;
 }
 
