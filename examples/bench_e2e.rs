@@ -408,6 +408,7 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             awaiting_publication: None,
             final_approved_at: None,
             final_published_at: None,
+            final_draft_at: None,
             closed_at: if open { None } else { Some(at) },
             approval_round: 0,
         };

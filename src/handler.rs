@@ -640,8 +640,21 @@ impl Handler {
             Decision::Service {
                 mails,
                 absences,
+                resend,
                 note,
             } => {
+                for (case, notices) in &resend {
+                    let store = &self.store;
+                    let mut next = || store.generate_id();
+                    commit.outbox.extend(compose::case_mails(
+                        config,
+                        &self.secret,
+                        case,
+                        notices,
+                        now,
+                        &mut next,
+                    )?);
+                }
                 for (to, rendered) in mails {
                     let env = compose::Envelope {
                         config,
@@ -803,10 +816,12 @@ fn confirmed(decision: Decision, how: &str) -> Decision {
         Decision::Service {
             mails,
             absences,
+            resend,
             note,
         } => Decision::Service {
             mails,
             absences,
+            resend,
             note: format!("{how}: {note}"),
         },
         Decision::Report {

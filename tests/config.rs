@@ -702,6 +702,49 @@ fn deputies() {
 }
 
 #[test]
+fn the_coordinators_deputy_and_absences() {
+    let coord = "coordinator = { name = \"Балакирева О.В.\", email = \"Balakireva@example.ru\" }";
+    let set = |extra: &str| {
+        MINIMAL.replace(
+            coord,
+            &format!(
+                "coordinator = {{ name = \"Балакирева О.В.\", email = \"Balakireva@example.ru\"{extra} }}"
+            ),
+        )
+    };
+    let by_id = load_text(&set(
+        ", deputy = \"housing\", absent = [\"2026-12-14..2026-12-25\"]",
+    ))
+    .unwrap();
+    let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert_eq!(by_id.people.coordinator.deputy.as_deref(), Some("housing"));
+    assert_eq!(
+        by_id.people.coordinator.absent,
+        [(d("2026-12-14"), d("2026-12-25"))]
+    );
+    assert_eq!(
+        by_id.coordinator_deputy().as_deref(),
+        Some("shishova@example.ru")
+    );
+    let by_address = load_text(&set(", deputy = \"Zam@Example.ru\"")).unwrap();
+    assert_eq!(
+        by_address.coordinator_deputy().as_deref(),
+        Some("zam@example.ru")
+    );
+    one(&set(", deputy = \"economy\""), "people.coordinator.deputy");
+    one(&set(", deputy = \"Зам\""), "people.coordinator.deputy");
+    one(
+        &set(", absent = [\"2026-12-25..2026-12-14\"]"),
+        "people.coordinator.absent[0]",
+    );
+    let supervisor = MINIMAL.replace(
+        coord,
+        &format!("{coord}\nsupervisor = {{ name = \"Ш\", email = \"s@example.ru\", deputy = \"housing\" }}"),
+    );
+    one(&supervisor, "people.supervisor.deputy");
+}
+
+#[test]
 fn absences() {
     let text = MINIMAL.replace(
         "email = \"shishova@example.ru\"",

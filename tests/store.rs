@@ -53,6 +53,7 @@ fn case(number: u64, state: State) -> Case {
         awaiting_publication: None,
         final_approved_at: None,
         final_published_at: None,
+        final_draft_at: None,
         closed_at: None,
         approval_round: 0,
     }

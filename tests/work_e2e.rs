@@ -211,25 +211,29 @@ async fn interim_answer_then_final() {
     let c = svc
         .wait_case(1, "interim_approved", |c| c.state == State::InterimApproved)
         .await;
-    let approved_at = c
-        .history
-        .iter()
-        .rev()
-        .find(|h| h.event == "approved")
-        .unwrap()
-        .at;
+    // Cl. 9: no final deadline until the interim answer is posted; the mail says how long.
+    assert_eq!(c.deadlines.final_, None);
+    let approved = mail_about(stack, &p.executor("housing"), "OTK-1", "] Согласовано:").await;
+    assert!(
+        approved
+            .text
+            .contains("в течение 7 рабочих дней после размещения промежуточного ответа"),
+        "{}",
+        approved.text
+    );
+    stack
+        .reply(&p.executor("housing"), &approved, "ОПУБЛИКОВАНО")
+        .await;
+    let c = svc
+        .wait_case(1, "interim posted", |c| c.deadlines.final_.is_some())
+        .await;
+    let posted_at = c.published_at.expect("posted");
     // 7 working days on a 24/7 calendar: from the next day to the end of the 7th day.
-    let expected = (approved_at.date_naive() + chrono::Days::new(8))
+    let expected = (posted_at.date_naive() + chrono::Days::new(8))
         .and_hms_opt(0, 0, 0)
         .unwrap()
         .and_utc();
     assert_eq!(c.deadlines.final_, Some(expected));
-    let approved = mail_about(stack, &p.executor("housing"), "OTK-1", "] Согласовано:").await;
-    assert!(
-        approved.text.contains("Срок окончательного ответа"),
-        "{}",
-        approved.text
-    );
 
     // The final draft, approved → approved.
     stack

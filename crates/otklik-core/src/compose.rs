@@ -327,7 +327,8 @@ pub fn case_mails<E>(
 /// case's current round in the coordinator's mail, so that her reply shows which draft she
 /// saw; for a refusal, the round the notice names. Others' mail has none (0).
 pub fn mail_round(config: &Config, case: &Case, notice: &Notice, to: &str) -> u64 {
-    if to != config.people.coordinator.email {
+    // The coordinator's deputy gets her requests while she is away, with their rounds.
+    if to != config.people.coordinator.email && config.coordinator_deputy().as_deref() != Some(to) {
         return 0;
     }
     match &notice.kind {

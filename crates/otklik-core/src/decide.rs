@@ -127,6 +127,10 @@ pub enum Decision {
         mails: Vec<(String, Rendered)>,
         /// Absences to record: executor id and the last day away, `None` when back.
         absences: Vec<(String, Option<NaiveDate>)>,
+        /// Mails about cases to send again, as the workflow would (the coordinator back:
+        /// the drafts waiting for approval, requested of her again); nothing in the case
+        /// changes.
+        resend: Vec<(Case, Vec<workflow::Notice>)>,
         /// What was done, in a line for the ledger.
         note: String,
     },
@@ -286,7 +290,8 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
     let parsed = reply::parse_reply(mail, &config.service.case_prefix);
     let mut q = Questions {
         case: case_number(mail, &parsed, config),
-        open_cases: matches!(parsed.keyword, Some((Keyword::MyCases, _))),
+        // `НА МЕСТЕ` from the coordinator: the drafts waiting for her are requested again.
+        open_cases: matches!(parsed.keyword, Some((Keyword::MyCases | Keyword::Back, _))),
         all_cases: matches!(parsed.keyword, Some((Keyword::Report(..), _))),
         confirmations: confirmation_candidates(mail, config),
         asker: Some(sender(mail).to_string()).filter(|s| configured_person(config, s)),
@@ -324,6 +329,7 @@ pub fn configured_person(config: &Config, sender: &str) -> bool {
                 .as_ref()
                 .is_some_and(|s| s.email == sender)
             || config.people.publisher.as_deref() == Some(sender)
+            || config.coordinator_deputy().as_deref() == Some(sender)
             || config.executor_by_email(sender).is_some())
 }
 
@@ -674,6 +680,22 @@ fn reply_to_case(
         Some(Keyword::Invalid(what)) => return refuse(what),
         Some(other) => return refuse(format!("{other:?} is not an action on a case")),
     };
+    // The coordinator's deputy acts with her rights while she is away: her approvals,
+    // returns, assignments, exclusions and closings count. On a case of her own (a deputy
+    // who is an executor) she is still its executor for drafts.
+    let role = if sender != config.people.coordinator.email
+        && sender
+            == crate::routing::acting_coordinator(
+                config,
+                ctx.absences,
+                workflow::local_date(config, ctx.now),
+            )
+        && (role != Role::Executor || coordinator_action(&action))
+    {
+        Role::Coordinator
+    } else {
+        role
+    };
     if action == Action::Draft(DraftKind::Answer) && role == Role::Coordinator {
         let words: Vec<&str> = [
             Word::Approve,
@@ -731,6 +753,14 @@ fn reply_to_case(
     }
 }
 
+/// The actions that are the coordinator's (and her deputy's while she is away).
+fn coordinator_action(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Approve | Action::Rework | Action::Assign(_) | Action::Exclude | Action::Close
+    )
+}
+
 /// A notification from the monitoring platform: a duplicate of a known post, or a new case.
 /// `forwarded_at`: when a forward of it reached us; `model`: the routing model after the rules.
 fn open_case(
@@ -746,7 +776,19 @@ fn open_case(
         Ok(n) => n,
         Err(e) => return Decision::reject(format!("notification not understood: {e}")),
     };
-    if let Some(case) = &facts.same_post {
+    // The platform's own repeat mark on a post we know under another source id: a repeat of
+    // that case (cl. 10), whatever its age, not the same notification again.
+    let marked_repeat_of_post = facts.same_post.as_ref().filter(|c| {
+        n.repeat
+            && n.source_id.is_some()
+            && c.notification.source_id.is_some()
+            && c.notification.source_id != n.source_id
+    });
+    if let Some(case) = facts
+        .same_post
+        .as_ref()
+        .filter(|_| marked_repeat_of_post.is_none())
+    {
         let detail = format!(
             "same post notified again (source id {}, link {})",
             n.source_id.as_deref().unwrap_or("-"),
@@ -761,10 +803,14 @@ fn open_case(
             note: format!("duplicate of {}", case.id),
         };
     }
-    let earlier = facts
-        .earlier
-        .as_ref()
-        .filter(|c| workflow::within_repeat_window(config, c, &n));
+    // The platform's repeat mark links the earlier case by the same author at any age;
+    // without it, only one within the repeat window is a repeat.
+    let earlier = marked_repeat_of_post.or_else(|| {
+        facts.earlier.as_ref().filter(|c| {
+            workflow::within_repeat_window(config, c, &n)
+                || (n.repeat && c.notification.detected_at <= n.detected_at)
+        })
+    });
     let class = workflow::classify_with(config, model, &n, earlier);
     let note = match &class {
         Classification::Excluded { .. } => "excluded (clause 12)".to_string(),
@@ -843,6 +889,7 @@ fn self_service(
                 templates::render_service_refusal(config, reason),
             )],
             absences: Vec::new(),
+            resend: Vec::new(),
             note: format!("self-service refused: {reason}"),
         })
     };
@@ -887,8 +934,37 @@ fn self_service(
             Some(Decision::Service {
                 mails: vec![(address.clone(), rendered)],
                 absences: Vec::new(),
+                resend: Vec::new(),
                 note: format!("my cases: {} to {address}", items.len()),
             })
+        }
+        Keyword::AbsentUntil(until) if sender == coordinator.email => {
+            if config.coordinator_deputy().is_none() {
+                refuse("no deputy is set for you in the configuration (people.coordinator.deputy)")
+            } else if *until < today {
+                refuse("that date has passed")
+            } else if *until > today + config.service.max_absence {
+                refuse(&format!(
+                    "an absence announced by mail may last at most {} days; record a longer one in the configuration (people.coordinator.absent)",
+                    config.service.max_absence.num_days()
+                ))
+            } else if !proven {
+                ask(format!(
+                    "{} {} {}",
+                    keyword::word(Word::Absent, en),
+                    if en { "UNTIL" } else { "ДО" },
+                    date(until)
+                ))
+            } else {
+                Some(coordinator_absence(config, Some(*until), facts))
+            }
+        }
+        Keyword::Back if sender == coordinator.email => {
+            if !proven {
+                ask(keyword::word(Word::Back, en).to_string())
+            } else {
+                Some(coordinator_absence(config, None, facts))
+            }
         }
         Keyword::AbsentUntil(until) => match executor {
             None => refuse("ОТСУТСТВУЮ ДО / ABSENT UNTIL is for executors"),
@@ -953,10 +1029,58 @@ fn absence(config: &Config, e: &crate::config::Executor, until: Option<NaiveDate
             ),
         ],
         absences: vec![(e.id.clone(), until)],
+        resend: Vec::new(),
         note: match until {
             Some(d) => format!("{} absent until {d}", e.id),
             None => format!("{} back", e.id),
         },
+    }
+}
+
+/// The coordinator away until a date (`Some`) or back (`None`): she and her deputy are
+/// told. Back, every draft waiting for approval is requested of her again (the requests
+/// the deputy got carry the deputy's codes, not hers).
+fn coordinator_absence(config: &Config, until: Option<NaiveDate>, facts: &Facts) -> Decision {
+    let coordinator = &config.people.coordinator;
+    let deputy = config.coordinator_deputy();
+    let mut mails = vec![(
+        coordinator.email.clone(),
+        templates::render_coordinator_absence(config, until, false),
+    )];
+    if let Some(d) = deputy.filter(|d| *d != coordinator.email) {
+        mails.push((
+            d,
+            templates::render_coordinator_absence(config, until, true),
+        ));
+    }
+    let resend: Vec<(Case, Vec<workflow::Notice>)> = match until {
+        Some(_) => Vec::new(),
+        None => facts
+            .open_cases
+            .iter()
+            .filter(|c| c.state == workflow::State::DraftSubmitted)
+            .map(|c| {
+                (
+                    c.clone(),
+                    vec![workflow::Notice {
+                        to: vec![coordinator.email.clone()],
+                        kind: workflow::NoticeKind::ForApproval,
+                    }],
+                )
+            })
+            .collect(),
+    };
+    Decision::Service {
+        mails,
+        absences: vec![(crate::routing::COORDINATOR_ABSENCE.to_string(), until)],
+        note: match until {
+            Some(d) => format!("the coordinator absent until {d}"),
+            None => format!(
+                "the coordinator back; {} waiting draft(s) requested of her again",
+                resend.len()
+            ),
+        },
+        resend,
     }
 }
 

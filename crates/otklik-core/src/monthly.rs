@@ -297,8 +297,17 @@ pub fn html_body(
         }
         s.push_str("</tr>\n");
     }
+    s.push_str("</table>\n");
+    let closed = report::closed_lines(config, rows);
+    if let Some((head, rest)) = closed.split_first() {
+        s.push_str(&format!("<p>{}</p>\n<ul>\n", html::escape(head)));
+        for l in rest {
+            s.push_str(&format!("<li>{}</li>\n", html::escape(l.trim())));
+        }
+        s.push_str("</ul>\n");
+    }
     s.push_str(&format!(
-        "</table>\n<p><img src=\"cid:chart\" alt=\"{}\"></p>\n",
+        "<p><img src=\"cid:chart\" alt=\"{}\"></p>\n",
         html::escape(tr(
             lang,
             "Своевременность по исполнителям",

@@ -20,7 +20,9 @@ use crate::workflow::{Case, HistoryEvent, State};
 /// when it was met or fell due.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Row {
-    /// The executor's id, or `-` for cases nobody held.
+    /// The executor's id, or `-` for what no executor held: cases nobody held, and the
+    /// steps after a final draft that came in time (the coordinator's approval and the
+    /// posting, cl. 9), which are never counted against the executor.
     pub executor: String,
     /// The executor's name from the config; empty when unknown.
     pub name: String,
@@ -73,6 +75,20 @@ pub struct Row {
     /// arrived late); their late deadlines count toward the executor first given the case,
     /// and this column says how many of them there were.
     pub arrived_late: u32,
+    /// First drafts that reached the coordinator after the draft deadline (cl. 7), or are
+    /// still owed past it.
+    pub draft_late: u32,
+    /// Final drafts after an interim answer that reached the coordinator by the final
+    /// deadline (cl. 9: the executor's part; the approval and posting are not theirs).
+    pub final_draft_on_time: u32,
+    /// Final drafts that reached the coordinator after the final deadline, or are still
+    /// owed past it.
+    pub final_draft_late: u32,
+    /// Cases closed by `ЗАКРЫТЬ` without an answer posted (or without the final answer
+    /// after an interim one), counted toward whoever held the case when it was closed.
+    pub closed_unanswered: u32,
+    /// Those cases with the reasons given for closing them: `OTK-5: reason`.
+    pub closed_reasons: Vec<String>,
 }
 
 /// Who held the case at `t`, by its history (`assigned` "to ID …" and `declined` entries);
@@ -120,6 +136,28 @@ pub fn arrived_late(case: &Case) -> bool {
         .map(|h| h.at);
     matches!((taken_in, first_due), (Some(t), Some(due)) if t > due)
 }
+
+/// A case closed by `ЗАКРЫТЬ` without an answer posted, or without the final answer an
+/// interim one promised: when it was closed and the reason given. Excluded cases (cl. 12)
+/// are not answered by rule and are not among them.
+pub fn closed_unanswered(case: &Case) -> Option<(DateTime<Utc>, String)> {
+    if case.state != State::Closed {
+        return None;
+    }
+    let owed_final = case.deadlines.final_.is_some() && case.final_published_at.is_none();
+    if case.published_at.is_some() && !owed_final {
+        return None;
+    }
+    let closed = case
+        .history
+        .iter()
+        .rev()
+        .find(|h| h.event == HistoryEvent::Closed)?;
+    Some((closed.at, closed.detail.clone()))
+}
+
+/// The longest reason a report line shows, in characters.
+const REASON_CHARS: usize = 200;
 
 /// The instant a deadline is judged at: when it was met, if by then; else the deadline.
 fn judged_at(met: Option<DateTime<Utc>>, due: DateTime<Utc>) -> DateTime<Utc> {
@@ -190,9 +228,11 @@ fn count_case(
         slot(rows, config, &key_of(first)).row.arrived_late += 1;
     }
     count_answer(rows, config, c, &current, now);
-    count_draft(rows, config, c, &current);
+    let closed = count_unanswered(rows, config, c);
+    let owed = |due| owed_past(c, now, closed, due);
+    count_draft(rows, config, c, &current, owed);
     count_reworks(rows, config, c, now);
-    count_final(rows, config, c, now);
+    count_final(rows, config, c, now, owed);
 }
 
 /// The answer deadline: answered and posted on time or late, overdue or pending; the
@@ -238,16 +278,58 @@ fn count_answer(
     }
 }
 
-/// The draft deadline: drafts on time; the working hours to the first draft.
-fn count_draft(rows: &mut BTreeMap<String, Acc>, config: &Config, c: &Case, current: &str) {
+/// Closed without an answer (ЗАКРЫТЬ with a reason): counted toward whoever held the case
+/// at closing, with its reason on one line. Returns when it was closed.
+fn count_unanswered(
+    rows: &mut BTreeMap<String, Acc>,
+    config: &Config,
+    c: &Case,
+) -> Option<DateTime<Utc>> {
+    let (at, reason) = closed_unanswered(c)?;
+    let acc = slot(rows, config, &key_of(holder_at(c, at)));
+    acc.row.closed_unanswered += 1;
+    let one_line: String = reason
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(REASON_CHARS)
+        .collect();
+    acc.row.closed_reasons.push(format!("{}: {one_line}", c.id));
+    Some(at)
+}
+
+/// Still owed past a deadline: an open case whose deadline passed by the report time, or a
+/// case closed unanswered after it passed.
+fn owed_past(
+    c: &Case,
+    now: Option<DateTime<Utc>>,
+    closed_unanswered: Option<DateTime<Utc>>,
+    due: DateTime<Utc>,
+) -> bool {
+    (c.state.is_open() && now.is_some_and(|now| due < now))
+        || closed_unanswered.is_some_and(|at| due < at)
+}
+
+/// The draft deadline: drafts on time or late; the working hours to the first draft.
+fn count_draft(
+    rows: &mut BTreeMap<String, Acc>,
+    config: &Config,
+    c: &Case,
+    current: &str,
+    owed: impl Fn(DateTime<Utc>) -> bool,
+) {
     let cal = &config.calendar;
     let detected = c.notification.detected_at;
     let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
     if let Some(due) = c.deadlines.draft {
         let who = holder(judged_at(c.first_draft_at, due));
         let acc = slot(rows, config, &who);
-        if c.first_draft_at.is_some_and(|d| d <= due) {
-            acc.row.draft_on_time += 1;
+        match c.first_draft_at {
+            Some(d) if d <= due => acc.row.draft_on_time += 1,
+            Some(_) => acc.row.draft_late += 1,
+            None if owed(due) => acc.row.draft_late += 1,
+            None => {}
         }
         if let Some(d) = c.first_draft_at {
             acc.to_draft
@@ -302,27 +384,50 @@ fn count_reworks(
     }
 }
 
-/// Cl. 9: the final answer after an interim one, posted by the final deadline.
+/// Cl. 9: the executor's part is the final draft, due by the final deadline; the final
+/// answer as a whole is posted by it. After a final draft in time, a late approval or
+/// posting is not the executor's: it counts in the `-` row.
 fn count_final(
     rows: &mut BTreeMap<String, Acc>,
     config: &Config,
     c: &Case,
     now: Option<DateTime<Utc>>,
+    owed: impl Fn(DateTime<Utc>) -> bool,
 ) {
     let holder = |at: DateTime<Utc>| key_of(holder_at(c, at));
-    if let Some(due) = c.deadlines.final_ {
-        let late = match c.final_published_at {
-            Some(p) => Some(p > due),
-            None if c.state.is_open() && now.is_some_and(|now| due < now) => Some(true),
-            None => None,
+    let Some(due) = c.deadlines.final_ else {
+        return;
+    };
+    let draft_late = match c.final_draft_at {
+        Some(d) => Some(d > due),
+        None if owed(due) => Some(true),
+        None => None,
+    };
+    if let Some(late) = draft_late {
+        let acc = slot(rows, config, &holder(judged_at(c.final_draft_at, due)));
+        if late {
+            acc.row.final_draft_late += 1;
+        } else {
+            acc.row.final_draft_on_time += 1;
+        }
+    }
+    let late = match c.final_published_at {
+        Some(p) => Some(p > due),
+        None if c.state.is_open() && now.is_some_and(|now| due < now) => Some(true),
+        None => None,
+    };
+    if let Some(late) = late {
+        let draft_in_time = c.final_draft_at.is_some_and(|d| d <= due);
+        let who = if late && draft_in_time {
+            "-".to_string()
+        } else {
+            holder(judged_at(c.final_published_at, due))
         };
-        if let Some(late) = late {
-            let acc = slot(rows, config, &holder(judged_at(c.final_published_at, due)));
-            if late {
-                acc.row.final_late += 1;
-            } else {
-                acc.row.final_on_time += 1;
-            }
+        let acc = slot(rows, config, &who);
+        if late {
+            acc.row.final_late += 1;
+        } else {
+            acc.row.final_on_time += 1;
         }
     }
 }
@@ -374,7 +479,7 @@ fn slot<'a>(rows: &'a mut BTreeMap<String, Acc>, config: &Config, key: &str) -> 
 }
 
 /// Column headers: the JSON names (English), and as Russian officials read them in Excel.
-const HEADERS: [(&str, &str); 23] = [
+const HEADERS: [(&str, &str); 27] = [
     ("executor", "Исполнитель"),
     ("name", "ФИО"),
     ("cases", "Дел"),
@@ -398,6 +503,10 @@ const HEADERS: [(&str, &str); 23] = [
     ("final_on_time", "Окончательный ответ в срок (п. 9)"),
     ("final_late", "Окончательный ответ с опозданием"),
     ("arrived_late", "Поступило после срока"),
+    ("draft_late", "Проект с опозданием"),
+    ("final_draft_on_time", "Окончательный проект в срок (п. 9)"),
+    ("final_draft_late", "Окончательный проект с опозданием"),
+    ("closed_unanswered", "Закрыто без ответа"),
 ];
 
 /// The column headers in the config's language.
@@ -452,11 +561,15 @@ fn cells(row: &Row, decimal_comma: bool) -> Vec<String> {
         row.final_on_time.to_string(),
         row.final_late.to_string(),
         row.arrived_late.to_string(),
+        row.draft_late.to_string(),
+        row.final_draft_on_time.to_string(),
+        row.final_draft_late.to_string(),
+        row.closed_unanswered.to_string(),
     ]
 }
 
 /// The terminal table (`otklik report`): the column names of the JSON, for the admin.
-pub fn table(_config: &Config, rows: &[Row]) -> String {
+pub fn table(config: &Config, rows: &[Row]) -> String {
     let mut all: Vec<Vec<String>> = vec![HEADERS.iter().map(|(en, _)| en.to_string()).collect()];
     for r in rows {
         all.push(cells(r, false));
@@ -475,7 +588,30 @@ pub fn table(_config: &Config, rows: &[Row]) -> String {
         s.push_str(line.join("  ").trim_end());
         s.push('\n');
     }
+    for line in closed_lines(config, rows) {
+        s.push_str(&line);
+        s.push('\n');
+    }
     s
+}
+
+/// The cases closed without an answer, one line each with its executor and reason, after
+/// a heading; nothing when there are none (the table and the mail list them).
+pub fn closed_lines(config: &Config, rows: &[Row]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rows {
+        for reason in &r.closed_reasons {
+            out.push(format!("  {reason} ({})", r.executor));
+        }
+    }
+    if !out.is_empty() {
+        let head = match config.service.language {
+            Language::Ru => "Закрыто без ответа (ЗАКРЫТЬ), с причинами:",
+            Language::En => "Closed unanswered (CLOSE), with the reasons:",
+        };
+        out.insert(0, head.to_string());
+    }
+    out
 }
 
 /// The separator and the decimal comma of the CSV for the config's language.

@@ -1152,3 +1152,234 @@ fn without_earlier_answers_the_forward_shows_none() {
     };
     assert!(outcome.case.similar.is_empty());
 }
+
+// ---- accountability: repeats at any age, the coordinator's deputy ----
+
+/// A notification by `author` on ЖКХ with source id `id`, marked as a repeat or not.
+fn notification_marked(id: &str, author: &str, repeat: bool) -> Inbound {
+    let mark = if repeat {
+        "Повторное: да\n"
+    } else {
+        ""
+    };
+    mail(
+        Some(MONITOR),
+        &format!("Новый инцидент №{id}"),
+        &format!(
+            "Номер инцидента: {id}\nДата выявления: 01.12.2026 10:15 (МСК)\nРубрика: ЖКХ\n\
+             Локация: с. Волчиха\nАвтор: {author}\nСсылка: https://vk.com/wall-1_{id}\n{mark}\
+             Текст сообщения:\nОпять нет воды.\n"
+        ),
+    )
+}
+
+/// The case [`opened`] gives, detected `days` before the new notifications, held by `executor`.
+fn earlier_case(c: &Config, days: i64, executor: Option<&str>) -> Case {
+    let mut earlier = opened(c);
+    earlier.notification.detected_at -= chrono::Duration::days(days);
+    earlier.executor = executor.map(str::to_string);
+    earlier
+}
+
+#[test]
+fn the_platforms_repeat_mark_links_the_earlier_case_at_any_age() {
+    let c = config();
+    let earlier = earlier_case(&c, 40, Some("economy"));
+    let cases = std::slice::from_ref(&earlier);
+    // Marked: a repeat of OTK-1 after 40 days, to its executor (not the rule's housing).
+    match decide_in(&c, &notification_marked("78", "Иван Петров", true), cases) {
+        Decision::Case { outcome, .. } => {
+            assert_eq!(outcome.case.repeat_of.as_deref(), Some("OTK-1"));
+            assert_eq!(outcome.case.executor.as_deref(), Some("economy"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unmarked: past the 30-day window, no repeat; the rule routes it.
+    match decide_in(&c, &notification_marked("78", "Иван Петров", false), cases) {
+        Decision::Case { outcome, .. } => {
+            assert_eq!(outcome.case.repeat_of, None);
+            assert_eq!(outcome.case.executor.as_deref(), Some("housing"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_marked_repeat_of_the_same_post_under_another_source_id_is_a_repeat_not_a_duplicate() {
+    let c = config();
+    let earlier = earlier_case(&c, 100, Some("economy"));
+    // Same link (wall-1_77) as the earlier post, another source id and another author.
+    let mut m = notification_marked("79", "Пётр Иванов", true);
+    m.text = m.text.replace("wall-1_79", "wall-1_77");
+    match decide_in(&c, &m, std::slice::from_ref(&earlier)) {
+        Decision::Case { outcome, new, .. } => {
+            assert!(new);
+            assert_eq!(outcome.case.repeat_of.as_deref(), Some("OTK-1"));
+            assert_eq!(outcome.case.executor.as_deref(), Some("economy"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_repeat_of_a_case_nobody_held_reaches_the_coordinator_as_a_repeat() {
+    let c = config();
+    let earlier = earlier_case(&c, 3, None);
+    match decide_in(
+        &c,
+        &notification_marked("80", "Иван Петров", true),
+        std::slice::from_ref(&earlier),
+    ) {
+        Decision::Case { outcome, .. } => {
+            assert_eq!(outcome.case.state, State::Unassigned);
+            let reasons: Vec<&String> = outcome
+                .notices
+                .iter()
+                .filter_map(|n| match &n.kind {
+                    NoticeKind::NeedsAssignment { reason, .. } => Some(reason),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(reasons, ["repeat of OTK-1, which has no executor"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn config_with_deputy(extra: &str) -> Config {
+    let lexicon = fixtures::root().join("config/exclude-words.txt");
+    let text = format!(
+        r#"
+[service]
+state_dir = "/nonexistent/otklik-decide"
+case_prefix = "OTK"
+[imap]
+host = "localhost"
+tls = "none"
+username = "svc"
+password_env = "NONE"
+[smtp]
+host = "localhost"
+tls = "none"
+from = "Обратная связь <otklik@volchiha.example>"
+[calendar]
+timezone = "UTC"
+workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+hours = ["00:00-24:00"]
+[people]
+coordinator = {{ name = "Балакирева Ольга", email = "{COORD}", deputy = "economy"{extra} }}
+[[executors]]
+id = "housing"
+name = "Шишова Татьяна Михайловна"
+email = "{HOUSING}"
+[[executors]]
+id = "economy"
+name = "Попов Андрей"
+email = "{ECONOMY}"
+[[rules]]
+name = "ЖКХ"
+topic = ["ЖКХ*"]
+executor = "housing"
+[intake]
+senders = ["*@monitoring.example"]
+exclude_words_file = "{lexicon}"
+"#,
+        lexicon = lexicon.display()
+    );
+    match fixtures::load_str(
+        &text,
+        std::path::Path::new("/nonexistent/otklik.toml"),
+        SecretCheck::Lenient,
+    ) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The case after `from`'s reply, which must be taken.
+fn taken_with(c: &Config, m: &Inbound, case: &Case) -> (Case, Vec<otklik_core::workflow::Notice>) {
+    match decide_in(c, m, std::slice::from_ref(case)) {
+        Decision::Case {
+            outcome,
+            disposition,
+            ..
+        } => {
+            assert_eq!(disposition, Disposition::Processed, "{:?}", outcome.notices);
+            (outcome.case, outcome.notices)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn while_the_coordinator_is_away_her_deputy_gets_the_requests_and_approves() {
+    let c = config_with_deputy(", absent = [\"2026-11-30..2026-12-02\"]");
+    let case = opened(&c);
+    let (case, notices) = taken_with(&c, &reply(HOUSING, &case, "Воду дали."), &case);
+    let for_approval: Vec<&Vec<String>> = notices
+        .iter()
+        .filter(|n| n.kind == NoticeKind::ForApproval)
+        .map(|n| &n.to)
+        .collect();
+    assert_eq!(for_approval, [&vec![ECONOMY.to_string()]]);
+    // The deputy's reply carries the code of the request she got (its round).
+    let code = secret().round_code(case.number, ECONOMY, case.approval_round);
+    let approve = mail(
+        Some(ECONOMY),
+        &format!("Re: [{}] ЖКХ", case.id),
+        &format!("СОГЛАСОВАНО\n\n#{code}\n"),
+    );
+    let (approved, _) = taken_with(&c, &approve, &case);
+    assert_eq!(approved.state, State::Approved);
+    // Once she is back (the period over), the deputy's approval is refused.
+    let back = config_with_deputy(", absent = [\"2026-11-28..2026-11-30\"]");
+    let d = decide_in(&back, &approve, std::slice::from_ref(&case));
+    assert_eq!(d.disposition(), Disposition::Rejected, "{d:?}");
+}
+
+#[test]
+fn the_coordinator_announces_her_absence_and_return_by_mail() {
+    let c = config_with_deputy("");
+    let away = mail(Some(COORD), "ОТСУТСТВУЮ ДО 10.12.2026", "");
+    match decide_proven(&c, &away, &[]) {
+        Decision::Service {
+            absences, mails, ..
+        } => {
+            let until = chrono::NaiveDate::from_ymd_opt(2026, 12, 10);
+            assert_eq!(absences, [("@coordinator".to_string(), until)]);
+            let to: Vec<&str> = mails.iter().map(|(t, _)| t.as_str()).collect();
+            assert_eq!(to, [COORD, ECONOMY]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unproven: asked to confirm first.
+    assert!(matches!(
+        decide_in(&c, &away, &[]),
+        Decision::Confirm { .. }
+    ));
+    // Back: the drafts waiting for approval are requested of her again.
+    let case = opened(&c);
+    let (waiting, _) = taken_with(&c, &reply(HOUSING, &case, "Воду дали."), &case);
+    let back = mail(Some(COORD), "НА МЕСТЕ", "");
+    match decide_proven(&c, &back, std::slice::from_ref(&waiting)) {
+        Decision::Service {
+            absences, resend, ..
+        } => {
+            assert_eq!(absences, [("@coordinator".to_string(), None)]);
+            assert_eq!(resend.len(), 1);
+            assert_eq!(resend[0].0.number, waiting.number);
+            assert_eq!(resend[0].1[0].to, [COORD]);
+            assert_eq!(resend[0].1[0].kind, NoticeKind::ForApproval);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without a deputy configured, her absence is refused.
+    let none = config();
+    match decide_proven(&none, &away, &[]) {
+        Decision::Service { absences, note, .. } => {
+            assert!(absences.is_empty());
+            assert!(note.contains("no deputy"), "{note}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -72,6 +72,8 @@ fn rows() -> Vec<Row> {
             posted_late: 2,
             on_time_rate: Some(66.7),
             posted_rate: Some(33.3),
+            closed_unanswered: 1,
+            closed_reasons: vec!["OTK-9: автор удалил пост <script>".into()],
             ..Row::default()
         },
         Row {
@@ -171,6 +173,16 @@ fn the_supervisor_gets_the_table_the_chart_and_the_csv() {
         let html = msg.body_html(0).unwrap();
         assert!(html.contains("cid:chart"), "{html}");
         assert!(html.contains("Шишова Татьяна Михайловна"));
+        // Cases closed unanswered are listed with their reasons, in both parts.
+        assert!(
+            html.contains("<li>OTK-9: автор удалил пост &lt;script&gt; (economy)</li>"),
+            "{html}"
+        );
+        let text = msg.body_text(0).unwrap();
+        assert!(
+            text.contains("OTK-9: автор удалил пост <script> (economy)"),
+            "{text}"
+        );
         let mut png = None;
         let mut csv = None;
         for part in msg.parts.iter() {

@@ -237,6 +237,8 @@ fn rows_count_rate_and_time_each_executor_in_working_hours() {
             name: String::new(),
             cases: 1,
             overdue: 1,
+            // U1's draft deadline (Thu 14:00) passed with nobody holding it.
+            draft_late: 1,
             ..Row::default()
         },
         Row {
@@ -268,6 +270,8 @@ fn rows_count_rate_and_time_each_executor_in_working_hours() {
             worst_hours_to_approval: Some(12.0),
             excluded: 1,
             repeats: 1,
+            // H2's draft came Tue 15:30 (due 10:00); H4's (due Thu 16:00) is still owed.
+            draft_late: 2,
             ..Row::default()
         },
     ];
@@ -322,10 +326,10 @@ fn csv_in_russian_has_a_bom_semicolons_and_decimal_commas() {
     assert_eq!(
         lines,
         [
-            "Исполнитель;ФИО;Дел;Согласовано в срок;Согласовано с опозданием;В работе;Просрочено;Согласовано в срок, %;Проект в срок;Среднее до проекта, ч;Наибольшее до проекта, ч;Среднее до согласования, ч;Наибольшее до согласования, ч;Исключено (п. 12);Повторных;Размещено в срок;Размещено с опозданием;Размещено в срок, %;Доработка в срок (п. 8);Доработка с опозданием;Окончательный ответ в срок (п. 9);Окончательный ответ с опозданием;Поступило после срока",
-            "-;;1;0;0;0;1;-;0;-;-;-;-;0;0;0;0;-;0;0;0;0;0",
-            "economy;Попов Андрей;1;1;0;0;0;100,0;1;1,5;1,5;2,0;2,0;0;0;0;0;-;0;0;0;0;0",
-            "housing;Шишова Татьяна Михайловна;4;1;1;0;1;50,0;1;6,3;10,5;8,0;12,0;1;1;0;0;-;0;0;0;0;0",
+            "Исполнитель;ФИО;Дел;Согласовано в срок;Согласовано с опозданием;В работе;Просрочено;Согласовано в срок, %;Проект в срок;Среднее до проекта, ч;Наибольшее до проекта, ч;Среднее до согласования, ч;Наибольшее до согласования, ч;Исключено (п. 12);Повторных;Размещено в срок;Размещено с опозданием;Размещено в срок, %;Доработка в срок (п. 8);Доработка с опозданием;Окончательный ответ в срок (п. 9);Окончательный ответ с опозданием;Поступило после срока;Проект с опозданием;Окончательный проект в срок (п. 9);Окончательный проект с опозданием;Закрыто без ответа",
+            "-;;1;0;0;0;1;-;0;-;-;-;-;0;0;0;0;-;0;0;0;0;0;1;0;0;0",
+            "economy;Попов Андрей;1;1;0;0;0;100,0;1;1,5;1,5;2,0;2,0;0;0;0;0;-;0;0;0;0;0;0;0;0;0",
+            "housing;Шишова Татьяна Михайловна;4;1;1;0;1;50,0;1;6,3;10,5;8,0;12,0;1;1;0;0;-;0;0;0;0;0;2;0;0;0",
             "",
         ]
     );
@@ -340,11 +344,11 @@ fn csv_in_english_uses_commas_points_and_quotes_what_needs_it() {
     assert!(lines[0].starts_with("executor,name,cases,"), "{}", lines[0]);
     assert_eq!(
         lines[2],
-        "economy,\"Popov, Andrey \"\"Jr\"\"\",1,1,0,0,0,100.0,1,1.5,1.5,2.0,2.0,0,0,0,0,-,0,0,0,0,0"
+        "economy,\"Popov, Andrey \"\"Jr\"\"\",1,1,0,0,0,100.0,1,1.5,1.5,2.0,2.0,0,0,0,0,-,0,0,0,0,0,0,0,0,0"
     );
     assert_eq!(
         lines[3],
-        "housing,Шишова Татьяна Михайловна,4,1,1,0,1,50.0,1,6.3,10.5,8.0,12.0,1,1,0,0,-,0,0,0,0,0"
+        "housing,Шишова Татьяна Михайловна,4,1,1,0,1,50.0,1,6.3,10.5,8.0,12.0,1,1,0,0,-,0,0,0,0,0,2,0,0,0"
     );
 }
 
@@ -391,6 +395,11 @@ fn json_is_an_array_of_rows_with_numbers_and_nulls() {
         "excluded",
         "repeats",
         "arrived_late",
+        "draft_late",
+        "final_draft_on_time",
+        "final_draft_late",
+        "closed_unanswered",
+        "closed_reasons",
     ] {
         assert!(keys.contains(&k), "no {k} in {keys:?}");
     }
@@ -461,4 +470,232 @@ fn a_notification_taken_in_late_counts_toward_its_first_executor_and_is_counted(
     assert_eq!(housing.arrived_late, 1);
     assert_eq!(rows[0].arrived_late, 0);
     assert_eq!(rows[0].overdue, 1);
+}
+
+fn row<'a>(rows: &'a [Row], executor: &str) -> &'a Row {
+    rows.iter()
+        .find(|r| r.executor == executor)
+        .unwrap_or_else(|| panic!("no row {executor}: {rows:#?}"))
+}
+
+/// Clause 9: an interim answer approved Mon 2 Nov 11:00 and posted Mon 12:00 (the final
+/// deadline counts from the posting: 7 working days, Wed 4 Nov off → Thu 12 Nov 17:00).
+fn interim_posted(config: &Config, number: u64, executor: &str) -> Case {
+    let c = open(config, number, bar(11, 2, 9, 0), routed(executor));
+    let c = act(
+        config,
+        c,
+        bar(11, 2, 10, 0),
+        Role::Executor,
+        Action::Draft(DraftKind::Interim),
+    );
+    let c = approve(config, c, bar(11, 2, 11, 0));
+    assert_eq!(
+        c.deadlines.final_, None,
+        "no final deadline before the posting"
+    );
+    let c = act(
+        config,
+        c,
+        bar(11, 2, 12, 0),
+        Role::Executor,
+        Action::Published,
+    );
+    assert_eq!(c.deadlines.final_, Some(bar(11, 12, 17, 0)));
+    c
+}
+
+#[test]
+fn the_final_draft_in_time_is_the_executors_part_and_a_late_approval_is_not_theirs() {
+    let config = config("ru", "Попов Андрей");
+    // In time: the final draft Thu 12 Nov 15:00, approved Fri 13 Nov 10:00, posted 11:00.
+    let c = interim_posted(&config, 1, "housing");
+    let c = draft(&config, c, bar(11, 12, 15, 0));
+    assert_eq!(c.final_draft_at, Some(bar(11, 12, 15, 0)));
+    let c = approve(&config, c, bar(11, 13, 10, 0));
+    let c = act(
+        &config,
+        c,
+        bar(11, 13, 11, 0),
+        Role::Executor,
+        Action::Published,
+    );
+    // Late: economy's final draft comes Fri 13 Nov 09:00, after the deadline.
+    let late = interim_posted(&config, 2, "economy");
+    let late = draft(&config, late, bar(11, 13, 9, 0));
+    let rows = report::build_at(
+        &config,
+        &[c, late],
+        date(11, 2),
+        date(11, 2),
+        Some(bar(11, 16, 9, 0)),
+    );
+    let housing = row(&rows, "housing");
+    assert_eq!(
+        (
+            housing.final_draft_on_time,
+            housing.final_draft_late,
+            housing.final_on_time,
+            housing.final_late
+        ),
+        (1, 0, 0, 0),
+        "{housing:?}"
+    );
+    assert_eq!(
+        (
+            housing.answered_on_time,
+            housing.posted_on_time,
+            housing.draft_on_time
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (
+            housing.answered_late,
+            housing.posted_late,
+            housing.draft_late
+        ),
+        (0, 0, 0)
+    );
+    // The late posting of a final answer drafted in time: nobody's row of an executor.
+    assert_eq!(row(&rows, "-").final_late, 1);
+    let economy = row(&rows, "economy");
+    assert_eq!(
+        (economy.final_draft_on_time, economy.final_draft_late),
+        (0, 1)
+    );
+    // Its final answer is still owed past the deadline at the report time: economy's.
+    assert_eq!(economy.final_late, 1);
+}
+
+#[test]
+fn a_final_draft_still_owed_past_its_deadline_is_late() {
+    let config = config("ru", "Попов Андрей");
+    let c = interim_posted(&config, 1, "housing");
+    let before = report::build_at(
+        &config,
+        std::slice::from_ref(&c),
+        date(11, 2),
+        date(11, 2),
+        Some(bar(11, 12, 16, 0)),
+    );
+    assert_eq!(
+        (
+            row(&before, "housing").final_draft_on_time,
+            row(&before, "housing").final_draft_late
+        ),
+        (0, 0)
+    );
+    let after = report::build_at(
+        &config,
+        &[c],
+        date(11, 2),
+        date(11, 2),
+        Some(bar(11, 13, 9, 0)),
+    );
+    assert_eq!(row(&after, "housing").final_draft_late, 1);
+}
+
+#[test]
+fn a_case_closed_without_an_answer_is_counted_with_its_reason() {
+    let config = config("ru", "Попов Андрей");
+    // Detected Mon 2 Nov 09:00 (draft due 15:00), closed Mon 10:00: nothing was late.
+    let c = open(&config, 1, bar(11, 2, 9, 0), routed("housing"));
+    let c = act(
+        &config,
+        c,
+        bar(11, 2, 10, 0),
+        Role::Coordinator,
+        Action::Close,
+    );
+    // Closed Tue 11:00 after the draft deadline passed with no draft: late, and unanswered.
+    let d = open(&config, 2, bar(11, 2, 9, 0), routed("housing"));
+    let d = act(
+        &config,
+        d,
+        bar(11, 3, 11, 0),
+        Role::Coordinator,
+        Action::Close,
+    );
+    assert!(report::closed_unanswered(&c).is_some());
+    let rows = report::build_at(
+        &config,
+        &[c, d],
+        date(11, 2),
+        date(11, 2),
+        Some(report_time()),
+    );
+    let housing = row(&rows, "housing");
+    assert_eq!(housing.closed_unanswered, 2);
+    assert_eq!(housing.closed_reasons, ["OTK-1: Текст", "OTK-2: Текст"]);
+    assert_eq!(
+        (housing.draft_late, housing.overdue, housing.pending),
+        (1, 0, 0)
+    );
+    let table = report::table(&config, &rows);
+    assert!(
+        table.contains("Закрыто без ответа (ЗАКРЫТЬ), с причинами:"),
+        "{table}"
+    );
+    assert!(table.contains("  OTK-1: Текст (housing)"), "{table}");
+    let json = report::json(&rows);
+    assert!(json.contains("\"closed_unanswered\": 2"), "{json}");
+    assert!(json.contains("OTK-2: Текст"), "{json}");
+    assert!(report::csv(&config, &rows).contains(";Закрыто без ответа\r\n"));
+}
+
+#[test]
+fn each_deadline_counts_toward_who_held_the_case_when_it_fell() {
+    let config = config("ru", "Попов Андрей");
+    // Detected Mon 2 Nov 09:00: draft due Mon 15:00, answer due Tue 10:00. Housing holds it
+    // past the draft deadline; the coordinator gives it to economy Mon 16:00, whose draft
+    // comes Tue 09:00; after two returns the answer is approved Tue 13:45, late.
+    let c = open(&config, 1, bar(11, 2, 9, 0), routed("housing"));
+    let c = act(
+        &config,
+        c,
+        bar(11, 2, 16, 0),
+        Role::Coordinator,
+        Action::Assign("economy".into()),
+    );
+    assert_eq!(
+        report::holder_at(&c, bar(11, 2, 15, 0)).as_deref(),
+        Some("housing")
+    );
+    assert_eq!(
+        report::holder_at(&c, bar(11, 2, 16, 30)).as_deref(),
+        Some("economy")
+    );
+    let c = draft(&config, c, bar(11, 3, 9, 0));
+    // Returned Tue 09:30 (rework due 10:30), back 10:00: in time. Returned again 10:15
+    // (due 11:15), back 13:30: late.
+    let c = act(
+        &config,
+        c,
+        bar(11, 3, 9, 30),
+        Role::Coordinator,
+        Action::Rework,
+    );
+    let c = draft(&config, c, bar(11, 3, 10, 0));
+    let c = act(
+        &config,
+        c,
+        bar(11, 3, 10, 15),
+        Role::Coordinator,
+        Action::Rework,
+    );
+    let c = draft(&config, c, bar(11, 3, 13, 30));
+    let c = approve(&config, c, bar(11, 3, 13, 45));
+    let rows = report::build_at(&config, &[c], date(11, 2), date(11, 2), Some(report_time()));
+    let housing = row(&rows, "housing");
+    let economy = row(&rows, "economy");
+    assert_eq!((housing.draft_on_time, housing.draft_late), (0, 1));
+    assert_eq!(
+        (housing.cases, economy.cases),
+        (0, 1),
+        "cases: who holds it now"
+    );
+    assert_eq!((economy.answered_on_time, economy.answered_late), (0, 1));
+    assert_eq!((economy.rework_on_time, economy.rework_late), (1, 1));
+    assert_eq!((housing.rework_on_time, housing.rework_late), (0, 0));
 }

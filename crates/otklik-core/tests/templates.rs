@@ -218,3 +218,70 @@ fn configured_durations_are_written_in_words_with_russian_plurals() {
     assert_eq!(words(En, Days(7)), "7 working days");
     assert_eq!(words(En, Seconds(3600)), "1 working hour");
 }
+
+#[test]
+fn deadline_mails_state_the_configured_durations() {
+    let now = chrono_tz::Asia::Barnaul
+        .with_ymd_and_hms(2026, 12, 1, 10, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    let text = |final_after: &str, kind: DeadlineKind| {
+        let mut c = config("ru");
+        c.deadlines.default.final_after_interim = final_after.parse().unwrap();
+        let n = Notification {
+            source_id: Some("1".into()),
+            topic: Some("ЖКХ".into()),
+            location: None,
+            category: None,
+            source: None,
+            link: None,
+            author: None,
+            detected_at: now,
+            text: "Нет воды.".into(),
+            repeat: false,
+            attachments: vec![],
+            warnings: vec![],
+        };
+        let absences = Absences::new();
+        let ctx = Ctx {
+            config: &c,
+            absences: &absences,
+            now,
+        };
+        let case = workflow::open(7, n.clone(), workflow::classify(&c, &n, None), ctx).case;
+        let view = View {
+            config: &c,
+            case: &case,
+            now,
+            recipient: "housing@example.ru",
+            code: "k7m2q9xa",
+            service_addr: "svc@example.ru",
+        };
+        let notice = Notice {
+            to: vec!["housing@example.ru".into()],
+            kind: NoticeKind::Deadline {
+                kind,
+                deadline: now + chrono::Duration::hours(2),
+                late: false,
+            },
+        };
+        templates::render(&view, &notice).text
+    };
+    let fin = text("5d", DeadlineKind::Final);
+    assert!(
+        fin.contains(
+            "Окончательный проект ответа — координатору в течение 5 рабочих дней после размещения промежуточного ответа (п. 9)."
+        ),
+        "{fin}"
+    );
+    assert!(
+        fin.contains("Пришлите окончательный проект ответа"),
+        "{fin}"
+    );
+    assert!(!fin.contains("7 рабочих дней"), "{fin}");
+    let draft = text("7d", DeadlineKind::Draft);
+    assert!(
+        draft.contains("Проект ответа — координатору за 4 рабочих часа до срока ответа (п. 7)."),
+        "{draft}"
+    );
+}

@@ -299,7 +299,7 @@ fn the_cycle_sets_rework_and_final_deadlines() {
         Action::Draft(DraftKind::Interim),
         barnaul(2026, 12, 1, 13, 0),
     );
-    // Interim approved on Tue 1 Dec 2026 → final draft due at 17:00 on Thu 10 Dec (7d).
+    // Interim approved on Tue 1 Dec 2026: no final clock until it goes out (cl. 9).
     let out = reply(
         &c,
         &out.case,
@@ -308,10 +308,21 @@ fn the_cycle_sets_rework_and_final_deadlines() {
         barnaul(2026, 12, 1, 14, 0),
     );
     assert_eq!(out.case.state, State::InterimApproved);
+    assert_eq!(out.case.deadlines.final_, None);
+    // Posted Tue 1 Dec 15:00 → final draft due at 17:00 on Thu 10 Dec (7d).
+    let posted = reply(
+        &c,
+        &out.case,
+        Role::Executor,
+        Action::Published,
+        barnaul(2026, 12, 1, 15, 0),
+    );
+    assert_eq!(posted.case.state, State::InterimApproved);
     assert_eq!(
-        out.case.deadlines.final_,
+        posted.case.deadlines.final_,
         Some(barnaul(2026, 12, 10, 17, 0))
     );
+
     let approved_to: Vec<&String> = out
         .notices
         .iter()
@@ -321,11 +332,13 @@ fn the_cycle_sets_rework_and_final_deadlines() {
     assert_eq!(approved_to, ["housing@example.ru", "press@example.ru"]);
     let out = reply(
         &c,
-        &out.case,
+        &posted.case,
         Role::Executor,
         Action::Draft(DraftKind::Answer),
         barnaul(2026, 12, 9, 10, 0),
     );
+    // The final draft meets the final deadline; the clock runs on for approval and posting.
+    assert_eq!(out.case.final_draft_at, Some(barnaul(2026, 12, 9, 10, 0)));
     let out = reply(
         &c,
         &out.case,
@@ -679,7 +692,15 @@ fn a_final_draft_after_an_interim_answer_is_not_overdue_on_the_answer_deadline()
     };
     let out = fire_due(&c, &drafted, &stale, late);
     assert!(!out.accepted && out.notices.is_empty());
-    // A returned final draft: still nothing on the answer deadline, the final one runs.
+    // The final draft met the final deadline; waiting for the coordinator, the same
+    // clock runs on for her approval.
+    assert_eq!(drafted.final_draft_at, Some(late));
+    assert_eq!(
+        workflow::open_deadline(&drafted, otklik_core::config::DeadlineKind::Final),
+        Some(final_due)
+    );
+    // A returned final draft: nothing on the answer deadline, and the rework deadline
+    // (cl. 8) is the executor's clock now, not the final one.
     let returned = step(
         &drafted,
         Role::Coordinator,
@@ -692,7 +713,10 @@ fn a_final_draft_after_an_interim_answer_is_not_overdue_on_the_answer_deadline()
     );
     assert_eq!(
         workflow::open_deadline(&returned, otklik_core::config::DeadlineKind::Final),
-        Some(final_due)
+        None
+    );
+    assert!(
+        workflow::open_deadline(&returned, otklik_core::config::DeadlineKind::Rework).is_some()
     );
     // A second interim answer does not move the final deadline (7 days from the first, once).
     let again = step(
@@ -958,4 +982,64 @@ fn a_case_stored_without_a_round_reads_as_round_0() {
     let back: Case = serde_json::from_value(json).unwrap();
     assert_eq!(back.approval_round, 0);
     assert_eq!(back, case);
+}
+
+/// Cl. 9: before the final draft, the final deadline's `executor` step reminds the executor;
+/// once the draft is with the coordinator, the same step goes to whoever holds the next step
+/// (the coordinator, then the publisher), never to the executor.
+#[test]
+fn the_final_steps_executor_is_whoever_holds_the_next_step() {
+    use otklik_core::config::{Escalation, NotifyTarget};
+    let mut c = config();
+    c.escalations = vec![Escalation {
+        deadline: otklik_core::config::DeadlineKind::Final,
+        at: "-1h".parse().unwrap(),
+        notify: vec![NotifyTarget::Executor],
+    }];
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let step = |case: &Case, role, action, at| reply(&c, case, role, action, at).case;
+    let case = open(&c, t0);
+    let case = step(&case, Role::Executor, Action::Draft(DraftKind::Interim), t0);
+    let case = step(
+        &case,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(1),
+    );
+    assert!(
+        workflow::schedule(&case, &c).is_empty(),
+        "no final clock yet"
+    );
+    let case = step(
+        &case,
+        Role::Executor,
+        Action::Published,
+        t0 + Duration::hours(2),
+    );
+    let due = workflow::schedule(&case, &c);
+    assert_eq!(due.len(), 1);
+    let to = |case: &Case| {
+        let d = workflow::schedule(case, &c)[0];
+        let out = fire_due(&c, case, &d, d.at);
+        assert!(out.accepted);
+        out.notices
+            .iter()
+            .flat_map(|n| n.to.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(to(&case), ["housing@example.ru"]);
+    let drafted = step(
+        &case,
+        Role::Executor,
+        Action::Draft(DraftKind::Answer),
+        t0 + Duration::hours(3),
+    );
+    assert_eq!(to(&drafted), ["coord@example.ru"]);
+    let approved = step(
+        &drafted,
+        Role::Coordinator,
+        Action::Approve,
+        t0 + Duration::hours(4),
+    );
+    assert_eq!(to(&approved), ["press@example.ru"]);
 }

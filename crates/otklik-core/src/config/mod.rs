@@ -254,6 +254,11 @@ pub struct Person {
     pub position: String,
     /// Coordinator: a short notice per new case as it opens (default true).
     pub new_cases: bool,
+    /// Coordinator: who acts with her rights while she is away
+    /// (`people.coordinator.deputy`): an executor id or a lower-cased address.
+    pub deputy: Option<String>,
+    /// Coordinator: the periods she is away (`people.coordinator.absent`), inclusive.
+    pub absent: Vec<(NaiveDate, NaiveDate)>,
 }
 
 /// The `[people]` section: who distributes, controls and publishes.
@@ -441,6 +446,16 @@ impl Config {
     /// The executor with this exact id.
     pub fn executor(&self, id: &str) -> Option<&Executor> {
         self.executors.iter().find(|e| e.id == id)
+    }
+
+    /// The address of the coordinator's deputy (`people.coordinator.deputy`): the executor's
+    /// address for an executor id, else the address given.
+    pub fn coordinator_deputy(&self) -> Option<String> {
+        let d = self.people.coordinator.deputy.as_deref()?;
+        match self.executor(d) {
+            Some(e) => Some(e.email.clone()),
+            None => d.contains('@').then(|| d.to_string()),
+        }
     }
 
     /// The executor with this address, compared trimmed and case-insensitively.

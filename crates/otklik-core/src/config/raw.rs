@@ -90,6 +90,10 @@ pub struct RawPerson {
     pub position: Option<Str>,
     /// Coordinator only: a notice per new case (default true).
     pub new_cases: Option<Spanned<bool>>,
+    /// Coordinator only: who acts for her while she is away (an executor id or an address).
+    pub deputy: Option<Str>,
+    /// Coordinator only: the periods she is away.
+    pub absent: Option<StrList>,
 }
 
 #[derive(Debug, Deserialize, Default)]

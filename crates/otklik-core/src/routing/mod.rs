@@ -183,6 +183,39 @@ pub fn is_absent(executor: &Executor, absences: &Absences, date: NaiveDate) -> b
             .is_some_and(|until| date <= *until)
 }
 
+/// The key under which the coordinator's own absence by email (`ОТСУТСТВУЮ ДО`) is kept
+/// among [`Absences`]; no executor id can take it (ids start with a letter or a digit).
+pub const COORDINATOR_ABSENCE: &str = "@coordinator";
+
+/// Is the coordinator away on `date`, by `people.coordinator.absent` or by email?
+pub fn coordinator_absent(config: &Config, absences: &Absences, date: NaiveDate) -> bool {
+    config
+        .people
+        .coordinator
+        .absent
+        .iter()
+        .any(|(from, to)| *from <= date && date <= *to)
+        || absences
+            .get(COORDINATOR_ABSENCE)
+            .is_some_and(|until| date <= *until)
+}
+
+/// Whoever acts with the coordinator's rights on `date`: her deputy's address while she is
+/// away and the deputy is there (an executor deputy may be away too), else her own.
+pub fn acting_coordinator(config: &Config, absences: &Absences, date: NaiveDate) -> String {
+    let own = config.people.coordinator.email.clone();
+    if !coordinator_absent(config, absences, date) {
+        return own;
+    }
+    let deputy_id = config.people.coordinator.deputy.as_deref();
+    if let Some(e) = deputy_id.and_then(|d| config.executor(d))
+        && is_absent(e, absences, date)
+    {
+        return own;
+    }
+    config.coordinator_deputy().unwrap_or(own)
+}
+
 /// Where a new case for `wanted` goes on `date`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignee {

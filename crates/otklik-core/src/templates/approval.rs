@@ -191,6 +191,27 @@ pub(super) fn approved(view: &View<'_>) -> Parts {
             link.clone(),
         )]));
     }
+    // Cl. 9: the final draft's clock starts when the interim answer goes out.
+    if approved.is_some_and(|a| a.kind == crate::workflow::DraftKind::Interim)
+        && case.deadlines.final_.is_none()
+    {
+        let set = view
+            .config
+            .deadlines
+            .for_category(case.notification.category.as_deref());
+        let within = super::work_duration_words(lang, set.final_after_interim);
+        d.push(Block::Text(match lang {
+            crate::config::Language::Ru => format!(
+                "Окончательный проект ответа — координатору в течение {within} после размещения \
+                 промежуточного ответа (п. 9): срок начнётся, когда размещение будет подтверждено \
+                 (ОПУБЛИКОВАНО)."
+            ),
+            crate::config::Language::En => format!(
+                "The final draft is due to the coordinator within {within} of the interim answer's \
+                 posting (cl. 9): the clock starts when the posting is confirmed (PUBLISHED)."
+            ),
+        }));
+    }
     d.push(view.deadlines());
     view.publish_actions(&mut d);
     Parts {

@@ -47,7 +47,14 @@ pub(super) fn deadline(
         headline(case)
     );
     let mut d = view.doc(&subject);
-    let coordinator = view.recipient == view.config.people.coordinator.email;
+    // Her deputy, who gets her reminders while she is away, acts as she would.
+    let holds_it = case
+        .executor
+        .as_deref()
+        .and_then(|id| view.config.executor(id))
+        .is_some_and(|e| e.email == view.recipient);
+    let coordinator = view.recipient == view.config.people.coordinator.email
+        || (view.config.coordinator_deputy().as_deref() == Some(view.recipient) && !holds_it);
     let executor = case
         .executor
         .as_deref()
@@ -72,6 +79,8 @@ pub(super) fn deadline(
             "\n(This reminder is late.)",
         ));
     }
+    t.push('\n');
+    t.push_str(&rule_words(view, kind));
     t.push_str(&format!(
         "\n{}: {}",
         tr(lang, "Состояние дела", "Case state"),
@@ -130,11 +139,63 @@ fn ask(
             "Пришлите доработанный проект ответа",
             "Send the reworked draft",
         ),
+        (_, true, DeadlineKind::Final) => tr(
+            lang,
+            "Пришлите окончательный проект ответа",
+            "Send the final draft answer",
+        ),
         (_, true, _) => tr(lang, "Пришлите проект ответа", "Send the draft answer"),
         _ => tr(
             lang,
             "Проконтролируйте срок по делу",
             "Keep an eye on the case's deadline",
+        ),
+    }
+}
+
+/// The rule behind a deadline, with the configured duration (for the case's category):
+/// «Окончательный проект — в течение 7 рабочих дней после размещения промежуточного ответа
+/// (п. 9).»
+fn rule_words(view: &View<'_>, kind: DeadlineKind) -> String {
+    use crate::config::Language;
+    let lang = view.lang();
+    let set = view
+        .config
+        .deadlines
+        .for_category(view.case.notification.category.as_deref());
+    let w = |d| super::work_duration_words(lang, d);
+    match (lang, kind) {
+        (Language::Ru, DeadlineKind::Draft) => format!(
+            "Проект ответа — координатору за {} до срока ответа (п. 7).",
+            w(set.draft_before_answer)
+        ),
+        (Language::Ru, DeadlineKind::Answer) => format!(
+            "Ответ — подготовлен и размещён в течение {} после выявления (п. 6).",
+            w(set.answer)
+        ),
+        (Language::Ru, DeadlineKind::Rework) => format!(
+            "Доработанный проект — в течение {} после возврата (п. 8).",
+            w(set.rework)
+        ),
+        (Language::Ru, DeadlineKind::Final) => format!(
+            "Окончательный проект ответа — координатору в течение {} после размещения промежуточного ответа (п. 9).",
+            w(set.final_after_interim)
+        ),
+        (Language::En, DeadlineKind::Draft) => format!(
+            "The draft reaches the coordinator {} before the answer deadline (cl. 7).",
+            w(set.draft_before_answer)
+        ),
+        (Language::En, DeadlineKind::Answer) => format!(
+            "The answer is prepared and posted within {} of detection (cl. 6).",
+            w(set.answer)
+        ),
+        (Language::En, DeadlineKind::Rework) => format!(
+            "The reworked draft is due within {} of the return (cl. 8).",
+            w(set.rework)
+        ),
+        (Language::En, DeadlineKind::Final) => format!(
+            "The final draft reaches the coordinator within {} of the interim answer's posting (cl. 9).",
+            w(set.final_after_interim)
         ),
     }
 }

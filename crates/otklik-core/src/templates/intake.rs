@@ -77,9 +77,32 @@ pub(super) fn new_case(view: &View<'_>, absent: &Option<String>) -> Parts {
 pub(super) fn needs_assignment(view: &View<'_>, reason: &str, suggestions: &[Suggestion]) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let subject = view.subject("Назначьте исполнителя", "Please assign");
+    // A repeat (cl. 10) of a case nobody held says so, and names the earlier case.
+    let subject = match &case.repeat_of {
+        Some(_) => view.subject(
+            "Повторное сообщение, назначьте исполнителя",
+            "Repeated post, please assign",
+        ),
+        None => view.subject("Назначьте исполнителя", "Please assign"),
+    };
     let mut d = view.doc(&subject);
     d.lead = Some(view.lead(tr(lang, "Назначьте исполнителя", "Assign an executor")));
+    if let Some(of) = &case.repeat_of {
+        d.push(Block::Text(match lang {
+            crate::config::Language::Ru => format!(
+                "Повторное сообщение (п. 10), прежнее дело: {of}. У прежнего дела не было исполнителя."
+            ),
+            crate::config::Language::En => format!(
+                "A repeated post (cl. 10), earlier case: {of}. The earlier case had no executor."
+            ),
+        }));
+        if let Some(answer) = &case.earlier_answer {
+            d.push(Block::Text(format!(
+                "{}: {answer}",
+                tr(lang, "Прежний ответ", "The earlier answer")
+            )));
+        }
+    }
     d.instruction = Some(
         tr(
             lang,

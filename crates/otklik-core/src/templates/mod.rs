@@ -14,8 +14,8 @@ mod service;
 mod status;
 
 pub use service::{
-    QueueItem, next_deadline, render_absence, render_confirmation, render_oversized, render_queue,
-    render_service_refusal, render_set_aside,
+    QueueItem, next_deadline, render_absence, render_confirmation, render_coordinator_absence,
+    render_oversized, render_queue, render_service_refusal, render_set_aside,
 };
 
 use chrono::{DateTime, Datelike, Utc};

@@ -253,6 +253,68 @@ pub fn render_absence(
     simple(config, subject, text)
 }
 
+/// The coordinator away until a date (`Some`) or back (`None`): to her (`for_deputy`
+/// false) or to her deputy.
+pub fn render_coordinator_absence(
+    config: &Config,
+    until: Option<chrono::NaiveDate>,
+    for_deputy: bool,
+) -> Rendered {
+    let lang = config.service.language;
+    let name = &config.people.coordinator.name;
+    let (subject, text) = match (until, for_deputy) {
+        (Some(d), false) => (
+            format!(
+                "{} {}",
+                tr(lang, "Отсутствие записано по", "Absence recorded until"),
+                d.format("%d.%m.%Y")
+            ),
+            tr(
+                lang,
+                "До этого дня запросы на согласование, новые дела и напоминания получает ваш заместитель; его СОГЛАСОВАНО, ДОРАБОТАТЬ и НАЗНАЧИТЬ действуют как ваши. Вернувшись раньше, напишите: НА МЕСТЕ — ожидающие согласования проекты придут вам снова.",
+                "Until then approval requests, new cases and reminders go to your deputy, whose APPROVE, REWORK and ASSIGN count as yours. Back earlier? Write: BACK, and the drafts waiting for approval come to you again.",
+            )
+            .to_string(),
+        ),
+        (Some(d), true) => (
+            format!(
+                "{}: {name} {} {}",
+                tr(lang, "Замещение координатора", "Standing in for the coordinator"),
+                tr(lang, "отсутствует по", "away until"),
+                d.format("%d.%m.%Y")
+            ),
+            tr(
+                lang,
+                "На это время вы согласуете проекты ответов, назначаете и закрываете дела вместо координатора: запросы будут приходить вам.",
+                "Until then you approve drafts, assign and close cases in the coordinator's stead: the requests come to you.",
+            )
+            .to_string(),
+        ),
+        (None, false) => (
+            tr(lang, "Вы снова на месте", "You are back").to_string(),
+            tr(
+                lang,
+                "Запросы на согласование, новые дела и напоминания снова приходят вам; проекты, ожидающие согласования, отправлены вам повторно.",
+                "Approval requests, new cases and reminders come to you again; the drafts waiting for approval have been sent to you again.",
+            )
+            .to_string(),
+        ),
+        (None, true) => (
+            format!(
+                "{}: {name}",
+                tr(lang, "Координатор снова на месте", "The coordinator is back")
+            ),
+            tr(
+                lang,
+                "Замещение окончено: запросы на согласование и новые дела снова идут координатору.",
+                "Standing in is over: approval requests and new cases go to the coordinator again.",
+            )
+            .to_string(),
+        ),
+    };
+    simple(config, subject, text)
+}
+
 /// A short refusal of a self-service request.
 pub fn render_service_refusal(config: &Config, reason: &str) -> Rendered {
     let lang = config.service.language;

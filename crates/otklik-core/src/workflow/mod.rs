@@ -194,8 +194,9 @@ pub struct CaseDeadlines {
     /// The rework deadline: the last `ДОРАБОТАТЬ` plus `deadlines.rework` (by default 1
     /// working hour, cl. 8).
     pub rework: Option<DateTime<Utc>>,
-    /// The final deadline: the first approved interim answer plus
-    /// `deadlines.final_after_interim` (by default 7 working days, cl. 9).
+    /// The final deadline: the first interim answer's posting (`ОПУБЛИКОВАНО`) plus
+    /// `deadlines.final_after_interim` (by default 7 working days, cl. 9); met when the
+    /// final draft reaches the coordinator.
     #[serde(rename = "final")]
     pub final_: Option<DateTime<Utc>>,
 }
@@ -259,9 +260,14 @@ pub struct Case {
     /// The final answer after an interim one (cl. 9): when it was approved, when posted.
     #[serde(default)]
     pub final_approved_at: Option<DateTime<Utc>>,
-    /// When the final answer after an interim one was posted; the final deadline is met by it.
+    /// When the final answer after an interim one was posted.
     #[serde(default)]
     pub final_published_at: Option<DateTime<Utc>>,
+    /// When the final draft after an interim answer reached the coordinator: the final
+    /// deadline, the executor's part of clause 9, is met by it. Her approval and the posting
+    /// are the next steps, never counted against the executor.
+    #[serde(default)]
+    pub final_draft_at: Option<DateTime<Utc>>,
     /// When the case was closed or excluded; cleared when an excluded case is assigned again.
     pub closed_at: Option<DateTime<Utc>>,
     /// The approval round: how many drafts were sent to the coordinator for approval. The
@@ -459,8 +465,13 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whoever acts as the coordinator now: her deputy while she is away.
     fn coordinator(&self) -> String {
-        self.config.people.coordinator.email.clone()
+        routing::acting_coordinator(
+            self.config,
+            self.absences,
+            local_date(self.config, self.now),
+        )
     }
 
     fn executor_email(&self, id: &str) -> Option<String> {
@@ -584,6 +595,13 @@ pub fn initial_deadlines(config: &Config, n: &Notification) -> CaseDeadlines {
     }
 }
 
+/// Has an interim answer of the case been approved (cl. 9: a final one is owed)?
+pub fn had_interim(case: &Case) -> bool {
+    case.history.iter().any(|h| {
+        h.event == HistoryEvent::Approved && h.detail.starts_with("interim answer approved")
+    })
+}
+
 /// The calendar-zone date of an instant.
 pub fn local_date(config: &Config, t: DateTime<Utc>) -> chrono::NaiveDate {
     t.with_timezone(&config.calendar.timezone()).date_naive()
@@ -627,6 +645,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         awaiting_publication: None,
         final_approved_at: None,
         final_published_at: None,
+        final_draft_at: None,
         closed_at: None,
         approval_round: 0,
         notification: n,
@@ -737,14 +756,17 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
             });
         }
         _ => {
-            let reason = match suggestions.first() {
-                Some(best) => format!(
+            // A repeat of a case nobody held: the coordinator gets it as a repeat (cl. 10).
+            let earlier = case.repeat_of.clone();
+            let reason = match (earlier, suggestions.first()) {
+                (Some(of), _) => format!("repeat of {of}, which has no executor"),
+                (None, Some(best)) => format!(
                     "no routing rule matched and the routing model is not sure enough \
                      (best guess {} at {} %)",
                     best.executor,
                     best.probability.percent()
                 ),
-                None => "no routing rule matched".to_string(),
+                (None, None) => "no routing rule matched".to_string(),
             };
             case.history.push(entry(
                 ctx.now,
@@ -876,8 +898,13 @@ pub fn open_deadline(case: &Case, kind: DeadlineKind) -> Option<DateTime<Utc>> {
             live && case.published_at.is_none() && (case.answered_at.is_none() || waiting_post)
         }
         DeadlineKind::Rework => case.state == Rework,
+        // Until the final draft reaches the coordinator it is the executor's clock; after it,
+        // the same clock runs on for her approval and the posting (its reminders go to
+        // whoever holds that step, see `escalate`) until the final answer is posted.
         DeadlineKind::Final => {
-            live && case.final_published_at.is_none() && (case.state != Approved || waiting_post)
+            live && case.final_published_at.is_none()
+                && (case.final_draft_at.is_none() || case.state != Rework)
+                && (case.state != Approved || waiting_post)
         }
     };
     if open { case.deadlines.get(kind) } else { None }
@@ -1024,6 +1051,23 @@ fn escalate(
     let mut only_executor = true;
     for target in &esc.notify {
         let addr = match target {
+            // The final draft is in: the next step is not the executor's (cl. 9).
+            NotifyTarget::Executor
+                if kind == DeadlineKind::Final
+                    && case.final_draft_at.is_some()
+                    && case.state != State::Rework =>
+            {
+                only_executor = false;
+                match (case.state, &ctx.config.people.publisher) {
+                    (State::Approved | State::InterimApproved, Some(p)) => Some(p.clone()),
+                    (State::Approved | State::InterimApproved, None) => case
+                        .executor
+                        .as_deref()
+                        .and_then(|id| ctx.config.executor(id))
+                        .map(|e| e.email.clone()),
+                    _ => Some(ctx.coordinator()),
+                }
+            }
             NotifyTarget::Executor => {
                 // An absent executor's escalations go to the coordinator.
                 match case

@@ -241,6 +241,10 @@ fn draft(
     }
     case.history.push(entry(now, event, r.from, detail));
     case.first_draft_at.get_or_insert(now);
+    // Cl. 9: the first answer after an approved interim one is the final draft.
+    if kind == DraftKind::Answer && super::had_interim(&case) {
+        case.final_draft_at.get_or_insert(now);
+    }
     // A new round: the coordinator's earlier mail showed another text.
     case.approval_round = case.approval_round.saturating_add(1);
     case.draft = Some(draft);
@@ -279,12 +283,6 @@ fn approve(mut case: Case, mut r: Reply<'_>) -> Outcome {
         return r.refuse(case, "there is no draft waiting for approval".into());
     };
     let now = r.now();
-    let cal = &r.ctx.config.calendar;
-    let set = r
-        .ctx
-        .config
-        .deadlines
-        .for_category(case.notification.category.as_deref());
     let executor_email = r.executor_email(&case);
     match draft.kind {
         DraftKind::Answer => {
@@ -298,11 +296,8 @@ fn approve(mut case: Case, mut r: Reply<'_>) -> Outcome {
         DraftKind::Interim => {
             case.state = State::InterimApproved;
             case.answered_at.get_or_insert(now);
-            // Cl. 9: seven working days from the interim answer, once; a second interim
-            // answer does not move the final deadline.
-            if case.deadlines.final_.is_none() {
-                case.deadlines.final_ = Some(cal.add(now, set.final_after_interim));
-            }
+            // Cl. 9: the final deadline counts from when the interim answer goes out
+            // (its `ОПУБЛИКОВАНО`), not from this approval.
             if case.awaiting_publication.is_none() {
                 case.awaiting_publication = Some(DraftKind::Interim);
             }
@@ -460,7 +455,21 @@ fn published(mut case: Case, mut r: Reply<'_>) -> Outcome {
             }
             case.published_at.get_or_insert(now);
         }
-        Some(_) => {
+        Some(DraftKind::Interim) => {
+            case.published_at.get_or_insert(now);
+            // Cl. 9: the final draft is due `final_after_interim` after the interim answer
+            // went out, once; a second interim answer does not move it.
+            if case.deadlines.final_.is_none() {
+                let set = r
+                    .ctx
+                    .config
+                    .deadlines
+                    .for_category(case.notification.category.as_deref());
+                case.deadlines.final_ =
+                    Some(r.ctx.config.calendar.add(now, set.final_after_interim));
+            }
+        }
+        Some(DraftKind::Query) => {
             case.published_at.get_or_insert(now);
         }
         None => {}

@@ -187,6 +187,22 @@ fn build(cx: &mut Ctx<'_>, raw: Raw) -> Option<Config> {
     let executors = executors(cx, &raw.executors, &raw.broken_executor_ids);
     let mut known: HashSet<String> = executors.iter().map(|e| e.id.clone()).collect();
     known.extend(raw.broken_executor_ids.iter().cloned());
+    // The coordinator's deputy named by an executor id: that executor must exist.
+    if let Some(d) = raw
+        .people
+        .as_ref()
+        .and_then(|p| p.get_ref().coordinator.as_ref())
+        .and_then(|c| c.get_ref().deputy.as_ref())
+    {
+        let id = d.get_ref().trim();
+        if !id.contains('@') && people::valid_id(id) && !known.contains(id) {
+            cx.at(
+                d.span(),
+                "people.coordinator.deputy",
+                format!("no executor has id {id:?} (give an executor id or an email address)"),
+            );
+        }
+    }
     let rules = rules(cx, &raw.rules, &known);
     let routing = routing(cx, raw.routing.as_ref(), &known);
     // A [people] that failed to deserialize is already reported: do not guess at it.

@@ -26,12 +26,80 @@ pub(super) fn person(cx: &mut Ctx<'_>, p: &Spanned<RawPerson>, key: &str) -> Opt
     let email = cx
         .require(&r.email, &table, &join(key, "email"))
         .and_then(|e| cx.email(e, &join(key, "email")));
+    let coordinator = key == "people.coordinator";
+    let deputy = match &r.deputy {
+        None => None,
+        Some(d) if !coordinator => {
+            cx.at(
+                d.span(),
+                &join(key, "deputy"),
+                "only the coordinator has a deputy in [people] (executors name theirs in [[executors]])",
+            );
+            None
+        }
+        Some(d) if d.get_ref().contains('@') => cx.email(d, &join(key, "deputy")),
+        Some(d) => {
+            let id = d.get_ref().trim();
+            if valid_id(id) {
+                Some(id.to_string())
+            } else {
+                cx.at(
+                    d.span(),
+                    &join(key, "deputy"),
+                    format!("{id:?} is neither an executor id nor an email address"),
+                );
+                None
+            }
+        }
+    };
+    let absent = match &r.absent {
+        Some(a) if !coordinator => {
+            cx.at(
+                a.span(),
+                &join(key, "absent"),
+                "only the coordinator's absences are kept in [people]",
+            );
+            Vec::new()
+        }
+        _ => absent_list(cx, &r.absent, key),
+    };
     Some(Person {
         name: name?,
         email: email?,
         position: person_position(r),
         new_cases: person_new_cases(cx, r, key),
+        deputy,
+        absent,
     })
+}
+
+/// `absent` periods (`YYYY-MM-DD..YYYY-MM-DD` or one date), of an executor or the coordinator.
+fn absent_list(
+    cx: &mut Ctx<'_>,
+    list: &Option<crate::config::raw::StrList>,
+    p: &str,
+) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut absent = Vec::new();
+    for (j, a) in list.iter().flat_map(|l| l.get_ref().iter().enumerate()) {
+        let key = format!("{p}.absent[{j}]");
+        match absent_range(a.get_ref()) {
+            Some((from, to)) if from <= to => absent.push((from, to)),
+            Some(_) => cx.at(
+                a.span(),
+                &key,
+                format!("range {:?} ends before it starts", a.get_ref()),
+            ),
+            None => cx.at(
+                a.span(),
+                &key,
+                format!(
+                    "invalid date range {:?}: expected YYYY-MM-DD..YYYY-MM-DD (inclusive)",
+                    a.get_ref()
+                ),
+            ),
+        }
+    }
+    absent
 }
 
 /// `people.*.position`: free text, empty when absent.
@@ -149,7 +217,7 @@ pub(super) fn executors(
                 emails.insert(email.clone(), *i);
                 Some(email)
             });
-        let absent = absences(cx, &p, r);
+        let absent = absent_list(cx, &r.absent, &p);
         if let (Some(id), Some(name), Some(email)) = (id, name, email) {
             out.push(Executor {
                 id,
@@ -163,31 +231,6 @@ pub(super) fn executors(
     }
     check_deputies(cx, raw, &ids, broken);
     out
-}
-
-/// `executors[i].absent`: inclusive date ranges, each in order.
-fn absences(cx: &mut Ctx<'_>, p: &str, r: &RawExecutor) -> Vec<(NaiveDate, NaiveDate)> {
-    let mut absent = Vec::new();
-    for (j, a) in r.absent.iter().flat_map(|l| l.get_ref().iter().enumerate()) {
-        let key = format!("{p}.absent[{j}]");
-        match absent_range(a.get_ref()) {
-            Some((from, to)) if from <= to => absent.push((from, to)),
-            Some(_) => cx.at(
-                a.span(),
-                &key,
-                format!("range {:?} ends before it starts", a.get_ref()),
-            ),
-            None => cx.at(
-                a.span(),
-                &key,
-                format!(
-                    "invalid date range {:?}: expected YYYY-MM-DD..YYYY-MM-DD (inclusive)",
-                    a.get_ref()
-                ),
-            ),
-        }
-    }
-    absent
 }
 
 /// Each deputy names another executor, checked once every id is known (`broken`: ids of
