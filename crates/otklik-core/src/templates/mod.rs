@@ -9,6 +9,7 @@ mod deadline;
 pub mod decree;
 pub mod doc;
 mod intake;
+mod repeat;
 mod service;
 mod status;
 
