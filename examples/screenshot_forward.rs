@@ -6,6 +6,8 @@
 //! is written to `OUT/forward-with-earlier-answers.html`. Then a month of posts is routed,
 //! drafted, declined and reassigned through the same core, and the routing report over
 //! them (what `otklik routing-report` prints) is written to `OUT/routing-report.txt`.
+//! Last, another author reports the same pipe: the coordinator's mail about that case,
+//! flagged as a possible repeat with its `ПОВТОР` button, goes to `OUT/possible-repeat.html`.
 //!
 //! Usage: `cargo run --example screenshot_forward -- OUT` (from the repository's root).
 //! Fixed dates: the pictures do not change from one run to the next.
@@ -107,17 +109,19 @@ fn open(
     }
 }
 
-/// The forward to the executor, built by the composer as the service sends it; its HTML
-/// part.
-fn forward_html(
+/// The first mail of the notices that `pick` chooses, built by the composer as the service
+/// sends it; its HTML part.
+fn mail_html(
     config: &Config,
     secret: &Secret,
     case: &Case,
     notices: &[workflow::Notice],
+    pick: fn(&NoticeKind) -> bool,
 ) -> Result<String, Fail> {
     let forward: Vec<workflow::Notice> = notices
         .iter()
-        .filter(|n| matches!(n.kind, NoticeKind::NewCase { .. }))
+        .filter(|n| pick(&n.kind))
+        .take(1)
         .cloned()
         .collect();
     let mut nonce = 100;
@@ -126,7 +130,7 @@ fn forward_html(
         Ok::<u64, std::convert::Infallible>(nonce)
     })
     .map_err(|e| format!("compose: {e:?}"))?;
-    let mail = mails.first().ok_or("no forward")?;
+    let mail = mails.first().ok_or("no such mail")?;
     let parsed = mail_parser::MessageParser::default()
         .parse(&mail.raw)
         .ok_or("the composed mail does not parse")?;
@@ -344,7 +348,9 @@ fn main() -> Result<(), Fail> {
     if case.similar.is_empty() {
         return Err("the archive offered no earlier answer".into());
     }
-    let html = forward_html(&config, &secret, &case, &notices)?;
+    let html = mail_html(&config, &secret, &case, &notices, |k| {
+        matches!(k, NoticeKind::NewCase { .. })
+    })?;
     let page = out.join("forward-with-earlier-answers.html");
     std::fs::write(&page, html)?;
     eprintln!(
@@ -362,6 +368,55 @@ fn main() -> Result<(), Fail> {
         otklik::routing::report::text(&otklik::routing::report::build(&config, &cases, from, to));
     let file = out.join("routing-report.txt");
     std::fs::write(&file, &report)?;
+
+    // Another author, the same pipe, a day later: routed as usual, flagged to the coordinator.
+    let mut first = case;
+    first.approved = Some(workflow::Draft {
+        kind: DraftKind::Answer,
+        text: "Здравствуйте! Бригада МУП «Водоканал» заменила участок трубы на ул. Садовой, \
+               подача воды восстановлена."
+            .into(),
+        by: config
+            .executor("housing")
+            .map(|e| e.email.clone())
+            .unwrap_or_default(),
+        at: now() + Duration::hours(5),
+        attachments: Vec::new(),
+    });
+    let later = now() + Duration::days(1);
+    let m = notification(
+        4243,
+        later,
+        "Прочее",
+        "село Малиновка, улица Садовая",
+        "Пётр Лаптев",
+        "Третий день на Садовой течёт вода из прорванной трубы, дорогу размыло. Водопровод кто-нибудь починит?",
+    )?;
+    let facts = Facts {
+        same_place: vec![first.clone()],
+        next_case: 2,
+        ..Facts::default()
+    };
+    let cx = Context {
+        config: &config,
+        secret: &secret,
+        now: later,
+        arrival: later,
+        model: None,
+    };
+    let Decision::Case { outcome, .. } = decide::decide(&m, &facts, &cx) else {
+        return Err("no second case".into());
+    };
+    if outcome.case.possible_repeat.is_none() {
+        return Err("the second post was not flagged".into());
+    }
+    let html = mail_html(&config, &secret, &outcome.case, &outcome.notices, |k| {
+        matches!(
+            k,
+            NoticeKind::CaseOpened | NoticeKind::NeedsAssignment { .. }
+        )
+    })?;
+    std::fs::write(out.join("possible-repeat.html"), html)?;
     print!("{report}");
     Ok(())
 }

@@ -42,7 +42,7 @@ pub struct PossibleRepeat {
     pub number: u64,
     /// The similarity of the two texts, in percent.
     pub percent: u8,
-    /// The words both posts share (stems, at most a few), to show why.
+    /// The words both posts share (at most a few, as the new post writes them), to show why.
     #[serde(default)]
     pub shared: Vec<String>,
     /// The earlier case's executor when the new case was opened.
@@ -288,12 +288,14 @@ pub fn place_key(location: &str) -> String {
 
 /// The stems a text is compared by: its words' stems without those of the place and the
 /// common words of complaints, and without one-letter stems.
-fn content(text: &str, place: &HashSet<String>) -> HashSet<String> {
+fn content(text: &str, place: &HashSet<String>) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
     stem::words(text)
         .take(MAX_WORDS)
-        .map(|w| stem::stem(&w))
-        .filter(|s| s.chars().count() > 1 || s.chars().all(|c| c.is_ascii_digit()))
-        .filter(|s| !COMMON_STEMS.contains(s) && !place.contains(s))
+        .map(|w| (stem::stem(&w), w))
+        .filter(|(s, _)| s.chars().count() > 1 || s.chars().all(|c| c.is_ascii_digit()))
+        .filter(|(s, _)| !COMMON_STEMS.contains(s) && !place.contains(s))
+        .filter(|(s, _)| seen.insert(s.clone()))
         .collect()
 }
 
@@ -306,17 +308,20 @@ fn place_stems(location: &str) -> HashSet<String> {
 
 /// How alike two posts about one place are, 0 to 1: the cosine of their sets of content
 /// stems (the place's own words and the common words of complaints left out), with the
-/// stems they share, sorted.
+/// words of `a` whose stems `b` shares, as `a` first writes them, in its order.
 pub fn similarity_with_shared(a: &str, b: &str, location: &str) -> (f64, Vec<String>) {
     let place = place_stems(location);
-    let sa = content(a, &place);
-    let sb = content(b, &place);
-    if sa.is_empty() || sb.is_empty() {
+    let wa = content(a, &place);
+    let sb: HashSet<String> = content(b, &place).into_iter().map(|(s, _)| s).collect();
+    if wa.is_empty() || sb.is_empty() {
         return (0.0, Vec::new());
     }
-    let mut shared: Vec<String> = sa.intersection(&sb).cloned().collect();
-    shared.sort();
-    let score = shared.len() as f64 / ((sa.len() * sb.len()) as f64).sqrt();
+    let shared: Vec<String> = wa
+        .iter()
+        .filter(|(s, _)| sb.contains(s))
+        .map(|(_, w)| w.clone())
+        .collect();
+    let score = shared.len() as f64 / ((wa.len() * sb.len()) as f64).sqrt();
     (score, shared)
 }
 

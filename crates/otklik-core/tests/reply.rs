@@ -715,13 +715,24 @@ fn repeat_names_the_earlier_case() {
         let got = line_keyword(line).map(|(k, _)| k);
         assert_eq!(got, Some(Keyword::RepeatOf(17)), "{line}");
     }
-    for line in ["ПОВТОР", "ПОВТОР OTK-", "REPEAT OTK-17x", "ПОВТОР ещё раз"]
-    {
+    // Nothing after it: explained.
+    for line in ["ПОВТОР", "Repeat.", "ПОВТОР #k7m2q9xa"] {
         let got = line_keyword(line).map(|(k, _)| k);
         assert!(matches!(got, Some(Keyword::Invalid(_))), "{line}: {got:?}");
     }
-    // A word that merely starts the same is no keyword.
-    assert_eq!(line_keyword("Повторно сообщаем").map(|(k, _)| k), None);
+    // Something else after it, or a word that merely starts the same: no keyword (our own
+    // subject «Repeat without an earlier case», a draft «Repeat inspections…»).
+    for line in [
+        "ПОВТОР OTK-",
+        "REPEAT OTK-17x",
+        "Повтор ещё раз",
+        "Repeat without an earlier case",
+        "Повторно сообщаем",
+    ] {
+        assert_eq!(line_keyword(line).map(|(k, _)| k), None, "{line}");
+    }
+    let r = parse("Re: [OTK-42] Repeat without an earlier case: ЖКХ", "");
+    assert_eq!(r.keyword, None);
     // The button's subject.
     let r = parse("Re: [OTK-18] ПОВТОР OTK-17 #k7m2q9xa", "");
     assert_eq!(r.case_number, Some(18));

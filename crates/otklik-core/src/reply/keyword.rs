@@ -364,10 +364,15 @@ fn match_line(line: &str, ctx: Context) -> Option<(Found, usize)> {
             if ctx == Context::Subject && line[after_off..].starts_with(':') {
                 return None;
             }
+            // `ПОВТОР` is a keyword only with the earlier case after it, or with nothing (then
+            // explained): «Repeat without an earlier case», one of our own subjects, and an
+            // English draft starting «Repeat inspections…» are no keyword.
             let (token, end) = next_token(line, skip_sep(after_off));
-            match token.and_then(earlier_case) {
-                Some(n) => Some((Found::Keyword(Keyword::RepeatOf(n)), skip_sep(end))),
-                None => Some((
+            match token {
+                Some(t) if !t.starts_with('#') => {
+                    earlier_case(t).map(|n| (Found::Keyword(Keyword::RepeatOf(n)), skip_sep(end)))
+                }
+                _ => Some((
                     Found::Keyword(Keyword::Invalid(REPEAT_WITHOUT_CASE.to_string())),
                     skip_sep(after_off),
                 )),

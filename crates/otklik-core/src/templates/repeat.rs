@@ -28,10 +28,39 @@ impl View<'_> {
             .executor
             .as_deref()
             .and_then(|id| self.config.executor(id))
-            .map(|e| format!("{} ({})", e.name, e.id))
-            .unwrap_or_else(|| "-".to_string());
+            .map(|e| format!("{} ({})", e.name, e.id));
+        let link = match executor {
+            Some(who) if p.executor == self.case.executor => format!(
+                "{} {who} {}",
+                tr(
+                    lang,
+                    "Если это повтор, свяжите дела кнопкой ниже: исполнитель тот же,",
+                    "If it is one, link the cases with the button below: the executor is the same,",
+                ),
+                tr(
+                    lang,
+                    "получит прежний ответ и просьбу указать, что сделано с тех пор.",
+                    "and gets the earlier answer and the request to say what was done since.",
+                ),
+            ),
+            Some(who) => format!(
+                "{} {who} {}",
+                tr(
+                    lang,
+                    "Если это повтор, свяжите дела кнопкой ниже: дело перейдёт исполнителю прежнего дела,",
+                    "If it is one, link the cases with the button below: the case goes to the earlier case's executor,",
+                ),
+                tr(lang, "вместе с прежним ответом.", "with the earlier answer."),
+            ),
+            None => tr(
+                lang,
+                "Если это повтор, свяжите дела кнопкой ниже: дело будет отмечено как повторное.",
+                "If it is one, link the cases with the button below: the case is marked as a repeat.",
+            )
+            .to_string(),
+        };
         d.push(Block::Text(format!(
-            "{} {} ({} {} %{words}). {} {executor}{}",
+            "{} {} ({} {} %{words}). {link} {}",
             tr(
                 lang,
                 "Возможный повтор: другой автор пишет о той же проблеме в том же месте, что и в деле",
@@ -42,13 +71,8 @@ impl View<'_> {
             p.percent,
             tr(
                 lang,
-                "Если это повтор, свяжите дела кнопкой ниже: дело перейдёт исполнителю прежнего дела",
-                "If it is one, link the cases with the button below: the case goes to the earlier case's executor",
-            ),
-            tr(
-                lang,
-                ", а ему будет показан прежний ответ. Иначе ничего не делайте: дело идёт своим ходом.",
-                ", who is shown the earlier answer. Otherwise do nothing: the case proceeds as it is.",
+                "Иначе ничего не делайте: дело идёт своим ходом.",
+                "Otherwise do nothing: the case proceeds as it is.",
             ),
         )));
         let word = keyword(lang, Word::Repeat);
