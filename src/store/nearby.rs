@@ -6,6 +6,21 @@ use super::{Store, StoreError};
 use crate::workflow::Case;
 use chrono::{DateTime, Duration, Utc};
 use otklik_core::repeat::{MAX_CANDIDATES, place_key};
+use serde::Deserialize;
+
+/// The two fields of a case record the scan compares: read without building the case (its
+/// history and texts are skipped, not allocated); only a match is read in full.
+#[derive(Deserialize)]
+struct Peek {
+    notification: PeekNotification,
+}
+
+#[derive(Deserialize)]
+struct PeekNotification {
+    #[serde(default)]
+    location: Option<String>,
+    detected_at: DateTime<Utc>,
+}
 
 /// The most case records one lookup reads: a busy administration's repeat window.
 pub const MAX_SCANNED: usize = 2000;
@@ -17,7 +32,8 @@ const SLACK_DAYS: i64 = 7;
 impl Store {
     /// The newest cases (at most [`MAX_CANDIDATES`]) whose place is `place` (as
     /// [`place_key`] gives it) and that were detected at or after `since`, newest first;
-    /// at most [`MAX_SCANNED`] records are read. Attachments by reference.
+    /// at most [`MAX_SCANNED`] records are read, damaged ones skipped. Attachments by
+    /// reference.
     pub fn cases_at_place(
         &self,
         place: &str,
@@ -30,14 +46,21 @@ impl Store {
         let stop = since - Duration::days(SLACK_DAYS);
         for kv in self.cases.iter().rev().take(MAX_SCANNED) {
             let (k, v) = kv?;
-            let case = record(&k, &v)?;
-            let detected = case.notification.detected_at;
+            // A damaged record is no reason to stop intake: the flag is a hint, and
+            // `otklik check-store` reports the record.
+            let Ok(peek) = super::dec::<Peek>(&k, &v) else {
+                continue;
+            };
+            let detected = peek.notification.detected_at;
             if detected < stop {
                 break;
             }
             if detected >= since
-                && place_key(case.notification.location.as_deref().unwrap_or("")) == place
+                && place_key(peek.notification.location.as_deref().unwrap_or("")) == place
             {
+                let Ok(case) = record(&k, &v) else {
+                    continue;
+                };
                 found.push(case);
                 if found.len() >= MAX_CANDIDATES {
                     break;
