@@ -503,6 +503,14 @@ fn one_click_links_the_repeat_to_the_earlier_executor_with_the_earlier_answer() 
             .iter()
             .any(|n| n.to == [ECONOMY] && matches!(n.kind, NoticeKind::Withdrawn { .. }))
     );
+    // She is told it was done, in words.
+    let done = outcome
+        .notices
+        .iter()
+        .find(|n| n.to == [COORD] && matches!(n.kind, NoticeKind::Confirmation { .. }))
+        .expect("a confirmation to the coordinator");
+    let m = render(&c, linked, done.kind.clone(), COORD);
+    assert!(m.text.contains("связь с прежним делом"), "{}", m.text);
     // English works the same, in the body too.
     let body = {
         let code = secret().round_code(second.number, COORD, second.approval_round);
