@@ -582,3 +582,38 @@ fn only_the_coordinator_links_and_only_to_the_flagged_case() {
     assert_eq!(d.disposition(), Disposition::Rejected);
     assert!(reason(&d).contains("may not link"), "{}", reason(&d));
 }
+
+#[test]
+fn the_flag_reads_in_english_too() {
+    let mut c = config();
+    c.service.language = otklik_core::config::Language::En;
+    let first = earlier(&c);
+    let (case, notices, _) = new_case(
+        &c,
+        &notification(2, "Прочее", "с. Берёзовка", "Мария", PIPE_AGAIN, 1),
+        std::slice::from_ref(&first),
+    );
+    let to_coord = notices
+        .iter()
+        .find(|n| n.to == [COORD])
+        .expect("the coordinator's notice");
+    let mail = render(&c, &case, to_coord.kind.clone(), COORD);
+    assert!(
+        mail.subject.contains("possible repeat of OTK-1"),
+        "{}",
+        mail.subject
+    );
+    assert!(
+        mail.text.contains("Possible repeat: another author"),
+        "{}",
+        mail.text
+    );
+    let code = secret().round_code(2, COORD, 0);
+    let href = templates::mailto(
+        "otklik@volchiha.example",
+        &format!("[OTK-2] REPEAT OTK-1 #{code}"),
+        "",
+    );
+    let html = mail.html.unwrap_or_default();
+    assert!(html.contains(&href.replace('&', "&amp;")), "{html}");
+}
