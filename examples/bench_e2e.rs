@@ -381,6 +381,7 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             repeat_of: None,
             earlier_answer: None,
             similar: Vec::new(),
+            possible_repeat: None,
             deadlines: CaseDeadlines {
                 draft: Some(at + chrono::Duration::hours(5)),
                 answer: Some(at + chrono::Duration::hours(9)),

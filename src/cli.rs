@@ -860,6 +860,10 @@ struct RouteJson {
     top_words: Vec<String>,
     /// The model's suggestions to the coordinator when it left the post to her.
     suggestions: Vec<otklik_core::routing::Suggestion>,
+    /// An earlier case by another author about the same problem at the same place, flagged
+    /// to the coordinator (`ПОВТОР` links it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    possible_repeat: Option<otklik_core::repeat::PossibleRepeat>,
 }
 
 fn disposition_word(d: Disposition) -> &'static str {
@@ -888,6 +892,7 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
         confidence: None,
         top_words: Vec::new(),
         suggestions: Vec::new(),
+        possible_repeat: None,
     };
     // The service's own decision on this message at this moment: the same questions, the
     // facts from the running daemon or its store, the same `decide`.
@@ -1039,6 +1044,20 @@ fn route(cli: &Cli, file: &Path, json: bool, out: &mut dyn Write) -> Result<(), 
             None => format!("{} ({wanted} is absent, no deputy: unassigned)", r.verdict),
         };
         r.executor = outcome.case.executor.clone();
+    }
+    if let Decision::Case {
+        new: true, outcome, ..
+    } = &decision
+        && let Some(p) = &outcome.case.possible_repeat
+    {
+        r.verdict = format!(
+            "{}; possible repeat of {} by another author ({} % alike: {}), flagged to the coordinator",
+            r.verdict,
+            p.of,
+            p.percent,
+            p.shared.join(", ")
+        );
+        r.possible_repeat = Some(p.clone());
     }
     let io = |e: std::io::Error| user(format!("output: {e}"));
     if json {

@@ -910,6 +910,10 @@ pub fn facts(store: &Store, archive: Option<&Archive>, q: &Questions) -> Result<
             (Some(a), Some(post)) => a.candidates(post),
             _ => Vec::new(),
         },
+        same_place: match &q.same_place {
+            Some((place, since)) => store.cases_at_place(place, *since)?,
+            None => Vec::new(),
+        },
     })
 }
 

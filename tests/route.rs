@@ -295,3 +295,97 @@ fn route_and_the_service_agree_on_automatic_mail_absences_and_repeats() {
         }
     }
 }
+
+/// Another author's post about the same problem at the same place: `otklik route` shows
+/// the flag (verdict and `possible_repeat`), and the service, on the same store, opens the
+/// case with the same flag; a post about another problem there has none.
+#[test]
+fn route_shows_a_possible_repeat_by_another_author() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).expect("state dir");
+    let config_path = dir.path().join("otklik.toml");
+    std::fs::write(&config_path, config_text(&state)).expect("config");
+    let env = |name: &str| (name == "OTKLIK_TEST_PASSWORD").then(|| "x".to_string());
+    let config = match config::load_env(&config_path, SecretCheck::Require, &env) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => panic!("{e}"),
+    };
+    let secret = daemon::load_secret(&state).expect("secret");
+    drop(Store::open(&state).expect("store"));
+    let post = |id: &str, author: &str, text: &str| {
+        platform_mail(id, author, None).replace("Нет воды третий день.", text)
+    };
+    let mails = [
+        (
+            post(
+                "8201",
+                "Автор А",
+                "На Садовой прорвало водопровод, вода течёт по дороге.",
+            ),
+            None,
+        ),
+        (
+            post(
+                "8202",
+                "Автор Б",
+                "Третий день из прорванной трубы течёт вода, водопровод не чинят.",
+            ),
+            Some("OTK-1"),
+        ),
+        (
+            post(
+                "8203",
+                "Автор В",
+                "На Садовой не горят фонари, вечером темно.",
+            ),
+            None,
+        ),
+    ];
+    for (i, (raw, flagged)) in mails.iter().enumerate() {
+        let file = dir.path().join(format!("{i}.eml"));
+        std::fs::write(&file, raw).expect("eml");
+        let out = Command::new(env!("CARGO_BIN_EXE_otklik"))
+            .arg("--config")
+            .arg(&config_path)
+            .args(["route", "--json"])
+            .arg(&file)
+            .env("OTKLIK_TEST_PASSWORD", "x")
+            .output()
+            .expect("run otklik route");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        let verdict = json["verdict"].as_str().unwrap_or_default().to_string();
+        assert_eq!(
+            json["possible_repeat"]["of"].as_str(),
+            *flagged,
+            "mail {i}: {json}"
+        );
+        if let Some(of) = flagged {
+            assert!(
+                verdict.contains(&format!("possible repeat of {of}")),
+                "mail {i}: {verdict}"
+            );
+        }
+        let handler = Handler::new(Store::open(&state).expect("store"), secret.clone());
+        handler
+            .handle(&config, raw.as_bytes(), None, Utc::now())
+            .expect("handled");
+        drop(handler);
+        let store = Store::open(&state).expect("store");
+        let case = store
+            .case(i as u64 + 1)
+            .expect("store")
+            .expect("the case opened");
+        assert_eq!(
+            case.possible_repeat.as_ref().map(|p| p.of.as_str()),
+            *flagged,
+            "mail {i}: {:?}",
+            case.history
+        );
+    }
+}

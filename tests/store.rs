@@ -42,6 +42,7 @@ fn case(number: u64, state: State) -> Case {
         repeat_of: None,
         earlier_answer: None,
         similar: Vec::new(),
+        possible_repeat: None,
         deadlines: CaseDeadlines::default(),
         draft: None,
         approved: None,

@@ -22,6 +22,7 @@ mod check;
 mod commit;
 mod due;
 mod ledger;
+mod nearby;
 mod outbox;
 mod progress;
 mod training;

@@ -58,6 +58,11 @@ pub struct Questions {
     /// A notification's post, to look up earlier answers to posts like it (the archive).
     #[serde(default)]
     pub similar_to: Option<crate::archive::Query>,
+    /// A notification's place ([`crate::repeat::place_key`]) and the earliest detection
+    /// time a case it may repeat can have: look up the newest cases there (at most
+    /// [`crate::repeat::MAX_CANDIDATES`]), to flag a possible repeat by another author.
+    #[serde(default)]
+    pub same_place: Option<(String, DateTime<Utc>)>,
 }
 
 /// The answers to [`Questions`], and what every decision may need.
@@ -93,6 +98,10 @@ pub struct Facts {
     /// (any score: the core applies `archive.threshold`).
     #[serde(default)]
     pub similar: Vec<crate::archive::Similar>,
+    /// The newest cases at the place of [`Questions::same_place`], detected since the time
+    /// it names (the core checks every condition again).
+    #[serde(default)]
+    pub same_place: Vec<Case>,
 }
 
 /// The decision's inputs besides the message and the facts.
@@ -311,6 +320,10 @@ pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Que
             topic: n.topic.clone().unwrap_or_default(),
             location: n.location.clone().unwrap_or_default(),
         });
+        let place = crate::repeat::place_key(n.location.as_deref().unwrap_or(""));
+        if !place.is_empty() {
+            q.same_place = Some((place, n.detected_at - config.intake.repeat_window));
+        }
         q.source_id = n.source_id;
         q.link = n.link;
         q.author_topic = n.author.zip(n.topic);
@@ -674,6 +687,7 @@ fn reply_to_case(
         Some(Keyword::Exclude) => Action::Exclude,
         Some(Keyword::Close) => Action::Close,
         Some(Keyword::Published) => Action::Published,
+        Some(Keyword::RepeatOf(n)) => Action::LinkRepeat(n),
         Some(Keyword::Conflict { subject, body }) => {
             return refuse(conflict_question(&subject, &body));
         }
@@ -845,6 +859,32 @@ fn open_case(
     if !matches!(class, Classification::Excluded { .. }) {
         outcome.case.similar =
             crate::archive::offered(&facts.similar, config.archive.threshold, &outcome.case.id);
+    }
+    // Another author about the same problem at the same place: flagged to the coordinator
+    // (cl. 10), the case routed as usual meanwhile. A repeat by the author rule, or an
+    // excluded post, needs no flag.
+    let mut note = note;
+    if !matches!(
+        class,
+        Classification::Excluded { .. } | Classification::Repeat { .. }
+    ) && let Some(flag) = crate::repeat::possible_repeat(
+        config,
+        &outcome.case.notification,
+        &facts.same_place,
+        &outcome.case.id,
+    ) {
+        note.push_str(&format!(
+            "; possible repeat of {} by another author ({} %)",
+            flag.of, flag.percent
+        ));
+        if let Some(created) = outcome.case.history.first_mut() {
+            created.detail.push_str(&format!(
+                "; possible repeat of {} (another author, same place, {} % alike)",
+                flag.of, flag.percent
+            ));
+        }
+        outcome.case.possible_repeat = Some(flag);
+        workflow::flag_to_coordinator(&mut outcome, config);
     }
     Decision::Case {
         outcome: Box::new(outcome),

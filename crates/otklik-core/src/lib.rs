@@ -15,6 +15,7 @@
 //!   server's word on a sender (`Authentication-Results`); [`sender`]: what a sender may do
 //!   without either (confirmations, links, detection times).
 //! - [`archive`]: earlier approved answers, found for a new post (BM25 over stems).
+//! - [`repeat`]: a possible repeat by another author (same place, alike texts), flagged.
 
 pub mod address;
 pub mod archive;
@@ -32,6 +33,7 @@ pub mod inbound;
 pub mod intake;
 pub mod lexicon;
 pub mod monthly;
+pub mod repeat;
 pub mod reply;
 pub mod report;
 pub mod routing;

@@ -687,6 +687,7 @@ fn every_keyword_the_mails_print_is_read_back() {
                 Word::Absent => format!("{phrase} ДО 25.12.2026"),
                 Word::Report if english => format!("{phrase} 2026-11-01..2026-11-30"),
                 Word::Report => format!("{phrase} 01.11.2026-30.11.2026"),
+                Word::Repeat => format!("{phrase} OTK-17"),
                 _ => phrase.to_string(),
             };
             let got = line_keyword(&line).map(|(k, _)| k);
@@ -698,4 +699,45 @@ fn every_keyword_the_mails_print_is_read_back() {
             assert!(line_keyword(&line.to_lowercase()).is_some(), "{line:?}");
         }
     }
+}
+
+/// `ПОВТОР OTK-17` names the earlier case by its tag, bracketed tag or number; without it,
+/// or with something else, the sender is told what is missing.
+#[test]
+fn repeat_names_the_earlier_case() {
+    use otklik_core::reply::keyword::line_keyword;
+    for line in [
+        "ПОВТОР OTK-17",
+        "повтор [OTK-17]",
+        "REPEAT otk-17.",
+        "Повтор: 17",
+    ] {
+        let got = line_keyword(line).map(|(k, _)| k);
+        assert_eq!(got, Some(Keyword::RepeatOf(17)), "{line}");
+    }
+    // Nothing after it: explained.
+    for line in ["ПОВТОР", "Repeat.", "ПОВТОР #k7m2q9xa"] {
+        let got = line_keyword(line).map(|(k, _)| k);
+        assert!(matches!(got, Some(Keyword::Invalid(_))), "{line}: {got:?}");
+    }
+    // Something else after it, or a word that merely starts the same: no keyword (our own
+    // subject «Repeat without an earlier case», a draft «Repeat inspections…»).
+    for line in [
+        "ПОВТОР OTK-",
+        "REPEAT OTK-17x",
+        "Повтор ещё раз",
+        "Repeat without an earlier case",
+        "Повторно сообщаем",
+    ] {
+        assert_eq!(line_keyword(line).map(|(k, _)| k), None, "{line}");
+    }
+    let r = parse("Re: [OTK-42] Repeat without an earlier case: ЖКХ", "");
+    assert_eq!(r.keyword, None);
+    // The button's subject.
+    let r = parse("Re: [OTK-18] ПОВТОР OTK-17 #k7m2q9xa", "");
+    assert_eq!(r.case_number, Some(18));
+    assert_eq!(
+        r.keyword,
+        Some((Keyword::RepeatOf(17), KeywordSource::Subject))
+    );
 }

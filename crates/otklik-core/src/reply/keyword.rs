@@ -43,6 +43,9 @@ pub enum Word {
     /// `ОТЧЁТ` / `REPORT` with a date range: the report by mail, for the coordinator or the
     /// supervisor.
     Report,
+    /// `ПОВТОР` / `REPEAT` with the earlier case (`ПОВТОР OTK-17`): the coordinator links a
+    /// case flagged as a possible repeat to that earlier case.
+    Repeat,
 }
 
 /// Every keyword, as the mails print it in Russian and in English. The parser reads exactly
@@ -63,6 +66,7 @@ pub const KEYWORDS: &[(Word, &str, &str)] = &[
     (Word::Absent, "ОТСУТСТВУЮ", "ABSENT"),
     (Word::Back, "НА МЕСТЕ", "BACK"),
     (Word::Report, "ОТЧЁТ", "REPORT"),
+    (Word::Repeat, "ПОВТОР", "REPEAT"),
 ];
 
 /// The keyword as the mails print it: Russian, or English.
@@ -356,6 +360,24 @@ fn match_line(line: &str, ctx: Context) -> Option<(Found, usize)> {
         }
         Word::Absent => Some(absent(line, &chars, after)),
         Word::Report => Some(report_range(line, skip_sep(after_off))),
+        Word::Repeat => {
+            if ctx == Context::Subject && line[after_off..].starts_with(':') {
+                return None;
+            }
+            // `ПОВТОР` is a keyword only with the earlier case after it, or with nothing (then
+            // explained): «Repeat without an earlier case», one of our own subjects, and an
+            // English draft starting «Repeat inspections…» are no keyword.
+            let (token, end) = next_token(line, skip_sep(after_off));
+            match token {
+                Some(t) if !t.starts_with('#') => {
+                    earlier_case(t).map(|n| (Found::Keyword(Keyword::RepeatOf(n)), skip_sep(end)))
+                }
+                _ => Some((
+                    Found::Keyword(Keyword::Invalid(REPEAT_WITHOUT_CASE.to_string())),
+                    skip_sep(after_off),
+                )),
+            }
+        }
     }
 }
 
@@ -392,6 +414,24 @@ fn report_range(line: &str, from: usize) -> (Found, usize) {
         None => Keyword::Invalid(format!("«{spec}» is not a period: {HOW}")),
     };
     (Found::Keyword(found), end)
+}
+
+/// The explanation carried by [`Keyword::Invalid`] for a `ПОВТОР` without the earlier case.
+const REPEAT_WITHOUT_CASE: &str =
+    "ПОВТОР / REPEAT needs the earlier case after it, e.g. «ПОВТОР OTK-17»";
+
+/// The earlier case's number as written after `ПОВТОР`: `OTK-17`, `[OTK-17]` or `17`.
+fn earlier_case(token: &str) -> Option<u64> {
+    let t = token.trim_matches(|c: char| "<>\"'«»()[],;.!?:".contains(c));
+    let digits = match t.rsplit_once('-') {
+        Some((prefix, n)) if !prefix.is_empty() && prefix.chars().all(char::is_alphanumeric) => n,
+        Some(_) => return None,
+        None => t,
+    };
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The whitespace-delimited token at `from` (after any whitespace) and the offset after it.

@@ -47,6 +47,9 @@ pub enum Keyword {
     /// ОТЧЁТ ДД.ММ.ГГГГ-ДД.ММ.ГГГГ / REPORT YYYY-MM-DD..YYYY-MM-DD: the report by mail
     /// (first and last day, inclusive).
     Report(NaiveDate, NaiveDate),
+    /// ПОВТОР OTK-17 / REPEAT OTK-17: link the case to the earlier case with this number,
+    /// which it was flagged as a possible repeat of.
+    RepeatOf(u64),
     /// The subject (a `mailto:` link's keyword) and the first word of the text name two
     /// different keywords: which one was meant is asked back, nothing is done. The keywords
     /// as written, upper-cased.

@@ -161,6 +161,14 @@ pub(super) fn case_opened(view: &View<'_>) -> Parts {
         headline(case),
         executor.map(|e| e.id.as_str()).unwrap_or("-")
     );
+    let subject = match &case.possible_repeat {
+        Some(p) if case.repeat_of.is_none() => format!(
+            "{subject} ({} {})",
+            tr(lang, "возможный повтор", "possible repeat of"),
+            p.of
+        ),
+        _ => subject,
+    };
     let mut d = view.doc(&subject);
     d.lead = Some(view.info(&format!(
         "{}: {who}",
@@ -181,6 +189,7 @@ pub(super) fn case_opened(view: &View<'_>) -> Parts {
     if !how.is_empty() {
         d.push(Block::Text(format!("({how})")));
     }
+    view.possible_repeat(&mut d);
     d.push(view.fields());
     d.push(view.deadlines());
     d.push(view.post_text());

@@ -119,6 +119,7 @@ pub(super) fn needs_assignment(view: &View<'_>, reason: &str, suggestions: &[Sug
             "The post could not be routed"
         )
     )));
+    view.possible_repeat(&mut d);
     let assign = keyword(lang, Word::Assign);
     for s in suggestions {
         let who = view

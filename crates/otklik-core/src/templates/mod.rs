@@ -10,6 +10,7 @@ pub mod decree;
 pub mod doc;
 mod intake;
 mod phrases;
+mod repeat;
 mod service;
 mod status;
 

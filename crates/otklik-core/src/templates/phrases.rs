@@ -102,6 +102,10 @@ pub fn action_label(lang: Language, action: &str) -> String {
         "excluded" => ("исключение (п. 12)", "exclusion (clause 12)"),
         "closed" => ("закрытие дела", "closing"),
         "published" => ("публикация ответа", "publication"),
+        "repeat" => (
+            "связь с прежним делом (повторное обращение)",
+            "linking to the earlier case (a repeat)",
+        ),
         "forwarded" => (
             "пересланное уведомление, открыто дело",
             "the forwarded notification; a case is open",

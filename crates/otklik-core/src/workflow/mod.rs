@@ -235,6 +235,10 @@ pub struct Case {
     /// to the executor with the case and to the coordinator with each draft.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub similar: Vec<crate::archive::Similar>,
+    /// An earlier case by another author about the same problem at the same place, flagged
+    /// to the coordinator as a possible repeat (cl. 10); she links it with `ПОВТОР`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possible_repeat: Option<crate::repeat::PossibleRepeat>,
     /// The case's deadlines.
     pub deadlines: CaseDeadlines,
     /// The draft waiting for the coordinator, or the last one returned for rework.
@@ -310,6 +314,9 @@ pub enum Action {
     Close,
     /// `ОПУБЛИКОВАНО`: the approved text has been posted.
     Published,
+    /// `ПОВТОР OTK-17`: the coordinator links the case, flagged as a possible repeat, to
+    /// the earlier case with this number (cl. 10).
+    LinkRepeat(u64),
 }
 
 impl Action {
@@ -326,6 +333,7 @@ impl Action {
             Action::Exclude => "excluded",
             Action::Close => "closed",
             Action::Published => "published",
+            Action::LinkRepeat(_) => "repeat",
         }
     }
 }
@@ -634,6 +642,7 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         repeat_of: None,
         earlier_answer: None,
         similar: Vec::new(),
+        possible_repeat: None,
         deadlines,
         draft: None,
         approved: None,
@@ -787,6 +796,26 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         case,
         notices,
         accepted: true,
+    }
+}
+
+/// Makes sure the coordinator hears of a new case flagged as a possible repeat: her new-case
+/// notice (or the request to assign) carries the flag; when she would get neither
+/// (`people.coordinator.new_cases` off), she gets the new-case notice for it.
+pub fn flag_to_coordinator(outcome: &mut Outcome, config: &Config) {
+    let coordinator = &config.people.coordinator.email;
+    let told = outcome.notices.iter().any(|n| {
+        n.to.contains(coordinator)
+            && matches!(
+                n.kind,
+                NoticeKind::CaseOpened | NoticeKind::NeedsAssignment { .. }
+            )
+    });
+    if !told {
+        outcome.notices.push(Notice {
+            to: vec![coordinator.clone()],
+            kind: NoticeKind::CaseOpened,
+        });
     }
 }
 

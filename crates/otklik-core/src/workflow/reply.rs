@@ -68,9 +68,12 @@ impl Reply<'_> {
 fn entitled(role: &Role, action: &Action) -> bool {
     match action {
         Action::Draft(_) | Action::Decline => *role == Role::Executor,
-        Action::Approve | Action::Rework | Action::Assign(_) | Action::Exclude | Action::Close => {
-            *role == Role::Coordinator
-        }
+        Action::Approve
+        | Action::Rework
+        | Action::Assign(_)
+        | Action::Exclude
+        | Action::Close
+        | Action::LinkRepeat(_) => *role == Role::Coordinator,
         Action::Published => matches!(role, Role::Executor | Role::Coordinator | Role::Publisher),
     }
 }
@@ -88,6 +91,10 @@ fn fits(case: &Case, action: &Action) -> bool {
             Unassigned | Assigned | DraftSubmitted | Rework | InterimApproved | Excluded
         ),
         Action::Exclude => matches!(state, Unassigned | Assigned | DraftSubmitted | Rework),
+        Action::LinkRepeat(_) => matches!(
+            state,
+            Unassigned | Assigned | DraftSubmitted | Rework | InterimApproved
+        ),
         Action::Close => state != Closed,
         // An approved text waits to be posted (an interim answer may still be confirmed
         // after the final draft came in); `approved`/`interim_approved` without one as before.
@@ -154,6 +161,7 @@ pub(super) fn reply(
         Action::Exclude => exclude(case, r),
         Action::Close => close(case, r),
         Action::Published => published(case, r),
+        Action::LinkRepeat(number) => link_repeat(case, r, number),
     }
 }
 
@@ -402,6 +410,89 @@ fn assign(mut case: Case, mut r: Reply<'_>, target: &str) -> Outcome {
     r.done(case)
 }
 
+/// The coordinator links the case to the earlier one it was flagged as a possible repeat
+/// of (cl. 10): as the author rule does, it becomes a repeat of that case, goes to that
+/// case's executor (or their deputy) and quotes the answer approved there. Only the flagged
+/// case can be linked: what linking needs of it was kept when the case was opened.
+fn link_repeat(mut case: Case, mut r: Reply<'_>, number: u64) -> Outcome {
+    use State::*;
+    let ctx = r.ctx;
+    let prefix = &ctx.config.service.case_prefix;
+    if let Some(of) = &case.repeat_of {
+        return r.refuse(
+            case.clone(),
+            format!("{} is already a repeat of {of}", case.id),
+        );
+    }
+    let Some(flag) = case.possible_repeat.clone().filter(|p| p.number == number) else {
+        let flagged = match &case.possible_repeat {
+            Some(p) => format!("it was flagged as a possible repeat of {} only", p.of),
+            None => "it was not flagged as a possible repeat".to_string(),
+        };
+        return r.refuse(
+            case,
+            format!("{prefix}-{number} cannot be linked to this case: {flagged}"),
+        );
+    };
+    case.repeat_of = Some(flag.of.clone());
+    case.earlier_answer = flag.earlier_answer.clone();
+    let quoted = if flag.earlier_answer.is_some() {
+        "; earlier answer quoted"
+    } else {
+        ""
+    };
+    case.history.push(entry(
+        ctx.now,
+        HistoryEvent::Repeat,
+        r.from,
+        format!("linked as a repeat of {}{quoted}", flag.of),
+    ));
+    let date = local_date(ctx.config, ctx.now);
+    let assignee = flag
+        .executor
+        .as_deref()
+        .filter(|id| ctx.config.executor(id).is_some())
+        .map(|id| routing::resolve(ctx.config, ctx.absences, id, date))
+        .filter(|a| a.executor().is_some());
+    let previous = case.executor.clone();
+    match assignee {
+        Some(assignee) => {
+            if matches!(case.state, DraftSubmitted | Rework | Unassigned) {
+                case.state = Assigned;
+                case.draft = None;
+            }
+            let how = format!("repeat of {}", flag.of);
+            super::assign_to(&mut case, &assignee, r.from, &how, ctx, &mut r.notices);
+            if let Some(prev) = previous.filter(|p| Some(p.as_str()) != case.executor.as_deref())
+                && let Some(email) = ctx.executor_email(&prev)
+            {
+                r.notices.push(Notice {
+                    to: vec![email],
+                    kind: NoticeKind::Withdrawn {
+                        reason: format!(
+                            "linked as a repeat of {}, reassigned to {}",
+                            flag.of,
+                            case.executor.as_deref().unwrap_or("-")
+                        ),
+                    },
+                });
+            }
+        }
+        // The earlier case had nobody (or its executor is gone, or away without a deputy):
+        // linked, and the case stays where it is.
+        None => {
+            if let Some(email) = r.executor_email(&case) {
+                r.notices.push(Notice {
+                    to: vec![email],
+                    kind: NoticeKind::NewCase { absent: None },
+                });
+            }
+        }
+    }
+    r.confirm("repeat");
+    r.done(case)
+}
+
 /// The coordinator excludes the case (cl. 12).
 fn exclude(mut case: Case, mut r: Reply<'_>) -> Outcome {
     let now = r.now();
@@ -507,5 +598,6 @@ fn action_verb(action: &Action) -> String {
         Action::Exclude => "exclude the case".into(),
         Action::Close => "close the case".into(),
         Action::Published => "confirm publication".into(),
+        Action::LinkRepeat(_) => "link the case as a repeat".into(),
     }
 }
