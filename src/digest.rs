@@ -7,7 +7,7 @@ pub use otklik_core::digest::*;
 use crate::auth::Secret;
 use crate::compose::ComposeError;
 use crate::config::Config;
-use crate::store::{Commit, Store, StoreError};
+use crate::store::{Commit, MetaKey, Store, StoreError};
 use crate::workflow::Case;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,7 @@ pub fn run_once(
     now: DateTime<Utc>,
 ) -> Result<usize, DigestError> {
     let last = store
-        .meta_get(LAST_DIGEST_KEY)?
+        .meta_get(&MetaKey::LastDigest)?
         .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok());
     let Some(date) = due(config, last, now) else {
         return Ok(0);
@@ -47,10 +47,7 @@ pub fn run_once(
     // The mails and the date in one transaction: a crash sends the digest once, not twice.
     store.commit(Commit {
         outbox,
-        meta: vec![(
-            LAST_DIGEST_KEY.to_string(),
-            date.format("%Y-%m-%d").to_string(),
-        )],
+        meta: vec![(MetaKey::LastDigest, date.format("%Y-%m-%d").to_string())],
         ..Commit::default()
     })?;
     store.flush_blocking()?;
@@ -66,7 +63,7 @@ pub fn monthly_once(
     secret: &Secret,
     now: DateTime<Utc>,
 ) -> Result<usize, DigestError> {
-    let last = store.meta_get(crate::monthly::LAST_MONTHLY_KEY)?;
+    let last = store.meta_get(&MetaKey::LastMonthly)?;
     let Some((from, to, key)) = crate::monthly::due(config, last.as_deref(), now) else {
         return Ok(0);
     };
@@ -89,7 +86,7 @@ pub fn monthly_once(
     )?;
     store.commit(Commit {
         outbox: vec![mail],
-        meta: vec![(crate::monthly::LAST_MONTHLY_KEY.to_string(), key.clone())],
+        meta: vec![(MetaKey::LastMonthly, key.clone())],
         ..Commit::default()
     })?;
     store.flush_blocking()?;

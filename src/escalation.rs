@@ -10,7 +10,7 @@ use crate::auth::Secret;
 use crate::config::Config;
 use crate::handler::HandleError;
 use crate::handler::outcome::commit_outcome_or_record;
-use crate::store::{Commit, Store, StoreError};
+use crate::store::{Commit, MetaKey, Store, StoreError};
 use crate::workflow::{self, Case, Ctx, Due, Event};
 
 /// Fires every step due at `now`; returns how many fired.
@@ -102,13 +102,11 @@ pub fn fingerprint(config: &Config) -> String {
         .collect()
 }
 
-const FINGERPRINT_KEY: &str = "due_fingerprint";
-
 /// Rebuilds the due index of every open case when the config it was built from changed
 /// (on start and on reload). Cheap when nothing changed.
 pub fn reschedule_if_changed(store: &Store, config: &Config) -> Result<usize, StoreError> {
     let fp = fingerprint(config);
-    if store.meta_get(FINGERPRINT_KEY)?.as_deref() == Some(fp.as_str()) {
+    if store.meta_get(&MetaKey::DueFingerprint)?.as_deref() == Some(fp.as_str()) {
         return Ok(0);
     }
     let mut n = 0;
@@ -123,7 +121,7 @@ pub fn reschedule_if_changed(store: &Store, config: &Config) -> Result<usize, St
             n += 1;
         }
     }
-    store.meta_set(FINGERPRINT_KEY, &fp)?;
+    store.meta_set(&MetaKey::DueFingerprint, &fp)?;
     store.flush_blocking()?;
     Ok(n)
 }

@@ -77,7 +77,7 @@ impl Live {
             oldest_queued: store.outbox_oldest()?,
             dead_letters: store.dead_letter_seqs()?.len(),
             last_digest: store
-                .meta_get(crate::digest::LAST_DIGEST_KEY)?
+                .meta_get(&crate::store::MetaKey::LastDigest)?
                 .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
         })
     }

@@ -15,7 +15,8 @@ use otklik::inbound::{Attachment, Inbound, sha256_hex};
 use otklik::intake::Notification;
 use otklik::outbox::MailState;
 use otklik::store::{
-    Commit, Disposition, InboundRecord, OutMail, Queued, Resend, Store, StoreError, inbound_key,
+    Commit, Disposition, InboundRecord, MetaKey, OutMail, Queued, Resend, Store, StoreError,
+    inbound_key,
 };
 use otklik::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
 
@@ -661,24 +662,24 @@ fn confirmations_past_their_week_are_swept_with_the_message_they_keep() {
     store
         .commit(Commit {
             meta: vec![
-                ("confirm:00000000000000000001".into(), record(t(1, 8))),
-                ("confirm:00000000000000000002".into(), record(t(20, 8))),
-                ("confirm:00000000000000000003".into(), "not json".into()),
-                ("confirm-asked:a@b.ru".into(), "[]".into()),
+                (MetaKey::Confirm(1), record(t(1, 8))),
+                (MetaKey::Confirm(2), record(t(20, 8))),
+                (MetaKey::Confirm(3), "not json".into()),
+                (MetaKey::ConfirmAsked("a@b.ru".into()), "[]".into()),
             ],
             ..Commit::default()
         })
         .unwrap();
     assert_eq!(store.sweep_confirmations(t(1, 8)).unwrap(), 0);
     assert_eq!(store.sweep_confirmations(t(10, 0)).unwrap(), 1);
-    let got = |k: &str| store.meta_get(k).unwrap();
-    assert!(got("confirm:00000000000000000001").is_none());
-    assert!(got("confirm:00000000000000000002").is_some());
+    let got = |k: MetaKey| store.meta_get(&k).unwrap();
+    assert!(got(MetaKey::Confirm(1)).is_none());
+    assert!(got(MetaKey::Confirm(2)).is_some());
+    assert!(got(MetaKey::Confirm(3)).is_some(), "unreadable: kept");
     assert!(
-        got("confirm:00000000000000000003").is_some(),
-        "unreadable: kept"
+        got(MetaKey::ConfirmAsked("a@b.ru".into())).is_some(),
+        "not a confirmation"
     );
-    assert!(got("confirm-asked:a@b.ru").is_some(), "not a confirmation");
 }
 
 #[test]
@@ -713,7 +714,7 @@ fn the_sweep_deletes_old_bookkeeping_and_never_a_case() {
         .unwrap();
     store.outbox_sent(101, t(1, 9)).unwrap();
     store.outbox_sent(102, t(20, 9)).unwrap();
-    let mark = |seq: u64| store.meta_get(&format!("sent:{seq:020}")).unwrap();
+    let mark = |seq: u64| store.meta_get(&MetaKey::Sent(seq)).unwrap();
     assert!(mark(101).is_some() && mark(102).is_some());
 
     // Nothing is that old yet.

@@ -16,7 +16,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use otklik::auth::Secret;
 use otklik::config::Config;
 use otklik::handler::Handler;
-use otklik::store::{FORMAT_VERSION, Store, StoreError};
+use otklik::store::{FORMAT_VERSION, MetaKey, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use offline::DOMAIN;
@@ -127,9 +127,7 @@ fn inventory(store: &Store, ledger_keys: &[String]) -> Expected {
         dead,
         ledger,
         attachments: attachments.into_iter().collect(),
-        last_digest: store
-            .meta_get(otklik::digest::LAST_DIGEST_KEY)
-            .expect("meta reads"),
+        last_digest: store.meta_get(&MetaKey::LastDigest).expect("meta reads"),
     }
 }
 
@@ -212,22 +210,22 @@ fn a_store_without_a_version_is_format_1_and_a_newer_one_is_refused() {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.format_version().unwrap(), FORMAT_VERSION);
         assert_eq!(
-            store.meta_get("format_version").unwrap().as_deref(),
+            store.meta_get(&MetaKey::FormatVersion).unwrap().as_deref(),
             Some(FORMAT_VERSION.to_string().as_str())
         );
         // As stores written before the key existed.
-        store.meta_remove("format_version").unwrap();
+        store.meta_remove(&MetaKey::FormatVersion).unwrap();
         store.flush_blocking().unwrap();
     }
     {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(
-            store.meta_get("format_version").unwrap().as_deref(),
+            store.meta_get(&MetaKey::FormatVersion).unwrap().as_deref(),
             Some("1"),
             "opening an unversioned store writes the key"
         );
         store
-            .meta_set("format_version", &(FORMAT_VERSION + 1).to_string())
+            .meta_set(&MetaKey::FormatVersion, &(FORMAT_VERSION + 1).to_string())
             .unwrap();
         store.flush_blocking().unwrap();
     }
@@ -478,9 +476,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
             None,
         )
         .unwrap();
-    store
-        .meta_set(otklik::digest::LAST_DIGEST_KEY, "2026-11-30")
-        .unwrap();
+    store.meta_set(&MetaKey::LastDigest, "2026-11-30").unwrap();
     store.flush_blocking().unwrap();
 
     let want = inventory(&store, &ledger_keys);

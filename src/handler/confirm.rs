@@ -10,7 +10,7 @@ use crate::compose;
 use crate::config::Config;
 use crate::decide::Decision;
 use crate::sender::Pending;
-use crate::store::{Commit, Disposition, Store, StoreError};
+use crate::store::{Commit, Disposition, MetaKey, Store, StoreError};
 
 /// The biggest message kept while its confirmation is waiting.
 pub(super) const MAX_PENDING_BYTES: usize = 4 << 20;
@@ -18,22 +18,12 @@ pub(super) const MAX_PENDING_BYTES: usize = 4 << 20;
 /// How many times of confirmations asked of one person are kept.
 const MAX_ASKED_KEPT: usize = 8;
 
-/// The meta key of the times confirmations were asked of a person.
-fn asked_key(address: &str) -> String {
-    format!("confirm-asked:{address}")
-}
-
 /// The times confirmations were asked of a person, oldest first.
 pub(super) fn asked_of(store: &Store, address: &str) -> Result<Vec<DateTime<Utc>>, StoreError> {
     Ok(store
-        .meta_get(&asked_key(address))?
+        .meta_get(&MetaKey::ConfirmAsked(address.to_string()))?
         .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default())
-}
-
-/// The meta key of a waiting confirmation.
-pub(super) fn pending_key(nonce: u64) -> String {
-    format!("confirm:{nonce:020}")
 }
 
 /// A waiting confirmation as the store keeps it: the core's record, when the message
@@ -58,10 +48,10 @@ impl StoredPending {
     }
 
     /// The record once confirmed: marked done, the message no longer kept.
-    pub(super) fn used(mut self) -> (String, String) {
+    pub(super) fn used(mut self) -> (MetaKey, String) {
         self.pending.done = true;
         self.raw_hex.clear();
-        let key = pending_key(self.pending.nonce);
+        let key = MetaKey::Confirm(self.pending.nonce);
         (key, serde_json::to_string(&self).unwrap_or_default())
     }
 }
@@ -71,7 +61,7 @@ impl Handler {
     pub(super) fn pending(&self, nonce: u64) -> Result<Option<StoredPending>, StoreError> {
         Ok(self
             .store
-            .meta_get(&pending_key(nonce))?
+            .meta_get(&MetaKey::Confirm(nonce))?
             .and_then(|v| serde_json::from_str(&v).ok()))
     }
 
@@ -125,11 +115,11 @@ impl Handler {
         let keep = asked.len().saturating_sub(MAX_ASKED_KEPT);
         asked.drain(..keep);
         commit.meta.push((
-            asked_key(&to),
+            MetaKey::ConfirmAsked(to.clone()),
             serde_json::to_string(&asked).map_err(|e| BuildError::Mail(e.to_string()))?,
         ));
         commit.meta.push((
-            pending_key(nonce),
+            MetaKey::Confirm(nonce),
             serde_json::to_string(&stored).map_err(|e| BuildError::Mail(e.to_string()))?,
         ));
         // The ledger keeps the core's words (as `otklik route` prints them); the

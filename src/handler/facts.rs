@@ -6,12 +6,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::Handler;
-use super::confirm::{StoredPending, asked_of, confirmed, pending_key};
+use super::confirm::{StoredPending, asked_of, confirmed};
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::decide::{self, Context, Decision, Facts, Questions};
 use crate::inbound::Inbound;
-use crate::store::{Disposition, Store, StoreError};
+use crate::store::{Disposition, MetaKey, Store, StoreError};
 
 impl Handler {
     /// The core's decision on one parsed message: the facts it asks for, then `decide`.
@@ -66,7 +66,7 @@ impl Handler {
         mail: &Inbound,
         arrival: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<(Decision, Option<(String, String)>), StoreError> {
+    ) -> Result<(Decision, Option<(MetaKey, String)>), StoreError> {
         let decision = self.decide(config, mail, arrival, now, false)?;
         let Decision::Confirmed { nonce, note } = decision else {
             return Ok((decision, None));
@@ -129,7 +129,7 @@ pub fn facts(store: &Store, archive: Option<&Archive>, q: &Questions) -> Result<
         pending: {
             let mut found = Vec::new();
             for n in q.confirmations.iter().take(8) {
-                if let Some(v) = store.meta_get(&pending_key(*n))?
+                if let Some(v) = store.meta_get(&MetaKey::Confirm(*n))?
                     && let Ok(s) = serde_json::from_str::<StoredPending>(&v)
                 {
                     found.push(s.pending);
