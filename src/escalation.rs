@@ -6,12 +6,13 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Secret;
-use crate::compose::{self, MailError};
-use crate::config::Config;
+use otklik_core::auth::Secret;
+use otklik_core::compose::{self, MailError};
+use otklik_core::config::Config;
+use otklik_core::workflow::{self, Case, Ctx, Due, Event, HistoryEntry};
+
 use crate::handler::HandleError;
 use crate::store::{Commit, Store, StoreError};
-use crate::workflow::{self, Case, Ctx, Due, Event, HistoryEntry};
 
 /// Fires every step due at `now`; returns how many fired.
 ///
@@ -88,7 +89,7 @@ fn fire(
                 tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
                 case.history.push(HistoryEntry {
                     at: ctx.now,
-                    event: crate::workflow::HistoryEvent::MailFailed,
+                    event: otklik_core::workflow::HistoryEvent::MailFailed,
                     by: "otklik".into(),
                     detail: format!("step {}: {e}", d.step + 1),
                 });

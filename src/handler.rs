@@ -7,17 +7,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::auth::Secret;
+use otklik_core::compose::{self, MailError};
+use otklik_core::config::Config;
+use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
+use otklik_core::inbound::Inbound;
+use otklik_core::sender::Pending;
+use otklik_core::workflow;
+
 use crate::archive::Archive;
-use crate::auth::Secret;
-use crate::compose::{self, MailError};
-use crate::config::Config;
-use crate::decide::{self, Context, Decision, Facts, Questions};
-use crate::inbound::Inbound;
-use crate::sender::Pending;
-use crate::store::{
-    Commit, Disposition, InProgress, InboundRecord, Store, StoreError, inbound_key,
-};
-use crate::workflow;
+use crate::store::{Commit, InProgress, InboundRecord, Store, StoreError, inbound_key};
 
 /// Why a message could not be handled. Only the store can fail a message: anything else
 /// that goes wrong with one message (a mail that cannot be built, a parser bug) rejects
@@ -49,8 +48,8 @@ impl From<MailError<StoreError>> for BuildError {
     }
 }
 
-impl From<crate::monthly::MonthlyError> for BuildError {
-    fn from(e: crate::monthly::MonthlyError) -> BuildError {
+impl From<otklik_core::monthly::MonthlyError> for BuildError {
+    fn from(e: otklik_core::monthly::MonthlyError) -> BuildError {
         BuildError::Mail(e.to_string())
     }
 }
@@ -92,12 +91,12 @@ pub struct Handler {
 
 /// The model trained on top of one config's starter model.
 struct Learned {
-    starter: Arc<crate::routing::Model>,
-    model: crate::routing::Model,
+    starter: Arc<otklik_core::routing::Model>,
+    model: otklik_core::routing::Model,
 }
 
 impl Learned {
-    fn model_ref(&self) -> &crate::routing::Model {
+    fn model_ref(&self) -> &otklik_core::routing::Model {
         &self.model
     }
 }
@@ -136,7 +135,7 @@ impl Handler {
     ) -> Result<usize, StoreError> {
         let taught = self.store.training()?;
         let starter = config.routing.starter.clone();
-        let model = crate::routing::signals::trained(&starter, &taught);
+        let model = otklik_core::routing::signals::trained(&starter, &taught);
         tracing::info!(
             stored = taught.len(),
             examples = model.examples(),
@@ -151,7 +150,7 @@ impl Handler {
         &self,
         config: &Config,
         slot: &'a mut Option<Learned>,
-    ) -> Result<&'a crate::routing::Model, StoreError> {
+    ) -> Result<&'a otklik_core::routing::Model, StoreError> {
         let fresh = slot
             .as_ref()
             .is_some_and(|l| Arc::ptr_eq(&l.starter, &config.routing.starter));
@@ -167,7 +166,7 @@ impl Handler {
     }
 
     /// A copy of the model the service routes with now (for tests and the control socket).
-    pub fn model(&self, config: &Config) -> Result<crate::routing::Model, StoreError> {
+    pub fn model(&self, config: &Config) -> Result<otklik_core::routing::Model, StoreError> {
         let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self.current_model(config, &mut slot)?.clone())
     }
@@ -349,7 +348,7 @@ impl Handler {
                     let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(l) = slot.as_mut() {
                         for t in &taught {
-                            crate::routing::signals::apply(&mut l.model, t);
+                            otklik_core::routing::signals::apply(&mut l.model, t);
                         }
                     }
                     tracing::info!(
@@ -398,7 +397,7 @@ impl Handler {
         &self,
         config: &Config,
         commit: &mut Commit,
-        content: &crate::templates::Rendered,
+        content: &otklik_core::templates::Rendered,
         now: DateTime<Utc>,
         about: &str,
     ) -> Result<(), StoreError> {
@@ -433,7 +432,7 @@ impl Handler {
         let (mut commit, handled) = Self::rejection(key, reason.clone(), now);
         commit.clears_mark = true;
         let (from, subject) = (raw_field(raw, "From"), raw_field(raw, "Subject"));
-        let content = crate::templates::render_set_aside(config, &from, &subject, &reason);
+        let content = otklik_core::templates::render_set_aside(config, &from, &subject, &reason);
         self.tell_coordinator(config, &mut commit, &content, now, "a message set aside")?;
         self.store.commit(commit)?;
         self.store.flush_blocking()?;
@@ -526,8 +525,13 @@ impl Handler {
         }
         let limit = config.imap.max_message_size;
         let subject = parsed.as_ref().map(|m| m.subject.as_str()).unwrap_or("");
-        let content =
-            crate::templates::render_oversized(config, sender.unwrap_or("-"), subject, size, limit);
+        let content = otklik_core::templates::render_oversized(
+            config,
+            sender.unwrap_or("-"),
+            subject,
+            size,
+            limit,
+        );
         let note = format!("too large: {size} bytes, the limit is {limit}");
         let (mut commit, handled) = Self::rejection(key, note, now);
         self.tell_coordinator(config, &mut commit, &content, now, "a too large message")?;
@@ -570,9 +574,9 @@ impl Handler {
             },
             Decision::Confirm { to, what, note } => {
                 let nonce = self.store.generate_id()?;
-                let digest = crate::inbound::sha256_hex(raw);
+                let digest = otklik_core::inbound::sha256_hex(raw);
                 let code = self.secret.confirm_code(nonce, &to, &digest);
-                let rendered = crate::templates::render_confirmation(
+                let rendered = otklik_core::templates::render_confirmation(
                     config,
                     &what,
                     nonce,
@@ -671,7 +675,7 @@ impl Handler {
                 note,
             } => {
                 let nonce = self.store.generate_id()?;
-                commit.outbox.push(crate::monthly::mail(
+                commit.outbox.push(otklik_core::monthly::mail(
                     config,
                     &self.secret,
                     &rows,
@@ -715,8 +719,12 @@ impl Handler {
                 } else {
                     self.store.case_record(outcome.case.number)?
                 };
-                commit.training =
-                    crate::routing::signals::learned(config, old.as_ref(), &outcome.case, now);
+                commit.training = otklik_core::routing::signals::learned(
+                    config,
+                    old.as_ref(),
+                    &outcome.case,
+                    now,
+                );
                 let dues = workflow::schedule(&outcome.case, config);
                 let id = outcome.case.id.clone();
                 commit.cases.push((outcome.case, dues));

@@ -1,12 +1,12 @@
 //! What the running service knows about itself for `otklik status`: the facts it records
 //! as they happen (its start, the IMAP state and the last contact) and those it reads from
-//! the store when asked. The verdict is the core's ([`evaluate`]).
+//! the store when asked. The verdict is the core's (`otklik_core::status::evaluate`).
 
 use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use otklik_core::status::*;
+use otklik_core::status::{Facts, ImapFacts, earliest_deadline};
 
 use crate::mailbox::MailboxState;
 use crate::store::{Store, StoreError};
@@ -77,7 +77,7 @@ impl Live {
             oldest_queued: store.outbox_oldest()?,
             dead_letters: store.dead_letter_seqs()?.len(),
             last_digest: store
-                .meta_get(crate::digest::LAST_DIGEST_KEY)?
+                .meta_get(otklik_core::digest::LAST_DIGEST_KEY)?
                 .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
         })
     }

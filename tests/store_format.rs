@@ -13,8 +13,10 @@ use std::process::Command;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::Config;
+
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+
 use otklik::handler::Handler;
 use otklik::store::{FORMAT_VERSION, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -128,7 +130,7 @@ fn inventory(store: &Store, ledger_keys: &[String]) -> Expected {
         ledger,
         attachments: attachments.into_iter().collect(),
         last_digest: store
-            .meta_get(otklik::digest::LAST_DIGEST_KEY)
+            .meta_get(otklik_core::digest::LAST_DIGEST_KEY)
             .expect("meta reads"),
     }
 }
@@ -328,7 +330,7 @@ source_timezone = "Europe/Moscow"
     match otklik::config::load_str_env(
         &text,
         &dir.join("otklik.toml"),
-        otklik::config::SecretCheck::Require,
+        otklik_core::config::SecretCheck::Require,
         &env,
     ) {
         Ok(c) => Arc::new(c),
@@ -391,7 +393,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
     let mut ledger_keys = Vec::new();
     let mut handle = |raw: Vec<u8>| {
         let h = handler.handle(&config, &raw, None, now()).expect("handled");
-        let mail = otklik::inbound::Inbound::parse(&raw).expect("parses");
+        let mail = otklik_core::inbound::Inbound::parse(&raw).expect("parses");
         ledger_keys.push(otklik::store::inbound_key(
             mail.message_id.as_deref(),
             mail.from.as_ref().map(|a| a.email.as_str()),
@@ -456,7 +458,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
         let h = handle(reply(n, &from, body, &format!("r{i}")));
         assert_eq!(
             h.disposition,
-            otklik::store::Disposition::Processed,
+            otklik_core::decide::Disposition::Processed,
             "OTK-{n} {body}: {h:?}"
         );
     }
@@ -479,7 +481,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
         )
         .unwrap();
     store
-        .meta_set(otklik::digest::LAST_DIGEST_KEY, "2026-11-30")
+        .meta_set(otklik_core::digest::LAST_DIGEST_KEY, "2026-11-30")
         .unwrap();
     store.flush_blocking().unwrap();
 

@@ -6,12 +6,13 @@ use std::path::Path;
 use chrono::Utc;
 use serde::Serialize;
 
+use otklik_core::config::SecretCheck;
+use otklik_core::decide;
+use otklik_core::inbound::Inbound;
+use otklik_core::intake;
+
 use super::{Cli, Source, UserError, load_config, user};
-use crate::config::SecretCheck;
 use crate::control::{self, Request, Response};
-use crate::decide;
-use crate::inbound::Inbound;
-use crate::intake;
 use crate::store::Store;
 /// `otklik archive import FILE`: the file read whole first (a bad row: its line, nothing
 /// imported); then written by the running service over its socket, or into the store.

@@ -6,12 +6,13 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::templates::local_time;
+use otklik_core::workflow::Case;
+
 use super::{Cli, Source, UserError, load_config, user};
-use crate::config::{Config, SecretCheck};
 use crate::control::{Request, Response};
 use crate::outbox::Listed;
-use crate::templates::local_time;
-use crate::workflow::Case;
 
 /// `otklik cases [--all] [--json]`.
 pub(super) fn cases(

@@ -18,11 +18,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, Config, SecretCheck};
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::workflow::Case;
+
+use crate::config;
 use crate::control::{self, Request, Response};
 use crate::store::Store;
 use crate::term::{Mode, TermSafe};
-use crate::workflow::Case;
 
 #[derive(Debug, Parser)]
 #[command(

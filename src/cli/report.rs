@@ -4,10 +4,11 @@ use std::io::Write;
 
 use chrono::Utc;
 
+use otklik_core::config::SecretCheck;
+use otklik_core::report;
+use otklik_core::workflow;
+
 use super::{Cli, ReportFormat, Source, UserError, load_config, parse_date, user};
-use crate::config::SecretCheck;
-use crate::report;
-use crate::workflow;
 
 /// `otklik report --from DATE --to DATE [--format F]`.
 pub(super) fn report(

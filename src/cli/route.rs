@@ -7,16 +7,17 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use otklik_core::auth::Secret;
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::decide::{self, Decision, Disposition, Facts};
+use otklik_core::inbound::Inbound;
+use otklik_core::intake;
+use otklik_core::templates::local_time;
+use otklik_core::workflow::{self, Classification};
+
 use super::cases::DeadlinesJson;
 use super::{Cli, Source, UserError, load_config, user};
-use crate::auth::Secret;
-use crate::config::{Config, SecretCheck};
 use crate::control::{Request, Response};
-use crate::decide::{self, Decision, Disposition, Facts};
-use crate::inbound::Inbound;
-use crate::intake;
-use crate::templates::local_time;
-use crate::workflow::{self, Classification};
 
 #[derive(Debug, Default, Serialize)]
 struct RouteJson {

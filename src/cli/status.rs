@@ -6,10 +6,11 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use otklik_core::config::SecretCheck;
+use otklik_core::status::{Level, evaluate, not_running};
+
 use super::{Cli, load_config};
-use crate::config::SecretCheck;
 use crate::control::{self, Request, Response};
-use crate::status::{Level, evaluate, not_running};
 use crate::term::{Mode, TermSafe};
 
 /// How long `otklik status` waits for the service's answer: a check must say something

@@ -4,9 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use otklik_core::calendar::WorkDuration;
+use otklik_core::config::SecretCheck;
+
 use super::{Cli, Generated, UserError, generate, load_config, parse_time, user};
-use crate::calendar::WorkDuration;
-use crate::config::SecretCheck;
 use crate::store::Store;
 
 /// `otklik generate WHAT [DIR]`: to stdout, or every man page into DIR.

@@ -1,16 +1,18 @@
 //! One event's writes ([`Commit`]), applied in one sled transaction: the case records
 //! and their indexes, the inbound ledger, the outbox, the due index, absences and meta.
 
+use otklik_core::compose::OutMail;
+use otklik_core::inbound::sha256_hex;
+use otklik_core::workflow::{Case, Due};
+
 use super::blobs::{RecordedRefs, SHARED_MIN, attachments, attachments_mut, encode_body};
 use super::cases::{author_topic_key, norm};
 use super::due::{DueRecord, due_key};
 use super::ledger::InboundRecord;
-use super::outbox::{OutMail, Queued};
+use super::outbox::Queued;
 use super::progress::IN_PROGRESS;
 use super::training::training_row;
 use super::{NEXT_CASE, OPEN_CASES, Store, StoreError, dec, enc, transaction_result, u64_from};
-use crate::inbound::sha256_hex;
-use crate::workflow::{Case, Due};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use sled::Transactional;
@@ -35,7 +37,7 @@ pub struct Commit {
     /// Due entries the timer has dealt with: removed unless a case's new schedule has them.
     pub forget_due: Vec<Due>,
     /// Training examples of the routing model the cases of this commit confirmed.
-    pub training: Vec<crate::routing::signals::Taught>,
+    pub training: Vec<otklik_core::routing::signals::Taught>,
     /// The message in hand is dealt with: its "in progress" mark ([`InProgress`]) goes in
     /// the same transaction as its outcome.
     pub clears_mark: bool,
@@ -44,7 +46,7 @@ pub struct Commit {
 /// Only the state of a stored case (to keep the open-case count without decoding it all).
 #[derive(Deserialize)]
 pub(super) struct StateOnly {
-    pub(super) state: crate::workflow::State,
+    pub(super) state: otklik_core::workflow::State,
 }
 
 pub(super) fn put_if_absent(

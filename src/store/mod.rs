@@ -28,8 +28,8 @@ mod training;
 
 pub use cases::norm;
 pub use commit::Commit;
-pub use ledger::{Disposition, InboundRecord, inbound_key};
-pub use outbox::{OutMail, Queued, Resend};
+pub use ledger::{InboundRecord, inbound_key};
+pub use outbox::{Queued, Resend};
 pub use progress::InProgress;
 
 #[derive(Debug, thiserror::Error)]
