@@ -9,8 +9,11 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 
-use crate::auth::Secret;
-use crate::config::{self, Config, SecretCheck};
+use otklik_core::auth::Secret;
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::decide::Disposition;
+
+use crate::config;
 use crate::escalation;
 use crate::handler::{Handler, Origin};
 use crate::mailbox::{
@@ -19,7 +22,7 @@ use crate::mailbox::{
 use crate::notify::{self, notify};
 use crate::outbox;
 use crate::smtp::Smtp;
-use crate::store::{Disposition, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::tls::TlsOptions;
 
 /// Errors that stop the service from starting: the admin must act (exit status 1).
@@ -573,7 +576,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
     Ok(())
 }
 
-fn reload_config(path: &Path) -> Result<Config, config::ConfigError> {
+fn reload_config(path: &Path) -> Result<Config, otklik_core::config::ConfigError> {
     config::load(path, SecretCheck::Require)
 }
 
@@ -665,7 +668,7 @@ async fn sweeper(
             };
             // Confirmations can be answered for a week: then they, and the messages they
             // keep, go.
-            let week = chrono::Duration::days(crate::sender::CONFIRM_VALID_DAYS + 1);
+            let week = chrono::Duration::days(otklik_core::sender::CONFIRM_VALID_DAYS + 1);
             let n = store2.sweep(before)?
                 + Utc::now()
                     .checked_sub_signed(week)

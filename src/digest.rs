@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use otklik_core::digest::*;
+use otklik_core::auth::Secret;
+use otklik_core::compose::ComposeError;
+use otklik_core::config::Config;
+use otklik_core::digest::{build, due, mail, recipients};
+use otklik_core::workflow::Case;
 
-use crate::auth::Secret;
-use crate::compose::ComposeError;
-use crate::config::Config;
 use crate::store::{Commit, MetaKey, Store, StoreError};
-use crate::workflow::Case;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
@@ -17,7 +17,7 @@ pub enum DigestError {
     #[error(transparent)]
     Compose(#[from] ComposeError),
     #[error(transparent)]
-    Monthly(#[from] crate::monthly::MonthlyError),
+    Monthly(#[from] otklik_core::monthly::MonthlyError),
 }
 
 /// Sends the day's digest if it is due: commits one mail per recipient to the outbox and
@@ -64,16 +64,16 @@ pub fn monthly_once(
     now: DateTime<Utc>,
 ) -> Result<usize, DigestError> {
     let last = store.meta_get(&MetaKey::LastMonthly)?;
-    let Some((from, to, key)) = crate::monthly::due(config, last.as_deref(), now) else {
+    let Some((from, to, key)) = otklik_core::monthly::due(config, last.as_deref(), now) else {
         return Ok(0);
     };
     let Some(supervisor) = &config.people.supervisor else {
         return Ok(0);
     };
     let cases = store.cases().collect::<Result<Vec<Case>, _>>()?;
-    let rows = crate::report::build_at(config, &cases, from, to, Some(now));
+    let rows = otklik_core::report::build_at(config, &cases, from, to, Some(now));
     let routing = otklik_core::routing::report::FirstChoice::of(config, &cases, from, to);
-    let mail = crate::monthly::mail(
+    let mail = otklik_core::monthly::mail(
         config,
         secret,
         &rows,

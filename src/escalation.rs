@@ -6,12 +6,13 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Secret;
-use crate::config::Config;
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+use otklik_core::workflow::{self, Case, Ctx, Due, Event};
+
 use crate::handler::HandleError;
 use crate::handler::outcome::commit_outcome_or_record;
 use crate::store::{Commit, MetaKey, Store, StoreError};
-use crate::workflow::{self, Case, Ctx, Due, Event};
 
 /// Fires every step due at `now`; returns how many fired.
 ///

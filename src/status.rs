@@ -1,12 +1,12 @@
 //! What the running service knows about itself for `otklik status`: the facts it records
 //! as they happen (its start, the IMAP state and the last contact) and those it reads from
-//! the store when asked. The verdict is the core's ([`evaluate`]).
+//! the store when asked. The verdict is the core's (`otklik_core::status::evaluate`).
 
 use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use otklik_core::status::*;
+use otklik_core::status::{Facts, ImapFacts, earliest_deadline};
 
 use crate::mailbox::MailboxState;
 use crate::store::{Store, StoreError};

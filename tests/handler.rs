@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::Config;
+
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+use otklik_core::decide::Disposition;
+
 use otklik::handler::{Handled, Handler};
-use otklik::store::{Disposition, Store};
+use otklik::store::Store;
 
 use otklik_testkit::offline;
 

@@ -9,7 +9,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use otklik::config::{ImapConfig, Password, TlsMode};
+use otklik_core::config::{ImapConfig, Password, TlsMode};
+
 use otklik::mailbox::{
     Disposition, Fetched, Handler, MOVED_KEYWORD, MailboxError, MailboxState, NotCommitted,
     OVERSIZED_HEADER_MAX, Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
@@ -42,7 +43,7 @@ fn imap_config(stack: &MailStack, user: &str, tls: TlsMode) -> ImapConfig {
         processed_mailbox: "otklik/processed".to_string(),
         rejected_mailbox: "otklik/rejected".to_string(),
         poll_seconds: 60,
-        max_message_size: otklik::config::DEFAULT_MAX_MESSAGE_SIZE,
+        max_message_size: otklik_core::config::DEFAULT_MAX_MESSAGE_SIZE,
         ca_file: None,
     }
 }

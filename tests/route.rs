@@ -6,10 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::Utc;
-use otklik::config::{self, SecretCheck};
+
+use otklik_core::config::SecretCheck;
+use otklik_core::decide::Disposition;
+
+use otklik::config;
 use otklik::daemon;
 use otklik::handler::Handler;
-use otklik::store::{Disposition, Store};
+use otklik::store::Store;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -7,18 +7,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::Config;
+
+use otklik_core::auth::Secret;
+use otklik_core::compose::OutMail;
+use otklik_core::config::Config;
+use otklik_core::decide::Disposition;
+use otklik_core::inbound::{Attachment, Inbound, sha256_hex};
+use otklik_core::intake::Notification;
+use otklik_core::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
+
 use otklik::control::{self, Request, Response};
 use otklik::handler::Handler;
-use otklik::inbound::{Attachment, Inbound, sha256_hex};
-use otklik::intake::Notification;
 use otklik::outbox::MailState;
 use otklik::store::{
-    Commit, Disposition, InboundRecord, MetaKey, OutMail, Queued, Resend, Store, StoreError,
-    inbound_key,
+    Commit, InboundRecord, MetaKey, Queued, Resend, Store, StoreError, inbound_key,
 };
-use otklik::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
 
 fn case(number: u64, state: State) -> Case {
     Case {
@@ -198,8 +201,8 @@ fn the_ledger_remembers_each_message_once() {
 
 #[test]
 fn forgotten_due_entries_go_unless_the_new_schedule_has_them() {
-    use otklik::config::DeadlineKind;
-    use otklik::workflow::Due;
+    use otklik_core::config::DeadlineKind;
+    use otklik_core::workflow::Due;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let t = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();

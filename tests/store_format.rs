@@ -13,8 +13,10 @@ use std::process::Command;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::Config;
+
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+
 use otklik::handler::Handler;
 use otklik::store::{FORMAT_VERSION, MetaKey, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -326,7 +328,7 @@ source_timezone = "Europe/Moscow"
     match otklik::config::load_str_env(
         &text,
         &dir.join("otklik.toml"),
-        otklik::config::SecretCheck::Require,
+        otklik_core::config::SecretCheck::Require,
         &env,
     ) {
         Ok(c) => Arc::new(c),
@@ -389,7 +391,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
     let mut ledger_keys = Vec::new();
     let mut handle = |raw: Vec<u8>| {
         let h = handler.handle(&config, &raw, None, now()).expect("handled");
-        let mail = otklik::inbound::Inbound::parse(&raw).expect("parses");
+        let mail = otklik_core::inbound::Inbound::parse(&raw).expect("parses");
         ledger_keys.push(otklik::store::inbound_key(
             mail.message_id.as_deref(),
             mail.from.as_ref().map(|a| a.email.as_str()),
@@ -454,7 +456,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
         let h = handle(reply(n, &from, body, &format!("r{i}")));
         assert_eq!(
             h.disposition,
-            otklik::store::Disposition::Processed,
+            otklik_core::decide::Disposition::Processed,
             "OTK-{n} {body}: {h:?}"
         );
     }

@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::compose;
+use otklik_core::config::Config;
+use otklik_core::inbound::Inbound;
+use otklik_core::workflow;
+
 use super::{HandleError, Handled, Handler};
-use crate::compose;
-use crate::config::Config;
-use crate::inbound::Inbound;
 use crate::store::{Commit, StoreError, inbound_key};
-use crate::workflow;
 
 impl Handler {
     /// Queues `content` to the coordinator in `commit` (a notice about a message, no case);
@@ -18,7 +19,7 @@ impl Handler {
         &self,
         config: &Config,
         commit: &mut Commit,
-        content: &crate::templates::Rendered,
+        content: &otklik_core::templates::Rendered,
         now: DateTime<Utc>,
         about: &str,
     ) -> Result<(), StoreError> {
@@ -53,7 +54,7 @@ impl Handler {
         let (mut commit, handled) = Self::rejection(key, reason.clone(), now);
         commit.clears_mark = true;
         let (from, subject) = (raw_field(raw, "From"), raw_field(raw, "Subject"));
-        let content = crate::templates::render_set_aside(config, &from, &subject, &reason);
+        let content = otklik_core::templates::render_set_aside(config, &from, &subject, &reason);
         self.tell_coordinator(config, &mut commit, &content, now, "a message set aside")?;
         self.store.commit(commit)?;
         self.store.flush_blocking()?;
@@ -89,8 +90,13 @@ impl Handler {
         }
         let limit = config.imap.max_message_size;
         let subject = parsed.as_ref().map(|m| m.subject.as_str()).unwrap_or("");
-        let content =
-            crate::templates::render_oversized(config, sender.unwrap_or("-"), subject, size, limit);
+        let content = otklik_core::templates::render_oversized(
+            config,
+            sender.unwrap_or("-"),
+            subject,
+            size,
+            limit,
+        );
         let note = format!("too large: {size} bytes, the limit is {limit}");
         let (mut commit, handled) = Self::rejection(key, note, now);
         self.tell_coordinator(config, &mut commit, &content, now, "a too large message")?;

@@ -3,15 +3,16 @@
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::compose;
+use otklik_core::config::Config;
+use otklik_core::decide::{Decision, Disposition};
+use otklik_core::templates::Rendered;
+use otklik_core::workflow::Outcome;
+
 use super::confirm::MAX_PENDING_BYTES;
 use super::outcome::{OutcomeError, commit_outcome};
 use super::{Handled, Handler, InHand, ledger_record};
-use crate::compose;
-use crate::config::Config;
-use crate::decide::Decision;
-use crate::store::{Commit, Disposition, StoreError};
-use crate::templates::Rendered;
-use crate::workflow::Outcome;
+use crate::store::{Commit, StoreError};
 
 /// Building the commit of a decision failed: a store error stays one, anything else (a
 /// mail that cannot be built) rejects the message.
@@ -41,8 +42,8 @@ impl From<compose::ComposeError> for BuildError {
     }
 }
 
-impl From<crate::monthly::MonthlyError> for BuildError {
-    fn from(e: crate::monthly::MonthlyError) -> BuildError {
+impl From<otklik_core::monthly::MonthlyError> for BuildError {
+    fn from(e: otklik_core::monthly::MonthlyError) -> BuildError {
         BuildError::Mail(e.to_string())
     }
 }
@@ -97,7 +98,7 @@ impl Handler {
                 note,
             } => {
                 let nonce = self.store.generate_id()?;
-                let mail = crate::monthly::mail(
+                let mail = otklik_core::monthly::mail(
                     config,
                     &self.secret,
                     &rows,
@@ -146,7 +147,8 @@ impl Handler {
         } else {
             self.store.case_record(number)?
         };
-        let training = crate::routing::signals::learned(config, old.as_ref(), &outcome.case, now);
+        let training =
+            otklik_core::routing::signals::learned(config, old.as_ref(), &outcome.case, now);
         let mut commit = commit_outcome(&self.store, config, &self.secret, outcome, now)?;
         commit.new_case = new.then_some(number);
         commit.training = training;

@@ -4,13 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::compose;
+use otklik_core::config::Config;
+use otklik_core::decide::{Decision, Disposition};
+use otklik_core::sender::Pending;
+
 use super::build::BuildError;
 use super::{Handled, Handler, InHand};
-use crate::compose;
-use crate::config::Config;
-use crate::decide::Decision;
-use crate::sender::Pending;
-use crate::store::{Commit, Disposition, MetaKey, Store, StoreError};
+use crate::store::{Commit, MetaKey, Store, StoreError};
 
 /// The biggest message kept while its confirmation is waiting.
 pub(super) const MAX_PENDING_BYTES: usize = 4 << 20;
@@ -78,9 +79,9 @@ impl Handler {
         let (raw, now) = (msg.raw, msg.now);
         let mut commit = Commit::default();
         let nonce = self.store.generate_id()?;
-        let digest = crate::inbound::sha256_hex(raw);
+        let digest = otklik_core::inbound::sha256_hex(raw);
         let code = self.secret.confirm_code(nonce, &to, &digest);
-        let rendered = crate::templates::render_confirmation(
+        let rendered = otklik_core::templates::render_confirmation(
             config,
             &what,
             nonce,

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::config::Config;
+use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
+use otklik_core::inbound::Inbound;
+
 use super::Handler;
 use super::confirm::{StoredPending, asked_of, confirmed};
 use crate::archive::Archive;
-use crate::config::Config;
-use crate::decide::{self, Context, Decision, Facts, Questions};
-use crate::inbound::Inbound;
-use crate::store::{Disposition, MetaKey, Store, StoreError};
+use crate::store::{MetaKey, Store, StoreError};
 
 impl Handler {
     /// The core's decision on one parsed message: the facts it asks for, then `decide`.

@@ -1,5 +1,5 @@
 //! Handling of one inbound message: the shell looks up the facts the core asks for
-//! ([`facts`]), the core decides ([`crate::decide::decide`]), the decision becomes one [`Commit`]
+//! ([`facts`]), the core decides ([`otklik_core::decide::decide`]), the decision becomes one [`Commit`]
 //! ([`build`]; a case's outcome by [`outcome::commit_outcome`], as the escalation timer's
 //! does) and the store writes it in one transaction; once a batch of messages is handled
 //! the store is flushed ([`Handler::durable`]), and only then does the caller move them on
@@ -15,15 +15,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+use otklik_core::decide::{Decision, Disposition};
+use otklik_core::inbound::Inbound;
+use otklik_core::workflow;
+
 use crate::archive::Archive;
-use crate::auth::Secret;
-use crate::config::Config;
-use crate::decide::Decision;
-use crate::inbound::Inbound;
-use crate::store::{
-    Commit, Disposition, InProgress, InboundRecord, Store, StoreError, inbound_key,
-};
-use crate::workflow;
+use crate::store::{Commit, InProgress, InboundRecord, Store, StoreError, inbound_key};
 
 mod aside;
 mod build;
@@ -98,12 +97,12 @@ pub struct Handler {
 
 /// The model trained on top of one config's starter model.
 struct Learned {
-    starter: Arc<crate::routing::Model>,
-    model: crate::routing::Model,
+    starter: Arc<otklik_core::routing::Model>,
+    model: otklik_core::routing::Model,
 }
 
 impl Learned {
-    fn model_ref(&self) -> &crate::routing::Model {
+    fn model_ref(&self) -> &otklik_core::routing::Model {
         &self.model
     }
 }
@@ -142,7 +141,7 @@ impl Handler {
     ) -> Result<usize, StoreError> {
         let taught = self.store.training()?;
         let starter = config.routing.starter.clone();
-        let model = crate::routing::signals::trained(&starter, &taught);
+        let model = otklik_core::routing::signals::trained(&starter, &taught);
         tracing::info!(
             stored = taught.len(),
             examples = model.examples(),
@@ -157,7 +156,7 @@ impl Handler {
         &self,
         config: &Config,
         slot: &'a mut Option<Learned>,
-    ) -> Result<&'a crate::routing::Model, StoreError> {
+    ) -> Result<&'a otklik_core::routing::Model, StoreError> {
         let fresh = slot
             .as_ref()
             .is_some_and(|l| Arc::ptr_eq(&l.starter, &config.routing.starter));
@@ -173,7 +172,7 @@ impl Handler {
     }
 
     /// A copy of the model the service routes with now (for tests and the control socket).
-    pub fn model(&self, config: &Config) -> Result<crate::routing::Model, StoreError> {
+    pub fn model(&self, config: &Config) -> Result<otklik_core::routing::Model, StoreError> {
         let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self.current_model(config, &mut slot)?.clone())
     }
@@ -361,7 +360,7 @@ impl Handler {
                     let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(l) = slot.as_mut() {
                         for t in &taught {
-                            crate::routing::signals::apply(&mut l.model, t);
+                            otklik_core::routing::signals::apply(&mut l.model, t);
                         }
                     }
                     tracing::info!(

@@ -5,11 +5,12 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::Secret;
-use crate::compose::{self, ComposeError, OutMail};
-use crate::config::Config;
+use otklik_core::auth::Secret;
+use otklik_core::compose::{self, ComposeError, OutMail};
+use otklik_core::config::Config;
+use otklik_core::workflow::{self, Case, Ctx, Event, Outcome};
+
 use crate::store::{Commit, Store, StoreError};
-use crate::workflow::{self, Case, Ctx, Event, Outcome};
 
 /// Writing an outcome failed: the store failed, or one of its mails cannot be built.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,8 @@ use tokio::sync::watch;
 use tokio::time::{Instant, timeout};
 use tokio_rustls::rustls::ClientConfig;
 
+use otklik_core::config::ImapConfig;
+
 use super::fetch::{
     SizeProbe, fetch, fetch_header, fetch_many, fetch_size, fetch_sizes, uid_search, uid_set,
 };
@@ -20,7 +22,6 @@ use super::{
     BACKOFF_MAX, BACKOFF_MIN, BATCH, BATCH_BYTES, Disposition, FETCH_ATTEMPTS, Fetched,
     HEARTBEAT_EVERY, Handler, MOVED_KEYWORD, MailboxError, MailboxState, Oversized, STEP_TIMEOUT,
 };
-use crate::config::ImapConfig;
 use crate::tls::TlsOptions;
 
 pub(super) fn is_new_mail(resp: &UnsolicitedResponse) -> bool {

@@ -1,9 +1,10 @@
 //! Case records and their lookup indexes (source id, link, author and topic, the open set).
 
+use otklik_core::inbound::sha256_hex;
+use otklik_core::workflow::Case;
+
 use super::blobs::attachments_mut;
 use super::{MetaKey, MetaPrefix, Store, StoreError, dec, u64_from};
-use crate::inbound::sha256_hex;
-use crate::workflow::Case;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 

@@ -6,15 +6,17 @@
 //! ([`encode`]), outside the transaction, which may be retried on conflict; the
 //! transaction writes the rows ([`Store::write`]).
 
+use otklik_core::compose::OutMail;
+use otklik_core::inbound::sha256_hex;
+use otklik_core::workflow::{Case, Due};
+
 use super::blobs::{RecordedRefs, SHARED_MIN, attachments, attachments_mut, encode_body};
 use super::cases::{author_topic_key, norm};
 use super::due::{DueRecord, due_key};
 use super::ledger::InboundRecord;
-use super::outbox::{OutMail, Queued};
+use super::outbox::Queued;
 use super::training::training_row;
 use super::{MetaKey, Store, StoreError, dec, enc, transaction_result, u64_from};
-use crate::inbound::sha256_hex;
-use crate::workflow::{Case, Due};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use sled::Transactional;
@@ -39,7 +41,7 @@ pub struct Commit {
     /// Due entries the timer has dealt with: removed unless a case's new schedule has them.
     pub forget_due: Vec<Due>,
     /// Training examples of the routing model the cases of this commit confirmed.
-    pub training: Vec<crate::routing::signals::Taught>,
+    pub training: Vec<otklik_core::routing::signals::Taught>,
     /// The message in hand is dealt with: its "in progress" mark ([`InProgress`]) goes in
     /// the same transaction as its outcome.
     ///
@@ -50,7 +52,7 @@ pub struct Commit {
 /// Only the state of a stored case (to keep the open-case count without decoding it all).
 #[derive(Deserialize)]
 pub(super) struct StateOnly {
-    pub(super) state: crate::workflow::State,
+    pub(super) state: otklik_core::workflow::State,
 }
 
 pub(super) fn put_if_absent(
@@ -534,10 +536,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DeadlineKind;
-    use crate::intake::Notification;
-    use crate::workflow::{CaseDeadlines, State};
     use chrono::{DateTime, Duration, TimeZone, Utc};
+    use otklik_core::config::DeadlineKind;
+    use otklik_core::intake::Notification;
+    use otklik_core::workflow::{CaseDeadlines, State};
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap()
@@ -602,7 +604,7 @@ mod tests {
             inbound: Some((
                 "mid:a@b".into(),
                 InboundRecord {
-                    disposition: crate::store::Disposition::Processed,
+                    disposition: otklik_core::decide::Disposition::Processed,
                     case: Some(7),
                     at: t0(),
                     note: "n".into(),

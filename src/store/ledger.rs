@@ -1,13 +1,14 @@
 //! The inbound ledger: what became of each message taken in, which makes handling
 //! idempotent, and its sweep after `retention`.
 
+use otklik_core::decide::Disposition;
+
 use super::{MetaPrefix, Store, StoreError, dec};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What became of an inbound message (the ledger that makes handling idempotent).
-pub use crate::decide::Disposition;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundRecord {

@@ -29,9 +29,9 @@ mod training;
 
 pub use cases::norm;
 pub use commit::Commit;
-pub use ledger::{Disposition, InboundRecord, inbound_key};
+pub use ledger::{InboundRecord, inbound_key};
 pub use meta::{MetaKey, MetaPrefix};
-pub use outbox::{OutMail, Queued, Resend};
+pub use outbox::{Queued, Resend};
 pub use progress::InProgress;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,12 @@
 //! The outbox: mails waiting to be sent, their due index, sent marks and dead letters.
 
+use otklik_core::compose::OutMail;
+
 use super::blobs::encode_body;
 use super::{MetaKey, MetaPrefix, Store, StoreError, dec, enc, transaction_result, u64_from};
 use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
-
-pub use crate::compose::OutMail;
 
 /// A mail waiting in the outbox, by when it is due: the sender reads the queue in pages of
 /// these and loads one whole mail at a time ([`Store::outbox_mail`]).
