@@ -9,11 +9,11 @@ use serde::Serialize;
 
 use otklik_core::auth::Secret;
 use otklik_core::config::{Config, SecretCheck};
-use otklik_core::decide::{self, Decision, Disposition, Facts};
+use otklik_core::decide::{self, Decision, Facts};
 use otklik_core::inbound::Inbound;
 use otklik_core::intake;
 use otklik_core::templates::local_time;
-use otklik_core::workflow::{self, Classification};
+use otklik_core::triage::Triage;
 
 use super::cases::DeadlinesJson;
 use super::{Cli, Source, UserError, load_config, user};
@@ -41,13 +41,6 @@ struct RouteJson {
     suggestions: Vec<otklik_core::routing::Suggestion>,
 }
 
-fn disposition_word(d: Disposition) -> &'static str {
-    match d {
-        Disposition::Processed => "processed",
-        Disposition::Rejected => "rejected",
-    }
-}
-
 pub(super) fn route(
     cli: &Cli,
     file: &Path,
@@ -57,41 +50,45 @@ pub(super) fn route(
     let config = Arc::new(load_config(&cli.config, SecretCheck::Lenient)?);
     let raw = std::fs::read(file).map_err(|e| user(format!("{}: {e}", file.display())))?;
     let mail = Inbound::parse(&raw).map_err(|e| user(format!("{}: {e}", file.display())))?;
-    let mut r = RouteJson {
-        subject: mail.subject.clone(),
-        from: mail.from.as_ref().map(|a| a.email.clone()),
-        ..RouteJson::default()
-    };
     let now = Utc::now();
     let arrival = mail.date.unwrap_or(now);
     let (decision, facts) = service_decision(&config, &mail, now, arrival)?;
-    r.verdict = verdict(&mut r, &decision, &facts, &config, &mail, arrival);
-    // Who the service actually gives the case to: the rule's (or the earlier case's)
-    // executor, or their deputy while they are away, or nobody.
-    if let Decision::Case {
-        new: true, outcome, ..
-    } = &decision
-        && let Some(wanted) = r.executor.clone()
-        && outcome.case.executor.as_deref() != Some(wanted.as_str())
-    {
-        r.verdict = match &outcome.case.executor {
-            Some(deputy) => format!("{} (to {deputy}, deputy of absent {wanted})", r.verdict),
-            None => format!("{} ({wanted} is absent, no deputy: unassigned)", r.verdict),
-        };
-        r.executor = outcome.case.executor.clone();
-    }
+    let e = decision.explain(&config, &facts);
+    let tz = config.calendar.timezone();
+    let r = RouteJson {
+        subject: mail.subject.clone(),
+        from: mail.from.as_ref().map(|a| a.email.clone()),
+        verdict: e.verdict,
+        notification: e.notification,
+        duplicate_of: e.duplicate_of,
+        repeat_of: e.repeat_of,
+        excluded_by: e.excluded_by,
+        rule: e.rule,
+        executor: e.executor,
+        deadlines: e.deadlines.map(|d| DeadlinesJson {
+            draft: d.draft.map(|t| t.with_timezone(&tz).to_rfc3339()),
+            answer: d.answer.map(|t| t.with_timezone(&tz).to_rfc3339()),
+            rework: None,
+            final_: None,
+        }),
+        routed_by: e.routed_by,
+        confidence: e.confidence,
+        top_words: e.top_words,
+        suggestions: e.suggestions,
+    };
     print(&r, &config, json, out)
 }
 
-/// The service's own decision on this message at this moment: the same questions, the
-/// facts from the running daemon or its store, the same `decide`.
+/// The service's own decision on this message at this moment: the message read once, the
+/// same questions, the facts from the running daemon or its store, the same `decide`.
 fn service_decision(
     config: &Config,
     mail: &Inbound,
     now: DateTime<Utc>,
     arrival: DateTime<Utc>,
 ) -> Result<(Decision, Facts), UserError> {
-    let questions = decide::questions(mail, config, arrival);
+    let triage = Triage::new(mail, config, arrival);
+    let questions = triage.questions(config);
     let source = Source::open(config).ok();
     let facts = match source
         .as_ref()
@@ -122,126 +119,8 @@ fn service_decision(
         arrival,
         model: Some(&model),
     };
-    let decision = decide::decide(mail, &facts, &cx);
+    let decision = decide::decide_triaged(triage, &facts, &cx);
     Ok((decision, facts))
-}
-
-/// The verdict line; fills in what a new case would be (its notification, deadlines and
-/// routing) on the way.
-fn verdict(
-    r: &mut RouteJson,
-    decision: &Decision,
-    facts: &Facts,
-    config: &Config,
-    mail: &Inbound,
-    arrival: DateTime<Utc>,
-) -> String {
-    match decision {
-        Decision::Case {
-            new: true,
-            class: Some(class),
-            ..
-        } => {
-            let n = intake::parse_notification(
-                mail,
-                &config.intake.labels,
-                config.intake.source_timezone,
-                arrival,
-            )
-            .ok();
-            if let Some(n) = &n {
-                let d = workflow::initial_deadlines(config, n);
-                let tz = config.calendar.timezone();
-                r.deadlines = Some(DeadlinesJson {
-                    draft: d.draft.map(|t| t.with_timezone(&tz).to_rfc3339()),
-                    answer: d.answer.map(|t| t.with_timezone(&tz).to_rfc3339()),
-                    rework: None,
-                    final_: None,
-                });
-            }
-            r.notification = n;
-            classified(r, class.clone())
-        }
-        Decision::Case { outcome, note, .. }
-            if facts.same_post.is_some() && facts.case.is_none() =>
-        {
-            r.duplicate_of = Some(outcome.case.id.clone());
-            note.clone()
-        }
-        Decision::Case {
-            outcome,
-            disposition,
-            note,
-            ..
-        } => format!(
-            "{}: reply to {}: {note}",
-            disposition_word(*disposition),
-            outcome.case.id
-        ),
-        Decision::Service { note, .. }
-        | Decision::Report { note, .. }
-        | Decision::Confirm { note, .. }
-        | Decision::Confirmed { note, .. } => {
-            format!("processed: {note}")
-        }
-        Decision::Drop { disposition, note } => {
-            format!("{}: {note}", disposition_word(*disposition))
-        }
-    }
-}
-
-/// How a new post was classified, as the verdict says it.
-fn classified(r: &mut RouteJson, class: Classification) -> String {
-    match class {
-        Classification::Excluded { matched } => {
-            r.excluded_by = Some(matched);
-            "excluded (clause 12)".into()
-        }
-        Classification::Repeat { of, executor, .. } => {
-            r.executor = executor;
-            r.repeat_of = Some(of.clone());
-            format!("repeat of {of}")
-        }
-        Classification::Routed {
-            rule,
-            executor,
-            repeat_unmatched,
-        } => {
-            r.rule = Some(rule);
-            r.executor = Some(executor);
-            r.routed_by = Some("rule");
-            if repeat_unmatched {
-                "routed (flagged as a repeat, no earlier case)".into()
-            } else {
-                "routed".into()
-            }
-        }
-        Classification::Modelled {
-            executor,
-            confidence,
-            top_words,
-            repeat_unmatched,
-        } => {
-            r.executor = Some(executor);
-            r.routed_by = Some("model");
-            r.confidence = Some(confidence.get());
-            r.top_words = top_words;
-            if repeat_unmatched {
-                "routed by the model (flagged as a repeat, no earlier case)".into()
-            } else {
-                "routed by the model".into()
-            }
-        }
-        Classification::Unmatched { suggestions, .. } => {
-            r.routed_by = Some("coordinator");
-            r.suggestions = suggestions;
-            if r.suggestions.is_empty() {
-                "unassigned: no rule matched; the coordinator decides".into()
-            } else {
-                "unassigned: no rule matched and the model is not sure enough; the coordinator decides".into()
-            }
-        }
-    }
 }
 
 /// The dry run's result, as JSON or as lines.

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use otklik_core::config::Config;
 use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
 use otklik_core::inbound::Inbound;
+use otklik_core::triage::Triage;
 
 use super::Handler;
 use super::confirm::{StoredPending, asked_of, confirmed};
@@ -15,10 +16,10 @@ use crate::archive::Archive;
 use crate::store::{MetaKey, Store, StoreError};
 
 impl Handler {
-    /// The core's decision on one parsed message: the facts it asks for, then `decide`.
-    /// `confirmed`: its sender confirmed it by a reply. A bug in reading one odd message
-    /// must not block the intake (it would be retried forever): such a message is rejected
-    /// and logged, the service goes on.
+    /// The core's decision on one parsed message: read once ([`Triage`]), the facts it asks
+    /// for, then `decide`. `confirmed`: its sender confirmed it by a reply. A bug in reading
+    /// one odd message must not block the intake (it would be retried forever): such a
+    /// message is rejected and logged, the service goes on.
     pub(super) fn decide(
         &self,
         config: &Arc<Config>,
@@ -27,11 +28,21 @@ impl Handler {
         now: DateTime<Utc>,
         confirmed: bool,
     ) -> Result<Decision, StoreError> {
-        // A parser bug here is caught again, with the same outcome, in `decide` below.
-        let questions = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            decide::questions(mail, config, arrival)
-        }))
-        .unwrap_or_default();
+        let internal_error = || {
+            tracing::error!(message_id = ?mail.message_id, "internal error while handling a message; it goes to the rejected mailbox");
+            Decision::Drop {
+                disposition: Disposition::Rejected,
+                note: "internal error while reading it".into(),
+            }
+        };
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let triage = Triage::new(mail, config, arrival);
+            let questions = triage.questions(config);
+            (triage, questions)
+        }));
+        let Ok((triage, questions)) = read else {
+            return Ok(internal_error());
+        };
         let mut facts = facts(&self.store, Some(&self.archive), &questions)?;
         facts.confirmed = confirmed;
         let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
@@ -43,20 +54,10 @@ impl Handler {
             arrival,
             model: Some(model),
         };
-        Ok(
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                decide::decide(mail, &facts, &cx)
-            })) {
-                Ok(decision) => decision,
-                Err(_) => {
-                    tracing::error!(message_id = ?mail.message_id, "internal error while handling a message; it goes to the rejected mailbox");
-                    Decision::Drop {
-                        disposition: Disposition::Rejected,
-                        note: "internal error while reading it".into(),
-                    }
-                }
-            },
-        )
+        Ok(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decide::decide_triaged(triage, &facts, &cx)
+        }))
+        .unwrap_or_else(|_| internal_error()))
     }
 
     /// [`Handler::decide`] on a message; a confirmation by reply decides the message it
