@@ -1,9 +1,10 @@
-//! Handling of one inbound message: the shell looks up the facts the core asks for
-//! ([`facts`]), the core decides ([`otklik_core::decide::decide`]), the decision becomes one [`Commit`]
-//! ([`build`]; a case's outcome by [`outcome::commit_outcome`], as the escalation timer's
-//! does) and the store writes it in one transaction; once a batch of messages is handled
-//! the store is flushed ([`Handler::durable`]), and only then does the caller move them on
-//! the IMAP server.
+//! Handling of one inbound message: the core reads it once
+//! ([`otklik_core::triage::Triage`]), the shell looks up the facts the core asks for
+//! ([`facts()`]), the core decides ([`otklik_core::decide::decide_triaged`]), the decision
+//! becomes one [`Commit`] (`build.rs`; a case's outcome by [`outcome::commit_outcome`],
+//! the path the escalation timer shares) and the store writes it in one transaction; once a
+//! batch of messages is handled the store is flushed ([`Handler::durable`]), and only then
+//! does the caller move them on the IMAP server.
 //!
 //! The files: this one takes a message from its bytes to its commit; `facts.rs` asks the
 //! store and calls the core; `confirm.rs` keeps messages waiting for their sender's
@@ -191,7 +192,7 @@ impl Handler {
     /// [`Handler::handle`] for a message of the intake mailbox: before it is parsed, a mark
     /// naming it is written and flushed ([`InProgress`]); its outcome clears the mark in the
     /// same transaction. A message found still marked after a restart is the one that took
-    /// the process down: it is set aside unparsed ([`Handler::set_aside`]) after one crash,
+    /// the process down: it is set aside unparsed (`set_aside`) after one crash,
     /// or after a second restart without one (a kill from outside may have come while it was
     /// in hand by chance).
     pub fn handle_from(
