@@ -15,10 +15,8 @@ use otklik_core::decide::Disposition;
 
 use crate::config;
 use crate::escalation;
-use crate::handler::{Handler, Origin};
-use crate::mailbox::{
-    self, Disposition as BoxDisposition, Fetched, MailboxState, NotCommitted, Oversized,
-};
+use crate::handler::{Intake, Origin};
+use crate::mailbox::{self, Fetched, MailboxState, NotCommitted, Oversized};
 use crate::notify::{self, notify};
 use crate::outbox;
 use crate::smtp::Smtp;
@@ -173,8 +171,8 @@ pub fn tls_options(ca_file: Option<&Path>) -> Result<TlsOptions, StartError> {
 }
 
 /// The handler the IMAP watcher calls for each message.
-struct MailHandler {
-    handler: Arc<Handler>,
+struct IntakeSink {
+    handler: Arc<Intake>,
     config: watch::Receiver<Arc<Config>>,
     outbox_wake: Arc<Notify>,
     timer_wake: Arc<Notify>,
@@ -193,8 +191,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// is opened again.
 const STORE_FAILURES_BEFORE_RESTART: u32 = 5;
 
-impl mailbox::Handler for MailHandler {
-    async fn handle(&self, msg: Fetched) -> Result<BoxDisposition, NotCommitted> {
+impl mailbox::MessageSink for IntakeSink {
+    async fn handle(&self, msg: Fetched) -> Result<Disposition, NotCommitted> {
         let config = self.config.borrow().clone();
         let handler = self.handler.clone();
         let uid = msg.uid;
@@ -216,10 +214,7 @@ impl mailbox::Handler for MailHandler {
                     tracing::info!(uid, case = %handled.case.as_deref().unwrap_or("-"), disposition = ?handled.disposition, note = %handled.note, "message handled");
                 }
                 self.failures.store(0, Ordering::Relaxed);
-                Ok(match handled.disposition {
-                    Disposition::Processed => BoxDisposition::Processed,
-                    Disposition::Rejected => BoxDisposition::Rejected,
-                })
+                Ok(handled.disposition)
             }
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
@@ -397,7 +392,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
     ));
 
     // IMAP watcher (restarted when its settings change on reload).
-    let handler = Arc::new(Handler::with_archive(
+    let handler = Arc::new(Intake::with_archive(
         store.clone(),
         secret.clone(),
         archive.clone(),
@@ -407,7 +402,7 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         .train(&config_rx.borrow().clone())
         .map_err(StartError::Store)?;
     let store_failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let mail_handler = Arc::new(MailHandler {
+    let mail_handler = Arc::new(IntakeSink {
         handler,
         config: config_rx.clone(),
         outbox_wake: outbox_wake.clone(),

@@ -1,6 +1,6 @@
 //! Handling of one inbound message: the shell looks up the facts the core asks for, the
 //! core decides ([`decide::decide`]), one [`Commit`] writes everything; once a batch of
-//! messages is handled the store is flushed ([`Handler::durable`]), and only then does the
+//! messages is handled the store is flushed ([`Intake::durable`]), and only then does the
 //! caller move them on the IMAP server.
 
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use otklik_core::auth::Secret;
 use otklik_core::compose::{self, MailError};
 use otklik_core::config::Config;
-use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
+use otklik_core::decide::{self, Decision, Disposition, Facts, Questions, Setting};
 use otklik_core::inbound::Inbound;
 use otklik_core::sender::Pending;
 use otklik_core::workflow;
@@ -79,7 +79,7 @@ pub struct Origin {
 }
 
 /// The pieces a handler needs; the config is swapped whole on reload.
-pub struct Handler {
+pub struct Intake {
     pub store: Store,
     pub secret: Secret,
     /// Earlier approved answers: asked about each new post, told of each approved answer.
@@ -101,19 +101,19 @@ impl Learned {
     }
 }
 
-impl Handler {
+impl Intake {
     /// A handler whose archive is built from the store now (case dates in UTC); the
-    /// service builds its archive once and shares it ([`Handler::with_archive`]).
-    pub fn new(store: Store, secret: Secret) -> Handler {
+    /// service builds its archive once and shares it ([`Intake::with_archive`]).
+    pub fn new(store: Store, secret: Secret) -> Intake {
         let archive = Archive::load(&store, chrono_tz::UTC).unwrap_or_else(|e| {
             tracing::error!(error = %e, "the archive of earlier answers could not be read; none is offered");
             Archive::empty(chrono_tz::UTC)
         });
-        Handler::with_archive(store, secret, Arc::new(archive))
+        Intake::with_archive(store, secret, Arc::new(archive))
     }
 
-    pub fn with_archive(store: Store, secret: Secret, archive: Arc<Archive>) -> Handler {
-        Handler {
+    pub fn with_archive(store: Store, secret: Secret, archive: Arc<Archive>) -> Intake {
+        Intake {
             store,
             secret,
             archive,
@@ -182,10 +182,10 @@ impl Handler {
         self.handle_from(config, raw, arrival, now, None)
     }
 
-    /// [`Handler::handle`] for a message of the intake mailbox: before it is parsed, a mark
+    /// [`Intake::handle`] for a message of the intake mailbox: before it is parsed, a mark
     /// naming it is written and flushed ([`InProgress`]); its outcome clears the mark in the
     /// same transaction. A message found still marked after a restart is the one that took
-    /// the process down: it is set aside unparsed ([`Handler::set_aside`]) after one crash,
+    /// the process down: it is set aside unparsed ([`Intake::set_aside`]) after one crash,
     /// or after a second restart without one (a kill from outside may have come while it was
     /// in hand by chance).
     pub fn handle_from(
@@ -331,7 +331,7 @@ impl Handler {
                 Self::rejection(key, reason, now)
             }
         };
-        // Durable with the rest of its batch: the watcher calls [`Handler::durable`] before
+        // Durable with the rest of its batch: the watcher calls [`Intake::durable`] before
         // it moves any message of the batch.
         let mut commit = commit;
         commit.clears_mark = marked;
@@ -460,7 +460,7 @@ impl Handler {
         facts.confirmed = confirmed;
         let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
         let model = self.current_model(config, &mut slot)?;
-        let cx = Context {
+        let cx = Setting {
             config,
             secret: &self.secret,
             now,

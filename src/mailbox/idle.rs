@@ -3,13 +3,13 @@
 use super::session::{SessionCtx, Wake, beat, is_new_mail, wait_shutdown};
 use super::stream::step;
 use super::{
-    DONE_TIMEOUT, HEARTBEAT_EVERY, Handler, IDLE_KEEPALIVE, IDLE_MAX, ImapSession, MailboxError,
-    STEP_TIMEOUT,
+    DONE_TIMEOUT, HEARTBEAT_EVERY, IDLE_KEEPALIVE, IDLE_MAX, ImapSession, MailboxError,
+    MessageSink, STEP_TIMEOUT,
 };
 use async_imap::extensions::idle::IdleResponse;
 use tokio::time::Instant;
 
-impl<H: Handler> SessionCtx<'_, H> {
+impl<H: MessageSink> SessionCtx<'_, H> {
     /// One IDLE round; always ends with DONE (bounded) unless the connection failed.
     pub(super) async fn idle(
         &mut self,

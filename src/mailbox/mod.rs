@@ -4,12 +4,12 @@
 //! One session at a time: connect (implicit TLS, STARTTLS, or plain on loopback), LOGIN,
 //! make sure the processed/rejected mailboxes exist, SELECT the intake mailbox, then loop:
 //! handle every (undeleted) message in UID order, one at a time — fetch, hand the bytes
-//! to the [`Handler`] (which commits everything to the store and flushes), and only then
+//! to the [`MessageSink`] (which commits everything to the store and flushes), and only then
 //! MOVE the message to `processed_mailbox` or `rejected_mailbox` — and wait for more with
 //! IDLE (or by polling every `poll_seconds` where the server has no IDLE).
 //!
 //! Each message's RFC822.SIZE is read before its body: one over `max_message_size` is never
-//! fetched whole. The handler gets its header ([`Handler::oversized`]) and it goes to the
+//! fetched whole. The handler gets its header ([`MessageSink::oversized`]) and it goes to the
 //! rejected mailbox, so one huge attachment can neither exhaust memory nor block the intake.
 //!
 //! Without MOVE a message is COPYed, flagged `\Deleted` and expunged alone: by UID EXPUNGE
@@ -48,7 +48,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::decide::Disposition;
+
 use crate::tls::TlsError;
+
 pub use fetch::uid_set;
 pub use names::{
     MailboxNames, Namespace, encode_mailbox_name, ensure_mailboxes, mailboxes_to_create, namespace,
@@ -87,7 +90,7 @@ pub const FETCH_ATTEMPTS: u32 = 3;
 /// How often the heartbeat is bumped while waiting (IDLE, poll, backoff).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
-/// How much of an oversized message's header is fetched for [`Handler::oversized`].
+/// How much of an oversized message's header is fetched for [`MessageSink::oversized`].
 pub const OVERSIZED_HEADER_MAX: u32 = 64 * 1024;
 
 /// One message fetched from the intake mailbox.
@@ -114,13 +117,6 @@ pub struct Oversized {
     /// The message's header (`BODY.PEEK[HEADER]`), at most [`OVERSIZED_HEADER_MAX`] bytes;
     /// empty if the server sent none.
     pub header: Vec<u8>,
-}
-
-/// Where a handled message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    Processed,
-    Rejected,
 }
 
 /// What the watcher is doing, for sd_notify STATUS.
@@ -154,10 +150,10 @@ impl std::fmt::Display for MailboxState {
 pub struct NotCommitted(pub String);
 
 /// Handles messages: commits everything each implies to the store, then says where it goes;
-/// [`Handler::durable`] makes a batch of such commits durable (one flush) before the watcher
+/// [`MessageSink::durable`] makes a batch of such commits durable (one flush) before the watcher
 /// moves the batch. Err = could not commit: the message stays in the inbox and is retried
 /// later (after a backoff); never moved.
-pub trait Handler: Send + Sync + 'static {
+pub trait MessageSink: Send + Sync + 'static {
     fn handle(
         &self,
         msg: Fetched,
@@ -210,7 +206,7 @@ pub enum MailboxError {
     #[error("imap: {0}")]
     Protocol(String),
     #[error("imap: message {uid}: {source}")]
-    Handler {
+    Sink {
         uid: u32,
         #[source]
         source: NotCommitted,

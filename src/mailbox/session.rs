@@ -12,6 +12,7 @@ use tokio::time::{Instant, timeout};
 use tokio_rustls::rustls::ClientConfig;
 
 use otklik_core::config::ImapConfig;
+use otklik_core::decide::Disposition;
 
 use super::fetch::{
     SizeProbe, fetch, fetch_header, fetch_many, fetch_size, fetch_sizes, uid_search, uid_set,
@@ -19,8 +20,8 @@ use super::fetch::{
 use super::names::{MailboxNames, ensure_mailboxes};
 use super::stream::{ImapSession, ServerCaps, capabilities, connect, prepare_tls, step};
 use super::{
-    BACKOFF_MAX, BACKOFF_MIN, BATCH, BATCH_BYTES, Disposition, FETCH_ATTEMPTS, Fetched,
-    HEARTBEAT_EVERY, Handler, MOVED_KEYWORD, MailboxError, MailboxState, Oversized, STEP_TIMEOUT,
+    BACKOFF_MAX, BACKOFF_MIN, BATCH, BATCH_BYTES, FETCH_ATTEMPTS, Fetched, HEARTBEAT_EVERY,
+    MOVED_KEYWORD, MailboxError, MailboxState, MessageSink, Oversized, STEP_TIMEOUT,
 };
 use crate::tls::TlsOptions;
 
@@ -132,7 +133,7 @@ impl WatchOptions {
 /// Watches the intake mailbox until shutdown. Returns Ok on shutdown; Err only for
 /// configuration errors no reconnect can fix (bad CA file, plain IMAP to a remote host).
 /// Login failures are retried with backoff and logged as errors.
-pub async fn watch<H: Handler>(
+pub async fn watch<H: MessageSink>(
     cfg: ImapConfig,
     tls: TlsOptions,
     handler: Arc<H>,
@@ -153,7 +154,7 @@ pub async fn watch<H: Handler>(
 }
 
 /// [`watch`] with explicit [`WatchOptions`].
-pub async fn watch_with<H: Handler>(
+pub async fn watch_with<H: MessageSink>(
     cfg: ImapConfig,
     tls: TlsOptions,
     options: WatchOptions,
@@ -241,7 +242,7 @@ pub(super) enum Wake {
     Shutdown,
 }
 
-impl<H: Handler> SessionCtx<'_, H> {
+impl<H: MessageSink> SessionCtx<'_, H> {
     /// One session: Ok(()) on shutdown (after LOGOUT), Err on any failure.
     pub(super) async fn run(
         &mut self,
@@ -384,7 +385,7 @@ impl<H: Handler> SessionCtx<'_, H> {
                     .handler
                     .handle(msg)
                     .await
-                    .map_err(|source| MailboxError::Handler { uid, source })?;
+                    .map_err(|source| MailboxError::Sink { uid, source })?;
                 handled.push((uid, size, disposition));
             }
             let Some(&(first, _, _)) = handled.first() else {
@@ -397,7 +398,7 @@ impl<H: Handler> SessionCtx<'_, H> {
             self.handler
                 .durable()
                 .await
-                .map_err(|source| MailboxError::Handler { uid: first, source })?;
+                .map_err(|source| MailboxError::Sink { uid: first, source })?;
             let flush_done = Instant::now();
             for (target, disposition) in [
                 (&names.processed, Disposition::Processed),
@@ -670,7 +671,7 @@ impl<H: Handler> SessionCtx<'_, H> {
                     header,
                 })
                 .await
-                .map_err(|source| MailboxError::Handler { uid, source })?;
+                .map_err(|source| MailboxError::Sink { uid, source })?;
             // Told once: a failed move below is retried without telling again.
             self.reported_oversized.insert(key);
         }

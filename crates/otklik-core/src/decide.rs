@@ -95,9 +95,11 @@ pub struct Facts {
     pub similar: Vec<crate::archive::Similar>,
 }
 
-/// The decision's inputs besides the message and the facts.
+/// The setting a decision is made in, besides the message and the facts: the service's
+/// config, key and routing model, and the clock as the shell read it. (The workflow's own
+/// `Ctx` is the case's side: config, absences, the event's time.)
 #[derive(Clone, Copy)]
-pub struct Context<'a> {
+pub struct Setting<'a> {
     /// The validated configuration: people, rules, deadlines, the calendar.
     pub config: &'a Config,
     /// The key of the HMAC proofs in our Message-IDs and action codes.
@@ -375,7 +377,7 @@ fn sender_proven(mail: &Inbound, facts: &Facts, config: &Config) -> bool {
 /// A reply to one of our confirmation mails: `None` when the message names no waiting
 /// confirmation; otherwise the confirmation, or a silent rejection when it does not hold
 /// (another sender, a wrong code, used, expired, an automatic reply).
-fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option<Decision> {
+fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Setting<'_>) -> Option<Decision> {
     let named = confirmation_candidates(mail, cx.config);
     let pending = facts.pending.iter().find(|p| named.contains(&p.nonce))?;
     let sender = sender(mail);
@@ -430,7 +432,7 @@ fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option
 }
 
 /// Decides about one message, given the facts the shell looked up for its [`questions`].
-pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
+pub fn decide(mail: &Inbound, facts: &Facts, cx: &Setting<'_>) -> Decision {
     match decide_inner(mail, facts, cx) {
         // No stream of forged requests may flood a person with confirmations: a few a day.
         Decision::Confirm { to, what, note }
@@ -450,7 +452,7 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
     }
 }
 
-fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
+fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Setting<'_>) -> Decision {
     let config = cx.config;
     let domain = compose::domain(config);
     let sender = sender(mail);
@@ -816,7 +818,7 @@ fn self_service(
     sender: &str,
     parsed: &ParsedReply,
     facts: &Facts,
-    cx: &Context<'_>,
+    cx: &Setting<'_>,
     proven: bool,
 ) -> Option<Decision> {
     let (keyword, _) = parsed.keyword.as_ref()?;
