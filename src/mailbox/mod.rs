@@ -14,7 +14,7 @@
 //!
 //! Without MOVE a message is COPYed, flagged `\Deleted` and expunged alone: by UID EXPUNGE
 //! (UIDPLUS), else by EXPUNGE only while no one else's message is flagged `\Deleted` (see
-//! `SessionCtx::move_message`): a message is never expunged that the watcher did not copy.
+//! `Watcher::move_message`): a message is never expunged that the watcher did not copy.
 //!
 //! Mailbox names are configured with `/` between levels and built in the server's personal
 //! namespace ([`server_mailbox`]): its prefix (`INBOX.` on Courier and older Cyrus, where
@@ -41,6 +41,7 @@ mod session;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod watcher;
 
 use std::future::Future;
 use std::io;
@@ -57,8 +58,8 @@ pub use names::{
     MailboxNames, Namespace, encode_mailbox_name, ensure_mailboxes, mailboxes_to_create, namespace,
     parent_mailboxes, parse_namespace, server_mailbox, server_mailbox_name,
 };
-pub use session::{WatchOptions, backoff_delay, watch, watch_with};
 pub use stream::{ImapSession, ImapStream, ServerCaps, capabilities, connect, prepare_tls};
+pub use watcher::{WatchOptions, backoff_delay, watch, watch_with};
 
 /// Connect, TLS handshake, greeting, LOGIN, SELECT, SEARCH, MOVE, NOOP, LOGOUT.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
