@@ -69,7 +69,7 @@ pub enum Response {
     Resent {
         seq: u64,
     },
-    Health(Box<otklik_core::status::Facts>),
+    Health(Box<otklik_core::status::Health>),
     /// How many archive rows were imported.
     Imported {
         count: usize,
@@ -187,10 +187,12 @@ async fn serve_one(
                 let live = live.clone();
                 let archive = archive.clone();
                 tokio::task::spawn_blocking(move || match (&req, live) {
-                    (Request::Health, Some(live)) => match live.facts(&store, chrono::Utc::now()) {
-                        Ok(f) => Response::Health(Box::new(f)),
-                        Err(e) => Response::Error(e.to_string()),
-                    },
+                    (Request::Health, Some(live)) => {
+                        match live.health(&store, chrono::Utc::now()) {
+                            Ok(f) => Response::Health(Box::new(f)),
+                            Err(e) => Response::Error(e.to_string()),
+                        }
+                    }
                     _ => answer_with(&store, archive.as_deref(), &req),
                 })
                 .await

@@ -432,7 +432,7 @@ fn mail_text_reaches_the_terminal_escaped() {
             .expect("config");
         let loaded = std::sync::Arc::new(loaded);
         let store = otklik::store::Store::open(&loaded.service.state_dir).unwrap();
-        let handler = otklik::handler::Handler::new(
+        let handler = otklik::handler::Intake::new(
             store.clone(),
             otklik_core::auth::Secret::new(vec![1; 32]),
         );

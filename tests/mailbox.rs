@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use otklik_core::config::{ImapConfig, Password, TlsMode};
+use otklik_core::decide::Disposition;
 
 use otklik::mailbox::{
-    Disposition, Fetched, Handler, MOVED_KEYWORD, MailboxError, MailboxState, NotCommitted,
+    Fetched, MOVED_KEYWORD, MailboxError, MailboxState, MessageSink, NotCommitted,
     OVERSIZED_HEADER_MAX, Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
@@ -100,7 +101,7 @@ impl Recorder {
     }
 }
 
-impl Handler for Recorder {
+impl MessageSink for Recorder {
     async fn handle(&self, msg: Fetched) -> Result<Disposition, NotCommitted> {
         let subject = subject_of(&msg.raw);
         self.at.lock().unwrap().push(std::time::Instant::now());

@@ -12,7 +12,7 @@ use otklik_core::decide::Disposition;
 
 use otklik::config;
 use otklik::daemon;
-use otklik::handler::Handler;
+use otklik::handler::Intake;
 use otklik::store::Store;
 
 fn root() -> PathBuf {
@@ -117,7 +117,7 @@ fn route_and_the_service_agree_on_every_message_of_the_corpora() {
             .output()
             .expect("run otklik route");
         let raw = std::fs::read(file).expect("corpus file");
-        let handler = Handler::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
         let handled = match handler.handle(&config, &raw, None, Utc::now()) {
             Ok(h) => h,
             Err(e) => panic!("{}: only the store may fail a message: {e}", file.display()),
@@ -271,7 +271,7 @@ fn route_and_the_service_agree_on_automatic_mail_absences_and_repeats() {
         );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         let verdict = json["verdict"].as_str().unwrap_or_default().to_string();
-        let handler = Handler::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
         let handled = handler
             .handle(&config, raw.as_bytes(), None, Utc::now())
             .expect("handled");

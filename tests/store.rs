@@ -17,7 +17,7 @@ use otklik_core::intake::Notification;
 use otklik_core::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
 
 use otklik::control::{self, Request, Response};
-use otklik::handler::Handler;
+use otklik::handler::Intake;
 use otklik::outbox::MailState;
 use otklik::store::{
     Commit, InboundRecord, MetaKey, Queued, Resend, Store, StoreError, inbound_key,
@@ -322,7 +322,7 @@ fn a_case_with_an_8_mb_photo_costs_under_one_and_a_half_photos_on_disk() {
     let photo = noise(8 * MB, 1);
 
     // The notification opens a case and forwards the photo to the executor.
-    let handler = Handler::new(store.clone(), Secret::new(vec![7; 32]));
+    let handler = Intake::new(store.clone(), Secret::new(vec![7; 32]));
     let handled = handler
         .handle(&config, &notification_with_photo(&photo), None, t(1, 8))
         .unwrap();

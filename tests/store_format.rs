@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use otklik_core::auth::Secret;
 use otklik_core::config::Config;
 
-use otklik::handler::Handler;
+use otklik::handler::Intake;
 use otklik::store::{FORMAT_VERSION, MetaKey, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -387,7 +387,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
     std::fs::create_dir_all(&config.service.state_dir).unwrap();
     let store = Store::open(&config.service.state_dir).unwrap();
     let secret = Secret::new(vec![7; 32]);
-    let handler = Handler::new(store.clone(), secret.clone());
+    let handler = Intake::new(store.clone(), secret.clone());
     let mut ledger_keys = Vec::new();
     let mut handle = |raw: Vec<u8>| {
         let h = handler.handle(&config, &raw, None, now()).expect("handled");

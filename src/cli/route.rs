@@ -112,7 +112,7 @@ fn service_decision(
     let secret = std::fs::read_to_string(config.service.state_dir.join("secret"))
         .map(|t| Secret::new(t.trim().as_bytes().to_vec()))
         .unwrap_or_else(|_| Secret::new(Vec::new()));
-    let cx = decide::Context {
+    let cx = decide::Setting {
         config,
         secret: &secret,
         now,

@@ -9,10 +9,10 @@ use otklik_core::config::Config;
 use otklik_core::inbound::Inbound;
 use otklik_core::workflow;
 
-use super::{HandleError, Handled, Handler};
+use super::{HandleError, Handled, Intake};
 use crate::store::{Commit, StoreError, inbound_key};
 
-impl Handler {
+impl Intake {
     /// Queues `content` to the coordinator in `commit` (a notice about a message, no case);
     /// a notice that cannot be built is logged, and the message's own record still goes in.
     fn tell_coordinator(

@@ -11,7 +11,7 @@ use otklik_core::workflow::Outcome;
 
 use super::confirm::MAX_PENDING_BYTES;
 use super::outcome::{OutcomeError, commit_outcome};
-use super::{Handled, Handler, InHand, ledger_record};
+use super::{Handled, InHand, Intake, ledger_record};
 use crate::store::{Commit, StoreError};
 
 /// Building the commit of a decision failed: a store error stays one, anything else (a
@@ -48,7 +48,7 @@ impl From<otklik_core::monthly::MonthlyError> for BuildError {
     }
 }
 
-impl Handler {
+impl Intake {
     /// The commit of one decision on the message in hand, with its ledger line.
     pub(super) fn to_commit(
         &self,

@@ -10,7 +10,7 @@ use otklik_core::decide::{Decision, Disposition};
 use otklik_core::sender::Pending;
 
 use super::build::BuildError;
-use super::{Handled, Handler, InHand};
+use super::{Handled, InHand, Intake};
 use crate::store::{Commit, MetaKey, Store, StoreError};
 
 /// The biggest message kept while its confirmation is waiting.
@@ -57,7 +57,7 @@ impl StoredPending {
     }
 }
 
-impl Handler {
+impl Intake {
     /// A waiting confirmation, as kept.
     pub(super) fn pending(&self, nonce: u64) -> Result<Option<StoredPending>, StoreError> {
         Ok(self

@@ -6,16 +6,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use otklik_core::config::Config;
-use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
+use otklik_core::decide::{self, Decision, Disposition, Facts, Questions, Setting};
 use otklik_core::inbound::Inbound;
 use otklik_core::triage::Triage;
 
-use super::Handler;
+use super::Intake;
 use super::confirm::{StoredPending, asked_of, confirmed};
 use crate::archive::Archive;
 use crate::store::{MetaKey, Store, StoreError};
 
-impl Handler {
+impl Intake {
     /// The core's decision on one parsed message: read once ([`Triage`]), the facts it asks
     /// for, then `decide`. `confirmed`: its sender confirmed it by a reply. A bug in reading
     /// one odd message must not block the intake (it would be retried forever): such a
@@ -47,7 +47,7 @@ impl Handler {
         facts.confirmed = confirmed;
         let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
         let model = self.current_model(config, &mut slot)?;
-        let cx = Context {
+        let cx = Setting {
             config,
             secret: &self.secret,
             now,
@@ -60,7 +60,7 @@ impl Handler {
         .unwrap_or_else(|_| internal_error()))
     }
 
-    /// [`Handler::decide`] on a message; a confirmation by reply decides the message it
+    /// [`Intake::decide`] on a message; a confirmation by reply decides the message it
     /// confirms again, its sender now proven, and gives the kept record marked used.
     pub(super) fn decide_confirmed(
         &self,

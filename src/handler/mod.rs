@@ -3,7 +3,7 @@
 //! ([`facts()`]), the core decides ([`otklik_core::decide::decide_triaged`]), the decision
 //! becomes one [`Commit`] (`build.rs`; a case's outcome by [`outcome::commit_outcome`],
 //! the path the escalation timer shares) and the store writes it in one transaction; once a
-//! batch of messages is handled the store is flushed ([`Handler::durable`]), and only then
+//! batch of messages is handled the store is flushed ([`Intake::durable`]), and only then
 //! does the caller move them on the IMAP server.
 //!
 //! The files: this one takes a message from its bytes to its commit; `facts.rs` asks the
@@ -86,7 +86,7 @@ struct InHand<'a> {
 }
 
 /// The pieces a handler needs; the config is swapped whole on reload.
-pub struct Handler {
+pub struct Intake {
     pub store: Store,
     pub secret: Secret,
     /// Earlier approved answers: asked about each new post, told of each approved answer.
@@ -108,19 +108,19 @@ impl Learned {
     }
 }
 
-impl Handler {
+impl Intake {
     /// A handler whose archive is built from the store now (case dates in UTC); the
-    /// service builds its archive once and shares it ([`Handler::with_archive`]).
-    pub fn new(store: Store, secret: Secret) -> Handler {
+    /// service builds its archive once and shares it ([`Intake::with_archive`]).
+    pub fn new(store: Store, secret: Secret) -> Intake {
         let archive = Archive::load(&store, chrono_tz::UTC).unwrap_or_else(|e| {
             tracing::error!(error = %e, "the archive of earlier answers could not be read; none is offered");
             Archive::empty(chrono_tz::UTC)
         });
-        Handler::with_archive(store, secret, Arc::new(archive))
+        Intake::with_archive(store, secret, Arc::new(archive))
     }
 
-    pub fn with_archive(store: Store, secret: Secret, archive: Arc<Archive>) -> Handler {
-        Handler {
+    pub fn with_archive(store: Store, secret: Secret, archive: Arc<Archive>) -> Intake {
+        Intake {
             store,
             secret,
             archive,
@@ -189,7 +189,7 @@ impl Handler {
         self.handle_from(config, raw, arrival, now, None)
     }
 
-    /// [`Handler::handle`] for a message of the intake mailbox: before it is parsed, a mark
+    /// [`Intake::handle`] for a message of the intake mailbox: before it is parsed, a mark
     /// naming it is written and flushed ([`InProgress`]); its outcome clears the mark in the
     /// same transaction. A message found still marked after a restart is the one that took
     /// the process down: it is set aside unparsed (`set_aside`) after one crash,
@@ -334,7 +334,7 @@ impl Handler {
                 Self::rejection(msg.key.clone(), reason, msg.now)
             }
         };
-        // Durable with the rest of its batch: the watcher calls [`Handler::durable`] before
+        // Durable with the rest of its batch: the watcher calls [`Intake::durable`] before
         // it moves any message of the batch.
         commit.clears_mark = msg.marked;
         Built::Commit(Box::new((commit, handled)))

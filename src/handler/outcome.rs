@@ -1,6 +1,6 @@
 //! One workflow outcome becomes one [`Commit`]: the message numbers its mails need are
 //! reserved from the store, the core composes the mails, the case goes in with its schedule
-//! from now on. The intake ([`super::Handler`]) and the escalation timer
+//! from now on. The intake ([`super::Intake`]) and the escalation timer
 //! ([`crate::escalation`]) both write cases this way.
 
 use chrono::{DateTime, Utc};

@@ -3,8 +3,8 @@
 use otklik_core::config::{ImapConfig, TlsMode};
 
 use super::names::*;
-use super::session::*;
 use super::stream::*;
+use super::watcher::*;
 use super::*;
 use crate::tls::TlsOptions;
 

@@ -96,9 +96,11 @@ pub struct Facts {
     pub similar: Vec<crate::archive::Similar>,
 }
 
-/// The decision's inputs besides the message and the facts.
+/// The setting a decision is made in, besides the message and the facts: the service's
+/// config, key and routing model, and the clock as the shell read it. (The workflow's own
+/// `Ctx` is the case's side: config, absences, the event's time.)
 #[derive(Clone, Copy)]
-pub struct Context<'a> {
+pub struct Setting<'a> {
     /// The validated configuration: people, rules, deadlines, the calendar.
     pub config: &'a Config,
     /// The key of the HMAC proofs in our Message-IDs and action codes.
@@ -350,7 +352,7 @@ fn sender_proven(mail: &Inbound, facts: &Facts, config: &Config) -> bool {
 /// A reply to one of our confirmation mails: `None` when the message names no waiting
 /// confirmation; otherwise the confirmation, or a silent rejection when it does not hold
 /// (another sender, a wrong code, used, expired, an automatic reply).
-fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option<Decision> {
+fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Setting<'_>) -> Option<Decision> {
     let named = confirmation_candidates(mail, cx.config);
     let pending = facts.pending.iter().find(|p| named.contains(&p.nonce))?;
     let sender = sender(mail);
@@ -405,13 +407,13 @@ fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option
 }
 
 /// Decides about one message, given the facts the shell looked up for its [`questions`].
-pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
+pub fn decide(mail: &Inbound, facts: &Facts, cx: &Setting<'_>) -> Decision {
     decide_triaged(Triage::new(mail, cx.config, cx.arrival), facts, cx)
 }
 
 /// [`decide`] on a message already read ([`Triage`], at `cx.arrival`), given the facts the
 /// shell looked up for its [`Triage::questions`].
-pub fn decide_triaged(triage: Triage<'_>, facts: &Facts, cx: &Context<'_>) -> Decision {
+pub fn decide_triaged(triage: Triage<'_>, facts: &Facts, cx: &Setting<'_>) -> Decision {
     match decide_inner(triage, facts, cx) {
         // No stream of forged requests may flood a person with confirmations: a few a day.
         Decision::Confirm { to, what, note }
@@ -431,7 +433,7 @@ pub fn decide_triaged(triage: Triage<'_>, facts: &Facts, cx: &Context<'_>) -> De
     }
 }
 
-fn decide_inner(triage: Triage<'_>, facts: &Facts, cx: &Context<'_>) -> Decision {
+fn decide_inner(triage: Triage<'_>, facts: &Facts, cx: &Setting<'_>) -> Decision {
     let config = cx.config;
     let mail = triage.mail;
     let domain = compose::domain(config);
@@ -806,7 +808,7 @@ fn self_service(
     sender: &str,
     parsed: &ParsedReply,
     facts: &Facts,
-    cx: &Context<'_>,
+    cx: &Setting<'_>,
     proven: bool,
 ) -> Option<Decision> {
     let (keyword, _) = parsed.keyword.as_ref()?;

@@ -5,7 +5,7 @@ mod fixtures;
 use chrono::{DateTime, TimeZone, Utc};
 use otklik_core::auth::Secret;
 use otklik_core::config::{Address, Config, SecretCheck};
-use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
+use otklik_core::decide::{self, Decision, Disposition, Facts, Questions, Setting};
 use otklik_core::inbound::{Automatic, Inbound};
 use otklik_core::workflow::{Case, Classification, NoticeKind, State};
 
@@ -113,7 +113,7 @@ fn notification(topic: &str, author: &str, text: &str) -> Inbound {
 /// Decides with the facts a store holding `cases` would give.
 fn run(config: &Config, m: &Inbound, facts: Facts) -> Decision {
     let secret = secret();
-    let cx = Context {
+    let cx = Setting {
         config,
         secret: &secret,
         now: now(),
@@ -1196,7 +1196,7 @@ fn a_message_is_triaged_once_for_questions_and_decision() {
         let mut facts = facts_for(&c, m, &[]);
         facts.confirmed = true;
         let secret = secret();
-        let cx = Context {
+        let cx = Setting {
             config: &c,
             secret: &secret,
             now: now(),

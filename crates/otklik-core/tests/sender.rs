@@ -6,7 +6,7 @@ mod fixtures;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use otklik_core::auth::Secret;
 use otklik_core::config::{Config, SecretCheck};
-use otklik_core::decide::{self, Context, Decision, Disposition, Facts};
+use otklik_core::decide::{self, Decision, Disposition, Facts, Setting};
 use otklik_core::inbound::Inbound;
 use otklik_core::sender::{Pending, token_text};
 
@@ -96,7 +96,7 @@ fn parse(headers: &str, body: &str) -> Inbound {
 
 fn decide_with(config: &Config, m: &Inbound, facts: Facts) -> Decision {
     let secret = secret();
-    let cx = Context {
+    let cx = Setting {
         config,
         secret: &secret,
         now: now(),
