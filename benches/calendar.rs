@@ -7,7 +7,8 @@ use std::hint::black_box;
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use criterion::{Criterion, criterion_group, criterion_main};
-use otklik::calendar::{Calendar, WorkDuration};
+
+use otklik_core::calendar::{Calendar, WorkDuration};
 
 const BARNAUL: Tz = chrono_tz::Asia::Barnaul;
 

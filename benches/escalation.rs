@@ -10,13 +10,16 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use otklik::auth::Secret;
-use otklik::config::{self, Config, SecretCheck};
+
+use otklik_core::auth::Secret;
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::intake::Notification;
+use otklik_core::routing::Absences;
+use otklik_core::workflow::{self, Case, Classification, Ctx};
+
+use otklik::config;
 use otklik::escalation;
-use otklik::intake::Notification;
-use otklik::routing::Absences;
 use otklik::store::{Commit, Store};
-use otklik::workflow::{self, Case, Classification, Ctx};
 
 const CASES: u64 = 100_000;
 

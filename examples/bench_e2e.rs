@@ -343,7 +343,7 @@ fn otklik(bin: &Path, config: &Path, log: &Path) -> Child {
 /// history and text of a typical case.
 fn build_store(state_dir: &Path, n: u64) -> f64 {
     use otklik::store::{Commit, Store};
-    use otklik::workflow::{Case, CaseDeadlines, HistoryEntry, HistoryEvent, State};
+    use otklik_core::workflow::{Case, CaseDeadlines, HistoryEntry, HistoryEvent, State};
     let t = Instant::now();
     std::fs::create_dir_all(state_dir).unwrap();
     let store = Store::open(state_dir).expect("open store");
@@ -362,7 +362,7 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             id: format!("OTK-{i}"),
             state: if open { State::Assigned } else { State::Closed },
             executor: Some("housing".into()),
-            notification: otklik::intake::Notification {
+            notification: otklik_core::intake::Notification {
                 source_id: Some(format!("{}", 1_000_000 + i)),
                 topic: Some("ЖКХ / Водоснабжение".into()),
                 location: Some("Волчихинский район, с. Волчиха".into()),

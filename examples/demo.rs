@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use mailstack::{MailStack, Received};
+
+use otklik_core::workflow::{Case, State};
+
 use otklik::control::{self, Request, Response};
-use otklik::workflow::{Case, State};
 
 /// A deadline that only stops a hung demo.
 const WAIT: Duration = Duration::from_secs(40);
@@ -563,7 +565,7 @@ async fn wait_event(
     state: &Path,
     number: u64,
     event: &str,
-) -> Result<otklik::workflow::HistoryEntry, String> {
+) -> Result<otklik_core::workflow::HistoryEntry, String> {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Some(c) = case(state, number).await

@@ -15,13 +15,14 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::decide::{self, Context, Decision, Facts};
-use otklik::inbound::Inbound;
-use otklik::routing::Absences;
-use otklik::workflow::{self, Action, Case, Ctx, DraftKind, Event, NoticeKind, Role};
 use otklik_core::archive::{Archive, MAX_OFFERED, import};
+use otklik_core::auth::Secret;
+use otklik_core::compose;
 use otklik_core::config::{Config, SecretCheck};
+use otklik_core::decide::{self, Decision, Facts, Setting};
+use otklik_core::inbound::Inbound;
+use otklik_core::routing::Absences;
+use otklik_core::workflow::{self, Action, Case, Ctx, DraftKind, Event, NoticeKind, Role};
 
 type Fail = Box<dyn std::error::Error>;
 
@@ -96,7 +97,7 @@ fn open(
         next_case: cases.len() as u64 + 1,
         ..Facts::default()
     };
-    let cx = Context {
+    let cx = Setting {
         config,
         secret,
         now: at,
@@ -124,12 +125,9 @@ fn mail_html(
         .take(1)
         .cloned()
         .collect();
-    let mut nonce = 100;
-    let mails = otklik::compose::case_mails(config, secret, case, &forward, now(), &mut || {
-        nonce += 1;
-        Ok::<u64, std::convert::Infallible>(nonce)
-    })
-    .map_err(|e| format!("compose: {e:?}"))?;
+    let nonces: Vec<u64> = (101..).take(compose::mails_needed(&forward)).collect();
+    let mails = compose::case_mails(config, secret, case, &forward, now(), &nonces)
+        .map_err(|e| format!("compose: {e:?}"))?;
     let mail = mails.first().ok_or("no such mail")?;
     let parsed = mail_parser::MessageParser::default()
         .parse(&mail.raw)
@@ -364,8 +362,9 @@ fn main() -> Result<(), Fail> {
     let cases = month(&config, &secret)?;
     let from = workflow::local_date(&config, now() - Duration::days(28));
     let to = workflow::local_date(&config, now());
-    let report =
-        otklik::routing::report::text(&otklik::routing::report::build(&config, &cases, from, to));
+    let report = otklik_core::routing::report::text(&otklik_core::routing::report::build(
+        &config, &cases, from, to,
+    ));
     let file = out.join("routing-report.txt");
     std::fs::write(&file, &report)?;
 
@@ -397,7 +396,7 @@ fn main() -> Result<(), Fail> {
         next_case: 2,
         ..Facts::default()
     };
-    let cx = Context {
+    let cx = Setting {
         config: &config,
         secret: &secret,
         now: later,

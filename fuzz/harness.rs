@@ -8,10 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use chrono::{TimeZone, Utc};
-use otklik::config::{self, Address, Labels, SecretCheck};
-use otklik::inbound::{Automatic, Inbound, MAX_TEXT_BYTES};
-use otklik::intake;
-use otklik::reply;
+
+use otklik_core::config::Labels;
+use otklik_core::config::{Address, SecretCheck};
+use otklik_core::inbound::{Automatic, Inbound, MAX_TEXT_BYTES};
+use otklik_core::intake;
+use otklik_core::reply;
+
+use otklik::config;
 
 /// Notification intake: raw mail → `Inbound::parse` → `intake::parse_notification`.
 pub fn notification(data: &[u8]) {
@@ -21,16 +25,16 @@ pub fn notification(data: &[u8]) {
     check_inbound(&mail);
     // The sender's proof and the link check read the same hostile bytes.
     for (_, value) in &mail.auth_results {
-        let _ = otklik::authres::parse(value);
+        let _ = otklik_core::authres::parse(value);
     }
-    let _ = otklik::authres::sender_proven(&mail.auth_results, Some("mx"), "a@b.c");
+    let _ = otklik_core::authres::sender_proven(&mail.auth_results, Some("mx"), "a@b.c");
     let hosts = vec!["vk.com".to_string()];
     let arrival = Utc.with_ymd_and_hms(2026, 12, 1, 7, 15, 0).unwrap();
     let labels = Labels::builtin();
     if let Ok(mut n) =
         intake::parse_notification(&mail, &labels, chrono_tz::Europe::Moscow, arrival)
     {
-        otklik::sender::sanitise(&mut n, &hosts, Some(arrival));
+        otklik_core::sender::sanitise(&mut n, &hosts, Some(arrival));
         assert!(
             n.topic.is_some() || n.link.is_some(),
             "a notification needs a topic or a link"

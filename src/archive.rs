@@ -9,10 +9,11 @@ use std::sync::RwLock;
 use std::time::Instant;
 
 use chrono_tz::Tz;
+
 use otklik_core::archive::{self as core, Entry, MAX_OFFERED, Query, Similar};
+use otklik_core::workflow::Case;
 
 use crate::store::{Store, StoreError};
-use crate::workflow::Case;
 
 /// Why an import was refused after the file itself was read.
 #[derive(Debug, thiserror::Error)]

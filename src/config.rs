@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-pub use otklik_core::config::*;
+use otklik_core::config::{Config, ConfigError, Environment, Problem, SecretCheck, parse};
 
 /// Reads one environment variable; [`load_env`] and [`load_str_env`] take one so tests can
 /// supply `CREDENTIALS_DIRECTORY` and `password_env` variables without touching the

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::archive::Archive;
-use crate::decide::{Facts, Questions};
 use otklik_core::archive::{Entry, Query, Similar};
+use otklik_core::decide::{Facts, Questions};
+use otklik_core::workflow::Case;
+
+use crate::archive::Archive;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
@@ -17,7 +19,6 @@ use tokio::sync::Notify;
 use crate::outbox::{self, Listed};
 use crate::status::Live;
 use crate::store::Store;
-use crate::workflow::Case;
 
 pub fn socket_path(state_dir: &Path) -> PathBuf {
     state_dir.join("otklik.sock")
@@ -68,13 +69,13 @@ pub enum Response {
     Resent {
         seq: u64,
     },
-    Health(Box<crate::status::Facts>),
+    Health(Box<otklik_core::status::Health>),
     /// How many archive rows were imported.
     Imported {
         count: usize,
     },
     Similar(Vec<Similar>),
-    Training(Vec<crate::routing::signals::Taught>),
+    Training(Vec<otklik_core::routing::signals::Taught>),
     Error(String),
 }
 
@@ -186,10 +187,12 @@ async fn serve_one(
                 let live = live.clone();
                 let archive = archive.clone();
                 tokio::task::spawn_blocking(move || match (&req, live) {
-                    (Request::Health, Some(live)) => match live.facts(&store, chrono::Utc::now()) {
-                        Ok(f) => Response::Health(Box::new(f)),
-                        Err(e) => Response::Error(e.to_string()),
-                    },
+                    (Request::Health, Some(live)) => {
+                        match live.health(&store, chrono::Utc::now()) {
+                            Ok(f) => Response::Health(Box::new(f)),
+                            Err(e) => Response::Error(e.to_string()),
+                        }
+                    }
                     _ => answer_with(&store, archive.as_deref(), &req),
                 })
                 .await

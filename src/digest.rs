@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use otklik_core::digest::*;
+use otklik_core::auth::Secret;
+use otklik_core::compose::ComposeError;
+use otklik_core::config::Config;
+use otklik_core::digest::{build, due, mail, recipients};
+use otklik_core::workflow::Case;
 
-use crate::auth::Secret;
-use crate::compose::ComposeError;
-use crate::config::Config;
-use crate::store::{Commit, Store, StoreError};
-use crate::workflow::Case;
+use crate::store::{Commit, MetaKey, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
@@ -17,7 +17,7 @@ pub enum DigestError {
     #[error(transparent)]
     Compose(#[from] ComposeError),
     #[error(transparent)]
-    Monthly(#[from] crate::monthly::MonthlyError),
+    Monthly(#[from] otklik_core::monthly::MonthlyError),
 }
 
 /// Sends the day's digest if it is due: commits one mail per recipient to the outbox and
@@ -32,7 +32,7 @@ pub fn run_once(
     now: DateTime<Utc>,
 ) -> Result<usize, DigestError> {
     let last = store
-        .meta_get(LAST_DIGEST_KEY)?
+        .meta_get(&MetaKey::LastDigest)?
         .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok());
     let Some(date) = due(config, last, now) else {
         return Ok(0);
@@ -47,10 +47,7 @@ pub fn run_once(
     // The mails and the date in one transaction: a crash sends the digest once, not twice.
     store.commit(Commit {
         outbox,
-        meta: vec![(
-            LAST_DIGEST_KEY.to_string(),
-            date.format("%Y-%m-%d").to_string(),
-        )],
+        meta: vec![(MetaKey::LastDigest, date.format("%Y-%m-%d").to_string())],
         ..Commit::default()
     })?;
     store.flush_blocking()?;
@@ -66,17 +63,17 @@ pub fn monthly_once(
     secret: &Secret,
     now: DateTime<Utc>,
 ) -> Result<usize, DigestError> {
-    let last = store.meta_get(crate::monthly::LAST_MONTHLY_KEY)?;
-    let Some((from, to, key)) = crate::monthly::due(config, last.as_deref(), now) else {
+    let last = store.meta_get(&MetaKey::LastMonthly)?;
+    let Some((from, to, key)) = otklik_core::monthly::due(config, last.as_deref(), now) else {
         return Ok(0);
     };
     let Some(supervisor) = &config.people.supervisor else {
         return Ok(0);
     };
     let cases = store.cases().collect::<Result<Vec<Case>, _>>()?;
-    let rows = crate::report::build_at(config, &cases, from, to, Some(now));
+    let rows = otklik_core::report::build_at(config, &cases, from, to, Some(now));
     let routing = otklik_core::routing::report::FirstChoice::of(config, &cases, from, to);
-    let mail = crate::monthly::mail(
+    let mail = otklik_core::monthly::mail(
         config,
         secret,
         &rows,
@@ -89,7 +86,7 @@ pub fn monthly_once(
     )?;
     store.commit(Commit {
         outbox: vec![mail],
-        meta: vec![(crate::monthly::LAST_MONTHLY_KEY.to_string(), key.clone())],
+        meta: vec![(MetaKey::LastMonthly, key.clone())],
         ..Commit::default()
     })?;
     store.flush_blocking()?;

@@ -6,12 +6,13 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Secret;
-use crate::compose::{self, MailError};
-use crate::config::Config;
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+use otklik_core::workflow::{self, Case, Ctx, Due, Event};
+
 use crate::handler::HandleError;
-use crate::store::{Commit, Store, StoreError};
-use crate::workflow::{self, Case, Ctx, Due, Event, HistoryEntry};
+use crate::handler::outcome::commit_outcome_or_record;
+use crate::store::{Commit, MetaKey, Store, StoreError};
 
 /// Fires every step due at `now`; returns how many fired.
 ///
@@ -58,7 +59,8 @@ pub fn tick(
 }
 
 /// The commit firing one due step of `case` (or only refreshing its schedule when the
-/// entry is stale: the deadline moved or closed); true when the step fired.
+/// entry is stale: the deadline moved or closed); true when the step fired. A step whose
+/// mail cannot be built fires all the same, the workflow recording the failure.
 fn fire(
     store: &Store,
     config: &Config,
@@ -67,7 +69,7 @@ fn fire(
     case: &Case,
     d: &Due,
 ) -> Result<(Commit, bool), HandleError> {
-    let outcome = workflow::apply(
+    let mut outcome = workflow::apply(
         case,
         Event::Escalation {
             step: d.step,
@@ -76,28 +78,16 @@ fn fire(
         },
         ctx,
     );
-    let mut commit = Commit::default();
-    let mut case = outcome.case;
-    if outcome.accepted {
-        tracing::info!(case = %case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
-        let mut next = || store.generate_id();
-        match compose::case_mails(config, secret, &case, &outcome.notices, ctx.now, &mut next) {
-            Ok(mails) => commit.outbox = mails,
-            Err(MailError::Nonce(e)) => return Err(e.into()),
-            Err(MailError::Compose(e)) => {
-                tracing::error!(case = %case.id, error = %e, "escalation mail cannot be built; step recorded as fired");
-                case.history.push(HistoryEntry {
-                    at: ctx.now,
-                    event: crate::workflow::HistoryEvent::MailFailed,
-                    by: "otklik".into(),
-                    detail: format!("step {}: {e}", d.step + 1),
-                });
-            }
-        }
+    if !outcome.accepted {
+        // Stale: nothing to mail, only the schedule to refresh.
+        outcome.notices.clear();
+    } else {
+        tracing::info!(case = %outcome.case.id, step = d.step + 1, deadline = ?d.kind, "escalation step fired");
     }
-    let dues = workflow::schedule(&case, config);
-    commit.cases.push((case, dues));
-    Ok((commit, outcome.accepted))
+    let what = format!("step {}", d.step + 1);
+    let accepted = outcome.accepted;
+    let commit = commit_outcome_or_record(store, config, secret, outcome, ctx, &what)?;
+    Ok((commit, accepted))
 }
 
 /// A fingerprint of everything the due index depends on (calendar, deadlines, ladder).
@@ -113,13 +103,11 @@ pub fn fingerprint(config: &Config) -> String {
         .collect()
 }
 
-const FINGERPRINT_KEY: &str = "due_fingerprint";
-
 /// Rebuilds the due index of every open case when the config it was built from changed
 /// (on start and on reload). Cheap when nothing changed.
 pub fn reschedule_if_changed(store: &Store, config: &Config) -> Result<usize, StoreError> {
     let fp = fingerprint(config);
-    if store.meta_get(FINGERPRINT_KEY)?.as_deref() == Some(fp.as_str()) {
+    if store.meta_get(&MetaKey::DueFingerprint)?.as_deref() == Some(fp.as_str()) {
         return Ok(0);
     }
     let mut n = 0;
@@ -134,7 +122,7 @@ pub fn reschedule_if_changed(store: &Store, config: &Config) -> Result<usize, St
             n += 1;
         }
     }
-    store.meta_set(FINGERPRINT_KEY, &fp)?;
+    store.meta_set(&MetaKey::DueFingerprint, &fp)?;
     store.flush_blocking()?;
     Ok(n)
 }

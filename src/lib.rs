@@ -1,8 +1,9 @@
 //! otklik: answers critical social-media posts on time, by email.
 //!
-//! This crate is the imperative shell around the pure core, `otklik_core` (re-exported
-//! here under the same module names): it fetches facts, lets the core decide, commits the
-//! decision and only then acknowledges the input.
+//! This crate is the imperative shell around the pure core, `otklik_core`, which every
+//! module names in its own `use` lines (nothing of the core is re-exported here): it
+//! fetches facts, lets the core decide, commits the decision and only then acknowledges
+//! the input.
 //!
 //! - [`mailbox`]: the IMAP watcher (IDLE, fetch, move after commit).
 //! - [`handler`]: one message → facts from the store → `decide` → one commit.
@@ -11,11 +12,6 @@
 //!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands, printed
 //!   through [`term`] (no control character of mail text reaches the terminal).
 //! - [`archive`]: earlier approved answers, indexed in memory, offered with new cases.
-
-pub use otklik_core::{
-    auth, authres, calendar, compose, decide, html, ics, inbound, intake, lexicon, monthly, reply,
-    report, routing, sender, templates, text, workflow,
-};
 
 pub mod archive;
 pub mod cli;

@@ -31,7 +31,7 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli, log_format: LogFormat) -> ExitCode {
     otklik::logging::init(log_format, "info");
-    let config = match cli::load_config(&cli.config, otklik::config::SecretCheck::Require) {
+    let config = match cli::load_config(&cli.config, otklik_core::config::SecretCheck::Require) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("otklik: {e}");

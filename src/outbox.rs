@@ -10,8 +10,10 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, watch};
 
+use otklik_core::compose::OutMail;
+
 use crate::smtp::{SendError, Smtp};
-use crate::store::{OutMail, Queued, Resend, Store, StoreError};
+use crate::store::{Queued, Resend, Store, StoreError};
 
 /// What the outbox hands a mail to: the SMTP client in the service, a scripted one in the
 /// tests of the retry logic. It sends the mail's bytes unchanged to its envelope and says,

@@ -22,7 +22,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::{SmtpConfig, TlsMode};
+use otklik_core::config::{SmtpConfig, TlsMode};
+
 use crate::tls::{TlsOptions, parse_pem_certs};
 
 /// Per read/write step on the SMTP connection (lettre's own timeout).
@@ -317,7 +318,7 @@ mod tests {
             tls: TlsMode::None,
             username: None,
             password: None,
-            from: crate::config::Address {
+            from: otklik_core::config::Address {
                 name: None,
                 email: "a@example.ru".into(),
             },

@@ -1,12 +1,12 @@
 //! What the running service knows about itself for `otklik status`: the facts it records
 //! as they happen (its start, the IMAP state and the last contact) and those it reads from
-//! the store when asked. The verdict is the core's ([`evaluate`]).
+//! the store when asked. The verdict is the core's (`otklik_core::status::evaluate`).
 
 use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use otklik_core::status::*;
+use otklik_core::status::{Health, ImapHealth, earliest_deadline};
 
 use crate::mailbox::MailboxState;
 use crate::store::{Store, StoreError};
@@ -55,12 +55,12 @@ impl Live {
     }
 
     /// Everything `otklik status` reports, at `now`.
-    pub fn facts(&self, store: &Store, now: DateTime<Utc>) -> Result<Facts, StoreError> {
+    pub fn health(&self, store: &Store, now: DateTime<Utc>) -> Result<Health, StoreError> {
         let imap = {
             let t = *self.imap.lock().unwrap_or_else(|p| p.into_inner());
             let connected = is_connected(t.state);
             let state = t.state.to_string();
-            ImapFacts {
+            ImapHealth {
                 state: state.strip_prefix("imap: ").unwrap_or(&state).to_string(),
                 connected,
                 last_contact: if connected { Some(now) } else { t.last_contact },
@@ -68,7 +68,7 @@ impl Live {
         };
         let open = store.open_cases()?;
         let deadlines = open.iter().filter_map(earliest_deadline).collect();
-        Ok(Facts {
+        Ok(Health {
             up_since: self.up_since,
             imap,
             open_cases: open.len(),
@@ -77,7 +77,7 @@ impl Live {
             oldest_queued: store.outbox_oldest()?,
             dead_letters: store.dead_letter_seqs()?.len(),
             last_digest: store
-                .meta_get(crate::digest::LAST_DIGEST_KEY)?
+                .meta_get(&crate::store::MetaKey::LastDigest)?
                 .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
         })
     }
@@ -97,11 +97,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let live = Live::new(t(0));
-        let f = live.facts(&store, t(5)).unwrap();
+        let f = live.health(&store, t(5)).unwrap();
         assert_eq!((f.imap.connected, f.imap.last_contact), (false, None));
         assert_eq!(f.imap.state, "connecting");
         live.imap_state(MailboxState::Idle, t(10));
-        let f = live.facts(&store, t(500)).unwrap();
+        let f = live.health(&store, t(500)).unwrap();
         assert_eq!(
             (f.imap.connected, f.imap.last_contact),
             (true, Some(t(500)))
@@ -109,7 +109,7 @@ mod tests {
         live.imap_state(MailboxState::Backoff { attempt: 1 }, t(600));
         live.imap_state(MailboxState::Connecting, t(630));
         live.imap_state(MailboxState::Backoff { attempt: 2 }, t(660));
-        let f = live.facts(&store, t(900)).unwrap();
+        let f = live.health(&store, t(900)).unwrap();
         assert_eq!(
             (f.imap.connected, f.imap.last_contact),
             (false, Some(t(600)))

@@ -17,7 +17,7 @@
 use otklik_testkit as support;
 
 use chrono::{Duration as Span, Utc};
-use otklik::workflow::{Case, State};
+use otklik_core::workflow::{Case, State};
 use support::mailstack::{MailStack, Received};
 use support::service::*;
 
@@ -93,9 +93,9 @@ async fn nth_about(stack: &MailStack, user: &str, case: &str, what: &str, n: usi
 }
 
 /// The report over today's cases as the service would build it now.
-fn report_row(svc: &Service, cases: &[Case], executor: &str) -> otklik::report::Row {
+fn report_row(svc: &Service, cases: &[Case], executor: &str) -> otklik_core::report::Row {
     let today = Utc::now().date_naive();
-    let rows = otklik::report::build_at(
+    let rows = otklik_core::report::build_at(
         &svc.config,
         cases,
         today - chrono::Days::new(60),

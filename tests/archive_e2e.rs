@@ -5,9 +5,10 @@
 
 use otklik_testkit as support;
 
-use otklik::control::{self, Request, Response};
-use otklik::workflow::State;
 use otklik_core::archive::import::{self, Format};
+use otklik_core::workflow::State;
+
+use otklik::control::{self, Request, Response};
 use support::mailstack::MailStack;
 use support::service::*;
 

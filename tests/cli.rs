@@ -229,7 +229,8 @@ fn config_in(dir: &std::path::Path) -> std::path::PathBuf {
 /// A store with one dead letter (about case 3) and one queued mail; their numbers.
 fn store_with_a_dead_letter(state_dir: &std::path::Path) -> (u64, u64) {
     use chrono::TimeZone;
-    use otklik::store::{Commit, OutMail, Store};
+    use otklik::store::{Commit, Store};
+    use otklik_core::compose::OutMail;
     let store = Store::open(state_dir).unwrap();
     let at = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
     let mail = |seq: u64, case: Option<u64>, subject: &str| OutMail {
@@ -427,12 +428,14 @@ fn mail_text_reaches_the_terminal_escaped() {
 
     // The case in the store: `cases` and `show` print it escaped too.
     {
-        let loaded = otklik::cli::load_config(&config, otklik::config::SecretCheck::Lenient)
+        let loaded = otklik::cli::load_config(&config, otklik_core::config::SecretCheck::Lenient)
             .expect("config");
         let loaded = std::sync::Arc::new(loaded);
         let store = otklik::store::Store::open(&loaded.service.state_dir).unwrap();
-        let handler =
-            otklik::handler::Handler::new(store.clone(), otklik::auth::Secret::new(vec![1; 32]));
+        let handler = otklik::handler::Intake::new(
+            store.clone(),
+            otklik_core::auth::Secret::new(vec![1; 32]),
+        );
         let h = handler
             .handle(&loaded, &hostile_notification(), None, chrono::Utc::now())
             .expect("handled");

@@ -2,10 +2,12 @@
 
 use std::path::PathBuf;
 
-use otklik::calendar::{Offset, WorkDuration};
-use otklik::config::{
-    self, Config, ConfigError, DeadlineKind, Language, NotifyTarget, Problem, SecretCheck, TlsMode,
+use otklik_core::calendar::{Offset, WorkDuration};
+use otklik_core::config::{
+    Config, ConfigError, DeadlineKind, Language, NotifyTarget, Problem, SecretCheck, TlsMode,
 };
+
+use otklik::config;
 
 const EXAMPLE: &str = include_str!("../config/otklik.toml");
 
@@ -279,12 +281,12 @@ fn example_routes_usual_topics() {
 
 #[test]
 fn globs_fold_cyrillic_case() {
-    let p = config::Pattern::new("ЖКХ*").unwrap();
+    let p = otklik_core::config::Pattern::new("ЖКХ*").unwrap();
     for v in ["ЖКХ / Водоснабжение", "жкх", " Жкх/отопление "] {
         assert!(p.is_match(v), "{v}");
     }
     assert!(!p.is_match("Дороги"));
-    let p = config::Pattern::new("*дорог*").unwrap();
+    let p = otklik_core::config::Pattern::new("*дорог*").unwrap();
     assert!(p.is_match("ДОРОГИ И ТРАНСПОРТ"));
 }
 
@@ -1288,7 +1290,7 @@ mod robustness {
                 let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
                 (chars[i].0, (line, col))
             };
-            prop_assert_eq!(config::line_col(&text, offset), want);
+            prop_assert_eq!(otklik_core::config::line_col(&text, offset), want);
         }
     }
 }

@@ -322,7 +322,7 @@ async fn an_approved_answer_not_posted_is_reminded_then_escalated_until_publishe
         .with_timezone(&config.calendar.timezone())
         .date_naive();
     let cases = svc.cases().await;
-    let rows = otklik::report::build(&config, &cases, day, day);
+    let rows = otklik_core::report::build(&config, &cases, day, day);
     let housing_row = rows.iter().find(|r| r.executor == "housing").unwrap();
     assert_eq!(housing_row.answered_on_time, 2, "{rows:#?}");
     assert_eq!(housing_row.posted_on_time, 1, "{rows:#?}");

@@ -76,7 +76,7 @@ fn deadline_of(m: &Received) -> &'static str {
     }
 }
 
-fn step_entries(svc_case: &otklik::workflow::Case) -> Vec<String> {
+fn step_entries(svc_case: &otklik_core::workflow::Case) -> Vec<String> {
     svc_case
         .history
         .iter()

@@ -14,16 +14,19 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::{self, Config, DeadlineKind, SecretCheck};
-use otklik::digest;
-use otklik::escalation;
-use otklik::intake::Notification;
-use otklik::routing::Absences;
-use otklik::store::{Commit, Store};
-use otklik::workflow::{
+
+use otklik_core::auth::Secret;
+use otklik_core::config::{Config, DeadlineKind, SecretCheck};
+use otklik_core::digest;
+use otklik_core::intake::Notification;
+use otklik_core::routing::Absences;
+use otklik_core::workflow::{
     self, Action, Case, Classification, Ctx, DraftKind, Event, NoticeKind, Role,
 };
+
+use otklik::config;
+use otklik::escalation;
+use otklik::store::{Commit, Store};
 
 const CONFIG: &str = r#"
 [service]
@@ -653,7 +656,7 @@ fn a_hundred_and_fifty_untouched_cases_each_get_the_four_steps_once() {
             .email
             .clone();
         // Housing is absent on Fri 6 Nov: its reminders go to the coordinator that day.
-        let reminder_at = cal.sub(draft, otklik::calendar::WorkDuration::Seconds(7200));
+        let reminder_at = cal.sub(draft, otklik_core::calendar::WorkDuration::Seconds(7200));
         let reminder_to =
             if executor == HOUSING && cal.local_date(reminder_at).to_string() == "2026-11-06" {
                 COORD.to_string()
@@ -665,7 +668,7 @@ fn a_hundred_and_fifty_untouched_cases_each_get_the_four_steps_once() {
             (reminder_at, "draft", vec![reminder_to]),
             (draft, "draft", vec![COORD.to_string()]),
             (
-                cal.sub(answer, otklik::calendar::WorkDuration::Seconds(3600)),
+                cal.sub(answer, otklik_core::calendar::WorkDuration::Seconds(3600)),
                 "answer",
                 both.clone(),
             ),
@@ -735,8 +738,8 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
     assert_eq!(
         d.by_state,
         [
-            (otklik::workflow::State::Assigned, 3),
-            (otklik::workflow::State::Approved, 1)
+            (otklik_core::workflow::State::Assigned, 3),
+            (otklik_core::workflow::State::Approved, 1)
         ]
     );
     let ids = |l: &[digest::Line]| {
@@ -814,7 +817,7 @@ fn the_digest_lists_states_due_today_overdue_and_executors() {
         "[OTK] Сводка на чт 05.11.2026: 4 открытых, 2 просрочено"
     );
     assert_eq!(
-        otklik::html::escape("<a href=\"x\">&'</a>"),
+        otklik_core::html::escape("<a href=\"x\">&'</a>"),
         "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
     );
 }
@@ -838,20 +841,20 @@ fn the_digest_goes_to_the_coordinator_and_supervisor_once_a_working_day() {
             .unwrap();
     }
     assert_eq!(
-        digest::run_once(&store, &config, &secret, bar(11, 5, 8, 59)).unwrap(),
+        otklik::digest::run_once(&store, &config, &secret, bar(11, 5, 8, 59)).unwrap(),
         0
     );
     assert_eq!(
-        digest::run_once(&store, &config, &secret, bar(11, 5, 9, 0)).unwrap(),
+        otklik::digest::run_once(&store, &config, &secret, bar(11, 5, 9, 0)).unwrap(),
         2
     );
     // Later the same day (a tick, a restart): nothing more.
     assert_eq!(
-        digest::run_once(&store, &config, &secret, bar(11, 5, 9, 0)).unwrap(),
+        otklik::digest::run_once(&store, &config, &secret, bar(11, 5, 9, 0)).unwrap(),
         0
     );
     assert_eq!(
-        digest::run_once(&store, &config, &secret, bar(11, 5, 16, 0)).unwrap(),
+        otklik::digest::run_once(&store, &config, &secret, bar(11, 5, 16, 0)).unwrap(),
         0
     );
     let mails = store.outbox().unwrap();
@@ -890,16 +893,16 @@ fn the_digest_goes_to_the_coordinator_and_supervisor_once_a_working_day() {
     }
     // The next working day (Friday), again once.
     assert_eq!(
-        digest::run_once(&store, &config, &secret, bar(11, 6, 9, 1)).unwrap(),
+        otklik::digest::run_once(&store, &config, &secret, bar(11, 6, 9, 1)).unwrap(),
         2
     );
     assert_eq!(
-        digest::run_once(&store, &config, &secret, bar(11, 6, 9, 2)).unwrap(),
+        otklik::digest::run_once(&store, &config, &secret, bar(11, 6, 9, 2)).unwrap(),
         0
     );
     // Saturday: none.
     assert_eq!(
-        digest::run_once(&store, &config, &secret, bar(11, 7, 9, 0)).unwrap(),
+        otklik::digest::run_once(&store, &config, &secret, bar(11, 7, 9, 0)).unwrap(),
         0
     );
 }

@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::Config;
-use otklik::handler::{Handled, Handler};
-use otklik::store::{Disposition, Store};
+
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+use otklik_core::decide::Disposition;
+
+use otklik::handler::{Handled, Intake};
+use otklik::store::Store;
 
 use otklik_testkit::offline;
 
@@ -17,7 +20,7 @@ use offline::{DOMAIN, config};
 struct Fixture {
     _dir: tempfile::TempDir,
     config: Arc<Config>,
-    handler: Handler,
+    handler: Intake,
 }
 
 fn fixture() -> Fixture {
@@ -25,7 +28,7 @@ fn fixture() -> Fixture {
     let config = config(dir.path());
     std::fs::create_dir_all(&config.service.state_dir).expect("state dir");
     let store = Store::open(&config.service.state_dir).expect("store");
-    let handler = Handler::new(store, Secret::new(vec![7; 32]));
+    let handler = Intake::new(store, Secret::new(vec![7; 32]));
     Fixture {
         _dir: dir,
         config,
@@ -299,7 +302,7 @@ fn a_damaged_case_record_sets_its_reply_aside_and_intake_goes_on() {
         let f = Fixture {
             _dir: tempfile::tempdir().unwrap(),
             config: config.clone(),
-            handler: Handler::new(
+            handler: Intake::new(
                 Store::open(&state).expect("store"),
                 Secret::new(vec![7; 32]),
             ),
@@ -321,7 +324,7 @@ fn a_damaged_case_record_sets_its_reply_aside_and_intake_goes_on() {
     let f = Fixture {
         _dir: dir,
         config,
-        handler: Handler::new(store, Secret::new(vec![7; 32])),
+        handler: Intake::new(store, Secret::new(vec![7; 32])),
     };
     let h = f.handle(&tagged_reply(&id, Some("exec@volchiha.example"), "dmg1"));
     assert_eq!(h.disposition, Disposition::Rejected, "{h:?}");

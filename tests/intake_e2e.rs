@@ -74,7 +74,7 @@ async fn samples_reach_the_right_executor_with_fields_deadlines_and_attachments(
 
     let case = svc
         .wait_case(1, "assigned", |c| {
-            c.state == otklik::workflow::State::Assigned
+            c.state == otklik_core::workflow::State::Assigned
         })
         .await;
     let json = serde_json::to_value(otklik::cli::CaseJson::new(&svc.config, &case)).unwrap();
@@ -148,7 +148,7 @@ async fn samples_reach_the_right_executor_with_fields_deadlines_and_attachments(
             WAIT,
         )
         .await;
-    let original = otklik::inbound::Inbound::parse(&sample("d-attachment.eml")).unwrap();
+    let original = otklik_core::inbound::Inbound::parse(&sample("d-attachment.eml")).unwrap();
     let files: Vec<_> = d
         .attachments
         .iter()
@@ -237,7 +237,10 @@ async fn what_is_not_a_new_case_does_what_the_spec_says() {
         "{}",
         excl.subject
     );
-    assert_eq!(svc.case(2).await.state, otklik::workflow::State::Excluded);
+    assert_eq!(
+        svc.case(2).await.state,
+        otklik_core::workflow::State::Excluded
+    );
 
     // No rule matches: unassigned, the coordinator is asked.
     stack
@@ -264,7 +267,10 @@ async fn what_is_not_a_new_case_does_what_the_spec_says() {
         ask.subject
     );
     assert!(ask.text.contains("НАЗНАЧИТЬ"));
-    assert_eq!(svc.case(3).await.state, otklik::workflow::State::Unassigned);
+    assert_eq!(
+        svc.case(3).await.state,
+        otklik_core::workflow::State::Unassigned
+    );
 
     // A stranger's mail: rejected, no case, no answer.
     let raw = stack.compose(

@@ -34,7 +34,7 @@ async fn a_threat_in_a_new_form_is_excluded_and_an_idiom_is_answered() {
         excl.subject
     );
     let case = svc.case(1).await;
-    assert_eq!(case.state, otklik::workflow::State::Excluded);
+    assert_eq!(case.state, otklik_core::workflow::State::Excluded);
 
     // An idiom with a killing verb: a complaint to be answered, forwarded to its executor.
     stack
@@ -58,7 +58,7 @@ async fn a_threat_in_a_new_form_is_excluded_and_an_idiom_is_answered() {
     let answered = svc.case(2).await;
     assert_eq!(
         answered.state,
-        otklik::workflow::State::Assigned,
+        otklik_core::workflow::State::Assigned,
         "{:?}",
         answered.history
     );

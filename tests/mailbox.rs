@@ -9,9 +9,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use otklik::config::{ImapConfig, Password, TlsMode};
+use otklik_core::config::{ImapConfig, Password, TlsMode};
+use otklik_core::decide::Disposition;
+
 use otklik::mailbox::{
-    Disposition, Fetched, Handler, MOVED_KEYWORD, MailboxError, MailboxState, NotCommitted,
+    Fetched, MOVED_KEYWORD, MailboxError, MailboxState, MessageSink, NotCommitted,
     OVERSIZED_HEADER_MAX, Oversized, WatchOptions, encode_mailbox_name, watch, watch_with,
 };
 use otklik::tls::TlsOptions;
@@ -42,7 +44,7 @@ fn imap_config(stack: &MailStack, user: &str, tls: TlsMode) -> ImapConfig {
         processed_mailbox: "otklik/processed".to_string(),
         rejected_mailbox: "otklik/rejected".to_string(),
         poll_seconds: 60,
-        max_message_size: otklik::config::DEFAULT_MAX_MESSAGE_SIZE,
+        max_message_size: otklik_core::config::DEFAULT_MAX_MESSAGE_SIZE,
         ca_file: None,
     }
 }
@@ -99,7 +101,7 @@ impl Recorder {
     }
 }
 
-impl Handler for Recorder {
+impl MessageSink for Recorder {
     async fn handle(&self, msg: Fetched) -> Result<Disposition, NotCommitted> {
         let subject = subject_of(&msg.raw);
         self.at.lock().unwrap().push(std::time::Instant::now());

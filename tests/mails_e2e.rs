@@ -6,9 +6,10 @@
 
 use otklik_testkit as support;
 
-use otklik::workflow::State;
 use support::mailstack::{MailStack, Received};
 use support::service::*;
+
+use otklik_core::workflow::State;
 
 /// Every hour a working hour, in a zone that is not UTC: the `Date:` header and the
 /// deadlines are in local time.

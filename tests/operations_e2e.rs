@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use otklik_core::workflow::Case;
+
 use otklik::control::{self, Request, Response};
-use otklik::workflow::Case;
 use support::mailstack::{MailStack, server_mailbox};
 use support::service::*;
 

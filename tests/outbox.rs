@@ -7,9 +7,12 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use otklik_core::compose::OutMail;
+
 use otklik::outbox::{self, PAGE, Round, Sender, Unrecorded, backoff};
 use otklik::smtp::SendError;
-use otklik::store::{Commit, OutMail, Store};
+use otklik::store::{Commit, Store};
 
 /// Answers attempts from a script (accepted once it runs out) and records each attempt.
 #[derive(Default)]

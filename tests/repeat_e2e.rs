@@ -7,7 +7,7 @@
 
 use otklik_testkit as support;
 
-use otklik::workflow::State;
+use otklik_core::workflow::State;
 use support::service::*;
 
 const PIPE: &str = "На улице Садовой прорвало водопровод, вода хлещет прямо на дорогу.";
@@ -72,7 +72,7 @@ async fn another_author_same_problem_is_flagged_and_linked_by_one_click() {
         .map(|c| c[1].to_string())
         .expect("an action code");
     let subject = format!("[OTK-2] ПОВТОР OTK-1 #{code}");
-    let href = otklik::templates::mailto(&stack.addr(&p.service()), &subject, "");
+    let href = otklik_core::templates::mailto(&stack.addr(&p.service()), &subject, "");
     let html = notice.html.clone().unwrap_or_default();
     assert!(
         html.contains(&href.replace('&', "&amp;")),

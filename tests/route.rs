@@ -6,10 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::Utc;
-use otklik::config::{self, SecretCheck};
+
+use otklik_core::config::SecretCheck;
+use otklik_core::decide::Disposition;
+
+use otklik::config;
 use otklik::daemon;
-use otklik::handler::Handler;
-use otklik::store::{Disposition, Store};
+use otklik::handler::Intake;
+use otklik::store::Store;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -113,7 +117,7 @@ fn route_and_the_service_agree_on_every_message_of_the_corpora() {
             .output()
             .expect("run otklik route");
         let raw = std::fs::read(file).expect("corpus file");
-        let handler = Handler::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
         let handled = match handler.handle(&config, &raw, None, Utc::now()) {
             Ok(h) => h,
             Err(e) => panic!("{}: only the store may fail a message: {e}", file.display()),
@@ -267,7 +271,7 @@ fn route_and_the_service_agree_on_automatic_mail_absences_and_repeats() {
         );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         let verdict = json["verdict"].as_str().unwrap_or_default().to_string();
-        let handler = Handler::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
         let handled = handler
             .handle(&config, raw.as_bytes(), None, Utc::now())
             .expect("handled");
@@ -371,7 +375,7 @@ fn route_shows_a_possible_repeat_by_another_author() {
                 "mail {i}: {verdict}"
             );
         }
-        let handler = Handler::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
         handler
             .handle(&config, raw.as_bytes(), None, Utc::now())
             .expect("handled");

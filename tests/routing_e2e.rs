@@ -6,15 +6,16 @@
 
 use otklik_testkit as support;
 
-use otklik::routing::{self, RouteDecision};
-use otklik::workflow::State;
 use support::service::*;
+
+use otklik_core::routing::{self, RouteDecision};
+use otklik_core::workflow::State;
 
 const FIRST: &str = "Квадрокоптеры жужжат, квадрокоптеров всё больше.";
 const SECOND: &str = "Опять квадрокоптеры жужжат.";
 
-fn post(text: &str, id: u64) -> otklik::intake::Notification {
-    otklik::intake::Notification {
+fn post(text: &str, id: u64) -> otklik_core::intake::Notification {
+    otklik_core::intake::Notification {
         source_id: Some(id.to_string()),
         topic: Some("Прочее".into()),
         location: Some("с. Волчиха".into()),
@@ -62,7 +63,7 @@ async fn the_coordinators_choice_teaches_the_model() {
         .map(|c| c[1].to_string())
         .expect("an action code");
     let subject = format!("[OTK-1] НАЗНАЧИТЬ economy #{code}");
-    let href = otklik::templates::mailto(&stack.addr(&p.service()), &subject, "");
+    let href = otklik_core::templates::mailto(&stack.addr(&p.service()), &subject, "");
     let html = ask.html.clone().unwrap_or_default();
     assert!(
         html.contains(&href.replace('&', "&amp;")),
@@ -104,7 +105,7 @@ async fn the_coordinators_choice_teaches_the_model() {
     let assigned = c2
         .history
         .iter()
-        .find(|h| h.event == otklik::workflow::HistoryEvent::Assigned)
+        .find(|h| h.event == otklik_core::workflow::HistoryEvent::Assigned)
         .expect("assigned");
     assert!(
         assigned.detail.contains("routing model") && assigned.detail.contains("квадрокоптер"),

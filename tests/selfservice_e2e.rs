@@ -5,9 +5,10 @@ use otklik_testkit as support;
 
 use std::collections::BTreeMap;
 
-use otklik::workflow::State;
 use support::mailstack::{MailStack, Received, server_mailbox};
 use support::service::*;
+
+use otklik_core::workflow::State;
 
 async fn start(prefix: &str) -> (&'static MailStack, People, tempfile::TempDir, Service) {
     start_on_shared(prefix, ALWAYS_CALENDAR).await

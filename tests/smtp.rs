@@ -7,7 +7,8 @@ use otklik_testkit as support;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use otklik::config::{Address, Password, SmtpConfig, TlsMode};
+use otklik_core::config::{Address, Password, SmtpConfig, TlsMode};
+
 use otklik::smtp::{SendError, Smtp};
 use otklik::tls::TlsOptions;
 use support::mailstack::MailStack;

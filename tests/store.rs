@@ -7,17 +7,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::Config;
+
+use otklik_core::auth::Secret;
+use otklik_core::compose::OutMail;
+use otklik_core::config::Config;
+use otklik_core::decide::Disposition;
+use otklik_core::inbound::{Attachment, Inbound, sha256_hex};
+use otklik_core::intake::Notification;
+use otklik_core::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
+
 use otklik::control::{self, Request, Response};
-use otklik::handler::Handler;
-use otklik::inbound::{Attachment, Inbound, sha256_hex};
-use otklik::intake::Notification;
+use otklik::handler::Intake;
 use otklik::outbox::MailState;
 use otklik::store::{
-    Commit, Disposition, InboundRecord, OutMail, Queued, Resend, Store, StoreError, inbound_key,
+    Commit, InboundRecord, MetaKey, Queued, Resend, Store, StoreError, inbound_key,
 };
-use otklik::workflow::{Case, CaseDeadlines, Draft, DraftKind, State};
 
 fn case(number: u64, state: State) -> Case {
     Case {
@@ -199,8 +203,8 @@ fn the_ledger_remembers_each_message_once() {
 
 #[test]
 fn forgotten_due_entries_go_unless_the_new_schedule_has_them() {
-    use otklik::config::DeadlineKind;
-    use otklik::workflow::Due;
+    use otklik_core::config::DeadlineKind;
+    use otklik_core::workflow::Due;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_waiting(dir.path(), std::time::Duration::from_secs(60)).unwrap();
     let t = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
@@ -320,7 +324,7 @@ fn a_case_with_an_8_mb_photo_costs_under_one_and_a_half_photos_on_disk() {
     let photo = noise(8 * MB, 1);
 
     // The notification opens a case and forwards the photo to the executor.
-    let handler = Handler::new(store.clone(), Secret::new(vec![7; 32]));
+    let handler = Intake::new(store.clone(), Secret::new(vec![7; 32]));
     let handled = handler
         .handle(&config, &notification_with_photo(&photo), None, t(1, 8))
         .unwrap();
@@ -663,24 +667,24 @@ fn confirmations_past_their_week_are_swept_with_the_message_they_keep() {
     store
         .commit(Commit {
             meta: vec![
-                ("confirm:00000000000000000001".into(), record(t(1, 8))),
-                ("confirm:00000000000000000002".into(), record(t(20, 8))),
-                ("confirm:00000000000000000003".into(), "not json".into()),
-                ("confirm-asked:a@b.ru".into(), "[]".into()),
+                (MetaKey::Confirm(1), record(t(1, 8))),
+                (MetaKey::Confirm(2), record(t(20, 8))),
+                (MetaKey::Confirm(3), "not json".into()),
+                (MetaKey::ConfirmAsked("a@b.ru".into()), "[]".into()),
             ],
             ..Commit::default()
         })
         .unwrap();
     assert_eq!(store.sweep_confirmations(t(1, 8)).unwrap(), 0);
     assert_eq!(store.sweep_confirmations(t(10, 0)).unwrap(), 1);
-    let got = |k: &str| store.meta_get(k).unwrap();
-    assert!(got("confirm:00000000000000000001").is_none());
-    assert!(got("confirm:00000000000000000002").is_some());
+    let got = |k: MetaKey| store.meta_get(&k).unwrap();
+    assert!(got(MetaKey::Confirm(1)).is_none());
+    assert!(got(MetaKey::Confirm(2)).is_some());
+    assert!(got(MetaKey::Confirm(3)).is_some(), "unreadable: kept");
     assert!(
-        got("confirm:00000000000000000003").is_some(),
-        "unreadable: kept"
+        got(MetaKey::ConfirmAsked("a@b.ru".into())).is_some(),
+        "not a confirmation"
     );
-    assert!(got("confirm-asked:a@b.ru").is_some(), "not a confirmation");
 }
 
 #[test]
@@ -715,7 +719,7 @@ fn the_sweep_deletes_old_bookkeeping_and_never_a_case() {
         .unwrap();
     store.outbox_sent(101, t(1, 9)).unwrap();
     store.outbox_sent(102, t(20, 9)).unwrap();
-    let mark = |seq: u64| store.meta_get(&format!("sent:{seq:020}")).unwrap();
+    let mark = |seq: u64| store.meta_get(&MetaKey::Sent(seq)).unwrap();
     assert!(mark(101).is_some() && mark(102).is_some());
 
     // Nothing is that old yet.

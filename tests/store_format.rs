@@ -13,10 +13,12 @@ use std::process::Command;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use otklik::auth::Secret;
-use otklik::config::Config;
-use otklik::handler::Handler;
-use otklik::store::{FORMAT_VERSION, Store, StoreError};
+
+use otklik_core::auth::Secret;
+use otklik_core::config::Config;
+
+use otklik::handler::Intake;
+use otklik::store::{FORMAT_VERSION, MetaKey, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use offline::DOMAIN;
@@ -127,9 +129,7 @@ fn inventory(store: &Store, ledger_keys: &[String]) -> Expected {
         dead,
         ledger,
         attachments: attachments.into_iter().collect(),
-        last_digest: store
-            .meta_get(otklik::digest::LAST_DIGEST_KEY)
-            .expect("meta reads"),
+        last_digest: store.meta_get(&MetaKey::LastDigest).expect("meta reads"),
     }
 }
 
@@ -212,22 +212,22 @@ fn a_store_without_a_version_is_format_1_and_a_newer_one_is_refused() {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.format_version().unwrap(), FORMAT_VERSION);
         assert_eq!(
-            store.meta_get("format_version").unwrap().as_deref(),
+            store.meta_get(&MetaKey::FormatVersion).unwrap().as_deref(),
             Some(FORMAT_VERSION.to_string().as_str())
         );
         // As stores written before the key existed.
-        store.meta_remove("format_version").unwrap();
+        store.meta_remove(&MetaKey::FormatVersion).unwrap();
         store.flush_blocking().unwrap();
     }
     {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(
-            store.meta_get("format_version").unwrap().as_deref(),
+            store.meta_get(&MetaKey::FormatVersion).unwrap().as_deref(),
             Some("1"),
             "opening an unversioned store writes the key"
         );
         store
-            .meta_set("format_version", &(FORMAT_VERSION + 1).to_string())
+            .meta_set(&MetaKey::FormatVersion, &(FORMAT_VERSION + 1).to_string())
             .unwrap();
         store.flush_blocking().unwrap();
     }
@@ -328,7 +328,7 @@ source_timezone = "Europe/Moscow"
     match otklik::config::load_str_env(
         &text,
         &dir.join("otklik.toml"),
-        otklik::config::SecretCheck::Require,
+        otklik_core::config::SecretCheck::Require,
         &env,
     ) {
         Ok(c) => Arc::new(c),
@@ -387,11 +387,11 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
     std::fs::create_dir_all(&config.service.state_dir).unwrap();
     let store = Store::open(&config.service.state_dir).unwrap();
     let secret = Secret::new(vec![7; 32]);
-    let handler = Handler::new(store.clone(), secret.clone());
+    let handler = Intake::new(store.clone(), secret.clone());
     let mut ledger_keys = Vec::new();
     let mut handle = |raw: Vec<u8>| {
         let h = handler.handle(&config, &raw, None, now()).expect("handled");
-        let mail = otklik::inbound::Inbound::parse(&raw).expect("parses");
+        let mail = otklik_core::inbound::Inbound::parse(&raw).expect("parses");
         ledger_keys.push(otklik::store::inbound_key(
             mail.message_id.as_deref(),
             mail.from.as_ref().map(|a| a.email.as_str()),
@@ -456,7 +456,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
         let h = handle(reply(n, &from, body, &format!("r{i}")));
         assert_eq!(
             h.disposition,
-            otklik::store::Disposition::Processed,
+            otklik_core::decide::Disposition::Processed,
             "OTK-{n} {body}: {h:?}"
         );
     }
@@ -478,9 +478,7 @@ fn the_fixture_scenario_packs_and_reads_back_whole() {
             None,
         )
         .unwrap();
-    store
-        .meta_set(otklik::digest::LAST_DIGEST_KEY, "2026-11-30")
-        .unwrap();
+    store.meta_set(&MetaKey::LastDigest, "2026-11-30").unwrap();
     store.flush_blocking().unwrap();
 
     let want = inventory(&store, &ledger_keys);

@@ -5,17 +5,17 @@
 use otklik_testkit::offline;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use otklik::intake::Notification;
-use otklik::routing::Absences;
 use otklik::store::{Commit, Store};
-use otklik::workflow::{self, Case, Classification, Ctx};
+use otklik_core::intake::Notification;
 use otklik_core::repeat::place_key;
+use otklik_core::routing::Absences;
+use otklik_core::workflow::{self, Case, Classification, Ctx};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap()
 }
 
-fn case(config: &otklik::config::Config, number: u64, place: &str, at: DateTime<Utc>) -> Case {
+fn case(config: &otklik_core::config::Config, number: u64, place: &str, at: DateTime<Utc>) -> Case {
     let n = Notification {
         source_id: Some(format!("s{number}")),
         topic: Some("ЖКХ".into()),

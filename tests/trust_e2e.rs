@@ -6,9 +6,10 @@
 
 use otklik_testkit as support;
 
-use otklik::workflow::State;
 use support::mailstack::{MailStack, Received};
 use support::service::*;
+
+use otklik_core::workflow::State;
 
 async fn start(prefix: &str) -> (&'static MailStack, People, tempfile::TempDir, Service) {
     start_on_shared(prefix, ALWAYS_CALENDAR).await
@@ -70,7 +71,7 @@ async fn still_forwards(stack: &MailStack, p: &People, svc: &Service) {
         .await;
 }
 
-fn rejected_replies(c: &otklik::workflow::Case) -> usize {
+fn rejected_replies(c: &otklik_core::workflow::Case) -> usize {
     c.history
         .iter()
         .filter(|h| h.event == "rejected_reply")

@@ -1,15 +1,15 @@
 //! IDLE (RFC 2177): waiting for new mail with a keepalive-aware timeout, a bounded DONE.
 
-use super::session::{SessionCtx, Wake, beat, is_new_mail, wait_shutdown};
 use super::stream::step;
+use super::watcher::{Wake, Watcher, beat, is_new_mail, wait_shutdown};
 use super::{
-    DONE_TIMEOUT, HEARTBEAT_EVERY, Handler, IDLE_KEEPALIVE, IDLE_MAX, ImapSession, MailboxError,
-    STEP_TIMEOUT,
+    DONE_TIMEOUT, HEARTBEAT_EVERY, IDLE_KEEPALIVE, IDLE_MAX, ImapSession, MailboxError,
+    MessageSink, STEP_TIMEOUT,
 };
 use async_imap::extensions::idle::IdleResponse;
 use tokio::time::Instant;
 
-impl<H: Handler> SessionCtx<'_, H> {
+impl<H: MessageSink> Watcher<H> {
     /// One IDLE round; always ends with DONE (bounded) unless the connection failed.
     pub(super) async fn idle(
         &mut self,
@@ -27,7 +27,7 @@ impl<H: Handler> SessionCtx<'_, H> {
         let outcome = {
             let (wait, _stop) = handle.wait_with_timeout(IDLE_KEEPALIVE);
             tokio::pin!(wait);
-            let stop = wait_shutdown(self.shutdown);
+            let stop = wait_shutdown(&mut self.shutdown);
             tokio::pin!(stop);
             let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
             loop {
@@ -46,7 +46,7 @@ impl<H: Handler> SessionCtx<'_, H> {
                     },
                     _ = tokio::time::sleep_until(deadline) => break Ok(Wake::Rescan),
                     _ = &mut stop => break Ok(Wake::Shutdown),
-                    _ = tick.tick() => beat(self.heartbeat),
+                    _ = tick.tick() => beat(&self.heartbeat),
                 }
             }
         };

@@ -4,17 +4,17 @@
 //! One session at a time: connect (implicit TLS, STARTTLS, or plain on loopback), LOGIN,
 //! make sure the processed/rejected mailboxes exist, SELECT the intake mailbox, then loop:
 //! handle every (undeleted) message in UID order, one at a time — fetch, hand the bytes
-//! to the [`Handler`] (which commits everything to the store and flushes), and only then
+//! to the [`MessageSink`] (which commits everything to the store and flushes), and only then
 //! MOVE the message to `processed_mailbox` or `rejected_mailbox` — and wait for more with
 //! IDLE (or by polling every `poll_seconds` where the server has no IDLE).
 //!
 //! Each message's RFC822.SIZE is read before its body: one over `max_message_size` is never
-//! fetched whole. The handler gets its header ([`Handler::oversized`]) and it goes to the
+//! fetched whole. The handler gets its header ([`MessageSink::oversized`]) and it goes to the
 //! rejected mailbox, so one huge attachment can neither exhaust memory nor block the intake.
 //!
 //! Without MOVE a message is COPYed, flagged `\Deleted` and expunged alone: by UID EXPUNGE
 //! (UIDPLUS), else by EXPUNGE only while no one else's message is flagged `\Deleted` (see
-//! `SessionCtx::move_message`): a message is never expunged that the watcher did not copy.
+//! `Watcher::move_message`): a message is never expunged that the watcher did not copy.
 //!
 //! Mailbox names are configured with `/` between levels and built in the server's personal
 //! namespace ([`server_mailbox`]): its prefix (`INBOX.` on Courier and older Cyrus, where
@@ -41,6 +41,7 @@ mod session;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod watcher;
 
 use std::future::Future;
 use std::io;
@@ -48,14 +49,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use otklik_core::decide::Disposition;
+
 use crate::tls::TlsError;
+
 pub use fetch::uid_set;
 pub use names::{
     MailboxNames, Namespace, encode_mailbox_name, ensure_mailboxes, mailboxes_to_create, namespace,
     parent_mailboxes, parse_namespace, server_mailbox, server_mailbox_name,
 };
-pub use session::{WatchOptions, backoff_delay, watch, watch_with};
 pub use stream::{ImapSession, ImapStream, ServerCaps, capabilities, connect, prepare_tls};
+pub use watcher::{WatchOptions, backoff_delay, watch, watch_with};
 
 /// Connect, TLS handshake, greeting, LOGIN, SELECT, SEARCH, MOVE, NOOP, LOGOUT.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -87,7 +91,7 @@ pub const FETCH_ATTEMPTS: u32 = 3;
 /// How often the heartbeat is bumped while waiting (IDLE, poll, backoff).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
-/// How much of an oversized message's header is fetched for [`Handler::oversized`].
+/// How much of an oversized message's header is fetched for [`MessageSink::oversized`].
 pub const OVERSIZED_HEADER_MAX: u32 = 64 * 1024;
 
 /// One message fetched from the intake mailbox.
@@ -114,13 +118,6 @@ pub struct Oversized {
     /// The message's header (`BODY.PEEK[HEADER]`), at most [`OVERSIZED_HEADER_MAX`] bytes;
     /// empty if the server sent none.
     pub header: Vec<u8>,
-}
-
-/// Where a handled message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    Processed,
-    Rejected,
 }
 
 /// What the watcher is doing, for sd_notify STATUS.
@@ -154,10 +151,10 @@ impl std::fmt::Display for MailboxState {
 pub struct NotCommitted(pub String);
 
 /// Handles messages: commits everything each implies to the store, then says where it goes;
-/// [`Handler::durable`] makes a batch of such commits durable (one flush) before the watcher
+/// [`MessageSink::durable`] makes a batch of such commits durable (one flush) before the watcher
 /// moves the batch. Err = could not commit: the message stays in the inbox and is retried
 /// later (after a backoff); never moved.
-pub trait Handler: Send + Sync + 'static {
+pub trait MessageSink: Send + Sync + 'static {
     fn handle(
         &self,
         msg: Fetched,
@@ -210,7 +207,7 @@ pub enum MailboxError {
     #[error("imap: {0}")]
     Protocol(String),
     #[error("imap: message {uid}: {source}")]
-    Handler {
+    Sink {
         uid: u32,
         #[source]
         source: NotCommitted,

@@ -7,9 +7,10 @@ use futures::TryStreamExt;
 use tokio::io::AsyncRead;
 use tokio::time::timeout;
 
+use otklik_core::config::ImapConfig;
+
 use super::stream::{ImapSession, ServerCaps, step};
 use super::{MailboxError, STEP_TIMEOUT};
-use crate::config::ImapConfig;
 
 /// The server-side names of the mailboxes the watcher uses.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,257 +1,41 @@
-//! The session loop: connect, scan the intake mailbox, hand each message to the handler, move it, wait; reconnect with jittered backoff on any error.
+//! One session: connect, scan the intake mailbox, hand each message to the sink, move it,
+//! wait for more. The reconnect loop around it is in `watcher.rs`.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use async_imap::types::UnsolicitedResponse;
 use futures::TryStreamExt;
-use tokio::sync::watch;
 use tokio::time::{Instant, timeout};
 use tokio_rustls::rustls::ClientConfig;
+
+use otklik_core::decide::Disposition;
 
 use super::fetch::{
     SizeProbe, fetch, fetch_header, fetch_many, fetch_size, fetch_sizes, uid_search, uid_set,
 };
 use super::names::{MailboxNames, ensure_mailboxes};
-use super::stream::{ImapSession, ServerCaps, capabilities, connect, prepare_tls, step};
-use super::{
-    BACKOFF_MAX, BACKOFF_MIN, BATCH, BATCH_BYTES, Disposition, FETCH_ATTEMPTS, Fetched,
-    HEARTBEAT_EVERY, Handler, MOVED_KEYWORD, MailboxError, MailboxState, Oversized, STEP_TIMEOUT,
+use super::stream::{ImapSession, ServerCaps, capabilities, connect, step};
+use super::watcher::{
+    Wake, Watcher, beat, is_new_mail, no_session, shutdown_requested, sleep_or_shutdown,
+    wait_shutdown,
 };
-use crate::config::ImapConfig;
-use crate::tls::TlsOptions;
+use super::{
+    BATCH, BATCH_BYTES, FETCH_ATTEMPTS, Fetched, MOVED_KEYWORD, MailboxError, MailboxState,
+    MessageSink, Oversized, STEP_TIMEOUT,
+};
 
-pub(super) fn is_new_mail(resp: &UnsolicitedResponse) -> bool {
-    matches!(
-        resp,
-        UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
-    )
-}
-
-pub(super) fn no_session() -> MailboxError {
-    MailboxError::Protocol("session lost".into())
-}
-
-pub(super) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-pub(super) fn beat(heartbeat: &AtomicU64) {
-    heartbeat.store(unix_now(), Ordering::Relaxed);
-}
-
-/// The backoff before reconnect attempt `attempt` (1-based): 2 s doubling to 80 s,
-/// scaled by `jitter` (expected in 0.8..1.2) and clamped to [2 s, 80 s].
-pub fn backoff_delay(attempt: u32, jitter: f64) -> Duration {
-    let exp = attempt.saturating_sub(1).min(16);
-    let base = BACKOFF_MIN.as_secs_f64() * f64::from(1u32 << exp);
-    let capped = base.min(BACKOFF_MAX.as_secs_f64());
-    let jittered = capped * jitter.clamp(0.5, 1.5);
-    Duration::from_secs_f64(jittered.clamp(BACKOFF_MIN.as_secs_f64(), BACKOFF_MAX.as_secs_f64()))
-}
-
-pub(super) fn jitter() -> f64 {
-    use rand::Rng;
-    rand::rng().random_range(0.8..1.2)
-}
-
-/// True once shutdown was requested (or its sender is gone).
-pub(super) fn shutdown_requested(rx: &watch::Receiver<bool>) -> bool {
-    *rx.borrow() || rx.has_changed().is_err()
-}
-
-/// Resolves when shutdown is requested (or the sender is dropped).
-pub(super) async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
-    loop {
-        if *rx.borrow_and_update() {
-            return;
-        }
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Sleeps `dur`, bumping the heartbeat; true if shutdown came first.
-pub(super) async fn sleep_or_shutdown(
-    dur: Duration,
-    shutdown: &mut watch::Receiver<bool>,
-    heartbeat: &AtomicU64,
-) -> bool {
-    let deadline = Instant::now() + dur;
-    let stop = wait_shutdown(shutdown);
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
-    loop {
-        tokio::select! {
-            _ = &mut stop => return true,
-            _ = tokio::time::sleep_until(deadline) => return false,
-            _ = tick.tick() => beat(heartbeat),
-        }
-    }
-}
-
-/// Which server extensions the watcher may use (all it finds, by default). Turning one
-/// off exercises the fallback — polling instead of IDLE, COPY + EXPUNGE instead of MOVE
-/// — against a server that has the extension, and works around a server whose
-/// implementation is broken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WatchOptions {
-    pub use_idle: bool,
-    pub use_move: bool,
-    pub use_uidplus: bool,
-}
-
-impl Default for WatchOptions {
-    fn default() -> Self {
-        WatchOptions {
-            use_idle: true,
-            use_move: true,
-            use_uidplus: true,
-        }
-    }
-}
-
-impl WatchOptions {
-    pub(super) fn mask(&self, caps: ServerCaps) -> ServerCaps {
-        ServerCaps {
-            idle: caps.idle && self.use_idle,
-            move_: caps.move_ && self.use_move,
-            uidplus: caps.uidplus && self.use_uidplus,
-            namespace: caps.namespace,
-        }
-    }
-}
-
-/// Watches the intake mailbox until shutdown. Returns Ok on shutdown; Err only for
-/// configuration errors no reconnect can fix (bad CA file, plain IMAP to a remote host).
-/// Login failures are retried with backoff and logged as errors.
-pub async fn watch<H: Handler>(
-    cfg: ImapConfig,
-    tls: TlsOptions,
-    handler: Arc<H>,
-    shutdown: watch::Receiver<bool>,
-    state: watch::Sender<MailboxState>,
-    heartbeat: Arc<AtomicU64>,
-) -> Result<(), MailboxError> {
-    watch_with(
-        cfg,
-        tls,
-        WatchOptions::default(),
-        handler,
-        shutdown,
-        state,
-        heartbeat,
-    )
-    .await
-}
-
-/// [`watch`] with explicit [`WatchOptions`].
-pub async fn watch_with<H: Handler>(
-    cfg: ImapConfig,
-    tls: TlsOptions,
-    options: WatchOptions,
-    handler: Arc<H>,
-    mut shutdown: watch::Receiver<bool>,
-    state: watch::Sender<MailboxState>,
-    heartbeat: Arc<AtomicU64>,
-) -> Result<(), MailboxError> {
-    let tls_config = prepare_tls(&cfg, &tls)?;
-    let mut attempt: u32 = 0;
-    let mut last_validity: Option<u32> = None;
-    let mut fetch_failures: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut reported_oversized: HashSet<(u32, u32)> = HashSet::new();
-    let mut unexpunged: HashSet<(u32, u32)> = HashSet::new();
-    loop {
-        beat(&heartbeat);
-        if shutdown_requested(&shutdown) {
-            return Ok(());
-        }
-        state.send_replace(MailboxState::Connecting);
-        let mut ctx = SessionCtx {
-            cfg: &cfg,
-            options,
-            handler: handler.as_ref(),
-            shutdown: &mut shutdown,
-            state: &state,
-            heartbeat: &heartbeat,
-            attempt: &mut attempt,
-            last_validity: &mut last_validity,
-            fetch_failures: &mut fetch_failures,
-            reported_oversized: &mut reported_oversized,
-            unexpunged: &mut unexpunged,
-            keywords: false,
-        };
-        let result = ctx.run(tls_config.clone()).await;
-        match result {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_permanent() => {
-                tracing::error!(error = %e, "imap: giving up");
-                return Err(e);
-            }
-            Err(e) => {
-                attempt = attempt.saturating_add(1);
-                let delay = backoff_delay(attempt, jitter());
-                match &e {
-                    MailboxError::Login { .. } | MailboxError::Handshake { .. } => {
-                        tracing::error!(error = %e, attempt, retry_in = ?delay, "imap: cannot log in")
-                    }
-                    _ => {
-                        tracing::warn!(error = %e, attempt, retry_in = ?delay, "imap: session failed")
-                    }
-                }
-                state.send_replace(MailboxState::Backoff { attempt });
-                if sleep_or_shutdown(delay, &mut shutdown, &heartbeat).await {
-                    return Ok(());
-                }
-            }
-        }
-    }
-}
-
-pub(super) struct SessionCtx<'a, H> {
-    pub(super) cfg: &'a ImapConfig,
-    pub(super) options: WatchOptions,
-    pub(super) handler: &'a H,
-    pub(super) shutdown: &'a mut watch::Receiver<bool>,
-    pub(super) state: &'a watch::Sender<MailboxState>,
-    pub(super) heartbeat: &'a AtomicU64,
-    pub(super) attempt: &'a mut u32,
-    pub(super) last_validity: &'a mut Option<u32>,
-    /// (UIDVALIDITY, UID) → FETCH responses that could not be parsed, in a row.
-    pub(super) fetch_failures: &'a mut HashMap<(u32, u32), u32>,
-    /// (UIDVALIDITY, UID) of oversized messages the handler was told about, not yet moved.
-    pub(super) reported_oversized: &'a mut HashSet<(u32, u32)>,
-    /// (UIDVALIDITY, UID) we copied and flagged \Deleted but did not expunge (no UIDPLUS,
-    /// and others' \Deleted messages were there).
-    pub(super) unexpunged: &'a mut HashSet<(u32, u32)>,
-    /// The selected mailbox takes new keywords (PERMANENTFLAGS has `\*`).
-    pub(super) keywords: bool,
-}
-
-pub(super) enum Wake {
-    /// Something may have changed: scan again.
-    Rescan,
-    Shutdown,
-}
-
-impl<H: Handler> SessionCtx<'_, H> {
+impl<H: MessageSink> Watcher<H> {
     /// One session: Ok(()) on shutdown (after LOGOUT), Err on any failure.
     pub(super) async fn run(
         &mut self,
         tls_config: Option<Arc<ClientConfig>>,
     ) -> Result<(), MailboxError> {
         let connected = {
-            let stop = wait_shutdown(self.shutdown);
+            let stop = wait_shutdown(&mut self.shutdown);
             tokio::pin!(stop);
             tokio::select! {
                 _ = &mut stop => None,
-                r = connect(self.cfg, tls_config) => Some(r),
+                r = connect(&self.cfg, tls_config) => Some(r),
             }
         };
         let Some(connected) = connected else {
@@ -277,10 +61,10 @@ impl<H: Handler> SessionCtx<'_, H> {
     ) -> Result<(), MailboxError> {
         let session = slot.as_mut().ok_or_else(no_session)?;
         let caps = self.options.mask(capabilities(session).await?);
-        let names = ensure_mailboxes(session, self.cfg, caps).await?;
+        let names = ensure_mailboxes(session, &self.cfg, caps).await?;
         let selected = step("SELECT", STEP_TIMEOUT, session.select(&names.intake)).await?;
         let validity = selected.uid_validity.unwrap_or(0);
-        if let Some(old) = *self.last_validity
+        if let Some(old) = self.last_validity
             && old != validity
         {
             tracing::warn!(
@@ -289,7 +73,7 @@ impl<H: Handler> SessionCtx<'_, H> {
                 "imap: UIDVALIDITY changed; rescanning all"
             );
         }
-        *self.last_validity = Some(validity);
+        self.last_validity = Some(validity);
         self.keywords = selected
             .permanent_flags
             .iter()
@@ -302,15 +86,15 @@ impl<H: Handler> SessionCtx<'_, H> {
             "imap: selected"
         );
         loop {
-            beat(self.heartbeat);
-            if shutdown_requested(self.shutdown) {
+            beat(&self.heartbeat);
+            if shutdown_requested(&self.shutdown) {
                 return Ok(());
             }
             let session = slot.as_mut().ok_or_else(no_session)?;
             self.scan(session, &names, caps, validity).await?;
             // A whole scan went through: the connection is good again.
-            *self.attempt = 0;
-            if shutdown_requested(self.shutdown) {
+            self.attempt = 0;
+            if shutdown_requested(&self.shutdown) {
                 return Ok(());
             }
             // Changes announced while we were busy: scan again before waiting.
@@ -330,7 +114,7 @@ impl<H: Handler> SessionCtx<'_, H> {
             } else {
                 self.state.send_replace(MailboxState::Polling);
                 let dur = Duration::from_secs(self.cfg.poll_seconds.max(1));
-                if sleep_or_shutdown(dur, self.shutdown, self.heartbeat).await {
+                if sleep_or_shutdown(dur, &mut self.shutdown, &self.heartbeat).await {
                     Wake::Shutdown
                 } else {
                     step("NOOP", STEP_TIMEOUT, session.noop()).await?;
@@ -364,10 +148,10 @@ impl<H: Handler> SessionCtx<'_, H> {
         for chunk in uids.chunks(BATCH) {
             // Between batches and between messages is where a shutdown cuts in; what was
             // handled is still made durable and moved.
-            if shutdown_requested(self.shutdown) {
+            if shutdown_requested(&self.shutdown) {
                 return Ok(());
             }
-            beat(self.heartbeat);
+            beat(&self.heartbeat);
             let started = Instant::now();
             let fetched = self
                 .fetch_batch(session, names, caps, validity, chunk)
@@ -375,15 +159,15 @@ impl<H: Handler> SessionCtx<'_, H> {
             let fetch_done = Instant::now();
             let mut handled: Vec<(u32, usize, Disposition)> = Vec::with_capacity(fetched.len());
             for msg in fetched {
-                if shutdown_requested(self.shutdown) {
+                if shutdown_requested(&self.shutdown) {
                     break;
                 }
                 let (uid, size) = (msg.uid, msg.raw.len());
                 let disposition = self
-                    .handler
+                    .sink
                     .handle(msg)
                     .await
-                    .map_err(|source| MailboxError::Handler { uid, source })?;
+                    .map_err(|source| MailboxError::Sink { uid, source })?;
                 handled.push((uid, size, disposition));
             }
             let Some(&(first, _, _)) = handled.first() else {
@@ -393,10 +177,10 @@ impl<H: Handler> SessionCtx<'_, H> {
             // One flush for the batch (group commit), and only then the moves: a crash in
             // between leaves the messages in the intake mailbox, and the ledger turns their
             // second handling into a no-op.
-            self.handler
+            self.sink
                 .durable()
                 .await
-                .map_err(|source| MailboxError::Handler { uid: first, source })?;
+                .map_err(|source| MailboxError::Sink { uid: first, source })?;
             let flush_done = Instant::now();
             for (target, disposition) in [
                 (&names.processed, Disposition::Processed),
@@ -643,7 +427,7 @@ impl<H: Handler> SessionCtx<'_, H> {
         result
     }
 
-    /// A message over `max_message_size`: the handler gets its header (once), then it goes
+    /// A message over `max_message_size`: the sink gets its header (once), then it goes
     /// to the rejected mailbox. Its body is never fetched.
     pub(super) async fn reject_oversized(
         &mut self,
@@ -661,7 +445,7 @@ impl<H: Handler> SessionCtx<'_, H> {
                 tracing::debug!(uid, "imap: message vanished before fetch");
                 return Ok(());
             };
-            self.handler
+            self.sink
                 .oversized(Oversized {
                     uid,
                     uid_validity: validity,
@@ -669,7 +453,7 @@ impl<H: Handler> SessionCtx<'_, H> {
                     header,
                 })
                 .await
-                .map_err(|source| MailboxError::Handler { uid, source })?;
+                .map_err(|source| MailboxError::Sink { uid, source })?;
             // Told once: a failed move below is retried without telling again.
             self.reported_oversized.insert(key);
         }

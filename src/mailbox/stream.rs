@@ -16,8 +16,9 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
+use otklik_core::config::{ImapConfig, TlsMode};
+
 use super::{MailboxError, STEP_TIMEOUT};
-use crate::config::{ImapConfig, TlsMode};
 use crate::tls::TlsOptions;
 
 /// The byte stream under an IMAP session: plain TCP (loopback or before STARTTLS) or TLS.

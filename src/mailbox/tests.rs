@@ -1,9 +1,11 @@
 //! Unit tests of the pure parts: names, NAMESPACE answers, backoff, the loopback rule.
+
+use otklik_core::config::{ImapConfig, TlsMode};
+
 use super::names::*;
-use super::session::*;
 use super::stream::*;
+use super::watcher::*;
 use super::*;
-use crate::config::{ImapConfig, TlsMode};
 use crate::tls::TlsOptions;
 
 #[test]
@@ -192,12 +194,12 @@ fn plain_imap_only_on_loopback() {
         port: 143,
         tls: TlsMode::None,
         username: "u".into(),
-        password: crate::config::Password("p".into()),
+        password: otklik_core::config::Password("p".into()),
         mailbox: "INBOX".into(),
         processed_mailbox: "otklik/processed".into(),
         rejected_mailbox: "otklik/rejected".into(),
         poll_seconds: 60,
-        max_message_size: crate::config::DEFAULT_MAX_MESSAGE_SIZE,
+        max_message_size: otklik_core::config::DEFAULT_MAX_MESSAGE_SIZE,
         ca_file: None,
     };
     assert!(matches!(

@@ -1,9 +1,10 @@
 //! Bytes stored once: attachment bytes by SHA-256, and outbox bodies that refer to them
 //! instead of carrying a second copy in base64.
 
+use otklik_core::inbound::Attachment;
+use otklik_core::workflow::Case;
+
 use super::{Store, StoreError, u64_from};
-use crate::inbound::Attachment;
-use crate::workflow::Case;
 use serde::Deserialize;
 
 /// Every attachment a case holds: the notification's, the draft's, the approved text's.
@@ -215,7 +216,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inbound::sha256_hex;
+    use otklik_core::inbound::sha256_hex;
 
     #[test]
     fn base64_lines_is_how_mime_bodies_are_written() {

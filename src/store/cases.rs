@@ -1,9 +1,10 @@
 //! Case records and their lookup indexes (source id, link, author and topic, the open set).
 
+use otklik_core::inbound::sha256_hex;
+use otklik_core::workflow::Case;
+
 use super::blobs::attachments_mut;
-use super::{OPEN_CASES, Store, StoreError, dec, u64_from};
-use crate::inbound::sha256_hex;
-use crate::workflow::Case;
+use super::{MetaKey, MetaPrefix, Store, StoreError, dec, u64_from};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
@@ -118,7 +119,7 @@ impl Store {
     /// How many cases are open (not closed, not excluded): O(1), kept by every commit.
     pub fn open_case_count(&self) -> usize {
         self.meta
-            .get(OPEN_CASES)
+            .get(MetaKey::OpenCases.encode())
             .ok()
             .flatten()
             .and_then(|v| u64_from(&v))
@@ -136,9 +137,9 @@ impl Store {
     /// Absences announced by email.
     pub fn absences(&self) -> Result<BTreeMap<String, NaiveDate>, StoreError> {
         let mut out = BTreeMap::new();
-        for kv in self.meta.scan_prefix(b"absent:") {
+        for kv in self.meta.scan_prefix(MetaPrefix::Absent.bytes()) {
             let (k, v) = kv?;
-            let id = String::from_utf8_lossy(&k[b"absent:".len()..]).into_owned();
+            let id = String::from_utf8_lossy(&k[MetaPrefix::Absent.bytes().len()..]).into_owned();
             let date: NaiveDate = dec(&k, &v)?;
             out.insert(id, date);
         }

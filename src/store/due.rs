@@ -1,8 +1,9 @@
 //! The escalation due index: which step of which case falls due when.
 
+use otklik_core::config::DeadlineKind;
+use otklik_core::workflow::Due;
+
 use super::{Store, StoreError, dec};
-use crate::config::DeadlineKind;
-use crate::workflow::Due;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,14 +1,14 @@
 //! The inbound ledger: what became of each message taken in, which makes handling
 //! idempotent, and its sweep after `retention`.
 
-use super::outbox::SENT_PREFIX;
-use super::{Store, StoreError, dec};
+use otklik_core::decide::Disposition;
+
+use super::{MetaPrefix, Store, StoreError, dec};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What became of an inbound message (the ledger that makes handling idempotent).
-pub use crate::decide::Disposition;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundRecord {
@@ -100,7 +100,7 @@ impl Store {
             }
         }
         gone += remove_all(&self.inbound, &mut old)?;
-        for kv in self.meta.scan_prefix(SENT_PREFIX) {
+        for kv in self.meta.scan_prefix(MetaPrefix::Sent.bytes()) {
             let (k, v) = kv?;
             match serde_json::from_slice::<(String, DateTime<Utc>)>(&v) {
                 Ok((_, at)) if at < before => old.push(k),
@@ -131,7 +131,7 @@ impl Store {
         }
         let mut gone = 0;
         let mut old = Vec::new();
-        for kv in self.meta.scan_prefix(b"confirm:") {
+        for kv in self.meta.scan_prefix(MetaPrefix::Confirm.bytes()) {
             let (k, v) = kv?;
             match serde_json::from_slice::<Asked>(&v) {
                 Ok(a) if a.pending.asked_at < before => old.push(k),

@@ -22,6 +22,7 @@ mod check;
 mod commit;
 mod due;
 mod ledger;
+mod meta;
 mod nearby;
 mod outbox;
 mod progress;
@@ -29,8 +30,9 @@ mod training;
 
 pub use cases::norm;
 pub use commit::Commit;
-pub use ledger::{Disposition, InboundRecord, inbound_key};
-pub use outbox::{OutMail, Queued, Resend};
+pub use ledger::{InboundRecord, inbound_key};
+pub use meta::{MetaKey, MetaPrefix};
+pub use outbox::{Queued, Resend};
 pub use progress::InProgress;
 
 #[derive(Debug, thiserror::Error)]
@@ -134,18 +136,10 @@ pub struct Store {
 /// timer, rescheduling): one writer at a time, so no decision is made on a stale case.
 pub struct WriterGuard<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
 
-const NEXT_CASE: &[u8] = b"next_case";
-
-/// The store's format version in the meta tree, as decimal text. A store without it is of
-/// the first format (written before the key existed): opening it writes the key.
-const FORMAT_KEY: &[u8] = b"format_version";
-
 /// The format this version writes, and the newest it reads. A change of layout raises it
 /// and adds a step to [`Store::migrate`]; `tests/data/store-v1/` keeps a store of format 1
 /// that every later version must open and read whole.
 pub const FORMAT_VERSION: u32 = 1;
-
-const OPEN_CASES: &[u8] = b"open_cases";
 
 /// How long [`Store::open_waiting`] waits between attempts.
 const LOCK_RETRY: Duration = Duration::from_millis(250);
@@ -216,9 +210,11 @@ impl Store {
         // Format 1 includes the outbox with its bodies apart (stores from before the
         // version key may still have them inline).
         self.split_outbox()?;
-        if self.meta.get(FORMAT_KEY)?.as_deref() != Some(FORMAT_VERSION.to_string().as_bytes()) {
+        // A store without the key is of the first format (written before the key existed).
+        let key = MetaKey::FormatVersion.encode();
+        if self.meta.get(&key)?.as_deref() != Some(FORMAT_VERSION.to_string().as_bytes()) {
             self.meta
-                .insert(FORMAT_KEY, FORMAT_VERSION.to_string().as_bytes())?;
+                .insert(key, FORMAT_VERSION.to_string().as_bytes())?;
             self.db.flush()?;
         }
         Ok(())
@@ -226,7 +222,7 @@ impl Store {
 
     /// The format version the store says it has (1 when it says nothing).
     pub fn format_version(&self) -> Result<u32, StoreError> {
-        match self.meta.get(FORMAT_KEY)? {
+        match self.meta.get(MetaKey::FormatVersion.encode())? {
             None => Ok(1),
             Some(v) => std::str::from_utf8(&v)
                 .ok()
@@ -292,27 +288,29 @@ impl Store {
 
     /// The number the next new case will get.
     pub fn peek_next_case(&self) -> Result<u64, StoreError> {
-        Ok(match self.meta.get(NEXT_CASE)? {
+        Ok(match self.meta.get(MetaKey::NextCase.encode())? {
             Some(v) => u64_from(&v).unwrap_or(1),
             None => 1,
         })
     }
 
     /// A string kept in the store's meta tree (e.g. the config fingerprint of the due index).
-    pub fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub fn meta_get(&self, key: &MetaKey) -> Result<Option<String>, StoreError> {
         Ok(self
             .meta
-            .get(key.as_bytes())?
+            .get(key.encode())?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    pub fn meta_remove(&self, key: &str) -> Result<(), StoreError> {
-        self.meta.remove(key.as_bytes())?;
+    /// Removes a record of the meta tree.
+    pub fn meta_remove(&self, key: &MetaKey) -> Result<(), StoreError> {
+        self.meta.remove(key.encode())?;
         Ok(())
     }
 
-    pub fn meta_set(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.meta.insert(key.as_bytes(), value.as_bytes())?;
+    /// Writes a string to the meta tree, on its own (not in a [`Commit`]).
+    pub fn meta_set(&self, key: &MetaKey, value: &str) -> Result<(), StoreError> {
+        self.meta.insert(key.encode(), value.as_bytes())?;
         Ok(())
     }
 }

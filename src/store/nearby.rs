@@ -3,9 +3,9 @@
 
 use super::cases::record;
 use super::{Store, StoreError};
-use crate::workflow::Case;
 use chrono::{DateTime, Duration, Utc};
 use otklik_core::repeat::{MAX_CANDIDATES, place_key};
+use otklik_core::workflow::Case;
 use serde::Deserialize;
 
 /// The two fields of a case record the scan compares: read without building the case (its

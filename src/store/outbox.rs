@@ -1,12 +1,12 @@
 //! The outbox: mails waiting to be sent, their due index, sent marks and dead letters.
 
+use otklik_core::compose::OutMail;
+
 use super::blobs::encode_body;
-use super::{Store, StoreError, dec, enc, transaction_result, u64_from};
+use super::{MetaKey, MetaPrefix, Store, StoreError, dec, enc, transaction_result, u64_from};
 use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
-
-pub use crate::compose::OutMail;
 
 /// A mail waiting in the outbox, by when it is due: the sender reads the queue in pages of
 /// these and loads one whole mail at a time ([`Store::outbox_mail`]).
@@ -43,21 +43,6 @@ impl Queued {
     }
 }
 
-/// Set once the outbox has its bodies and due index apart (stores written before had
-/// neither).
-pub(super) const OUTBOX_SPLIT: &[u8] = b"outbox_split";
-
-/// Prefix of the sent-marks in the meta tree: `sent:{seq:020}` → (Message-ID, when).
-pub(super) const SENT_PREFIX: &[u8] = b"sent:";
-
-/// Prefix of the dead letters in the meta tree: `dead:{seq:020}` → the mail's record (its
-/// bytes stay in `outbox_body`).
-pub(super) const DEAD_PREFIX: &[u8] = b"dead:";
-
-pub(super) fn dead_key(seq: u64) -> String {
-    format!("dead:{seq:020}")
-}
-
 /// What [`Store::outbox_resend`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resend {
@@ -73,7 +58,9 @@ impl Store {
     /// Moves a store written before the outbox kept its bodies apart to that layout: each
     /// queued mail's bytes to `outbox_body`, an entry in `outbox_due`. Once.
     pub(super) fn split_outbox(&self) -> Result<(), StoreError> {
-        if self.meta.contains_key(OUTBOX_SPLIT)? {
+        // Set once the outbox has its bodies and due index apart (stores written before
+        // had neither).
+        if self.meta.contains_key(MetaKey::OutboxSplit.encode())? {
             return Ok(());
         }
         for kv in self.outbox.iter() {
@@ -86,7 +73,7 @@ impl Store {
             self.outbox.insert(&k, enc(&mail)?)?;
             self.outbox_due.insert(Queued::key_of(&mail), &[])?;
         }
-        self.meta.insert(OUTBOX_SPLIT, &[])?;
+        self.meta.insert(MetaKey::OutboxSplit.encode(), &[])?;
         self.db.flush()?;
         Ok(())
     }
@@ -187,7 +174,8 @@ impl Store {
         };
         let mail: OutMail = dec(&key, &head)?;
         let mark = enc(&(mail.message_id.as_str(), at))?;
-        let sent_key = format!("sent:{seq:020}");
+        // The sent-mark: (Message-ID, when).
+        let sent_key = MetaKey::Sent(seq).encode();
         let result = (
             &self.outbox,
             &self.outbox_body,
@@ -198,7 +186,7 @@ impl Store {
                 outbox.remove(&key)?;
                 body.remove(&key)?;
                 queue.remove(&Queued::key_of(&mail))?;
-                meta.insert(sent_key.as_bytes(), mark.as_slice())?;
+                meta.insert(sent_key.as_slice(), mark.as_slice())?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             });
         transaction_result(result)
@@ -220,7 +208,7 @@ impl Store {
         let old_queued = Queued::key_of(&stored);
         let mut m = stored;
         m.last_error = Some(error.to_string());
-        let dead_key = dead_key(mail.seq);
+        let dead_key = MetaKey::Dead(mail.seq).encode();
         if let Some(next) = next {
             m.attempts += 1;
             m.next_attempt = next;
@@ -235,7 +223,7 @@ impl Store {
                     queue.insert(&new_queued, &[])?;
                 } else {
                     outbox.remove(&key)?;
-                    meta.insert(dead_key.as_bytes(), record.as_slice())?;
+                    meta.insert(dead_key.as_slice(), record.as_slice())?;
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             });
@@ -246,15 +234,14 @@ impl Store {
     /// bytes stay where they are until [`Store::dead_letter`] reads one).
     pub fn dead_letter_seqs(&self) -> Result<Vec<u64>, StoreError> {
         let mut out = Vec::new();
-        for k in self.meta.scan_prefix(DEAD_PREFIX).keys() {
+        for k in self.meta.scan_prefix(MetaPrefix::Dead.bytes()).keys() {
             let k = k?;
-            let seq = std::str::from_utf8(&k[DEAD_PREFIX.len()..])
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| StoreError::Damaged {
+            let Some(MetaKey::Dead(seq)) = MetaKey::decode(&k) else {
+                return Err(StoreError::Damaged {
                     key: String::from_utf8_lossy(&k).into_owned(),
                     reason: "not a dead letter's sequence number".into(),
-                })?;
+                });
+            };
             out.push(seq);
         }
         Ok(out)
@@ -262,11 +249,11 @@ impl Store {
 
     /// One dead letter with its bytes, or None when `seq` is not one.
     pub fn dead_letter(&self, seq: u64) -> Result<Option<OutMail>, StoreError> {
-        let key = dead_key(seq);
-        let Some(v) = self.meta.get(key.as_bytes())? else {
+        let key = MetaKey::Dead(seq).encode();
+        let Some(v) = self.meta.get(&key)? else {
             return Ok(None);
         };
-        let mut mail: OutMail = dec(key.as_bytes(), &v)?;
+        let mut mail: OutMail = dec(&key, &v)?;
         if let Some(body) = self.outbox_body.get(seq.to_be_bytes())? {
             mail.raw = self.decode_body(seq, &body)?;
         }
@@ -277,16 +264,16 @@ impl Store {
     /// last error stays, to show what happened before), in one transaction. Its bytes never
     /// left `outbox_body`. Not flushed: the caller flushes before it answers.
     pub fn outbox_resend(&self, seq: u64, now: DateTime<Utc>) -> Result<Resend, StoreError> {
-        let dead = dead_key(seq);
+        let dead = MetaKey::Dead(seq).encode();
         let key = seq.to_be_bytes();
-        let Some(v) = self.meta.get(dead.as_bytes())? else {
+        let Some(v) = self.meta.get(&dead)? else {
             return Ok(if self.outbox.contains_key(key)? {
                 Resend::Queued
             } else {
                 Resend::Unknown
             });
         };
-        let mut mail: OutMail = dec(dead.as_bytes(), &v)?;
+        let mut mail: OutMail = dec(&dead, &v)?;
         mail.attempts = 0;
         mail.next_attempt = now;
         let record = enc(&mail)?;
@@ -294,7 +281,7 @@ impl Store {
         let result =
             (&self.outbox, &self.outbox_due, &self.meta).transaction(|(outbox, queue, meta)| {
                 // Resent meanwhile by another caller: nothing to do.
-                if meta.remove(dead.as_bytes())?.is_none() {
+                if meta.remove(dead.as_slice())?.is_none() {
                     return Ok(false);
                 }
                 outbox.insert(&key, record.as_slice())?;
@@ -312,7 +299,7 @@ impl Store {
     /// Messages that could not be delivered at all, with their bytes.
     pub fn dead_letters(&self) -> Result<Vec<OutMail>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.meta.scan_prefix(DEAD_PREFIX) {
+        for kv in self.meta.scan_prefix(MetaPrefix::Dead.bytes()) {
             let (k, v) = kv?;
             let mut mail: OutMail = dec(&k, &v)?;
             if let Some(body) = self.outbox_body.get(mail.seq.to_be_bytes())? {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, enc};
+use super::{MetaKey, Store, StoreError, enc};
 
 /// The message being handled, written (and flushed) before it is parsed and cleared with
 /// its outcome: a message still marked after a restart is the one that took the process
@@ -29,14 +29,11 @@ pub struct InProgress {
     pub crashed: bool,
 }
 
-/// The meta key of the [`InProgress`] mark.
-pub(super) const IN_PROGRESS: &[u8] = b"in_progress";
-
 impl Store {
     /// Writes the "in progress" mark for the message about to be handled and flushes it: it
     /// must be on disk before the parser sees the message.
     pub fn mark_in_progress(&self, mark: &InProgress) -> Result<(), StoreError> {
-        self.meta.insert(IN_PROGRESS, enc(mark)?)?;
+        self.meta.insert(MetaKey::InProgress.encode(), enc(mark)?)?;
         self.db.flush()?;
         Ok(())
     }
@@ -44,7 +41,7 @@ impl Store {
     /// The "in progress" mark, if a message is marked. A damaged mark reads as none (it
     /// names no message anyone could set aside).
     pub fn in_progress(&self) -> Result<Option<InProgress>, StoreError> {
-        let Some(v) = self.meta.get(IN_PROGRESS)? else {
+        let Some(v) = self.meta.get(MetaKey::InProgress.encode())? else {
             return Ok(None);
         };
         match serde_json::from_slice(&v) {
@@ -70,7 +67,7 @@ impl Store {
 
     /// Removes the mark (a message that needed no commit of its own).
     pub fn clear_in_progress(&self) -> Result<(), StoreError> {
-        self.meta.remove(IN_PROGRESS)?;
+        self.meta.remove(MetaKey::InProgress.encode())?;
         Ok(())
     }
 }

@@ -1,13 +1,14 @@
 //! The training examples cases confirmed (a draft by the executor, `НАЗНАЧИТЬ` by the
 //! coordinator, `НЕ МОЯ КОМПЕТЕНЦИЯ`): the core works them out from the case before and
-//! after an event ([`crate::routing::signals::learned`]); they are written in the same
+//! after an event ([`otklik_core::routing::signals::learned`]); they are written in the same
 //! commit as that event, and the service trains its routing model from them at start.
 //!
 //! Key: case number (8 bytes, big-endian) ‖ `+` or `-` ‖ executor id — a case teaches each
 //! thing once, and the examples come back in case order.
 
+use otklik_core::routing::signals::{Signal, Taught};
+
 use super::{Store, StoreError, dec, enc};
-use crate::routing::signals::{Signal, Taught};
 
 pub(super) fn training_key(t: &Taught) -> Vec<u8> {
     let (sign, id) = match &t.signal {

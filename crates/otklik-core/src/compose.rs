@@ -52,6 +52,14 @@ pub enum ComposeError {
     /// The message builder refused the headers or parts.
     #[error("cannot build the message: {0}")]
     Build(#[from] lettre::error::Error),
+    /// Fewer message numbers were reserved than there are mails to build.
+    #[error("{needed} message numbers needed, {given} reserved")]
+    Numbers {
+        /// The mails to build.
+        needed: usize,
+        /// The numbers reserved for them.
+        given: usize,
+    },
 }
 
 /// The domain of the service's address (the right side of its Message-IDs).
@@ -143,23 +151,7 @@ pub fn build_in_round(
         .body(content.text.clone());
     // Photos the HTML shows (`cid:`) travel with it in multipart/related; the rest of the
     // attachments, and the calendar, follow the alternative in multipart/mixed.
-    // The Content-IDs the HTML refers to, found in one pass (a search of the whole HTML
-    // for each photo grew with their product), at most MAX_INLINE_IMAGES of them.
-    let inline: Vec<(String, &Attachment)> = match (&content.html, env.case_id) {
-        (Some(html), Some(case_id)) => {
-            let shown = cids_in(html);
-            content
-                .attachments
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| templates::is_inline_image(a))
-                .map(|(i, a)| (templates::image_cid(case_id, i), a))
-                .filter(|(cid, _)| shown.contains(cid.as_str()))
-                .take(templates::MAX_INLINE_IMAGES)
-                .collect()
-        }
-        _ => Vec::new(),
-    };
+    let inline = inline_images(content, env.case_id);
     let body = match &content.html {
         Some(html) => {
             let html_part = SinglePart::html(html.clone());
@@ -220,6 +212,28 @@ pub fn build_in_round(
 enum Body {
     Single(SinglePart),
     Multi(MultiPart),
+}
+
+/// The photos the HTML shows, with their Content-IDs: found in one pass (a search of the
+/// whole HTML for each photo grew with their product), at most
+/// [`templates::MAX_INLINE_IMAGES`] of them. None for mail about no case.
+fn inline_images<'a>(
+    content: &'a Rendered,
+    case_id: Option<&str>,
+) -> Vec<(String, &'a Attachment)> {
+    let (Some(html), Some(case_id)) = (&content.html, case_id) else {
+        return Vec::new();
+    };
+    let shown = cids_in(html);
+    content
+        .attachments
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| templates::is_inline_image(a))
+        .map(|(i, a)| (templates::image_cid(case_id, i), a))
+        .filter(|(cid, _)| shown.contains(cid.as_str()))
+        .take(templates::MAX_INLINE_IMAGES)
+        .collect()
 }
 
 /// The `Date:` header in the calendar's time zone (`Tue, 1 Dec 2026 10:15:00 +0700`):
@@ -283,42 +297,58 @@ fn attachment_part(a: &Attachment) -> SinglePart {
     MimeAttachment::new(a.filename.clone()).body(a.data.clone(), ct)
 }
 
-/// Renders and builds every notice about a case, one message per recipient.
-pub fn case_mails<E>(
+/// How many mails [`case_mails`] builds for `notices` (one per recipient): the caller
+/// reserves that many message numbers before composing.
+pub fn mails_needed(notices: &[Notice]) -> usize {
+    notices.iter().map(|n| n.to.len()).sum()
+}
+
+/// Renders and builds every notice about a case, one message per recipient, in order;
+/// `nonces` are the message numbers reserved for them ([`mails_needed`] of them), used
+/// in the same order.
+pub fn case_mails(
     config: &Config,
     secret: &Secret,
     case: &Case,
     notices: &[Notice],
     now: DateTime<Utc>,
-    next_nonce: &mut dyn FnMut() -> Result<u64, E>,
-) -> Result<Vec<OutMail>, MailError<E>> {
+    nonces: &[u64],
+) -> Result<Vec<OutMail>, ComposeError> {
+    let needed = mails_needed(notices);
+    if nonces.len() < needed {
+        return Err(ComposeError::Numbers {
+            needed,
+            given: nonces.len(),
+        });
+    }
     let service_addr = config.smtp.from.email.clone();
-    let mut out = Vec::new();
-    for notice in notices {
-        for to in &notice.to {
-            let round = mail_round(config, case, notice, to);
-            let code = secret.round_code(case.number, to, round);
-            let view = View {
-                config,
-                case,
-                now,
-                recipient: to,
-                code: &code,
-                service_addr: &service_addr,
-            };
-            let mut rendered = templates::render(&view, notice);
-            rendered.calendar = calendar_for(config, case, notice, to, now);
-            let env = Envelope {
-                config,
-                secret,
-                case: case.number,
-                case_id: Some(&case.id),
-                to,
-                nonce: next_nonce().map_err(MailError::Nonce)?,
-                now,
-            };
-            out.push(build_in_round(&env, &rendered, round)?);
-        }
+    let recipients = notices
+        .iter()
+        .flat_map(|notice| notice.to.iter().map(move |to| (notice, to)));
+    let mut out = Vec::with_capacity(needed);
+    for ((notice, to), &nonce) in recipients.zip(nonces) {
+        let round = mail_round(config, case, notice, to);
+        let code = secret.round_code(case.number, to, round);
+        let view = View {
+            config,
+            case,
+            now,
+            recipient: to,
+            code: &code,
+            service_addr: &service_addr,
+        };
+        let mut rendered = templates::render(&view, notice);
+        rendered.calendar = calendar_for(config, case, notice, to, now);
+        let env = Envelope {
+            config,
+            secret,
+            case: case.number,
+            case_id: Some(&case.id),
+            to,
+            nonce,
+            now,
+        };
+        out.push(build_in_round(&env, &rendered, round)?);
     }
     Ok(out)
 }
@@ -364,16 +394,4 @@ fn calendar_for(
         }
         _ => None,
     }
-}
-
-/// Building a case's mails failed: a mail could not be built, or the source of the
-/// message numbers (the store) failed.
-#[derive(Debug, thiserror::Error)]
-pub enum MailError<E> {
-    /// One of the mails could not be built.
-    #[error(transparent)]
-    Compose(#[from] ComposeError),
-    /// The store could not hand out a message number.
-    #[error("cannot number the message: {0}")]
-    Nonce(E),
 }

@@ -15,10 +15,11 @@ use crate::config::Config;
 use crate::inbound::{Automatic, Inbound};
 use crate::intake::{self, Notification};
 use crate::reply::keyword::{self, Word};
-use crate::reply::{self, Keyword, ParsedReply};
+use crate::reply::{Keyword, ParsedReply};
 use crate::routing::Absences;
 use crate::sender::Pending;
 use crate::templates::{self, Rendered};
+use crate::triage::{ReadNotification, Triage};
 use crate::workflow::{
     self, Action, Case, Classification, Ctx, DraftKind, Event, HistoryEvent, Outcome, Role,
 };
@@ -104,9 +105,11 @@ pub struct Facts {
     pub same_place: Vec<Case>,
 }
 
-/// The decision's inputs besides the message and the facts.
+/// The setting a decision is made in, besides the message and the facts: the service's
+/// config, key and routing model, and the clock as the shell read it. (The workflow's own
+/// `Ctx` is the case's side: config, absences, the event's time.)
 #[derive(Clone, Copy)]
-pub struct Context<'a> {
+pub struct Setting<'a> {
     /// The validated configuration: people, rules, deadlines, the calendar.
     pub config: &'a Config,
     /// The key of the HMAC proofs in our Message-IDs and action codes.
@@ -234,13 +237,13 @@ impl Decision {
 }
 
 /// The sender's address; empty when the message has none we could answer.
-fn sender(mail: &Inbound) -> &str {
+pub(crate) fn sender(mail: &Inbound) -> &str {
     mail.from.as_ref().map(|a| a.email.as_str()).unwrap_or("")
 }
 
 /// The case a message replies to: the subject's tag, else one of our Message-IDs it
 /// answers.
-fn case_number(mail: &Inbound, parsed: &ParsedReply, config: &Config) -> Option<u64> {
+pub(crate) fn case_number(mail: &Inbound, parsed: &ParsedReply, config: &Config) -> Option<u64> {
     let domain = compose::domain(config);
     parsed.case_number.or_else(|| {
         mail.in_reply_to
@@ -253,7 +256,7 @@ fn case_number(mail: &Inbound, parsed: &ParsedReply, config: &Config) -> Option<
 /// The monitoring platform's notification in the message, as intake reads it, made safe
 /// to pass on ([`crate::sender::sanitise`]): `forwarded_at` is when a forward of it reached
 /// us (its detection time is then checked against that). Notes for the history come back.
-fn read_notification(
+pub(crate) fn read_notification(
     mail: &Inbound,
     config: &Config,
     arrival: DateTime<Utc>,
@@ -274,7 +277,7 @@ const MAX_CONFIRMATIONS_TRIED: usize = 8;
 
 /// The confirmations a message may answer: the nonces of our no-case Message-IDs it
 /// replies to, and the one its subject names.
-fn confirmation_candidates(mail: &Inbound, config: &Config) -> Vec<u64> {
+pub(crate) fn confirmation_candidates(mail: &Inbound, config: &Config) -> Vec<u64> {
     let domain = compose::domain(config);
     let mut out: Vec<u64> = Vec::new();
     let from_subject = crate::sender::confirmation_token(&mail.subject).map(|(n, _)| n);
@@ -294,41 +297,10 @@ fn confirmation_candidates(mail: &Inbound, config: &Config) -> Vec<u64> {
     out
 }
 
-/// What the shell must look up for [`decide`] to decide about `mail`.
+/// What the shell must look up for [`decide`] to decide about `mail` ([`Triage::questions`]
+/// of the message read once).
 pub fn questions(mail: &Inbound, config: &Config, arrival: DateTime<Utc>) -> Questions {
-    let parsed = reply::parse_reply(mail, &config.service.case_prefix);
-    let mut q = Questions {
-        case: case_number(mail, &parsed, config),
-        // `НА МЕСТЕ` from the coordinator: the drafts waiting for her are requested again.
-        open_cases: matches!(parsed.keyword, Some((Keyword::MyCases | Keyword::Back, _))),
-        all_cases: matches!(parsed.keyword, Some((Keyword::Report(..), _))),
-        confirmations: confirmation_candidates(mail, config),
-        asker: Some(sender(mail).to_string()).filter(|s| configured_person(config, s)),
-        ..Questions::default()
-    };
-    let original = forwarded_notification(config, mail);
-    let (mail, arrival, forwarded_at) = match &original {
-        Some(inner) => (inner, inner.date.unwrap_or(arrival), Some(arrival)),
-        None => (mail, arrival, None),
-    };
-    if q.case.is_none()
-        && from_monitoring(config, intake_sender(config, mail))
-        && let Ok((n, _)) = read_notification(mail, config, arrival, forwarded_at)
-    {
-        q.similar_to = Some(crate::archive::Query {
-            text: n.text.clone(),
-            topic: n.topic.clone().unwrap_or_default(),
-            location: n.location.clone().unwrap_or_default(),
-        });
-        let place = crate::repeat::place_key(n.location.as_deref().unwrap_or(""));
-        if !place.is_empty() {
-            q.same_place = Some((place, n.detected_at - config.intake.repeat_window));
-        }
-        q.source_id = n.source_id;
-        q.link = n.link;
-        q.author_topic = n.author.zip(n.topic);
-    }
-    q
+    Triage::new(mail, config, arrival).questions(config)
 }
 
 /// Is this address one of the configured people: the coordinator, the supervisor, the
@@ -348,7 +320,7 @@ pub fn configured_person(config: &Config, sender: &str) -> bool {
 
 /// A notification forwarded by a configured person (coordinator, supervisor, an executor):
 /// the original message, when its sender may open cases. Automatic mail forwards nothing.
-fn forwarded_notification(config: &Config, mail: &Inbound) -> Option<Inbound> {
+pub(crate) fn forwarded_notification(config: &Config, mail: &Inbound) -> Option<Inbound> {
     let sender = sender(mail);
     let person = sender == config.people.coordinator.email
         || config
@@ -364,7 +336,7 @@ fn forwarded_notification(config: &Config, mail: &Inbound) -> Option<Inbound> {
         .filter(|inner| from_monitoring(config, intake_sender(config, inner)))
 }
 
-fn from_monitoring(config: &Config, sender: &str) -> bool {
+pub(crate) fn from_monitoring(config: &Config, sender: &str) -> bool {
     !sender.is_empty() && config.intake.senders.iter().any(|p| p.is_match(sender))
 }
 
@@ -372,7 +344,7 @@ fn from_monitoring(config: &Config, sender: &str) -> bool {
 /// only, whose mail encodes its whole `From` as `=?utf-8?b?…?=` words — the address
 /// decoded from a `Name <addr>` display text, when it is in `intake.senders`. Such an
 /// address is never a person's: nobody is recognised, answered or confirmed by it.
-fn intake_sender<'a>(config: &Config, mail: &'a Inbound) -> &'a str {
+pub(crate) fn intake_sender<'a>(config: &Config, mail: &'a Inbound) -> &'a str {
     match (&mail.from, &mail.from_encoded) {
         (Some(a), _) => a.email.as_str(),
         (None, Some(a)) if from_monitoring(config, &a.email) => a.email.as_str(),
@@ -394,7 +366,7 @@ fn sender_proven(mail: &Inbound, facts: &Facts, config: &Config) -> bool {
 /// A reply to one of our confirmation mails: `None` when the message names no waiting
 /// confirmation; otherwise the confirmation, or a silent rejection when it does not hold
 /// (another sender, a wrong code, used, expired, an automatic reply).
-fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option<Decision> {
+fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Setting<'_>) -> Option<Decision> {
     let named = confirmation_candidates(mail, cx.config);
     let pending = facts.pending.iter().find(|p| named.contains(&p.nonce))?;
     let sender = sender(mail);
@@ -449,8 +421,14 @@ fn confirmation_reply(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Option
 }
 
 /// Decides about one message, given the facts the shell looked up for its [`questions`].
-pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
-    match decide_inner(mail, facts, cx) {
+pub fn decide(mail: &Inbound, facts: &Facts, cx: &Setting<'_>) -> Decision {
+    decide_triaged(Triage::new(mail, cx.config, cx.arrival), facts, cx)
+}
+
+/// [`decide`] on a message already read ([`Triage`], at `cx.arrival`), given the facts the
+/// shell looked up for its [`Triage::questions`].
+pub fn decide_triaged(triage: Triage<'_>, facts: &Facts, cx: &Setting<'_>) -> Decision {
+    match decide_inner(triage, facts, cx) {
         // No stream of forged requests may flood a person with confirmations: a few a day.
         Decision::Confirm { to, what, note }
             if facts
@@ -469,8 +447,9 @@ pub fn decide(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
     }
 }
 
-fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
+fn decide_inner(triage: Triage<'_>, facts: &Facts, cx: &Setting<'_>) -> Decision {
     let config = cx.config;
+    let mail = triage.mail;
     let domain = compose::domain(config);
     let sender = sender(mail);
     // Our own mail coming back.
@@ -486,13 +465,13 @@ fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
     if let Some(d) = confirmation_reply(mail, facts, cx) {
         return d;
     }
-    let parsed = reply::parse_reply(mail, &config.service.case_prefix);
+    let parsed = triage.reply;
     let ctx = Ctx {
         config,
         absences: &facts.absences,
         now: cx.now,
     };
-    if let Some(number) = case_number(mail, &parsed, config) {
+    if let Some(number) = triage.case {
         return match &facts.case {
             Some(case) if case.number == number => {
                 reply_to_case(mail, case, parsed, ctx, cx.secret, &domain)
@@ -506,16 +485,17 @@ fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
     {
         return d;
     }
-    if case_number(mail, &parsed, config).is_none()
-        && let Some(inner) = forwarded_notification(config, mail)
-    {
+    // The notification to open a case from was read with the message (the forwarded
+    // original's, else the platform's own).
+    let notification = triage.notification;
+    if let Some(inner) = &triage.forwarded {
         // A forward proves nothing by itself: its sender is anyone's to write, and so is
         // the original inside it. Taken in only with proof of the forwarder (the original's
         // own headers were written by whoever built the forward, and prove nothing).
         if !proven {
             return Decision::Confirm {
                 to: sender.to_string(),
-                what: confirm_forward_words(config, &inner),
+                what: confirm_forward_words(config, inner),
                 note: format!(
                     "notification forwarded by {sender} without proof: confirmation asked"
                 ),
@@ -523,8 +503,15 @@ fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
         }
         // Taken in as the original (its sender checked, its detection time checked against
         // the forward's arrival); the forwarder gets the case number back.
-        let arrival = inner.date.unwrap_or(cx.arrival);
-        let mut decision = open_case(&inner, facts, ctx, arrival, Some(cx.arrival), cx.model);
+        let read = notification.unwrap_or_else(|| {
+            read_notification(
+                inner,
+                config,
+                inner.date.unwrap_or(cx.arrival),
+                Some(cx.arrival),
+            )
+        });
+        let mut decision = open_case(read, facts, ctx, cx.model);
         if let Decision::Case { outcome, note, .. } = &mut decision {
             outcome.notices.push(workflow::Notice {
                 to: vec![sender.to_string()],
@@ -572,7 +559,9 @@ fn decide_inner(mail: &Inbound, facts: &Facts, cx: &Context<'_>) -> Decision {
                 config.intake.trusted_authserv_id.as_deref().unwrap_or("-")
             ));
         }
-        return open_case(mail, facts, ctx, cx.arrival, None, cx.model);
+        let read =
+            notification.unwrap_or_else(|| read_notification(mail, config, cx.arrival, None));
+        return open_case(read, facts, ctx, cx.model);
     }
     Decision::reject(if sender.is_empty() {
         "no valid From address, and the message is no reply to a case".to_string()
@@ -778,15 +767,13 @@ fn coordinator_action(action: &Action) -> bool {
 /// A notification from the monitoring platform: a duplicate of a known post, or a new case.
 /// `forwarded_at`: when a forward of it reached us; `model`: the routing model after the rules.
 fn open_case(
-    mail: &Inbound,
+    read: ReadNotification,
     facts: &Facts,
     ctx: Ctx<'_>,
-    arrival: DateTime<Utc>,
-    forwarded_at: Option<DateTime<Utc>>,
     model: Option<&crate::routing::Model>,
 ) -> Decision {
     let config = ctx.config;
-    let (n, notes) = match read_notification(mail, config, arrival, forwarded_at) {
+    let (n, notes) = match read {
         Ok(n) => n,
         Err(e) => return Decision::reject(format!("notification not understood: {e}")),
     };
@@ -902,7 +889,7 @@ fn self_service(
     sender: &str,
     parsed: &ParsedReply,
     facts: &Facts,
-    cx: &Context<'_>,
+    cx: &Setting<'_>,
     proven: bool,
 ) -> Option<Decision> {
     let (keyword, _) = parsed.keyword.as_ref()?;

@@ -4,7 +4,8 @@
 //! `clippy.toml` beside it forbids the standard library's clock, files and environment.
 //!
 //! Read in this order:
-//! - [`decide`]: one inbound message and the facts the shell looked up → one decision.
+//! - [`decide`]: one inbound message and the facts the shell looked up → one decision;
+//!   [`triage`] reads the message once for it, [`explain`] says what the decision means.
 //! - [`workflow`]: `(case, event, now) → (case, notices)`, the case's states and deadlines.
 //! - [`inbound`] (a raw message read once), [`intake`] (the monitoring notification),
 //!   [`reply`] (tag, keyword, action code, own text), [`routing`], [`lexicon`] (clause 12).
@@ -26,6 +27,7 @@ pub mod compose;
 pub mod config;
 pub mod decide;
 pub mod digest;
+pub mod explain;
 pub mod forward;
 pub mod html;
 pub mod ics;
@@ -42,4 +44,5 @@ pub mod status;
 pub mod stem;
 pub mod templates;
 pub mod text;
+pub mod triage;
 pub mod workflow;

@@ -21,11 +21,11 @@ const NAMED_CASES: usize = 5;
 
 /// What the running service says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Facts {
+pub struct Health {
     /// When this process started serving.
     pub up_since: DateTime<Utc>,
     /// The IMAP session's state and last contact.
-    pub imap: ImapFacts,
+    pub imap: ImapHealth,
     /// How many cases are open (neither closed nor excluded).
     pub open_cases: usize,
     /// The earliest open deadline of each open case that has one.
@@ -42,7 +42,7 @@ pub struct Facts {
 
 /// The state of the connection to the intake mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImapFacts {
+pub struct ImapHealth {
     /// `idle`, `polling`, `processing`, `connecting`, `reconnecting (attempt 3)`.
     pub state: String,
     /// A session is up (logged in, the intake mailbox selected).
@@ -153,7 +153,7 @@ pub fn span(d: Duration) -> String {
 /// CRITICAL: dead letters exist, or IMAP has been out of contact for [`IMAP_DOWN_LIMIT`]
 /// or longer. WARNING: a mail has waited in the outbox longer than [`OUTBOX_WAIT_LIMIT`],
 /// or an open case is past a deadline. OK otherwise.
-pub fn evaluate(facts: &Facts, now: DateTime<Utc>) -> Verdict {
+pub fn evaluate(facts: &Health, now: DateTime<Utc>) -> Verdict {
     let mut critical = Vec::new();
     let mut warning = Vec::new();
 
@@ -264,10 +264,10 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap()
     }
 
-    fn idle() -> Facts {
-        Facts {
+    fn idle() -> Health {
+        Health {
             up_since: t0(),
-            imap: ImapFacts {
+            imap: ImapHealth {
                 state: "idle".into(),
                 connected: true,
                 last_contact: Some(t0()),
@@ -392,7 +392,7 @@ mod tests {
     #[test]
     fn imap_out_of_contact_for_ten_minutes_is_critical() {
         let mut f = idle();
-        f.imap = ImapFacts {
+        f.imap = ImapHealth {
             state: "reconnecting (attempt 4)".into(),
             connected: false,
             last_contact: Some(at(100)),
@@ -448,6 +448,6 @@ mod tests {
     fn the_facts_travel_as_json_and_back() {
         let f = idle();
         let text = serde_json::to_string(&f).unwrap();
-        assert_eq!(serde_json::from_str::<Facts>(&text).unwrap(), f);
+        assert_eq!(serde_json::from_str::<Health>(&text).unwrap(), f);
     }
 }

@@ -5,7 +5,7 @@ mod fixtures;
 use chrono::{DateTime, TimeZone, Utc};
 use otklik_core::auth::Secret;
 use otklik_core::config::{Address, Config, SecretCheck};
-use otklik_core::decide::{self, Context, Decision, Disposition, Facts, Questions};
+use otklik_core::decide::{self, Decision, Disposition, Facts, Questions, Setting};
 use otklik_core::inbound::{Automatic, Inbound};
 use otklik_core::workflow::{Case, Classification, NoticeKind, State};
 
@@ -113,7 +113,7 @@ fn notification(topic: &str, author: &str, text: &str) -> Inbound {
 /// Decides with the facts a store holding `cases` would give.
 fn run(config: &Config, m: &Inbound, facts: Facts) -> Decision {
     let secret = secret();
-    let cx = Context {
+    let cx = Setting {
         config,
         secret: &secret,
         now: now(),
@@ -1382,4 +1382,95 @@ fn the_coordinator_announces_her_absence_and_return_by_mail() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+// ---- one reading of a message, and the decision explained ----
+
+/// A message is read once: its reply reading, the case it points to, a forwarded original
+/// and the notification to open a case from; `questions` and `decide` use that reading and
+/// decide as on the raw message.
+#[test]
+fn a_message_is_triaged_once_for_questions_and_decision() {
+    use otklik_core::triage::Triage;
+    let c = config();
+    let from_platform = notification("ЖКХ", "Иван", "Нет воды.");
+    let t = Triage::new(&from_platform, &c, now());
+    assert_eq!(t.case, None);
+    assert!(t.forwarded.is_none());
+    let Some(Ok((n, _))) = &t.notification else {
+        panic!("{:?}", t.notification)
+    };
+    assert_eq!(n.source_id.as_deref(), Some("77"));
+    assert_eq!(
+        t.questions(&c),
+        decide::questions(&from_platform, &c, now())
+    );
+    assert_eq!(t.questions(&c).source_id.as_deref(), Some("77"));
+
+    let to_case = mail(Some(HOUSING), "Re: [OTK-5] x", "y");
+    let t = Triage::new(&to_case, &c, now());
+    assert_eq!(t.case, Some(5));
+    assert!(t.notification.is_none() && t.forwarded.is_none());
+
+    let forward = format!(
+        "См.\n\n---------- Forwarded message ---------\nFrom: Инцидент Менеджмент <{MONITOR}>\nDate: Tue, 01 Dec 2026 07:15:00 +0000\nSubject: Новый инцидент\nTo: <{HOUSING}>\n\nНомер инцидента: 88\nРубрика: ЖКХ\nЛокация: с. Волчиха\nАвтор: Иван\nСсылка: https://vk.com/wall-1_88\nТекст сообщения:\nНет воды.\n"
+    );
+    let forwarded = mail(Some(HOUSING), "Fwd: Новый инцидент", &forward);
+    let t = Triage::new(&forwarded, &c, now());
+    assert!(t.forwarded.is_some());
+    let Some(Ok((n, _))) = &t.notification else {
+        panic!("{:?}", t.notification)
+    };
+    assert_eq!(n.source_id.as_deref(), Some("88"));
+
+    for m in [&from_platform, &to_case, &forwarded] {
+        let mut facts = facts_for(&c, m, &[]);
+        facts.confirmed = true;
+        let secret = secret();
+        let cx = Setting {
+            config: &c,
+            secret: &secret,
+            now: now(),
+            arrival: now(),
+            model: None,
+        };
+        let once = decide::decide_triaged(Triage::new(m, &c, now()), &facts, &cx);
+        let again = decide::decide(m, &facts, &cx);
+        assert_eq!(once.note(), again.note());
+        assert_eq!(once.disposition(), again.disposition());
+    }
+}
+
+/// `otklik route` prints what `Decision::explain` says: the verdict and, for a new case,
+/// its notification, deadlines and routing.
+#[test]
+fn a_decision_explains_itself() {
+    let c = config();
+    let m = notification("ЖКХ", "Иван", "Нет воды.");
+    let facts = facts_for(&c, &m, &[]);
+    let e = run(&c, &m, facts.clone()).explain(&c, &facts);
+    assert_eq!(e.verdict, "routed");
+    assert_eq!(e.disposition, Disposition::Processed);
+    assert_eq!(e.executor.as_deref(), Some("housing"));
+    assert_eq!(e.routed_by, Some("rule"));
+    assert!(e.rule.is_some());
+    assert_eq!(
+        e.notification.as_ref().and_then(|n| n.source_id.as_deref()),
+        Some("77")
+    );
+    let d = e.deadlines.expect("a new case's deadlines");
+    assert!(d.draft.is_some() && d.answer.is_some() && d.draft < d.answer);
+
+    let first = opened(&c);
+    let again = notification("ЖКХ", "Иван Петров", "Нет воды.");
+    let facts = facts_for(&c, &again, std::slice::from_ref(&first));
+    let e = run(&c, &again, facts.clone()).explain(&c, &facts);
+    assert_eq!(e.duplicate_of.as_deref(), Some(first.id.as_str()));
+    assert!(e.notification.is_none() && e.deadlines.is_none());
+
+    let unknown = mail(Some(HOUSING), "Re: [OTK-5] x", "y");
+    let facts = facts_for(&c, &unknown, &[]);
+    let e = run(&c, &unknown, facts.clone()).explain(&c, &facts);
+    assert_eq!(e.verdict, "rejected: reply to unknown case 5");
+    assert_eq!(e.disposition, Disposition::Rejected);
 }

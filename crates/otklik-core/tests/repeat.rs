@@ -6,7 +6,7 @@ mod fixtures;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use otklik_core::auth::Secret;
 use otklik_core::config::{Address, Config, SecretCheck};
-use otklik_core::decide::{self, Context, Decision, Disposition, Facts};
+use otklik_core::decide::{self, Decision, Disposition, Facts, Setting};
 use otklik_core::inbound::Inbound;
 use otklik_core::repeat::{self, THRESHOLD};
 use otklik_core::templates::{self, View};
@@ -157,7 +157,7 @@ fn decide_in(config: &Config, m: &Inbound, cases: &[Case]) -> Decision {
         ..Facts::default()
     };
     let secret = secret();
-    let cx = Context {
+    let cx = Setting {
         config,
         secret: &secret,
         now: now(),

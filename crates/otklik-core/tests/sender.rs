@@ -6,7 +6,7 @@ mod fixtures;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use otklik_core::auth::Secret;
 use otklik_core::config::{Config, SecretCheck};
-use otklik_core::decide::{self, Context, Decision, Disposition, Facts};
+use otklik_core::decide::{self, Decision, Disposition, Facts, Setting};
 use otklik_core::inbound::Inbound;
 use otklik_core::sender::{Pending, token_text};
 
@@ -96,7 +96,7 @@ fn parse(headers: &str, body: &str) -> Inbound {
 
 fn decide_with(config: &Config, m: &Inbound, facts: Facts) -> Decision {
     let secret = secret();
-    let cx = Context {
+    let cx = Setting {
         config,
         secret: &secret,
         now: now(),
@@ -470,17 +470,16 @@ fn a_forwarded_notification_from_2099_with_an_off_platform_link_is_defused() {
         created.detail
     );
     // No mail of the case carries a link to it.
-    let mut next = 1u64;
+    let nonces: Vec<u64> = (2..)
+        .take(otklik_core::compose::mails_needed(&outcome.notices))
+        .collect();
     let mails = otklik_core::compose::case_mails(
         &c,
         &secret(),
         &outcome.case,
         &outcome.notices,
         now(),
-        &mut || -> Result<u64, std::convert::Infallible> {
-            next += 1;
-            Ok(next)
-        },
+        &nonces,
     )
     .unwrap();
     assert!(!mails.is_empty());

@@ -1043,3 +1043,35 @@ fn the_final_steps_executor_is_whoever_holds_the_next_step() {
     );
     assert_eq!(to(&approved), ["press@example.ru"]);
 }
+
+/// A step whose mail cannot be built: the workflow records it in the history (the shell
+/// writes no history of its own), and nothing else about the case changes.
+#[test]
+fn a_mail_that_cannot_be_built_is_recorded_in_the_history_only() {
+    let c = config();
+    let t0 = barnaul(2026, 12, 1, 9, 0);
+    let case = open(&c, t0);
+    let none = Absences::new();
+    let later = t0 + Duration::hours(5);
+    let out = workflow::apply(
+        &case,
+        Event::MailFailed {
+            detail: "step 2: invalid address \"x@\"".into(),
+        },
+        Ctx {
+            config: &c,
+            absences: &none,
+            now: later,
+        },
+    );
+    assert!(out.accepted);
+    assert!(out.notices.is_empty());
+    let last = out.case.history.last().unwrap();
+    assert_eq!(last.event, "mail_failed");
+    assert_eq!(last.at, later);
+    assert_eq!(last.by, "otklik");
+    assert_eq!(last.detail, "step 2: invalid address \"x@\"");
+    assert_eq!(out.case.history.len(), case.history.len() + 1);
+    assert_eq!(out.case.state, case.state);
+    assert_eq!(out.case.deadlines, case.deadlines);
+}

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use otklik::config::{self, Config, SecretCheck};
+use otklik_core::config::{Config, SecretCheck};
+
+use otklik::config;
 
 pub const DOMAIN: &str = "volchiha.example";
 

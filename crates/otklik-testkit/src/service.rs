@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use otklik::config::{self, Config, SecretCheck};
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::workflow::Case;
+
+use otklik::config;
 use otklik::control::{self, Request, Response};
 use otklik::daemon::{self, Controls};
-use otklik::workflow::Case;
 use tokio::sync::{Notify, watch};
 
 use crate::mailstack::{MailStack, Received};

@@ -178,7 +178,7 @@ pub struct ImapConfig {
     /// (at least 1; default 60).
     pub poll_seconds: u64,
     /// Bytes (the server's RFC822.SIZE). A larger message is never fetched whole: it goes to
-    /// the rejected mailbox and the handler is told (`mailbox::Handler::oversized`).
+    /// the rejected mailbox and the handler is told (`mailbox::MessageSink::oversized`).
     pub max_message_size: u64,
     /// Extra trusted CA certificates (PEM), e.g. a municipal CA or a test server's.
     pub ca_file: Option<PathBuf>,

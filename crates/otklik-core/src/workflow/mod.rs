@@ -368,6 +368,13 @@ pub enum Event {
         /// The deadline's instant when the step was scheduled; a moved deadline makes it stale.
         deadline: DateTime<Utc>,
     },
+    /// The mails of an escalation step could not be built (an address the config let
+    /// through that the message builder refuses): the step stays fired, the history says
+    /// why nobody was mailed.
+    MailFailed {
+        /// Which step, and what the builder said.
+        detail: String,
+    },
 }
 
 /// A mail to send, by meaning; `templates` turns it into text.
@@ -899,6 +906,15 @@ pub fn apply(case: &Case, event: Event, ctx: Ctx<'_>) -> Outcome {
             kind,
             deadline,
         } => escalate(case, step, kind, deadline, ctx),
+        Event::MailFailed { detail } => {
+            case.history
+                .push(entry(ctx.now, HistoryEvent::MailFailed, "otklik", detail));
+            Outcome {
+                case,
+                notices: Vec::new(),
+                accepted: true,
+            }
+        }
         Event::Reply {
             from,
             role,

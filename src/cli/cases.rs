@@ -1,0 +1,338 @@
+//! The commands that show cases and mail: `cases`, `show`, `outbox`, and the lines and JSON
+//! they print.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use otklik_core::config::{Config, SecretCheck};
+use otklik_core::templates::local_time;
+use otklik_core::workflow::Case;
+
+use super::{Cli, Source, UserError, load_config, user};
+use crate::control::{Request, Response};
+use crate::outbox::Listed;
+
+/// `otklik cases [--all] [--json]`.
+pub(super) fn cases(
+    cli: &Cli,
+    all: bool,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), UserError> {
+    let io = |e: std::io::Error| user(format!("output: {e}"));
+    let config = load_config(&cli.config, SecretCheck::Lenient)?;
+    let cases = Source::open(&config)?.cases(all)?;
+    if json {
+        let views: Vec<CaseJson> = cases.iter().map(|c| CaseJson::new(&config, c)).collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&views).map_err(|e| user(e.to_string()))?
+        )
+        .map_err(io)
+    } else {
+        for c in &cases {
+            writeln!(out, "{}", case_line(&config, c)).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// `otklik show CASE [--json]`.
+pub(super) fn show(
+    cli: &Cli,
+    case: &str,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), UserError> {
+    let io = |e: std::io::Error| user(format!("output: {e}"));
+    let config = load_config(&cli.config, SecretCheck::Lenient)?;
+    let number = case_number(&config, case)?;
+    let source = Source::open(&config)?;
+    let found = match source.ask(Request::Case { number })? {
+        Response::Case(c) => c,
+        _ => None,
+    };
+    let c = found.ok_or_else(|| user(format!("no case {case}")))?;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&CaseJson::new(&config, &c))
+                .map_err(|e| user(e.to_string()))?
+        )
+        .map_err(io)
+    } else {
+        write!(out, "{}", case_text(&config, &c)).map_err(io)
+    }
+}
+
+/// `otklik outbox [--dead] [--resend ID] [--json]`.
+pub(super) fn outbox(
+    cli: &Cli,
+    dead: bool,
+    resend: Option<u64>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), UserError> {
+    let io = |e: std::io::Error| user(format!("output: {e}"));
+    let config = load_config(&cli.config, SecretCheck::Lenient)?;
+    let source = Source::open(&config)?;
+    if let Some(seq) = resend {
+        return match source.ask(Request::Resend { seq })? {
+            Response::Resent { seq } => {
+                writeln!(out, "mail {seq} queued again; it is sent shortly").map_err(io)
+            }
+            _ => Err(user("unexpected answer from the daemon")),
+        };
+    }
+    let mails = match source.ask(Request::Outbox { dead_only: dead })? {
+        Response::Outbox(m) => m,
+        _ => return Err(user("unexpected answer from the daemon")),
+    };
+    if json {
+        let views: Vec<MailJson> = mails.iter().map(|m| MailJson::new(&config, m)).collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&views).map_err(|e| user(e.to_string()))?
+        )
+        .map_err(io)
+    } else {
+        for m in &mails {
+            writeln!(out, "{}", mail_line(&config, m)).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+fn case_label(config: &Config, case: Option<u64>) -> Option<String> {
+    case.map(|n| format!("{}-{n}", config.service.case_prefix))
+}
+
+/// One outbox mail: seq, state, to, case, subject, attempts, last error, next attempt.
+pub fn mail_line(config: &Config, m: &Listed) -> String {
+    format!(
+        "{:<6} {:<6} {:<28} {:<9} {:?} attempts {} error {} next {}",
+        m.seq,
+        m.state.as_str(),
+        m.to.join(","),
+        case_label(config, m.case).as_deref().unwrap_or("-"),
+        m.subject,
+        m.attempts,
+        m.last_error
+            .as_deref()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_else(|| "-".into()),
+        opt_local(config, m.next_attempt),
+    )
+}
+
+/// The JSON of an outbox mail; times in the calendar's zone.
+#[derive(Debug, Serialize)]
+pub struct MailJson {
+    pub seq: u64,
+    pub state: &'static str,
+    pub to: Vec<String>,
+    pub case: Option<String>,
+    pub subject: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt: Option<String>,
+}
+
+impl MailJson {
+    pub fn new(config: &Config, m: &Listed) -> MailJson {
+        let tz = config.calendar.timezone();
+        MailJson {
+            seq: m.seq,
+            state: m.state.as_str(),
+            to: m.to.clone(),
+            case: case_label(config, m.case),
+            subject: m.subject.clone(),
+            attempts: m.attempts,
+            last_error: m.last_error.clone(),
+            next_attempt: m.next_attempt.map(|t| t.with_timezone(&tz).to_rfc3339()),
+        }
+    }
+}
+
+fn case_number(config: &Config, s: &str) -> Result<u64, UserError> {
+    let t = s.trim().trim_start_matches('[').trim_end_matches(']');
+    let digits = match t.rsplit_once('-') {
+        Some((prefix, n)) if prefix.eq_ignore_ascii_case(&config.service.case_prefix) => n,
+        Some(_) => {
+            return Err(user(format!(
+                "{s:?} is not a case of this service ({}-N)",
+                config.service.case_prefix
+            )));
+        }
+        None => t,
+    };
+    digits.parse().map_err(|_| {
+        user(format!(
+            "invalid case {s:?}: expected {}-N or N",
+            config.service.case_prefix
+        ))
+    })
+}
+
+fn opt_local(config: &Config, t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| local_time(config, t))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn case_line(config: &Config, c: &Case) -> String {
+    let n = &c.notification;
+    format!(
+        "{:<9} {:<16} {:<12} draft {:<20} answer {:<20} {} — {}",
+        c.id,
+        c.state.as_str(),
+        c.executor.as_deref().unwrap_or("-"),
+        opt_local(config, c.deadlines.draft),
+        opt_local(config, c.deadlines.answer),
+        n.topic.as_deref().unwrap_or("-"),
+        n.location.as_deref().unwrap_or("-"),
+    )
+}
+
+pub fn case_text(config: &Config, c: &Case) -> String {
+    let n = &c.notification;
+    let mut s = String::new();
+    s.push_str(&format!("{}  {}\n", c.id, c.state.as_str()));
+    let mut field = |k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            s.push_str(&format!("  {k:<12} {v}\n"));
+        }
+    };
+    field("executor", c.executor.as_deref());
+    field("topic", n.topic.as_deref());
+    field("location", n.location.as_deref());
+    field("category", n.category.as_deref());
+    field("source_id", n.source_id.as_deref());
+    field("link", n.link.as_deref());
+    field("author", n.author.as_deref());
+    field("repeat_of", c.repeat_of.as_deref());
+    s.push_str(&format!(
+        "  {:<12} {}\n",
+        "detected",
+        local_time(config, n.detected_at)
+    ));
+    for (k, v) in [
+        ("draft", c.deadlines.draft),
+        ("answer", c.deadlines.answer),
+        ("rework", c.deadlines.rework),
+        ("final", c.deadlines.final_),
+    ] {
+        if v.is_some() {
+            s.push_str(&format!(
+                "  {:<12} {}\n",
+                format!("{k} due"),
+                opt_local(config, v)
+            ));
+        }
+    }
+    s.push_str("\ntext:\n");
+    for l in n.text.lines() {
+        s.push_str(&format!("  {l}\n"));
+    }
+    s.push_str("\nhistory:\n");
+    for h in &c.history {
+        s.push_str(&format!(
+            "  {}  {:<15} {}\n",
+            local_time(config, h.at),
+            h.event,
+            h.by
+        ));
+        for l in h.detail.lines() {
+            s.push_str(&format!("      {l}\n"));
+        }
+    }
+    s
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadlinesJson {
+    pub draft: Option<String>,
+    pub answer: Option<String>,
+    pub rework: Option<String>,
+    #[serde(rename = "final")]
+    pub final_: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryJson {
+    pub at: String,
+    pub event: String,
+    pub by: String,
+    pub detail: String,
+}
+
+/// The JSON of a case (docs/states.md); times in the calendar's zone.
+#[derive(Debug, Serialize)]
+pub struct CaseJson {
+    pub id: String,
+    pub state: String,
+    pub executor: Option<String>,
+    pub topic: Option<String>,
+    pub location: Option<String>,
+    pub category: Option<String>,
+    pub source_id: Option<String>,
+    pub link: Option<String>,
+    pub author: Option<String>,
+    pub detected_at: String,
+    pub repeat_of: Option<String>,
+    pub deadlines: DeadlinesJson,
+    /// When the answer (or interim answer) was posted (`ОПУБЛИКОВАНО`), else `null`.
+    pub published_at: Option<String>,
+    /// How many drafts went to the coordinator for approval (the current approval round).
+    pub approval_round: u64,
+    pub history: Vec<HistoryJson>,
+    pub source: Option<String>,
+    pub text: String,
+    pub attachments: Vec<String>,
+}
+
+impl CaseJson {
+    pub fn new(config: &Config, c: &Case) -> CaseJson {
+        let tz = config.calendar.timezone();
+        let t = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
+        let n = &c.notification;
+        CaseJson {
+            id: c.id.clone(),
+            state: c.state.as_str().to_string(),
+            executor: c.executor.clone(),
+            topic: n.topic.clone(),
+            location: n.location.clone(),
+            category: n.category.clone(),
+            source_id: n.source_id.clone(),
+            link: n.link.clone(),
+            author: n.author.clone(),
+            detected_at: t(n.detected_at),
+            repeat_of: c.repeat_of.clone(),
+            deadlines: DeadlinesJson {
+                draft: c.deadlines.draft.map(t),
+                answer: c.deadlines.answer.map(t),
+                rework: c.deadlines.rework.map(t),
+                final_: c.deadlines.final_.map(t),
+            },
+            published_at: c.published_at.map(t),
+            approval_round: c.approval_round,
+            history: c
+                .history
+                .iter()
+                .map(|h| HistoryJson {
+                    at: t(h.at),
+                    event: h.event.to_string(),
+                    by: h.by.clone(),
+                    detail: h.detail.clone(),
+                })
+                .collect(),
+            source: n.source.clone(),
+            text: n.text.clone(),
+            attachments: n.attachments.iter().map(|a| a.filename.clone()).collect(),
+        }
+    }
+}
