@@ -96,11 +96,7 @@ pub fn fingerprint(config: &Config) -> String {
         "{:?}|{:?}|{:?}",
         config.calendar, config.deadlines, config.escalations
     );
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(text.as_bytes())[..12])
 }
 
 /// Rebuilds the due index of every open case when the config it was built from changed

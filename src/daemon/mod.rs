@@ -151,7 +151,7 @@ pub fn load_secret(state_dir: &Path) -> Result<Secret, StartError> {
             use rand::RngCore;
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
-            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = hex::encode(bytes);
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)

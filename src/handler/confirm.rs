@@ -39,13 +39,9 @@ pub(super) struct StoredPending {
 
 impl StoredPending {
     pub(super) fn raw(&self) -> Option<Vec<u8>> {
-        let h = self.raw_hex.as_bytes();
-        if !h.len().is_multiple_of(2) || h.is_empty() {
-            return None;
-        }
-        h.chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
-            .collect()
+        hex::decode(&self.raw_hex)
+            .ok()
+            .filter(|raw| !raw.is_empty())
     }
 
     /// The record once confirmed: marked done, the message no longer kept.
@@ -108,7 +104,7 @@ impl Intake {
                 done: false,
             },
             arrival: msg.arrival,
-            raw_hex: raw.iter().map(|b| format!("{b:02x}")).collect(),
+            raw_hex: hex::encode(raw),
         };
         // When confirmations were asked of this person: the latest few.
         let mut asked = asked_of(&self.store, &to)?;

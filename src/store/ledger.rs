@@ -20,7 +20,7 @@ pub struct InboundRecord {
 
 /// The key of an inbound message in the ledger: its Message-ID, else a hash of its bytes.
 pub fn inbound_key(message_id: Option<&str>, sender: Option<&str>, raw: &[u8]) -> String {
-    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
+    let hex = |bytes: &[u8]| -> String { hex::encode(bytes) };
     match message_id.map(str::trim).filter(|m| !m.is_empty()) {
         // The Message-ID alone would let anyone pre-empt a notification by sending junk
         // with the ID it will carry: the sender and the body count too. Trace headers

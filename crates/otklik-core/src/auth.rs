@@ -82,7 +82,7 @@ impl Secret {
             parts.push(&round);
         }
         let bytes = self.mac(&parts);
-        bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
+        hex::encode(&bytes[..bytes.len().min(6)])
     }
 
     /// The Message-ID (without angle brackets) of message `nonce` about `case` to `recipient`.
@@ -111,7 +111,7 @@ impl Secret {
     /// The id every message of a case refers to, so that mail clients keep one thread.
     pub fn thread_id(&self, case: u64, domain: &str) -> String {
         let bytes = self.mac(&["thread", &case.to_string()]);
-        let mac: String = bytes.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let mac = hex::encode(&bytes[..bytes.len().min(6)]);
         format!("otk{case}.thread.{mac}@{domain}")
     }
 

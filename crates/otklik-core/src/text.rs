@@ -4,6 +4,14 @@
 //! clients send (tables of labelled fields, `<br>`-separated lines). It is not a browser:
 //! it never fails, unknown tags are dropped, their text kept. It runs in time linear in its
 //! input, whatever the nesting: every character is looked at a bounded number of times.
+//!
+//! Kept after a comparison with the maintained `html2text` crate (0.15, width 10 000 so it
+//! does not wrap) on the repository's 18 mails with an HTML part (56 KB of HTML): with its
+//! text, the intake read 2 of 8 HTML notifications not at all and 5 with 24 fields lost
+//! (it draws tables as boxes, 201 lines of `─│┼`, and moves links to `[1]` footnotes, so no
+//! `Label: Value` line is left), and 1 of 10 replies got a footnote as its text; ours read
+//! them all. Time for the corpus: 0.18 ms here, 2.9 ms there; 2,000 nested tables: 0.2 ms
+//! here, 45 s and 16 MB of output there; 20,000 nested `<div>`: 1.3 ms against 1.2 s.
 
 use std::borrow::Cow;
 
