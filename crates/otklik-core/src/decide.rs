@@ -871,7 +871,7 @@ fn open_case(
             ));
         }
         outcome.case.possible_repeat = Some(flag);
-        workflow::flag_to_coordinator(&mut outcome, config);
+        workflow::flag_to_coordinator(&mut outcome, ctx);
     }
     Decision::Case {
         outcome: Box::new(outcome),
