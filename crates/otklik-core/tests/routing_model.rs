@@ -684,3 +684,59 @@ fn the_routing_report_judges_first_choices_and_suggests_rules() {
         "{lines}"
     );
 }
+
+/// The words of a post as the overlap check compares them: lower-cased, ё as е, words of
+/// three letters or more.
+fn word_set(text: &str) -> std::collections::HashSet<String> {
+    text.to_lowercase()
+        .replace('ё', "е")
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() > 2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn no_held_out_post_is_in_the_starter_corpus() {
+    // A held-out post that is also (or nearly) in the corpus the model learns from measures
+    // memory, not judgment. Near: half or more of the two posts' words shared (Jaccard).
+    let corpus = model::parse_corpus(model::STARTER_CORPUS).unwrap();
+    let starter: Vec<_> = corpus.iter().map(|l| word_set(&l.example.text)).collect();
+    let mut near = Vec::new();
+    for path in [
+        "crates/otklik-core/tests/data/routing/heldout.tsv",
+        "crates/otklik-core/tests/data/routing/heldout2.tsv",
+    ] {
+        for (_, _, _, text) in rows(path) {
+            let h = word_set(&text);
+            for (s, l) in starter.iter().zip(&corpus) {
+                let shared = s.intersection(&h).count();
+                let all = s.union(&h).count().max(1);
+                if 2 * shared >= all {
+                    near.push(format!("  {text}\n    ~ {}", l.example.text));
+                }
+            }
+        }
+    }
+    assert!(
+        near.is_empty(),
+        "held-out posts in the starter corpus:\n{}",
+        near.join("\n")
+    );
+}
+
+#[test]
+fn the_starter_corpus_covers_every_executor_broadly() {
+    let corpus = model::parse_corpus(model::STARTER_CORPUS).unwrap();
+    let config = shipped();
+    assert!(corpus.len() >= 1400, "{}", corpus.len());
+    for e in &config.executors {
+        let n = corpus.iter().filter(|l| l.executor == e.id).count();
+        assert!(n >= 90, "{}: {n} posts", e.id);
+    }
+    assert!(
+        corpus
+            .iter()
+            .all(|l| config.executor(&l.executor).is_some())
+    );
+}
