@@ -149,25 +149,26 @@ fn main() {
     let thresholds = [0.5, 0.6, 0.7, 0.8, 0.9];
     let only = std::env::args().nth(1).unwrap_or_default();
     let mut grid = Vec::new();
-    for complement in [true, false] {
-        for alpha in [0.25, 1.0, 2.0, 4.0] {
-            for topic_weight in [1.0, 2.0] {
-                for bigrams in [0.0, 1.0] {
+    // The grid the defaults were picked from (a wider one was searched first: prefix 0 or 4,
+    // smoothing 0.05 to 4, topic weight 1 or 2, length power 0 or 0.5, with and without
+    // the prior; these are the knobs that mattered).
+    for complement in [false, true] {
+        for alpha in [0.25, 1.0] {
+            for bigrams in [0.0, 1.0] {
+                for negation in [false, true] {
                     let temperatures: &[f64] = if complement {
-                        &[0.5, 0.75, 1.0, 1.25, 1.5]
+                        &[0.75, 1.0, 1.25]
                     } else {
                         &[2.0, 3.0, 4.0]
                     };
                     for &temperature in temperatures {
                         grid.push(Params {
                             alpha,
-                            topic_weight,
                             temperature,
-                            prefix: 4,
                             bigrams,
-                            length_power: 0.0,
-                            prior: true,
                             complement,
+                            negation,
+                            ..Params::default()
                         });
                     }
                 }
@@ -184,7 +185,7 @@ fn main() {
             .map(|((r, w, l, f), th)| format!("{th}:{r:.1}/{w:.1}/{l:.0}/{f:.0}"))
             .collect();
         println!(
-            "p={} a={} tw={} bi={} lp={} T={} prior={} c={}  {}",
+            "p={} a={} tw={} bi={} lp={} T={} prior={} c={} not={}  {}",
             p.prefix,
             p.alpha,
             p.topic_weight,
@@ -193,6 +194,7 @@ fn main() {
             p.temperature,
             p.prior,
             p.complement,
+            p.negation,
             cells.join("  ")
         );
     }

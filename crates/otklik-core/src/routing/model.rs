@@ -8,7 +8,8 @@
 //!
 //! Features: every distinct stem of the text (a word counts once per post however often it
 //! is repeated: short posts repeat words for emphasis, not meaning), its first
-//! [`PREFIX`] letters, every pair of consecutive stems of the text, and every distinct stem
+//! [`PREFIX`] letters, every pair of consecutive stems of the text (a word after «не» is a
+//! word of its own: «фонари не горят» is not a fire), and every distinct stem
 //! of the topic, prefixed so that `газ` in the topic and `газ` in the text are two features
 //! and weighted [`TOPIC_WEIGHT`] times. Function words and one-letter words are left out.
 //!
@@ -44,11 +45,17 @@ pub const PREFIX: usize = 4;
 /// See [`Params::bigrams`].
 pub const BIGRAMS: f64 = 1.0;
 
+/// See [`Params::negation`].
+pub const NEGATION: bool = true;
+
 /// See [`Params::complement`].
 pub const COMPLEMENT: bool = true;
 
 /// See [`Params::length_power`].
 pub const LENGTH_POWER: f64 = 0.0;
+
+/// The mark of a word negated by «не» ([`Params::negation`]).
+const NOT: &str = "не_";
 
 /// The prefix that keeps topic features apart from text features.
 const TOPIC: &str = "т:";
@@ -192,6 +199,10 @@ pub struct Params {
     /// many and few examples. Read from the same counts, so learning stays one pass.
     #[serde(default)]
     pub complement: bool,
+    /// A word right after «не» is a feature of its own (`не гор` apart from `гор`), so
+    /// that «фонари не горят» does not speak for a fire.
+    #[serde(default)]
+    pub negation: bool,
 }
 
 fn yes() -> bool {
@@ -209,6 +220,7 @@ impl Default for Params {
             length_power: LENGTH_POWER,
             prior: true,
             complement: COMPLEMENT,
+            negation: NEGATION,
         }
     }
 }
@@ -326,13 +338,28 @@ impl std::fmt::Debug for Model {
 fn features(example: &Example, params: &Params) -> Vec<(String, f64, String)> {
     // The words that count, each with its stem, in order.
     let content = |source: &str| -> Vec<(String, String)> {
-        stem::words(source)
-            .filter(|w| w.chars().count() >= 2 && !w.chars().all(|c| c.is_ascii_digit()))
-            .filter_map(|w| {
-                let s = stem::stem(&w);
-                (!STOP.contains(&s.as_str()) && !STOP.contains(&w.as_str())).then_some((w, s))
-            })
-            .collect()
+        let mut out = Vec::new();
+        let mut after_not = false;
+        for w in stem::words(source) {
+            if params.negation && w == "не" {
+                after_not = true;
+                continue;
+            }
+            let negated = std::mem::replace(&mut after_not, false);
+            if w.chars().count() < 2 || w.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let s = stem::stem(&w);
+            if STOP.contains(&s.as_str()) || STOP.contains(&w.as_str()) {
+                continue;
+            }
+            if negated {
+                out.push((format!("не {w}"), format!("{NOT}{s}")));
+            } else {
+                out.push((w, s));
+            }
+        }
+        out
     };
     let mut out: Vec<(String, f64, String)> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
@@ -347,7 +374,7 @@ fn features(example: &Example, params: &Params) -> Vec<(String, f64, String)> {
                         weight: f64| {
         for (word, s) in words {
             push(out, format!("{prefix}{s}"), weight, word);
-            if params.prefix > 0 && s.chars().count() > params.prefix {
+            if params.prefix > 0 && !s.starts_with(NOT) && s.chars().count() > params.prefix {
                 let head: String = s.chars().take(params.prefix).collect();
                 push(out, format!("{prefix}~{head}"), weight, word);
             }
@@ -725,6 +752,16 @@ mod tests {
             "{:?}",
             best.words
         );
+    }
+
+    #[test]
+    fn a_word_after_ne_is_a_word_of_its_own() {
+        let f = features(&ex("", "Фонари не горят"), &Params::default());
+        let keys: Vec<&str> = f.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert!(keys.contains(&"не_гор"), "{keys:?}");
+        assert!(!keys.contains(&"гор"), "{keys:?}");
+        let f = features(&ex("", "Горит трава"), &Params::default());
+        assert!(f.iter().any(|(k, _, _)| k == "гор"));
     }
 
     #[test]
