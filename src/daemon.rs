@@ -345,6 +345,10 @@ pub async fn run(config: Config, controls: Controls) -> Result<(), RunError> {
         outbox_wake.clone(),
         tasks_stop_rx.clone(),
         outbox_beat.clone(),
+        Some(outbox::Gathering {
+            config: config_rx.clone(),
+            secret: secret.clone(),
+        }),
     ));
 
     // Escalation timer.

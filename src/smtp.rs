@@ -30,11 +30,13 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// For one whole send, connection included.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A pooled SMTP client.
+/// A pooled SMTP client: up to `smtp.connections` connections, each kept open between
+/// mails (a minute idle at most).
 #[derive(Clone)]
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     send_timeout: Duration,
+    connections: usize,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -182,7 +184,11 @@ impl Smtp {
             .timeout(Some(step_timeout))
             .pool_config(
                 PoolConfig::new()
-                    .max_size(4)
+                    .max_size(
+                        cfg.connections
+                            .clamp(1, crate::config::MAX_SMTP_CONNECTIONS)
+                            as u32,
+                    )
                     .idle_timeout(Duration::from_secs(60)),
             );
         if let Some(user) = &cfg.username {
@@ -196,7 +202,15 @@ impl Smtp {
         Ok(Smtp {
             transport: builder.build(),
             send_timeout,
+            connections: cfg
+                .connections
+                .clamp(1, crate::config::MAX_SMTP_CONNECTIONS),
         })
+    }
+
+    /// How many connections the pool keeps: as many mails are in flight at once.
+    pub fn connections(&self) -> usize {
+        self.connections
     }
 
     /// Sends `raw` (a complete RFC 5322 message, CRLF line ends) unchanged, with the
@@ -322,6 +336,7 @@ mod tests {
                 email: "a@example.ru".into(),
             },
             ca_file: None,
+            connections: 4,
         };
         assert!(matches!(
             Smtp::new(&cfg, &TlsOptions::default()),

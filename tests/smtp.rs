@@ -38,6 +38,7 @@ fn relay(stack: &MailStack) -> SmtpConfig {
             email: stack.addr("otklik"),
         },
         ca_file: None,
+        connections: 4,
     }
 }
 

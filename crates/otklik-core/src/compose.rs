@@ -317,7 +317,11 @@ pub fn case_mails<E>(
                 nonce: next_nonce().map_err(MailError::Nonce)?,
                 now,
             };
-            out.push(build_in_round(&env, &rendered, round)?);
+            let mut mail = build_in_round(&env, &rendered, round)?;
+            if notice.kind == NoticeKind::CaseOpened {
+                crate::gather::mark(&mut mail.raw);
+            }
+            out.push(mail);
         }
     }
     Ok(out)

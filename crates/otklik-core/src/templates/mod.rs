@@ -8,6 +8,7 @@ mod approval;
 mod deadline;
 pub mod decree;
 pub mod doc;
+mod gathered;
 mod intake;
 mod service;
 mod status;
@@ -25,6 +26,7 @@ use crate::reply::keyword::Word;
 use crate::workflow::{Case, DraftKind, Notice, NoticeKind};
 
 use doc::{Block, Button, Doc, Lead, Tone};
+pub use gathered::new_cases;
 
 /// A mail's content, before the MIME envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
