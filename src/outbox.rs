@@ -142,6 +142,7 @@ pub async fn drain_lanes(
         outstanding: AtomicUsize::new(0),
         progress: Notify::new(),
         read_failed: AtomicBool::new(false),
+        flush: GroupFlush::default(),
     };
     let mut senders = Vec::with_capacity(lanes);
     let mut receivers = Vec::with_capacity(lanes);
@@ -175,6 +176,32 @@ pub async fn drain_lanes(
     Round::Sent(accepted.len())
 }
 
+/// The lanes' sent-marks made durable together: a lane whose mark is written asks for a
+/// flush, and one flush (one fsync) serves every mark written before it began, so lanes
+/// finishing at once do not queue for a disk sync each.
+#[derive(Default)]
+struct GroupFlush {
+    /// Requests so far; a request is made after its mark is written.
+    asked: AtomicU64,
+    /// Held while flushing: the number of the last request the last good flush covered.
+    done: tokio::sync::Mutex<u64>,
+}
+
+impl GroupFlush {
+    async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let mine = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut done = self.done.lock().await;
+        if *done >= mine {
+            return Ok(());
+        }
+        // Every request up to here wrote its mark before asking: this flush covers them.
+        let upto = self.asked.load(Ordering::SeqCst);
+        store.flush().await?;
+        *done = upto;
+        Ok(())
+    }
+}
+
 /// What the reader and the lanes of one round share.
 struct Shared {
     /// A transient failure (the server seems down) or a store failure: no more mail this round.
@@ -185,6 +212,8 @@ struct Shared {
     progress: Notify,
     /// The queue could not be read.
     read_failed: AtomicBool,
+    /// The sent-marks' flushes.
+    flush: GroupFlush,
 }
 
 /// Hands each due entry of the queue to its lane, in queue order.
@@ -336,7 +365,7 @@ async fn send_queued(
     {
         return;
     }
-    match send_one(store, sender, heartbeat, clock, mail).await {
+    match send_one(store, sender, heartbeat, clock, mail, &shared.flush).await {
         Step::Sent(seq, at) => out.accepted.push((seq, at)),
         Step::Next => {}
         Step::Stop => shared.stop.store(true, Ordering::Relaxed),
@@ -366,6 +395,7 @@ async fn send_one(
     heartbeat: &AtomicU64,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
     mail: OutMail,
+    flush: &GroupFlush,
 ) -> Step {
     // A long drain is still a live loop for the watchdog.
     heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
@@ -373,20 +403,23 @@ async fn send_one(
     match sender.send(&mail).await {
         Ok(()) => {
             let at = clock();
+            let send_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // On disk before the lane sends its next: a crash can then re-send only the
+            // mails in flight, at most one a lane.
+            let recording = std::time::Instant::now();
+            let recorded = match store.outbox_sent(mail.seq, at) {
+                Ok(()) => flush.flush(store).await,
+                Err(e) => Err(e),
+            };
             tracing::info!(
                 case = %case_label(&mail),
                 to = ?mail.to,
                 message_id = %mail.message_id,
-                send_ms = started.elapsed().as_secs_f64() * 1000.0,
+                send_ms,
+                record_ms = recording.elapsed().as_secs_f64() * 1000.0,
                 queued_ms = (at - mail.created).num_microseconds().unwrap_or(0) as f64 / 1000.0,
                 "mail sent"
             );
-            // On disk at once (a sled flush takes well under a millisecond here): a crash can
-            // then re-send only the mails in flight, at most one a lane.
-            let recorded = match store.outbox_sent(mail.seq, at) {
-                Ok(()) => store.flush().await,
-                Err(e) => Err(e),
-            };
             if let Err(e) = recorded {
                 tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
                 return Step::StoreFailed(Some((mail.seq, at)));

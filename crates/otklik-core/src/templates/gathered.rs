@@ -108,7 +108,14 @@ pub fn new_cases(
         d.buttons.push(Button {
             keyword: word.to_string(),
             label: format!("[{}] {}", l.case.id, headline(l.case)),
-            explain: String::new(),
+            // For a reader without buttons: the subject to write.
+            explain: format!(
+                "{}: [{}] {word} <{}> #{}",
+                tr(lang, "тема письма", "subject"),
+                l.case.id,
+                tr(lang, "исполнитель", "executor"),
+                l.code
+            ),
             href: mailto(
                 service_addr,
                 &format!("[{}] {word} #{}", l.case.id, l.code),
