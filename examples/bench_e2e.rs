@@ -769,8 +769,8 @@ struct StackFigures {
     n: usize,
     /// Senders (and SMTP connections) at once.
     connections: usize,
-    /// SMTP → delivered into one Maildir, messages a second: each sender keeps its
-    /// connection open, as otklik's pool does.
+    /// SMTP → delivered into one Maildir, messages a second: otklik's own SMTP client,
+    /// its connections kept open, as many senders as it has connections.
     delivery_per_sec: f64,
     /// The same with a new SMTP connection for every message.
     per_connection_per_sec: f64,
@@ -780,9 +780,9 @@ struct StackFigures {
     fetch_ms: f64,
 }
 
-/// `n` messages to `to` from `from`, by `senders` senders at once; each opens a new
-/// connection for every message unless `persistent`. Messages a second, first send → last
-/// delivery.
+/// `n` messages to `to` from `from`, by `senders` senders at once: over otklik's pooled
+/// client when `persistent`, else a new connection for every message. Messages a second,
+/// first send → last delivery.
 async fn stack_delivery(
     stack: &MailStack,
     p: &People,
@@ -791,37 +791,40 @@ async fn stack_delivery(
     senders: usize,
     persistent: bool,
 ) -> f64 {
-    use lettre::AsyncTransport;
     let to_addr = stack.addr(to);
     let from = stack.addr(&p.monitor());
     let msgs = mails(stack, p, 0, n);
     let keys: Vec<String> = msgs.iter().map(|(k, _)| k.clone()).collect();
+    // Connections kept open: otklik's own SMTP client, with as many as it keeps.
+    let smtp = otklik::smtp::Smtp::new(
+        &otklik::config::SmtpConfig {
+            host: stack.host().to_string(),
+            port: stack.smtp_port(),
+            tls: otklik::config::TlsMode::None,
+            username: None,
+            password: None,
+            from: otklik::config::Address {
+                name: None,
+                email: from.clone(),
+            },
+            ca_file: None,
+            connections: senders,
+        },
+        &otklik::tls::TlsOptions::default(),
+    )
+    .expect("SMTP client");
     let start = now_f64();
     futures::future::join_all(msgs.chunks(n.div_ceil(senders.max(1)).max(1)).map(|chunk| {
-        let (from, to_addr) = (&from, &to_addr);
+        let (from, to_addr, smtp) = (&from, &to_addr, &smtp);
         async move {
-            if !persistent {
-                for (_, raw) in chunk {
+            for (_, raw) in chunk {
+                if persistent {
+                    smtp.send(from, std::slice::from_ref(to_addr), raw)
+                        .await
+                        .expect("SMTP send");
+                } else {
                     stack.send(from, &[to_addr], raw).await;
                 }
-                return;
-            }
-            // One connection, kept open between messages (lettre's pool of one).
-            let transport =
-                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
-                    stack.host(),
-                )
-                .port(stack.smtp_port())
-                .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(1))
-                .build();
-            let envelope = lettre::address::Envelope::new(
-                Some(from.parse().expect("from")),
-                vec![to_addr.parse().expect("to")],
-            )
-            .expect("envelope");
-            for (_, raw) in chunk {
-                let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
-                transport.send_raw(&envelope, raw).await.expect("SMTP send");
             }
         }
     }))
