@@ -20,7 +20,7 @@ use crate::workflow::Case;
 pub const WINDOW_SECS: i64 = 60;
 
 /// The most cases one gathered mail lists; more wait for the next minute's mail.
-pub const MAX_LISTED: usize = 100;
+pub const MAX_LISTED: usize = 200;
 
 /// The window after a notice left at `last`.
 pub fn window() -> Duration {
