@@ -287,6 +287,9 @@ pub struct CaseJson {
     pub deadlines: DeadlinesJson,
     /// When the answer (or interim answer) was posted (`ОПУБЛИКОВАНО`), else `null`.
     pub published_at: Option<String>,
+    /// Cl. 9: when the final draft after an approved interim answer reached the coordinator
+    /// (what the final deadline judges), else `null`.
+    pub final_draft_at: Option<String>,
     /// How many drafts went to the coordinator for approval (the current approval round).
     pub approval_round: u64,
     pub history: Vec<HistoryJson>,
@@ -319,6 +322,7 @@ impl CaseJson {
                 final_: c.deadlines.final_.map(t),
             },
             published_at: c.published_at.map(t),
+            final_draft_at: c.final_draft_at.map(t),
             approval_round: c.approval_round,
             history: c
                 .history

@@ -89,11 +89,12 @@ pub fn deadline_name(lang: Language, kind: DeadlineKind) -> &'static str {
         (Language::Ru, DeadlineKind::Draft) => "срок проекта ответа",
         (Language::Ru, DeadlineKind::Answer) => "срок ответа",
         (Language::Ru, DeadlineKind::Rework) => "срок доработки",
-        (Language::Ru, DeadlineKind::Final) => "срок окончательного ответа",
+        // Cl. 9: the executor's part after an interim answer is the final draft.
+        (Language::Ru, DeadlineKind::Final) => "срок окончательного проекта ответа",
         (Language::En, DeadlineKind::Draft) => "draft deadline",
         (Language::En, DeadlineKind::Answer) => "answer deadline",
         (Language::En, DeadlineKind::Rework) => "rework deadline",
-        (Language::En, DeadlineKind::Final) => "final answer deadline",
+        (Language::En, DeadlineKind::Final) => "final draft deadline",
     }
 }
 
