@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::{self, Secret};
 use crate::inbound::Inbound;
 use crate::reply::ParsedReply;
+use crate::triage::MAX_IDS_TRIED;
 use crate::workflow::{self, Case, HistoryEvent, Outcome};
 
 /// `text` without the action codes of `codes`, with or without `#` (or its URL-encoded
@@ -110,7 +111,6 @@ pub(super) fn set_refusal_round(outcome: &mut Outcome, round: u64) {
 
 /// How many `#` codes and Message-IDs of a message are tried as proof.
 pub(super) const MAX_CODES_TRIED: usize = 8;
-pub(super) const MAX_IDS_TRIED: usize = 64;
 
 /// Refusals of one sender on one case kept in its history; past that, only the ledger.
 pub(super) const REFUSALS_IN_HISTORY: usize = 3;

@@ -4,11 +4,12 @@ use super::codes::{
     MAX_CODES_TRIED, Proof, REFUSALS_IN_HISTORY, Refusals, conflict_question, set_refusal_round,
     without_codes,
 };
-use super::{Decision, Disposition, configured_person, sender};
+use super::{Decision, Disposition};
 use crate::auth::Secret;
 use crate::inbound::Inbound;
 use crate::reply::keyword::{self, Word};
 use crate::reply::{Keyword, ParsedReply};
+use crate::triage::{configured_person, sender};
 use crate::workflow::{self, Action, Case, Ctx, DraftKind, Event, Role};
 
 /// A reply to an existing case: who sent it, with what proof, asking what.
