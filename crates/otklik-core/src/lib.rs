@@ -17,6 +17,7 @@
 //!   without either (confirmations, links, detection times).
 //! - [`archive`]: earlier approved answers, found for a new post (BM25 over stems).
 //! - [`repeat`]: a possible repeat by another author (same place, alike texts), flagged.
+//! - [`related`]: what a case holds of both (a leaf the case record and they share).
 
 pub mod address;
 pub mod archive;
@@ -35,6 +36,7 @@ pub mod inbound;
 pub mod intake;
 pub mod lexicon;
 pub mod monthly;
+pub mod related;
 pub mod repeat;
 pub mod reply;
 pub mod report;

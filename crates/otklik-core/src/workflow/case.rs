@@ -9,6 +9,7 @@ use super::FiredStep;
 use crate::config::DeadlineKind;
 use crate::inbound::Attachment;
 use crate::intake::Notification;
+use crate::related::{PossibleRepeat, Similar};
 
 /// Where a case stands; written in the case JSON as its snake_case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -229,11 +230,11 @@ pub struct Case {
     /// Earlier approved answers to posts like this one (the archive), best first, shown
     /// to the executor with the case and to the coordinator with each draft.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub similar: Vec<crate::archive::Similar>,
+    pub similar: Vec<Similar>,
     /// An earlier case by another author about the same problem at the same place, flagged
     /// to the coordinator as a possible repeat (cl. 10); she links it with `ПОВТОР`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub possible_repeat: Option<crate::repeat::PossibleRepeat>,
+    pub possible_repeat: Option<PossibleRepeat>,
     /// The case's deadlines.
     pub deadlines: CaseDeadlines,
     /// The draft waiting for the coordinator, or the last one returned for rework.
