@@ -10,69 +10,18 @@ use super::{
 use crate::config::Config;
 use crate::intake::Notification;
 use crate::routing;
-use crate::routing::Assignee;
+use crate::routing::{Assignee, Suggestion};
 
 /// Opens case number `number` for a notification (docs/notifications.md).
 pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -> Outcome {
     let config = ctx.config;
-    let id = format!("{}-{}", config.service.case_prefix, number);
-    let deadlines = initial_deadlines(config, &n);
-    let mut case = Case {
-        number,
-        id,
-        state: State::Unassigned,
-        executor: None,
-        repeat_of: None,
-        earlier_answer: None,
-        similar: Vec::new(),
-        possible_repeat: None,
-        deadlines,
-        draft: None,
-        approved: None,
-        history: Vec::new(),
-        fired: BTreeSet::new(),
-        first_draft_at: None,
-        answered_at: None,
-        published_at: None,
-        awaiting_publication: None,
-        final_approved_at: None,
-        final_published_at: None,
-        final_draft_at: None,
-        closed_at: None,
-        approval_round: 0,
-        notification: n,
-    };
-    let summary = format!(
-        "{} — {}",
-        case.notification.topic.as_deref().unwrap_or("-"),
-        case.notification.location.as_deref().unwrap_or("-")
-    );
-    case.history
-        .push(entry(ctx.now, HistoryEvent::Created, "monitoring", summary));
+    let mut case = new_case(number, n, ctx);
     let mut notices = Vec::new();
     let date = local_date(config, ctx.now);
 
     let mut suggestions = Vec::new();
     let (wanted, how, repeat_unmatched) = match class {
-        Classification::Excluded { matched } => {
-            case.state = State::Excluded;
-            case.closed_at = Some(ctx.now);
-            case.history.push(entry(
-                ctx.now,
-                HistoryEvent::Excluded,
-                "otklik",
-                format!("clause 12 lexicon: {matched}"),
-            ));
-            notices.push(Notice {
-                to: vec![ctx.coordinator()],
-                kind: NoticeKind::Excluded { matched },
-            });
-            return Outcome {
-                case,
-                notices,
-                accepted: true,
-            };
-        }
+        Classification::Excluded { matched } => return excluded(case, matched, ctx),
         Classification::Repeat {
             of,
             executor,
@@ -133,46 +82,11 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         }
         Some(Assignee::Nobody { absent }) => {
             let reason = format!("{absent} is absent and no deputy is available");
-            case.history.push(entry(
-                ctx.now,
-                HistoryEvent::Unassigned,
-                "otklik",
-                reason.clone(),
-            ));
-            notices.push(Notice {
-                to: vec![ctx.coordinator()],
-                kind: NoticeKind::NeedsAssignment {
-                    reason,
-                    suggestions: Vec::new(),
-                },
-            });
+            unassigned(&mut case, reason, Vec::new(), ctx, &mut notices);
         }
         _ => {
-            // A repeat of a case nobody held: the coordinator gets it as a repeat (cl. 10).
-            let earlier = case.repeat_of.clone();
-            let reason = match (earlier, suggestions.first()) {
-                (Some(of), _) => format!("repeat of {of}, which has no executor"),
-                (None, Some(best)) => format!(
-                    "no routing rule matched and the routing model is not sure enough \
-                     (best guess {} at {} %)",
-                    best.executor,
-                    best.probability.percent()
-                ),
-                (None, None) => "no routing rule matched".to_string(),
-            };
-            case.history.push(entry(
-                ctx.now,
-                HistoryEvent::Unassigned,
-                "otklik",
-                reason.clone(),
-            ));
-            notices.push(Notice {
-                to: vec![ctx.coordinator()],
-                kind: NoticeKind::NeedsAssignment {
-                    reason,
-                    suggestions,
-                },
-            });
+            let reason = unassigned_reason(&case, &suggestions);
+            unassigned(&mut case, reason, suggestions, ctx, &mut notices);
         }
     }
     Outcome {
@@ -180,6 +94,104 @@ pub fn open(number: u64, n: Notification, class: Classification, ctx: Ctx<'_>) -
         notices,
         accepted: true,
     }
+}
+
+/// The new case as the notification opens it, its creation in the history.
+fn new_case(number: u64, n: Notification, ctx: Ctx<'_>) -> Case {
+    let config = ctx.config;
+    let id = format!("{}-{}", config.service.case_prefix, number);
+    let deadlines = initial_deadlines(config, &n);
+    let mut case = Case {
+        number,
+        id,
+        state: State::Unassigned,
+        executor: None,
+        repeat_of: None,
+        earlier_answer: None,
+        similar: Vec::new(),
+        possible_repeat: None,
+        deadlines,
+        draft: None,
+        approved: None,
+        history: Vec::new(),
+        fired: BTreeSet::new(),
+        first_draft_at: None,
+        answered_at: None,
+        published_at: None,
+        awaiting_publication: None,
+        final_approved_at: None,
+        final_published_at: None,
+        final_draft_at: None,
+        closed_at: None,
+        approval_round: 0,
+        notification: n,
+    };
+    let summary = format!(
+        "{} — {}",
+        case.notification.topic.as_deref().unwrap_or("-"),
+        case.notification.location.as_deref().unwrap_or("-")
+    );
+    case.history
+        .push(entry(ctx.now, HistoryEvent::Created, "monitoring", summary));
+    case
+}
+
+/// A new case not to be answered under clause 12: closed at once, the coordinator told.
+fn excluded(mut case: Case, matched: String, ctx: Ctx<'_>) -> Outcome {
+    case.state = State::Excluded;
+    case.closed_at = Some(ctx.now);
+    case.history.push(entry(
+        ctx.now,
+        HistoryEvent::Excluded,
+        "otklik",
+        format!("clause 12 lexicon: {matched}"),
+    ));
+    Outcome {
+        case,
+        notices: vec![Notice {
+            to: vec![ctx.coordinator()],
+            kind: NoticeKind::Excluded { matched },
+        }],
+        accepted: true,
+    }
+}
+
+/// Why nobody got a new case no absence explains.
+fn unassigned_reason(case: &Case, suggestions: &[Suggestion]) -> String {
+    // A repeat of a case nobody held: the coordinator gets it as a repeat (cl. 10).
+    match (&case.repeat_of, suggestions.first()) {
+        (Some(of), _) => format!("repeat of {of}, which has no executor"),
+        (None, Some(best)) => format!(
+            "no routing rule matched and the routing model is not sure enough \
+             (best guess {} at {} %)",
+            best.executor,
+            best.probability.percent()
+        ),
+        (None, None) => "no routing rule matched".to_string(),
+    }
+}
+
+/// A new case left to the coordinator to assign, with the reason and the model's guesses.
+fn unassigned(
+    case: &mut Case,
+    reason: String,
+    suggestions: Vec<Suggestion>,
+    ctx: Ctx<'_>,
+    notices: &mut Vec<Notice>,
+) {
+    case.history.push(entry(
+        ctx.now,
+        HistoryEvent::Unassigned,
+        "otklik",
+        reason.clone(),
+    ));
+    notices.push(Notice {
+        to: vec![ctx.coordinator()],
+        kind: NoticeKind::NeedsAssignment {
+            reason,
+            suggestions,
+        },
+    });
 }
 
 /// Makes sure the coordinator hears of a new case flagged as a possible repeat: her new-case
