@@ -178,55 +178,8 @@ pub(super) fn escalate(
     let mut to = Vec::new();
     let mut only_executor = true;
     for target in &esc.notify {
-        let addr = match target {
-            // The final draft is in: the next step is not the executor's (cl. 9).
-            NotifyTarget::Executor
-                if kind == DeadlineKind::Final
-                    && case.final_draft_at.is_some()
-                    && case.state != State::Rework =>
-            {
-                only_executor = false;
-                match (case.state, &ctx.config.people.publisher) {
-                    (State::Approved | State::InterimApproved, Some(p)) => Some(p.clone()),
-                    (State::Approved | State::InterimApproved, None) => case
-                        .executor
-                        .as_deref()
-                        .and_then(|id| ctx.config.executor(id))
-                        .map(|e| e.email.clone()),
-                    _ => Some(ctx.coordinator()),
-                }
-            }
-            NotifyTarget::Executor => {
-                // An absent executor's escalations go to the coordinator.
-                match case
-                    .executor
-                    .as_deref()
-                    .and_then(|id| ctx.config.executor(id))
-                {
-                    Some(e) if !routing::is_absent(e, ctx.absences, date) => Some(e.email.clone()),
-                    _ => {
-                        only_executor = false;
-                        Some(ctx.coordinator())
-                    }
-                }
-            }
-            NotifyTarget::Coordinator => {
-                only_executor = false;
-                Some(ctx.coordinator())
-            }
-            NotifyTarget::Supervisor => {
-                only_executor = false;
-                ctx.config
-                    .people
-                    .supervisor
-                    .as_ref()
-                    .map(|s| s.email.clone())
-            }
-            NotifyTarget::Email(e) => {
-                only_executor = false;
-                Some(e.clone())
-            }
-        };
+        let (addr, executors_own) = recipient(target, &case, kind, date, ctx);
+        only_executor &= executors_own;
         if let Some(a) = addr
             && !to.contains(&a)
         {
@@ -270,4 +223,66 @@ pub(super) fn escalate(
         notices,
         accepted: true,
     }
+}
+
+/// Where one `notify` target of an escalation step sends its mail for the case, and whether
+/// that is the executor's own reminder (false once anyone else is told).
+fn recipient(
+    target: &NotifyTarget,
+    case: &Case,
+    kind: DeadlineKind,
+    date: chrono::NaiveDate,
+    ctx: Ctx<'_>,
+) -> (Option<String>, bool) {
+    let mut only_executor = true;
+    let addr = match target {
+        // The final draft is in: the next step is not the executor's (cl. 9).
+        NotifyTarget::Executor
+            if kind == DeadlineKind::Final
+                && case.final_draft_at.is_some()
+                && case.state != State::Rework =>
+        {
+            only_executor = false;
+            match (case.state, &ctx.config.people.publisher) {
+                (State::Approved | State::InterimApproved, Some(p)) => Some(p.clone()),
+                (State::Approved | State::InterimApproved, None) => case
+                    .executor
+                    .as_deref()
+                    .and_then(|id| ctx.config.executor(id))
+                    .map(|e| e.email.clone()),
+                _ => Some(ctx.coordinator()),
+            }
+        }
+        NotifyTarget::Executor => {
+            // An absent executor's escalations go to the coordinator.
+            match case
+                .executor
+                .as_deref()
+                .and_then(|id| ctx.config.executor(id))
+            {
+                Some(e) if !routing::is_absent(e, ctx.absences, date) => Some(e.email.clone()),
+                _ => {
+                    only_executor = false;
+                    Some(ctx.coordinator())
+                }
+            }
+        }
+        NotifyTarget::Coordinator => {
+            only_executor = false;
+            Some(ctx.coordinator())
+        }
+        NotifyTarget::Supervisor => {
+            only_executor = false;
+            ctx.config
+                .people
+                .supervisor
+                .as_ref()
+                .map(|s| s.email.clone())
+        }
+        NotifyTarget::Email(e) => {
+            only_executor = false;
+            Some(e.clone())
+        }
+    };
+    (addr, only_executor)
 }
