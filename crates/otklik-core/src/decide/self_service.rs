@@ -39,17 +39,7 @@ pub(super) fn self_service(
         (false, Some(e)) => e.email.clone(),
         _ => return None,
     };
-    let refuse = |reason: &str| {
-        Some(Decision::Service {
-            mails: vec![(
-                address.clone(),
-                templates::render_service_refusal(config, reason),
-            )],
-            absences: Vec::new(),
-            resend: Vec::new(),
-            note: format!("self-service refused: {reason}"),
-        })
-    };
+    let refuse = |reason: &str| Some(service_refusal(config, &address, reason));
     let today = workflow::local_date(config, cx.now);
     // A request that would be taken, but its sender is not proven: ask them first.
     let en = config.service.language == crate::config::Language::En;
@@ -60,41 +50,10 @@ pub(super) fn self_service(
             what,
         })
     };
-    let date = |d: &NaiveDate| {
-        if en {
-            d.format("%Y-%m-%d").to_string()
-        } else {
-            d.format("%d.%m.%Y").to_string()
-        }
-    };
+    let date = |d: &NaiveDate| request_date(d, en);
     match keyword {
         Keyword::MyCases if !proven => ask(keyword::word(Word::MyCases, en).to_string()),
-        Keyword::MyCases => {
-            let mut cases: Vec<&Case> = facts
-                .open_cases
-                .iter()
-                .filter(|c| overseer || c.executor.as_deref() == executor.map(|e| e.id.as_str()))
-                .collect();
-            cases.sort_by_key(|c| (templates::next_deadline(c).map(|(_, t)| t), c.number));
-            if overseer {
-                cases.sort_by(|a, b| a.executor.cmp(&b.executor));
-            }
-            let items: Vec<templates::QueueItem<'_>> = cases
-                .into_iter()
-                .map(|c| templates::QueueItem {
-                    case: c,
-                    code: cx.secret.action_code(c.number, &address),
-                })
-                .collect();
-            let rendered =
-                templates::render_queue(config, &items, overseer, cx.now, &config.smtp.from.email);
-            Some(Decision::Service {
-                mails: vec![(address.clone(), rendered)],
-                absences: Vec::new(),
-                resend: Vec::new(),
-                note: format!("my cases: {} to {address}", items.len()),
-            })
-        }
+        Keyword::MyCases => Some(my_cases(config, facts, cx, &address, overseer, executor)),
         Keyword::AbsentUntil(until) if sender == coordinator.email => {
             if config.coordinator_deputy().is_none() {
                 refuse("no deputy is set for you in the configuration (people.coordinator.deputy)")
@@ -106,12 +65,7 @@ pub(super) fn self_service(
                     config.service.max_absence.num_days()
                 ))
             } else if !proven {
-                ask(format!(
-                    "{} {} {}",
-                    keyword::word(Word::Absent, en),
-                    if en { "UNTIL" } else { "ДО" },
-                    date(until)
-                ))
+                ask(absent_until_words(until, en))
             } else {
                 Some(coordinator_absence(config, Some(*until), facts))
             }
@@ -133,12 +87,7 @@ pub(super) fn self_service(
                 "an absence announced by mail may last at most {} days; the coordinator can record a longer one in the configuration",
                 config.service.max_absence.num_days()
             )),
-            Some(_) if !proven => ask(format!(
-                "{} {} {}",
-                keyword::word(Word::Absent, en),
-                if en { "UNTIL" } else { "ДО" },
-                date(until)
-            )),
+            Some(_) if !proven => ask(absent_until_words(until, en)),
             Some(e) => Some(absence(config, e, Some(*until))),
         },
         Keyword::Back => match executor {
@@ -152,19 +101,9 @@ pub(super) fn self_service(
             date(from),
             date(until)
         )),
-        Keyword::Report(from, until) if overseer => Some(Decision::Report {
-            to: address.clone(),
-            from: *from,
-            until: *until,
-            rows: crate::report::build_at(config, &facts.all_cases, *from, *until, Some(cx.now)),
-            routing: crate::routing::report::FirstChoice::of(
-                config,
-                &facts.all_cases,
-                *from,
-                *until,
-            ),
-            note: format!("report {from}..{until} to {address}"),
-        }),
+        Keyword::Report(from, until) if overseer => {
+            Some(report(config, facts, cx, address.clone(), *from, *until))
+        }
         Keyword::Report(..) => refuse("ОТЧЁТ / REPORT is for the coordinator and the supervisor"),
         Keyword::Invalid(what) => refuse(what),
         Keyword::Conflict { subject, body } => refuse(&conflict_question(subject, body)),
@@ -246,5 +185,92 @@ pub(super) fn coordinator_absence(
             ),
         },
         resend,
+    }
+}
+
+/// A self-service request refused, with the reason, to the person's address.
+fn service_refusal(config: &Config, address: &str, reason: &str) -> Decision {
+    Decision::Service {
+        mails: vec![(
+            address.to_string(),
+            templates::render_service_refusal(config, reason),
+        )],
+        absences: Vec::new(),
+        resend: Vec::new(),
+        note: format!("self-service refused: {reason}"),
+    }
+}
+
+/// A date as a request to confirm writes it, in the service's language.
+fn request_date(d: &NaiveDate, en: bool) -> String {
+    if en {
+        d.format("%Y-%m-%d").to_string()
+    } else {
+        d.format("%d.%m.%Y").to_string()
+    }
+}
+
+/// `ОТСУТСТВУЮ ДО <date>` (or `ABSENT UNTIL <date>`), as a confirmation asks it back.
+fn absent_until_words(until: &NaiveDate, en: bool) -> String {
+    format!(
+        "{} {} {}",
+        keyword::word(Word::Absent, en),
+        if en { "UNTIL" } else { "ДО" },
+        request_date(until, en)
+    )
+}
+
+/// `МОИ ДЕЛА`: the open cases of `executor` (every open case for the coordinator or the
+/// supervisor, by executor), by next deadline, each with its action code for `address`.
+fn my_cases(
+    config: &Config,
+    facts: &Facts,
+    cx: &Setting<'_>,
+    address: &str,
+    overseer: bool,
+    executor: Option<&crate::config::Executor>,
+) -> Decision {
+    let mut cases: Vec<&Case> = facts
+        .open_cases
+        .iter()
+        .filter(|c| overseer || c.executor.as_deref() == executor.map(|e| e.id.as_str()))
+        .collect();
+    cases.sort_by_key(|c| (templates::next_deadline(c).map(|(_, t)| t), c.number));
+    if overseer {
+        cases.sort_by(|a, b| a.executor.cmp(&b.executor));
+    }
+    let items: Vec<templates::QueueItem<'_>> = cases
+        .into_iter()
+        .map(|c| templates::QueueItem {
+            case: c,
+            code: cx.secret.action_code(c.number, address),
+        })
+        .collect();
+    let rendered =
+        templates::render_queue(config, &items, overseer, cx.now, &config.smtp.from.email);
+    Decision::Service {
+        mails: vec![(address.to_string(), rendered)],
+        absences: Vec::new(),
+        resend: Vec::new(),
+        note: format!("my cases: {} to {address}", items.len()),
+    }
+}
+
+/// `ОТЧЁТ`: the report rows and the routing figures for `from..=until`, to `address`.
+fn report(
+    config: &Config,
+    facts: &Facts,
+    cx: &Setting<'_>,
+    address: String,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Decision {
+    Decision::Report {
+        note: format!("report {from}..{until} to {address}"),
+        to: address,
+        from,
+        until,
+        rows: crate::report::build_at(config, &facts.all_cases, from, until, Some(cx.now)),
+        routing: crate::routing::report::FirstChoice::of(config, &facts.all_cases, from, until),
     }
 }
