@@ -17,8 +17,8 @@ use crate::routing::Absences;
 use crate::sender::Pending;
 use crate::templates::Rendered;
 use crate::triage::{
-    MAX_IDS_TRIED, Triage, confirmation_candidates, from_monitoring, intake_sender,
-    read_notification, sender,
+    MAX_IDS_TRIED, ReadNotification, Triage, confirmation_candidates, from_monitoring,
+    intake_sender, read_notification, sender,
 };
 pub use crate::triage::{Questions, configured_person};
 use crate::workflow::{self, Case, Classification, Ctx, Outcome};
@@ -355,49 +355,7 @@ fn decide_inner(triage: Triage<'_>, facts: &Facts, cx: &Setting<'_>) -> Decision
     // original's, else the platform's own).
     let notification = triage.notification;
     if let Some(inner) = &triage.forwarded {
-        // A forward proves nothing by itself: its sender is anyone's to write, and so is
-        // the original inside it. Taken in only with proof of the forwarder (the original's
-        // own headers were written by whoever built the forward, and prove nothing).
-        if !proven {
-            return Decision::Confirm {
-                to: sender.to_string(),
-                what: confirm_forward_words(config, inner),
-                note: format!(
-                    "notification forwarded by {sender} without proof: confirmation asked"
-                ),
-            };
-        }
-        // Taken in as the original (its sender checked, its detection time checked against
-        // the forward's arrival); the forwarder gets the case number back.
-        let read = notification.unwrap_or_else(|| {
-            read_notification(
-                inner,
-                config,
-                inner.date.unwrap_or(cx.arrival),
-                Some(cx.arrival),
-            )
-        });
-        let mut decision = open_case(read, facts, ctx, cx.model);
-        if let Decision::Case { outcome, note, .. } = &mut decision {
-            outcome.notices.push(workflow::Notice {
-                to: vec![sender.to_string()],
-                kind: workflow::NoticeKind::Confirmation {
-                    action: "forwarded".to_string(),
-                },
-            });
-            let how = if facts.confirmed {
-                "confirmed by reply"
-            } else {
-                "Authentication-Results"
-            };
-            if let Some(created) = outcome.case.history.first_mut() {
-                created
-                    .detail
-                    .push_str(&format!("; forwarded by {sender} (sender proven: {how})"));
-            }
-            *note = format!("forwarded by {sender} ({how}): {note}");
-        }
-        return decision;
+        return forwarded(inner, notification, sender, proven, facts, ctx, cx);
     }
     let platform = intake_sender(config, mail);
     let from_monitoring = from_monitoring(config, platform);
@@ -434,6 +392,61 @@ fn decide_inner(triage: Triage<'_>, facts: &Facts, cx: &Setting<'_>) -> Decision
     } else {
         format!("sender {sender} may not open cases and the message is no reply to a case")
     })
+}
+
+/// A notification a configured person forwarded: a confirmation asked while the forwarder
+/// is not proven, else the case opened from the original, the forwarder told its number.
+fn forwarded(
+    inner: &Inbound,
+    notification: Option<ReadNotification>,
+    sender: &str,
+    proven: bool,
+    facts: &Facts,
+    ctx: Ctx<'_>,
+    cx: &Setting<'_>,
+) -> Decision {
+    let config = cx.config;
+    // A forward proves nothing by itself: its sender is anyone's to write, and so is
+    // the original inside it. Taken in only with proof of the forwarder (the original's
+    // own headers were written by whoever built the forward, and prove nothing).
+    if !proven {
+        return Decision::Confirm {
+            to: sender.to_string(),
+            what: confirm_forward_words(config, inner),
+            note: format!("notification forwarded by {sender} without proof: confirmation asked"),
+        };
+    }
+    // Taken in as the original (its sender checked, its detection time checked against
+    // the forward's arrival); the forwarder gets the case number back.
+    let read = notification.unwrap_or_else(|| {
+        read_notification(
+            inner,
+            config,
+            inner.date.unwrap_or(cx.arrival),
+            Some(cx.arrival),
+        )
+    });
+    let mut decision = open_case(read, facts, ctx, cx.model);
+    if let Decision::Case { outcome, note, .. } = &mut decision {
+        outcome.notices.push(workflow::Notice {
+            to: vec![sender.to_string()],
+            kind: workflow::NoticeKind::Confirmation {
+                action: "forwarded".to_string(),
+            },
+        });
+        let how = if facts.confirmed {
+            "confirmed by reply"
+        } else {
+            "Authentication-Results"
+        };
+        if let Some(created) = outcome.case.history.first_mut() {
+            created
+                .detail
+                .push_str(&format!("; forwarded by {sender} (sender proven: {how})"));
+        }
+        *note = format!("forwarded by {sender} ({how}): {note}");
+    }
+    decision
 }
 
 /// A forwarded notification, in words for its confirmation.
