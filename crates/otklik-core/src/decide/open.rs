@@ -53,29 +53,7 @@ pub(super) fn open_case(
         })
     });
     let class = workflow::classify_with(config, model, &n, earlier);
-    let note = match &class {
-        Classification::Excluded { .. } => "excluded (clause 12)".to_string(),
-        Classification::Repeat { of, .. } => format!("repeat of {of}"),
-        Classification::Routed { rule, executor, .. } => {
-            format!("routed by «{rule}» to {executor}")
-        }
-        Classification::Modelled {
-            executor,
-            confidence,
-            ..
-        } => format!(
-            "routed by the routing model to {executor} ({} %)",
-            confidence.percent()
-        ),
-        Classification::Unmatched { suggestions, .. } => match suggestions.first() {
-            Some(s) => format!(
-                "no rule matched, the model is not sure (best {} at {} %): unassigned",
-                s.executor,
-                s.probability.percent()
-            ),
-            None => "no rule matched".to_string(),
-        },
-    };
+    let note = class_note(&class);
     let mut outcome = workflow::open(facts.next_case, n, class.clone(), ctx);
     if !notes.is_empty()
         && let Some(created) = outcome.case.history.first_mut()
@@ -119,5 +97,32 @@ pub(super) fn open_case(
         class: Some(class),
         disposition: Disposition::Processed,
         note,
+    }
+}
+
+/// How a new notification was classified, in the words of the decision's note.
+fn class_note(class: &Classification) -> String {
+    match class {
+        Classification::Excluded { .. } => "excluded (clause 12)".to_string(),
+        Classification::Repeat { of, .. } => format!("repeat of {of}"),
+        Classification::Routed { rule, executor, .. } => {
+            format!("routed by «{rule}» to {executor}")
+        }
+        Classification::Modelled {
+            executor,
+            confidence,
+            ..
+        } => format!(
+            "routed by the routing model to {executor} ({} %)",
+            confidence.percent()
+        ),
+        Classification::Unmatched { suggestions, .. } => match suggestions.first() {
+            Some(s) => format!(
+                "no rule matched, the model is not sure (best {} at {} %): unassigned",
+                s.executor,
+                s.probability.percent()
+            ),
+            None => "no rule matched".to_string(),
+        },
     }
 }
