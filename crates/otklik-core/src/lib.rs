@@ -19,6 +19,8 @@
 //! - [`repeat`]: a possible repeat by another author (same place, alike texts), flagged.
 //! - [`related`]: what a case holds of both (a leaf the case record and they share).
 
+#![forbid(unsafe_code)]
+
 pub mod address;
 pub mod archive;
 pub mod auth;
