@@ -7,7 +7,8 @@
 //!
 //! - [`mailbox`]: the IMAP watcher (IDLE, fetch, move after commit).
 //! - [`handler`]: one message → facts from the store → `decide` → one commit.
-//! - [`store`]: sled, one transaction per event; [`outbox`] and [`smtp`]: the only way out.
+//! - [`store`]: sled, one transaction per event; [`outbox`] and [`smtp`]: the only way out;
+//!   [`gathering`]: the coordinator's new-case notices gathered during a burst.
 //! - [`escalation`] and [`digest`]: the timers; [`daemon`]: starts the tasks, owns reload
 //!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands, printed
 //!   through [`term`] (no control character of mail text reaches the terminal).
@@ -21,6 +22,7 @@ pub mod crashflag;
 pub mod daemon;
 pub mod digest;
 pub mod escalation;
+pub mod gathering;
 pub mod handler;
 pub mod logging;
 pub mod mailbox;

@@ -4,14 +4,17 @@
 //! backoff and parks permanent ones as dead letters.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
+use otklik_core::auth::Secret;
 use otklik_core::compose::OutMail;
+use otklik_core::config::Config;
 
+use crate::gathering::{Gate, Released};
 use crate::smtp::{SendError, Smtp};
 use crate::store::{Queued, Resend, Store, StoreError};
 
@@ -20,22 +23,36 @@ use crate::store::{Queued, Resend, Store, StoreError};
 /// on failure, whether trying again can help ([`SendError::is_permanent`]).
 pub trait Sender {
     fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// How many mails may be in flight at once.
+    fn lanes(&self) -> usize {
+        LANES
+    }
 }
 
 impl Sender for Smtp {
     fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send {
         Smtp::send(self, &mail.envelope_from, &mail.to, &mail.raw)
     }
+
+    fn lanes(&self) -> usize {
+        self.connections()
+    }
 }
 
 /// The sender reads the queue this many entries at a time.
 pub const PAGE: usize = 64;
 
-/// Mails in flight at once, each on its own SMTP connection (the transport's pool holds as
-/// many). The mails of one case to one person share a lane and leave in the order they were
-/// queued (a rework never overtakes its forward); a lane holds one whole mail at a time, so
-/// a backlog of large mails never sits in memory at once.
+/// Mails in flight at once by default, each on its own SMTP connection (the transport's
+/// pool holds as many): `smtp.connections` sets it. The mails of one case to one person
+/// share a lane and leave in the order they were queued (a rework never overtakes its
+/// forward); a lane holds one whole mail at a time, so a backlog of large mails never sits
+/// in memory at once.
 pub const LANES: usize = 4;
+
+/// How many queue entries (a due instant and a number each, never a mail's bytes) wait
+/// ahead of one lane while the reader looks further down the queue.
+const LANE_DEPTH: usize = 256;
 
 /// Backoff after the `attempts`-th transient failure: 5 s doubling up to 10 min.
 pub fn backoff(attempts: u32) -> Duration {
@@ -80,13 +97,33 @@ pub async fn drain(
 }
 
 /// [`drain`] with the time from `clock`: what is due, when a mail was sent, when a retry is
-/// due (tests pass their own).
+/// due (tests pass their own), on [`LANES`] lanes.
 pub async fn drain_at(
     store: &Store,
     sender: &impl Sender,
     unrecorded: &mut Unrecorded,
     heartbeat: &AtomicU64,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
+) -> Round {
+    drain_lanes(store, sender, unrecorded, heartbeat, clock, LANES, None).await
+}
+
+/// One round on `lanes` lanes (at least one).
+///
+/// The queue is read as the lanes go, not page by page behind them: a reader hands each
+/// due entry to its lane and reads on while the lanes send, so no lane waits for the
+/// slowest of a page. When the reader reaches the end of the queue while lanes are still
+/// busy, it looks again each time a lane finishes a mail: mail queued meanwhile (a burst
+/// of notifications being handled) joins the same round. The round ends when nothing due
+/// is left and every lane is idle, or at the first transient failure or store failure.
+pub async fn drain_lanes(
+    store: &Store,
+    sender: &impl Sender,
+    unrecorded: &mut Unrecorded,
+    heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
+    lanes: usize,
+    gate: Option<&Gate>,
 ) -> Round {
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "the store cannot be made durable; holding the outbox");
@@ -101,77 +138,166 @@ pub async fn drain_at(
                 true
             }
         });
-    let now = clock();
-    let mut sent = 0;
+    let lanes = lanes.max(1);
+    let shared = Shared {
+        stop: AtomicBool::new(false),
+        outstanding: AtomicUsize::new(0),
+        progress: Notify::new(),
+        read_failed: AtomicBool::new(false),
+        flush: GroupFlush::default(),
+    };
+    let mut senders = Vec::with_capacity(lanes);
+    let mut receivers = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        let (tx, rx) = mpsc::channel::<Queued>(LANE_DEPTH);
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    let skip: &Unrecorded = unrecorded;
+    let reader = read_queue(store, skip, clock, senders, &shared, gate);
+    let workers = futures::future::join_all(
+        receivers
+            .into_iter()
+            .map(|rx| send_lane(store, sender, heartbeat, clock, rx, &shared, gate)),
+    );
+    let ((), results) = tokio::join!(reader, workers);
+    let mut store_failed = shared.read_failed.load(Ordering::Relaxed);
+    let mut accepted = Vec::new();
+    for r in results {
+        store_failed |= r.store_failed;
+        accepted.extend(r.accepted);
+    }
+    // A sent-mark that could not be made durable is kept in memory: that mail is never
+    // sent again by this process, and its mark is written again each round.
+    if store_failed {
+        for (seq, at) in accepted {
+            unrecorded.0.insert(seq, at);
+        }
+        return Round::StoreFailed;
+    }
+    Round::Sent(accepted.len())
+}
+
+/// The lanes' sent-marks made durable together: a lane whose mark is written asks for a
+/// flush, and one flush (one fsync) serves every mark written before it began, so lanes
+/// finishing at once do not queue for a disk sync each.
+#[derive(Default)]
+struct GroupFlush {
+    /// Requests so far; a request is made after its mark is written.
+    asked: AtomicU64,
+    /// Held while flushing: the number of the last request the last good flush covered.
+    done: tokio::sync::Mutex<u64>,
+}
+
+impl GroupFlush {
+    async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let mine = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut done = self.done.lock().await;
+        if *done >= mine {
+            return Ok(());
+        }
+        // Every request up to here wrote its mark before asking: this flush covers them.
+        let upto = self.asked.load(Ordering::SeqCst);
+        store.flush().await?;
+        *done = upto;
+        Ok(())
+    }
+}
+
+/// What the reader and the lanes of one round share.
+struct Shared {
+    /// A transient failure (the server seems down) or a store failure: no more mail this round.
+    stop: AtomicBool,
+    /// Entries handed to a lane and not yet dealt with.
+    outstanding: AtomicUsize,
+    /// A lane finished a mail.
+    progress: Notify,
+    /// The queue could not be read.
+    read_failed: AtomicBool,
+    /// The sent-marks' flushes.
+    flush: GroupFlush,
+}
+
+/// Hands each due entry of the queue to its lane, in queue order.
+async fn read_queue(
+    store: &Store,
+    unrecorded: &Unrecorded,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
+    senders: Vec<mpsc::Sender<Queued>>,
+    shared: &Shared,
+    gate: Option<&Gate>,
+) {
+    let lanes = senders.len();
     let mut after: Option<Queued> = None;
-    loop {
+    'pages: loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        // Set up before looking, so that a lane finishing meanwhile is not missed.
+        let progressed = shared.progress.notified();
+        let now = clock();
         let page = match store.outbox_queue(after, PAGE) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "outbox unreadable");
-                return Round::StoreFailed;
+                shared.read_failed.store(true, Ordering::Relaxed);
+                shared.stop.store(true, Ordering::Relaxed);
+                break;
             }
         };
-        let last_page = page.len() < PAGE;
-        after = page.last().copied();
-        let due: Vec<Queued> = page
-            .iter()
-            .filter(|q| q.due <= now && !unrecorded.0.contains_key(&q.seq))
-            .copied()
-            .collect();
-        let reached_future = page.iter().any(|q| q.due > now);
-        // Lanes by case and first recipient, in queue order within each lane.
-        let mut lanes: Vec<Vec<Queued>> = vec![Vec::new(); LANES];
-        for q in due {
-            lanes[lane_of(store, q.seq)].push(q);
-        }
-        let stop = AtomicBool::new(false);
-        let results = futures::future::join_all(
-            lanes
-                .into_iter()
-                .filter(|l| !l.is_empty())
-                .map(|lane| send_lane(store, sender, heartbeat, clock, lane, &stop)),
-        )
-        .await;
-        let mut store_failed = false;
-        let mut accepted = Vec::new();
-        for r in results {
-            store_failed |= r.store_failed;
-            accepted.extend(r.accepted);
-        }
-        sent += accepted.len();
-        // A sent-mark that could not be made durable is kept in memory: that mail is never
-        // sent again by this process, and its mark is written again each round.
-        if store_failed {
-            for (seq, at) in accepted {
-                unrecorded.0.insert(seq, at);
+        let end = page.len() < PAGE;
+        for q in &page {
+            if q.due > now {
+                break 'pages;
             }
-            return Round::StoreFailed;
+            after = Some(*q);
+            if unrecorded.0.contains_key(&q.seq) || gate.is_some_and(|g| g.holds(q.seq)) {
+                continue;
+            }
+            shared.outstanding.fetch_add(1, Ordering::SeqCst);
+            if senders[lane_of(store, q.seq, lanes)]
+                .send(*q)
+                .await
+                .is_err()
+            {
+                break 'pages;
+            }
         }
-        if stop.load(Ordering::Relaxed) || reached_future || last_page {
-            return Round::Sent(sent);
+        if end {
+            // The end of the queue for now. While a lane is busy, mail may be queued behind
+            // the last entry read: look again when it finishes.
+            if shared.outstanding.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            progressed.await;
         }
     }
+    drop(senders);
 }
 
 /// Which lane a queued mail goes to: by its case and first recipient, so one person's mails
 /// about one case keep their order.
-fn lane_of(store: &Store, seq: u64) -> usize {
+fn lane_of(store: &Store, seq: u64, lanes: usize) -> usize {
     let (case, to) = store
         .outbox_lane_key(seq)
         .ok()
         .flatten()
         .unwrap_or_default();
-    lane_for(case, &to)
+    lane_among(case, &to, lanes)
 }
 
-/// The lane of a case's mail to a recipient's address (case-insensitive).
+/// The lane of a case's mail to a recipient's address (case-insensitive), of [`LANES`].
 pub fn lane_for(case: Option<u64>, address: &str) -> usize {
+    lane_among(case, address, LANES)
+}
+
+/// The lane of a case's mail to a recipient's address (case-insensitive), of `lanes`.
+pub fn lane_among(case: Option<u64>, address: &str, lanes: usize) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     case.hash(&mut h);
     address.to_lowercase().hash(&mut h);
-    (h.finish() % LANES as u64) as usize
+    (h.finish() % lanes.max(1) as u64) as usize
 }
 
 /// What one lane did.
@@ -182,56 +308,75 @@ struct LaneResult {
     store_failed: bool,
 }
 
-/// Sends a lane's mails one after another; stops early when the server seems down (any
-/// lane's transient failure) or the store fails.
+/// Sends a lane's mails one after another as the reader hands them over; after a transient
+/// failure (any lane's: the server seems down) or a store failure it only counts off what
+/// is still handed to it.
 async fn send_lane(
     store: &Store,
     sender: &impl Sender,
     heartbeat: &AtomicU64,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
-    lane: Vec<Queued>,
-    stop: &AtomicBool,
+    mut rx: mpsc::Receiver<Queued>,
+    shared: &Shared,
+    gate: Option<&Gate>,
 ) -> LaneResult {
     let mut out = LaneResult::default();
-    for q in lane {
-        if stop.load(Ordering::Relaxed) {
-            break;
+    while let Some(q) = rx.recv().await {
+        if !shared.stop.load(Ordering::Relaxed) {
+            send_queued(store, sender, heartbeat, clock, q, shared, gate, &mut out).await;
         }
-        let mail = match store.outbox_mail(q.seq) {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
-            // One damaged mail must not hold up the others: it stays, and is logged.
-            Err(
-                e @ (StoreError::Corrupt { .. }
-                | StoreError::Damaged { .. }
-                | StoreError::MissingAttachment { .. }),
-            ) => {
-                tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable; skipped");
-                continue;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable");
-                out.store_failed = true;
-                stop.store(true, Ordering::Relaxed);
-                break;
-            }
-        };
-        match send_one(store, sender, heartbeat, clock, mail).await {
-            Step::Sent(seq, at) => out.accepted.push((seq, at)),
-            Step::Next => {}
-            Step::Stop => {
-                stop.store(true, Ordering::Relaxed);
-                break;
-            }
-            Step::StoreFailed(accepted) => {
-                out.accepted.extend(accepted);
-                out.store_failed = true;
-                stop.store(true, Ordering::Relaxed);
-                break;
-            }
-        }
+        shared.outstanding.fetch_sub(1, Ordering::SeqCst);
+        shared.progress.notify_one();
     }
     out
+}
+
+/// One queued entry of a lane: read, sent (or held back by the gate), recorded.
+#[allow(clippy::too_many_arguments)]
+async fn send_queued(
+    store: &Store,
+    sender: &impl Sender,
+    heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
+    q: Queued,
+    shared: &Shared,
+    gate: Option<&Gate>,
+    out: &mut LaneResult,
+) {
+    let mail = match store.outbox_mail(q.seq) {
+        Ok(Some(m)) => m,
+        Ok(None) => return,
+        // One damaged mail must not hold up the others: it stays, and is logged.
+        Err(
+            e @ (StoreError::Corrupt { .. }
+            | StoreError::Damaged { .. }
+            | StoreError::MissingAttachment { .. }),
+        ) => {
+            tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable; skipped");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable");
+            out.store_failed = true;
+            shared.stop.store(true, Ordering::Relaxed);
+            return;
+        }
+    };
+    if let Some(g) = gate
+        && !g.admit(store, &mail, clock())
+    {
+        return;
+    }
+    match send_one(store, sender, heartbeat, clock, mail, &shared.flush).await {
+        Step::Sent(seq, at) => out.accepted.push((seq, at)),
+        Step::Next => {}
+        Step::Stop => shared.stop.store(true, Ordering::Relaxed),
+        Step::StoreFailed(accepted) => {
+            out.accepted.extend(accepted);
+            out.store_failed = true;
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// What became of one mail.
@@ -252,6 +397,7 @@ async fn send_one(
     heartbeat: &AtomicU64,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
     mail: OutMail,
+    flush: &GroupFlush,
 ) -> Step {
     // A long drain is still a live loop for the watchdog.
     heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
@@ -259,20 +405,23 @@ async fn send_one(
     match sender.send(&mail).await {
         Ok(()) => {
             let at = clock();
+            let send_ms = started.elapsed().as_secs_f64() * 1000.0;
+            // On disk before the lane sends its next: a crash can then re-send only the
+            // mails in flight, at most one a lane.
+            let recording = std::time::Instant::now();
+            let recorded = match store.outbox_sent(mail.seq, at) {
+                Ok(()) => flush.flush(store).await,
+                Err(e) => Err(e),
+            };
             tracing::info!(
                 case = %case_label(&mail),
                 to = ?mail.to,
                 message_id = %mail.message_id,
-                send_ms = started.elapsed().as_secs_f64() * 1000.0,
+                send_ms,
+                record_ms = recording.elapsed().as_secs_f64() * 1000.0,
                 queued_ms = (at - mail.created).num_microseconds().unwrap_or(0) as f64 / 1000.0,
                 "mail sent"
             );
-            // On disk at once (a sled flush takes well under a millisecond here): a crash can
-            // then re-send only the mails in flight, at most one a lane.
-            let recorded = match store.outbox_sent(mail.seq, at) {
-                Ok(()) => store.flush().await,
-                Err(e) => Err(e),
-            };
             if let Err(e) = recorded {
                 tracing::error!(error = %e, seq = mail.seq, "sent, but could not record it; it will not be sent again");
                 return Step::StoreFailed(Some((mail.seq, at)));
@@ -300,12 +449,20 @@ async fn send_one(
     }
 }
 
-/// When the next queued mail is due, leaving out those sent but not yet recorded.
-fn next_due(store: &Store, unrecorded: &Unrecorded) -> Option<chrono::DateTime<Utc>> {
+/// When the next queued mail is due, leaving out those sent but not yet recorded and the
+/// notices the gate holds.
+fn next_due(
+    store: &Store,
+    unrecorded: &Unrecorded,
+    gate: Option<&Gate>,
+) -> Option<chrono::DateTime<Utc>> {
     let mut after = None;
     loop {
         let page = store.outbox_queue(after, PAGE).ok()?;
-        if let Some(q) = page.iter().find(|q| !unrecorded.0.contains_key(&q.seq)) {
+        if let Some(q) = page
+            .iter()
+            .find(|q| !unrecorded.0.contains_key(&q.seq) && !gate.is_some_and(|g| g.holds(q.seq)))
+        {
             return Some(q.due);
         }
         if page.len() < PAGE {
@@ -315,33 +472,92 @@ fn next_due(store: &Store, unrecorded: &Unrecorded) -> Option<chrono::DateTime<U
     }
 }
 
+/// What the sender needs to gather the coordinator's new-case notices during a burst: the
+/// config in force (for the mail listing them) and the key that signs its codes.
+pub struct Gathering {
+    pub config: watch::Receiver<Arc<Config>>,
+    pub secret: Secret,
+}
+
 /// Runs until shutdown: drains the outbox whenever woken or when a retry is due. `smtp`
-/// follows config reloads: each round uses the transport in force.
+/// follows config reloads: each round uses the transport in force, with as many lanes as
+/// it keeps connections. With `gathering`, new-case notices to the coordinator are
+/// gathered during a burst ([`crate::gathering`]).
 pub async fn run<S: Sender>(
     store: Store,
     smtp: watch::Receiver<Arc<S>>,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
     heartbeat: Arc<AtomicU64>,
+    gathering: Option<Gathering>,
 ) {
     let mut unrecorded = Unrecorded::default();
     let mut store_failures = 0u32;
+    let gate = gathering.as_ref().map(|_| Gate::new());
+    // Lets the held notices go whose minute is over; when to look again.
+    let release = |gate: &Gate, gathering: &Gathering| {
+        let config = gathering.config.borrow().clone();
+        match gate.release(&store, &config, &gathering.secret, Utc::now()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "could not gather the new-case notices; trying again shortly");
+                Released {
+                    again: Some(Utc::now() + chrono::Duration::seconds(5)),
+                    ready: false,
+                }
+            }
+        }
+    };
     loop {
         heartbeat.store(Utc::now().timestamp() as u64, Ordering::Relaxed);
         let transport = smtp.borrow().clone();
-        let next = match drain(&store, &*transport, &mut unrecorded, &heartbeat).await {
+        if let (Some(g), Some(gathering)) = (&gate, &gathering)
+            && g.held() > 0
+        {
+            release(g, gathering);
+        }
+        let round = drain_lanes(
+            &store,
+            &*transport,
+            &mut unrecorded,
+            &heartbeat,
+            &Utc::now,
+            transport.lanes(),
+            gate.as_ref(),
+        )
+        .await;
+        let next = match round {
             Round::StoreFailed => {
                 store_failures += 1;
                 backoff(store_failures.saturating_sub(1))
             }
             Round::Sent(_) => {
                 store_failures = 0;
-                // A mail still overdue after a round could not be read (it was logged):
-                // the regular poll, not a busy loop. New mail wakes the sender anyway.
-                next_due(&store, &unrecorded)
-                    .and_then(|t| (t - Utc::now()).to_std().ok())
-                    .unwrap_or(Duration::from_secs(30))
-                    .min(Duration::from_secs(30))
+                // Notices held in this round: the gate says when they may go (and lets go
+                // those whose minute is already over).
+                let released = match (&gate, &gathering) {
+                    (Some(g), Some(gathering)) if g.held() > 0 => release(g, gathering),
+                    _ => Released {
+                        again: None,
+                        ready: false,
+                    },
+                };
+                if released.ready {
+                    Duration::ZERO
+                } else {
+                    // A mail still overdue after a round could not be read (it was logged):
+                    // the regular poll, not a busy loop. New mail wakes the sender anyway.
+                    let now = Utc::now();
+                    let due = next_due(&store, &unrecorded, gate.as_ref())
+                        .and_then(|t| (t - now).to_std().ok())
+                        .unwrap_or(Duration::from_secs(30));
+                    // The held notices' minute, when it ends (at once if it just did).
+                    let release = released
+                        .again
+                        .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
+                        .unwrap_or(Duration::MAX);
+                    due.min(release).min(Duration::from_secs(30))
+                }
             }
         };
         tokio::select! {

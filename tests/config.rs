@@ -1422,3 +1422,22 @@ fn max_absence_is_calendar_days() {
     assert_eq!(c.service.max_absence, chrono::Duration::days(90));
     only(&svc("max_absence = \"8h\""), "service.max_absence", 25, 15);
 }
+
+#[test]
+fn smtp_connections_are_bounded() {
+    let smtp = |line: &str| {
+        MINIMAL.replace(
+            "host = \"smtp.example.ru\"",
+            &format!("host = \"smtp.example.ru\"\n{line}"),
+        )
+    };
+    assert_eq!(load_text(MINIMAL).unwrap().smtp.connections, 4);
+    for n in [1, 8, 32] {
+        let c = load_text(&smtp(&format!("connections = {n}"))).unwrap();
+        assert_eq!(c.smtp.connections, n);
+    }
+    for bad in ["0", "-1", "33", "1000"] {
+        let m = one(&smtp(&format!("connections = {bad}")), "smtp.connections").message;
+        assert!(m.contains("from 1 to 32"), "{bad}: {m}");
+    }
+}

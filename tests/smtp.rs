@@ -39,6 +39,7 @@ fn relay(stack: &MailStack) -> SmtpConfig {
             email: stack.addr("otklik"),
         },
         ca_file: None,
+        connections: 4,
     }
 }
 

@@ -106,6 +106,10 @@ impl Service {
                 outbox_wake.clone(),
                 tasks_stop_rx.clone(),
                 outbox_beat.clone(),
+                Some(outbox::Gathering {
+                    config: config_rx.clone(),
+                    secret: secret.clone(),
+                }),
             )),
             tokio::spawn(sweeper(store.clone(), config_rx.clone(), tasks_stop_rx)),
         ];

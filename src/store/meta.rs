@@ -32,6 +32,10 @@ pub enum MetaKey {
     Confirm(u64),
     /// When confirmations were asked of a person, by address.
     ConfirmAsked(String),
+    /// When the last new-case notice left for a person, by address (RFC 3339).
+    NewCasesLast(String),
+    /// A new-case notice gathered into a list, by its outbox number: the list's Message-ID.
+    Gathered(u64),
 }
 
 /// The families of keys that share a prefix, for scans.
@@ -47,6 +51,10 @@ pub enum MetaPrefix {
     Confirm,
     /// [`MetaKey::ConfirmAsked`].
     ConfirmAsked,
+    /// [`MetaKey::NewCasesLast`].
+    NewCasesLast,
+    /// [`MetaKey::Gathered`].
+    Gathered,
 }
 
 impl MetaPrefix {
@@ -58,6 +66,8 @@ impl MetaPrefix {
             MetaPrefix::Absent => b"absent:",
             MetaPrefix::Confirm => b"confirm:",
             MetaPrefix::ConfirmAsked => b"confirm-asked:",
+            MetaPrefix::NewCasesLast => b"new-cases-last:",
+            MetaPrefix::Gathered => b"gathered:",
         }
     }
 }
@@ -89,6 +99,8 @@ impl MetaKey {
             MetaKey::Confirm(n) => numbered(MetaPrefix::Confirm, *n),
             MetaKey::Absent(id) => named(MetaPrefix::Absent, id),
             MetaKey::ConfirmAsked(a) => named(MetaPrefix::ConfirmAsked, a),
+            MetaKey::NewCasesLast(a) => named(MetaPrefix::NewCasesLast, a),
+            MetaKey::Gathered(n) => numbered(MetaPrefix::Gathered, *n),
             single => SINGLES
                 .iter()
                 .find(|(_, k)| k == single)
@@ -125,6 +137,12 @@ impl MetaKey {
         if let Some(t) = tail(MetaPrefix::Absent) {
             return text(t).map(MetaKey::Absent);
         }
+        if let Some(t) = tail(MetaPrefix::NewCasesLast) {
+            return text(t).map(MetaKey::NewCasesLast);
+        }
+        if let Some(t) = tail(MetaPrefix::Gathered) {
+            return number(t).map(MetaKey::Gathered);
+        }
         None
     }
 }
@@ -148,6 +166,11 @@ mod tests {
             (MetaKey::Dead(12), "dead:00000000000000000012"),
             (MetaKey::Confirm(3), "confirm:00000000000000000003"),
             (MetaKey::Absent("housing".into()), "absent:housing"),
+            (
+                MetaKey::NewCasesLast("coord@example.ru".into()),
+                "new-cases-last:coord@example.ru",
+            ),
+            (MetaKey::Gathered(7), "gathered:00000000000000000007"),
             (
                 MetaKey::ConfirmAsked("a@b.ru".into()),
                 "confirm-asked:a@b.ru",

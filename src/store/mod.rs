@@ -21,6 +21,7 @@ mod cases;
 mod check;
 mod commit;
 mod due;
+mod gather;
 mod ledger;
 mod meta;
 mod nearby;

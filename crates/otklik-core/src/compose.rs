@@ -348,7 +348,11 @@ pub fn case_mails(
             nonce,
             now,
         };
-        out.push(build_in_round(&env, &rendered, round)?);
+        let mut mail = build_in_round(&env, &rendered, round)?;
+        if notice.kind == NoticeKind::CaseOpened {
+            crate::gather::mark(&mut mail.raw);
+        }
+        out.push(mail);
     }
     Ok(out)
 }

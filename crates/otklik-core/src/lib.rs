@@ -15,6 +15,7 @@
 //! - [`auth`]: HMAC proofs that a reply answers our own mail; [`authres`]: the receiving
 //!   server's word on a sender (`Authentication-Results`); [`sender`]: what a sender may do
 //!   without either (confirmations, links, detection times).
+//! - [`gather`]: new-case notices to the coordinator gathered during a burst.
 //! - [`archive`]: earlier approved answers, found for a new post (BM25 over stems).
 //! - [`repeat`]: a possible repeat by another author (same place, alike texts), flagged.
 //! - [`related`]: what a case holds of both (a leaf the case record and they share).
@@ -32,6 +33,7 @@ pub mod decide;
 pub mod digest;
 pub mod explain;
 pub mod forward;
+pub mod gather;
 pub mod html;
 pub mod ics;
 pub mod inbound;

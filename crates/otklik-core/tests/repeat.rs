@@ -449,6 +449,31 @@ fn the_coordinator_hears_of_the_flag_even_without_new_case_notices() {
     assert!(!notices.iter().any(|n| n.to == [COORD]), "{notices:?}");
 }
 
+#[test]
+fn while_the_coordinator_is_away_her_deputy_hears_of_the_flag() {
+    let mut c = config_with(false);
+    c.people.coordinator.deputy = Some("economy".into());
+    let today = now().date_naive();
+    c.people.coordinator.absent = vec![(
+        today - chrono::Duration::days(1),
+        today + chrono::Duration::days(1),
+    )];
+    let first = earlier(&c);
+    let (case, notices, _) = new_case(
+        &c,
+        &notification(2, "ЖКХ", "с. Берёзовка", "Мария", PIPE_AGAIN, 1),
+        std::slice::from_ref(&first),
+    );
+    assert!(case.possible_repeat.is_some());
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.to == [ECONOMY] && n.kind == NoticeKind::CaseOpened),
+        "{notices:?}"
+    );
+    assert!(!notices.iter().any(|n| n.to == [COORD]), "{notices:?}");
+}
+
 // ---- linking ----
 
 fn coordinator_reply(case: &Case, subject_rest: &str) -> Inbound {

@@ -87,11 +87,10 @@ impl Figures {
     }
 }
 
-#[test]
-fn the_shipped_routing_on_the_held_out_set() {
-    let config = shipped();
-    let rows = rows("crates/otklik-core/tests/data/routing/heldout.tsv");
-    assert!(rows.len() >= 150, "{} rows", rows.len());
+/// Routes every post of a held-out file through the shipped config as the service does on
+/// intake, prints the figures and every miss, and returns the figures.
+fn measure(config: &Config, path: &str, what: &str) -> Figures {
+    let rows = rows(path);
     let mut f = Figures::default();
     let mut wrong = Vec::new();
     let mut left = Vec::new();
@@ -99,7 +98,7 @@ fn the_shipped_routing_on_the_held_out_set() {
         assert!(config.executor(expected).is_some(), "{expected}");
         let n = notification(i, topic, location, text);
         f.total += 1;
-        match routing::route(&config, None, &n) {
+        match routing::route(config, None, &n) {
             RouteDecision::Coordinator { suggestions } => {
                 f.coordinator += 1;
                 let first = suggestions.first().map(|s| s.executor.as_str());
@@ -129,16 +128,50 @@ fn the_shipped_routing_on_the_held_out_set() {
             }
         }
     }
-    f.print("held-out set through the shipped config");
+    f.print(what);
     println!("wrong:\n{}", wrong.join("\n"));
     println!("left to the coordinator:\n{}", left.join("\n"));
-    // The goals were right ≥ 95 %, wrong ≤ 2 %, first suggestion right in ≥ 80 % of the
-    // posts left. Measured when this was written: right 86.6 %, wrong 0.6 %, left 12.7 %,
-    // first suggestion right in 50 % of those. The floors hold what was reached, so that a
-    // change that makes routing worse fails here; the wrong-executor goal is held as is.
+    f
+}
+
+/// The first held-out set. Its misses were printed and read while the model was tuned in an
+/// earlier round, so it is no longer clean: it guards against losing ground, and the second
+/// set below is the one that measures.
+#[test]
+fn the_shipped_routing_on_the_held_out_set() {
+    let f = measure(
+        &shipped(),
+        "crates/otklik-core/tests/data/routing/heldout.tsv",
+        "held-out set 1 (seen) through the shipped config",
+    );
+    assert!(f.total >= 150, "{f:?}");
+    // The goals are right ≥ 95 %, wrong ≤ 2 %, first suggestion right in ≥ 80 % of the
+    // posts left. The floors hold what was reached (right 89.8 %, wrong 1.3 %, left 8.9 %,
+    // first suggestion right in 64.3 % of those: 9 of 14), so that a change that makes routing worse
+    // fails here; the wrong-executor goal is held as is.
     assert!(f.pct(f.wrong, f.total) <= 2.0, "{f:?}");
-    assert!(f.pct(f.right, f.total) >= 87.5, "{f:?}");
-    assert!(f.pct(f.first_right, f.coordinator) >= 55.0, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 89.5, "{f:?}");
+    assert!(f.pct(f.first_right, f.coordinator) >= 64.0, "{f:?}");
+}
+
+/// The second held-out set, written before the starter corpus was grown and the model
+/// changed in this round, and never tuned on.
+#[test]
+fn the_shipped_routing_on_the_second_held_out_set() {
+    let f = measure(
+        &shipped(),
+        "crates/otklik-core/tests/data/routing/heldout2.tsv",
+        "held-out set 2 (clean) through the shipped config",
+    );
+    assert!(f.total >= 200, "{f:?}");
+    // Before this round (528 starter posts, multinomial naive Bayes): right 73.6 %, wrong
+    // 2.8 %, left 23.6 %, first suggestion right in 72.0 % of those. Reached (1,417 starter
+    // posts, complement naive Bayes with pairs of words and «не» marked): right 84.4 %,
+    // wrong 1.4 %, left 14.2 %, first suggestion right in 86.7 %. The floors hold that; the
+    // goal right ≥ 95 % is not met (wrong ≤ 2 % and first suggestion ≥ 80 % are).
+    assert!(f.pct(f.wrong, f.total) <= 1.5, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 84.0, "{f:?}");
+    assert!(f.pct(f.first_right, f.coordinator) >= 86.0, "{f:?}");
 }
 
 /// k-fold cross-validation of the bare model (no rules) on the starter corpus: for each
@@ -217,10 +250,12 @@ fn cross_validation_on_the_starter_corpus() {
         .find(|r| (r.0 - otklik_core::config::DEFAULT_AUTO_THRESHOLD).abs() < 1e-9)
         .copied()
         .unwrap_or_default();
-    // The model alone, on posts it did not learn from, at the default threshold (measured:
-    // right 51.2 %, wrong 1.7 %).
-    assert!(at_default.2 <= 3.0, "{at_default:?}");
-    assert!(at_default.1 >= 48.0, "{at_default:?}");
+    // The model alone (no rules), on posts it did not learn from, at the default threshold
+    // (measured: right 60.5 %, wrong 1.8 %, first suggestion right in 65.4 % of the posts
+    // left; with the 528 posts and the multinomial model before: right 51.2 %, wrong 1.7 %).
+    assert!(at_default.2 <= 2.0, "{at_default:?}");
+    assert!(at_default.1 >= 60.0, "{at_default:?}");
+    assert!(at_default.4 >= 60.0, "{at_default:?}");
 }
 
 #[test]
@@ -657,5 +692,61 @@ fn the_routing_report_judges_first_choices_and_suggests_rules() {
     assert!(
         lines.contains("66.7 %") && lines.contains("0.0 %"),
         "{lines}"
+    );
+}
+
+/// The words of a post as the overlap check compares them: lower-cased, ё as е, words of
+/// three letters or more.
+fn word_set(text: &str) -> std::collections::HashSet<String> {
+    text.to_lowercase()
+        .replace('ё', "е")
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() > 2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn no_held_out_post_is_in_the_starter_corpus() {
+    // A held-out post that is also (or nearly) in the corpus the model learns from measures
+    // memory, not judgment. Near: half or more of the two posts' words shared (Jaccard).
+    let corpus = model::parse_corpus(model::STARTER_CORPUS).unwrap();
+    let starter: Vec<_> = corpus.iter().map(|l| word_set(&l.example.text)).collect();
+    let mut near = Vec::new();
+    for path in [
+        "crates/otklik-core/tests/data/routing/heldout.tsv",
+        "crates/otklik-core/tests/data/routing/heldout2.tsv",
+    ] {
+        for (_, _, _, text) in rows(path) {
+            let h = word_set(&text);
+            for (s, l) in starter.iter().zip(&corpus) {
+                let shared = s.intersection(&h).count();
+                let all = s.union(&h).count().max(1);
+                if 2 * shared >= all {
+                    near.push(format!("  {text}\n    ~ {}", l.example.text));
+                }
+            }
+        }
+    }
+    assert!(
+        near.is_empty(),
+        "held-out posts in the starter corpus:\n{}",
+        near.join("\n")
+    );
+}
+
+#[test]
+fn the_starter_corpus_covers_every_executor_broadly() {
+    let corpus = model::parse_corpus(model::STARTER_CORPUS).unwrap();
+    let config = shipped();
+    assert!(corpus.len() >= 1400, "{}", corpus.len());
+    for e in &config.executors {
+        let n = corpus.iter().filter(|l| l.executor == e.id).count();
+        assert!(n >= 90, "{}: {n} posts", e.id);
+    }
+    assert!(
+        corpus
+            .iter()
+            .all(|l| config.executor(&l.executor).is_some())
     );
 }

@@ -201,7 +201,17 @@ pub struct SmtpConfig {
     pub from: Address,
     /// Extra trusted CA certificates (PEM).
     pub ca_file: Option<PathBuf>,
+    /// SMTP connections kept open and in flight at once (`smtp.connections`, 1 to
+    /// [`MAX_SMTP_CONNECTIONS`], default [`DEFAULT_SMTP_CONNECTIONS`]).
+    pub connections: usize,
 }
+
+/// `smtp.connections` when not set: what a district's mail server takes from one client
+/// without complaint (Postfix allows 50 a client, Exchange 20 a source by default).
+pub const DEFAULT_SMTP_CONNECTIONS: usize = 4;
+
+/// The most `smtp.connections` may ask for.
+pub const MAX_SMTP_CONNECTIONS: usize = 32;
 
 /// The four deadlines' parameters for one category (or the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -49,6 +49,7 @@ pub(super) struct RawSmtp {
     pub password_env: Option<Str>,
     pub from: Option<Str>,
     pub ca_file: Option<Str>,
+    pub connections: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

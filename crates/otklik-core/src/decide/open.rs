@@ -89,7 +89,7 @@ pub(super) fn open_case(
             ));
         }
         outcome.case.possible_repeat = Some(flag);
-        workflow::flag_to_coordinator(&mut outcome, config);
+        workflow::flag_to_coordinator(&mut outcome, ctx);
     }
     Decision::Case {
         outcome: Box::new(outcome),

@@ -194,11 +194,13 @@ fn unassigned(
     });
 }
 
-/// Makes sure the coordinator hears of a new case flagged as a possible repeat: her new-case
-/// notice (or the request to assign) carries the flag; when she would get neither
-/// (`people.coordinator.new_cases` off), she gets the new-case notice for it.
-pub fn flag_to_coordinator(outcome: &mut Outcome, config: &Config) {
-    let coordinator = &config.people.coordinator.email;
+/// Makes sure the coordinator (her deputy while she is away) hears of a new case flagged as
+/// a possible repeat: her new-case notice (or the request to assign) carries the flag; when
+/// she would get neither (`people.coordinator.new_cases` off), she gets the new-case notice
+/// for it.
+pub fn flag_to_coordinator(outcome: &mut Outcome, ctx: Ctx<'_>) {
+    // Whoever acts as the coordinator now: her deputy while she is away.
+    let coordinator = &ctx.coordinator();
     let told = outcome.notices.iter().any(|n| {
         n.to.contains(coordinator)
             && matches!(

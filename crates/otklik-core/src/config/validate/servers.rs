@@ -170,7 +170,26 @@ pub(super) fn smtp(cx: &mut Ctx<'_>, s: &Spanned<RawSmtp>) -> Option<SmtpConfig>
     });
     let ok_pair = r.username.is_some() == has_password;
     let ca_file = cx.ca_file(&r.ca_file, "smtp.ca_file");
+    let connections = match &r.connections {
+        None => Some(crate::config::DEFAULT_SMTP_CONNECTIONS),
+        Some(c) => match usize::try_from(*c.get_ref()) {
+            Ok(n) if (1..=crate::config::MAX_SMTP_CONNECTIONS).contains(&n) => Some(n),
+            _ => {
+                cx.at(
+                    c.span(),
+                    "smtp.connections",
+                    format!(
+                        "must be from 1 to {}, not {}",
+                        crate::config::MAX_SMTP_CONNECTIONS,
+                        c.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+    };
     Some(SmtpConfig {
+        connections: connections?,
         ca_file: ca_file?,
         host: host?,
         port: port?,
