@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_main};
 
 use otklik_core::calendar::{Calendar, WorkDuration};
 
@@ -64,5 +64,11 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+// criterion_group! defines an undocumented `pub fn benches`.
+mod group {
+    #![allow(missing_docs, unreachable_pub)]
+    use super::bench;
+    criterion::criterion_group!(benches, bench);
+}
+use group::benches;
 criterion_main!(benches);

@@ -13,7 +13,7 @@
 #![allow(dead_code)]
 #![allow(unsafe_code)] // process groups, signals and reaping for the test servers (libc)
 
-pub use otklik_testkit as support;
+pub(crate) use otklik_testkit as support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ use support::service::{ALWAYS_CALENDAR, DEFAULT_DEADLINES, People, config_text, 
 
 /// What to do.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub notifications: usize,
     pub kills: usize,
     /// The `otklik` binary.
@@ -39,7 +39,7 @@ pub struct Plan {
 
 /// What was found.
 #[derive(Debug, Clone, Default)]
-pub struct Report {
+pub(crate) struct Report {
     pub notifications: usize,
     pub kills: usize,
     pub starts: usize,
@@ -77,7 +77,7 @@ pub struct Report {
 
 impl Report {
     /// The claims of the issue, as a list of failures (empty: all hold).
-    pub fn failures(&self) -> Vec<String> {
+    pub(crate) fn failures(&self) -> Vec<String> {
         let mut f = Vec::new();
         if self.cases != self.notifications {
             f.push(format!(
@@ -127,7 +127,7 @@ impl Report {
         f
     }
 
-    pub fn print(&self) {
+    pub(crate) fn print(&self) {
         let row = |k: &str, v: String| println!("| {k:<52} | {v:>12} |");
         println!("| {:<52} | {:>12} |", "crash test", "value");
         println!("|{}|{}|", "-".repeat(54), "-".repeat(14));
@@ -261,7 +261,7 @@ fn status(state_dir: &Path) -> Option<(usize, usize)> {
 }
 
 /// Runs the plan against `stack` (its own users, prefixed `prefix`).
-pub async fn run(stack: &MailStack, prefix: &str, plan: &Plan) -> Report {
+pub(crate) async fn run(stack: &MailStack, prefix: &str, plan: &Plan) -> Report {
     let started = Instant::now();
     let p = People::new(prefix);
     let dir = tempfile::Builder::new()

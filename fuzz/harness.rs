@@ -18,7 +18,7 @@ use otklik_core::reply;
 use otklik::config;
 
 /// Notification intake: raw mail → `Inbound::parse` → `intake::parse_notification`.
-pub fn notification(data: &[u8]) {
+pub(crate) fn notification(data: &[u8]) {
     let Ok(mail) = Inbound::parse(data) else {
         return;
     };
@@ -46,7 +46,7 @@ pub fn notification(data: &[u8]) {
 /// Replies: the bytes as a raw message, and the bytes as an already parsed message
 /// (first line the subject, the rest the text; so the reply parser sees text that
 /// mail-parser would have normalised away).
-pub fn reply(data: &[u8]) {
+pub(crate) fn reply(data: &[u8]) {
     if let Ok(mail) = Inbound::parse(data) {
         check_inbound(&mail);
         check_reply(&mail);
@@ -98,7 +98,7 @@ fn check_reply(mail: &Inbound) {
 }
 
 /// The config loader on arbitrary text (secrets lenient, a fixed environment).
-pub fn config(data: &[u8]) {
+pub(crate) fn config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

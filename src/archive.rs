@@ -18,11 +18,18 @@ use crate::store::{Store, StoreError};
 /// Why an import was refused after the file itself was read.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportRefused {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// An id of the file is already in the archive (imported earlier): nothing imported.
+    /// Two rows (or a row and a stored entry) have the same id.
     #[error("line {line}: id {id:?} is already in the archive; nothing imported")]
-    Duplicate { line: usize, id: String },
+    Duplicate {
+        /// The line of the row.
+        line: usize,
+        /// The id.
+        id: String,
+    },
 }
 
 /// The in-memory index, shared by the handler and the control socket.

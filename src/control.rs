@@ -20,10 +20,12 @@ use crate::outbox::{self, Listed};
 use crate::status::Live;
 use crate::store::Store;
 
+/// The control socket's path in the state directory.
 pub fn socket_path(state_dir: &Path) -> PathBuf {
     state_dir.join("otklik.sock")
 }
 
+/// A request to the running service over the control socket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Request {
@@ -32,19 +34,31 @@ pub enum Request {
     /// The open cases (`otklik cases` without `--all`).
     OpenCases,
     /// One case by number.
-    Case { number: u64 },
+    Case {
+        /// The case number.
+        number: u64,
+    },
     /// The facts the core needs to decide about a message (`otklik route`).
     Facts(Box<Questions>),
     /// Outbox depth and case counts.
     Status,
     /// The queued mails and the dead letters, or only the dead ones (`otklik outbox`).
-    Outbox { dead_only: bool },
+    Outbox {
+        /// Only the dead letters.
+        dead_only: bool,
+    },
     /// Dead letter `seq` back into the queue (`otklik outbox --resend`).
-    Resend { seq: u64 },
+    Resend {
+        /// The dead letter's number.
+        seq: u64,
+    },
     /// What `otklik status` reports: only the running service answers it.
     Health,
     /// Imports archive rows (line, entry), all or none (`otklik archive import`).
-    ArchiveImport { rows: Vec<(usize, Entry)> },
+    ArchiveImport {
+        /// The rows, each with its line in the file.
+        rows: Vec<(usize, Entry)>,
+    },
     /// The earlier answers most like a post, any score (`otklik similar`).
     Similar(Box<Query>),
     /// The stored training examples of the routing model (`otklik route` trains the same
@@ -57,25 +71,38 @@ pub enum Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Response {
+    /// The cases asked for.
     Cases(Vec<Case>),
+    /// The case asked for, if it exists.
     Case(Option<Box<Case>>),
+    /// The facts the core needs to decide about a message.
     Facts(Box<Facts>),
+    /// The case count and the outbox depth.
     Status {
+        /// How many cases there are.
         cases: usize,
+        /// How many mails wait in the outbox.
         outbox: usize,
     },
+    /// The outbox's mails.
     Outbox(Vec<Listed>),
     /// The dead letter is queued again, durably; the daemon's sender was woken.
     Resent {
+        /// The dead letter's number.
         seq: u64,
     },
+    /// The running service's health.
     Health(Box<otklik_core::status::Health>),
     /// How many archive rows were imported.
     Imported {
+        /// The count.
         count: usize,
     },
+    /// The earlier answers, best first.
     Similar(Vec<Similar>),
+    /// The routing model's stored training examples.
     Training(Vec<otklik_core::routing::signals::Taught>),
+    /// The request failed; why.
     Error(String),
 }
 
@@ -219,19 +246,28 @@ pub fn ask(state_dir: &Path, req: &Request) -> Option<Response> {
 /// Why a daemon gave no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
+    /// Nothing listens on the socket.
     #[error("no service listens on {path}: {source}")]
     Connect {
+        /// The socket's path.
         path: String,
+        /// What the system reported.
         source: std::io::Error,
     },
+    /// The service did not answer.
     #[error("the service on {path} did not answer: {source}")]
     Answer {
+        /// The socket's path.
         path: String,
+        /// What the system reported.
         source: std::io::Error,
     },
+    /// The answer could not be read.
     #[error("the service on {path} answered something unreadable: {source}")]
     Garbled {
+        /// The socket's path.
         path: String,
+        /// What the JSON reader reported.
         source: serde_json::Error,
     },
 }

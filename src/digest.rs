@@ -10,12 +10,16 @@ use otklik_core::workflow::Case;
 
 use crate::store::{Commit, MetaKey, Store, StoreError};
 
+/// Why a digest or monthly report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The mail could not be built.
     #[error(transparent)]
     Compose(#[from] ComposeError),
+    /// The monthly report could not be made.
     #[error(transparent)]
     Monthly(#[from] otklik_core::monthly::MonthlyError),
 }

@@ -12,6 +12,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::LogFormat;
 
+/// Sets up logging in `format`, at `default_level` unless `RUST_LOG` says otherwise.
 pub fn init(format: LogFormat, default_level: &str) {
     let filter = || {
         EnvFilter::try_from_default_env()

@@ -34,6 +34,7 @@ pub fn is_connected(state: MailboxState) -> bool {
 }
 
 impl Live {
+    /// The live state of a service started at `up_since`.
     pub fn new(up_since: DateTime<Utc>) -> Live {
         Live {
             up_since,

@@ -35,20 +35,28 @@ impl TlsOptions {
     }
 }
 
+/// Why the TLS settings cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// The extra CA file cannot be read.
     #[error("cannot read CA file {path}: {source}")]
     ReadCaFile {
+        /// The file.
         path: String,
+        /// What the system reported.
         #[source]
         source: std::io::Error,
     },
+    /// The extra CA PEM is not valid PEM.
     #[error("the extra CA PEM is not valid PEM: {0}")]
     BadPem(String),
+    /// The extra CA PEM holds no certificate.
     #[error("the extra CA PEM holds no CERTIFICATE block")]
     NoCertificates,
+    /// An extra CA certificate was rejected.
     #[error("an extra CA certificate was rejected: {0}")]
     BadCertificate(String),
+    /// The TLS configuration failed.
     #[error("TLS configuration failed: {0}")]
     Config(String),
 }

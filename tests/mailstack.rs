@@ -1,4 +1,4 @@
-//! Smoke tests of the test mail stack itself (crates/otklik-testkit/src/mailstack.rs):
+//! Smoke tests of the test mail stack itself (crates/otklik-testkit/src/mailstack/):
 //! one per protocol path, against real Dovecot and Postfix.
 
 use otklik_testkit as support;

@@ -5,12 +5,12 @@ use otklik_core::archive::Entry;
 
 /// A deterministic synthetic archive: posts from a few hundred words in the mix real ones
 /// have (a village, a street, an object, what is wrong with it, some filler).
-pub fn entries(n: usize) -> Vec<Entry> {
+pub(crate) fn entries(n: usize) -> Vec<Entry> {
     stream(n).collect()
 }
 
 /// [`entries`] one at a time, as the store hands them over at start-up.
-pub fn stream(n: usize) -> impl Iterator<Item = Entry> {
+pub(crate) fn stream(n: usize) -> impl Iterator<Item = Entry> {
     let villages = [
         "Волчиха",
         "Берёзовка",

@@ -133,17 +133,26 @@ pub fn mail_line(config: &Config, m: &Listed) -> String {
 /// The JSON of an outbox mail; times in the calendar's zone.
 #[derive(Debug, Serialize)]
 pub struct MailJson {
+    /// Its number in the outbox.
     pub seq: u64,
+    /// Queued or dead.
     pub state: &'static str,
+    /// The recipients.
     pub to: Vec<String>,
+    /// The case it is about (`OTK-42`), if any.
     pub case: Option<String>,
+    /// The decoded subject.
     pub subject: String,
+    /// Delivery attempts so far.
     pub attempts: u32,
+    /// The last delivery error, if any.
     pub last_error: Option<String>,
+    /// When the next attempt is due, if it is queued.
     pub next_attempt: Option<String>,
 }
 
 impl MailJson {
+    /// The JSON of outbox mail `m`.
     pub fn new(config: &Config, m: &Listed) -> MailJson {
         let tz = config.calendar.timezone();
         MailJson {
@@ -184,6 +193,7 @@ fn opt_local(config: &Config, t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// One line of `otklik cases`: id, state, executor, next deadline, topic.
 pub fn case_line(config: &Config, c: &Case) -> String {
     let n = &c.notification;
     format!(
@@ -198,6 +208,7 @@ pub fn case_line(config: &Config, c: &Case) -> String {
     )
 }
 
+/// The text of `otklik show`: the case, its deadlines and its history.
 pub fn case_text(config: &Config, c: &Case) -> String {
     let n = &c.notification;
     let mut s = String::new();
@@ -253,37 +264,59 @@ pub fn case_text(config: &Config, c: &Case) -> String {
     s
 }
 
+/// The JSON of a case's deadlines; times in the calendar's zone.
 #[derive(Debug, Serialize)]
 pub struct DeadlinesJson {
+    /// The draft deadline.
     pub draft: Option<String>,
+    /// The answer deadline.
     pub answer: Option<String>,
+    /// The rework deadline, while a draft is returned.
     pub rework: Option<String>,
+    /// The final-answer deadline, after an interim answer.
     #[serde(rename = "final")]
     pub final_: Option<String>,
 }
 
+/// The JSON of one history entry.
 #[derive(Debug, Serialize)]
 pub struct HistoryJson {
+    /// When it happened, in the calendar's zone.
     pub at: String,
+    /// What happened (the history event's name).
     pub event: String,
+    /// Who did it.
     pub by: String,
+    /// The details.
     pub detail: String,
 }
 
 /// The JSON of a case (docs/states.md); times in the calendar's zone.
 #[derive(Debug, Serialize)]
 pub struct CaseJson {
+    /// The case id (`OTK-42`).
     pub id: String,
+    /// The state's name.
     pub state: String,
+    /// The executor's id, if someone holds it.
     pub executor: Option<String>,
+    /// The post's topic.
     pub topic: Option<String>,
+    /// The post's location.
     pub location: Option<String>,
+    /// The post's category.
     pub category: Option<String>,
+    /// The platform's id of the post.
     pub source_id: Option<String>,
+    /// The link to the post.
     pub link: Option<String>,
+    /// The post's author.
     pub author: Option<String>,
+    /// When the post was detected.
     pub detected_at: String,
+    /// The earlier case it repeats, if any.
     pub repeat_of: Option<String>,
+    /// The case's deadlines.
     pub deadlines: DeadlinesJson,
     /// When the answer (or interim answer) was posted (`ОПУБЛИКОВАНО`), else `null`.
     pub published_at: Option<String>,
@@ -292,13 +325,18 @@ pub struct CaseJson {
     pub final_draft_at: Option<String>,
     /// How many drafts went to the coordinator for approval (the current approval round).
     pub approval_round: u64,
+    /// The case's history, oldest first.
     pub history: Vec<HistoryJson>,
+    /// Where the post was published (the platform's source).
     pub source: Option<String>,
+    /// The post's text.
     pub text: String,
+    /// The names of the post's attachments.
     pub attachments: Vec<String>,
 }
 
 impl CaseJson {
+    /// The JSON of case `c`.
     pub fn new(config: &Config, c: &Case) -> CaseJson {
         let tz = config.calendar.timezone();
         let t = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();

@@ -43,6 +43,7 @@ the state: the store, the reply secret, the control socket\n\nExit status: 0 suc
 1 a user error (one line on stderr), 2 a usage error; `otklik status`: 0 OK, 1 WARNING, \
 2 CRITICAL, 3 UNKNOWN.\n\nSee /usr/share/doc/otklik/operations.md."
 )]
+#[allow(missing_docs)] // clap: doc comments here would become --help text
 pub struct Cli {
     /// The configuration file.
     #[arg(
@@ -57,6 +58,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // clap: doc comments here would become --help text
 pub enum LogFormat {
     /// journald fields under systemd, human-readable otherwise.
     Auto,
@@ -65,6 +67,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // clap: doc comments here would become --help text
 pub enum ReportFormat {
     Table,
     Csv,
@@ -72,6 +75,7 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(missing_docs)] // clap: doc comments here would become --help text
 pub enum Command {
     /// Run the service in the foreground (systemd Type=notify).
     Run {
@@ -172,6 +176,7 @@ pub enum Command {
 
 /// `otklik archive …`
 #[derive(Debug, Subcommand)]
+#[allow(missing_docs)] // clap: doc comments here would become --help text
 pub enum ArchiveCommand {
     /// Import earlier posts and their approved answers: JSON Lines (`.jsonl`, `.json`) or
     /// `;`-separated CSV as Excel saves it (`.csv`), else told by content. Columns: id,
@@ -181,6 +186,7 @@ pub enum ArchiveCommand {
 
 /// What `otklik generate` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // clap: doc comments here would become --help text
 pub enum Generated {
     Man,
     Bash,
@@ -197,6 +203,7 @@ fn user(msg: impl Into<String>) -> UserError {
     UserError(msg.into())
 }
 
+/// Reads and validates the configuration at `path`; any problem is a user error.
 pub fn load_config(path: &Path, secrets: SecretCheck) -> Result<Config, UserError> {
     config::load(path, secrets).map_err(|e| user(e.to_string()))
 }

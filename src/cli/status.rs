@@ -21,27 +21,46 @@ pub const STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8
 /// when the service does not answer.
 #[derive(Debug, Serialize)]
 pub struct StatusJson {
+    /// OK, WARNING, CRITICAL or UNKNOWN.
     pub status: Level,
+    /// The Nagios exit status of that level.
     pub code: u8,
+    /// The one line `otklik status` prints.
     pub line: String,
+    /// Whether a service answered on the control socket.
     pub running: bool,
+    /// What made the level worse than OK.
     pub problems: Vec<String>,
+    /// When the service started.
     pub up_since: Option<String>,
+    /// The IMAP watcher's state.
     pub imap: Option<ImapJson>,
+    /// How many cases are open.
     pub open_cases: Option<usize>,
+    /// The ids of the open cases past a deadline.
     pub overdue_cases: Vec<String>,
+    /// How many mails wait in the outbox.
     pub outbox: Option<usize>,
+    /// When the oldest of them was queued.
     pub outbox_oldest: Option<String>,
+    /// How long the oldest of them has waited, in seconds.
     pub outbox_wait_seconds: Option<i64>,
+    /// How many mails were refused for good.
     pub dead_letters: Option<usize>,
+    /// When the last daily digest went out.
     pub last_digest: Option<String>,
 }
 
+/// The IMAP part of `otklik status --json`.
 #[derive(Debug, Serialize)]
 pub struct ImapJson {
+    /// What the watcher is doing.
     pub state: String,
+    /// Whether it is connected now.
     pub connected: bool,
+    /// When it last heard from the server.
     pub last_contact: Option<String>,
+    /// How long it has been without a connection, in seconds.
     pub down_seconds: i64,
 }
 

@@ -30,34 +30,53 @@ use crate::tls::TlsOptions;
 /// Errors that stop the service from starting: the admin must act (exit status 1).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The state directory cannot be made or used.
     #[error("state_dir {path}: {source}")]
     StateDir {
+        /// The state directory.
         path: String,
+        /// What the system reported.
         source: std::io::Error,
     },
+    /// The reply secret cannot be read or made.
     #[error("secret {path}: {source}")]
     Secret {
+        /// The secret's file.
         path: String,
+        /// What the system reported.
         source: std::io::Error,
     },
+    /// The reply secret is too short to be safe.
     #[error(
         "secret {path}: too short ({len} bytes); it must hold at least 32 random bytes (64 hex digits). Move it away and start again: a new one is made (mails sent before then can no longer be answered by reply; action codes change)"
     )]
-    WeakSecret { path: String, len: usize },
+    WeakSecret {
+        /// The secret's file.
+        path: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The store cannot be opened (another service may hold it).
     #[error("{0} (is another otklik running with this state_dir?)")]
     Store(StoreError),
     /// The store is of a newer format than this version reads: nothing was written to it.
     #[error("{0}")]
     StoreFormat(StoreError),
+    /// The SMTP settings cannot be used.
     #[error("smtp: {0}")]
     Smtp(#[from] crate::smtp::SmtpSetupError),
+    /// The TLS settings cannot be used.
     #[error("tls: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The control socket cannot be made.
     #[error("control socket {path}: {source}")]
     Socket {
+        /// The socket's path.
         path: String,
+        /// What the system reported.
         source: std::io::Error,
     },
+    /// The archive of earlier answers cannot be read.
     #[error("archive of earlier answers: {0}")]
     Archive(String),
 }
@@ -75,11 +94,13 @@ impl From<StoreError> for StartError {
 /// not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The service could not start.
     #[error(transparent)]
     Start(#[from] StartError),
     /// The IMAP watcher gave up on an error no retry can mend (a wrong password, say).
     #[error("imap: {0}")]
     Intake(#[from] crate::mailbox::MailboxError),
+    /// The store cannot be written.
     #[error(
         "the store cannot be written (is the disk of state_dir full?); stopping for a restart, which reopens it"
     )]
@@ -125,6 +146,7 @@ pub struct Controls {
 /// The HMAC key must be at least this many random bytes: every proof of a reply rests on it.
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// The reply secret in `state_dir`, made on first start.
 pub fn load_secret(state_dir: &Path) -> Result<Secret, StartError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

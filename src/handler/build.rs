@@ -9,10 +9,12 @@ use otklik_core::decide::{Decision, Disposition};
 use otklik_core::templates::Rendered;
 use otklik_core::workflow::Outcome;
 
-use super::confirm::MAX_PENDING_BYTES;
 use super::outcome::{OutcomeError, commit_outcome, reserve_numbers};
 use super::{Handled, InHand, Intake, ledger_record};
 use crate::store::{Commit, StoreError};
+
+/// The biggest message kept while its confirmation is waiting.
+const MAX_PENDING_BYTES: usize = 4 << 20;
 
 /// Building the commit of a decision failed: a store error stays one, anything else (a
 /// mail that cannot be built) rejects the message.

@@ -13,9 +13,6 @@ use super::build::BuildError;
 use super::{Handled, InHand, Intake};
 use crate::store::{Commit, MetaKey, Store, StoreError};
 
-/// The biggest message kept while its confirmation is waiting.
-pub(super) const MAX_PENDING_BYTES: usize = 4 << 20;
-
 /// How many times of confirmations asked of one person are kept.
 const MAX_ASKED_KEPT: usize = 8;
 

@@ -41,6 +41,7 @@ use build::BuildError;
 /// that message with the reason and the service goes on to the next.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
+    /// The store failed: the message stays in the inbox.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -48,8 +49,11 @@ pub enum HandleError {
 /// What handling a message did (for logs and tests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handled {
+    /// Where the message goes.
     pub disposition: Disposition,
+    /// The case it was about, if any (`OTK-42`).
     pub case: Option<String>,
+    /// What was done, for the log.
     pub note: String,
     /// The message had been handled before (a re-delivery after a crash).
     pub replay: bool,
@@ -70,8 +74,11 @@ impl Handled {
 /// Where a message came from: the intake mailbox, its UIDVALIDITY and the UID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
+    /// The mailbox it was read from.
     pub mailbox: String,
+    /// The mailbox's UIDVALIDITY.
     pub uid_validity: u32,
+    /// Its UID there.
     pub uid: u32,
 }
 
@@ -87,7 +94,9 @@ struct InHand<'a> {
 
 /// The pieces a handler needs; the config is swapped whole on reload.
 pub struct Intake {
+    /// The store every decision is committed to.
     pub store: Store,
+    /// The secret that proves our own mails.
     pub secret: Secret,
     /// Earlier approved answers: asked about each new post, told of each approved answer.
     pub archive: Arc<Archive>,
@@ -119,6 +128,7 @@ impl Intake {
         Intake::with_archive(store, secret, Arc::new(archive))
     }
 
+    /// An intake with the archive of earlier answers offered with new cases.
     pub fn with_archive(store: Store, secret: Secret, archive: Arc<Archive>) -> Intake {
         Intake {
             store,

@@ -76,8 +76,10 @@ pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
 /// `DONE` after IDLE; it can hang on a half-dead connection.
 pub const DONE_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The first wait before reconnecting.
 pub const BACKOFF_MIN: Duration = Duration::from_secs(2);
 
+/// The longest wait before reconnecting.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
 
 /// Messages handled per batch: their sizes in one FETCH, their effects made durable by one
@@ -97,7 +99,9 @@ pub const OVERSIZED_HEADER_MAX: u32 = 64 * 1024;
 /// One message fetched from the intake mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
+    /// Its UID in the intake mailbox.
     pub uid: u32,
+    /// The intake mailbox's UIDVALIDITY.
     pub uid_validity: u32,
     /// The whole message as stored on the server (`BODY[]`). Empty when the server's
     /// answer for this message could not be parsed [`FETCH_ATTEMPTS`] times in a row: the
@@ -111,7 +115,9 @@ pub struct Fetched {
 /// fetched whole: the handler gets its header only, then it goes to the rejected mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Oversized {
+    /// Its UID in the intake mailbox.
     pub uid: u32,
+    /// The intake mailbox's UIDVALIDITY.
     pub uid_validity: u32,
     /// RFC822.SIZE, in bytes.
     pub size: u64,
@@ -123,11 +129,19 @@ pub struct Oversized {
 /// What the watcher is doing, for sd_notify STATUS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailboxState {
+    /// Connecting and logging in.
     Connecting,
+    /// Waiting in IDLE.
     Idle,
+    /// Polling (the server has no IDLE).
     Polling,
+    /// Handling fetched messages.
     Processing,
-    Backoff { attempt: u32 },
+    /// Waiting before reconnecting.
+    Backoff {
+        /// The reconnection attempt.
+        attempt: u32,
+    },
 }
 
 impl std::fmt::Display for MailboxState {
@@ -155,6 +169,7 @@ pub struct NotCommitted(pub String);
 /// moves the batch. Err = could not commit: the message stays in the inbox and is retried
 /// later (after a backoff); never moved.
 pub trait MessageSink: Send + Sync + 'static {
+    /// Commits what the message implies; Ok says where it goes.
     fn handle(
         &self,
         msg: Fetched,
@@ -171,44 +186,75 @@ pub trait MessageSink: Send + Sync + 'static {
     fn oversized(&self, msg: Oversized) -> impl Future<Output = Result<(), NotCommitted>> + Send;
 }
 
+/// Why the IMAP watcher stopped a session.
 #[derive(Debug, thiserror::Error)]
 pub enum MailboxError {
+    /// The TLS settings cannot be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// Plain IMAP to a host that is not loopback.
     #[error("imap: tls = \"none\" is allowed only for loopback hosts, not {0}")]
     InsecureHost(String),
+    /// The host is no valid TLS server name.
     #[error("imap: invalid server name {0:?} for TLS")]
     ServerName(String),
+    /// The server cannot be reached.
     #[error("imap: cannot connect to {host}:{port}: {source}")]
     Connect {
+        /// The server's host.
         host: String,
+        /// The server's port.
         port: u16,
+        /// What the system reported.
         #[source]
         source: io::Error,
     },
+    /// The TLS handshake failed.
     #[error("imap: TLS handshake with {host} failed: {source}")]
     Handshake {
+        /// The server's host.
         host: String,
+        /// What the TLS library reported.
         #[source]
         source: io::Error,
     },
+    /// The server refused the connection.
     #[error("imap: server refused the connection: {0}")]
     Greeting(String),
+    /// The server refused the login.
     #[error("imap: login as {user} failed: {message}")]
-    Login { user: String, message: String },
+    Login {
+        /// The login name.
+        user: String,
+        /// The server's answer.
+        message: String,
+    },
+    /// A step took too long.
     #[error("imap: {step} timed out after {after:?}")]
-    Timeout { step: &'static str, after: Duration },
+    Timeout {
+        /// The IMAP step.
+        step: &'static str,
+        /// How long it was given.
+        after: Duration,
+    },
+    /// An IMAP command failed.
     #[error("imap: {step}: {source}")]
     Imap {
+        /// The IMAP step.
         step: &'static str,
+        /// What the IMAP library reported.
         #[source]
         source: async_imap::error::Error,
     },
+    /// The server said something we cannot use.
     #[error("imap: {0}")]
     Protocol(String),
+    /// A message could not be committed.
     #[error("imap: message {uid}: {source}")]
     Sink {
+        /// Its UID.
         uid: u32,
+        /// Why.
         #[source]
         source: NotCommitted,
     },

@@ -15,8 +15,11 @@ use super::{MailboxError, STEP_TIMEOUT};
 /// The server-side names of the mailboxes the watcher uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxNames {
+    /// Where new mail arrives.
     pub intake: String,
+    /// Where handled mail goes.
     pub processed: String,
+    /// Where rejected mail goes.
     pub rejected: String,
     /// Where they were built.
     pub namespace: Namespace,

@@ -24,7 +24,9 @@ use crate::tls::TlsOptions;
 /// The byte stream under an IMAP session: plain TCP (loopback or before STARTTLS) or TLS.
 #[derive(Debug)]
 pub enum ImapStream {
+    /// Plain TCP (loopback only).
     Plain(TcpStream),
+    /// TLS, implicit or after STARTTLS.
     Tls(Box<TlsStream<TcpStream>>),
 }
 
@@ -68,14 +70,19 @@ impl AsyncWrite for ImapStream {
     }
 }
 
+/// A logged-in IMAP session over either stream.
 pub type ImapSession = async_imap::Session<ImapStream>;
 
 /// What the server can do, read once per session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerCaps {
+    /// IDLE (RFC 2177).
     pub idle: bool,
+    /// MOVE (RFC 6851).
     pub move_: bool,
+    /// UIDPLUS (RFC 4315).
     pub uidplus: bool,
+    /// NAMESPACE (RFC 2342).
     pub namespace: bool,
 }
 

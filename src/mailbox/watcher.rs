@@ -96,8 +96,11 @@ pub(super) async fn sleep_or_shutdown(
 /// implementation is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WatchOptions {
+    /// Wait in IDLE when the server offers it (else poll).
     pub use_idle: bool,
+    /// Move with MOVE when the server offers it (else copy and expunge).
     pub use_move: bool,
+    /// Use UIDPLUS's UID EXPUNGE when the server offers it.
     pub use_uidplus: bool,
 }
 

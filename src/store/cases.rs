@@ -90,10 +90,12 @@ impl Store {
         }
     }
 
+    /// The case of the post with platform id `source_id`, if any.
     pub fn case_by_source_id(&self, source_id: &str) -> Result<Option<Case>, StoreError> {
         self.case_via(&self.sources, norm(source_id).as_bytes())
     }
 
+    /// The case of the post at `link`, if any.
     pub fn case_by_link(&self, link: &str) -> Result<Option<Case>, StoreError> {
         self.case_via(&self.links, norm(link).as_bytes())
     }

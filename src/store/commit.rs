@@ -33,6 +33,7 @@ pub struct Commit {
     /// A new case took this number (from [`Store::peek_next_case`]); the counter moves
     /// past it in the same transaction, so numbers are never reused and have no gaps.
     pub new_case: Option<u64>,
+    /// The mails to queue.
     pub outbox: Vec<OutMail>,
     /// Absences announced by email: Some(until) or None (back).
     pub absences: Vec<(String, Option<NaiveDate>)>,

@@ -12,9 +12,13 @@ use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundRecord {
+    /// Where the message went.
     pub disposition: Disposition,
+    /// The case it was about, if any.
     pub case: Option<u64>,
+    /// When it was handled.
     pub at: DateTime<Utc>,
+    /// What was done, for the log.
     pub note: String,
 }
 
@@ -73,6 +77,7 @@ pub(super) fn remove_all(
 pub(super) const SWEEP_BATCH: usize = 1024;
 
 impl Store {
+    /// The ledger record of inbound message `key`, if it was handled.
     pub fn inbound(&self, key: &str) -> Result<Option<InboundRecord>, StoreError> {
         match self.inbound.get(key.as_bytes())? {
             Some(v) => Ok(Some(dec(key.as_bytes(), &v)?)),

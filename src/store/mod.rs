@@ -36,33 +36,67 @@ pub use meta::{MetaKey, MetaPrefix};
 pub use outbox::{Queued, Resend};
 pub use progress::InProgress;
 
+/// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The store cannot be opened.
     #[error("store at {path}: {source}")]
-    Open { path: String, source: sled::Error },
+    Open {
+        /// The store's directory.
+        path: String,
+        /// What the database reported.
+        source: sled::Error,
+    },
+    /// The database failed.
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
+    /// A record cannot be read.
     #[error("store record {key} is unreadable: {source}")]
     Corrupt {
+        /// The record's key.
         key: String,
+        /// What the JSON reader reported.
         source: serde_json::Error,
     },
+    /// Another writer took the case number meanwhile.
     #[error(
         "store: case number {expected} was taken meanwhile (next is {found}); is a second writer running?"
     )]
-    CaseNumber { expected: u64, found: u64 },
+    CaseNumber {
+        /// The number this writer took.
+        expected: u64,
+        /// The next number in the store.
+        found: u64,
+    },
+    /// A record cannot be encoded.
     #[error("store: cannot encode a record: {0}")]
     Encode(serde_json::Error),
+    /// A case refers to attachment bytes that are not stored.
     #[error("store: case {case} refers to attachment {sha256}, whose bytes are not stored")]
-    MissingAttachment { case: u64, sha256: String },
+    MissingAttachment {
+        /// The case number.
+        case: u64,
+        /// The attachment's hash.
+        sha256: String,
+    },
+    /// A record is damaged.
     #[error("store record {key} is damaged: {reason}")]
-    Damaged { key: String, reason: String },
+    Damaged {
+        /// The record's key.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The store was written by a later version.
     #[error(
         "store at {path} has format {found}, newer than this otklik reads (up to {known}): it was written by a later version; install that version again, or restore the backup taken before the upgrade"
     )]
     NewerFormat {
+        /// The store's directory.
         path: String,
+        /// The store's format.
         found: u32,
+        /// The newest format this version reads.
         known: u32,
     },
 }
@@ -277,6 +311,7 @@ impl Store {
         Ok(())
     }
 
+    /// Makes every write so far durable (blocks).
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())

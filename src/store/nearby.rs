@@ -25,7 +25,7 @@ struct PeekNotification {
 /// The most case records one lookup reads: a month of a busy district (about 30 posts a
 /// day). Each is parsed for two fields only; `tests/store_nearby.rs` prints what the whole
 /// bound costs.
-pub const MAX_SCANNED: usize = 1000;
+pub(super) const MAX_SCANNED: usize = 1000;
 
 /// Cases are numbered in the order they came in; detection times may be out of that order
 /// by this much (forwards, late notifications), so the scan reads this far past `since`.

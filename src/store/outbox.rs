@@ -14,6 +14,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 pub struct Queued {
     /// When it is due (to the millisecond).
     pub due: DateTime<Utc>,
+    /// Its number in the outbox.
     pub seq: u64,
 }
 
@@ -149,6 +150,7 @@ impl Store {
         )))
     }
 
+    /// How many mails wait in the outbox.
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
     }

@@ -14,10 +14,13 @@ use super::{MetaKey, Store, StoreError, enc};
 pub struct InProgress {
     /// The intake mailbox, its UIDVALIDITY and the message's UID.
     pub mailbox: String,
+    /// The intake mailbox's UIDVALIDITY.
     pub uid_validity: u32,
+    /// The message's UID.
     pub uid: u32,
     /// Hex SHA-256 of the message's bytes (what the ledger keys a set-aside message by).
     pub sha256: String,
+    /// The message's size in bytes.
     pub size: u64,
     /// When handling began.
     pub at: DateTime<Utc>,

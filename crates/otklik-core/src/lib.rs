@@ -18,6 +18,9 @@
 //! - [`gather`]: new-case notices to the coordinator gathered during a burst.
 //! - [`archive`]: earlier approved answers, found for a new post (BM25 over stems).
 //! - [`repeat`]: a possible repeat by another author (same place, alike texts), flagged.
+//! - [`related`]: what a case holds of both (a leaf the case record and they share).
+
+#![forbid(unsafe_code)]
 
 pub mod address;
 pub mod archive;
@@ -37,6 +40,7 @@ pub mod inbound;
 pub mod intake;
 pub mod lexicon;
 pub mod monthly;
+pub mod related;
 pub mod repeat;
 pub mod reply;
 pub mod report;

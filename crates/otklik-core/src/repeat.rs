@@ -12,10 +12,9 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::Config;
 use crate::intake::Notification;
+pub use crate::related::PossibleRepeat;
 use crate::stem;
 use crate::workflow::{Case, State};
 
@@ -30,28 +29,6 @@ pub const MAX_CANDIDATES: usize = 20;
 /// How many words of a text are compared: a post longer than this is cut (linear cost,
 /// bounded sets).
 pub const MAX_WORDS: usize = 2000;
-
-/// The earlier case a new one may repeat, as flagged to the coordinator. What linking needs
-/// of the earlier case (its executor, its approved answer) is kept as it was when the new
-/// case was opened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PossibleRepeat {
-    /// The earlier case's id (`OTK-17`).
-    pub of: String,
-    /// The earlier case's number.
-    pub number: u64,
-    /// The similarity of the two texts, in percent.
-    pub percent: u8,
-    /// The words both posts share (at most a few, as the new post writes them), to show why.
-    #[serde(default)]
-    pub shared: Vec<String>,
-    /// The earlier case's executor when the new case was opened.
-    #[serde(default)]
-    pub executor: Option<String>,
-    /// The answer approved on the earlier case when the new case was opened.
-    #[serde(default)]
-    pub earlier_answer: Option<String>,
-}
 
 /// Words that name a kind of settlement or street, not a place: «с. Берёзовка» and «село
 /// Березовка» are one place.

@@ -8,8 +8,10 @@ use otklik_core::config::{Config, SecretCheck};
 
 use otklik::config;
 
+/// The mail domain of the usual offline config.
 pub const DOMAIN: &str = "volchiha.example";
 
+/// The usual config for tests without a mail stack, its state under `dir`.
 pub fn config(dir: &Path) -> Arc<Config> {
     let lexicon = crate::repo_root().join("config/exclude-words.txt");
     let text = format!(

@@ -21,10 +21,12 @@ pub const WAIT: Duration = Duration::from_secs(60);
 /// The people of one test: their mailbox users on the stack.
 #[derive(Clone, Debug)]
 pub struct People {
+    /// What every address of this test starts with (its own name), so tests share no mailbox.
     pub prefix: String,
 }
 
 impl People {
+    /// The people of a test whose addresses start with `prefix`.
     pub fn new(prefix: &str) -> People {
         People {
             prefix: prefix.to_string(),
@@ -34,21 +36,27 @@ impl People {
     pub fn service(&self) -> String {
         format!("{}-otklik", self.prefix)
     }
+    /// The coordinator's address.
     pub fn coordinator(&self) -> String {
         format!("{}-coord", self.prefix)
     }
+    /// The supervisor's address.
     pub fn supervisor(&self) -> String {
         format!("{}-super", self.prefix)
     }
+    /// The publisher's address.
     pub fn publisher(&self) -> String {
         format!("{}-press", self.prefix)
     }
+    /// The monitoring platform's address (it sends the notifications).
     pub fn monitor(&self) -> String {
         format!("{}-monitor", self.prefix)
     }
+    /// The address of executor `id`.
     pub fn executor(&self, id: &str) -> String {
         format!("{}-{id}", self.prefix)
     }
+    /// An address of nobody configured.
     pub fn stranger(&self) -> String {
         format!("{}-stranger", self.prefix)
     }
@@ -161,21 +169,27 @@ pub const ALWAYS_CALENDAR: &str = r#"timezone = "UTC"
 workdays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 hours = ["00:00-24:00"]"#;
 
+/// The `[deadlines]` section the test configs use.
 pub const DEFAULT_DEADLINES: &str = r#"answer = "9h"
 draft_before_answer = "4h"
 rework = "1h"
 final_after_interim = "7d""#;
 
+/// A path of the repository, from its root.
 pub fn repo_path(rel: &str) -> PathBuf {
     crate::repo_root().join(rel)
 }
 
 /// A running service.
 pub struct Service {
+    /// The configuration the service runs with.
     pub config: Arc<Config>,
+    /// Where that configuration was written.
     pub config_path: PathBuf,
+    /// The service's state directory (store, secret, control socket).
     pub state_dir: PathBuf,
     stop: watch::Sender<bool>,
+    /// Notified to make the service reload its configuration.
     pub reload: Arc<Notify>,
     task: Option<tokio::task::JoinHandle<Result<(), daemon::RunError>>>,
 }
@@ -199,6 +213,7 @@ impl Service {
         Service::start_with(config_path, config).await
     }
 
+    /// Starts the service in-process with `config`, read from `config_path`.
     pub async fn start_with(config_path: PathBuf, config: Config) -> Service {
         let state_dir = config.service.state_dir.clone();
         let (stop, stop_rx) = watch::channel(false);
@@ -253,6 +268,7 @@ impl Service {
             .expect("the service answers on its control socket")
     }
 
+    /// Every case in the service's store.
     pub async fn cases(&self) -> Vec<Case> {
         match self.ask(Request::Cases).await {
             Response::Cases(c) => c,
@@ -260,6 +276,7 @@ impl Service {
         }
     }
 
+    /// Case `number`; panics if there is none.
     pub async fn case(&self, number: u64) -> Case {
         match self.ask(Request::Case { number }).await {
             Response::Case(Some(c)) => *c,
@@ -301,6 +318,7 @@ impl Service {
         }
     }
 
+    /// The open cases and the outbox depth, as the control socket reports them.
     pub async fn status(&self) -> (usize, usize) {
         match self.ask(Request::Status).await {
             Response::Status { cases, outbox } => (cases, outbox),

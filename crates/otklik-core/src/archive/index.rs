@@ -21,13 +21,13 @@ use std::collections::HashMap;
 use crate::stem;
 
 /// BM25's term-frequency saturation.
-pub const K1: f64 = 1.2;
+pub(super) const K1: f64 = 1.2;
 /// BM25's length normalisation.
-pub const B: f64 = 0.75;
+pub(super) const B: f64 = 0.75;
 /// A query scores with at most this many distinct stems: the rarest in the archive.
 pub const MAX_QUERY_TERMS: usize = 64;
 /// A query reads at most this many words of the post.
-pub const MAX_QUERY_WORDS: usize = 4096;
+pub(super) const MAX_QUERY_WORDS: usize = 4096;
 /// Stems in more than this share of the entries (prepositions, "the") carry almost no
 /// weight; a query skips them rather than walk their long postings.
 const COMMON_SHARE: f64 = 0.5;

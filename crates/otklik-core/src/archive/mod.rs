@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use crate::related::Similar;
 use crate::workflow::{Case, DraftKind};
 
 pub use index::{Index, MAX_QUERY_TERMS};
@@ -91,29 +92,6 @@ pub struct Query {
     /// The notification's location.
     pub location: String,
 }
-
-/// An earlier answer offered with a case: the entry and how similar its post is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Similar {
-    /// The entry's id (imported id or case id).
-    pub id: String,
-    /// Similarity of the earlier post to the new one, 0 to 1 (see [`Index::query`]).
-    pub score: f64,
-    /// The earlier post's topic.
-    pub topic: String,
-    /// The earlier post's location.
-    pub location: String,
-    /// The earlier post's text.
-    pub text: String,
-    /// The answer approved for it.
-    pub answer: String,
-    /// When the earlier post was made, if known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<NaiveDate>,
-}
-
-// Cases derive `Eq`; a score is never NaN (it is a ratio of finite positive sums).
-impl Eq for Similar {}
 
 impl Similar {
     fn of(entry: &Stored, score: f64) -> Similar {

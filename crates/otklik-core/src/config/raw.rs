@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub type Str = Spanned<String>;
-pub type StrList = Spanned<Vec<Str>>;
+pub(super) type Str = Spanned<String>;
+pub(super) type StrList = Spanned<Vec<Str>>;
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawService {
+pub(super) struct RawService {
     pub state_dir: Option<Str>,
     pub case_prefix: Option<Str>,
     pub language: Option<Str>,
@@ -23,7 +23,7 @@ pub struct RawService {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawImap {
+pub(super) struct RawImap {
     pub host: Option<Str>,
     pub port: Option<Spanned<i64>>,
     pub tls: Option<Str>,
@@ -40,7 +40,7 @@ pub struct RawImap {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawSmtp {
+pub(super) struct RawSmtp {
     pub host: Option<Str>,
     pub port: Option<Spanned<i64>>,
     pub tls: Option<Str>,
@@ -54,7 +54,7 @@ pub struct RawSmtp {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawCalendar {
+pub(super) struct RawCalendar {
     pub timezone: Option<Str>,
     pub preset: Option<Str>,
     pub workdays: Option<StrList>,
@@ -66,7 +66,7 @@ pub struct RawCalendar {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawDeadlineSet {
+pub(super) struct RawDeadlineSet {
     pub answer: Option<Str>,
     pub draft_before_answer: Option<Str>,
     pub rework: Option<Str>,
@@ -75,7 +75,7 @@ pub struct RawDeadlineSet {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawDeadlines {
+pub(super) struct RawDeadlines {
     pub answer: Option<Str>,
     pub draft_before_answer: Option<Str>,
     pub rework: Option<Str>,
@@ -85,7 +85,7 @@ pub struct RawDeadlines {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPerson {
+pub(super) struct RawPerson {
     pub name: Option<Str>,
     pub email: Option<Str>,
     pub position: Option<Str>,
@@ -99,7 +99,7 @@ pub struct RawPerson {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawPeople {
+pub(super) struct RawPeople {
     pub coordinator: Option<Spanned<RawPerson>>,
     pub supervisor: Option<Spanned<RawPerson>>,
     pub publisher: Option<Str>,
@@ -107,7 +107,7 @@ pub struct RawPeople {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawExecutor {
+pub(super) struct RawExecutor {
     pub id: Option<Str>,
     pub name: Option<Str>,
     pub position: Option<Str>,
@@ -118,7 +118,7 @@ pub struct RawExecutor {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRule {
+pub(super) struct RawRule {
     pub name: Option<Str>,
     pub topic: Option<StrList>,
     pub location: Option<StrList>,
@@ -131,7 +131,7 @@ pub struct RawRule {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawRouting {
+pub(super) struct RawRouting {
     pub auto_threshold: Option<Spanned<f64>>,
     pub model: Option<Spanned<bool>>,
     pub starter_corpus: Option<Str>,
@@ -139,7 +139,7 @@ pub struct RawRouting {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawEscalation {
+pub(super) struct RawEscalation {
     pub deadline: Option<Str>,
     pub at: Option<Str>,
     pub notify: Option<StrList>,
@@ -147,7 +147,7 @@ pub struct RawEscalation {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawIntake {
+pub(super) struct RawIntake {
     pub senders: Option<StrList>,
     pub exclude_words_file: Option<Str>,
     pub repeat_window: Option<Str>,
@@ -160,7 +160,7 @@ pub struct RawIntake {
 /// A size: a number of bytes, or text such as `"25MB"`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub enum RawSize {
+pub(super) enum RawSize {
     Bytes(i64),
     Text(String),
 }
@@ -168,6 +168,6 @@ pub enum RawSize {
 /// `[archive]`: earlier approved answers offered with a new case.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RawArchive {
+pub(super) struct RawArchive {
     pub threshold: Option<Spanned<f64>>,
 }

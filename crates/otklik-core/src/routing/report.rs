@@ -242,25 +242,7 @@ pub fn build(config: &Config, cases: &[Case], from: NaiveDate, to: NaiveDate) ->
             First::Other => {}
         }
         // Reassignments: a decline, or the coordinator naming someone after a first executor.
-        let mut had_executor = false;
-        let (mut declined, mut reassigned) = (0, 0);
-        let mut final_by_coordinator: Option<String> = None;
-        for h in &case.history {
-            match h.event {
-                HistoryEvent::Declined => declined += 1,
-                HistoryEvent::Assigned => {
-                    if h.by == *coordinator {
-                        if had_executor {
-                            reassigned += 1;
-                        }
-                        final_by_coordinator =
-                            assigned_to(&h.detail).map(|(id, absent)| absent.unwrap_or(id));
-                    }
-                    had_executor = true;
-                }
-                _ => {}
-            }
-        }
+        let (declined, reassigned, final_by_coordinator) = reassignments(case, coordinator);
         r.declined += declined;
         r.reassignments += reassigned;
         let was_reassigned = declined + reassigned > 0;
@@ -296,6 +278,39 @@ pub fn build(config: &Config, cases: &[Case], from: NaiveDate, to: NaiveDate) ->
         .into_iter()
         .map(|(rule, accuracy)| RuleAccuracy { rule, accuracy })
         .collect();
+    r.risky_words = risky_words(&words);
+    r.suggested_rules = suggested_rules(config, moved, &words);
+    r
+}
+
+/// A case's declines and reassignments by the coordinator (naming someone after a first
+/// executor), and whom she named last.
+fn reassignments(case: &Case, coordinator: &str) -> (usize, usize, Option<String>) {
+    let mut had_executor = false;
+    let (mut declined, mut reassigned) = (0, 0);
+    let mut final_by_coordinator: Option<String> = None;
+    for h in &case.history {
+        match h.event {
+            HistoryEvent::Declined => declined += 1,
+            HistoryEvent::Assigned => {
+                if h.by == coordinator {
+                    if had_executor {
+                        reassigned += 1;
+                    }
+                    final_by_coordinator =
+                        assigned_to(&h.detail).map(|(id, absent)| absent.unwrap_or(id));
+                }
+                had_executor = true;
+            }
+            _ => {}
+        }
+    }
+    (declined, reassigned, final_by_coordinator)
+}
+
+/// The words of posts reassigned at least twice (`words`: stem → (word, cases,
+/// reassigned)), riskiest first.
+fn risky_words(words: &BTreeMap<String, (String, usize, usize)>) -> Vec<WordRisk> {
     // Words: reassigned at least twice, by the smoothed share of reassignments.
     let mut risky: Vec<WordRisk> = words
         .values()
@@ -314,7 +329,16 @@ pub fn build(config: &Config, cases: &[Case], from: NaiveDate, to: NaiveDate) ->
             .then(a.word.cmp(&b.word))
     });
     risky.truncate(WORDS_LISTED);
-    r.risky_words = risky;
+    risky
+}
+
+/// Rules to suggest: a stem reassigned to one executor (`moved`) often enough, unless a
+/// rule already says it.
+fn suggested_rules(
+    config: &Config,
+    moved: BTreeMap<(String, String), usize>,
+    words: &BTreeMap<String, (String, usize, usize)>,
+) -> Vec<SuggestedRule> {
     // Rules: a stem reassigned to one executor often enough, unless a rule already says it.
     let ruled: BTreeSet<(String, String)> = config
         .rules
@@ -345,8 +369,7 @@ pub fn build(config: &Config, cases: &[Case], from: NaiveDate, to: NaiveDate) ->
         })
         .collect();
     suggested.sort_by(|a, b| b.times.cmp(&a.times).then(a.word.cmp(&b.word)));
-    r.suggested_rules = suggested;
-    r
+    suggested
 }
 
 fn pct(a: &Accuracy) -> String {

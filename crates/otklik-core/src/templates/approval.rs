@@ -7,7 +7,7 @@ use crate::workflow::{Case, HistoryEvent};
 
 /// After a rework: the draft that was returned and the coordinator's comments on it,
 /// read from the case history (the last draft before the last return, and that return).
-pub fn rework_round(case: &Case) -> Option<(String, String)> {
+pub(super) fn rework_round(case: &Case) -> Option<(String, String)> {
     let is_draft = |e: HistoryEvent| {
         matches!(
             e,

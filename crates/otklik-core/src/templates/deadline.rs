@@ -18,28 +18,9 @@ pub(super) fn deadline(
 ) -> Parts {
     let lang = view.lang();
     let case = view.case;
-    let cal = &view.config.calendar;
     let name = deadline_name(lang, kind);
     let overdue = view.now >= deadline;
-    let (word, status) = if overdue {
-        (
-            tr(lang, "Просрочено", "Overdue"),
-            format!(
-                "{} {}",
-                tr(lang, "просрочено на", "overdue by"),
-                hours_minutes(lang, cal.working_time_between(deadline, view.now))
-            ),
-        )
-    } else {
-        (
-            tr(lang, "Напоминание", "Reminder"),
-            format!(
-                "{} {}",
-                tr(lang, "осталось рабочего времени:", "working time left:"),
-                hours_minutes(lang, cal.working_time_between(view.now, deadline))
-            ),
-        )
-    };
+    let (word, status) = word_and_status(view, deadline, overdue);
     let subject = format!(
         "{} {word}: {name} {} — {}",
         view.tag(),
@@ -111,6 +92,36 @@ pub(super) fn deadline(
         subject,
         doc: d,
         attachments: Vec::new(),
+    }
+}
+
+/// The subject's word for the reminder (overdue or not) and how much working time is left
+/// or has run over.
+fn word_and_status(
+    view: &View<'_>,
+    deadline: DateTime<Utc>,
+    overdue: bool,
+) -> (&'static str, String) {
+    let lang = view.lang();
+    let cal = &view.config.calendar;
+    if overdue {
+        (
+            tr(lang, "Просрочено", "Overdue"),
+            format!(
+                "{} {}",
+                tr(lang, "просрочено на", "overdue by"),
+                hours_minutes(lang, cal.working_time_between(deadline, view.now))
+            ),
+        )
+    } else {
+        (
+            tr(lang, "Напоминание", "Reminder"),
+            format!(
+                "{} {}",
+                tr(lang, "осталось рабочего времени:", "working time left:"),
+                hours_minutes(lang, cal.working_time_between(view.now, deadline))
+            ),
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! The intake notices: a new case to its executor; to the coordinator, a post nobody was
 //! found for, a clause 12 exclusion, a repeat without an earlier case.
 
-use super::{Block, Parts, View, headline, keyword, tr};
+use super::{Block, Doc, Parts, View, headline, keyword, tr};
 use crate::reply::keyword::Word;
 use crate::routing::Suggestion;
 
@@ -120,6 +120,39 @@ pub(super) fn needs_assignment(view: &View<'_>, reason: &str, suggestions: &[Sug
         )
     )));
     view.possible_repeat(&mut d);
+    suggestion_buttons(view, &mut d, suggestions);
+    d.push(view.deadlines());
+    d.push(view.post_text());
+    d.push(view.images(&case.notification.attachments));
+    d.push(view.fields());
+    d.push(Block::List {
+        title: tr(
+            lang,
+            "Назначьте исполнителя ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
+            "Assign it by replying: ASSIGN <executor>. Executors:",
+        )
+        .to_string(),
+        items: view.executor_list(),
+    });
+    d.push(Block::Text(
+        tr(
+            lang,
+            "ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа",
+            "EXCLUDE — clause 12; CLOSE <reason> — close without an answer",
+        )
+        .to_string(),
+    ));
+    Parts {
+        subject,
+        doc: d,
+        attachments: case.notification.attachments.clone(),
+    }
+}
+
+/// The routing model's suggestions as one-click `НАЗНАЧИТЬ <id>` buttons, each with the
+/// words behind it.
+fn suggestion_buttons(view: &View<'_>, d: &mut Doc, suggestions: &[Suggestion]) {
+    let lang = view.lang();
     let assign = keyword(lang, Word::Assign);
     for s in suggestions {
         let who = view
@@ -155,32 +188,6 @@ pub(super) fn needs_assignment(view: &View<'_>, reason: &str, suggestions: &[Sug
             )
             .to_string(),
         );
-    }
-    d.push(view.deadlines());
-    d.push(view.post_text());
-    d.push(view.images(&case.notification.attachments));
-    d.push(view.fields());
-    d.push(Block::List {
-        title: tr(
-            lang,
-            "Назначьте исполнителя ответом: НАЗНАЧИТЬ <исполнитель>. Исполнители:",
-            "Assign it by replying: ASSIGN <executor>. Executors:",
-        )
-        .to_string(),
-        items: view.executor_list(),
-    });
-    d.push(Block::Text(
-        tr(
-            lang,
-            "ИСКЛЮЧИТЬ — п. 12; ЗАКРЫТЬ <причина> — закрыть без ответа",
-            "EXCLUDE — clause 12; CLOSE <reason> — close without an answer",
-        )
-        .to_string(),
-    ));
-    Parts {
-        subject,
-        doc: d,
-        attachments: case.notification.attachments.clone(),
     }
 }
 

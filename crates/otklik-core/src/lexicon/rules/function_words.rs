@@ -1,9 +1,9 @@
 //! Function words the rules ask about: closed classes of Russian, not data to extend.
 
 /// The writer: an insult after these is about the writer ("не держите нас за идиотов").
-pub const FIRST_PERSON: &[&str] = &["нас", "меня", "мы", "я", "нам", "мне", "себя"];
+pub(super) const FIRST_PERSON: &[&str] = &["нас", "меня", "мы", "я", "нам", "мне", "себя"];
 /// Speaking to someone.
-pub const SECOND_PERSON: &[&str] = &[
+pub(super) const SECOND_PERSON: &[&str] = &[
     "ты",
     "вы",
     "тебя",
@@ -32,7 +32,7 @@ pub const SECOND_PERSON: &[&str] = &[
     "вашим",
 ];
 /// Before a capitalised word they make it a place, not a person (`на Садовой`).
-pub const PREPOSITIONS: &[&str] = &[
+pub(super) const PREPOSITIONS: &[&str] = &[
     "на",
     "по",
     "в",
@@ -55,7 +55,7 @@ pub const PREPOSITIONS: &[&str] = &[
 ];
 /// What may follow a bare threat at the end of its clause (`спалим к чертям`,
 /// `передавим по одному`).
-pub const FILLERS: &[&str] = &[
+pub(super) const FILLERS: &[&str] = &[
     "к",
     "чертям",
     "черту",
@@ -89,12 +89,12 @@ pub const FILLERS: &[&str] = &[
     "ночью",
 ];
 /// A condition that makes what follows an ultimatum (`если…`, `ещё раз…`, `кто…`).
-pub const CONDITIONS: &[&str] = &["если", "раз", "кто", "иначе", "только", "пусть"];
+pub(super) const CONDITIONS: &[&str] = &["если", "раз", "кто", "иначе", "только", "пусть"];
 /// Doing it oneself is self-help, not a threat (`сами закопаем`).
-pub const SELF: &[&str] = &["сам", "сами", "самим", "сама"];
+pub(super) const SELF: &[&str] = &["сам", "сами", "самим", "сама"];
 
 /// A verb form of the 2nd person (`отключите`, `уберете`, `наживаетесь`, `знаешь`).
-pub fn second_person_verb(w: &str) -> bool {
+pub(super) fn second_person_verb(w: &str) -> bool {
     w.chars().count() > 4
         && [
             "ете",
@@ -111,12 +111,12 @@ pub fn second_person_verb(w: &str) -> bool {
 }
 
 /// Looks like an imperative (`выпускай`, `уберите`, `гуляйте`).
-pub fn imperative_like(w: &str) -> bool {
+pub(super) fn imperative_like(w: &str) -> bool {
     w.chars().count() > 4 && ["ай", "яй", "йте", "ите"].iter().any(|e| w.ends_with(e))
 }
 
 /// Looks like a finite verb or a past form (`бегают`, `срезали`, `звонят`).
-pub fn verb_like(w: &str) -> bool {
+pub(super) fn verb_like(w: &str) -> bool {
     w.chars().count() > 3
         && [
             "ет", "ют", "ут", "ят", "ит", "ал", "ала", "али", "ил", "ила", "или", "ся", "сь",
