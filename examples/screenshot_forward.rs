@@ -362,7 +362,7 @@ fn main() -> Result<(), Fail> {
     let cases = month(&config, &secret)?;
     let from = workflow::local_date(&config, now() - Duration::days(28));
     let to = workflow::local_date(&config, now());
-    let report = otklik_core::routing::report::text(&otklik_core::routing::report::build(
+    let report = otklik_core::learning::report::text(&otklik_core::learning::report::build(
         &config, &cases, from, to,
     ));
     let file = out.join("routing-report.txt");

@@ -101,7 +101,7 @@ pub enum Response {
     /// The earlier answers, best first.
     Similar(Vec<Similar>),
     /// The routing model's stored training examples.
-    Training(Vec<otklik_core::routing::signals::Taught>),
+    Training(Vec<otklik_core::learning::signals::Taught>),
     /// The request failed; why.
     Error(String),
 }

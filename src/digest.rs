@@ -76,7 +76,7 @@ pub fn monthly_once(
     };
     let cases = store.cases().collect::<Result<Vec<Case>, _>>()?;
     let rows = otklik_core::report::build_at(config, &cases, from, to, Some(now));
-    let routing = otklik_core::routing::report::FirstChoice::of(config, &cases, from, to);
+    let routing = otklik_core::learning::report::FirstChoice::of(config, &cases, from, to);
     let mail = otklik_core::monthly::mail(
         config,
         secret,

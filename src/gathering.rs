@@ -70,6 +70,7 @@ fn recipient(mail: &OutMail) -> String {
 }
 
 impl Gate {
+    /// A gate holding nothing, as at start-up (what it remembers is read from the store).
     pub fn new() -> Gate {
         Gate::default()
     }

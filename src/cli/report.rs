@@ -61,7 +61,7 @@ pub(super) fn routing_report(
     if to < from {
         return Err(user("--to is before --from"));
     }
-    let r = otklik_core::routing::report::build(&config, &cases, from, to);
+    let r = otklik_core::learning::report::build(&config, &cases, from, to);
     if json {
         writeln!(
             out,
@@ -70,7 +70,7 @@ pub(super) fn routing_report(
         )
         .map_err(io)
     } else {
-        out.write_all(otklik_core::routing::report::text(&r).as_bytes())
+        out.write_all(otklik_core::learning::report::text(&r).as_bytes())
             .map_err(io)
     }
 }

@@ -165,7 +165,7 @@ impl Intake {
             self.store.case_record(number)?
         };
         let training =
-            otklik_core::routing::signals::learned(config, old.as_ref(), &outcome.case, now);
+            otklik_core::learning::signals::learned(config, old.as_ref(), &outcome.case, now);
         let mut commit = commit_outcome(&self.store, config, &self.secret, outcome, now)?;
         commit.new_case = new.then_some(number);
         commit.training = training;

@@ -152,7 +152,7 @@ impl Intake {
     ) -> Result<usize, StoreError> {
         let taught = self.store.training()?;
         let starter = config.routing.starter.clone();
-        let model = otklik_core::routing::signals::trained(&starter, &taught);
+        let model = otklik_core::learning::signals::trained(&starter, &taught);
         tracing::info!(
             stored = taught.len(),
             examples = model.examples(),
@@ -371,7 +371,7 @@ impl Intake {
                     let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(l) = slot.as_mut() {
                         for t in &taught {
-                            otklik_core::routing::signals::apply(&mut l.model, t);
+                            otklik_core::learning::signals::apply(&mut l.model, t);
                         }
                     }
                     tracing::info!(

@@ -42,7 +42,7 @@ pub struct Commit {
     /// Due entries the timer has dealt with: removed unless a case's new schedule has them.
     pub forget_due: Vec<Due>,
     /// Training examples of the routing model the cases of this commit confirmed.
-    pub training: Vec<otklik_core::routing::signals::Taught>,
+    pub training: Vec<otklik_core::learning::signals::Taught>,
     /// The message in hand is dealt with: its "in progress" mark ([`InProgress`]) goes in
     /// the same transaction as its outcome.
     ///

@@ -1,12 +1,12 @@
 //! The training examples cases confirmed (a draft by the executor, `НАЗНАЧИТЬ` by the
 //! coordinator, `НЕ МОЯ КОМПЕТЕНЦИЯ`): the core works them out from the case before and
-//! after an event ([`otklik_core::routing::signals::learned`]); they are written in the same
+//! after an event ([`otklik_core::learning::signals::learned`]); they are written in the same
 //! commit as that event, and the service trains its routing model from them at start.
 //!
 //! Key: case number (8 bytes, big-endian) ‖ `+` or `-` ‖ executor id — a case teaches each
 //! thing once, and the examples come back in case order.
 
-use otklik_core::routing::signals::{Signal, Taught};
+use otklik_core::learning::signals::{Signal, Taught};
 
 use super::{Store, StoreError, dec, enc};
 

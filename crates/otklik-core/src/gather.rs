@@ -13,8 +13,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Config;
+pub use crate::templates::Listed;
 use crate::templates::{self, Rendered};
-use crate::workflow::Case;
 
 /// At most one new-case mail to a person in this many seconds.
 pub const WINDOW_SECS: i64 = 60;
@@ -116,14 +116,6 @@ pub fn mark(raw: &mut Vec<u8>) {
 /// of the header is looked at.
 pub fn is_marked(raw: &[u8]) -> bool {
     raw.starts_with(HEADER_LINE)
-}
-
-/// One case of a gathered mail and the recipient's action code for it (without `#`).
-pub struct Listed<'a> {
-    /// The case, as stored now.
-    pub case: &'a Case,
-    /// The code of the recipient's one-click reassignment of this case.
-    pub code: String,
 }
 
 /// The mail listing `cases` (at least one) to `recipient`.

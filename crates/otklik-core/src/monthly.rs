@@ -19,8 +19,8 @@ use crate::auth::Secret;
 use crate::compose::{self, ComposeError, OutMail};
 use crate::config::{Config, Language};
 use crate::html;
+use crate::learning::report::{Accuracy, FirstChoice};
 use crate::report::{self, Row};
-use crate::routing::report::{Accuracy, FirstChoice};
 use crate::templates::tr;
 
 /// The store key of the last month sent (`YYYY-MM`).

@@ -156,7 +156,7 @@ fn the_supervisor_gets_the_table_the_chart_and_the_csv() {
             &c,
             &secret,
             &rows(),
-            &otklik_core::routing::report::FirstChoice::default(),
+            &otklik_core::learning::report::FirstChoice::default(),
             from,
             to,
             "super@example.ru",

@@ -349,7 +349,7 @@ fn without_the_model_what_no_rule_routes_goes_to_the_coordinator_bare() {
 
 #[test]
 fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
-    use otklik_core::routing::signals::{self, Signal};
+    use otklik_core::learning::signals::{self, Signal};
     use otklik_core::templates::{self, View};
     use otklik_core::workflow::{self, Action, Ctx, Event, NoticeKind, Role};
     let config = shipped();
@@ -522,7 +522,7 @@ fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
 
     // The routing report reads the same history.
     let day = workflow::local_date(&config, n.detected_at);
-    let r = otklik_core::routing::report::build(&config, std::slice::from_ref(&case), day, day);
+    let r = otklik_core::learning::report::build(&config, std::slice::from_ref(&case), day, day);
     assert_eq!(r.cases, 1);
     assert_eq!(r.coordinator.cases, 1);
     assert_eq!(r.coordinator.assigned, 1);
@@ -534,7 +534,7 @@ fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
     );
     assert_eq!((r.reassigned, r.declined, r.reassignments), (1, 1, 1));
     // Outside the period: nothing.
-    let r = otklik_core::routing::report::build(
+    let r = otklik_core::learning::report::build(
         &config,
         &[case],
         day.succ_opt().unwrap(),
@@ -545,7 +545,7 @@ fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
 
 #[test]
 fn the_routing_report_judges_first_choices_and_suggests_rules() {
-    use otklik_core::routing::report;
+    use otklik_core::learning::report;
     use otklik_core::workflow::{self, Ctx};
     use otklik_core::workflow::{HistoryEntry, HistoryEvent};
     let config = shipped();

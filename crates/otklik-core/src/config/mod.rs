@@ -68,9 +68,9 @@ pub struct RoutingConfig {
     pub model: bool,
     /// The starter examples (the built-in corpus, or `routing.starter_corpus`) of the
     /// config's executors; the shell retrains from these plus what it has learned since.
-    pub examples: std::sync::Arc<Vec<crate::routing::model::Labelled>>,
+    pub examples: std::sync::Arc<Vec<crate::classifier::Labelled>>,
     /// The model trained on [`RoutingConfig::examples`], used when the shell passes none.
-    pub starter: std::sync::Arc<crate::routing::model::Model>,
+    pub starter: std::sync::Arc<crate::classifier::Model>,
 }
 
 /// `archive.threshold` when it is not set; how it was chosen is told at

@@ -134,7 +134,7 @@ pub enum Decision {
         /// One row per case detected in the period.
         rows: Vec<crate::report::Row>,
         /// The first-choice accuracy of routing over the same cases.
-        routing: crate::routing::report::FirstChoice,
+        routing: crate::learning::report::FirstChoice,
         /// What was done, in a line for the ledger.
         note: String,
     },

@@ -271,6 +271,6 @@ fn report(
         from,
         until,
         rows: crate::report::build_at(config, &facts.all_cases, from, until, Some(cx.now)),
-        routing: crate::routing::report::FirstChoice::of(config, &facts.all_cases, from, until),
+        routing: crate::learning::report::FirstChoice::of(config, &facts.all_cases, from, until),
     }
 }

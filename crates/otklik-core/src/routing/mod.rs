@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Executor, Rule};
 use crate::intake::Notification;
 
-pub mod model;
-pub mod report;
-pub mod signals;
+/// The model's own code, a leaf apart from the configuration (which holds a trained model):
+/// [`crate::classifier`].
+pub use crate::classifier as model;
 
-pub use model::{Example, Labelled, Model, Probability, Suggestion};
+pub use crate::classifier::{Example, Labelled, Model, Probability, Suggestion};
 
 /// How many suggestions the coordinator gets at most.
 pub const SUGGESTIONS: usize = 3;
@@ -264,5 +264,12 @@ pub fn resolve(config: &Config, absences: &Absences, wanted: &str, date: NaiveDa
         _ => Assignee::Nobody {
             absent: executor.id.clone(),
         },
+    }
+}
+
+impl Example {
+    /// The post of a notification.
+    pub fn of(n: &Notification) -> Example {
+        Example::new(n.topic.clone().unwrap_or_default(), n.text.clone())
     }
 }

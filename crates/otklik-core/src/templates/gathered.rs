@@ -5,8 +5,16 @@ use chrono::{DateTime, Utc};
 use super::doc::{Block, Button, Doc, Lead, Tone};
 use super::{Rendered, View, decree, footer, headline, keyword, mailto, tr};
 use crate::config::Config;
-use crate::gather::Listed;
 use crate::reply::keyword::Word;
+use crate::workflow::Case;
+
+/// One case of a gathered mail and the recipient's action code for it (without `#`).
+pub struct Listed<'a> {
+    /// The case, as stored now.
+    pub case: &'a Case,
+    /// The code of the recipient's one-click reassignment of this case.
+    pub code: String,
+}
 
 /// The mail listing `cases` to `recipient`: per case its tag, topic and place, executor and
 /// a one-click `НАЗНАЧИТЬ` carrying that case's code.
@@ -17,28 +25,39 @@ pub fn new_cases(
     now: DateTime<Utc>,
 ) -> Rendered {
     let lang = config.service.language;
-    let service_addr = config.smtp.from.email.as_str();
     let subject = format!("{}: {}", tr(lang, "Новые дела", "New cases"), cases.len());
-    let footer_text = match cases.first() {
-        Some(first) => {
-            let view = View {
-                config,
-                case: first.case,
-                now,
-                recipient,
-                code: &first.code,
-                service_addr,
-            };
-            format!("{}{}", decree::signature(&view), footer(lang))
-        }
-        None => footer(lang),
-    };
-    let mut d = Doc::new(
-        lang == crate::config::Language::Ru,
-        subject.clone(),
-        footer_text,
-    );
-    if let Some(first) = cases.first() {
+    let mut d = head(config, recipient, cases, now, &subject);
+    d.push(table(config, cases));
+    buttons(&mut d, config, cases);
+    d.push(Block::List {
+        title: tr(lang, "Исполнители", "Executors").to_string(),
+        items: config
+            .executors
+            .iter()
+            .map(|e| format!("{} — {}, {}", e.id, e.name, e.position))
+            .collect(),
+    });
+    Rendered {
+        subject,
+        text: d.text(),
+        html: Some(d.html()),
+        attachments: Vec::new(),
+        calendar: None,
+    }
+}
+
+/// The mail's frame: signature and greeting (as for the first case's view), what happened,
+/// what to do.
+fn head(
+    config: &Config,
+    recipient: &str,
+    cases: &[Listed<'_>],
+    now: DateTime<Utc>,
+    subject: &str,
+) -> Doc {
+    let lang = config.service.language;
+    let service_addr = config.smtp.from.email.as_str();
+    let view = |first: &Listed<'_>| {
         let view = View {
             config,
             case: first.case,
@@ -47,10 +66,22 @@ pub fn new_cases(
             code: &first.code,
             service_addr,
         };
-        let greeting = decree::greeting(&view);
-        if !greeting.trim().is_empty() {
-            d.push(Block::Text(greeting.trim().to_string()));
-        }
+        (decree::signature(&view), decree::greeting(&view))
+    };
+    let first = cases.first().map(view);
+    let footer_text = match &first {
+        Some((signature, _)) => format!("{signature}{}", footer(lang)),
+        None => footer(lang),
+    };
+    let mut d = Doc::new(
+        lang == crate::config::Language::Ru,
+        subject.to_string(),
+        footer_text,
+    );
+    if let Some((_, greeting)) = &first
+        && !greeting.trim().is_empty()
+    {
+        d.push(Block::Text(greeting.trim().to_string()));
     }
     d.lead = Some(Lead {
         ask: format!(
@@ -73,6 +104,12 @@ pub fn new_cases(
         )
         .to_string(),
     );
+    d
+}
+
+/// One row a case: its tag, topic and place, executor.
+fn table(config: &Config, cases: &[Listed<'_>]) -> Block {
+    let lang = config.service.language;
     let rows = cases
         .iter()
         .map(|l| {
@@ -86,7 +123,7 @@ pub fn new_cases(
             vec![l.case.id.clone(), headline(l.case), executor]
         })
         .collect();
-    d.push(Block::Table {
+    Block::Table {
         title: tr(lang, "Новые дела", "New cases").to_string(),
         head: vec![
             tr(lang, "Дело", "Case").to_string(),
@@ -94,7 +131,13 @@ pub fn new_cases(
             tr(lang, "Исполнитель", "Executor").to_string(),
         ],
         rows,
-    });
+    }
+}
+
+/// A one-click `НАЗНАЧИТЬ` a case, each carrying that case's code.
+fn buttons(d: &mut Doc, config: &Config, cases: &[Listed<'_>]) {
+    let lang = config.service.language;
+    let service_addr = config.smtp.from.email.as_str();
     d.actions_title = Some(
         tr(
             lang,
@@ -122,20 +165,5 @@ pub fn new_cases(
                 "",
             ),
         });
-    }
-    d.push(Block::List {
-        title: tr(lang, "Исполнители", "Executors").to_string(),
-        items: config
-            .executors
-            .iter()
-            .map(|e| format!("{} — {}, {}", e.id, e.name, e.position))
-            .collect(),
-    });
-    Rendered {
-        subject,
-        text: d.text(),
-        html: Some(d.html()),
-        attachments: Vec::new(),
-        calendar: None,
     }
 }

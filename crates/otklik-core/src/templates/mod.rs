@@ -28,7 +28,7 @@ use crate::reply::keyword::Word;
 use crate::workflow::{Case, DraftKind, Notice, NoticeKind};
 
 use doc::{Block, Button, Doc, Lead, Tone};
-pub use gathered::new_cases;
+pub use gathered::{Listed, new_cases};
 use phrases::capitalize;
 pub use phrases::{action_label, due_phrase, hours_left, state_label, work_duration_words};
 

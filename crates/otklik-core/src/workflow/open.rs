@@ -7,7 +7,6 @@ use super::{
     Case, Classification, Ctx, HistoryEvent, Notice, NoticeKind, Outcome, State, entry,
     initial_deadlines, local_date,
 };
-use crate::config::Config;
 use crate::intake::Notification;
 use crate::routing;
 use crate::routing::{Assignee, Suggestion};

@@ -6,9 +6,9 @@ use std::sync::{Arc, OnceLock};
 use toml::Spanned;
 
 use super::ctx::{Ctx, join, regex_message};
+use crate::classifier::{self, Labelled, Model};
 use crate::config::raw::{RawRouting, RawRule, StrList};
 use crate::config::{DEFAULT_AUTO_THRESHOLD, RoutingConfig, Rule, Stemmed};
-use crate::routing::model::{self, Labelled, Model};
 
 /// `words` (one word each) or `phrases` (two words or more) of a rule, as stems.
 fn stemmed(cx: &mut Ctx<'_>, list: &Option<StrList>, key: &str, phrase: bool) -> Vec<Stemmed> {
@@ -105,7 +105,7 @@ pub(super) fn rules(
 /// The built-in starter corpus, read once per process.
 fn builtin() -> &'static [Labelled] {
     static CORPUS: OnceLock<Vec<Labelled>> = OnceLock::new();
-    CORPUS.get_or_init(|| model::parse_corpus(model::STARTER_CORPUS).unwrap_or_default())
+    CORPUS.get_or_init(|| classifier::parse_corpus(classifier::STARTER_CORPUS).unwrap_or_default())
 }
 
 /// The `[routing]` section (all optional) and the starter model of the config's executors.
@@ -153,7 +153,7 @@ pub(super) fn routing(
                     return None;
                 }
             };
-            let corpus = match model::parse_corpus(&text) {
+            let corpus = match classifier::parse_corpus(&text) {
                 Ok(c) => c,
                 Err(errors) => {
                     for e in errors.iter().take(10) {

@@ -243,11 +243,6 @@ impl Example {
             text: text.into(),
         }
     }
-
-    /// The post of a notification.
-    pub fn of(n: &crate::intake::Notification) -> Example {
-        Example::new(n.topic.clone().unwrap_or_default(), n.text.clone())
-    }
 }
 
 /// A post and the executor who answers it.
@@ -662,7 +657,7 @@ pub fn parse_corpus(text: &str) -> Result<Vec<Labelled>, Vec<CorpusError>> {
 }
 
 /// The starter corpus shipped with the product (`config/routing-starter.tsv`).
-pub const STARTER_CORPUS: &str = include_str!("../../../../config/routing-starter.tsv");
+pub const STARTER_CORPUS: &str = include_str!("../../../config/routing-starter.tsv");
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::classifier::{Example, Model};
 use crate::config::Config;
-use crate::routing::model::{Example, Model};
 use crate::workflow::{Case, HistoryEvent};
 
 /// One thing learned from a case.

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::routing::signals::{assigned_to, drafted_by};
+use crate::learning::signals::{assigned_to, drafted_by};
 use crate::workflow::{Case, HistoryEvent, local_date};
 
 /// A stem reassigned to the same executor this many times is worth a rule.
@@ -183,7 +183,7 @@ fn words_of(case: &Case) -> BTreeMap<String, String> {
                 continue;
             }
             let s = crate::stem::stem(&w);
-            if crate::routing::model::is_stop(&s) || crate::routing::model::is_stop(&w) {
+            if crate::classifier::is_stop(&s) || crate::classifier::is_stop(&w) {
                 continue;
             }
             out.entry(s).or_insert(w);
