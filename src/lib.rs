@@ -28,11 +28,9 @@ pub mod logging;
 pub mod mailbox;
 pub mod notify;
 // Documented in a change of its own (the module is being reworked meanwhile).
-#[allow(missing_docs)]
 pub mod outbox;
 pub mod signals;
 // Documented in a change of its own (the module is being reworked meanwhile).
-#[allow(missing_docs)]
 pub mod smtp;
 pub mod status;
 pub mod store;

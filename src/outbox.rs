@@ -22,6 +22,7 @@ use crate::store::{Queued, Resend, Store, StoreError};
 /// tests of the retry logic. It sends the mail's bytes unchanged to its envelope and says,
 /// on failure, whether trying again can help ([`SendError::is_permanent`]).
 pub trait Sender {
+    /// Hands one mail to the server; `Ok` once the server accepted it.
     fn send(&self, mail: &OutMail) -> impl Future<Output = Result<(), SendError>> + Send;
 
     /// How many mails may be in flight at once.
@@ -475,7 +476,9 @@ fn next_due(
 /// What the sender needs to gather the coordinator's new-case notices during a burst: the
 /// config in force (for the mail listing them) and the key that signs its codes.
 pub struct Gathering {
+    /// The config in force, followed across reloads.
     pub config: watch::Receiver<Arc<Config>>,
+    /// The key that signs the list's action codes.
     pub secret: Secret,
 }
 
@@ -582,6 +585,7 @@ pub enum MailState {
 }
 
 impl MailState {
+    /// The state as `otklik outbox` prints it: `queued` or `dead`.
     pub fn as_str(self) -> &'static str {
         match self {
             MailState::Queued => "queued",
@@ -593,18 +597,26 @@ impl MailState {
 /// One mail as `otklik outbox` lists it: no bytes, the subject decoded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Listed {
+    /// The mail's outbox number.
     pub seq: u64,
+    /// Queued (being tried) or dead (given up until resent).
     pub state: MailState,
+    /// The recipients.
     pub to: Vec<String>,
+    /// The case number the mail belongs to, if any.
     pub case: Option<u64>,
+    /// The decoded Subject.
     pub subject: String,
+    /// How many times sending was tried.
     pub attempts: u32,
+    /// The last attempt's error, if it failed.
     pub last_error: Option<String>,
     /// None for a dead letter: nothing is tried until it is resent.
     pub next_attempt: Option<chrono::DateTime<Utc>>,
 }
 
 impl Listed {
+    /// The listing of `mail` in `state`.
     pub fn new(mail: &OutMail, state: MailState) -> Listed {
         Listed {
             seq: mail.seq,
@@ -657,10 +669,13 @@ pub fn list(store: &Store, dead_only: bool) -> Result<Vec<Listed>, StoreError> {
 /// Why a dead letter could not be resent.
 #[derive(Debug, thiserror::Error)]
 pub enum ResendError {
+    /// The mail is still being tried.
     #[error("mail {0} is queued, not dead: the sender is already trying it")]
     Queued(u64),
+    /// No mail of that number.
     #[error("no mail {0} in the outbox (`otklik outbox --dead` lists the dead letters)")]
     Unknown(u64),
+    /// The store could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -220,30 +220,47 @@ impl std::fmt::Debug for Smtp {
 /// Building the client failed: a configuration problem, reported at startup.
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpSetupError {
+    /// Plain text to a host that is not this machine.
     #[error("smtp: tls = \"none\" is allowed only for loopback hosts, not {0}")]
     InsecureHost(String),
+    /// The TLS client could not be set up.
     #[error("smtp: TLS setup failed: {0}")]
     Tls(String),
+    /// The configured CA file could not be read.
     #[error(transparent)]
     Ca(#[from] crate::tls::TlsError),
 }
 
+/// Sending one mail failed; [`SendError::is_permanent`] tells whether trying again can help.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
+    /// An address of the mail is not one (permanent).
     #[error("smtp: invalid address {address:?}: {reason}")]
-    InvalidAddress { address: String, reason: String },
+    InvalidAddress {
+        /// The address as written.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The mail names nobody (permanent).
     #[error("smtp: message has no recipients")]
     NoRecipients,
+    /// A 5xx answer: the server will not take this mail.
     #[error("smtp: server refused the message permanently: {0}")]
     Rejected(String),
+    /// A 4xx answer: try again later.
     #[error("smtp: server deferred the message: {0}")]
     Deferred(String),
+    /// The server refused our credentials.
     #[error("smtp: authentication failed (check username/password): {0}")]
     Auth(String),
+    /// The TLS handshake failed.
     #[error("smtp: TLS failed: {0}")]
     Tls(String),
+    /// No answer in time.
     #[error("smtp: timed out after {0:?}")]
     Timeout(Duration),
+    /// The connection could not be made or broke.
     #[error("smtp: connection failed: {0}")]
     Connection(String),
 }
