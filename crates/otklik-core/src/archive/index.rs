@@ -74,9 +74,16 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 
 /// Reads a varint written by [`put_varint`] at `*at`, moving `*at` past it; `None` at the
 /// end of `bytes`.
+#[inline]
 fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    let mut shift = 0u32;
+    // Most are one byte: the gaps of common words, and counts.
+    let first = *bytes.get(*at)?;
+    *at += 1;
+    if first < 0x80 {
+        return Some(u64::from(first));
+    }
+    let mut v = u64::from(first & 0x7f);
+    let mut shift = 7u32;
     loop {
         let b = *bytes.get(*at)?;
         *at += 1;
@@ -99,6 +106,7 @@ struct Postings<'a> {
 impl Iterator for Postings<'_> {
     type Item = (u32, u32);
 
+    #[inline]
     fn next(&mut self) -> Option<(u32, u32)> {
         let head = get_varint(self.bytes, &mut self.at)?;
         self.slot = self.slot.wrapping_add((head >> 1) as u32);
