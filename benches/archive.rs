@@ -51,6 +51,7 @@ fn bench(c: &mut Criterion) {
                 for e in v {
                     a.add(e);
                 }
+                a.shrink_to_fit();
                 a
             },
             BatchSize::LargeInput,

@@ -1,11 +1,13 @@
-//! What an archive of 100,000 entries costs in memory: the service keeps the entries and
-//! their index in memory for as long as it runs, so this is its idle growth.
+//! What an archive of 100,000 entries costs in memory: the service keeps the archive (the
+//! entries' ids and their index; the posts and answers stay in the store) in memory for as
+//! long as it runs, so this is its idle growth.
 //!
 //! `cargo run --release --example archive_memory [N]` builds the archive from the bench's
 //! synthetic entries (`benches/archive/entries.rs`) the way start-up does (one `add` per
-//! entry) and prints:
+//! entry, then `shrink_to_fit`) and prints:
 //! - the heap the archive holds (bytes asked of the allocator and not given back, counted
-//!   by a wrapper around the system allocator), and how much of it is the index;
+//!   by a wrapper around the system allocator), how much of it is the index, and what the
+//!   entries themselves would take (which the archive no longer holds);
 //! - the process's resident set (`VmRSS` in `/proc/self/status`) before and after, what
 //!   `ps` and systemd show, allocator overhead included.
 #![allow(unsafe_code)] // GlobalAlloc is an unsafe trait: the counter forwards to System
@@ -82,6 +84,7 @@ fn main() {
     for e in entries::stream(n) {
         archive.add(e);
     }
+    archive.shrink_to_fit();
     let heap_archive = live() - heap_start;
     let rss_after = rss_kb();
 
@@ -91,18 +94,19 @@ fn main() {
     let heap_entries = live() - heap_before;
     drop(all);
 
-    // The index alone (stems, postings, per-entry counts), without the entries.
+    // The index alone (stems, postings, per-entry terms), without the ids.
     let heap_before = live();
     let mut index = Index::new();
     for e in entries::stream(n) {
         index.add(&e.searchable());
     }
+    index.shrink_to_fit();
     let heap_index = live() - heap_before;
     drop(index);
 
     println!("{} entries", archive.len());
     println!(
-        "heap held by the archive: {:.1} MB, of which the index {:.1} MB (the same entries as read: {:.1} MB)",
+        "heap held by the archive: {:.1} MB, of which the index {:.1} MB (the entries as read, not held: {:.1} MB)",
         mb(heap_archive),
         mb(heap_index),
         mb(heap_entries),

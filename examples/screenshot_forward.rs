@@ -12,10 +12,11 @@
 //! Usage: `cargo run --example screenshot_forward -- OUT` (from the repository's root).
 //! Fixed dates: the pictures do not change from one run to the next.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use otklik_core::archive::{Archive, MAX_OFFERED, import};
+use otklik_core::archive::{Archive, Entry, MAX_OFFERED, Query, Similar, import};
 use otklik_core::auth::Secret;
 use otklik_core::compose;
 use otklik_core::config::{Config, SecretCheck};
@@ -77,12 +78,35 @@ fn base64(s: &str) -> String {
     out
 }
 
+/// The archive as the service has it: the index in memory, the entries where the index
+/// finds them (the service's store; here a map).
+#[derive(Default)]
+struct Earlier {
+    index: Archive,
+    entries: HashMap<String, Entry>,
+}
+
+impl Earlier {
+    fn add(&mut self, e: Entry) {
+        self.index.add(e.clone());
+        self.entries.insert(e.id.clone(), e);
+    }
+
+    fn similar(&self, q: &Query, k: usize) -> Vec<Similar> {
+        self.index
+            .similar(q, k)
+            .into_iter()
+            .filter_map(|h| Some(Similar::of(self.entries.get(&h.id)?, h.score)))
+            .collect()
+    }
+}
+
 /// The service's decision on a notification, with the facts a store holding `cases` and
 /// the archive would give.
 fn open(
     config: &Config,
     secret: &Secret,
-    archive: &Archive,
+    archive: &Earlier,
     cases: &[Case],
     m: &Inbound,
     at: DateTime<Utc>,
@@ -239,7 +263,7 @@ const MONTH: &[(&str, &str, &str, &str)] = &[
 /// right executor drafts; a wrong one declines (НЕ МОЯ КОМПЕТЕНЦИЯ) and the coordinator
 /// assigns the right one; one left to her is assigned by her.
 fn month(config: &Config, secret: &Secret) -> Result<Vec<Case>, Fail> {
-    let archive = Archive::new();
+    let archive = Earlier::default();
     let absences = Absences::new();
     let coordinator = config.people.coordinator.email.clone();
     let mut cases: Vec<Case> = Vec::new();
@@ -330,7 +354,7 @@ fn main() -> Result<(), Fail> {
     // The archive: the administration's earlier answers, imported as `otklik archive import`
     // reads them.
     let rows = std::fs::read("crates/otklik-core/tests/data/archive/archive.jsonl")?;
-    let mut archive = Archive::new();
+    let mut archive = Earlier::default();
     for entry in import::parse(&rows, import::Format::Json)? {
         archive.add(entry);
     }

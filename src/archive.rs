@@ -1,16 +1,17 @@
 //! The archive of earlier approved answers in the service: imported entries live in the
 //! store's `archive` tree, our own cases in `cases`; the index
-//! ([`otklik_core::archive::Archive`]) lives in memory, built once at start-up from both and
-//! kept current as answers are approved ([`Archive::add_case`], called by the handler after
-//! its commit) and files imported ([`Archive::import`], through the control socket while
-//! the service runs).
+//! ([`otklik_core::archive::Archive`]: ids and stems, not the posts and answers) lives in
+//! memory, built once at start-up from both and kept current as answers are approved
+//! ([`Archive::add_case`], called by the handler after its commit) and files imported
+//! ([`Archive::import`], through the control socket while the service runs). The few
+//! entries a case is shown are read back from the store ([`Archive::candidates`]).
 
 use std::sync::RwLock;
 use std::time::Instant;
 
 use chrono_tz::Tz;
 
-use otklik_core::archive::{self as core, Entry, MAX_OFFERED, Query, Similar};
+use otklik_core::archive::{self as core, Entry, Hit, MAX_OFFERED, Query, Similar};
 use otklik_core::workflow::Case;
 
 use crate::store::{Store, StoreError};
@@ -33,11 +34,24 @@ pub enum ImportRefused {
 }
 
 /// The in-memory index, shared by the handler and the control socket.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Archive {
     inner: RwLock<core::Archive>,
     /// The calendar's zone, for the dates of our own cases.
     zone: Option<Tz>,
+    /// Where the entries found are read from; none for an archive built without a store
+    /// (which then offers nothing).
+    store: Option<Store>,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("inner", &self.inner)
+            .field("zone", &self.zone)
+            .field("store", &self.store.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 impl Archive {
@@ -46,6 +60,7 @@ impl Archive {
         Archive {
             inner: RwLock::new(core::Archive::new()),
             zone: Some(zone),
+            store: None,
         }
     }
 
@@ -63,6 +78,7 @@ impl Archive {
                 a.add(e);
             }
         }
+        a.shrink_to_fit();
         tracing::info!(
             imported,
             cases = a.len() - imported,
@@ -72,6 +88,7 @@ impl Archive {
         Ok(Archive {
             inner: RwLock::new(a),
             zone: Some(zone),
+            store: Some(store.clone()),
         })
     }
 
@@ -93,9 +110,43 @@ impl Archive {
         self.read().is_empty()
     }
 
-    /// The candidates the core chooses from for a new post: the best few, any score.
+    /// The candidates the core chooses from for a new post: the best few, any score, each
+    /// read back from the store (a hit the store no longer has, or cannot read, is left
+    /// out and logged).
     pub fn candidates(&self, q: &Query) -> Vec<Similar> {
-        self.read().similar(q, MAX_OFFERED + 1)
+        let hits = self.read().similar(q, MAX_OFFERED + 1);
+        hits.into_iter()
+            .filter_map(|h| match self.entry(&h) {
+                Ok(Some(e)) => Some(Similar::of(&e, h.score)),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(id = %h.id, error = %e, "an earlier answer could not be read");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The entry of a hit as the index has it: our own case of that id when it has an
+    /// approved answer (a case replaces an imported entry of its id, as at start-up),
+    /// else the imported entry.
+    fn entry(&self, hit: &Hit) -> Result<Option<Entry>, StoreError> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let zone = self.zone.unwrap_or(chrono_tz::UTC);
+        // A case id is the configured prefix and the case number: `OTK-17`.
+        let number = hit
+            .id
+            .rsplit_once('-')
+            .and_then(|(_, n)| n.parse::<u64>().ok());
+        if let Some(case) = number.map(|n| store.case_record(n)).transpose()?.flatten()
+            && case.id == hit.id
+            && let Some(e) = Entry::of_case(&case, zone)
+        {
+            return Ok(Some(e));
+        }
+        store.archive_entry(&hit.id)
     }
 
     /// Indexes a case whose answer is approved (nothing for any other case; the same

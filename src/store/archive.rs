@@ -18,6 +18,22 @@ impl Store {
         })
     }
 
+    /// The imported archive entry `id`, if there is one.
+    pub fn archive_entry(
+        &self,
+        id: &str,
+    ) -> Result<Option<otklik_core::archive::Entry>, StoreError> {
+        let Some(v) = self.archive.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt {
+                key: format!("archive/{id}"),
+                source,
+            })
+    }
+
     /// Whether the archive holds an imported entry `id`.
     pub fn archive_has(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.archive.contains_key(id.as_bytes())?)

@@ -62,12 +62,102 @@ fn normalise(raw: &str) -> String {
     stem::words(raw).next().unwrap_or_default()
 }
 
+/// Appends `v` to `out` as a varint: seven bits a byte, low bits first, the high bit set
+/// on every byte but the last.
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a varint written by [`put_varint`] at `*at`, moving `*at` past it; `None` at the
+/// end of `bytes`.
+#[inline]
+fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    // Most are one byte: the gaps of common words, and counts.
+    let first = *bytes.get(*at)?;
+    *at += 1;
+    if first < 0x80 {
+        return Some(u64::from(first));
+    }
+    let mut v = u64::from(first & 0x7f);
+    let mut shift = 7u32;
+    loop {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        v |= u64::from(b & 0x7f).checked_shl(shift).unwrap_or(0);
+        if b < 0x80 {
+            return Some(v);
+        }
+        shift += 7;
+    }
+}
+
+/// The postings of one term, as [`Term::postings`] holds them: (entry slot, occurrences)
+/// in slot order.
+struct Postings<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    slot: u32,
+}
+
+impl Iterator for Postings<'_> {
+    type Item = (u32, u32);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u32, u32)> {
+        let head = get_varint(self.bytes, &mut self.at)?;
+        self.slot = self.slot.wrapping_add((head >> 1) as u32);
+        let tf = if head & 1 == 1 {
+            get_varint(self.bytes, &mut self.at)? as u32
+        } else {
+            1
+        };
+        Some((self.slot, tf))
+    }
+}
+
+/// One stem of the archive.
+#[derive(Debug, Default, Clone)]
+struct Term {
+    /// How many live entries have it.
+    df: u32,
+    /// The slot of the last entry in `postings` (the next one is written as the gap).
+    last: u32,
+    /// Every entry that had it when added, in slot order (removed ones too: a query skips
+    /// them): per entry the gap from the slot before (from 0 for the first), shifted left
+    /// one bit with the low bit set when it occurs more than once, then that count. Both
+    /// as varints: an entry of a common word takes one byte, of a rare one two or three,
+    /// where a pair of `u32` took eight.
+    postings: Vec<u8>,
+}
+
+impl Term {
+    fn push(&mut self, slot: u32, tf: u32) {
+        let gap = u64::from(slot.wrapping_sub(self.last));
+        put_varint(&mut self.postings, gap << 1 | u64::from(tf > 1));
+        if tf > 1 {
+            put_varint(&mut self.postings, u64::from(tf));
+        }
+        self.last = slot;
+    }
+
+    fn postings(&self) -> Postings<'_> {
+        Postings {
+            bytes: &self.postings,
+            at: 0,
+            slot: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Doc {
-    /// Its distinct terms are `doc_terms[start..start + count]`, to forget them when the
-    /// entry is replaced.
-    start: usize,
-    count: u32,
+    /// Where its distinct terms start in `doc_terms` (they end where the next entry's
+    /// start), to forget them when the entry is replaced.
+    terms_at: usize,
     /// Its length in words.
     len: u32,
     live: bool,
@@ -76,20 +166,23 @@ struct Doc {
 /// The index: entries (by slot, the order they were added in) by stem, with the counts
 /// BM25 needs. Adding is incremental; replacing an entry is removing its slot and adding
 /// it again.
+///
+/// Compact: at 100,000 entries of a few dozen words, the postings are millions of
+/// (entry, count) pairs, so they are delta- and varint-coded, a byte or two each (see
+/// [`Term::postings`]); the entries' term lists likewise, all in one arena.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
     /// A word as written → its stem's term number: each distinct word is lower-cased and
     /// stemmed once, not at each of its occurrences (at most [`MAX_MEMO_WORDS`]).
     memo: HashMap<Box<str>, u32>,
     /// A stem → its term number.
-    terms: HashMap<String, u32>,
-    /// Per term: how many live entries have it.
-    df: Vec<u32>,
-    /// Per term: (entry slot, occurrences), in slot order.
-    postings: Vec<Vec<(u32, u32)>>,
+    terms: HashMap<Box<str>, u32>,
+    /// By term number.
+    term: Vec<Term>,
     docs: Vec<Doc>,
-    /// The distinct terms of every entry, one after the other (see [`Doc::start`]).
-    doc_terms: Vec<u32>,
+    /// The distinct terms of every entry, one entry after the other (see
+    /// [`Doc::terms_at`]): ascending, each as a varint of its gap from the one before.
+    doc_terms: Vec<u8>,
     live: u32,
     total_len: u64,
 }
@@ -115,17 +208,30 @@ impl Index {
         self.docs.len() as u32
     }
 
+    /// Gives back the room kept for growth (the vectors double as they grow).
+    pub fn shrink_to_fit(&mut self) {
+        for t in &mut self.term {
+            t.postings.shrink_to_fit();
+        }
+        self.term.shrink_to_fit();
+        self.docs.shrink_to_fit();
+        self.doc_terms.shrink_to_fit();
+    }
+
+    fn df(&self, t: u32) -> u32 {
+        self.term.get(t as usize).map_or(0, |t| t.df)
+    }
+
     /// The term of a word as written, numbering its stem if it is new.
     fn term_of(&mut self, raw: &str) -> u32 {
         if let Some(&t) = self.memo.get(raw) {
             return t;
         }
         let s = stem::stem(&normalise(raw));
-        let next = self.df.len() as u32;
-        let t = *self.terms.entry(s).or_insert(next);
+        let next = self.term.len() as u32;
+        let t = *self.terms.entry(s.into_boxed_str()).or_insert(next);
         if t == next {
-            self.df.push(0);
-            self.postings.push(Vec::new());
+            self.term.push(Term::default());
         }
         if self.memo.len() < MAX_MEMO_WORDS && raw.len() <= MAX_MEMO_BYTES {
             self.memo.insert(raw.into(), t);
@@ -139,50 +245,59 @@ impl Index {
             return Ok(t);
         }
         let s = stem::stem(&normalise(raw));
-        self.terms.get(&s).copied().ok_or(s)
+        self.terms.get(s.as_str()).copied().ok_or(s)
     }
 
     /// Indexes a new entry whose searchable text is `fields` (read as if joined by line
     /// breaks) and returns its slot ([`Index::next_slot`]).
     pub fn add(&mut self, fields: &[&str]) -> u32 {
         let slot = self.next_slot();
-        // Every word's term goes to the end of `doc_terms`; sorted, runs of one term are
-        // its count, and the distinct terms stay there as the entry's list.
-        let start = self.doc_terms.len();
-        let mut len = 0u32;
+        // Every word's term; sorted, runs of one term are its count.
+        let mut words: Vec<u32> = Vec::new();
         for field in fields {
             for raw in raw_words(field) {
-                let t = self.term_of(raw);
-                self.doc_terms.push(t);
-                len = len.saturating_add(1);
+                words.push(self.term_of(raw));
             }
         }
-        let end = self.doc_terms.len();
-        self.doc_terms[start..].sort_unstable();
-        let mut distinct = start;
-        let mut i = start;
-        while i < end {
-            let t = self.doc_terms[i];
-            let mut j = i + 1;
-            while j < end && self.doc_terms[j] == t {
-                j += 1;
+        let len = u32::try_from(words.len()).unwrap_or(u32::MAX);
+        words.sort_unstable();
+        let terms_at = self.doc_terms.len();
+        let mut previous = 0u32;
+        for run in words.chunk_by(|a, b| a == b) {
+            let t = run[0];
+            if let Some(term) = self.term.get_mut(t as usize) {
+                term.df += 1;
+                term.push(slot, u32::try_from(run.len()).unwrap_or(u32::MAX));
             }
-            self.df[t as usize] += 1;
-            self.postings[t as usize].push((slot, (j - i) as u32));
-            self.doc_terms[distinct] = t;
-            distinct += 1;
-            i = j;
+            put_varint(&mut self.doc_terms, u64::from(t - previous));
+            previous = t;
         }
-        self.doc_terms.truncate(distinct);
         self.docs.push(Doc {
-            start,
-            count: (distinct - start) as u32,
+            terms_at,
             len,
             live: true,
         });
         self.live += 1;
         self.total_len += u64::from(len);
         slot
+    }
+
+    /// The distinct terms of the entry in `slot`.
+    fn terms_of(&self, slot: u32) -> Vec<u32> {
+        let Some(doc) = self.docs.get(slot as usize) else {
+            return Vec::new();
+        };
+        let end = self
+            .docs
+            .get(slot as usize + 1)
+            .map_or(self.doc_terms.len(), |d| d.terms_at);
+        let bytes = self.doc_terms.get(doc.terms_at..end).unwrap_or(&[]);
+        let (mut at, mut t, mut out) = (0, 0u32, Vec::new());
+        while let Some(gap) = get_varint(bytes, &mut at) {
+            t = t.wrapping_add(gap as u32);
+            out.push(t);
+        }
+        out
     }
 
     /// Forgets the entry in `slot` (its postings are skipped from now on).
@@ -194,11 +309,13 @@ impl Index {
             return;
         }
         doc.live = false;
-        let doc = *doc;
+        let len = doc.len;
         self.live -= 1;
-        self.total_len -= u64::from(doc.len);
-        for &t in &self.doc_terms[doc.start..doc.start + doc.count as usize] {
-            self.df[t as usize] -= 1;
+        self.total_len -= u64::from(len);
+        for t in self.terms_of(slot) {
+            if let Some(term) = self.term.get_mut(t as usize) {
+                term.df -= 1;
+            }
         }
     }
 
@@ -231,7 +348,7 @@ impl Index {
         for raw in words.take(MAX_QUERY_WORDS) {
             qlen += 1;
             match self.known(raw) {
-                Ok(t) if self.df[t as usize] > 0 => *known.entry(t).or_insert(0) += 1,
+                Ok(t) if self.df(t) > 0 => *known.entry(t).or_insert(0) += 1,
                 Ok(_) => *unknown.entry(normalise(raw)).or_insert(0) += 1,
                 Err(s) => *unknown.entry(s).or_insert(0) += 1,
             }
@@ -239,9 +356,9 @@ impl Index {
         let common = (COMMON_SHARE * f64::from(self.live)).max(1.0);
         let mut terms: Vec<(u32, u32)> = known
             .into_iter()
-            .filter(|&(t, _)| self.live < 4 || f64::from(self.df[t as usize]) <= common)
+            .filter(|&(t, _)| self.live < 4 || f64::from(self.df(t)) <= common)
             .collect();
-        terms.sort_unstable_by_key(|&(t, _)| (self.df[t as usize], t));
+        terms.sort_unstable_by_key(|&(t, _)| (self.df(t), t));
         terms.truncate(MAX_QUERY_TERMS);
         if terms.is_empty() {
             return Vec::new();
@@ -258,7 +375,7 @@ impl Index {
         unknown_tf.truncate(MAX_QUERY_TERMS);
         let own: f64 = terms
             .iter()
-            .map(|&(t, qtf)| self.idf(self.df[t as usize]) * weight(qtf, qlen))
+            .map(|&(t, qtf)| self.idf(self.df(t)) * weight(qtf, qlen))
             .sum::<f64>()
             + unknown_tf
                 .iter()
@@ -267,13 +384,19 @@ impl Index {
         let mut acc = vec![0f64; self.docs.len()];
         let mut touched: Vec<u32> = Vec::new();
         for &(t, _) in &terms {
-            let idf = self.idf(self.df[t as usize]);
-            for &(slot, tf) in &self.postings[t as usize] {
-                let doc = &self.docs[slot as usize];
+            let Some(term) = self.term.get(t as usize) else {
+                continue;
+            };
+            let idf = self.idf(term.df);
+            for (slot, tf) in term.postings() {
+                let (Some(doc), Some(a)) =
+                    (self.docs.get(slot as usize), acc.get_mut(slot as usize))
+                else {
+                    continue;
+                };
                 if !doc.live {
                     continue;
                 }
-                let a = &mut acc[slot as usize];
                 if *a == 0.0 {
                     touched.push(slot);
                 }
@@ -358,7 +481,8 @@ mod tests {
         let b = ix.add(&["трубы ТРУБОЙ труба"]);
         assert_eq!(ix.terms.len(), 2, "{:?}", ix.terms);
         let t = ix.terms["труб"] as usize;
-        assert_eq!(ix.postings[t], [(a, 1), (b, 3)]);
+        let postings: Vec<(u32, u32)> = ix.term[t].postings().collect();
+        assert_eq!(postings, [(a, 1), (b, 3)]);
         assert_eq!(ix.known("ТРУБАМ"), Ok(t as u32));
         assert_eq!(ix.known("газом"), Err("газ".to_string()));
         // An endless word is not remembered, yet read the same way each time.
@@ -367,5 +491,178 @@ mod tests {
         assert!(ix.memo.len() <= 5, "{}", ix.memo.len());
         let hits = ix.query(&[&long], 5);
         assert_eq!(hits.first().map(|h| h.0), Some(c), "{hits:?}");
+    }
+
+    /// The index as plainly as it can be written: every entry's stems counted in a map,
+    /// every query scored against every live entry. Term numbers are given in the order
+    /// stems first appear, as the index gives them, so that sums run in the same order
+    /// and scores agree to the last bit.
+    #[derive(Default)]
+    struct Reference {
+        numbers: HashMap<String, u32>,
+        /// By slot: the entry's stems with their counts and its length, `None` once removed.
+        docs: Vec<Option<(HashMap<u32, u32>, u32)>>,
+    }
+
+    impl Reference {
+        fn add(&mut self, text: &str) -> u32 {
+            let mut counts: HashMap<u32, u32> = HashMap::new();
+            let mut len = 0;
+            for w in stem::words(text) {
+                let next = self.numbers.len() as u32;
+                let t = *self.numbers.entry(stem::stem(&w)).or_insert(next);
+                *counts.entry(t).or_insert(0) += 1;
+                len += 1;
+            }
+            self.docs.push(Some((counts, len)));
+            self.docs.len() as u32 - 1
+        }
+
+        fn remove(&mut self, slot: u32) {
+            if let Some(d) = self.docs.get_mut(slot as usize) {
+                *d = None;
+            }
+        }
+
+        fn query(&self, text: &str, k: usize) -> Vec<(u32, f64)> {
+            let live: Vec<(u32, &HashMap<u32, u32>, u32)> = self
+                .docs
+                .iter()
+                .enumerate()
+                .filter_map(|(s, d)| d.as_ref().map(|(c, l)| (s as u32, c, *l)))
+                .collect();
+            if live.is_empty() || k == 0 {
+                return Vec::new();
+            }
+            let n = live.len() as f64;
+            let df = |t: u32| live.iter().filter(|d| d.1.contains_key(&t)).count() as u32;
+            let idf = |df: u32| (1.0 + (n - f64::from(df) + 0.5) / (f64::from(df) + 0.5)).ln();
+            let total: u64 = live.iter().map(|d| u64::from(d.2)).sum();
+            let avgdl = (total as f64 / n).max(1.0);
+            let weight = |tf: u32, len: f64| {
+                let tf = f64::from(tf);
+                tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avgdl))
+            };
+            let mut known: HashMap<u32, u32> = HashMap::new();
+            let mut unknown: HashMap<String, u32> = HashMap::new();
+            let mut qlen = 0u32;
+            for w in stem::words(text).take(MAX_QUERY_WORDS) {
+                qlen += 1;
+                let s = stem::stem(&w);
+                match self.numbers.get(&s) {
+                    Some(&t) if df(t) > 0 => *known.entry(t).or_insert(0) += 1,
+                    Some(_) => *unknown.entry(w).or_insert(0) += 1,
+                    None => *unknown.entry(s).or_insert(0) += 1,
+                }
+            }
+            let common = (COMMON_SHARE * n).max(1.0);
+            let mut terms: Vec<(u32, u32)> = known
+                .into_iter()
+                .filter(|&(t, _)| live.len() < 4 || f64::from(df(t)) <= common)
+                .collect();
+            terms.sort_unstable_by_key(|&(t, _)| (df(t), t));
+            terms.truncate(MAX_QUERY_TERMS);
+            if terms.is_empty() {
+                return Vec::new();
+            }
+            let qlen = f64::from(qlen);
+            let mut unknown_tf: Vec<u32> = unknown.into_values().collect();
+            unknown_tf.sort_unstable_by(|a, b| b.cmp(a));
+            unknown_tf.truncate(MAX_QUERY_TERMS);
+            let own: f64 = terms
+                .iter()
+                .map(|&(t, qtf)| idf(df(t)) * weight(qtf, qlen))
+                .sum::<f64>()
+                + unknown_tf
+                    .iter()
+                    .map(|&qtf| idf(0) * weight(qtf, qlen))
+                    .sum::<f64>();
+            let mut scores: Vec<(u32, f64)> = live
+                .iter()
+                .filter_map(|&(slot, counts, len)| {
+                    let mut sum = 0.0;
+                    let mut shared = false;
+                    for &(t, _) in &terms {
+                        if let Some(&tf) = counts.get(&t) {
+                            sum += idf(df(t)) * weight(tf, f64::from(len));
+                            shared = true;
+                        }
+                    }
+                    shared.then(|| (slot, (sum / own).min(1.0)))
+                })
+                .collect();
+            scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            scores.truncate(k);
+            scores
+        }
+    }
+
+    use proptest::prelude::*;
+
+    /// A few words in several forms (so stems are shared across forms), with case.
+    const WORDS: &[&str] = &[
+        "труба",
+        "трубы",
+        "ТРУБУ",
+        "вода",
+        "воды",
+        "течёт",
+        "течет",
+        "дорога",
+        "дороги",
+        "яма",
+        "ямы",
+        "школа",
+        "школе",
+        "свет",
+        "света",
+        "нет",
+        "на",
+        "у",
+        "Ленина",
+        "Берёзовка",
+        "Берёзовке",
+        "газ",
+        "газом",
+        "мост",
+        "1",
+        "42",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(0..WORDS.len(), 0..12).prop_map(|ix| {
+            ix.into_iter()
+                .map(|i| WORDS[i])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    proptest! {
+        /// The compact index ranks and scores exactly as the plain reference, with entries
+        /// added, removed and replaced.
+        #[test]
+        fn the_compact_index_answers_as_the_plain_one(
+            docs in proptest::collection::vec((text(), any::<bool>()), 1..40),
+            queries in proptest::collection::vec(text(), 1..8),
+            k in 1usize..6,
+        ) {
+            let mut ix = Index::new();
+            let mut reference = Reference::default();
+            for (i, (doc, remove_one)) in docs.iter().enumerate() {
+                let a = ix.add(&[doc]);
+                let b = reference.add(doc);
+                prop_assert_eq!(a, b);
+                if *remove_one {
+                    // Forget an earlier entry (or this one), as a replacement does.
+                    let slot = (i * 7 % (i + 1)) as u32;
+                    ix.remove(slot);
+                    reference.remove(slot);
+                }
+            }
+            for q in &queries {
+                prop_assert_eq!(ix.query(&[q], k), reference.query(q, k), "query {:?}", q);
+            }
+        }
     }
 }

@@ -8,12 +8,14 @@
 //! - [`Archive`]: the entries and their index; [`Archive::similar`] is what mails show.
 //! - [`import`]: the JSON Lines and CSV files an administration exports its history as.
 //!
-//! Pure: the shell keeps the entries in its store and the archive in memory.
+//! Pure: the shell keeps the entries in its store and the archive (ids and index) in
+//! memory.
 
 pub mod import;
 mod index;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -94,17 +96,29 @@ pub struct Query {
 }
 
 impl Similar {
-    fn of(entry: &Stored, score: f64) -> Similar {
+    /// The offer of `entry`, whose post scored `score` (the shell reads the entry back
+    /// from its store for the few hits a case shows).
+    pub fn of(entry: &Entry, score: f64) -> Similar {
         Similar {
-            id: entry.field(ID).to_string(),
+            id: entry.id.clone(),
             score,
-            topic: entry.field(TOPIC).to_string(),
-            location: entry.field(LOCATION).to_string(),
-            text: entry.field(TEXT).to_string(),
-            answer: entry.field(ANSWER).to_string(),
+            topic: entry.topic.clone(),
+            location: entry.location.clone(),
+            text: entry.text.clone(),
+            answer: entry.answer.clone(),
             date: entry.date,
         }
     }
+}
+
+/// An entry the index found like a post: its id and how similar (0 to 1, see
+/// [`Index::query`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The entry's id (imported id or case id).
+    pub id: String,
+    /// Similarity of the entry's post to the new one.
+    pub score: f64,
 }
 
 /// What is offered of the candidates the shell looked up: those scoring at least
@@ -120,99 +134,87 @@ pub fn offered(candidates: &[Similar], threshold: f64, own_id: &str) -> Vec<Simi
     v
 }
 
-// The strings of a stored entry, in this order.
-const ID: usize = 0;
-const TOPIC: usize = 1;
-const LOCATION: usize = 2;
-const TEXT: usize = 3;
-const ANSWER: usize = 4;
-const EXECUTOR: usize = 5;
-
-/// An entry as the archive keeps it: its strings one after the other in one allocation
-/// (one allocation instead of five or six, and no `String` headers: at 100,000 entries
-/// this is most of the archive's memory).
-#[derive(Debug)]
-struct Stored {
-    /// Id, topic, location, text, answer and executor (empty when none).
-    strings: Box<str>,
-    /// Where each string but the last ends in `strings`.
-    ends: [usize; 5],
-    date: Option<NaiveDate>,
-    has_executor: bool,
+/// The archive: the index, and of each entry only its id and a fingerprint. The posts
+/// and answers stay in the shell's store and are read back for the few entries a case
+/// shows: at 100,000 entries they would be most of the archive's memory, and real
+/// answers run to pages.
+#[derive(Debug, Default)]
+pub struct Archive {
+    ids: Ids,
+    /// By slot: the [`fingerprint`] of the entry added there, so that adding the same
+    /// entry again changes nothing without keeping the entry.
+    prints: Vec<u64>,
+    /// Hashes entries and ids (keys chosen once per archive).
+    hasher: RandomState,
+    index: Index,
 }
 
-impl Stored {
-    fn of(e: &Entry) -> Stored {
-        let parts = [
-            e.id.as_str(),
-            &e.topic,
-            &e.location,
-            &e.text,
-            &e.answer,
-            e.executor.as_deref().unwrap_or(""),
-        ];
-        let mut strings = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        let mut ends = [0; 5];
-        for (i, p) in parts.iter().enumerate() {
-            strings.push_str(p);
-            if let Some(end) = ends.get_mut(i) {
-                *end = strings.len();
-            }
-        }
-        Stored {
-            strings: strings.into_boxed_str(),
-            ends,
-            date: e.date,
-            has_executor: e.executor.is_some(),
-        }
-    }
+/// The ids of the entries by slot, in one string, and the live slot of each id.
+#[derive(Debug, Default)]
+struct Ids {
+    /// Every slot's id, one after the other.
+    arena: String,
+    /// By slot: where its id ends in `arena` (it starts where the slot before ends).
+    ends: Vec<usize>,
+    /// An id's hash → its live slot: a number per entry instead of a second copy of the
+    /// id. Two ids of one hash (which 64 bits make a curiosity) go to `clashes`.
+    by_hash: HashMap<u64, u32>,
+    /// An id whose hash another live id already holds in `by_hash` → its live slot.
+    clashes: HashMap<Box<str>, u32>,
+}
 
-    /// String number `i` ([`ID`], [`TOPIC`]… [`EXECUTOR`]).
-    fn field(&self, i: usize) -> &str {
-        let start = i
+impl Ids {
+    /// The id of `slot`.
+    fn of(&self, slot: u32) -> &str {
+        let slot = slot as usize;
+        let start = slot
             .checked_sub(1)
             .and_then(|p| self.ends.get(p).copied())
             .unwrap_or(0);
-        let end = self.ends.get(i).copied().unwrap_or(self.strings.len());
-        self.strings.get(start..end).unwrap_or("")
+        let end = self.ends.get(slot).copied().unwrap_or(start);
+        self.arena.get(start..end).unwrap_or("")
     }
 
-    fn executor(&self) -> Option<&str> {
-        self.has_executor.then(|| self.field(EXECUTOR))
-    }
-
-    fn to_entry(&self) -> Entry {
-        Entry {
-            id: self.field(ID).to_string(),
-            topic: self.field(TOPIC).to_string(),
-            location: self.field(LOCATION).to_string(),
-            text: self.field(TEXT).to_string(),
-            answer: self.field(ANSWER).to_string(),
-            date: self.date,
-            executor: self.executor().map(str::to_string),
+    /// The live slot of `id`, whose hash is `h`.
+    fn slot(&self, id: &str, h: u64) -> Option<u32> {
+        match self.by_hash.get(&h) {
+            Some(&s) if self.of(s) == id => Some(s),
+            Some(_) => self.clashes.get(id).copied(),
+            None => None,
         }
     }
 
-    /// Whether it holds exactly `e`.
-    fn is(&self, e: &Entry) -> bool {
-        self.field(ID) == e.id
-            && self.field(TOPIC) == e.topic
-            && self.field(LOCATION) == e.location
-            && self.field(TEXT) == e.text
-            && self.field(ANSWER) == e.answer
-            && self.date == e.date
-            && self.executor() == e.executor.as_deref()
+    /// Records `id` (hash `h`) in the next slot, `slot`, as its live slot (replacing the
+    /// one it had).
+    fn push(&mut self, id: &str, h: u64, slot: u32) {
+        self.arena.push_str(id);
+        self.ends.push(self.arena.len());
+        match self.by_hash.get(&h) {
+            Some(&s) if self.of(s) != id => {
+                self.clashes.insert(id.into(), slot);
+            }
+            _ => {
+                self.by_hash.insert(h, slot);
+            }
+        }
+    }
+
+    /// How many ids are live.
+    fn len(&self) -> usize {
+        self.by_hash.len() + self.clashes.len()
     }
 }
 
-/// The archive: the entries and their index.
-#[derive(Debug, Default)]
-pub struct Archive {
-    /// An id → its entry's slot in `entries` and the index.
-    slots: HashMap<String, u32>,
-    /// By slot, in the order added; `None` where the entry was replaced since.
-    entries: Vec<Option<Stored>>,
-    index: Index,
+/// A hash of everything an entry holds, each string with its length so that no two
+/// splits of the same characters hash alike.
+fn fingerprint(hasher: &RandomState, e: &Entry) -> u64 {
+    let mut h = hasher.build_hasher();
+    for s in [&e.id, &e.topic, &e.location, &e.text, &e.answer] {
+        s.hash(&mut h);
+    }
+    e.date.hash(&mut h);
+    e.executor.hash(&mut h);
+    h.finish()
 }
 
 impl Archive {
@@ -223,53 +225,60 @@ impl Archive {
 
     /// How many entries it holds.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.ids.len()
     }
 
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len() == 0
     }
 
-    fn stored(&self, slot: u32) -> Option<&Stored> {
-        self.entries.get(slot as usize)?.as_ref()
-    }
-
-    /// The entry of `id` (a copy: the archive keeps its entries packed).
-    pub fn get(&self, id: &str) -> Option<Entry> {
-        self.stored(*self.slots.get(id)?).map(Stored::to_entry)
+    /// The slot of the entry `id`, if the archive holds one.
+    pub fn get(&self, id: &str) -> Option<u32> {
+        self.ids.slot(id, self.hasher.hash_one(id))
     }
 
     /// Adds an entry, or replaces the one of the same id (a case approved again).
     /// Replacing with an identical entry changes nothing.
     pub fn add(&mut self, entry: Entry) {
-        if let Some(&old) = self.slots.get(&entry.id) {
-            if self.stored(old).is_some_and(|s| s.is(&entry)) {
+        let h = self.hasher.hash_one(entry.id.as_str());
+        let print = fingerprint(&self.hasher, &entry);
+        if let Some(old) = self.ids.slot(&entry.id, h) {
+            if self.prints.get(old as usize) == Some(&print) {
                 return;
             }
             self.index.remove(old);
-            if let Some(s) = self.entries.get_mut(old as usize) {
-                *s = None;
-            }
         }
         let slot = self.index.add(&entry.searchable());
-        self.entries.push(Some(Stored::of(&entry)));
-        // The id moves into the map (an id already there keeps its key, takes the slot).
-        self.slots.insert(entry.id, slot);
+        self.ids.push(&entry.id, h, slot);
+        self.prints.push(print);
     }
 
     /// The `k` entries most like `q`, best first, with their similarity; no threshold.
-    pub fn similar(&self, q: &Query, k: usize) -> Vec<Similar> {
+    pub fn similar(&self, q: &Query, k: usize) -> Vec<Hit> {
         self.index
             .query(&[&q.topic, &q.location, &q.text], k)
             .into_iter()
-            .filter_map(|(slot, score)| Some(Similar::of(self.stored(slot)?, score)))
+            .map(|(slot, score)| Hit {
+                id: self.ids.of(slot).to_string(),
+                score,
+            })
             .collect()
     }
 
     /// [`Archive::similar`] cut at `threshold`, at most [`MAX_OFFERED`].
-    pub fn offered(&self, q: &Query, threshold: f64) -> Vec<Similar> {
-        offered(&self.similar(q, MAX_OFFERED), threshold, "")
+    pub fn offered(&self, q: &Query, threshold: f64) -> Vec<Hit> {
+        let mut hits = self.similar(q, MAX_OFFERED);
+        hits.retain(|h| h.score >= threshold);
+        hits
+    }
+
+    /// Gives back the room kept for growth (once the store is read at start-up).
+    pub fn shrink_to_fit(&mut self) {
+        self.ids.arena.shrink_to_fit();
+        self.ids.ends.shrink_to_fit();
+        self.prints.shrink_to_fit();
+        self.index.shrink_to_fit();
     }
 }
 
@@ -384,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_comes_back_as_it_was_added() {
+    fn an_entry_is_held_by_its_id_and_the_same_entry_again_changes_nothing() {
         let mut a = Archive::new();
         let mut e = entry("A-1", "", "с. Берёзовка", "течёт");
         e.date = NaiveDate::from_ymd_opt(2025, 4, 15);
@@ -394,15 +403,42 @@ mod tests {
         let g = entry("", "", "", "");
         for x in [&e, &f, &g] {
             a.add(x.clone());
-            assert_eq!(a.get(&x.id).as_ref(), Some(x));
+            assert!(a.get(&x.id).is_some(), "{x:?}");
         }
+        assert_eq!(a.get("A-3"), None);
         // The same entry again changes nothing; another under the same id replaces it.
+        let slot = a.get("A-1");
         a.add(e.clone());
+        assert_eq!(a.get("A-1"), slot);
         let mut e2 = e.clone();
         e2.executor = None;
         a.add(e2.clone());
-        assert_eq!(a.get("A-1"), Some(e2));
+        assert_ne!(a.get("A-1"), slot);
         assert_eq!(a.len(), 3);
+        let q = Query {
+            text: "течёт".into(),
+            ..Query::default()
+        };
+        let hits = a.similar(&q, 3);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].id, "A-1");
+    }
+
+    #[test]
+    fn two_ids_of_one_hash_keep_their_own_slots() {
+        let mut ids = Ids::default();
+        ids.push("a", 7, 0);
+        ids.push("b", 7, 1);
+        ids.push("a", 7, 2);
+        assert_eq!(ids.slot("a", 7), Some(2));
+        assert_eq!(ids.slot("b", 7), Some(1));
+        assert_eq!(ids.slot("c", 7), None);
+        assert_eq!(ids.slot("a", 8), None);
+        assert_eq!(
+            (ids.of(0), ids.of(1), ids.of(2), ids.of(3)),
+            ("a", "b", "a", "")
+        );
+        assert_eq!(ids.len(), 2);
     }
 
     #[test]
