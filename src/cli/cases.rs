@@ -21,23 +21,15 @@ pub(super) fn cases(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), UserError> {
-    let io = |e: std::io::Error| user(format!("output: {e}"));
     let config = load_config(&cli.config, SecretCheck::Lenient)?;
     let cases = Source::open(&config)?.cases(all)?;
-    if json {
-        let views: Vec<CaseJson> = cases.iter().map(|c| CaseJson::new(&config, c)).collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&views).map_err(|e| user(e.to_string()))?
-        )
-        .map_err(io)
-    } else {
-        for c in &cases {
-            writeln!(out, "{}", case_line(&config, c)).map_err(io)?;
-        }
-        Ok(())
-    }
+    print_list(
+        out,
+        json,
+        &cases,
+        |c| CaseJson::new(&config, c),
+        |c| case_line(&config, c),
+    )
 }
 
 /// `otklik show CASE [--json]`.
@@ -92,20 +84,13 @@ pub(super) fn outbox(
         Response::Outbox(m) => m,
         _ => return Err(user("unexpected answer from the daemon")),
     };
-    if json {
-        let views: Vec<MailJson> = mails.iter().map(|m| MailJson::new(&config, m)).collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&views).map_err(|e| user(e.to_string()))?
-        )
-        .map_err(io)
-    } else {
-        for m in &mails {
-            writeln!(out, "{}", mail_line(&config, m)).map_err(io)?;
-        }
-        Ok(())
-    }
+    print_list(
+        out,
+        json,
+        &mails,
+        |m| MailJson::new(&config, m),
+        |m| mail_line(&config, m),
+    )
 }
 
 fn case_label(config: &Config, case: Option<u64>) -> Option<String> {
@@ -377,4 +362,24 @@ impl CaseJson {
             attachments: n.attachments.iter().map(|a| a.filename.clone()).collect(),
         }
     }
+}
+
+/// A list as one pretty JSON array, or a line an item.
+fn print_list<T, J: serde::Serialize>(
+    out: &mut dyn Write,
+    json: bool,
+    items: &[T],
+    to_json: impl Fn(&T) -> J,
+    line: impl Fn(&T) -> String,
+) -> Result<(), UserError> {
+    let io = |e: std::io::Error| user(format!("output: {e}"));
+    if json {
+        let views: Vec<J> = items.iter().map(to_json).collect();
+        let text = serde_json::to_string_pretty(&views).map_err(|e| user(e.to_string()))?;
+        return writeln!(out, "{text}").map_err(io);
+    }
+    for item in items {
+        writeln!(out, "{}", line(item)).map_err(io)?;
+    }
+    Ok(())
 }

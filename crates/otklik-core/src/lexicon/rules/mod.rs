@@ -198,17 +198,7 @@ impl Builtin {
         let mut words: Vec<Word<'_>> = n
             .tokens
             .iter()
-            .map(|t| Word {
-                token: t,
-                stem: stem(&t.text),
-                flags: 0,
-                clause: (0, 0),
-                dash_so_far: false,
-                condition_before: None,
-                own_before: false,
-                fillers_after: false,
-                second_in_sentence: false,
-            })
+            .map(|t| Word::new(t, stem(&t.text)))
             .collect();
         // Which one-word patterns each word matches: its text, its stem, each of its starts
         // and, for `+` items, each start followed by a case ending looked up (a word is at
@@ -523,17 +513,7 @@ mod tests {
         let words: Vec<Word<'_>> = n
             .tokens
             .iter()
-            .map(|t| Word {
-                token: t,
-                stem: String::new(),
-                flags: 0,
-                clause: (0, 0),
-                dash_so_far: false,
-                condition_before: None,
-                own_before: false,
-                fillers_after: false,
-                second_in_sentence: false,
-            })
+            .map(|t| Word::new(t, String::new()))
             .collect();
         let item = Item::Word(kind.clone(), alts.clone());
         assert!(item_matches(&item, &words[0]));

@@ -121,6 +121,23 @@ pub(super) const SECS: [Sec; 15] = [
     Sec::Organisation,
 ];
 
+impl<'a> Word<'a> {
+    /// A word of the post with its stem, nothing known of its context yet.
+    pub(super) fn new(token: &'a Token, stem: String) -> Word<'a> {
+        Word {
+            token,
+            stem,
+            flags: 0,
+            clause: (0, 0),
+            dash_so_far: false,
+            condition_before: None,
+            own_before: false,
+            fillers_after: false,
+            second_in_sentence: false,
+        }
+    }
+}
+
 impl Word<'_> {
     pub(super) fn is(&self, s: Sec) -> bool {
         self.flags & (1 << s as u32) != 0
