@@ -88,8 +88,18 @@ fn note(stack: &MailStack, p: &People, i: usize) -> Vec<u8> {
     )
 }
 
-/// Each case has exactly one forward in the executor's mailbox.
-async fn one_forward_per_case(stack: &MailStack, p: &People, n: usize) {
+/// The SMTP connections the service keeps (`smtp.connections`, not set in these configs):
+/// at most this many of its mails are in flight when the SMTP server goes away.
+const IN_FLIGHT_SMTP: usize = otklik_core::config::DEFAULT_SMTP_CONNECTIONS;
+
+/// Postfix's LMTP deliveries to Dovecot in flight at once (its default destination
+/// concurrency, which the test stack keeps): a delivery Dovecot stored but could not confirm
+/// before it stopped is delivered again by Postfix, not by us.
+const IN_FLIGHT_LMTP: usize = 20;
+
+/// Each case has exactly one forward in the executor's mailbox, apart from at most `twins`
+/// copies of mail that was in flight at an outage, each with its twin's Message-ID.
+async fn one_forward_per_case(stack: &MailStack, p: &People, n: usize, twins: usize) {
     let mails = stack
         .wait_for_count(&p.executor("housing"), "INBOX", n, WAIT)
         .await;
@@ -123,12 +133,15 @@ async fn one_forward_per_case(stack: &MailStack, p: &People, n: usize) {
     ids.dedup();
     assert_eq!(ids.len(), n, "one Message-ID per case: {ids:?}");
     assert!(
-        mails.len() <= n + 1,
-        "{} copies of {n} forwards",
+        mails.len() <= n + twins,
+        "{} copies of {n} forwards (at most {twins} twins)",
         mails.len()
     );
     if mails.len() > n {
-        eprintln!("one forward in flight at the outage was delivered twice, with one Message-ID");
+        eprintln!(
+            "{} forwards in flight at an outage were delivered twice, each with its twin's Message-ID",
+            mails.len() - n
+        );
     }
 }
 
@@ -189,7 +202,9 @@ async fn postfix_down_under_load_the_outbox_grows_then_drains() {
     let n = BEFORE + DURING + AFTER;
     svc.wait_cases(n).await;
     // Drains: the backoff after a short outage is seconds (5 s doubling), well within WAIT.
-    one_forward_per_case(&stack, &p, n).await;
+    // Of what was in flight when Postfix stopped, a mail it took without its answer reaching
+    // us is sent again, with the same Message-ID: SMTP offers no more.
+    one_forward_per_case(&stack, &p, n, IN_FLIGHT_SMTP).await;
     let deadline = Instant::now() + WAIT;
     while svc.status().await.1 != 0 {
         assert!(Instant::now() < deadline, "the outbox never drained");
@@ -237,7 +252,9 @@ async fn dovecot_restarted_under_load_nothing_lost() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     stack.flush_queue();
-    one_forward_per_case(&stack, &p, N).await;
+    // Two Dovecot restarts: each may cut LMTP deliveries Postfix had in flight, which
+    // Postfix then delivers again (one Message-ID each).
+    one_forward_per_case(&stack, &p, N, 2 * IN_FLIGHT_LMTP).await;
     assert_eq!(svc.cases().await.len(), N, "each notification exactly once");
     let deadline = Instant::now() + WAIT;
     while count(&stack, &p.service(), "INBOX").await != 0 {
@@ -340,7 +357,7 @@ impl DiskFull {
                 .await;
         }
         svc.wait_cases(BEFORE).await;
-        one_forward_per_case(&stack, &p, BEFORE).await;
+        one_forward_per_case(&stack, &p, BEFORE, 0).await;
         let accepted = svc.cases().await;
 
         let filler = fill(&state);
