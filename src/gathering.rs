@@ -43,12 +43,19 @@ impl State {
         if let Some(l) = self.last.get(to) {
             return *l;
         }
-        let l = store
-            .meta_get(&last_key(to))
-            .ok()
-            .flatten()
-            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-            .map(|t| t.with_timezone(&Utc));
+        // Unreadable, the time is taken as unknown: the notice goes at once rather than wait
+        // (a notice is never lost for it, at worst sent ungathered); said in the log.
+        let stored = store.meta_get(&last_key(to)).unwrap_or_else(|e| {
+            tracing::warn!(to, error = %e, "cannot read when the last new-case notice left");
+            None
+        });
+        let l = stored.and_then(|s| match DateTime::parse_from_rfc3339(&s) {
+            Ok(t) => Some(t.with_timezone(&Utc)),
+            Err(e) => {
+                tracing::warn!(to, error = %e, "the time of the last new-case notice is damaged");
+                None
+            }
+        });
         self.last.insert(to.to_string(), l);
         l
     }
