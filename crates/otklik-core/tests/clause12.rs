@@ -2,7 +2,10 @@
 //! posts: every row of `data/clause12/dev.tsv` must be judged right; the held-out sets are
 //! measured, their figures printed, and held to a floor — `heldout.tsv` (written before the
 //! first round of rules; its misses shaped the second, so it is tuned on now) and
-//! `heldout2.tsv` (written before the second round, never tuned on row by row). Also:
+//! `heldout2.tsv` (written before the second round, never tuned on row by row); this round,
+//! by other hands that never saw the rules, three development sets the rules grew on
+//! (`dev2.tsv`, `dev3.tsv`, `dev4.tsv`) and three held-out sets (`heldout3.tsv`,
+//! `heldout4.tsv`, `heldout5.tsv`). Also:
 //! reading a hostile megabyte is linear.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
 
@@ -293,4 +296,95 @@ proptest! {
     fn judging_never_panics(s in "\\PC{0,300}") {
         let _ = shipped().find(&s);
     }
+}
+
+/// The third held-out set (`heldout3.tsv`), written by another hand that never saw the
+/// rules, the word lists or the earlier sets. Measured before this round at 48/60 abusive
+/// and 0/60 legitimate excluded; its misses were printed then, but no rule was written
+/// from them (the rules grew on `dev2.tsv`, `dev3.tsv`, `dev4.tsv`): 55/60 and 0/60 after.
+#[test]
+fn third_held_out_set_is_measured_and_held_to_a_floor() {
+    let s = measure("heldout3.tsv", "held-out 3");
+    assert!(
+        s.abusive >= 60 && s.legit >= 60,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert!(
+        s.abusive_excluded >= 55,
+        "abusive posts missed: {:#?}",
+        s.wrong
+    );
+}
+
+/// The fourth held-out set (`heldout4.tsv`), written by yet another hand alongside the
+/// second development set; only its figures were read while the rules grew: 38/60
+/// abusive excluded before, 47/60 after the round on `dev2.tsv`, 51/60 after `dev3.tsv`,
+/// 52/60 after `dev4.tsv`; no legitimate post excluded at any step.
+#[test]
+fn fourth_held_out_set_is_measured_and_held_to_a_floor() {
+    let s = measure("heldout4.tsv", "held-out 4");
+    assert!(
+        s.abusive >= 60 && s.legit >= 60,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert!(
+        s.abusive_excluded >= 51,
+        "abusive posts missed: {:#?}",
+        s.wrong
+    );
+}
+
+/// The development sets of this round (`dev2.tsv`, `dev3.tsv`, `dev4.tsv`), each written by
+/// another hand that never saw the rules: the rules grew on them. Before: 78/120, 79/120
+/// and 67/120 abusive excluded, 2/120, 0/120 and 0/120 legitimate; now every legitimate
+/// post is answered, and what is missed (11 of 360) is veiled threats with no harm word
+/// and insults in constructions not listed.
+#[test]
+fn this_rounds_dev_sets_are_judged_right_but_for_a_few() {
+    let mut missed = Vec::new();
+    for name in ["dev2.tsv", "dev3.tsv", "dev4.tsv"] {
+        let s = measure(name, name);
+        assert!(s.abusive >= 100 && s.legit >= 100, "{name}");
+        assert_eq!(s.legit_excluded, 0, "{name}: {:#?}", s.wrong);
+        missed.extend(s.wrong);
+    }
+    assert!(missed.len() <= 11, "{missed:#?}");
+}
+
+/// The fifth held-out set (`heldout5.tsv`), written by a fifth hand after every rule of this
+/// round was in place, most of it plain abuse as a real feed has it: measured once, at
+/// 50/60 abusive and 0/60 legitimate excluded.
+#[test]
+fn fifth_held_out_set_is_measured_and_held_to_a_floor() {
+    let s = measure("heldout5.tsv", "held-out 5");
+    assert!(
+        s.abusive >= 60 && s.legit >= 60,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert!(
+        s.abusive_excluded >= 50,
+        "abusive posts missed: {:#?}",
+        s.wrong
+    );
 }

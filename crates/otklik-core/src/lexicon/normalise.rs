@@ -8,7 +8,8 @@
 //! - a letter stretched three or more times is one letter (`хууууй`, `убьюююю`); doubled
 //!   letters stay (Russian has many), the caller may try them collapsed too;
 //! - masks: `*`, `#`, `@` inside a word, `%`, `$`, `&` between its letters (`пи%дец`,
-//!   `нах$р`), `!` or `?` or two or more dots right after its first one to three letters
+//!   `нах$р`), `!` or `?` right after its first one to three letters, or two or more dots
+//!   right after its first one to four (`прое..л`),
 //!   and before a letter (`п!здец`, `п..дец`), are hidden letters ([`Token::masked`]); a
 //!   `#` or `@` that starts a word (a hashtag, a user name) and a footnote `*` after a long
 //!   word are not;
@@ -166,7 +167,7 @@ fn pieces(chars: &[char], work: &mut usize) -> Vec<Piece> {
                 word.push('*');
                 i += 1;
             } else if c == '.'
-                && (1..=3).contains(&word.len())
+                && (1..=4).contains(&word.len())
                 && word.iter().all(|c| c.is_alphabetic())
             {
                 // `п..дец`, `бл..ь`: dots after a short start and before a letter hide letters.
@@ -320,7 +321,10 @@ fn read_word(raw: &[char], work: &mut usize) -> Option<(String, String, bool)> {
             c => c,
         })
         .collect();
-    let masked = w.iter().any(|&c| is_mask(c));
+    // A Latin `b` in a Cyrillic word stands for `в` (`B` looks like it) or for `б`
+    // (`Bлядство`): read as `в`, and hidden for the obscenity check, which tries both.
+    let hides = |c: char| is_mask(c) || (cyrillic && c == 'b');
+    let masked = w.iter().any(|&c| hides(c));
     *work += read.len();
     let text = squeeze(&read, work);
     if text.is_empty() {
@@ -330,7 +334,7 @@ fn read_word(raw: &[char], work: &mut usize) -> Option<(String, String, bool)> {
         let hidden: Vec<char> = w
             .iter()
             .zip(&read)
-            .map(|(&c, &r)| if is_mask(c) { '*' } else { r })
+            .map(|(&c, &r)| if hides(c) { '*' } else { r })
             .collect();
         squeeze(&hidden, work)
     } else {

@@ -92,6 +92,76 @@ pub(super) const FILLERS: &[&str] = &[
 pub(super) const CONDITIONS: &[&str] = &["если", "раз", "кто", "иначе", "только", "пусть"];
 /// Doing it oneself is self-help, not a threat (`сами закопаем`).
 pub(super) const SELF: &[&str] = &["сам", "сами", "самим", "сама"];
+/// Prepositions of place: an office after them is where, not whom (`у ЦРБ`).
+pub(super) const LOCATIVE: &[&str] = &[
+    "у",
+    "в",
+    "во",
+    "на",
+    "около",
+    "возле",
+    "при",
+    "к",
+    "по",
+    "до",
+];
+/// Swearing to a threat (`порежу, клянусь`).
+pub(super) const OATHS: &[&str] = &["клянусь", "обещаю", "гарантирую", "отвечаю", "зуб"];
+/// Words between an official and what they are called (`фельдшер у нас алкаш`).
+pub(super) const BETWEEN: &[&str] = &[
+    "у",
+    "нас",
+    "них",
+    "вас",
+    "это",
+    "просто",
+    "же",
+    "настоящий",
+    "настоящая",
+    "настоящие",
+    "полный",
+    "полная",
+    "ну",
+    "все",
+    "одни",
+    "сплошные",
+];
+/// Sitting in an office (`в отделе сидят одни гадюки`).
+pub(super) const SITTING: &[&str] = &["сидят", "сидит", "работают", "работает", "собрались"];
+/// Pronouns of someone not addressed, which are targets of harm but never insulted.
+pub(super) const THIRD_PERSON: &[&str] = &[
+    "его", "ее", "ей", "ему", "их", "им", "ним", "ней", "нее", "него", "них",
+];
+/// Questions that follow a word called out (`дармоеды, сколько можно…`).
+pub(super) const QUESTIONS: &[&str] = &[
+    "сколько",
+    "когда",
+    "где",
+    "почему",
+    "зачем",
+    "как",
+    "что",
+    "доколе",
+    "долго",
+    "опять",
+    "снова",
+    "хватит",
+    "чего",
+];
+/// Pointing at someone (`козёл этот начальник`, `жаба эта из отдела кадров`).
+pub(super) const DEMONSTRATIVES: &[&str] = &[
+    "этот",
+    "эта",
+    "эти",
+    "этого",
+    "этой",
+    "этих",
+    "этому",
+    "этим",
+    "тот",
+    "та",
+    "те",
+];
 
 /// A verb form of the 2nd person (`отключите`, `уберете`, `наживаетесь`, `знаешь`).
 pub(super) fn second_person_verb(w: &str) -> bool {

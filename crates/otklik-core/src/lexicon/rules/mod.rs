@@ -263,11 +263,16 @@ impl Builtin {
         end: usize,
         addressed: bool,
     ) -> Option<String> {
-        let reported = (start..end).any(|i| words[i].is(Sec::Report));
-        if !reported && let Some(why) = self.threat(words, start, end, addressed) {
+        // Someone else's words or acts are reported from the marker on (`сосед обещал
+        // убить`, `меня назвали дебилом`); what the writer says before it is their own
+        // (`депутат — ничтожество, обещал клуб и пропал`).
+        let own_end = (start..end)
+            .find(|&i| words[i].is(Sec::Report))
+            .unwrap_or(end);
+        if let Some(why) = self.threat(words, start, own_end, end, addressed) {
             return Some(why);
         }
-        self.insult(words, start, end, reported)
+        self.insult(words, start, own_end, end)
     }
 
     fn is_target(&self, words: &[Word<'_>], i: usize, start: usize) -> bool {
@@ -288,18 +293,77 @@ impl Builtin {
         let (cs, _) = clause_of(words, a);
         let (_, ce) = clause_of(words, b);
         let before = a.saturating_sub(3).max(cs);
-        if let Some(k) = (before..a).find(|&k| self.is_target(words, k, start)) {
+        // An office before the verb is its target (`эту из МФЦ подкараулим`), not a place
+        // (`парковку у ЦРБ надо похоронить`).
+        let office = |k: usize| {
+            words[k].is(Sec::Organisation) && !(k > start && is_any(&words[k - 1], fw::LOCATIVE))
+        };
+        if let Some(k) = (before..a).find(|&k| self.is_target(words, k, start) || office(k)) {
             return Some(k);
         }
-        for k in b + 1..(b + 5).min(ce) {
-            if self.is_target(words, k, start) {
+        // Four words after it, not counting fillers (`взорву к чёртовой матери эту
+        // контору`); an organisation is a target of harm too (`сожгу вашу управу`).
+        let mut seen = 0;
+        for k in b + 1..ce {
+            if seen == 4 {
+                break;
+            }
+            if self.is_target(words, k, start) || words[k].is(Sec::Organisation) {
                 return Some(k);
             }
             if words[k].is(Sec::Object) {
                 return None;
             }
+            if !is_any(&words[k], fw::FILLERS) && !is_any(&words[k], fw::DEMONSTRATIVES) {
+                seen += 1;
+            }
         }
         None
+    }
+
+    /// The target named earlier in the sentence, in another clause, of a set phrase at `i`
+    /// (`встретим чиновника из отдела — мало не покажется`); none when an ordinary object
+    /// is nearer (`тополь у школы долго не проживёт`).
+    fn named_before(&self, words: &[Word<'_>], i: usize, start: usize) -> Option<usize> {
+        for k in (start..i).rev() {
+            if words[k].is(Sec::Object) {
+                return None;
+            }
+            if self.is_target(words, k, start) {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// Is the word at `i` said of an official named just before it: right before (`чинуши-
+    /// кровососы`), across `у нас` or a dash (`фельдшер у нас алкаш`), or as who sits in an
+    /// office (`в отделе опеки сидят гадюки`, `в поссовете сидят одни олени`)?
+    fn said_of_official(&self, words: &[Word<'_>], i: usize, start: usize) -> bool {
+        let official = |k: usize| {
+            (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
+                && !is_any(&words[k], fw::SECOND_PERSON)
+                && !is_any(&words[k], fw::THIRD_PERSON)
+        };
+        let mut k = i;
+        while k > start {
+            k -= 1;
+            if official(k) {
+                return if k + 1 == i {
+                    !words[i].token.clause_start
+                } else {
+                    (k + 1..i).all(|j| is_any(&words[j], fw::BETWEEN))
+                };
+            }
+            if !is_any(&words[k], fw::BETWEEN) {
+                break;
+            }
+        }
+        // `сидят (одни) W` after an office named earlier in the sentence.
+        let sits = (i > start + 1)
+            && (is_any(&words[i - 1], fw::SITTING)
+                || (words[i - 1].token.text == "одни" && is_any(&words[i - 2], fw::SITTING)));
+        sits && (start..i).any(official)
     }
 
     /// Is an ordinary object (time, calories, rubbish) the first thing after the verb at `i`?
@@ -335,10 +399,11 @@ impl Builtin {
         &self,
         words: &[Word<'_>],
         start: usize,
+        own_end: usize,
         end: usize,
         addressed: bool,
     ) -> Option<String> {
-        for i in start..end {
+        for i in start..own_end {
             if words[i].token.quoted {
                 continue;
             }
@@ -351,7 +416,9 @@ impl Builtin {
             }
             if !negated
                 && let Some((_, e)) = first_at(self.phrases.section("aimed"), words, i, end)
-                && let Some(k) = self.aimed(words, i, e - 1, start)
+                && let Some(k) = self
+                    .aimed(words, i, e - 1, start)
+                    .or_else(|| self.named_before(words, i, start))
             {
                 let (a, b) = (k.min(i), k.max(e - 1));
                 return Some(format!("угроза: {}", span(words, a, b + 1)));
@@ -359,7 +426,13 @@ impl Builtin {
             if words[i].is(Sec::Threat) && !self.idiom_after(words, i, start, end) {
                 return Some(format!("угроза: {w}"));
             }
+            // Self-help (`сами сожжём`), or an idiom after `хоть` (`хоть глаз выколи`,
+            // `хоть убей`).
+            let own = words[i].own_before
+                || (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::SELF))
+                || (i.saturating_sub(2).max(start)..i).any(|k| words[k].token.text == "хоть");
             if (words[i].is(Sec::Harm) || words[i].is(Sec::Wish))
+                && !own
                 && let Some(k) = self.aimed(words, i, i, start)
             {
                 let (a, b) = if k < i { (k, i) } else { (i, k) };
@@ -368,8 +441,19 @@ impl Builtin {
             if words[i].is(Sec::Harm) && self.bare(words, i, start, addressed) {
                 return Some(format!("угроза: {w}"));
             }
+            // The one harmed named earlier in the sentence (`заведующую, которая выставила
+            // ребёнка на мороз, порежу`), or the harm sworn to (`порежу, клянусь`).
+            if words[i].is(Sec::Harm) && !negated && !own {
+                let sworn = (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::OATHS));
+                if let Some(k) = self.named_before(words, i, start) {
+                    return Some(format!("угроза: {}", span(words, k, i + 1)));
+                }
+                if sworn {
+                    return Some(format!("угроза: {w}"));
+                }
+            }
             if words[i].is(Sec::Come)
-                && let Some(k) = (i + 1..(i + 6).min(end)).find(|&k| words[k].is(Sec::Weapon))
+                && let Some(k) = (i + 1..(i + 9).min(end)).find(|&k| words[k].is(Sec::Weapon))
             {
                 return Some(format!("угроза: {}", span(words, i, k + 1)));
             }
@@ -415,26 +499,86 @@ impl Builtin {
             && (words[i + 2].is(Sec::Accusation)
                 || words[i + 2].is(Sec::Noun)
                 || words[i + 2].is(Sec::Aimed));
-        predicate || second || vocative || adjective || of_office || paired
+        // Pointed at an official or an office: `козёл этот начальник`, `жаба эта из
+        // отдела кадров`, `психопатка-завуч`, `скоты в администрации`, `свиньи, а не
+        // депутаты`.
+        let official = |k: usize| {
+            k < end
+                && (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
+                && !is_any(&words[k], fw::SECOND_PERSON)
+        };
+        let pointed = next.is_some_and(|w| is_any(w, fw::DEMONSTRATIVES))
+            && (official(i + 2) || official(i + 3) || from(i + 2) || from(i + 3));
+        let apposed = official(i + 1) && !words[i + 1].token.clause_start;
+        let in_office = next.is_some_and(|w| w.token.text == "в") && official(i + 2);
+        let rather_than = i + 3 < end
+            && words[i + 1].token.text == "а"
+            && words[i + 2].token.text == "не"
+            && official(i + 3);
+        // Called out at the start of a sentence that speaks to someone (`дармоеды,
+        // сколько лет обещаете водопровод`), not one of a list (`крысы, тараканы — …`).
+        let called = words[i].token.clause_start
+            && ce == i + 1
+            && i == start
+            && words[i].second_in_sentence
+            && after.is_some_and(|w| {
+                is_any(w, fw::QUESTIONS)
+                    || is_any(w, fw::SECOND_PERSON)
+                    || fw::second_person_verb(&w.token.text)
+            });
+        predicate
+            || second
+            || vocative
+            || adjective
+            || of_office
+            || paired
+            || pointed
+            || apposed
+            || in_office
+            || rather_than
+            || called
     }
 
     fn insult(
         &self,
         words: &[Word<'_>],
         start: usize,
+        own_end: usize,
         end: usize,
-        reported: bool,
     ) -> Option<String> {
-        if reported {
-            return None;
-        }
+        // `не держите нас за идиотов`, not `глава у нас мразь`.
         let first_person = |i: usize| {
-            (i.saturating_sub(3).max(start)..i).any(|k| is_any(&words[k], fw::FIRST_PERSON))
+            (i.saturating_sub(3).max(start)..i).any(|k| {
+                is_any(&words[k], fw::FIRST_PERSON)
+                    && !(k > start && matches!(words[k - 1].token.text.as_str(), "у" | "при"))
+            })
         };
-        for i in start..end {
+        // An official or an office named in the sentence before `i`.
+        let official_before = |i: usize| {
+            (start..i).any(|k| {
+                (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
+                    && !is_any(&words[k], fw::SECOND_PERSON)
+            })
+        };
+        for i in start..own_end {
             let w = &words[i].token.text;
             if words[i].token.quoted {
                 continue;
+            }
+            // A comparison or a set phrase about officials (`чинуши как тараканы`,
+            // `водители хуже собак`, `в администрации сидят одни скоты`).
+            if let Some((_, e)) = first_at(self.insults.section("phrase"), words, i, end)
+                && official_before(i)
+                && !first_person(i)
+            {
+                return Some(format!("оскорбление: {}", span(words, i, e)));
+            }
+            let insulting =
+                words[i].is(Sec::Noun) || words[i].is(Sec::Aimed) || words[i].is(Sec::Accusation);
+            // Who they are, said of an official just named (`фельдшер у нас алкаш`,
+            // `чинуши-кровососы`, `депутат-ворюга`, `в отделе сидят гадюки`).
+            if insulting && !first_person(i) && self.said_of_official(words, i, start) {
+                return Some(format!("оскорбление: {w}"));
             }
             if words[i].is(Sec::Noun) && !first_person(i) {
                 return Some(format!("оскорбление: {w}"));
@@ -444,6 +588,16 @@ impl Builtin {
                     .find(|&k| words[k].is(Sec::Person) || words[k].is(Sec::Aimed))
             {
                 return Some(format!("оскорбление: {}", span(words, i, k + 1)));
+            }
+            // After the one insulted, as it is said of him (`чинуша проклятый`).
+            if words[i].is(Sec::Adjective)
+                && i > start
+                && words[i - 1].is(Sec::Person)
+                && !is_any(&words[i - 1], fw::SECOND_PERSON)
+                && !is_any(&words[i - 1], fw::THIRD_PERSON)
+                && !words[i].token.clause_start
+            {
+                return Some(format!("оскорбление: {}", span(words, i - 1, i + 1)));
             }
             if (words[i].is(Sec::Accusation) || words[i].is(Sec::Aimed))
                 && !first_person(i)
