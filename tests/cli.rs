@@ -46,7 +46,7 @@ fn check_config_accepts_the_example_and_rejects_a_broken_copy_with_line_and_colu
     .unwrap();
     let broken = text
         .replacen("answer = \"9h\"", "answer = \"9x\"", 1)
-        .replacen("executor = \"housing\"", "executor = \"nobody\"", 1);
+        .replacen("executor = \"finance\"", "executor = \"nobody\"", 1);
     let path = dir.path().join("otklik.toml");
     std::fs::write(&path, &broken).unwrap();
     let bad = otklik(&path, &["check-config"]);
@@ -116,7 +116,9 @@ fn route_is_a_dry_run_with_the_verdict() {
     let o = otklik(&example(), &["route", sample.to_str().unwrap(), "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["verdict"], "routed");
+    // The example config leaves the topic to the routing model (its rules are phrases).
+    assert_eq!(v["verdict"], "routed by the model");
+    assert_eq!(v["routed_by"], "model");
     assert_eq!(v["executor"], "housing");
     assert_eq!(v["notification"]["source_id"], "48213");
     // One 9-hour answer deadline for every category (cl. 6), the draft 4 h before it:
@@ -124,7 +126,7 @@ fn route_is_a_dry_run_with_the_verdict() {
     assert_eq!(v["deadlines"]["answer"], "2026-12-02T15:15:00+07:00");
     assert_eq!(v["deadlines"]["draft"], "2026-12-02T10:15:00+07:00");
     let text = otklik(&example(), &["route", sample.to_str().unwrap()]);
-    assert!(stdout(&text).contains("verdict:   routed"));
+    assert!(stdout(&text).contains("verdict:   routed by the model"));
 }
 
 /// `cases`, `show` and `report` against one config, whoever holds the store.

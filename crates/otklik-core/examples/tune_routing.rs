@@ -114,7 +114,10 @@ fn cross_validate(
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let path = root.join("config/otklik.toml");
+    // OTKLIK_CONFIG and OTKLIK_CORPUS: another config or corpus to try.
+    let path = std::env::var_os("OTKLIK_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("config/otklik.toml"));
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let config = match config::parse(&text, &path, SecretCheck::Lenient, &Files) {
         Ok(c) => c,
@@ -123,7 +126,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let corpus = match model::parse_corpus(model::STARTER_CORPUS) {
+    let corpus_text = std::env::var_os("OTKLIK_CORPUS")
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .unwrap_or_else(|| model::STARTER_CORPUS.to_string());
+    let corpus = match model::parse_corpus(&corpus_text) {
         Ok(c) => c,
         Err(errors) => {
             for e in errors {
@@ -146,7 +152,7 @@ fn main() {
         corpus.len(),
         Params::default()
     );
-    let thresholds = [0.5, 0.6, 0.7, 0.8, 0.9];
+    let thresholds = [0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9];
     let only = std::env::args().nth(1).unwrap_or_default();
     let mut grid = Vec::new();
     // The grid the defaults were picked from (a wider one was searched first: prefix 0 or 4,
@@ -178,6 +184,32 @@ fn main() {
     if only == "default" {
         grid = vec![Params::default()];
     }
+    // With and without the regression's second opinion.
+    if only == "linear" {
+        grid = vec![
+            Params {
+                linear: false,
+                ..Params::default()
+            },
+            Params::default(),
+        ];
+    }
+    // The second round's grid, on the grown corpus with the topics left to the model.
+    if only == "topic" {
+        grid.clear();
+        for topic_weight in [1.0, 1.5, 2.0, 3.0] {
+            for alpha in [0.5, 1.0] {
+                for temperature in [0.75, 1.0, 1.25] {
+                    grid.push(Params {
+                        topic_weight,
+                        alpha,
+                        temperature,
+                        ..Params::default()
+                    });
+                }
+            }
+        }
+    }
     for p in grid {
         let cells: Vec<String> = cross_validate(&config, &corpus, p, 5, &thresholds)
             .iter()
@@ -185,7 +217,7 @@ fn main() {
             .map(|((r, w, l, f), th)| format!("{th}:{r:.1}/{w:.1}/{l:.0}/{f:.0}"))
             .collect();
         println!(
-            "p={} a={} tw={} bi={} lp={} T={} prior={} c={} not={}  {}",
+            "p={} a={} tw={} bi={} lp={} T={} prior={} c={} not={} lin={}  {}",
             p.prefix,
             p.alpha,
             p.topic_weight,
@@ -195,6 +227,7 @@ fn main() {
             p.prior,
             p.complement,
             p.negation,
+            p.linear,
             cells.join("  ")
         );
     }

@@ -61,6 +61,7 @@ struct Figures {
     first_right: usize,
     by_rule: usize,
     by_model: usize,
+    wrong_by_rule: usize,
 }
 
 impl Figures {
@@ -75,13 +76,14 @@ impl Figures {
     fn print(&self, what: &str) {
         println!(
             "{what}: {} posts — right {:.1} %, wrong executor {:.1} %, left to the coordinator {:.1} % \
-             (first suggestion right in {:.1} % of those); by rule {}, by model {}",
+             (first suggestion right in {:.1} % of those); by rule {} ({} wrong), by model {}",
             self.total,
             self.pct(self.right, self.total),
             self.pct(self.wrong, self.total),
             self.pct(self.coordinator, self.total),
             self.pct(self.first_right, self.coordinator),
             self.by_rule,
+            self.wrong_by_rule,
             self.by_model,
         );
     }
@@ -123,6 +125,9 @@ fn measure(config: &Config, path: &str, what: &str) -> Figures {
                     f.right += 1;
                 } else {
                     f.wrong += 1;
+                    if matches!(d, RouteDecision::Rule { .. }) {
+                        f.wrong_by_rule += 1;
+                    }
                     wrong.push(format!("  {expected:<9} → {d:?} | {topic} | {text}"));
                 }
             }
@@ -146,12 +151,11 @@ fn the_shipped_routing_on_the_held_out_set() {
     );
     assert!(f.total >= 150, "{f:?}");
     // The goals are right ≥ 95 %, wrong ≤ 2 %, first suggestion right in ≥ 80 % of the
-    // posts left. The floors hold what was reached (right 89.8 %, wrong 1.3 %, left 8.9 %,
-    // first suggestion right in 64.3 % of those: 9 of 14), so that a change that makes routing worse
-    // fails here; the wrong-executor goal is held as is.
+    // posts left. The floors hold what was reached, so that a change that makes routing
+    // worse fails here: right 95.5 %, wrong 0.6 %, left 3.8 % (first suggestion right in 4
+    // of those 6, too few to hold a floor on); the wrong-executor goal is held as is.
     assert!(f.pct(f.wrong, f.total) <= 2.0, "{f:?}");
-    assert!(f.pct(f.right, f.total) >= 89.5, "{f:?}");
-    assert!(f.pct(f.first_right, f.coordinator) >= 64.0, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 95.0, "{f:?}");
 }
 
 /// The second held-out set, written before the starter corpus was grown and the model
@@ -164,14 +168,53 @@ fn the_shipped_routing_on_the_second_held_out_set() {
         "held-out set 2 (clean) through the shipped config",
     );
     assert!(f.total >= 200, "{f:?}");
-    // Before this round (528 starter posts, multinomial naive Bayes): right 73.6 %, wrong
-    // 2.8 %, left 23.6 %, first suggestion right in 72.0 % of those. Reached (1,417 starter
-    // posts, complement naive Bayes with pairs of words and «не» marked): right 84.4 %,
-    // wrong 1.4 %, left 14.2 %, first suggestion right in 86.7 %. The floors hold that; the
-    // goal right ≥ 95 % is not met (wrong ≤ 2 % and first suggestion ≥ 80 % are).
+    // Before the first round (528 starter posts, multinomial naive Bayes): right 73.6 %,
+    // wrong 2.8 %, left 23.6 %, first suggestion right in 72.0 % of those. After it (1,417
+    // starter posts, complement naive Bayes with pairs of words and «не» marked): 84.4 %,
+    // 1.4 %, 14.2 %, 86.7 %. Now (3,783 starter posts by five hands, the topic left to the
+    // model, the regression beside naive Bayes, threshold 0.65): 95.8 %, 0.9 %, 3.3 %, and
+    // the first suggestion right for all 7 left. The floors hold that.
+    assert!(f.pct(f.wrong, f.total) <= 1.0, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 95.5, "{f:?}");
+    assert!(f.pct(f.first_right, f.coordinator) >= 85.0, "{f:?}");
+}
+
+/// The third held-out set, written by another hand that never saw the starter corpus or
+/// the earlier sets, before the corpus was grown again; never tuned on.
+#[test]
+fn the_shipped_routing_on_the_third_held_out_set() {
+    let f = measure(
+        &shipped(),
+        "crates/otklik-core/tests/data/routing/heldout3.tsv",
+        "held-out set 3 (clean, another hand) through the shipped config",
+    );
+    assert!(f.total >= 250, "{f:?}");
+    // Measured before this round's changes: right 76.5 %, wrong 11.9 % (27 of the 31 wrong
+    // by a topic rule: a tenth of these posts carry a rubric that points to another
+    // official), left 11.5 %. Now (3,783 starter posts by five hands, the topic rules
+    // dropped from the example config, the regression beside naive Bayes, threshold
+    // 0.65, all chosen by cross-validation on the corpus): right 94.6 %, wrong 1.2 %,
+    // left 4.2 %, first suggestion right in 7 of those 11.
     assert!(f.pct(f.wrong, f.total) <= 1.5, "{f:?}");
-    assert!(f.pct(f.right, f.total) >= 84.0, "{f:?}");
-    assert!(f.pct(f.first_right, f.coordinator) >= 86.0, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 94.5, "{f:?}");
+    assert!(f.pct(f.first_right, f.coordinator) >= 60.0, "{f:?}");
+}
+
+/// The fourth held-out set, written by yet another hand that never saw the starter corpus
+/// or the other sets, after every change of this round was made: measured once.
+#[test]
+fn the_shipped_routing_on_the_fourth_held_out_set() {
+    let f = measure(
+        &shipped(),
+        "crates/otklik-core/tests/data/routing/heldout4.tsv",
+        "held-out set 4 (clean, another hand, measured once) through the shipped config",
+    );
+    assert!(f.total >= 230, "{f:?}");
+    // Measured once, after this round's changes: right 96.6 %, wrong 0.9 %, left 2.6 %,
+    // first suggestion right in 5 of those 6 (4 of 6 after the last change: the
+    // regression's weights in single precision, and words of quantity and time left out).
+    assert!(f.pct(f.wrong, f.total) <= 1.0, "{f:?}");
+    assert!(f.pct(f.right, f.total) >= 96.5, "{f:?}");
 }
 
 /// k-fold cross-validation of the bare model (no rules) on the starter corpus: for each
@@ -234,7 +277,7 @@ fn cross_validate(
 #[test]
 fn cross_validation_on_the_starter_corpus() {
     let corpus = model::parse_corpus(model::STARTER_CORPUS).unwrap();
-    let thresholds = [0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+    let thresholds = [0.4, 0.5, 0.6, 0.65, 0.7, 0.8, 0.9];
     let rows = cross_validate(&corpus, Params::default(), 5, &thresholds);
     println!(
         "5-fold cross-validation of the starter model (no rules), {:?}:",
@@ -250,29 +293,40 @@ fn cross_validation_on_the_starter_corpus() {
         .find(|r| (r.0 - otklik_core::config::DEFAULT_AUTO_THRESHOLD).abs() < 1e-9)
         .copied()
         .unwrap_or_default();
-    // The model alone (no rules), on posts it did not learn from, at the default threshold
-    // (measured: right 60.5 %, wrong 1.8 %, first suggestion right in 65.4 % of the posts
-    // left; with the 528 posts and the multinomial model before: right 51.2 %, wrong 1.7 %).
+    // The model alone (no rules), on posts it did not learn from, at the default threshold.
+    // Measured: right 85.2 %, wrong 1.9 %, first suggestion right in 71 % of the posts
+    // left (3,783 posts, naive Bayes and the regression together, threshold 0.65); with
+    // 1,417 posts and naive Bayes alone at 0.8: 60.5 %, 1.8 %, 65.4 %; with the 528 posts
+    // and the multinomial model before: right 51.2 %, wrong 1.7 %.
     assert!(at_default.2 <= 2.0, "{at_default:?}");
-    assert!(at_default.1 >= 60.0, "{at_default:?}");
-    assert!(at_default.4 >= 60.0, "{at_default:?}");
+    assert!(at_default.1 >= 84.5, "{at_default:?}");
+    assert!(at_default.4 >= 65.0, "{at_default:?}");
 }
 
 #[test]
-fn training_on_thousands_of_examples_is_one_pass() {
-    // Ten times the starter corpus: learned in one pass, and the result is what learning
-    // the same examples one by one gives.
+fn training_on_thousands_of_examples_is_one_pass_and_repeatable() {
+    // Ten times the starter corpus. The counts are learned in one pass, and are what
+    // learning the same examples one by one gives; the regression beside them is trained
+    // in a fixed order, so training twice gives the same model.
     let corpus = model::parse_corpus(model::STARTER_CORPUS).unwrap();
     let many: Vec<Labelled> = (0..10).flat_map(|_| corpus.iter().cloned()).collect();
     assert!(many.len() >= 4000);
-    let m = Model::train(&many);
-    let mut one_by_one = Model::new();
+    let counts = Params {
+        linear: false,
+        ..Params::default()
+    };
+    let m = Model::train_with(counts, &many);
+    let mut one_by_one = Model::with_params(counts);
     for l in &many {
         one_by_one.learn(&l.example, &l.executor);
     }
     let e = Example::new("Прочее", "Отменили автобус до райцентра");
     assert_eq!(m.predict(&e, 3), one_by_one.predict(&e, 3));
     assert!((m.examples() - many.len() as f64).abs() < 1e-9);
+    let a = Model::train(&corpus);
+    let b = Model::train(&corpus);
+    assert_eq!(a.predict(&e, 3), b.predict(&e, 3));
+    assert_eq!(a.predict(&e, 0)[0].executor, "housing");
 }
 
 /// The shipped config with `edit` applied to its text.
@@ -318,7 +372,7 @@ fn rule_words_and_phrases_match_by_stem_and_are_checked() {
             "\n[[rules]]\nwords = [\" \", \"уличное освещение\"]\nphrases = [\"\"]\nexecutor = \"housing\"\n\n[[rules]]\n",
             1,
         )
-        .replace("auto_threshold = 0.8", "auto_threshold = 1.5")
+        .replace("auto_threshold = 0.65", "auto_threshold = 1.5")
     })
     .err()
     .unwrap();
@@ -358,7 +412,7 @@ fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
         1,
         "Прочее",
         "с. Волчиха",
-        "Почта закрыта, пенсию приносят с опозданием.",
+        "Пенсию задерживают, а спросить не у кого.",
     );
     let class = workflow::classify(&config, &n, None);
     let absences = routing::Absences::new();
@@ -716,6 +770,8 @@ fn no_held_out_post_is_in_the_starter_corpus() {
     for path in [
         "crates/otklik-core/tests/data/routing/heldout.tsv",
         "crates/otklik-core/tests/data/routing/heldout2.tsv",
+        "crates/otklik-core/tests/data/routing/heldout3.tsv",
+        "crates/otklik-core/tests/data/routing/heldout4.tsv",
     ] {
         for (_, _, _, text) in rows(path) {
             let h = word_set(&text);

@@ -155,8 +155,14 @@ pub fn route(config: &Config, model: Option<&Model>, n: &Notification) -> RouteD
         };
     }
     let mut suggestions = suggest(config, model, n);
+    // The model routes by itself only a post whose text it can read: a topic alone (an
+    // empty post under «Справочные вопросы») is the coordinator's to judge.
+    let reads = model
+        .unwrap_or(&config.routing.starter)
+        .reads_text(&Example::of(n));
     if let Some(best) = suggestions.first()
         && best.probability.get() >= config.routing.auto_threshold
+        && reads
     {
         let best = suggestions.swap_remove(0);
         return RouteDecision::Model {

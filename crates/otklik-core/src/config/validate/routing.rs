@@ -1,7 +1,7 @@
 //! The `[[rules]]` that route a notification to an executor, and the `[routing]` model.
 
-use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use toml::Spanned;
 
@@ -108,6 +108,33 @@ fn builtin() -> &'static [Labelled] {
     CORPUS.get_or_init(|| classifier::parse_corpus(classifier::STARTER_CORPUS).unwrap_or_default())
 }
 
+/// The built-in corpus's posts for these executors and the model trained on them, trained
+/// once per set of executors in a process.
+fn builtin_model(known: &HashSet<String>) -> (Arc<Vec<Labelled>>, Arc<Model>) {
+    type Trained = (Arc<Vec<Labelled>>, Arc<Model>);
+    static TRAINED: OnceLock<Mutex<HashMap<Vec<String>, Trained>>> = OnceLock::new();
+    let mut key: Vec<String> = known.iter().cloned().collect();
+    key.sort();
+    let cache = TRAINED.get_or_init(|| Mutex::new(HashMap::new()));
+    // A poisoned lock only means another thread panicked while training: train anew.
+    if let Ok(map) = cache.lock()
+        && let Some(t) = map.get(&key)
+    {
+        return t.clone();
+    }
+    let examples: Vec<Labelled> = builtin()
+        .iter()
+        .filter(|l| known.contains(&l.executor))
+        .cloned()
+        .collect();
+    let starter = Model::train(&examples);
+    let trained = (Arc::new(examples), Arc::new(starter));
+    if let Ok(mut map) = cache.lock() {
+        map.insert(key, trained.clone());
+    }
+    trained
+}
+
 /// The `[routing]` section (all optional) and the starter model of the config's executors.
 pub(super) fn routing(
     cx: &mut Ctx<'_>,
@@ -137,12 +164,17 @@ pub(super) fn routing(
         .unwrap_or(true);
     let examples: Vec<Labelled> = match r.and_then(|r| r.starter_corpus.as_ref()) {
         // The built-in corpus speaks of the example config's executors: posts for ids this
-        // config lacks are left out.
-        None => builtin()
-            .iter()
-            .filter(|l| known.contains(&l.executor))
-            .cloned()
-            .collect(),
+        // config lacks are left out. Its model is trained once per set of executors (a
+        // reload, or a test that reads many configs, does not train it again).
+        None => {
+            let (examples, starter) = builtin_model(known);
+            return Some(RoutingConfig {
+                auto_threshold: auto_threshold?,
+                model,
+                examples,
+                starter,
+            });
+        }
         Some(v) => {
             let key = "routing.starter_corpus";
             let p = cx.resolve(v.get_ref().trim());
