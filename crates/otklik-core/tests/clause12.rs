@@ -3,9 +3,9 @@
 //! measured, their figures printed, and held to a floor — `heldout.tsv` (written before the
 //! first round of rules; its misses shaped the second, so it is tuned on now) and
 //! `heldout2.tsv` (written before the second round, never tuned on row by row); this round,
-//! by other hands that never saw the rules, three development sets the rules grew on
-//! (`dev2.tsv`, `dev3.tsv`, `dev4.tsv`) and three held-out sets (`heldout3.tsv`,
-//! `heldout4.tsv`, `heldout5.tsv`). Also:
+//! by other hands that never saw the rules, four development sets the rules grew on
+//! (`dev2.tsv` to `dev5.tsv`) and four held-out sets (`heldout3.tsv` to `heldout6.tsv`).
+//! Also:
 //! reading a hostile megabyte is linear.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
 
@@ -149,14 +149,15 @@ fn second_held_out_set_is_measured_and_held_to_a_floor() {
     );
     // First measured at 14/68 abusive, 1/68 legitimate excluded, before the second round;
     // 65/68 and 0/68 after it (the three misses are veiled threats with no threatening
-    // word: "жалко будет, если сгорит"). The floor is what was reached.
+    // word: "жалко будет, если сгорит"); 67/68 after the third, which reads a fire hinted
+    // at an official's property. The floor is what was reached.
     assert_eq!(
         s.legit_excluded, 0,
         "legitimate posts excluded: {:#?}",
         s.wrong
     );
     assert!(
-        s.abusive_excluded >= 65,
+        s.abusive_excluded >= 67,
         "abusive posts missed: {:#?}",
         s.wrong
     );
@@ -301,7 +302,7 @@ proptest! {
 /// The third held-out set (`heldout3.tsv`), written by another hand that never saw the
 /// rules, the word lists or the earlier sets. Measured before this round at 48/60 abusive
 /// and 0/60 legitimate excluded; its misses were printed then, but no rule was written
-/// from them (the rules grew on `dev2.tsv`, `dev3.tsv`, `dev4.tsv`): 55/60 and 0/60 after.
+/// from them (the rules grew on `dev2.tsv` to `dev5.tsv`): 56/60 and 0/60 after.
 #[test]
 fn third_held_out_set_is_measured_and_held_to_a_floor() {
     let s = measure("heldout3.tsv", "held-out 3");
@@ -326,7 +327,7 @@ fn third_held_out_set_is_measured_and_held_to_a_floor() {
 /// The fourth held-out set (`heldout4.tsv`), written by yet another hand alongside the
 /// second development set; only its figures were read while the rules grew: 38/60
 /// abusive excluded before, 47/60 after the round on `dev2.tsv`, 51/60 after `dev3.tsv`,
-/// 52/60 after `dev4.tsv`; no legitimate post excluded at any step.
+/// 52/60 after `dev4.tsv` and `dev5.tsv`; no legitimate post excluded at any step.
 #[test]
 fn fourth_held_out_set_is_measured_and_held_to_a_floor() {
     let s = measure("heldout4.tsv", "held-out 4");
@@ -348,26 +349,26 @@ fn fourth_held_out_set_is_measured_and_held_to_a_floor() {
     );
 }
 
-/// The development sets of this round (`dev2.tsv`, `dev3.tsv`, `dev4.tsv`), each written by
-/// another hand that never saw the rules: the rules grew on them. Before: 78/120, 79/120
-/// and 67/120 abusive excluded, 2/120, 0/120 and 0/120 legitimate; now every legitimate
-/// post is answered, and what is missed (11 of 360) is veiled threats with no harm word
-/// and insults in constructions not listed.
+/// The development sets of this round (`dev2.tsv` to `dev5.tsv`), each written by another
+/// hand that never saw the rules: the rules grew on them. Before: 78/120, 79/120, 67/120
+/// and 79/120 abusive excluded, 2/120, 0/120, 0/120 and 2/120 legitimate; now every
+/// legitimate post is answered, and what is missed (28 of 480) is mostly veiled threats
+/// with no harm word, insults by irony or in transliteration.
 #[test]
 fn this_rounds_dev_sets_are_judged_right_but_for_a_few() {
     let mut missed = Vec::new();
-    for name in ["dev2.tsv", "dev3.tsv", "dev4.tsv"] {
+    for name in ["dev2.tsv", "dev3.tsv", "dev4.tsv", "dev5.tsv"] {
         let s = measure(name, name);
         assert!(s.abusive >= 100 && s.legit >= 100, "{name}");
         assert_eq!(s.legit_excluded, 0, "{name}: {:#?}", s.wrong);
         missed.extend(s.wrong);
     }
-    assert!(missed.len() <= 11, "{missed:#?}");
+    assert!(missed.len() <= 28, "{missed:#?}");
 }
 
-/// The fifth held-out set (`heldout5.tsv`), written by a fifth hand after every rule of this
-/// round was in place, most of it plain abuse as a real feed has it: measured once, at
-/// 50/60 abusive and 0/60 legitimate excluded.
+/// The fifth held-out set (`heldout5.tsv`), written by a fifth hand after the rules grown on
+/// `dev4.tsv`, most of it plain abuse as a real feed has it: 50/60 abusive and 0/60
+/// legitimate excluded when first measured, 53/60 after the round on `dev5.tsv`.
 #[test]
 fn fifth_held_out_set_is_measured_and_held_to_a_floor() {
     let s = measure("heldout5.tsv", "held-out 5");
@@ -383,8 +384,72 @@ fn fifth_held_out_set_is_measured_and_held_to_a_floor() {
         s.wrong
     );
     assert!(
-        s.abusive_excluded >= 50,
+        s.abusive_excluded >= 53,
         "abusive posts missed: {:#?}",
         s.wrong
     );
+}
+
+/// The sixth held-out set (`heldout6.tsv`), written by a seventh hand alongside `dev5.tsv`
+/// and measured once, after every rule: 49/60 abusive and 0/60 legitimate excluded.
+#[test]
+fn sixth_held_out_set_is_measured_and_held_to_a_floor() {
+    let s = measure("heldout6.tsv", "held-out 6");
+    assert!(
+        s.abusive >= 60 && s.legit >= 60,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert!(
+        s.abusive_excluded >= 49,
+        "abusive posts missed: {:#?}",
+        s.wrong
+    );
+}
+
+#[test]
+fn a_fire_hinted_at_an_officials_property_is_a_threat_and_news_of_a_fire_is_not() {
+    let lx = shipped();
+    for post in [
+        "Красивая у директора дача. Бензин нынче недорогой.",
+        "Машина у вашего зама новая, жалко будет, если загорится ночью",
+    ] {
+        assert!(
+            lx.find(post).is_some_and(|w| w.starts_with("угроза")),
+            "{post}"
+        );
+    }
+    for post in [
+        "У главы дача сгорела в прошлом году, говорят, проводка",
+        "Директор говорит, что школа может загореться из-за старой проводки",
+        "Соседи угрожают, что дом главы сгорит, куда звонить?",
+        "Бензин на заправке у трассы подорожал, а зарплаты прежние",
+    ] {
+        assert_eq!(lx.find(post), None, "{post}");
+    }
+}
+
+#[test]
+fn the_fifth_round_shapes() {
+    let lx = shipped();
+    for (post, why) in [
+        ("х🙈й дождёшься от вас ответа", "мат со скрытыми буквами"),
+        ("ЗАКОПАЮ. Тебя, глава.", "угроза"),
+        ("ууурооды в управляющей компании", "оскорбление"),
+    ] {
+        assert!(lx.find(post).is_some_and(|w| w.starts_with(why)), "{post}");
+    }
+    for post in [
+        "Сам себе идиот, что поверил обещаниям",
+        "Готов голову себе оторвать, что не записался вовремя",
+        "Закопаю. Яму у дома, сам, раз никто не едет",
+    ] {
+        assert_eq!(lx.find(post), None, "{post}");
+    }
 }

@@ -7,8 +7,8 @@
 //!   Cyrillic letters they stand for;
 //! - a letter stretched three or more times is one letter (`хууууй`, `убьюююю`); doubled
 //!   letters stay (Russian has many), the caller may try them collapsed too;
-//! - masks: `*`, `#`, `@` inside a word, `%`, `$`, `&` between its letters (`пи%дец`,
-//!   `нах$р`), `!` or `?` right after its first one to three letters, or two or more dots
+//! - masks: `*`, `#`, `@` inside a word, `%`, `$`, `&` or a pictograph between its letters
+//!   (`пи%дец`, `нах$р`, `х🙈й`), `!` or `?` right after its first one to three letters, or two or more dots
 //!   right after its first one to four (`прое..л`),
 //!   and before a letter (`п!здец`, `п..дец`), are hidden letters ([`Token::masked`]); a
 //!   `#` or `@` that starts a word (a hashtag, a user name) and a footnote `*` after a long
@@ -72,6 +72,13 @@ const INVISIBLE: &[char] = &[
 
 fn is_mask(c: char) -> bool {
     matches!(c, '*' | '#' | '@')
+}
+
+/// A sign that hides a letter between letters: `%`, `$`, `&`, or a pictograph (emoji).
+fn is_sign(c: char) -> bool {
+    matches!(c, '%' | '$' | '&')
+        || ('\u{1F000}'..='\u{1FAFF}').contains(&c)
+        || ('\u{2600}'..='\u{27BF}').contains(&c)
 }
 
 fn is_cyrillic(c: char) -> bool {
@@ -144,15 +151,15 @@ fn pieces(chars: &[char], work: &mut usize) -> Vec<Piece> {
             } else if c.is_alphanumeric() || is_mask(c) {
                 word.push(c);
                 i += 1;
-            } else if matches!(c, '%' | '$' | '&')
+            } else if is_sign(c)
                 && word
                     .last()
                     .is_some_and(|c| c.is_alphabetic() || is_mask(*c))
-                && chars.get(i + 1).is_some_and(|c| {
-                    c.is_alphabetic() || is_mask(*c) || matches!(c, '%' | '$' | '&')
-                })
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|c| c.is_alphabetic() || is_mask(*c) || is_sign(*c))
             {
-                // `пи%дец`, `нах$р`: a sign between letters hides one.
+                // `пи%дец`, `нах$р`, `х🙈й`: a sign or a picture between letters hides one.
                 word.push('*');
                 i += 1;
             } else if matches!(c, '!' | '?')

@@ -1,7 +1,7 @@
 //! Function words the rules ask about: closed classes of Russian, not data to extend.
 
 /// The writer: an insult after these is about the writer ("не держите нас за идиотов").
-pub(super) const FIRST_PERSON: &[&str] = &["нас", "меня", "мы", "я", "нам", "мне", "себя"];
+pub(super) const FIRST_PERSON: &[&str] = &["нас", "меня", "мы", "я", "нам", "мне", "себя", "себе"];
 /// Speaking to someone.
 pub(super) const SECOND_PERSON: &[&str] = &[
     "ты",

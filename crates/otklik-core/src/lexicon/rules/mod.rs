@@ -184,6 +184,7 @@ impl Builtin {
             Sec::Body => self.targets.section("body"),
             Sec::Weapon => self.targets.section("weapon"),
             Sec::Organisation => self.targets.section("organisation"),
+            Sec::Fire => self.targets.section("fire"),
             Sec::Object => self.idioms.section("object"),
             Sec::Report => self.reports.section("report"),
             Sec::Noun => self.insults.section("noun"),
@@ -215,6 +216,17 @@ impl Builtin {
                     .unwrap_or(0)
             };
             let mut flags = get(&Kind::Exact, t) | get(&Kind::Snowball, &w.stem);
+            // A letter doubled for effect (`урооды`, after `ууурооды` lost its stretch).
+            let single = collapse(t);
+            if single != *t {
+                flags |= get(&Kind::Exact, &single);
+                for (b, _) in single.char_indices().skip(1) {
+                    flags |= get(&Kind::Prefix, &single[..b]);
+                    if ENDINGS.contains(&&single[b..]) {
+                        flags |= get(&Kind::Inflected, &single[..b]);
+                    }
+                }
+            }
             for (b, _) in t.char_indices().skip(1) {
                 flags |= get(&Kind::Prefix, &t[..b]);
                 if ENDINGS.contains(&&t[b..]) {
@@ -252,7 +264,55 @@ impl Builtin {
             }
             start = end;
         }
+        self.lone_threat(&words)
+            .or_else(|| self.veiled_fire(&words))
+    }
+
+    /// A harm verb said as a sentence of its own, the one harmed named in the next
+    /// (`ЗАКОПАЮ. Тебя, глава.`).
+    fn lone_threat(&self, words: &[Word<'_>]) -> Option<String> {
+        for (i, w) in words.iter().enumerate() {
+            let alone = (i == 0 || words[i - 1].token.sentence != w.token.sentence)
+                && words
+                    .get(i + 1)
+                    .is_some_and(|n| n.token.sentence != w.token.sentence);
+            if alone
+                && (w.is(Sec::Harm) || w.is(Sec::Threat))
+                && !w.token.quoted
+                && let Some(n) = words.get(i + 1)
+                && (is_any(n, fw::SECOND_PERSON) || n.is(Sec::Person))
+                && !is_any(n, fw::THIRD_PERSON)
+            {
+                return Some(format!("угроза: {} {}", w.token.text, n.token.text));
+            }
+        }
         None
+    }
+
+    /// A fire hinted at, with no harm verb: an official, their property and the means or the
+    /// promise of fire within two sentences, none of it reported (`у заведующей дом
+    /// деревянный, а спички нынче дешёвые`, `хорошая у главы машина. Жалко будет, если
+    /// сгорит`).
+    fn veiled_fire(&self, words: &[Word<'_>]) -> Option<String> {
+        let official =
+            |w: &Word<'_>| w.is(Sec::Person) && !is_any(w, fw::THIRD_PERSON) && !w.token.quoted;
+        let fire = words
+            .iter()
+            .position(|w| w.is(Sec::Fire) && !w.token.quoted)?;
+        let s = words[fire].token.sentence;
+        let near = |w: &Word<'_>| w.token.sentence + 1 >= s && w.token.sentence <= s;
+        let near_words = || words.iter().filter(|w| near(w));
+        if near_words().any(|w| w.is(Sec::Report))
+            || (fire > 0 && words[fire - 1].token.text == "не")
+        {
+            return None;
+        }
+        let person = near_words().find(|w| official(w))?;
+        let property = near_words().find(|w| w.is(Sec::Property))?;
+        Some(format!(
+            "угроза: {} … {} … {}",
+            person.token.text, property.token.text, words[fire].token.text
+        ))
     }
 
     /// Judge one sentence, `words[start..end]`.
@@ -430,6 +490,8 @@ impl Builtin {
             // `хоть убей`).
             let own = words[i].own_before
                 || (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::SELF))
+                || (i.saturating_sub(2).max(start)..(i + 3).min(end))
+                    .any(|k| matches!(words[k].token.text.as_str(), "себе" | "себя"))
                 || (i.saturating_sub(2).max(start)..i).any(|k| words[k].token.text == "хоть");
             if (words[i].is(Sec::Harm) || words[i].is(Sec::Wish))
                 && !own
@@ -608,6 +670,19 @@ impl Builtin {
         }
         None
     }
+}
+
+/// The word with every doubled letter written once.
+fn collapse(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut last = None;
+    for c in t.chars() {
+        if Some(c) != last {
+            out.push(c);
+        }
+        last = Some(c);
+    }
+    out
 }
 
 /// The words `a..b` of the post, as read, joined by spaces.

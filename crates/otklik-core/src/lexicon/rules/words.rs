@@ -101,9 +101,10 @@ pub(super) enum Sec {
     Accusation,
     Aimed,
     Organisation,
+    Fire,
 }
 
-pub(super) const SECS: [Sec; 15] = [
+pub(super) const SECS: [Sec; 16] = [
     Sec::Threat,
     Sec::Harm,
     Sec::Wish,
@@ -119,6 +120,7 @@ pub(super) const SECS: [Sec; 15] = [
     Sec::Accusation,
     Sec::Aimed,
     Sec::Organisation,
+    Sec::Fire,
 ];
 
 impl<'a> Word<'a> {
