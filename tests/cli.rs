@@ -230,10 +230,15 @@ fn config_in(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// A store with one dead letter (about case 3) and one queued mail; their numbers.
 fn store_with_a_dead_letter(state_dir: &std::path::Path) -> (u64, u64) {
+    let store = otklik::store::Store::open(state_dir).unwrap();
+    a_dead_letter_in(&store)
+}
+
+/// A dead letter and a queued mail committed to `store`: their numbers.
+fn a_dead_letter_in(store: &otklik::store::Store) -> (u64, u64) {
     use chrono::TimeZone;
-    use otklik::store::{Commit, Store};
+    use otklik::store::Commit;
     use otklik_core::compose::OutMail;
-    let store = Store::open(state_dir).unwrap();
     let at = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
     let mail = |seq: u64, case: Option<u64>, subject: &str| OutMail {
         seq,
@@ -349,8 +354,10 @@ async fn outbox_resends_over_the_control_socket_and_wakes_the_sender() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path());
     let state = dir.path().join("state");
-    let (dead, queued) = store_with_a_dead_letter(&state);
+    // One handle for the whole test: reopening right after a close can find sled's lock
+    // still held by its background thread.
     let store = otklik::store::Store::open(&state).unwrap();
+    let (dead, queued) = a_dead_letter_in(&store);
     let listener = tokio::net::UnixListener::bind(control::socket_path(&state)).unwrap();
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let server = tokio::spawn(control::serve(listener, store.clone(), wake.clone()));

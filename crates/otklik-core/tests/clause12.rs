@@ -112,6 +112,28 @@ fn measure(name: &str, what: &str) -> Score {
     s
 }
 
+/// Measure a held-out set of 60 + 60 posts or more and hold it to its floor: no
+/// legitimate post excluded, at least `abusive` abusive posts excluded.
+fn held_to(name: &str, what: &str, abusive: usize) {
+    let s = measure(name, what);
+    assert!(
+        s.abusive >= 60 && s.legit >= 60,
+        "{} / {}",
+        s.abusive,
+        s.legit
+    );
+    assert_eq!(
+        s.legit_excluded, 0,
+        "legitimate posts excluded: {:#?}",
+        s.wrong
+    );
+    assert!(
+        s.abusive_excluded >= abusive,
+        "abusive posts missed: {:#?}",
+        s.wrong
+    );
+}
+
 #[test]
 fn held_out_set_is_measured_and_held_to_a_floor() {
     let s = measure("heldout.tsv", "held-out");
@@ -279,6 +301,18 @@ fn a_hostile_megabyte_is_read_in_linear_work() {
     assert!(lx.find(&long).is_some());
     let one_sentence = "сами спалим козлы если надо закопаем и ".repeat(20_000);
     assert_eq!(lx.find(&one_sentence), None);
+    // What each word has before it in its sentence is read in one pass, not by looking
+    // back from every word: endless harm verbs, sittings and comparisons with nobody named.
+    for text in [
+        "спалю ".repeat(20_000),
+        "сидят скоты ".repeat(20_000),
+        "как свиньи ".repeat(20_000),
+        "у нас ".repeat(20_000),
+    ] {
+        assert_eq!(lx.find(&text), None, "{}", &text[..40]);
+    }
+    let named_last = format!("{}глава у нас мразь", "у нас ".repeat(20_000));
+    assert!(lx.find(&named_last).is_some());
 }
 
 proptest! {
@@ -305,23 +339,7 @@ proptest! {
 /// from them (the rules grew on `dev2.tsv` to `dev5.tsv`): 56/60 and 0/60 after.
 #[test]
 fn third_held_out_set_is_measured_and_held_to_a_floor() {
-    let s = measure("heldout3.tsv", "held-out 3");
-    assert!(
-        s.abusive >= 60 && s.legit >= 60,
-        "{} / {}",
-        s.abusive,
-        s.legit
-    );
-    assert_eq!(
-        s.legit_excluded, 0,
-        "legitimate posts excluded: {:#?}",
-        s.wrong
-    );
-    assert!(
-        s.abusive_excluded >= 55,
-        "abusive posts missed: {:#?}",
-        s.wrong
-    );
+    held_to("heldout3.tsv", "held-out 3", 56);
 }
 
 /// The fourth held-out set (`heldout4.tsv`), written by yet another hand alongside the
@@ -330,23 +348,7 @@ fn third_held_out_set_is_measured_and_held_to_a_floor() {
 /// 52/60 after `dev4.tsv` and `dev5.tsv`; no legitimate post excluded at any step.
 #[test]
 fn fourth_held_out_set_is_measured_and_held_to_a_floor() {
-    let s = measure("heldout4.tsv", "held-out 4");
-    assert!(
-        s.abusive >= 60 && s.legit >= 60,
-        "{} / {}",
-        s.abusive,
-        s.legit
-    );
-    assert_eq!(
-        s.legit_excluded, 0,
-        "legitimate posts excluded: {:#?}",
-        s.wrong
-    );
-    assert!(
-        s.abusive_excluded >= 51,
-        "abusive posts missed: {:#?}",
-        s.wrong
-    );
+    held_to("heldout4.tsv", "held-out 4", 52);
 }
 
 /// The development sets of this round (`dev2.tsv` to `dev5.tsv`), each written by another
@@ -371,46 +373,14 @@ fn this_rounds_dev_sets_are_judged_right_but_for_a_few() {
 /// legitimate excluded when first measured, 53/60 after the round on `dev5.tsv`.
 #[test]
 fn fifth_held_out_set_is_measured_and_held_to_a_floor() {
-    let s = measure("heldout5.tsv", "held-out 5");
-    assert!(
-        s.abusive >= 60 && s.legit >= 60,
-        "{} / {}",
-        s.abusive,
-        s.legit
-    );
-    assert_eq!(
-        s.legit_excluded, 0,
-        "legitimate posts excluded: {:#?}",
-        s.wrong
-    );
-    assert!(
-        s.abusive_excluded >= 53,
-        "abusive posts missed: {:#?}",
-        s.wrong
-    );
+    held_to("heldout5.tsv", "held-out 5", 53);
 }
 
 /// The sixth held-out set (`heldout6.tsv`), written by a seventh hand alongside `dev5.tsv`
 /// and measured once, after every rule: 49/60 abusive and 0/60 legitimate excluded.
 #[test]
 fn sixth_held_out_set_is_measured_and_held_to_a_floor() {
-    let s = measure("heldout6.tsv", "held-out 6");
-    assert!(
-        s.abusive >= 60 && s.legit >= 60,
-        "{} / {}",
-        s.abusive,
-        s.legit
-    );
-    assert_eq!(
-        s.legit_excluded, 0,
-        "legitimate posts excluded: {:#?}",
-        s.wrong
-    );
-    assert!(
-        s.abusive_excluded >= 49,
-        "abusive posts missed: {:#?}",
-        s.wrong
-    );
+    held_to("heldout6.tsv", "held-out 6", 49);
 }
 
 #[test]

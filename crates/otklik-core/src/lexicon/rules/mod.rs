@@ -31,6 +31,7 @@ use std::sync::OnceLock;
 
 mod function_words;
 mod list;
+mod post;
 mod verbs;
 mod words;
 
@@ -237,6 +238,7 @@ impl Builtin {
             w.flags = flags;
         }
         context(&mut words);
+        self.looking_back(&mut words);
         if let Some(w) = n
             .tokens
             .iter()
@@ -266,53 +268,6 @@ impl Builtin {
         }
         self.lone_threat(&words)
             .or_else(|| self.veiled_fire(&words))
-    }
-
-    /// A harm verb said as a sentence of its own, the one harmed named in the next
-    /// (`ЗАКОПАЮ. Тебя, глава.`).
-    fn lone_threat(&self, words: &[Word<'_>]) -> Option<String> {
-        for (i, w) in words.iter().enumerate() {
-            let alone = (i == 0 || words[i - 1].token.sentence != w.token.sentence)
-                && words
-                    .get(i + 1)
-                    .is_some_and(|n| n.token.sentence != w.token.sentence);
-            if alone
-                && (w.is(Sec::Harm) || w.is(Sec::Threat))
-                && !w.token.quoted
-                && let Some(n) = words.get(i + 1)
-                && (is_any(n, fw::SECOND_PERSON) || n.is(Sec::Person))
-                && !is_any(n, fw::THIRD_PERSON)
-            {
-                return Some(format!("угроза: {} {}", w.token.text, n.token.text));
-            }
-        }
-        None
-    }
-
-    /// A fire hinted at, with no harm verb: an official, their property and the means or the
-    /// promise of fire within two sentences, none of it reported (`у заведующей дом
-    /// деревянный, а спички нынче дешёвые`, `хорошая у главы машина. Жалко будет, если
-    /// сгорит`).
-    fn veiled_fire(&self, words: &[Word<'_>]) -> Option<String> {
-        let official =
-            |w: &Word<'_>| w.is(Sec::Person) && !is_any(w, fw::THIRD_PERSON) && !w.token.quoted;
-        let fire = words
-            .iter()
-            .position(|w| w.is(Sec::Fire) && !w.token.quoted)?;
-        let s = words[fire].token.sentence;
-        let near = |w: &Word<'_>| w.token.sentence + 1 >= s && w.token.sentence <= s;
-        let near_words = || words.iter().filter(|w| near(w));
-        if near_words().any(|w| w.is(Sec::Report))
-            || (fire > 0 && words[fire - 1].token.text == "не")
-        {
-            return None;
-        }
-        let person = near_words().find(|w| official(w))?;
-        let property = near_words().find(|w| w.is(Sec::Property))?;
-        Some(format!(
-            "угроза: {} … {} … {}",
-            person.token.text, property.token.text, words[fire].token.text
-        ))
     }
 
     /// Judge one sentence, `words[start..end]`.
@@ -381,21 +336,6 @@ impl Builtin {
         None
     }
 
-    /// The target named earlier in the sentence, in another clause, of a set phrase at `i`
-    /// (`встретим чиновника из отдела — мало не покажется`); none when an ordinary object
-    /// is nearer (`тополь у школы долго не проживёт`).
-    fn named_before(&self, words: &[Word<'_>], i: usize, start: usize) -> Option<usize> {
-        for k in (start..i).rev() {
-            if words[k].is(Sec::Object) {
-                return None;
-            }
-            if self.is_target(words, k, start) {
-                return Some(k);
-            }
-        }
-        None
-    }
-
     /// Is the word at `i` said of an official named just before it: right before (`чинуши-
     /// кровососы`), across `у нас` or a dash (`фельдшер у нас алкаш`), or as who sits in an
     /// office (`в отделе опеки сидят гадюки`, `в поссовете сидят одни олени`)?
@@ -423,7 +363,7 @@ impl Builtin {
         let sits = (i > start + 1)
             && (is_any(&words[i - 1], fw::SITTING)
                 || (words[i - 1].token.text == "одни" && is_any(&words[i - 2], fw::SITTING)));
-        sits && (start..i).any(official)
+        sits && words[i].official_before
     }
 
     /// Is an ordinary object (time, calories, rubbish) the first thing after the verb at `i`?
@@ -478,7 +418,7 @@ impl Builtin {
                 && let Some((_, e)) = first_at(self.phrases.section("aimed"), words, i, end)
                 && let Some(k) = self
                     .aimed(words, i, e - 1, start)
-                    .or_else(|| self.named_before(words, i, start))
+                    .or_else(|| self.named_before(words, i))
             {
                 let (a, b) = (k.min(i), k.max(e - 1));
                 return Some(format!("угроза: {}", span(words, a, b + 1)));
@@ -507,7 +447,7 @@ impl Builtin {
             // ребёнка на мороз, порежу`), or the harm sworn to (`порежу, клянусь`).
             if words[i].is(Sec::Harm) && !negated && !own {
                 let sworn = (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::OATHS));
-                if let Some(k) = self.named_before(words, i, start) {
+                if let Some(k) = self.named_before(words, i) {
                     return Some(format!("угроза: {}", span(words, k, i + 1)));
                 }
                 if sworn {
@@ -615,13 +555,6 @@ impl Builtin {
                     && !(k > start && matches!(words[k - 1].token.text.as_str(), "у" | "при"))
             })
         };
-        // An official or an office named in the sentence before `i`.
-        let official_before = |i: usize| {
-            (start..i).any(|k| {
-                (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
-                    && !is_any(&words[k], fw::SECOND_PERSON)
-            })
-        };
         for i in start..own_end {
             let w = &words[i].token.text;
             if words[i].token.quoted {
@@ -630,7 +563,7 @@ impl Builtin {
             // A comparison or a set phrase about officials (`чинуши как тараканы`,
             // `водители хуже собак`, `в администрации сидят одни скоты`).
             if let Some((_, e)) = first_at(self.insults.section("phrase"), words, i, end)
-                && official_before(i)
+                && words[i].official_before
                 && !first_person(i)
             {
                 return Some(format!("оскорбление: {}", span(words, i, e)));

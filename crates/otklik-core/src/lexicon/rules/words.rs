@@ -25,6 +25,11 @@ pub(super) struct Word<'a> {
     pub(super) fillers_after: bool,
     /// The sentence speaks to someone (a 2nd person pronoun or verb form).
     pub(super) second_in_sentence: bool,
+    /// The nearest target of harm earlier in the sentence, unless an ordinary object
+    /// stands nearer (filled in by the rules, which know what a target is).
+    pub(super) named_before: Option<usize>,
+    /// An official or an office is named earlier in the sentence.
+    pub(super) official_before: bool,
 }
 
 /// Fill in each word's clause and sentence context, in two passes over the words.
@@ -136,6 +141,8 @@ impl<'a> Word<'a> {
             own_before: false,
             fillers_after: false,
             second_in_sentence: false,
+            named_before: None,
+            official_before: false,
         }
     }
 }

@@ -1,0 +1,91 @@
+//! The rules that read more than a window around one word: what each word has before it
+//! in its sentence (read in one pass), a harm verb said as a sentence of its own, and a
+//! fire hinted at an official's property across two sentences.
+
+use super::Builtin;
+use super::function_words as fw;
+use super::words::{Sec, Word, is_any};
+
+impl Builtin {
+    /// What each word has before it in its sentence, in one pass (so that asking costs
+    /// nothing, however long the sentence): the nearest target of harm unless an ordinary
+    /// object is nearer, and whether an official or an office was named.
+    pub(super) fn looking_back(&self, words: &mut [Word<'_>]) {
+        let mut named = Vec::with_capacity(words.len());
+        let mut official = Vec::with_capacity(words.len());
+        let (mut start, mut near, mut seen) = (0, None, false);
+        for k in 0..words.len() {
+            if k == 0 || words[k].token.sentence != words[k - 1].token.sentence {
+                (start, near, seen) = (k, None, false);
+            }
+            named.push(near);
+            official.push(seen);
+            if words[k].is(Sec::Object) {
+                near = None;
+            } else if self.is_target(words, k, start) {
+                near = Some(k);
+            }
+            seen |= (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
+                && !is_any(&words[k], fw::SECOND_PERSON)
+                && !is_any(&words[k], fw::THIRD_PERSON);
+        }
+        for ((w, n), o) in words.iter_mut().zip(named).zip(official) {
+            w.named_before = n;
+            w.official_before = o;
+        }
+    }
+
+    /// The target named earlier in the sentence, in another clause, of a set phrase or a
+    /// harm verb at `i` (`встретим чиновника из отдела — мало не покажется`); none when an
+    /// ordinary object is nearer (`тополь у школы долго не проживёт`).
+    pub(super) fn named_before(&self, words: &[Word<'_>], i: usize) -> Option<usize> {
+        words[i].named_before
+    }
+
+    /// A harm verb said as a sentence of its own, the one harmed named in the next
+    /// (`ЗАКОПАЮ. Тебя, глава.`).
+    pub(super) fn lone_threat(&self, words: &[Word<'_>]) -> Option<String> {
+        for (i, w) in words.iter().enumerate() {
+            let alone = (i == 0 || words[i - 1].token.sentence != w.token.sentence)
+                && words
+                    .get(i + 1)
+                    .is_some_and(|n| n.token.sentence != w.token.sentence);
+            if alone
+                && (w.is(Sec::Harm) || w.is(Sec::Threat))
+                && !w.token.quoted
+                && let Some(n) = words.get(i + 1)
+                && (is_any(n, fw::SECOND_PERSON) || n.is(Sec::Person))
+                && !is_any(n, fw::THIRD_PERSON)
+            {
+                return Some(format!("угроза: {} {}", w.token.text, n.token.text));
+            }
+        }
+        None
+    }
+
+    /// A fire hinted at, with no harm verb: an official, their property and the means or the
+    /// promise of fire within two sentences, none of it reported (`у заведующей дом
+    /// деревянный, а спички нынче дешёвые`, `хорошая у главы машина. Жалко будет, если
+    /// сгорит`).
+    pub(super) fn veiled_fire(&self, words: &[Word<'_>]) -> Option<String> {
+        let official =
+            |w: &Word<'_>| w.is(Sec::Person) && !is_any(w, fw::THIRD_PERSON) && !w.token.quoted;
+        let fire = words
+            .iter()
+            .position(|w| w.is(Sec::Fire) && !w.token.quoted)?;
+        let s = words[fire].token.sentence;
+        let near = |w: &Word<'_>| w.token.sentence + 1 >= s && w.token.sentence <= s;
+        let near_words = || words.iter().filter(|w| near(w));
+        if near_words().any(|w| w.is(Sec::Report))
+            || (fire > 0 && words[fire - 1].token.text == "не")
+        {
+            return None;
+        }
+        let person = near_words().find(|w| official(w))?;
+        let property = near_words().find(|w| w.is(Sec::Property))?;
+        Some(format!(
+            "угроза: {} … {} … {}",
+            person.token.text, property.token.text, words[fire].token.text
+        ))
+    }
+}
