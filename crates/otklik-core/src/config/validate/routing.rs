@@ -130,10 +130,18 @@ fn builtin_model(known: &HashSet<String>) -> (Arc<Vec<Labelled>>, Arc<Model>) {
     let starter = Model::train(&examples);
     let trained = (Arc::new(examples), Arc::new(starter));
     if let Ok(mut map) = cache.lock() {
+        // A few sets of executors at most: a service whose reloads keep changing them keeps
+        // only the recent models, not one per reload.
+        if map.len() >= CACHED_MODELS {
+            map.clear();
+        }
         map.insert(key, trained.clone());
     }
     trained
 }
+
+/// How many trained built-in models (one per set of executors) a process keeps.
+const CACHED_MODELS: usize = 4;
 
 /// The `[routing]` section (all optional) and the starter model of the config's executors.
 pub(super) fn routing(
