@@ -448,6 +448,7 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             earlier_answer: None,
             similar: Vec::new(),
             possible_repeat: None,
+            possible_abuse: None,
             deadlines: CaseDeadlines {
                 draft: Some(at + chrono::Duration::hours(5)),
                 answer: Some(at + chrono::Duration::hours(9)),

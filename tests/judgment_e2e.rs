@@ -1,6 +1,7 @@
 //! Judgment end to end, against the real Dovecot and Postfix: clause 12 reads a threat in a
 //! verb form no word list spells out and leaves an idiom alone, and a post after either is
-//! still taken in.
+//! still taken in; a veiled threat no rule reads is flagged to the coordinator by the
+//! clause 12 model, and her one click excludes it.
 use otklik_testkit as support;
 
 use support::service::*;
@@ -70,5 +71,67 @@ async fn a_threat_in_a_new_form_is_excluded_and_an_idiom_is_answered() {
             .iter()
             .all(|m| !about(m, "OTK-1"))
     );
+    svc.stop().await;
+}
+
+/// A veiled threat no rule reads: the case goes on as usual, the coordinator's mail about
+/// it carries the clause 12 model's flag and an `ИСКЛЮЧИТЬ` button; she presses it and the
+/// case is excluded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_veiled_threat_is_flagged_to_the_coordinator_and_excluded_by_one_click() {
+    let (stack, p, _dir, svc) = start_on_shared("veiled", ALWAYS_CALENDAR).await;
+    stack
+        .append(
+            &p.service(),
+            "INBOX",
+            &notification(
+                stack,
+                &p,
+                "5201",
+                "ЖКХ",
+                "Аноним",
+                "Хорошие у вас внуки, Николай Степанович, мы их часто видим у школы. \
+                 Подумайте о них, когда будете подписывать закрытие.",
+                "",
+            ),
+        )
+        .await;
+    let notice = stack
+        .wait_for(
+            &p.coordinator(),
+            "INBOX",
+            |m| about(m, "OTK-1") && m.text.contains("Возможно, п. 12"),
+            WAIT,
+        )
+        .await;
+    let case = svc.case(1).await;
+    assert_ne!(case.state, otklik_core::workflow::State::Excluded);
+    assert!(case.possible_abuse.is_some(), "{:#?}", case.history);
+    let code = regex::Regex::new(r"#([a-z2-9]{8})\b")
+        .unwrap()
+        .captures(&notice.text)
+        .map(|c| c[1].to_string())
+        .expect("an action code");
+    let subject = format!("[OTK-1] ИСКЛЮЧИТЬ #{code}");
+    let href = otklik_core::templates::mailto(&stack.addr(&p.service()), &subject, "");
+    let html = notice.html.clone().unwrap_or_default();
+    assert!(
+        html.contains(&href.replace('&', "&amp;")),
+        "no ИСКЛЮЧИТЬ button in {html}"
+    );
+    // She presses the button: a new mail with the button's subject.
+    let raw = stack.compose(
+        &p.coordinator(),
+        &[&p.service()],
+        &subject,
+        "",
+        &stack.new_message_id(),
+        None,
+    );
+    to_service(stack, &p, &p.coordinator(), &raw).await;
+    svc.wait_case(1, "excluded", |c| {
+        c.state == otklik_core::workflow::State::Excluded
+    })
+    .await;
     svc.stop().await;
 }

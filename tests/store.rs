@@ -47,6 +47,7 @@ fn case(number: u64, state: State) -> Case {
         earlier_answer: None,
         similar: Vec::new(),
         possible_repeat: None,
+        possible_abuse: None,
         deadlines: CaseDeadlines::default(),
         draft: None,
         approved: None,

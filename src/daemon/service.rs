@@ -114,6 +114,7 @@ impl Service {
             tokio::spawn(sweeper(store.clone(), config_rx.clone(), tasks_stop_rx)),
         ];
 
+        warm_clause12(&config);
         // The archive of earlier answers, indexed once; the intake and the socket share it.
         let archive = Arc::new(load_archive(&store, &config).await?);
         let sock = crate::control::socket_path(&state_dir);
@@ -377,6 +378,15 @@ async fn open_store(config: &Config) -> Result<Store, StartError> {
         );
     }
     Ok(store)
+}
+
+/// The clause 12 model is trained once, on first use: start now, beside the rest of
+/// start-up, so the first notification does not wait for it.
+fn warm_clause12(config: &Arc<Config>) {
+    let config = config.clone();
+    drop(tokio::task::spawn_blocking(move || {
+        config.intake.lexicon.prepare();
+    }));
 }
 
 async fn load_archive(store: &Store, config: &Config) -> Result<Archive, StartError> {

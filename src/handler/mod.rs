@@ -219,6 +219,9 @@ impl Intake {
         if let Some(rec) = self.store.inbound(&bytes_key)? {
             return self.replay(config, rec, origin.is_some());
         }
+        // The clause 12 model is trained on first use (a fraction of a second): before the
+        // mark, so a restart while it trains is not taken for a crash on this message.
+        config.intake.lexicon.prepare();
         let marked = origin.is_some();
         if let Some(origin) = origin {
             let sha256 = bytes_key.trim_start_matches("sha:").to_string();

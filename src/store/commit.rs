@@ -570,6 +570,7 @@ mod tests {
             earlier_answer: None,
             similar: Vec::new(),
             possible_repeat: None,
+            possible_abuse: None,
             final_draft_at: None,
             deadlines: CaseDeadlines::default(),
             draft: None,

@@ -42,6 +42,8 @@ pub struct Explanation {
     /// An earlier case by another author about the same problem at the same place, flagged
     /// to the coordinator (`ПОВТОР` links it).
     pub possible_repeat: Option<crate::repeat::PossibleRepeat>,
+    /// The clause 12 model's flag on a post the rules let through (the coordinator decides).
+    pub possible_abuse: Option<crate::workflow::PossibleAbuse>,
 }
 
 /// How a disposition reads in a verdict.
@@ -70,6 +72,7 @@ impl Decision {
             top_words: Vec::new(),
             suggestions: Vec::new(),
             possible_repeat: None,
+            possible_abuse: None,
         };
         e.verdict = match self {
             Decision::Case {
@@ -83,7 +86,7 @@ impl Decision {
                 e.notification = Some(n.clone());
                 let verdict = classified(&mut e, class.clone());
                 let verdict = given_to(&mut e, verdict, outcome.case.executor.as_deref());
-                match &outcome.case.possible_repeat {
+                let verdict = match &outcome.case.possible_repeat {
                     Some(p) => {
                         e.possible_repeat = Some(p.clone());
                         format!(
@@ -91,6 +94,17 @@ impl Decision {
                             p.of,
                             p.percent,
                             p.shared.join(", ")
+                        )
+                    }
+                    None => verdict,
+                };
+                match &outcome.case.possible_abuse {
+                    Some(a) => {
+                        e.possible_abuse = Some(a.clone());
+                        format!(
+                            "{verdict}; possibly clause 12 (model {} %: {}), flagged to the coordinator",
+                            a.percent,
+                            a.words.join(", ")
                         )
                     }
                     None => verdict,

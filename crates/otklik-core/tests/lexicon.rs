@@ -21,7 +21,9 @@ fn stems_match_at_word_start_only() {
     assert_eq!(lx.find("МУДАКИ!!!"), Some("мудак".into()));
     assert_eq!(lx.find("(мудаков) полно"), Some("мудак".into()));
     assert_eq!(lx.find("премудакам"), None);
-    assert_eq!(lx.find("му-дак"), None);
+    // A word split by a hyphen is read joined too.
+    assert_eq!(lx.find("му-дак"), Some("мудак".into()));
+    assert_eq!(lx.find("по-моему, дак нет"), None);
 }
 
 #[test]
@@ -39,8 +41,10 @@ fn latin_look_alikes_inside_cyrillic_words() {
     // Latin "C" in "Cука", Latin "x", "y" in "xyйня" are read as Cyrillic.
     assert_eq!(lx.find("Cука!"), Some("сука".into()));
     assert_eq!(lx.find("FUCK"), Some("fuck".into()));
-    // A purely Latin word stays Latin.
+    // A purely Latin word is read as transliterated Russian, and as typed.
     assert_eq!(lx.find("taxi"), None);
+    assert_eq!(lx.find("suka"), Some("сука".into()));
+    assert_eq!(lx.find("what the fuck"), Some("fuck".into()));
     let lx = shipped();
     assert!(lx.find("Это xyйня полная").is_some());
     assert!(lx.find("Пиздeц").is_some(), "Latin e");

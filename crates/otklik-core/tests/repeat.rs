@@ -1,6 +1,7 @@
 //! Possible repeats by another author (cl. 10): the similarity measured on the labelled
 //! pairs in `tests/data/repeat/pairs.tsv`, the flag in `decide`, the coordinator's mail and
-//! its `ПОВТОР` button, and linking. No store, no mail stack, no clock.
+//! its `ПОВТОР` button, and linking; and the clause 12 model's flag, told to the coordinator
+//! the same way, with its `ИСКЛЮЧИТЬ` button. No store, no mail stack, no clock.
 mod fixtures;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -641,4 +642,71 @@ fn the_flag_reads_in_english_too() {
     );
     let html = mail.html.unwrap_or_default();
     assert!(html.contains(&href.replace('&', "&amp;")), "{html}");
+}
+
+// ---- the clause 12 model's flag: told to the coordinator the same way ----
+
+/// A veiled threat no rule reads (no harm word, no insult): the model flags it.
+const VEILED: &str = "Хорошие у вас внуки, Николай Степанович, мы их часто видим у школы. \
+                      Подумайте о них, когда будете подписывать закрытие.";
+
+#[test]
+fn a_post_the_model_reads_as_abusive_is_flagged_and_routed_as_usual() {
+    // The coordinator is not told of new cases, yet hears of this one.
+    let c = config_with(false);
+    assert_eq!(c.intake.lexicon.find(VEILED), None, "no rule should match");
+    let (case, notices, note) = new_case(
+        &c,
+        &notification(1, "ЖКХ", "с. Берёзовка", "Аноним", VEILED, 0),
+        &[],
+    );
+    let flag = case.possible_abuse.clone().expect("flagged");
+    assert!(flag.percent >= 85, "{flag:?}");
+    assert!(!flag.words.is_empty(), "{flag:?}");
+    assert!(note.contains("possibly clause 12"), "{note}");
+    // Routed as usual meanwhile.
+    assert_eq!(case.executor.as_deref(), Some("housing"));
+    assert_eq!(case.state, State::Assigned);
+    let to_coord = notices
+        .iter()
+        .find(|n| n.to == [COORD] && n.kind == NoticeKind::CaseOpened)
+        .expect("the coordinator's new-case notice");
+    let mail = render(&c, &case, to_coord.kind.clone(), COORD);
+    assert!(mail.subject.contains("возможно, п. 12"), "{}", mail.subject);
+    assert!(mail.text.contains("Возможно, п. 12"), "{}", mail.text);
+    let code = secret().round_code(1, COORD, 0);
+    let href = templates::mailto(
+        "otklik@volchiha.example",
+        &format!("[OTK-1] ИСКЛЮЧИТЬ #{code}"),
+        "",
+    );
+    let html = mail.html.unwrap_or_default();
+    assert!(
+        html.contains(&href.replace('&', "&amp;")),
+        "no {href} in {html}"
+    );
+    // Her one click excludes it.
+    let d = decide_in(
+        &c,
+        &coordinator_reply(&case, "ИСКЛЮЧИТЬ"),
+        std::slice::from_ref(&case),
+    );
+    match d {
+        Decision::Case { outcome, .. } => assert_eq!(outcome.case.state, State::Excluded),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_plain_complaint_is_not_flagged_as_abusive() {
+    let c = config_with(false);
+    for text in [PIPE, PIPE_AGAIN, LAMPS] {
+        let (case, notices, _) = new_case(
+            &c,
+            &notification(1, "ЖКХ", "с. Берёзовка", "Иван", text, 0),
+            &[],
+        );
+        assert_eq!(case.possible_abuse, None, "{text}");
+        assert!(notices.iter().all(|n| n.to != [COORD]), "{text}");
+    }
 }

@@ -91,6 +91,11 @@ pub(super) fn open_case(
         outcome.case.possible_repeat = Some(flag);
         workflow::flag_to_coordinator(&mut outcome, ctx);
     }
+    // Clause 12's model thinks the rules let an abusive post through: the case goes on,
+    // the coordinator is told and decides (`ИСКЛЮЧИТЬ`).
+    if !matches!(class, Classification::Excluded { .. }) {
+        flag_possible_abuse(&mut outcome, &mut note, ctx);
+    }
     Decision::Case {
         outcome: Box::new(outcome),
         new: true,
@@ -98,6 +103,33 @@ pub(super) fn open_case(
         disposition: Disposition::Processed,
         note,
     }
+}
+
+/// Flags a new case whose post the clause 12 model reads as abusive though no rule matched
+/// ([`crate::lexicon::Lexicon::suspect`]): the flag on the case, a note in the decision and
+/// in the case's first history entry, and the coordinator told.
+fn flag_possible_abuse(outcome: &mut workflow::Outcome, note: &mut String, ctx: Ctx<'_>) {
+    let Some(v) = ctx
+        .config
+        .intake
+        .lexicon
+        .suspect(&outcome.case.notification.text)
+    else {
+        return;
+    };
+    let percent = (v.probability * 100.0).floor().clamp(0.0, 100.0) as u8;
+    let words = v.words.join(", ");
+    note.push_str(&format!("; possibly clause 12 ({percent} %: {words})"));
+    if let Some(created) = outcome.case.history.first_mut() {
+        created.detail.push_str(&format!(
+            "; possibly clause 12 (model {percent} %: {words}), flagged to the coordinator"
+        ));
+    }
+    outcome.case.possible_abuse = Some(workflow::PossibleAbuse {
+        percent,
+        words: v.words,
+    });
+    workflow::flag_to_coordinator(outcome, ctx);
 }
 
 /// How a new notification was classified, in the words of the decision's note.

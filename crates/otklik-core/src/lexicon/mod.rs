@@ -33,8 +33,10 @@
 //! Entries are also tried on the post with doubled letters collapsed (`суука`).
 
 pub mod mask;
+pub mod model;
 pub mod normalise;
 pub mod rules;
+pub mod translit;
 
 use regex::Regex;
 
@@ -196,6 +198,26 @@ impl Lexicon {
             return None;
         }
         rules::Builtin::shipped().ok()?.judge(&n)
+    }
+
+    /// Trains the clause 12 model now if the built-in rules are on and it is not trained
+    /// yet (about 0.2 s in a release build, once per process); [`Lexicon::suspect`] would
+    /// otherwise train it on first use.
+    pub fn prepare(&self) {
+        if self.builtin {
+            model::Model::shipped();
+        }
+    }
+
+    /// The model's second opinion on a post [`Lexicon::find`] lets through: `Some` when the
+    /// built-in rules are on and the model thinks it falls under clause 12 with at least
+    /// [`model::THRESHOLD`] probability. Flags; never excludes.
+    pub fn suspect(&self, text: &str) -> Option<model::Verdict> {
+        if !self.builtin {
+            return None;
+        }
+        let v = model::Model::shipped().judge(&normalise::normalise(text));
+        (v.probability >= model::THRESHOLD).then_some(v)
     }
 
     /// How many word-list entries the lexicon has.

@@ -15,6 +15,11 @@
 //!   word are not;
 //! - letters spelt out one at a time (`х у й`, `х.у.й`, `е-б-а-т-ь`, `п.и.з.дец`) are
 //!   joined into one word;
+//! - a word typed in Latin letters is read as transliterated Russian (`urody` → `уроды`,
+//!   `hu*nya` → `ху*ня`); one made only of letters that look like Cyrillic ones is also
+//!   read as those letters for the obscenity lists (`cyka` → `сука`, [`Normalised::extra`]);
+//! - two words with only a hyphen between them are also read joined, for the obscenity
+//!   lists (`пи-здец`, `ху-😡-йня`, [`Normalised::extra`]);
 //! - invisible characters (soft hyphen, zero-width space and joiners) are dropped.
 //!
 //! The text is also cut into sentences (at `.`, `!`, `?`, `;` and line breaks, but not
@@ -26,6 +31,8 @@
 //! [`MAX_WORD_CHARS`], so a megabyte of hostile text costs a few passes, never more.
 
 pub use crate::stem::MAX_WORD_CHARS;
+
+use super::translit::{look_alike, transliterate};
 
 /// One word of the post as the rules read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,7 +325,7 @@ fn read_word(raw: &[char], work: &mut usize) -> Option<(String, String, bool)> {
         w = &w[..end];
     }
     let cyrillic = w.iter().any(|&c| is_cyrillic(c));
-    let read: Vec<char> = w
+    let mut read: Vec<char> = w
         .iter()
         .map(|&c| match c {
             '*' | '#' => '*',
@@ -328,6 +335,12 @@ fn read_word(raw: &[char], work: &mut usize) -> Option<(String, String, bool)> {
             c => c,
         })
         .collect();
+    // A word in Latin letters is Russian typed on a Latin keyboard (`urody`, `hu*nya`).
+    let latin: String = read.iter().collect();
+    let translit = transliterate(&latin);
+    if let Some(t) = &translit {
+        read = t.chars().collect();
+    }
     // A Latin `b` in a Cyrillic word stands for `в` (`B` looks like it) or for `б`
     // (`Bлядство`): read as `в`, and hidden for the obscenity check, which tries both.
     let hides = |c: char| is_mask(c) || (cyrillic && c == 'b');
@@ -337,7 +350,9 @@ fn read_word(raw: &[char], work: &mut usize) -> Option<(String, String, bool)> {
     if text.is_empty() {
         return None;
     }
-    let pattern = if masked {
+    let pattern = if masked && translit.is_some() {
+        squeeze(&read, work)
+    } else if masked {
         let hidden: Vec<char> = w
             .iter()
             .zip(&read)
@@ -396,6 +411,22 @@ fn closes_quote(c: char) -> bool {
     matches!(c, '»' | '”')
 }
 
+/// Whether a word is typed in Latin letters (read as transliterated Russian by
+/// [`read_word`]); one made only of Cyrillic look-alikes (`cyka`) is also read as those
+/// letters, into `extra`, for the obscenity lists.
+fn latin_word(w: &[char], extra: &mut Vec<String>) -> bool {
+    let latin: String = w
+        .iter()
+        .take(MAX_WORD_CHARS)
+        .flat_map(|c| c.to_lowercase())
+        .collect();
+    if let Some(reading) = look_alike(&latin) {
+        extra.push(reading);
+    }
+    w.iter().any(char::is_ascii_alphabetic)
+        && w.iter().all(|c| c.is_ascii_alphabetic() || is_mask(*c))
+}
+
 /// Read a post for clause 12 (see the module documentation).
 pub fn normalise(text: &str) -> Normalised {
     let mut work = 0usize;
@@ -418,10 +449,18 @@ pub fn normalise(text: &str) -> Normalised {
     let mut dash = false;
     let mut clause = true;
     let mut words_in_sentence = 0usize;
+    // The word before, and whether only a hyphen stands between it and the next
+    // (`пи-здец`, `пиз- дец`, `ху-😡-йня`): the two are also read joined, for the lists.
+    let mut before: Option<String> = None;
+    let mut hyphen = false;
+    let mut translit_any = false;
     for p in pieces {
         match p {
             Piece::Gap(g) => {
                 work += g.len();
+                hyphen = g.len() <= 6
+                    && g.contains(&'-')
+                    && g.iter().all(|&c| c == '-' || c == ' ' || is_sign(c));
                 for (k, &c) in g.iter().enumerate() {
                     if c == '\n' {
                         // A quotation does not run across a paragraph.
@@ -452,7 +491,12 @@ pub fn normalise(text: &str) -> Normalised {
             }
             Piece::Word(w) => {
                 work += w.len();
+                translit_any |= latin_word(&w, &mut out.extra);
                 if let Some((reading, pattern, capital)) = read_word(&w, &mut work) {
+                    if let Some(b) = before.take().filter(|_| hyphen) {
+                        out.extra.push(format!("{b}{reading}"));
+                    }
+                    before = Some(reading.clone());
                     out.text.push_str(&reading);
                     out.tokens.push(Token {
                         text: reading,
@@ -472,6 +516,12 @@ pub fn normalise(text: &str) -> Normalised {
                 clause = false;
             }
         }
+    }
+    // A word list may hold Latin words (`fuck`): the post as typed is read too, when some
+    // word of it was read as transliterated Russian.
+    if translit_any {
+        work += text.len();
+        out.extra.push(text.to_lowercase().replace('ё', "е"));
     }
     out.work = work;
     out
@@ -498,7 +548,11 @@ mod tests {
         assert_eq!(words("бл@дь"), ["бладь"]);
         assert_eq!(words("ССора длинная"), ["ссора", "длинная"]);
         assert_eq!(words("#волчиха бесплатно*"), ["волчиха", "бесплатно"]);
-        assert_eq!(words("taxi 2024"), ["taxi", "2024"]);
+        // Latin words are Russian typed on a Latin keyboard; digits stay digits.
+        assert_eq!(words("taxi 2024"), ["тахи", "2024"]);
+        assert_eq!(words("glava - mudak, hu*nya"), ["глава", "мудак", "ху*ня"]);
+        assert_eq!(normalise("cyka").extra, ["сука", "cyka"]);
+        assert_eq!(normalise("ПИ-ЗДЕЦ, ху-😡-йня").extra, ["пиздец", "хуйня"]);
         assert_eq!(words("му\u{ad}дак"), ["мудак"]);
         assert_eq!(words("Пиzдец пiздец"), ["пиздец", "пиздец"]);
         assert_eq!(words("пи%дец нах$р п!здец"), ["пи*дец", "нах*р", "п*здец"]);

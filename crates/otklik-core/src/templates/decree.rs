@@ -169,6 +169,13 @@ pub(super) fn case_opened(view: &View<'_>) -> Parts {
         ),
         _ => subject,
     };
+    let subject = match &case.possible_abuse {
+        Some(_) if case.state != crate::workflow::State::Excluded => format!(
+            "{subject} ({})",
+            tr(lang, "возможно, п. 12", "possibly clause 12")
+        ),
+        _ => subject,
+    };
     let mut d = view.doc(&subject);
     d.lead = Some(view.info(&format!(
         "{}: {who}",
@@ -190,6 +197,7 @@ pub(super) fn case_opened(view: &View<'_>) -> Parts {
         d.push(Block::Text(format!("({how})")));
     }
     view.possible_repeat(&mut d);
+    view.possible_abuse(&mut d);
     d.push(view.fields());
     d.push(view.deadlines());
     d.push(view.post_text());

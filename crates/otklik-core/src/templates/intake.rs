@@ -120,6 +120,7 @@ pub(super) fn needs_assignment(view: &View<'_>, reason: &str, suggestions: &[Sug
         )
     )));
     view.possible_repeat(&mut d);
+    view.possible_abuse(&mut d);
     suggestion_buttons(view, &mut d, suggestions);
     d.push(view.deadlines());
     d.push(view.post_text());

@@ -4,6 +4,7 @@
 //! `approval`, short status mails in `status`, reminders and escalations in `deadline`,
 //! the self-service answers (МОИ ДЕЛА, absence, refusals) in `service`.
 
+mod abuse;
 mod approval;
 mod deadline;
 pub mod decree;

@@ -235,6 +235,10 @@ pub struct Case {
     /// to the coordinator as a possible repeat (cl. 10); she links it with `ПОВТОР`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub possible_repeat: Option<PossibleRepeat>,
+    /// The clause 12 model's flag on a post the rules let through: it may be abusive; the
+    /// coordinator decides (`ИСКЛЮЧИТЬ`), the case goes on meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possible_abuse: Option<PossibleAbuse>,
     /// The case's deadlines.
     pub deadlines: CaseDeadlines,
     /// The draft waiting for the coordinator, or the last one returned for rework.
@@ -276,4 +280,14 @@ pub struct Case {
     /// (docs/keywords.md#approval-rounds). 0 in cases written by earlier versions.
     #[serde(default)]
     pub approval_round: u64,
+}
+
+/// The clause 12 model's flag on a post the rules let through (see [`Case::possible_abuse`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PossibleAbuse {
+    /// How sure the model is, in percent.
+    pub percent: u8,
+    /// The post's words that weighed most toward clause 12.
+    #[serde(default)]
+    pub words: Vec<String>,
 }

@@ -13,7 +13,9 @@ mod open;
 mod reply;
 mod schedule;
 
-pub use case::{Case, CaseDeadlines, Draft, DraftKind, HistoryEntry, HistoryEvent, State};
+pub use case::{
+    Case, CaseDeadlines, Draft, DraftKind, HistoryEntry, HistoryEvent, PossibleAbuse, State,
+};
 pub use classify::{
     Classification, classify, classify_with, had_interim, initial_deadlines, local_date,
     within_repeat_window,

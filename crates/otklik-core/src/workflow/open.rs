@@ -109,6 +109,7 @@ fn new_case(number: u64, n: Notification, ctx: Ctx<'_>) -> Case {
         earlier_answer: None,
         similar: Vec::new(),
         possible_repeat: None,
+        possible_abuse: None,
         deadlines,
         draft: None,
         approved: None,

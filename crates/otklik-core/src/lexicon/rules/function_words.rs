@@ -195,3 +195,27 @@ pub(super) fn verb_like(w: &str) -> bool {
         .iter()
         .any(|e| w.ends_with(e))
 }
+
+/// What can happen or was tried, not what the writer will do (`снег может убить`, `кто-то
+/// пытался поджечь машину`): a harm verb after these is a warning or a report.
+pub(super) const CAN: &[&str] = &[
+    "может",
+    "могут",
+    "можно",
+    "мог",
+    "могла",
+    "могло",
+    "могли",
+    "способен",
+    "способна",
+    "пытался",
+    "пыталась",
+    "пытались",
+    "пробовал",
+    "пробовали",
+    "собирался",
+    "собирались",
+    "хотели",
+    "грозился",
+    "грозились",
+];

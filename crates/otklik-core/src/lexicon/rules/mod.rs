@@ -426,13 +426,14 @@ impl Builtin {
             if words[i].is(Sec::Threat) && !self.idiom_after(words, i, start, end) {
                 return Some(format!("угроза: {w}"));
             }
-            // Self-help (`сами сожжём`), or an idiom after `хоть` (`хоть глаз выколи`,
-            // `хоть убей`).
+            // Self-help (`сами сожжём`), an idiom after `хоть` (`хоть глаз выколи`,
+            // `хоть убей`), or a danger that can happen (`снег с крыши может убить`).
             let own = words[i].own_before
                 || (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::SELF))
                 || (i.saturating_sub(2).max(start)..(i + 3).min(end))
                     .any(|k| matches!(words[k].token.text.as_str(), "себе" | "себя"))
-                || (i.saturating_sub(2).max(start)..i).any(|k| words[k].token.text == "хоть");
+                || (i.saturating_sub(2).max(start)..i).any(|k| words[k].token.text == "хоть")
+                || (i.saturating_sub(2).max(start)..i).any(|k| is_any(&words[k], fw::CAN));
             if (words[i].is(Sec::Harm) || words[i].is(Sec::Wish))
                 && !own
                 && let Some(k) = self.aimed(words, i, i, start)
