@@ -940,3 +940,105 @@ fn a_dead_letter_is_listed_resent_and_then_queued_again() {
     );
     assert!(store.dead_letter_seqs().unwrap().is_empty());
 }
+
+fn approved(kind: DraftKind, text: &str) -> Option<Draft> {
+    Some(Draft {
+        kind,
+        text: text.into(),
+        attachments: vec![],
+        by: "housing@example.ru".into(),
+        at: Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 0).unwrap(),
+    })
+}
+
+fn commit_case(store: &Store, c: Case) {
+    store
+        .commit(Commit {
+            cases: vec![(c, vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+}
+
+/// The archive's row of a case is written in the case's own commit: there once its answer
+/// is approved, replaced with the answer, gone when the approved text is no answer any
+/// more; the archive is built from these rows (dated in the calendar's zone), and
+/// `check-store` names one that cannot be read (which the archive leaves out).
+#[test]
+fn an_approved_answer_is_archived_with_its_case_and_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    open_case(&store, 1);
+    open_case(&store, 2);
+    let ids = |store: &Store| -> Vec<(String, String)> {
+        store
+            .answered_entries(chrono_tz::UTC)
+            .map(|e| e.map(|e| (e.id, e.answer)))
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(ids(&store).is_empty(), "no answer approved yet");
+
+    let mut c = case(1, State::Approved);
+    c.approved = approved(DraftKind::Answer, "Воду дали.");
+    commit_case(&store, c.clone());
+    assert_eq!(
+        ids(&store),
+        [("OTK-1".to_string(), "Воду дали.".to_string())]
+    );
+    // Detected at 03:00 UTC on 1 December: 30 November in New York.
+    let e = store
+        .answered_entry(1, chrono_tz::America::New_York)
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.date, chrono::NaiveDate::from_ymd_opt(2026, 11, 30));
+    assert_eq!(e.executor.as_deref(), Some("housing"));
+    assert_eq!(
+        Some(e),
+        otklik_core::archive::Entry::of_case(&c, chrono_tz::America::New_York)
+    );
+    assert_eq!(
+        otklik::archive::Archive::load(&store, chrono_tz::UTC)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Another answer replaces the first.
+    c.approved = approved(DraftKind::Answer, "Воду дали, трубу заменили.");
+    commit_case(&store, c.clone());
+    assert_eq!(
+        ids(&store),
+        [(
+            "OTK-1".to_string(),
+            "Воду дали, трубу заменили.".to_string()
+        )]
+    );
+    // An interim answer is no answer: the row goes.
+    c.approved = approved(DraftKind::Interim, "Работаем.");
+    commit_case(&store, c);
+    assert!(ids(&store).is_empty());
+    assert!(store.answered_entry(1, chrono_tz::UTC).unwrap().is_none());
+
+    let mut c2 = case(2, State::Closed);
+    c2.approved = approved(DraftKind::Answer, "Яму засыпали.");
+    commit_case(&store, c2);
+    let (_, problems) = store.check().unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    drop(store);
+    {
+        let db = sled::open(dir.path().join("store")).unwrap();
+        db.open_tree("answered")
+            .unwrap()
+            .insert(2u64.to_be_bytes(), &b"{not json"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let (_, problems) = store.check().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("archived answer:") && problems[0].contains("answered/2"),
+        "{problems:?}"
+    );
+}

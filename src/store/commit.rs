@@ -10,6 +10,7 @@ use otklik_core::compose::OutMail;
 use otklik_core::inbound::sha256_hex;
 use otklik_core::workflow::{Case, Due};
 
+use super::answered::answered_value;
 use super::blobs::{RecordedRefs, SHARED_MIN, attachments, attachments_mut, encode_body};
 use super::cases::{author_topic_key, norm};
 use super::due::{DueRecord, due_key};
@@ -102,6 +103,9 @@ pub(super) struct CaseRow {
     pub(super) due: Vec<Row>,
     /// The list of those keys, kept by case to remove them when the schedule changes.
     pub(super) due_keys: Vec<u8>,
+    /// Its `answered` row when its answer is approved; `None` removes the row (an answer
+    /// can be replaced).
+    pub(super) answered: Option<Vec<u8>>,
 }
 
 /// An outbox mail as written: its record (without the bytes), its bytes, its queue entry.
@@ -235,6 +239,7 @@ fn case_row(case: &Case, dues: &[Due]) -> Result<CaseRow, StoreError> {
         },
         due_keys: enc(&due_keys)?,
         due,
+        answered: answered_value(case)?,
     })
 }
 
@@ -294,6 +299,7 @@ struct Tx<'t> {
     outbox_body: &'t TransactionalTree,
     outbox_due: &'t TransactionalTree,
     training: &'t TransactionalTree,
+    answered: &'t TransactionalTree,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -405,6 +411,10 @@ impl Tx<'_> {
             self.due.insert(r.key.as_slice(), r.value.as_slice())?;
         }
         self.due_by_case.insert(key, row.due_keys.as_slice())?;
+        match &row.answered {
+            Some(v) => self.answered.insert(key, v.as_slice())?,
+            None => self.answered.remove(key)?,
+        };
         Ok(i64::from(row.open) - i64::from(was_open))
     }
 }
@@ -456,9 +466,10 @@ impl Store {
         Ok(settled)
     }
 
-    /// Writes a commit's rows in one transaction.
+    /// Writes a commit's rows in one transaction (the trees as a slice: sled's tuples stop
+    /// at 14).
     fn write(&self, rows: &Rows<'_>) -> Result<(), StoreError> {
-        let trees = (
+        let trees = [
             &self.cases,
             &self.inbound,
             &self.sources,
@@ -473,9 +484,10 @@ impl Store {
             &self.outbox_body,
             &self.outbox_due,
             &self.training,
-        );
-        let result = trees.transaction(
-            |(
+            &self.answered,
+        ];
+        let result = trees[..].transaction(|views| {
+            let [
                 cases,
                 inbound,
                 sources,
@@ -490,26 +502,36 @@ impl Store {
                 outbox_body,
                 outbox_due,
                 training,
-            )| {
-                let tx = Tx {
-                    cases,
-                    inbound,
-                    sources,
-                    links,
-                    authors,
-                    outbox,
-                    due,
-                    due_by_case,
-                    meta,
-                    open,
-                    attachments,
-                    outbox_body,
-                    outbox_due,
-                    training,
-                };
-                tx.write(rows)
-            },
-        );
+                answered,
+            ] = views.as_slice()
+            else {
+                return Err(ConflictableTransactionError::Storage(
+                    sled::Error::ReportableBug(format!(
+                        "a transaction over {} trees gave {} views",
+                        trees.len(),
+                        views.len()
+                    )),
+                ));
+            };
+            let tx = Tx {
+                cases,
+                inbound,
+                sources,
+                links,
+                authors,
+                outbox,
+                due,
+                due_by_case,
+                meta,
+                open,
+                attachments,
+                outbox_body,
+                outbox_due,
+                training,
+                answered,
+            };
+            tx.write(rows)
+        });
         transaction_result(result)
     }
 
@@ -659,6 +681,39 @@ mod tests {
         );
         // Pure: the same commit, the same rows.
         assert_eq!(encode(&commit, &Settled::default()).unwrap(), rows);
+    }
+
+    /// A case whose answer is approved writes its `answered` row; any other case's commit
+    /// removes it (an interim answer is no answer).
+    #[test]
+    fn an_approved_answer_writes_the_archive_row_and_anything_else_removes_it() {
+        let mut c = case(4, State::Approved);
+        let row = |c: &Case| {
+            let commit = Commit {
+                cases: vec![(c.clone(), vec![])],
+                ..Commit::default()
+            };
+            encode(&commit, &Settled::default()).unwrap().cases[0]
+                .answered
+                .clone()
+        };
+        assert_eq!(row(&c), None);
+        let draft = |kind| otklik_core::workflow::Draft {
+            kind,
+            text: "Воду дали.".into(),
+            attachments: vec![],
+            by: "housing@example.ru".into(),
+            at: t0(),
+        };
+        c.approved = Some(draft(otklik_core::workflow::DraftKind::Answer));
+        let v: serde_json::Value = serde_json::from_slice(&row(&c).unwrap()).unwrap();
+        assert_eq!(v["id"], "OTK-4");
+        assert_eq!(v["answer"], "Воду дали.");
+        assert_eq!(v["text"], "Нет воды.");
+        assert_eq!(v["executor"], "housing");
+        assert_eq!(v["detected_at"], "2026-12-01T03:00:00Z");
+        c.approved = Some(draft(otklik_core::workflow::DraftKind::Interim));
+        assert_eq!(row(&c), None);
     }
 
     #[test]
