@@ -1041,4 +1041,11 @@ fn an_approved_answer_is_archived_with_its_case_and_follows_it() {
         problems[0].starts_with("archived answer:") && problems[0].contains("answered/2"),
         "{problems:?}"
     );
+    // The archive leaves the damaged row out, and starts.
+    assert_eq!(
+        otklik::archive::Archive::load(&store, chrono_tz::UTC)
+            .unwrap()
+            .len(),
+        0
+    );
 }
