@@ -11,7 +11,55 @@ use serde::{Deserialize, Serialize};
 use otklik_core::archive::Entry;
 use otklik_core::workflow::Case;
 
-use super::{Store, StoreError, enc, u64_from};
+use super::{MetaKey, Store, StoreError, enc, u64_from};
+
+/// One change to the archive's rows, as the `answered_log` tree keeps it by sequence
+/// number: which row to read again (its current state is what the index must hold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchiveChange {
+    /// The `answered` row of a case was written, replaced or removed.
+    Case {
+        /// The case number (the row's key).
+        number: u64,
+        /// The case id (the archive entry's id).
+        id: String,
+    },
+    /// An entry was imported into the `archive` tree.
+    Imported {
+        /// Its id.
+        id: String,
+    },
+}
+
+impl ArchiveChange {
+    /// As stored: `c`, the case number (8 bytes, big-endian) and the id; or `i` and the id.
+    pub(super) fn encode(&self) -> Vec<u8> {
+        match self {
+            ArchiveChange::Case { number, id } => {
+                [&b"c"[..], &number.to_be_bytes(), id.as_bytes()].concat()
+            }
+            ArchiveChange::Imported { id } => [&b"i"[..], id.as_bytes()].concat(),
+        }
+    }
+
+    /// Reads a stored change; `None` for bytes no version wrote.
+    fn decode(v: &[u8]) -> Option<ArchiveChange> {
+        let (kind, rest) = v.split_first()?;
+        match kind {
+            b'c' => {
+                let (number, id) = rest.split_at_checked(8)?;
+                Some(ArchiveChange::Case {
+                    number: u64_from(number)?,
+                    id: String::from_utf8(id.to_vec()).ok()?,
+                })
+            }
+            b'i' => Some(ArchiveChange::Imported {
+                id: String::from_utf8(rest.to_vec()).ok()?,
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// What the archive keeps of a case whose answer was approved: the
 /// [`Entry`] fields and when the post was detected (UTC), so that its date is taken in the
@@ -94,6 +142,68 @@ impl Store {
         match self.answered.get(key)? {
             Some(v) => Ok(Some(decode(&key, &v)?.entry(zone))),
             None => Ok(None),
+        }
+    }
+
+    /// The archive's changes after sequence number `after`, oldest first (a change that
+    /// cannot be read is an error: the index would miss it).
+    pub fn archive_changes_after(
+        &self,
+        after: u64,
+    ) -> impl Iterator<Item = Result<(u64, ArchiveChange), StoreError>> + '_ {
+        let from = after.saturating_add(1).to_be_bytes();
+        self.answered_log.range(from..).map(|kv| {
+            let (k, v) = kv?;
+            let seq = u64_from(&k);
+            match (seq, ArchiveChange::decode(&v)) {
+                (Some(seq), Some(change)) => Ok((seq, change)),
+                _ => Err(StoreError::Damaged {
+                    key: format!("answered_log/{}", hex::encode(&k)),
+                    reason: "not an archive change".into(),
+                }),
+            }
+        })
+    }
+
+    /// The sequence number of the newest logged change to the archive, 0 when none is.
+    pub fn archive_changes_last(&self) -> Result<u64, StoreError> {
+        Ok(match self.answered_log.last()? {
+            Some((k, _)) => u64_from(&k).unwrap_or(0),
+            None => 0,
+        })
+    }
+
+    /// Forgets the logged changes up to sequence number `upto` (a snapshot covers them);
+    /// returns how many.
+    pub fn trim_archive_changes(&self, upto: u64) -> Result<usize, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0usize;
+        for kv in self.answered_log.range(..=upto.to_be_bytes()) {
+            let (k, _) = kv?;
+            batch.remove(k);
+            n += 1;
+        }
+        self.answered_log.apply_batch(batch)?;
+        Ok(n)
+    }
+
+    /// This store's identity: random hex chosen the first time it is asked for, then kept.
+    pub fn identity(&self) -> Result<String, StoreError> {
+        let key = MetaKey::StoreId.encode();
+        if let Some(v) = self.meta.get(&key)? {
+            return Ok(String::from_utf8_lossy(&v).into_owned());
+        }
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        // Another thread may have chosen one first: its choice stands.
+        match self
+            .meta
+            .compare_and_swap(&key, None::<&[u8]>, Some(id.as_bytes()))?
+        {
+            Ok(()) => Ok(id),
+            Err(e) => Ok(e
+                .current
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or(id)),
         }
     }
 

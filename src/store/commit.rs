@@ -10,7 +10,7 @@ use otklik_core::compose::OutMail;
 use otklik_core::inbound::sha256_hex;
 use otklik_core::workflow::{Case, Due};
 
-use super::answered::answered_value;
+use super::answered::{ArchiveChange, answered_value};
 use super::blobs::{RecordedRefs, SHARED_MIN, attachments, attachments_mut, encode_body};
 use super::cases::{author_topic_key, norm};
 use super::due::{DueRecord, due_key};
@@ -106,6 +106,8 @@ pub(super) struct CaseRow {
     /// Its `answered` row when its answer is approved; `None` removes the row (an answer
     /// can be replaced).
     pub(super) answered: Option<Vec<u8>>,
+    /// The case id, for the archive's change log.
+    pub(super) id: String,
 }
 
 /// An outbox mail as written: its record (without the bytes), its bytes, its queue entry.
@@ -240,6 +242,7 @@ fn case_row(case: &Case, dues: &[Due]) -> Result<CaseRow, StoreError> {
         due_keys: enc(&due_keys)?,
         due,
         answered: answered_value(case)?,
+        id: case.id.clone(),
     })
 }
 
@@ -300,6 +303,9 @@ struct Tx<'t> {
     outbox_due: &'t TransactionalTree,
     training: &'t TransactionalTree,
     answered: &'t TransactionalTree,
+    answered_log: &'t TransactionalTree,
+    /// A sequence number for each case of the commit, in order (for `answered_log`).
+    seqs: &'t [u64],
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -314,8 +320,8 @@ impl Tx<'_> {
             self.attachments.insert(hash.as_bytes(), *bytes)?;
         }
         let mut open_delta: i64 = 0;
-        for row in &rows.cases {
-            open_delta += self.write_case(row)?;
+        for (i, row) in rows.cases.iter().enumerate() {
+            open_delta += self.write_case(row, self.seqs.get(i).copied().unwrap_or(0))?;
         }
         if let Some(row) = &rows.inbound {
             self.inbound
@@ -369,7 +375,7 @@ impl Tx<'_> {
 
     /// Writes one case with its indexes and due steps; returns how the count of open
     /// cases changes (-1, 0, 1).
-    fn write_case(&self, row: &CaseRow) -> TxResult<i64> {
+    fn write_case(&self, row: &CaseRow, seq: u64) -> TxResult<i64> {
         let key = &row.key;
         let was_open = self
             .cases
@@ -411,10 +417,19 @@ impl Tx<'_> {
             self.due.insert(r.key.as_slice(), r.value.as_slice())?;
         }
         self.due_by_case.insert(key, row.due_keys.as_slice())?;
-        match &row.answered {
+        let old = match &row.answered {
             Some(v) => self.answered.insert(key, v.as_slice())?,
             None => self.answered.remove(key)?,
         };
+        // Logged only when the row changes: most commits leave it as it was.
+        if old.as_deref() != row.answered.as_deref() {
+            let change = ArchiveChange::Case {
+                number: row.number,
+                id: row.id.clone(),
+            };
+            self.answered_log
+                .insert(&seq.to_be_bytes(), change.encode())?;
+        }
         Ok(i64::from(row.open) - i64::from(was_open))
     }
 }
@@ -485,7 +500,15 @@ impl Store {
             &self.outbox_due,
             &self.training,
             &self.answered,
+            &self.answered_log,
         ];
+        // Taken before the transaction (sled numbers outside it); a retry reuses them.
+        // Commits are made under the writer lock, so numbers follow commit order.
+        let seqs = rows
+            .cases
+            .iter()
+            .map(|_| self.generate_id())
+            .collect::<Result<Vec<u64>, StoreError>>()?;
         let result = trees[..].transaction(|views| {
             let [
                 cases,
@@ -503,6 +526,7 @@ impl Store {
                 outbox_due,
                 training,
                 answered,
+                answered_log,
             ] = views.as_slice()
             else {
                 return Err(ConflictableTransactionError::Storage(
@@ -529,6 +553,8 @@ impl Store {
                 outbox_due,
                 training,
                 answered,
+                answered_log,
+                seqs: &seqs,
             };
             tx.write(rows)
         });

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::TransactionError;
 
 mod answered;
+pub use answered::ArchiveChange;
 mod archive;
 mod blobs;
 mod cases;
@@ -157,6 +158,10 @@ pub struct Store {
     /// Our cases whose answer was approved, by case number: what the archive of earlier
     /// answers needs of them (see [`answered`]), written with the case.
     answered: sled::Tree,
+    /// Every change to the archive's rows (`answered` and `archive`) by an increasing
+    /// sequence number: what an index snapshot taken at some number lacks (see
+    /// [`answered::ArchiveChange`]). Trimmed up to what the newest snapshot covers.
+    answered_log: sled::Tree,
     /// Numbers of the open cases (not closed, not excluded): rescheduling, digests and
     /// queues read these instead of every case ever opened.
     open: sled::Tree,
@@ -228,6 +233,7 @@ impl Store {
             meta: tree("meta")?,
             archive: tree("archive")?,
             answered: tree("answered")?,
+            answered_log: tree("answered_log")?,
             open: tree("open")?,
             attachments: tree("attachments")?,
             outbox_body: tree("outbox_body")?,
