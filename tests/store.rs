@@ -1049,3 +1049,154 @@ fn an_approved_answer_is_archived_with_its_case_and_follows_it() {
         0
     );
 }
+
+/// What the archive offers for each query: the best hit's id and every score (rounded: an
+/// index read back numbers its stems otherwise, so sums may differ in the last bits).
+fn offers(a: &otklik::archive::Archive, queries: &[&str]) -> Vec<(Option<String>, Vec<i64>)> {
+    queries
+        .iter()
+        .map(|q| {
+            let hits = a.candidates(&otklik_core::archive::Query {
+                text: q.to_string(),
+                ..Default::default()
+            });
+            let top = hits.first().map(|h| h.id.clone());
+            (
+                top,
+                hits.iter()
+                    .map(|h| (h.score * 1e9).round() as i64)
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// An approved case whose post says `text` (`None`: its answer withdrawn for an interim one).
+fn answered_case(store: &Store, number: u64, text: &str, answer: Option<&str>) -> Case {
+    let mut c = case(number, State::Approved);
+    c.notification.text = text.into();
+    c.approved = match answer {
+        Some(a) => approved(DraftKind::Answer, a),
+        None => approved(DraftKind::Interim, "Работаем."),
+    };
+    commit_case(store, c.clone());
+    c
+}
+
+/// The service's archive is saved beside the store and read back with the changes made
+/// since (answers added, replaced, withdrawn, entries imported), answering as an index
+/// built from every row does; a missing, damaged or foreign snapshot is not used: the
+/// index is built from the rows and a fresh snapshot can be written.
+#[test]
+fn the_archive_reloads_from_its_snapshot_and_the_changes_since() {
+    use otklik::archive::{Archive, SNAPSHOT_FILE};
+    let zone = chrono_tz::UTC;
+    let texts = [
+        "Нет воды на улице Ленина",
+        "Яма на дороге у школы",
+        "Нет света третий день в Берёзовке",
+        "Прорвало трубу водопровода",
+        "Не вывозят мусор со двора",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let path = dir.path().join(SNAPSHOT_FILE);
+    for n in 1..=30u64 {
+        open_case(&store, n);
+        let text = format!("{} дом {n}", texts[n as usize % texts.len()]);
+        answered_case(&store, n, &text, Some(&format!("Ответ {n}")));
+    }
+    let imported = |id: &str, text: &str| {
+        (
+            1,
+            otklik_core::archive::Entry {
+                id: id.into(),
+                topic: "ЖКХ".into(),
+                location: "с. Малиновка".into(),
+                text: text.into(),
+                answer: "Сделано.".into(),
+                date: None,
+                executor: None,
+            },
+        )
+    };
+    let a = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(!a.from_snapshot());
+    a.import(&store, vec![imported("imp-1", "Сломан мост через реку")])
+        .unwrap();
+    assert!(a.save().unwrap(), "written");
+    assert!(!a.save().unwrap(), "nothing new: not written again");
+    assert_eq!(
+        store.archive_changes_after(0).count(),
+        0,
+        "the log is trimmed"
+    );
+    assert_eq!(a.len(), 31);
+
+    // Changes after the snapshot, some through the archive, some only in the store (as
+    // a service that died before its next snapshot leaves them).
+    let c3 = answered_case(&store, 3, "Нет газа в котельной дом 3", Some("Газ дали."));
+    a.add_case(&c3);
+    answered_case(&store, 4, "Прорвало трубу водопровода дом 4", None);
+    open_case(&store, 31);
+    answered_case(&store, 31, "Упало дерево на провода", Some("Убрали."));
+    a.import(
+        &store,
+        vec![imported("imp-2", "Собаки без хозяина у школы")],
+    )
+    .unwrap();
+    drop(a);
+    assert_eq!(store.archive_changes_after(0).count(), 4);
+
+    let queries = [
+        "Нет воды на улице Ленина дом 1",
+        "нет газа котельная",
+        "прорвало трубу дом 4",
+        "упало дерево",
+        "собаки у школы",
+        "яма на дороге",
+        "мост через реку",
+    ];
+    let rebuilt = Archive::load(&store, zone).unwrap();
+    assert_eq!(rebuilt.len(), 32);
+    let want = offers(&rebuilt, &queries);
+    assert_eq!(want[1].0.as_deref(), Some("OTK-3"));
+    assert_ne!(want[2].0.as_deref(), Some("OTK-4"), "withdrawn");
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(b.from_snapshot());
+    assert_eq!((b.len(), offers(&b, &queries)), (32, want.clone()));
+    assert!(b.save().unwrap());
+    drop(b);
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(b.from_snapshot());
+    assert_eq!(offers(&b, &queries), want);
+    drop(b);
+
+    // Damaged: built from the rows, and written afresh.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(!b.from_snapshot());
+    assert_eq!(offers(&b, &queries), want);
+    assert!(b.save().unwrap());
+    drop(b);
+    assert_ne!(std::fs::read(&path).unwrap(), bytes);
+    // Missing: likewise.
+    std::fs::remove_file(&path).unwrap();
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(!b.from_snapshot());
+    assert_eq!(offers(&b, &queries), want);
+    assert!(b.save().unwrap());
+    drop(b);
+
+    // Another store's snapshot is not used for this one.
+    let other = tempfile::tempdir().unwrap();
+    let other_store = Store::open(other.path()).unwrap();
+    let other_path = other.path().join(SNAPSHOT_FILE);
+    std::fs::copy(&path, &other_path).unwrap();
+    let c = Archive::open(&other_store, zone, other_path).unwrap();
+    assert!(!c.from_snapshot());
+    assert!(c.is_empty());
+}
