@@ -160,7 +160,7 @@ pub struct Store {
     answered: sled::Tree,
     /// Every change to the archive's rows (`answered` and `archive`) by an increasing
     /// sequence number: what an index snapshot taken at some number lacks (see
-    /// [`answered::ArchiveChange`]). Trimmed up to what the newest snapshot covers.
+    /// [`ArchiveChange`]). Trimmed up to what the newest snapshot covers.
     answered_log: sled::Tree,
     /// Numbers of the open cases (not closed, not excluded): rescheduling, digests and
     /// queues read these instead of every case ever opened.

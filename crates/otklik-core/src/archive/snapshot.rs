@@ -5,7 +5,7 @@
 //! length and its bytes: the shell says there which store and which of its changes the
 //! snapshot covers), a probe of the fingerprint hash, the ids and fingerprints by slot,
 //! the index ([`Index`]), then a CRC-32 of everything before it. Numbers are varints
-//! (see [`put_varint`]) unless said otherwise. Bytes that are not such a snapshot, of
+//! (seven bits a byte, low first) unless said otherwise. Bytes that are not such a snapshot, of
 //! another format or damaged are refused with a [`SnapshotError`], never a panic.
 
 use std::hash::{BuildHasher, RandomState};
@@ -25,7 +25,7 @@ pub enum SnapshotError {
     /// Too short to be a snapshot at all.
     #[error("too short to be an archive snapshot ({0} bytes)")]
     TooShort(usize),
-    /// It does not start with [`MAGIC`].
+    /// It does not start with the snapshot magic (`OTKARCH` and a byte 1).
     #[error("not an archive snapshot")]
     NotASnapshot,
     /// Its checksum does not match its bytes: damaged.
