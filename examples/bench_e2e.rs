@@ -405,11 +405,84 @@ fn otklik(bin: &Path, config: &Path, log: &Path) -> Child {
     )
 }
 
-/// Builds a store of `n` cases in `state_dir` (1 in 100 open, the rest closed), with the
-/// history and text of a typical case.
+/// Streets, villages and words the big store's posts and answers are varied by, so that
+/// its archive index has the spread of a real one (not 100,000 copies of one post).
+const STREETS: [&str; 12] = [
+    "Свердлова",
+    "Ленина",
+    "Мира",
+    "Садовая",
+    "Школьная",
+    "Победы",
+    "Гагарина",
+    "Молодёжная",
+    "Советская",
+    "Лесная",
+    "Набережная",
+    "Строителей",
+];
+const VILLAGES: [&str; 9] = [
+    "с. Волчиха",
+    "с. Малышев Лог",
+    "с. Солоновка",
+    "с. Вострово",
+    "с. Бор-Форпост",
+    "с. Правда",
+    "с. Селиверстово",
+    "с. Березовка",
+    "пос. Пятково",
+];
+const TROUBLES: [(&str, &str, &str); 6] = [
+    ("ЖКХ / Водоснабжение", "нет воды", "водопровод"),
+    (
+        "ЖКХ / Электроснабжение",
+        "нет света",
+        "линию электропередачи",
+    ),
+    ("Дороги", "яма на дороге", "дорожное покрытие"),
+    ("ЖКХ / Отопление", "холодные батареи", "котельную"),
+    (
+        "Благоустройство",
+        "не вывозят мусор",
+        "контейнерную площадку",
+    ),
+    ("Благоустройство", "не горят фонари", "уличное освещение"),
+];
+
+/// The post and approved answer of big-store case `i`: street, village and trouble vary
+/// with `i`, and so do the words around them.
+fn varied_post(i: u64) -> (String, String, String, String) {
+    let street = STREETS[(i % STREETS.len() as u64) as usize];
+    let village = VILLAGES[((i / 7) % VILLAGES.len() as u64) as usize];
+    let (topic, trouble, fixed) = TROUBLES[((i / 3) % TROUBLES.len() as u64) as usize];
+    let house = 1 + i % 97;
+    let days = 2 + i % 6;
+    let post = format!(
+        "Уже {days} дня {trouble} на улице {street}, дом {house}. Дети не могут помыться, \
+         старики жалуются. Когда администрация наконец решит вопрос? Сколько можно ждать? \
+         Обращение номер {i}."
+    );
+    let answer = format!(
+        "Здравствуйте! Специалисты осмотрели {fixed} на улице {street} ({village}), работы \
+         завершены к {}-му числу. Если проблема повторится, позвоните в администрацию.",
+        1 + i % 28
+    );
+    (
+        topic.to_string(),
+        format!("Волчихинский район, {village}, ул. {street}"),
+        post,
+        answer,
+    )
+}
+
+/// Builds a store of `n` cases in `state_dir` (1 in 100 open, the rest closed with an
+/// approved answer, so the archive indexes them all), with the history and text of a
+/// typical case, through `Store::commit` as the service writes them.
 fn build_store(state_dir: &Path, n: u64) -> f64 {
     use otklik::store::{Commit, Store};
-    use otklik_core::workflow::{Case, CaseDeadlines, HistoryEntry, HistoryEvent, State};
+    use otklik_core::workflow::{
+        Case, CaseDeadlines, Draft, DraftKind, HistoryEntry, HistoryEvent, State,
+    };
     let t = Instant::now();
     std::fs::create_dir_all(state_dir).unwrap();
     let store = Store::open(state_dir).expect("open store");
@@ -423,6 +496,7 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             detail: detail.into(),
         };
         let open = i % 100 == 0;
+        let (topic, location, text, answer) = varied_post(i);
         let case = Case {
             number: i,
             id: format!("OTK-{i}"),
@@ -430,16 +504,14 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
             executor: Some("housing".into()),
             notification: otklik_core::intake::Notification {
                 source_id: Some(format!("{}", 1_000_000 + i)),
-                topic: Some("ЖКХ / Водоснабжение".into()),
-                location: Some("Волчихинский район, с. Волчиха".into()),
+                topic: Some(topic),
+                location: Some(location),
                 category: Some("Средняя".into()),
                 source: Some("ВКонтакте".into()),
                 link: Some(format!("https://vk.com/wall-1_{i}")),
                 author: Some(format!("Житель {i}")),
                 detected_at: at,
-                text: "Третий день нет воды на улице Свердлова, дети не могут помыться. Когда \
-                       администрация наконец решит вопрос с водопроводом? Сколько можно ждать?"
-                    .repeat(2),
+                text,
                 repeat: false,
                 attachments: Vec::new(),
                 warnings: Vec::new(),
@@ -456,7 +528,13 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
                 final_: None,
             },
             draft: None,
-            approved: None,
+            approved: (!open).then(|| Draft {
+                kind: DraftKind::Answer,
+                text: answer,
+                attachments: Vec::new(),
+                by: "housing@example.ru".into(),
+                at,
+            }),
             history: vec![
                 h(HistoryEvent::Created, "monitoring", "notification"),
                 h(HistoryEvent::Assigned, "rule ЖКХ", "housing"),
@@ -489,6 +567,13 @@ fn build_store(state_dir: &Path, n: u64) -> f64 {
                 ..Commit::default()
             })
             .expect("commit");
+        // Written flat out, sled 0.34 can deadlock when it shrinks its file while every
+        // one of its I/O threads waits for the segment lock (spacejam/sled#1412): with the
+        // archive's change log this store hit it at ~160 MB every time. A flush every
+        // thousand cases keeps the writes from piling up.
+        if i % 1000 == 0 {
+            store.flush_blocking().unwrap();
+        }
     }
     store.flush_blocking().unwrap();
     t.elapsed().as_secs_f64()

@@ -941,3 +941,263 @@ fn a_dead_letter_is_listed_resent_and_then_queued_again() {
     );
     assert!(store.dead_letter_seqs().unwrap().is_empty());
 }
+
+fn approved(kind: DraftKind, text: &str) -> Option<Draft> {
+    Some(Draft {
+        kind,
+        text: text.into(),
+        attachments: vec![],
+        by: "housing@example.ru".into(),
+        at: Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 0).unwrap(),
+    })
+}
+
+fn commit_case(store: &Store, c: Case) {
+    store
+        .commit(Commit {
+            cases: vec![(c, vec![])],
+            ..Commit::default()
+        })
+        .unwrap();
+}
+
+/// The archive's row of a case is written in the case's own commit: there once its answer
+/// is approved, replaced with the answer, gone when the approved text is no answer any
+/// more; the archive is built from these rows (dated in the calendar's zone), and
+/// `check-store` names one that cannot be read (which the archive leaves out).
+#[test]
+fn an_approved_answer_is_archived_with_its_case_and_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    open_case(&store, 1);
+    open_case(&store, 2);
+    let ids = |store: &Store| -> Vec<(String, String)> {
+        store
+            .answered_entries(chrono_tz::UTC)
+            .map(|e| e.map(|e| (e.id, e.answer)))
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(ids(&store).is_empty(), "no answer approved yet");
+
+    let mut c = case(1, State::Approved);
+    c.approved = approved(DraftKind::Answer, "Воду дали.");
+    commit_case(&store, c.clone());
+    assert_eq!(
+        ids(&store),
+        [("OTK-1".to_string(), "Воду дали.".to_string())]
+    );
+    // Detected at 03:00 UTC on 1 December: 30 November in New York.
+    let e = store
+        .answered_entry(1, chrono_tz::America::New_York)
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.date, chrono::NaiveDate::from_ymd_opt(2026, 11, 30));
+    assert_eq!(e.executor.as_deref(), Some("housing"));
+    assert_eq!(
+        Some(e),
+        otklik_core::archive::Entry::of_case(&c, chrono_tz::America::New_York)
+    );
+    assert_eq!(
+        otklik::archive::Archive::load(&store, chrono_tz::UTC)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Another answer replaces the first.
+    c.approved = approved(DraftKind::Answer, "Воду дали, трубу заменили.");
+    commit_case(&store, c.clone());
+    assert_eq!(
+        ids(&store),
+        [(
+            "OTK-1".to_string(),
+            "Воду дали, трубу заменили.".to_string()
+        )]
+    );
+    // An interim answer is no answer: the row goes.
+    c.approved = approved(DraftKind::Interim, "Работаем.");
+    commit_case(&store, c);
+    assert!(ids(&store).is_empty());
+    assert!(store.answered_entry(1, chrono_tz::UTC).unwrap().is_none());
+
+    let mut c2 = case(2, State::Closed);
+    c2.approved = approved(DraftKind::Answer, "Яму засыпали.");
+    commit_case(&store, c2);
+    let (_, problems) = store.check().unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    drop(store);
+    {
+        let db = sled::open(dir.path().join("store")).unwrap();
+        db.open_tree("answered")
+            .unwrap()
+            .insert(2u64.to_be_bytes(), &b"{not json"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let (_, problems) = store.check().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("archived answer:") && problems[0].contains("answered/2"),
+        "{problems:?}"
+    );
+    // The archive leaves the damaged row out, and starts.
+    assert_eq!(
+        otklik::archive::Archive::load(&store, chrono_tz::UTC)
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+/// What the archive offers for each query: the best hit's id and every score (rounded: an
+/// index read back numbers its stems otherwise, so sums may differ in the last bits).
+fn offers(a: &otklik::archive::Archive, queries: &[&str]) -> Vec<(Option<String>, Vec<i64>)> {
+    queries
+        .iter()
+        .map(|q| {
+            let hits = a.candidates(&otklik_core::archive::Query {
+                text: q.to_string(),
+                ..Default::default()
+            });
+            let top = hits.first().map(|h| h.id.clone());
+            (
+                top,
+                hits.iter()
+                    .map(|h| (h.score * 1e9).round() as i64)
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// An approved case whose post says `text` (`None`: its answer withdrawn for an interim one).
+fn answered_case(store: &Store, number: u64, text: &str, answer: Option<&str>) -> Case {
+    let mut c = case(number, State::Approved);
+    c.notification.text = text.into();
+    c.approved = match answer {
+        Some(a) => approved(DraftKind::Answer, a),
+        None => approved(DraftKind::Interim, "Работаем."),
+    };
+    commit_case(store, c.clone());
+    c
+}
+
+/// The service's archive is saved beside the store and read back with the changes made
+/// since (answers added, replaced, withdrawn, entries imported), answering as an index
+/// built from every row does; a missing, damaged or foreign snapshot is not used: the
+/// index is built from the rows and a fresh snapshot can be written.
+#[test]
+fn the_archive_reloads_from_its_snapshot_and_the_changes_since() {
+    use otklik::archive::{Archive, SNAPSHOT_FILE};
+    let zone = chrono_tz::UTC;
+    let texts = [
+        "Нет воды на улице Ленина",
+        "Яма на дороге у школы",
+        "Нет света третий день в Берёзовке",
+        "Прорвало трубу водопровода",
+        "Не вывозят мусор со двора",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let path = dir.path().join(SNAPSHOT_FILE);
+    for n in 1..=30u64 {
+        open_case(&store, n);
+        let text = format!("{} дом {n}", texts[n as usize % texts.len()]);
+        answered_case(&store, n, &text, Some(&format!("Ответ {n}")));
+    }
+    let imported = |id: &str, text: &str| {
+        (
+            1,
+            otklik_core::archive::Entry {
+                id: id.into(),
+                topic: "ЖКХ".into(),
+                location: "с. Малиновка".into(),
+                text: text.into(),
+                answer: "Сделано.".into(),
+                date: None,
+                executor: None,
+            },
+        )
+    };
+    let a = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(!a.from_snapshot());
+    a.import(&store, vec![imported("imp-1", "Сломан мост через реку")])
+        .unwrap();
+    assert!(a.save().unwrap(), "written");
+    assert!(!a.save().unwrap(), "nothing new: not written again");
+    assert_eq!(
+        store.archive_changes_after(0).count(),
+        0,
+        "the log is trimmed"
+    );
+    assert_eq!(a.len(), 31);
+
+    // Changes after the snapshot, some through the archive, some only in the store (as
+    // a service that died before its next snapshot leaves them).
+    let c3 = answered_case(&store, 3, "Нет газа в котельной дом 3", Some("Газ дали."));
+    a.add_case(&c3);
+    answered_case(&store, 4, "Прорвало трубу водопровода дом 4", None);
+    open_case(&store, 31);
+    answered_case(&store, 31, "Упало дерево на провода", Some("Убрали."));
+    a.import(
+        &store,
+        vec![imported("imp-2", "Собаки без хозяина у школы")],
+    )
+    .unwrap();
+    drop(a);
+    assert_eq!(store.archive_changes_after(0).count(), 4);
+
+    let queries = [
+        "Нет воды на улице Ленина дом 1",
+        "нет газа котельная",
+        "прорвало трубу дом 4",
+        "упало дерево",
+        "собаки у школы",
+        "яма на дороге",
+        "мост через реку",
+    ];
+    let rebuilt = Archive::load(&store, zone).unwrap();
+    assert_eq!(rebuilt.len(), 32);
+    let want = offers(&rebuilt, &queries);
+    assert_eq!(want[1].0.as_deref(), Some("OTK-3"));
+    assert_ne!(want[2].0.as_deref(), Some("OTK-4"), "withdrawn");
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(b.from_snapshot());
+    assert_eq!((b.len(), offers(&b, &queries)), (32, want.clone()));
+    assert!(b.save().unwrap());
+    drop(b);
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(b.from_snapshot());
+    assert_eq!(offers(&b, &queries), want);
+    drop(b);
+
+    // Damaged: built from the rows, and written afresh.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(!b.from_snapshot());
+    assert_eq!(offers(&b, &queries), want);
+    assert!(b.save().unwrap());
+    drop(b);
+    assert_ne!(std::fs::read(&path).unwrap(), bytes);
+    // Missing: likewise.
+    std::fs::remove_file(&path).unwrap();
+    let b = Archive::open(&store, zone, path.clone()).unwrap();
+    assert!(!b.from_snapshot());
+    assert_eq!(offers(&b, &queries), want);
+    assert!(b.save().unwrap());
+    drop(b);
+
+    // Another store's snapshot is not used for this one.
+    let other = tempfile::tempdir().unwrap();
+    let other_store = Store::open(other.path()).unwrap();
+    let other_path = other.path().join(SNAPSHOT_FILE);
+    std::fs::copy(&path, &other_path).unwrap();
+    let c = Archive::open(&other_store, zone, other_path).unwrap();
+    assert!(!c.from_snapshot());
+    assert!(c.is_empty());
+}

@@ -62,6 +62,8 @@ pub struct Service {
     store_failures: Arc<AtomicU32>,
     /// READY=1 was sent (the mailbox was selected once).
     ready: bool,
+    /// The archive of earlier answers: its snapshot is written at a clean stop.
+    archive: Arc<Archive>,
 }
 
 impl Service {
@@ -90,7 +92,7 @@ impl Service {
         let outbox_beat = Arc::new(AtomicU64::new(now_secs()));
         let timer_wake = Arc::new(Notify::new());
         let timer_beat = Arc::new(AtomicU64::new(now_secs()));
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(timer(
                 store.clone(),
                 secret.clone(),
@@ -115,8 +117,7 @@ impl Service {
         ];
 
         warm_clause12(&config);
-        // The archive of earlier answers, indexed once; the intake and the socket share it.
-        let archive = Arc::new(load_archive(&store, &config).await?);
+        let archive = load_archive(&store, &config, &mut tasks, &tasks_stop).await?;
         let sock = crate::control::socket_path(&state_dir);
         let _ = std::fs::remove_file(&sock);
         let listener =
@@ -132,7 +133,7 @@ impl Service {
             Some(archive.clone()),
         ));
 
-        let intake = Arc::new(Intake::with_archive(store.clone(), secret, archive));
+        let intake = Arc::new(Intake::with_archive(store.clone(), secret, archive.clone()));
         // The routing model: the starter corpus and every example cases confirmed, one pass.
         intake
             .train(&config_rx.borrow().clone())
@@ -165,6 +166,7 @@ impl Service {
             timer_beat,
             store_failures,
             ready: false,
+            archive,
         })
     }
 
@@ -282,6 +284,15 @@ impl Service {
         self.control.abort();
         let _ = self.control.await;
         let _ = std::fs::remove_file(&self.sock);
+        // The index as it is now, so that the next start reads nothing again.
+        let archive = self.archive.clone();
+        match tokio::task::spawn_blocking(move || archive.save()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the archive's snapshot could not be written at stop")
+            }
+            Err(e) => tracing::warn!(error = %e, "the archive's snapshot task failed at stop"),
+        }
         let flushed = self.store.flush().await;
         if let Some(e) = fatal {
             if let Err(flush_error) = flushed {
@@ -389,11 +400,26 @@ fn warm_clause12(config: &Arc<Config>) {
     }));
 }
 
-async fn load_archive(store: &Store, config: &Config) -> Result<Archive, StartError> {
+/// The archive of earlier answers (shared by the intake and the control socket), read from
+/// its snapshot in the state directory (or built from the store), with the task that
+/// writes its snapshots until the tasks stop.
+async fn load_archive(
+    store: &Store,
+    config: &Config,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+    stop: &watch::Sender<bool>,
+) -> Result<Arc<Archive>, StartError> {
     let store = store.clone();
     let zone = config.calendar.timezone();
-    tokio::task::spawn_blocking(move || Archive::load(&store, zone))
+    let path = config.service.state_dir.join(crate::archive::SNAPSHOT_FILE);
+    let archive = tokio::task::spawn_blocking(move || Archive::open(&store, zone, path))
         .await
         .map_err(|e| StartError::Archive(e.to_string()))?
-        .map_err(|e| StartError::Archive(e.to_string()))
+        .map_err(|e| StartError::Archive(e.to_string()))?;
+    let archive = Arc::new(archive);
+    tasks.push(tokio::spawn(crate::archive::snapshots(
+        archive.clone(),
+        stop.subscribe(),
+    )));
+    Ok(archive)
 }

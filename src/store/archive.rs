@@ -1,8 +1,9 @@
 //! Imported earlier posts and their approved answers (`otklik archive import`), by id.
 
+use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{Store, StoreError};
+use super::{ArchiveChange, Store, StoreError};
 
 impl Store {
     /// The imported archive entries, in id order.
@@ -55,11 +56,18 @@ impl Store {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let done = self.archive.transaction(|t| {
-            for (id, bytes) in &encoded {
+        // Each entry is logged for the index snapshot, numbered under the writer lock.
+        let seqs = encoded
+            .iter()
+            .map(|_| self.generate_id())
+            .collect::<Result<Vec<u64>, StoreError>>()?;
+        let done = (&self.archive, &self.answered_log).transaction(|(t, log)| {
+            for ((id, bytes), seq) in encoded.iter().zip(&seqs) {
                 if t.insert(id.as_bytes(), bytes.as_slice())?.is_some() {
                     return Err(ConflictableTransactionError::Abort(id.clone()));
                 }
+                let change = ArchiveChange::Imported { id: id.clone() };
+                log.insert(&seq.to_be_bytes(), change.encode())?;
             }
             Ok(())
         });

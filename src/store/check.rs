@@ -9,7 +9,7 @@ use super::{Store, StoreError, dec, u64_from};
 impl Store {
     /// Every damaged record, one line each (`otklik check-store`): cases that cannot be read
     /// or name attachment bytes that are not stored (or of another size), ledger records,
-    /// queued mails and due entries that cannot be read. Reads everything once; a store
+    /// queued mails, due entries and archived answers (`answered`) that cannot be read. Reads everything once; a store
     /// that cannot be read at all is an error.
     pub fn check(&self) -> Result<(usize, Vec<String>), StoreError> {
         let mut problems = Vec::new();
@@ -62,6 +62,9 @@ impl Store {
                 problems.push(format!("due entry: {e}"));
             }
         }
+        let (answered, damaged) = self.check_answered()?;
+        records += answered;
+        problems.extend(damaged);
         Ok((records, problems))
     }
 }

@@ -10,6 +10,7 @@ use otklik_core::compose::OutMail;
 use otklik_core::inbound::sha256_hex;
 use otklik_core::workflow::{Case, Due};
 
+use super::answered::{ArchiveChange, answered_value};
 use super::blobs::{RecordedRefs, SHARED_MIN, attachments, attachments_mut, encode_body};
 use super::cases::{author_topic_key, norm};
 use super::due::{DueRecord, due_key};
@@ -102,6 +103,11 @@ pub(super) struct CaseRow {
     pub(super) due: Vec<Row>,
     /// The list of those keys, kept by case to remove them when the schedule changes.
     pub(super) due_keys: Vec<u8>,
+    /// Its `answered` row when its answer is approved; `None` removes the row (an answer
+    /// can be replaced).
+    pub(super) answered: Option<Vec<u8>>,
+    /// The case id, for the archive's change log.
+    pub(super) id: String,
 }
 
 /// An outbox mail as written: its record (without the bytes), its bytes, its queue entry.
@@ -235,6 +241,8 @@ fn case_row(case: &Case, dues: &[Due]) -> Result<CaseRow, StoreError> {
         },
         due_keys: enc(&due_keys)?,
         due,
+        answered: answered_value(case)?,
+        id: case.id.clone(),
     })
 }
 
@@ -294,6 +302,10 @@ struct Tx<'t> {
     outbox_body: &'t TransactionalTree,
     outbox_due: &'t TransactionalTree,
     training: &'t TransactionalTree,
+    answered: &'t TransactionalTree,
+    answered_log: &'t TransactionalTree,
+    /// A sequence number for each case of the commit, in order (for `answered_log`).
+    seqs: &'t [u64],
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -308,8 +320,8 @@ impl Tx<'_> {
             self.attachments.insert(hash.as_bytes(), *bytes)?;
         }
         let mut open_delta: i64 = 0;
-        for row in &rows.cases {
-            open_delta += self.write_case(row)?;
+        for (i, row) in rows.cases.iter().enumerate() {
+            open_delta += self.write_case(row, self.seqs.get(i).copied().unwrap_or(0))?;
         }
         if let Some(row) = &rows.inbound {
             self.inbound
@@ -363,7 +375,7 @@ impl Tx<'_> {
 
     /// Writes one case with its indexes and due steps; returns how the count of open
     /// cases changes (-1, 0, 1).
-    fn write_case(&self, row: &CaseRow) -> TxResult<i64> {
+    fn write_case(&self, row: &CaseRow, seq: u64) -> TxResult<i64> {
         let key = &row.key;
         let was_open = self
             .cases
@@ -405,6 +417,19 @@ impl Tx<'_> {
             self.due.insert(r.key.as_slice(), r.value.as_slice())?;
         }
         self.due_by_case.insert(key, row.due_keys.as_slice())?;
+        let old = match &row.answered {
+            Some(v) => self.answered.insert(key, v.as_slice())?,
+            None => self.answered.remove(key)?,
+        };
+        // Logged only when the row changes: most commits leave it as it was.
+        if old.as_deref() != row.answered.as_deref() {
+            let change = ArchiveChange::Case {
+                number: row.number,
+                id: row.id.clone(),
+            };
+            self.answered_log
+                .insert(&seq.to_be_bytes(), change.encode())?;
+        }
         Ok(i64::from(row.open) - i64::from(was_open))
     }
 }
@@ -456,9 +481,10 @@ impl Store {
         Ok(settled)
     }
 
-    /// Writes a commit's rows in one transaction.
+    /// Writes a commit's rows in one transaction (the trees as a slice: sled's tuples stop
+    /// at 14).
     fn write(&self, rows: &Rows<'_>) -> Result<(), StoreError> {
-        let trees = (
+        let trees = [
             &self.cases,
             &self.inbound,
             &self.sources,
@@ -473,9 +499,18 @@ impl Store {
             &self.outbox_body,
             &self.outbox_due,
             &self.training,
-        );
-        let result = trees.transaction(
-            |(
+            &self.answered,
+            &self.answered_log,
+        ];
+        // Taken before the transaction (sled numbers outside it); a retry reuses them.
+        // Commits are made under the writer lock, so numbers follow commit order.
+        let seqs = rows
+            .cases
+            .iter()
+            .map(|_| self.generate_id())
+            .collect::<Result<Vec<u64>, StoreError>>()?;
+        let result = trees[..].transaction(|views| {
+            let [
                 cases,
                 inbound,
                 sources,
@@ -490,26 +525,39 @@ impl Store {
                 outbox_body,
                 outbox_due,
                 training,
-            )| {
-                let tx = Tx {
-                    cases,
-                    inbound,
-                    sources,
-                    links,
-                    authors,
-                    outbox,
-                    due,
-                    due_by_case,
-                    meta,
-                    open,
-                    attachments,
-                    outbox_body,
-                    outbox_due,
-                    training,
-                };
-                tx.write(rows)
-            },
-        );
+                answered,
+                answered_log,
+            ] = views.as_slice()
+            else {
+                return Err(ConflictableTransactionError::Storage(
+                    sled::Error::ReportableBug(format!(
+                        "a transaction over {} trees gave {} views",
+                        trees.len(),
+                        views.len()
+                    )),
+                ));
+            };
+            let tx = Tx {
+                cases,
+                inbound,
+                sources,
+                links,
+                authors,
+                outbox,
+                due,
+                due_by_case,
+                meta,
+                open,
+                attachments,
+                outbox_body,
+                outbox_due,
+                training,
+                answered,
+                answered_log,
+                seqs: &seqs,
+            };
+            tx.write(rows)
+        });
         transaction_result(result)
     }
 
@@ -660,6 +708,39 @@ mod tests {
         );
         // Pure: the same commit, the same rows.
         assert_eq!(encode(&commit, &Settled::default()).unwrap(), rows);
+    }
+
+    /// A case whose answer is approved writes its `answered` row; any other case's commit
+    /// removes it (an interim answer is no answer).
+    #[test]
+    fn an_approved_answer_writes_the_archive_row_and_anything_else_removes_it() {
+        let mut c = case(4, State::Approved);
+        let row = |c: &Case| {
+            let commit = Commit {
+                cases: vec![(c.clone(), vec![])],
+                ..Commit::default()
+            };
+            encode(&commit, &Settled::default()).unwrap().cases[0]
+                .answered
+                .clone()
+        };
+        assert_eq!(row(&c), None);
+        let draft = |kind| otklik_core::workflow::Draft {
+            kind,
+            text: "Воду дали.".into(),
+            attachments: vec![],
+            by: "housing@example.ru".into(),
+            at: t0(),
+        };
+        c.approved = Some(draft(otklik_core::workflow::DraftKind::Answer));
+        let v: serde_json::Value = serde_json::from_slice(&row(&c).unwrap()).unwrap();
+        assert_eq!(v["id"], "OTK-4");
+        assert_eq!(v["answer"], "Воду дали.");
+        assert_eq!(v["text"], "Нет воды.");
+        assert_eq!(v["executor"], "housing");
+        assert_eq!(v["detected_at"], "2026-12-01T03:00:00Z");
+        c.approved = Some(draft(otklik_core::workflow::DraftKind::Interim));
+        assert_eq!(row(&c), None);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum MetaKey {
     LastDigest,
     /// The month of the last monthly report.
     LastMonthly,
+    /// This store's identity, random hex chosen once: the archive's snapshot says which
+    /// store it was made from.
+    StoreId,
     /// A mail the SMTP server accepted, by outbox number: its Message-ID and when.
     Sent(u64),
     /// A mail that could not be delivered, by outbox number: its record.
@@ -73,7 +76,7 @@ impl MetaPrefix {
 }
 
 /// The names of the single keys.
-const SINGLES: [(&str, MetaKey); 8] = [
+const SINGLES: [(&str, MetaKey); 9] = [
     ("format_version", MetaKey::FormatVersion),
     ("next_case", MetaKey::NextCase),
     ("open_cases", MetaKey::OpenCases),
@@ -82,6 +85,7 @@ const SINGLES: [(&str, MetaKey); 8] = [
     ("due_fingerprint", MetaKey::DueFingerprint),
     (otklik_core::digest::LAST_DIGEST_KEY, MetaKey::LastDigest),
     (otklik_core::monthly::LAST_MONTHLY_KEY, MetaKey::LastMonthly),
+    ("store_id", MetaKey::StoreId),
 ];
 
 impl MetaKey {
@@ -162,6 +166,7 @@ mod tests {
             (MetaKey::DueFingerprint, "due_fingerprint"),
             (MetaKey::LastDigest, "digest_last_date"),
             (MetaKey::LastMonthly, "monthly_report_last"),
+            (MetaKey::StoreId, "store_id"),
             (MetaKey::Sent(7), "sent:00000000000000000007"),
             (MetaKey::Dead(12), "dead:00000000000000000012"),
             (MetaKey::Confirm(3), "confirm:00000000000000000003"),

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sled::transaction::TransactionError;
 
+mod answered;
+pub use answered::ArchiveChange;
 mod archive;
 mod blobs;
 mod cases;
@@ -151,8 +153,15 @@ pub struct Store {
     due_by_case: sled::Tree,
     meta: sled::Tree,
     /// Imported earlier posts and their approved answers, by id (JSON of
-    /// `otklik_core::archive::Entry`). Our own approved cases are read from `cases`.
+    /// `otklik_core::archive::Entry`). Our own approved cases are in `answered`.
     archive: sled::Tree,
+    /// Our cases whose answer was approved, by case number: what the archive of earlier
+    /// answers needs of them (see [`answered`]), written with the case.
+    answered: sled::Tree,
+    /// Every change to the archive's rows (`answered` and `archive`) by an increasing
+    /// sequence number: what an index snapshot taken at some number lacks (see
+    /// [`ArchiveChange`]). Trimmed up to what the newest snapshot covers.
+    answered_log: sled::Tree,
     /// Numbers of the open cases (not closed, not excluded): rescheduling, digests and
     /// queues read these instead of every case ever opened.
     open: sled::Tree,
@@ -174,7 +183,11 @@ pub struct WriterGuard<'a>(#[allow(dead_code)] std::sync::MutexGuard<'a, ()>);
 /// The format this version writes, and the newest it reads. A change of layout raises it
 /// and adds a step to [`Store::migrate`]; `tests/data/store-v1/` keeps a store of format 1
 /// that every later version must open and read whole.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// - 1: the first (the outbox with its bodies apart).
+/// - 2: the `answered` tree, what the archive needs of each case whose answer was
+///   approved, so that start-up does not read every case.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// How long [`Store::open_waiting`] waits between attempts.
 const LOCK_RETRY: Duration = Duration::from_millis(250);
@@ -219,6 +232,8 @@ impl Store {
             due_by_case: tree("due_by_case")?,
             meta: tree("meta")?,
             archive: tree("archive")?,
+            answered: tree("answered")?,
+            answered_log: tree("answered_log")?,
             open: tree("open")?,
             attachments: tree("attachments")?,
             outbox_body: tree("outbox_body")?,
@@ -245,6 +260,16 @@ impl Store {
         // Format 1 includes the outbox with its bodies apart (stores from before the
         // version key may still have them inline).
         self.split_outbox()?;
+        // Format 2 keeps the approved answers apart: filled once from every case.
+        if found < 2 {
+            let started = Instant::now();
+            let answered = self.fill_answered()?;
+            tracing::info!(
+                answered,
+                ms = started.elapsed().as_millis() as u64,
+                "store upgraded to format 2: approved answers indexed apart from the cases"
+            );
+        }
         // A store without the key is of the first format (written before the key existed).
         let key = MetaKey::FormatVersion.encode();
         if self.meta.get(&key)?.as_deref() != Some(FORMAT_VERSION.to_string().as_bytes()) {

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 
 use crate::stem;
 
+mod bytes;
+
 /// BM25's term-frequency saturation.
 pub(super) const K1: f64 = 1.2;
 /// BM25's length normalisation.
@@ -64,7 +66,7 @@ fn normalise(raw: &str) -> String {
 
 /// Appends `v` to `out` as a varint: seven bits a byte, low bits first, the high bit set
 /// on every byte but the last.
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -75,7 +77,7 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 /// Reads a varint written by [`put_varint`] at `*at`, moving `*at` past it; `None` at the
 /// end of `bytes`.
 #[inline]
-fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+pub(super) fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
     // Most are one byte: the gaps of common words, and counts.
     let first = *bytes.get(*at)?;
     *at += 1;
@@ -266,7 +268,7 @@ impl Index {
         for run in words.chunk_by(|a, b| a == b) {
             let t = run[0];
             if let Some(term) = self.term.get_mut(t as usize) {
-                term.df += 1;
+                term.df = term.df.saturating_add(1);
                 term.push(slot, u32::try_from(run.len()).unwrap_or(u32::MAX));
             }
             put_varint(&mut self.doc_terms, u64::from(t - previous));
@@ -310,13 +312,20 @@ impl Index {
         }
         doc.live = false;
         let len = doc.len;
-        self.live -= 1;
-        self.total_len -= u64::from(len);
+        // Saturating: an index read from a snapshot is checked, but never trusted to the
+        // point of a panic.
+        self.live = self.live.saturating_sub(1);
+        self.total_len = self.total_len.saturating_sub(u64::from(len));
         for t in self.terms_of(slot) {
             if let Some(term) = self.term.get_mut(t as usize) {
-                term.df -= 1;
+                term.df = term.df.saturating_sub(1);
             }
         }
+    }
+
+    /// Whether the entry in `slot` is live (added and not removed since).
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.docs.get(slot as usize).is_some_and(|d| d.live)
     }
 
     fn idf(&self, df: u32) -> f64 {

@@ -13,9 +13,10 @@
 
 pub mod import;
 mod index;
+mod snapshot;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,7 @@ pub use crate::related::Similar;
 use crate::workflow::{Case, DraftKind};
 
 pub use index::{Index, MAX_QUERY_TERMS};
+pub use snapshot::{FORMAT as SNAPSHOT_FORMAT, SnapshotError};
 
 /// The similarity (see [`Index::query`]) above which an earlier answer is offered, when
 /// `archive.threshold` is not set. Chosen on the labelled set in
@@ -144,7 +146,8 @@ pub struct Archive {
     /// By slot: the [`fingerprint`] of the entry added there, so that adding the same
     /// entry again changes nothing without keeping the entry.
     prints: Vec<u64>,
-    /// Hashes entries and ids (keys chosen once per archive).
+    /// Hashes ids (keys chosen once per archive; not saved in a snapshot, whose reader
+    /// hashes the ids again).
     hasher: RandomState,
     index: Index,
 }
@@ -179,8 +182,9 @@ impl Ids {
     fn slot(&self, id: &str, h: u64) -> Option<u32> {
         match self.by_hash.get(&h) {
             Some(&s) if self.of(s) == id => Some(s),
-            Some(_) => self.clashes.get(id).copied(),
-            None => None,
+            // A clash may outlive the id that held its hash (removed since).
+            _ if self.clashes.is_empty() => None,
+            _ => self.clashes.get(id).copied(),
         }
     }
 
@@ -189,13 +193,26 @@ impl Ids {
     fn push(&mut self, id: &str, h: u64, slot: u32) {
         self.arena.push_str(id);
         self.ends.push(self.arena.len());
-        match self.by_hash.get(&h) {
-            Some(&s) if self.of(s) != id => {
-                self.clashes.insert(id.into(), slot);
-            }
-            _ => {
-                self.by_hash.insert(h, slot);
-            }
+        self.link(h, slot);
+    }
+
+    /// Makes `slot` (already in the arena) the live slot of its id, whose hash is `h`.
+    fn link(&mut self, h: u64, slot: u32) {
+        let clash = matches!(self.by_hash.get(&h), Some(&s) if self.of(s) != self.of(slot));
+        if clash {
+            let id: Box<str> = self.of(slot).into();
+            self.clashes.insert(id, slot);
+        } else {
+            self.by_hash.insert(h, slot);
+        }
+    }
+
+    /// Forgets that `id` (hash `h`) lives in `slot`.
+    fn forget(&mut self, id: &str, h: u64, slot: u32) {
+        if self.by_hash.get(&h) == Some(&slot) {
+            self.by_hash.remove(&h);
+        } else {
+            self.clashes.remove(id);
         }
     }
 
@@ -206,15 +223,31 @@ impl Ids {
 }
 
 /// A hash of everything an entry holds, each string with its length so that no two
-/// splits of the same characters hash alike.
-fn fingerprint(hasher: &RandomState, e: &Entry) -> u64 {
-    let mut h = hasher.build_hasher();
+/// splits of the same characters hash alike. Unkeyed (std's SipHash with fixed keys), so
+/// that a snapshot's fingerprints hold when it is read again; nothing is looked up by
+/// them, so nobody gains by choosing entries that collide.
+fn fingerprint(e: &Entry) -> u64 {
+    let mut h = DefaultHasher::new();
     for s in [&e.id, &e.topic, &e.location, &e.text, &e.answer] {
         s.hash(&mut h);
     }
     e.date.hash(&mut h);
     e.executor.hash(&mut h);
     h.finish()
+}
+
+/// The fingerprint of a fixed entry: a snapshot records it, so that one written by a
+/// build whose std hashes otherwise is refused rather than misread.
+fn fingerprint_probe() -> u64 {
+    fingerprint(&Entry {
+        id: "OTK-1".into(),
+        topic: "ЖКХ".into(),
+        location: "с. Берёзовка".into(),
+        text: "Прорвало трубу".into(),
+        answer: "Починили".into(),
+        date: NaiveDate::from_ymd_opt(2026, 12, 7),
+        executor: Some("zhkh".into()),
+    })
 }
 
 impl Archive {
@@ -242,7 +275,7 @@ impl Archive {
     /// Replacing with an identical entry changes nothing.
     pub fn add(&mut self, entry: Entry) {
         let h = self.hasher.hash_one(entry.id.as_str());
-        let print = fingerprint(&self.hasher, &entry);
+        let print = fingerprint(&entry);
         if let Some(old) = self.ids.slot(&entry.id, h) {
             if self.prints.get(old as usize) == Some(&print) {
                 return;
@@ -252,6 +285,17 @@ impl Archive {
         let slot = self.index.add(&entry.searchable());
         self.ids.push(&entry.id, h, slot);
         self.prints.push(print);
+    }
+
+    /// Removes the entry `id` (an answer withdrawn); whether there was one.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let h = self.hasher.hash_one(id);
+        let Some(slot) = self.ids.slot(id, h) else {
+            return false;
+        };
+        self.index.remove(slot);
+        self.ids.forget(id, h, slot);
+        true
     }
 
     /// The `k` entries most like `q`, best first, with their similarity; no threshold.
@@ -439,6 +483,28 @@ mod tests {
             ("a", "b", "a", "")
         );
         assert_eq!(ids.len(), 2);
+        // The id holding the hash removed, the other is still found.
+        ids.forget("a", 7, 2);
+        assert_eq!(ids.slot("b", 7), Some(1));
+        assert_eq!(ids.slot("a", 7), None);
+        assert_eq!(ids.len(), 1);
+    }
+
+    #[test]
+    fn a_removed_entry_is_not_found_and_can_come_back() {
+        let mut a = Archive::new();
+        a.add(entry("A-1", "", "", "течёт труба"));
+        a.add(entry("A-2", "", "", "яма"));
+        assert!(a.remove("A-1"));
+        assert!(!a.remove("A-1"));
+        assert_eq!((a.len(), a.get("A-1")), (1, None));
+        let q = Query {
+            text: "труба".into(),
+            ..Query::default()
+        };
+        assert!(a.similar(&q, 3).is_empty());
+        a.add(entry("A-1", "", "", "течёт труба"));
+        assert_eq!(a.similar(&q, 3)[0].id, "A-1");
     }
 
     #[test]
