@@ -107,28 +107,9 @@ async fn a_veiled_threat_is_flagged_to_the_coordinator_and_excluded_by_one_click
     let case = svc.case(1).await;
     assert_ne!(case.state, otklik_core::workflow::State::Excluded);
     assert!(case.possible_abuse.is_some(), "{:#?}", case.history);
-    let code = regex::Regex::new(r"#([a-z2-9]{8})\b")
-        .unwrap()
-        .captures(&notice.text)
-        .map(|c| c[1].to_string())
-        .expect("an action code");
-    let subject = format!("[OTK-1] ИСКЛЮЧИТЬ #{code}");
-    let href = otklik_core::templates::mailto(&stack.addr(&p.service()), &subject, "");
-    let html = notice.html.clone().unwrap_or_default();
-    assert!(
-        html.contains(&href.replace('&', "&amp;")),
-        "no ИСКЛЮЧИТЬ button in {html}"
-    );
+    let subject = button(stack, &p, &notice, "[OTK-1] ИСКЛЮЧИТЬ");
     // She presses the button: a new mail with the button's subject.
-    let raw = stack.compose(
-        &p.coordinator(),
-        &[&p.service()],
-        &subject,
-        "",
-        &stack.new_message_id(),
-        None,
-    );
-    to_service(stack, &p, &p.coordinator(), &raw).await;
+    press(stack, &p, &p.coordinator(), &subject).await;
     svc.wait_case(1, "excluded", |c| {
         c.state == otklik_core::workflow::State::Excluded
     })

@@ -66,18 +66,7 @@ async fn another_author_same_problem_is_flagged_and_linked_by_one_click() {
     );
     let notice = mail_about(stack, &p.coordinator(), "OTK-2", "возможный повтор OTK-1").await;
     assert!(notice.text.contains("Возможный повтор"), "{}", notice.text);
-    let code = regex::Regex::new(r"#([a-z2-9]{8})\b")
-        .unwrap()
-        .captures(&notice.text)
-        .map(|c| c[1].to_string())
-        .expect("an action code");
-    let subject = format!("[OTK-2] ПОВТОР OTK-1 #{code}");
-    let href = otklik_core::templates::mailto(&stack.addr(&p.service()), &subject, "");
-    let html = notice.html.clone().unwrap_or_default();
-    assert!(
-        html.contains(&href.replace('&', "&amp;")),
-        "no ПОВТОР button in {html}"
-    );
+    let subject = button(stack, &p, &notice, "[OTK-2] ПОВТОР OTK-1");
 
     // A different problem at the same place, by a third author: no flag.
     stack
@@ -93,15 +82,7 @@ async fn another_author_same_problem_is_flagged_and_linked_by_one_click() {
     assert_eq!(c3.possible_repeat, None, "{:#?}", c3.history);
 
     // She presses the button: a new mail with the button's subject.
-    let raw = stack.compose(
-        &p.coordinator(),
-        &[&p.service()],
-        &subject,
-        "",
-        &stack.new_message_id(),
-        None,
-    );
-    to_service(stack, &p, &p.coordinator(), &raw).await;
+    press(stack, &p, &p.coordinator(), &subject).await;
     let c2 = svc.wait_case(2, "linked", |c| c.repeat_of.is_some()).await;
     assert_eq!(c2.repeat_of.as_deref(), Some("OTK-1"));
     assert_eq!(c2.executor.as_deref(), Some("housing"));

@@ -57,27 +57,8 @@ async fn the_coordinators_choice_teaches_the_model() {
     let ask = mail_about(stack, &p.coordinator(), "OTK-1", "").await;
     assert!(ask.text.contains("НАЗНАЧИТЬ"), "{}", ask.text);
     // The button: a mailto with the keyword and the action code in the subject.
-    let code = regex::Regex::new(r"#([a-z2-9]{8})\b")
-        .unwrap()
-        .captures(&ask.text)
-        .map(|c| c[1].to_string())
-        .expect("an action code");
-    let subject = format!("[OTK-1] НАЗНАЧИТЬ economy #{code}");
-    let href = otklik_core::templates::mailto(&stack.addr(&p.service()), &subject, "");
-    let html = ask.html.clone().unwrap_or_default();
-    assert!(
-        html.contains(&href.replace('&', "&amp;")),
-        "no economy button in {html}"
-    );
-    let raw = stack.compose(
-        &p.coordinator(),
-        &[&p.service()],
-        &subject,
-        "",
-        &stack.new_message_id(),
-        None,
-    );
-    to_service(stack, &p, &p.coordinator(), &raw).await;
+    let subject = button(stack, &p, &ask, "[OTK-1] НАЗНАЧИТЬ economy");
+    press(stack, &p, &p.coordinator(), &subject).await;
     stack
         .wait_for(&p.executor("economy"), "INBOX", |m| about(m, "OTK-1"), WAIT)
         .await;

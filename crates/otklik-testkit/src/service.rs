@@ -459,6 +459,50 @@ pub async fn to_service(stack: &MailStack, p: &People, from: &str, raw: &[u8]) {
         .await;
 }
 
+/// The action code in a mail's text: the first `#` and eight characters of `a`–`z`, `2`–`9`
+/// that end a word.
+pub fn action_code(text: &str) -> Option<String> {
+    text.match_indices('#').find_map(|(i, _)| {
+        let code: String = text[i + 1..].chars().take(8).collect();
+        let next = text[i + 1..].chars().nth(8);
+        (code.chars().count() == 8
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || ('2'..='9').contains(&c))
+            && !next.is_some_and(char::is_alphanumeric))
+        .then_some(code)
+    })
+}
+
+/// The subject of a one-click button of `mail`, `{head} #code`, the action code read from
+/// the mail's text. The test fails unless the mail's HTML has that button: a mailto to the
+/// service with this subject.
+pub fn button(stack: &MailStack, p: &People, mail: &Received, head: &str) -> String {
+    let code = action_code(&mail.text).expect("an action code");
+    let subject = format!("{head} #{code}");
+    let href = otklik_core::templates::mailto(&stack.addr(&p.service()), &subject, "");
+    let html = mail.html.clone().unwrap_or_default();
+    assert!(
+        html.contains(&href.replace('&', "&amp;")),
+        "no button «{head}» in {html}"
+    );
+    subject
+}
+
+/// Presses a button: a new mail from `from` (a user name) to the service with the
+/// button's subject and no text, as a mail client opens a mailto.
+pub async fn press(stack: &MailStack, p: &People, from: &str, subject: &str) {
+    let raw = stack.compose(
+        from,
+        &[&p.service()],
+        subject,
+        "",
+        &stack.new_message_id(),
+        None,
+    );
+    to_service(stack, p, from, &raw).await;
+}
+
 impl Service {
     /// Waits until the service stops on its own and returns how it ended.
     pub async fn exited(mut self, within: Duration) -> Result<(), daemon::RunError> {
