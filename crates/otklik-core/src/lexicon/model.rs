@@ -177,14 +177,17 @@ impl Model {
     /// Trains on `(must_exclude, text)` rows: logistic regression by AdaGrad, [`EPOCHS`]
     /// passes in a fixed shuffled order, so the same corpus gives the same model.
     pub fn train<'a>(rows: impl IntoIterator<Item = (bool, &'a str)>) -> Model {
-        let docs: Vec<(f32, Vec<usize>, f32)> = rows
+        // A post's buckets as `u32` (they are below 2^18), each list exactly sized: the
+        // corpus's features are held through training, and then given back.
+        let docs: Vec<(f32, Vec<u32>, f32)> = rows
             .into_iter()
             .map(|(y, text)| {
-                let mut f: Vec<usize> = features(&normalise::normalise(text))
-                    .into_iter()
-                    .map(|(b, _)| b)
+                let mut f: Vec<u32> = features(&normalise::normalise(text))
+                    .iter()
+                    .map(|(b, _)| *b as u32)
                     .collect();
                 f.sort_unstable();
+                f.shrink_to_fit();
                 let scale = 1.0 / (f.len().max(1) as f32).sqrt();
                 (if y { 1.0 } else { 0.0 }, f, scale)
             })
@@ -206,9 +209,13 @@ impl Model {
             }
             for &d in &order {
                 let (y, f, scale) = &docs[d];
-                let z = m.bias + f.iter().map(|&b| m.weights[b] * scale).sum::<f32>();
+                let z = m.bias
+                    + f.iter()
+                        .map(|&b| m.weights[b as usize] * scale)
+                        .sum::<f32>();
                 let g = sigmoid(z) - y;
                 for &b in f {
+                    let b = b as usize;
                     let gb = g * scale + LAMBDA * m.weights[b];
                     g2[b] += gb * gb;
                     m.weights[b] -= RATE * gb / (g2[b].sqrt() + 1e-6);
