@@ -171,11 +171,12 @@ impl Archive {
                 };
                 match replay(&mut inner, store, zone) {
                     Ok(n) => Ok((inner, n)),
-                    Err(e) if e.is_damaged() => Err(e.to_string()),
+                    Err(e) if e.is_damaged() => Err(Some(e.to_string())),
                     Err(e) => return Err(e),
                 }
             }
-            Err(why) => Err(why.to_string()),
+            Err(Unusable::Missing) => Err(None),
+            Err(why) => Err(Some(why.to_string())),
         };
         let mut on_disk = 0;
         let read_it = from_snapshot.is_ok();
@@ -191,7 +192,16 @@ impl Archive {
                 (inner, replayed > REPLAYED_ENOUGH)
             }
             Err(why) => {
-                tracing::warn!(path = %path.display(), reason = %why, "the archive's snapshot is not used; the index is built from the store");
+                // None yet (a new service, the first start after an upgrade) is expected; one
+                // that cannot be used is worth a look.
+                match why {
+                    None => {
+                        tracing::info!(path = %path.display(), "no snapshot of the archive yet; the index is built from the store")
+                    }
+                    Some(why) => {
+                        tracing::warn!(path = %path.display(), reason = %why, "the archive's snapshot is not used; the index is built from the store")
+                    }
+                }
                 let (index, applied) = Archive::build(store, zone)?;
                 (Inner { index, applied }, true)
             }
