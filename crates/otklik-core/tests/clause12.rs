@@ -8,7 +8,8 @@
 //! the next rounds, seven more development sets (`dev6.tsv` to `dev12.tsv`, some hard on
 //! purpose: veiled threats, irony, transliteration) and four held-out sets
 //! (`heldout7.tsv` to `heldout10.tsv`), with the clause 12 model's flag measured beside
-//! the rules. The development sets live in `config/clause12/examples/` (the model learns from
+//! the rules; the sixth round, five more development sets (`dev13.tsv` to `dev17.tsv`) and
+//! two held-out sets (`heldout11.tsv`, `heldout12.tsv`). The development sets live in `config/clause12/examples/` (the model learns from
 //! them); the held-out sets here. Also: reading a hostile megabyte is linear.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
 
@@ -427,8 +428,30 @@ fn the_next_rounds_dev_sets_are_measured() {
     ]);
     let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
     let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
-    assert!(excluded >= 659, "{excluded}");
-    assert!(legit_excluded <= 2, "{legit_excluded}");
+    assert!(excluded >= 707, "{excluded}");
+    assert!(legit_excluded <= 1, "{legit_excluded}");
+}
+
+/// The sixth round's development sets (`dev13.tsv` to `dev17.tsv`), by five more hands:
+/// older rural writers (run-on, typos, veiled threats), young ones (slang, Latin letters),
+/// and three feeds of an ordinary month, a mixed one and a week of outages. `dev13` and
+/// `dev14` were measured before any change of the round: 83/120 and 100/120 abusive
+/// excluded, 0 legitimate. `dev15`–`dev17` were measured after the changes drawn from
+/// `dev7`–`dev14` and before any from them: 107, 98 and 106 of 120 (0, 2, 2 legitimate).
+/// After the round: 104, 115, 112, 107 and 114 of 120, 0 legitimate.
+#[test]
+fn the_sixth_rounds_dev_sets_are_measured() {
+    let scores = dev_sets(&[
+        "dev13.tsv",
+        "dev14.tsv",
+        "dev15.tsv",
+        "dev16.tsv",
+        "dev17.tsv",
+    ]);
+    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
+    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
+    assert!(excluded >= 552, "{excluded}");
+    assert_eq!(legit_excluded, 0);
 }
 
 /// The seventh and eighth held-out sets, written by two more hands alongside `dev6.tsv` to
@@ -461,10 +484,27 @@ fn tenth_held_out_set_is_measured_and_held_to_a_floor() {
     held_to("heldout10.tsv", "held-out 10", FLOOR10);
 }
 
-const FLOOR7: usize = 47;
-const FLOOR8: usize = 57;
+/// The eleventh and twelfth held-out sets, written by two more hands alongside `dev13.tsv`
+/// and `dev14.tsv` (an ordinary month's feed; a mixed feed of old, young and office
+/// writers) and measured once, after every change of the sixth round: 54/60 and 56/60
+/// abusive excluded, 0/60 legitimate.
+#[test]
+fn eleventh_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout11.tsv", "held-out 11", FLOOR11);
+}
+
+#[test]
+fn twelfth_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout12.tsv", "held-out 12", FLOOR12);
+}
+
+// Raised by the sixth round: 47 → 50, 57 → 59, 54 → 54, 55 → 56.
+const FLOOR7: usize = 50;
+const FLOOR8: usize = 59;
 const FLOOR9: usize = 54;
-const FLOOR10: usize = 55;
+const FLOOR10: usize = 56;
+const FLOOR11: usize = 54;
+const FLOOR12: usize = 56;
 
 /// The clause 12 model's flag (`Lexicon::suspect`) on the posts the rules let through, on
 /// every held-out set: how many of the abusive ones it flags to the coordinator, and how
@@ -484,6 +524,8 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
         "heldout8.tsv",
         "heldout9.tsv",
         "heldout10.tsv",
+        "heldout11.tsv",
+        "heldout12.tsv",
     ] {
         let (mut m, mut f, mut a, mut w) = (0, 0, 0, 0);
         for (exclude, post) in rows(name) {
@@ -520,15 +562,66 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
     );
     assert!(short.len() >= 150 && short_flagged == 0, "{short_flagged}");
     assert!(
-        flagged >= FLAGGED && wrongly <= FLAGGED_LEGIT,
-        "{flagged} {wrongly}"
+        missed - flagged <= NEITHER && wrongly == 0,
+        "{missed} {flagged} {wrongly}"
     );
 }
 
-/// As measured when the flag came: 31 of the 52 abusive posts the rules let through were
-/// flagged, 4 of 588 legitimate ones (3 of them in `heldout2.tsv`, written to look abusive).
-const FLAGGED: usize = 31;
-const FLAGGED_LEGIT: usize = 4;
+/// Abusive posts of the held-out sets neither excluded nor flagged. When the flag came: 21
+/// (31 of the 52 the rules let through flagged), and 4 of 588 legitimate ones flagged (3
+/// of them in `heldout2.tsv`, written to look abusive). After the sixth round (with
+/// `heldout11.tsv` and `heldout12.tsv`): 18 (31 of 49 flagged), 0 of 708 legitimate.
+const NEITHER: usize = 18;
+
+/// The sixth round's rules, both ways.
+#[test]
+fn the_sixth_rounds_rules_hold_both_ways() {
+    judged(
+        &[
+            ("мэр наш вор, так и запишите", "оскорбление"),
+            (
+                "заведующая садиком даун, детей выводит в мороз",
+                "оскорбление",
+            ),
+            ("Главврач ведёт себя как хабалка с рынка", "оскорбление"),
+            (
+                "Не чиновники, а упыри, сосут кровь из пенсионеров.",
+                "оскорбление",
+            ),
+            (
+                "Скоты сидят в администрации, им плевать на людей.",
+                "оскорбление",
+            ),
+            (
+                "Упыри, кровь из пенсионеров пьёте своими тарифами.",
+                "оскорбление",
+            ),
+            ("контролёрша в автобусе жаба мерзкая", "оскорбление"),
+            ("приду к гл. домой с канистрой бензина", "угроза"),
+            ("ружьё есть, приду в администрацию поговорим", "угроза"),
+            ("Будьте вы прокляты со своим полигоном", "угроза"),
+            ("Я этого участкового в бараний рог скручу", "угроза"),
+            ("пусть директор школы оглядывается по вечерам", "угроза"),
+            ("Этому прорабу не жить, если мать опять без тепла", "угроза"),
+            ("Глава — ид10т, других слов нет.", "оскорбление"),
+            ("Бл.., опять счётчик сломался", "мат"),
+            ("Обещали ремонт к маю, а х.у.й там", "/"),
+            ("bl9t opyat net vody", "/"),
+        ],
+        &[
+            "Как получить соцконтракт на ЛПХ — купить корову? Куда подавать?",
+            "Детям молоко нужно — корову держать надо!",
+            "Будь проклят тот день, когда я купила эту квартиру: крыша течёт.",
+            "на горке у почты шею свернуть можно, хоть бы песком посыпали",
+            "В чате писали, что школу заминировали. Почему никто не объяснил?",
+            "Мужики грозятся избить водителя бочки, если он не заедет. Вмешайтесь.",
+            "Ямы такие, что машину можно похоронить. Закопайте их асфальтом, пожалуйста.",
+            "ну.. опять нет воды",
+            "Номер машины приложу, прошу провести проверку.",
+            "Жду ответа до ул. Мира, д. 5, кв. 12.",
+        ],
+    );
+}
 
 /// Each of `excluded` is excluded for a reason starting so; each of `answered` is answered.
 fn judged(excluded: &[(&str, &str)], answered: &[&str]) {

@@ -35,11 +35,13 @@ const LAMBDA: f32 = 1e-5;
 
 /// The probability of abuse from which a post the rules let through is flagged to the
 /// coordinator. Chosen by leaving each set of the corpus out in turn
-/// (`examples/clause12_fresh.rs`): there, 90 of the 207 abusive posts the rules missed
-/// were flagged, and 10 of 1,414 legitimate posts written to look abusive; none of 863
-/// ordinary complaints (the routing held-out sets) nor of 150 short ones kept out of
-/// training (`tests/data/clause12/short-heldout.tsv`). At 0.8, one of those 150 was.
-pub const THRESHOLD: f32 = 0.85;
+/// (`examples/clause12_fresh.rs`, sets 0 to 16): there, with the rules of the sixth round,
+/// 81 of the 205 abusive posts the rules missed were flagged, and 10 of 2,014 legitimate
+/// posts written to look abusive; none of 863 ordinary complaints (the routing held-out
+/// sets) nor of 150 short ones kept out of training
+/// (`tests/data/clause12/short-heldout.tsv`). At 0.85 (the value before `dev13`–`dev17`
+/// joined the corpus) one of those 150 was flagged, so it went up to 0.9.
+pub const THRESHOLD: f32 = 0.9;
 
 /// How many words a reason names.
 pub const WORDS_SHOWN: usize = 3;
@@ -59,6 +61,11 @@ pub const CORPUS: &[&str] = &[
     include_str!("../../../../config/clause12/examples/dev10.tsv"),
     include_str!("../../../../config/clause12/examples/dev11.tsv"),
     include_str!("../../../../config/clause12/examples/dev12.tsv"),
+    include_str!("../../../../config/clause12/examples/dev13.tsv"),
+    include_str!("../../../../config/clause12/examples/dev14.tsv"),
+    include_str!("../../../../config/clause12/examples/dev15.tsv"),
+    include_str!("../../../../config/clause12/examples/dev16.tsv"),
+    include_str!("../../../../config/clause12/examples/dev17.tsv"),
     include_str!("../../../../config/clause12/examples/short.tsv"),
 ];
 

@@ -3,27 +3,31 @@
 //!
 //! - lower case, `ё` read as `е`;
 //! - in a word with a Cyrillic letter, Latin look-alikes (`xyй`, `cука`, `пиzдец`), the
-//!   Ukrainian `і`, the digits `0`, `3`, `4`, `6` (`пи3дец`) and `@` (`бл@дь`) read as the
-//!   Cyrillic letters they stand for;
+//!   Ukrainian `і`, the digits `0`, `1`, `3`, `4`, `6`, `9` (`пи3дец`, `ид10т`) and `@`
+//!   (`бл@дь`) read as the Cyrillic letters they stand for;
 //! - a letter stretched three or more times is one letter (`хууууй`, `убьюююю`); doubled
 //!   letters stay (Russian has many), the caller may try them collapsed too;
 //! - masks: `*`, `#`, `@` inside a word, `%`, `$`, `&` or a pictograph between its letters
-//!   (`пи%дец`, `нах$р`, `х🙈й`), `!` or `?` right after its first one to three letters, or two or more dots
-//!   right after its first one to four (`прое..л`),
-//!   and before a letter (`п!здец`, `п..дец`), are hidden letters ([`Token::masked`]); a
+//!   (`пи%дец`, `нах$р`, `х🙈й`, `оху€ть`), `!` or `?` right after its first one to three
+//!   letters, or two or more dots right after its first one to four (`прое..л`), or one
+//!   dot before its last one or two (`ниху.я`), and before a letter (`п!здец`, `п..дец`),
+//!   are hidden letters ([`Token::masked`]), as are two or more dots that cut short the
+//!   start of an obscene word (`бл..`); a
 //!   `#` or `@` that starts a word (a hashtag, a user name) and a footnote `*` after a long
 //!   word are not;
 //! - letters spelt out one at a time (`х у й`, `х.у.й`, `е-б-а-т-ь`, `п.и.з.дец`) are
-//!   joined into one word;
-//! - a word typed in Latin letters is read as transliterated Russian (`urody` → `уроды`,
-//!   `hu*nya` → `ху*ня`); one made only of letters that look like Cyrillic ones is also
+//!   joined into one word, and a short start written before them with the same gap is
+//!   read joined with them too (`пох.у.и.с.т.ы`);
+//! - a word typed in Latin letters (and digits for letters, `bl9t`) is read as
+//!   transliterated Russian (`urody` → `уроды`, `hu*nya` → `ху*ня`); one made only of letters that look like Cyrillic ones is also
 //!   read as those letters for the obscenity lists (`cyka` → `сука`, [`Normalised::extra`]);
 //! - two words with only a hyphen between them are also read joined, for the obscenity
 //!   lists (`пи-здец`, `ху-😡-йня`, [`Normalised::extra`]);
 //! - invisible characters (soft hyphen, zero-width space and joiners) are dropped.
 //!
 //! The text is also cut into sentences (at `.`, `!`, `?`, `;` and line breaks, but not
-//! inside quotation marks) and every word knows whether it is quoted, whether a dash
+//! inside quotation marks, nor at the full stop of an abbreviation before a word in lower
+//! case: `приду к гл. домой`) and every word knows whether it is quoted, whether a dash
 //! stands before it and whether it starts a clause (after a comma, colon, dash or
 //! bracket, or at a sentence start), which is all the threat and insult rules need.
 //!
@@ -83,7 +87,7 @@ fn is_mask(c: char) -> bool {
 
 /// A sign that hides a letter between letters: `%`, `$`, `&`, or a pictograph (emoji).
 fn is_sign(c: char) -> bool {
-    matches!(c, '%' | '$' | '&')
+    matches!(c, '%' | '$' | '&' | '€')
         || ('\u{1F000}'..='\u{1FAFF}').contains(&c)
         || ('\u{2600}'..='\u{27BF}').contains(&c)
 }
@@ -118,8 +122,19 @@ fn homoglyph(c: char) -> char {
         'є' => 'е',
         '3' => 'з',
         '4' => 'ч',
+        '1' => 'и',
+        '9' => 'я',
         _ => c,
     }
+}
+
+/// The starts of obscene words that are cut short with dots (`бл..`, `пизд..`).
+fn cut_short(word: &[char]) -> bool {
+    let w: String = word.iter().flat_map(|c| c.to_lowercase()).collect();
+    matches!(
+        w.as_str(),
+        "бл" | "бля" | "ху" | "хуй" | "пи" | "пиз" | "пизд" | "еб" | "ёб" | "мля" | "нах"
+    )
 }
 
 /// A raw piece of the post: a word's characters (masks kept) or what lies between words.
@@ -190,9 +205,22 @@ fn pieces(chars: &[char], work: &mut usize) -> Vec<Piece> {
                     *work += 1;
                     j += 1;
                 }
-                if j - i >= 2 && chars.get(j).is_some_and(|c| c.is_alphabetic()) {
+                // One dot before one or two last letters also hides one (`ниху.я`,
+                // not `ул.Мира` or `т.е.`).
+                let tail = chars[j..].iter().take_while(|c| c.is_alphabetic()).count();
+                let one = j - i == 1
+                    && word.len() >= 2
+                    && (1..=2).contains(&tail)
+                    && chars[j].is_lowercase();
+                if (j - i >= 2 || one) && chars.get(j).is_some_and(|c| c.is_alphabetic()) {
                     word.extend(std::iter::repeat_n('*', (j - i).min(MAX_WORD_CHARS)));
                     i = j;
+                } else if j - i >= 2 && cut_short(&word) {
+                    // `бл..`, `ху..`: dots after the start of an obscene word, at its end,
+                    // hide the rest of it (not `ну..`, `что..`).
+                    word.push('*');
+                    i = j;
+                    break;
                 } else {
                     break;
                 }
@@ -255,7 +283,7 @@ fn join_spelt(pieces: Vec<Piece>, work: &mut usize) -> (Vec<Piece>, Vec<Vec<char
         let tail = letters >= 2
             && j + 2 < pieces.len()
             && matches!(&pieces[j + 1], Piece::Gap(g) if g.len() == 1 && matches!(g[0], '.' | '-' | '_'))
-            && matches!(&pieces[j + 2], Piece::Word(w) if w.iter().all(|c| c.is_alphabetic()));
+            && matches!(&pieces[j + 2], Piece::Word(w) if w.len() >= 2 && w.iter().all(|c| c.is_alphabetic()));
         if letters >= 3 || tail {
             let end = if tail { j + 2 } else { j };
             runs.push((i, end));
@@ -263,6 +291,22 @@ fn join_spelt(pieces: Vec<Piece>, work: &mut usize) -> (Vec<Piece>, Vec<Vec<char
             // joined, is read as well (for the obscenity lists).
             let one_letter_word = matches!(&pieces[i], Piece::Word(w)
                 if w.len() == 1 && "авикосуяж".contains(w[0].to_lowercase().next().unwrap_or(' ')));
+            // `пох.у.и.с.т.ы`: a short start before the run, with the run's own gap, is
+            // read joined with it as well.
+            if i >= 2
+                && matches!(&pieces[i - 1], Piece::Gap(g) if *g == first_gap)
+                && let Piece::Word(head) = &pieces[i - 2]
+                && (2..=4).contains(&head.len())
+                && head.iter().all(|c| c.is_alphabetic())
+            {
+                let mut joined = head.clone();
+                for p in &pieces[i..=end] {
+                    if let Piece::Word(w) = p {
+                        joined.extend_from_slice(w);
+                    }
+                }
+                extras.push(joined);
+            }
             if one_letter_word && letters >= 4 {
                 let mut rest = Vec::new();
                 for p in &pieces[i + 1..=end] {
@@ -274,7 +318,9 @@ fn join_spelt(pieces: Vec<Piece>, work: &mut usize) -> (Vec<Piece>, Vec<Vec<char
             }
             i = end + 1;
         } else {
-            i = j + 1;
+            // Not a run (at most two letters were looked at): its last letter may start
+            // one (`а х.у.й`: `а х` is not a run, `х.у.й` is).
+            i += 1;
         }
     }
     if runs.is_empty() {
@@ -427,6 +473,22 @@ fn latin_word(w: &[char], extra: &mut Vec<String>) -> bool {
         && w.iter().all(|c| c.is_ascii_alphabetic() || is_mask(*c))
 }
 
+/// By piece: whether it is the gap after an abbreviation, whose full stop does not end
+/// the sentence: after a word of at most four letters, a single `.` and spaces, before a
+/// word in lower case (`приду к гл. домой`, `в адм. сидят`).
+fn abbreviations(pieces: &[Piece]) -> Vec<bool> {
+    (0..pieces.len())
+        .map(|i| {
+            let short_before = i > 0 && matches!(&pieces[i - 1], Piece::Word(w) if w.len() <= 4);
+            let lower_after = matches!(pieces.get(i + 1), Some(Piece::Word(w))
+                if w.first().is_some_and(|c| c.is_lowercase()));
+            let dot = matches!(&pieces[i], Piece::Gap(g)
+                if g.first() == Some(&'.') && g[1..].iter().all(|c| *c == ' '));
+            short_before && lower_after && dot
+        })
+        .collect()
+}
+
 /// Read a post for clause 12 (see the module documentation).
 pub fn normalise(text: &str) -> Normalised {
     let mut work = 0usize;
@@ -454,9 +516,11 @@ pub fn normalise(text: &str) -> Normalised {
     let mut before: Option<String> = None;
     let mut hyphen = false;
     let mut translit_any = false;
-    for p in pieces {
+    let abbreviations = abbreviations(&pieces);
+    for (pi, p) in pieces.into_iter().enumerate() {
         match p {
             Piece::Gap(g) => {
+                let abbreviation = abbreviations[pi];
                 work += g.len();
                 hyphen = g.len() <= 6
                     && g.contains(&'-')
@@ -473,7 +537,7 @@ pub fn normalise(text: &str) -> Normalised {
                     } else if c == '"' {
                         quoted = !quoted;
                     }
-                    let ends = matches!(c, '.' | '!' | '?' | ';' | '…' | '\n');
+                    let ends = matches!(c, '.' | '!' | '?' | ';' | '…' | '\n') && !abbreviation;
                     if ends && !quoted && words_in_sentence > 0 {
                         sentence += 1;
                         words_in_sentence = 0;

@@ -7,7 +7,12 @@
 /// with other characters or fewer than two letters.
 pub fn transliterate(word: &str) -> Option<String> {
     let letters = word.chars().filter(char::is_ascii_alphabetic).count();
-    if letters < 2 || !word.chars().all(|c| c.is_ascii_alphabetic() || c == '*') {
+    // Digits written for letters (`bl9t`, `e6at`) are read as those letters.
+    if letters < 2
+        || !word
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, '*' | '9' | '6' | '3' | '4' | '0'))
+    {
         return None;
     }
     const PAIRS: &[(&str, &str)] = &[
@@ -43,6 +48,11 @@ pub fn transliterate(word: &str) -> Option<String> {
         out.push(match c {
             b'y' if after_vowel => 'й',
             b'*' => '*',
+            b'9' => 'я',
+            b'6' => 'б',
+            b'3' => 'з',
+            b'4' => 'ч',
+            b'0' => 'о',
             b'a' => 'а',
             b'b' => 'б',
             b'c' => 'ц',

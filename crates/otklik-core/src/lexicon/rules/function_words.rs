@@ -125,6 +125,13 @@ pub(super) const BETWEEN: &[&str] = &[
     "все",
     "одни",
     "сплошные",
+    // `глава наш вор`, `депутатша наша овца`, `мэр ваш клоун`.
+    "наш",
+    "наша",
+    "наши",
+    "ваш",
+    "ваша",
+    "ваши",
 ];
 /// Sitting in an office (`в отделе сидят одни гадюки`).
 pub(super) const SITTING: &[&str] = &["сидят", "сидит", "работают", "работает", "собрались"];
@@ -183,6 +190,14 @@ pub(super) fn second_person_verb(w: &str) -> bool {
 /// Looks like an imperative (`выпускай`, `уберите`, `гуляйте`).
 pub(super) fn imperative_like(w: &str) -> bool {
     w.chars().count() > 4 && ["ай", "яй", "йте", "ите"].iter().any(|e| w.ends_with(e))
+}
+
+/// Looks like an infinitive (`купить`, `держать`, `везти`, `беречь`).
+pub(super) fn infinitive_like(w: &str) -> bool {
+    w.chars().count() > 3
+        && ["ть", "ти", "чь", "ться", "тись"]
+            .iter()
+            .any(|e| w.ends_with(e))
 }
 
 /// Looks like a finite verb or a past form (`бегают`, `срезали`, `звонят`).

@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 mod function_words;
+mod insult;
 mod list;
 mod post;
 mod verbs;
@@ -336,36 +337,6 @@ impl Builtin {
         None
     }
 
-    /// Is the word at `i` said of an official named just before it: right before (`чинуши-
-    /// кровососы`), across `у нас` or a dash (`фельдшер у нас алкаш`), or as who sits in an
-    /// office (`в отделе опеки сидят гадюки`, `в поссовете сидят одни олени`)?
-    fn said_of_official(&self, words: &[Word<'_>], i: usize, start: usize) -> bool {
-        let official = |k: usize| {
-            (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
-                && !is_any(&words[k], fw::SECOND_PERSON)
-                && !is_any(&words[k], fw::THIRD_PERSON)
-        };
-        let mut k = i;
-        while k > start {
-            k -= 1;
-            if official(k) {
-                return if k + 1 == i {
-                    !words[i].token.clause_start
-                } else {
-                    (k + 1..i).all(|j| is_any(&words[j], fw::BETWEEN))
-                };
-            }
-            if !is_any(&words[k], fw::BETWEEN) {
-                break;
-            }
-        }
-        // `сидят (одни) W` after an office named earlier in the sentence.
-        let sits = (i > start + 1)
-            && (is_any(&words[i - 1], fw::SITTING)
-                || (words[i - 1].token.text == "одни" && is_any(&words[i - 2], fw::SITTING)));
-        sits && words[i].official_before
-    }
-
     /// Is an ordinary object (time, calories, rubbish) the first thing after the verb at `i`?
     fn idiom_after(&self, words: &[Word<'_>], i: usize, start: usize, end: usize) -> bool {
         for k in i + 1..(i + 4).min(end) {
@@ -403,6 +374,8 @@ impl Builtin {
         end: usize,
         addressed: bool,
     ) -> Option<String> {
+        // Once per sentence, not per word: a hostile post may be one long sentence.
+        let please = (start..end).any(|k| words[k].token.text == "пожалуйста");
         for i in start..own_end {
             if words[i].token.quoted {
                 continue;
@@ -433,9 +406,16 @@ impl Builtin {
                 || (i.saturating_sub(2).max(start)..(i + 3).min(end))
                     .any(|k| matches!(words[k].token.text.as_str(), "себе" | "себя"))
                 || (i.saturating_sub(2).max(start)..i).any(|k| words[k].token.text == "хоть")
-                || (i.saturating_sub(2).max(start)..i).any(|k| is_any(&words[k], fw::CAN));
+                || (i.saturating_sub(2).max(start)..i).any(|k| is_any(&words[k], fw::CAN))
+                // `шею свернуть можно` warns of a danger too.
+                || (words[i].is(Sec::Wish)
+                    && (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::CAN)));
+            // A call said with `пожалуйста` asks for work (`закопайте их уже асфальтом,
+            // пожалуйста` of potholes).
+            let polite = words[i].is(Sec::Wish) && please;
             if (words[i].is(Sec::Harm) || words[i].is(Sec::Wish))
                 && !own
+                && !polite
                 && let Some(k) = self.aimed(words, i, i, start)
             {
                 let (a, b) = if k < i { (k, i) } else { (i, k) };
@@ -455,151 +435,13 @@ impl Builtin {
                     return Some(format!("угроза: {w}"));
                 }
             }
+            // `приду с ружьём`, `ружьё есть, приду в администрацию`
             if words[i].is(Sec::Come)
-                && let Some(k) = (i + 1..(i + 9).min(end)).find(|&k| words[k].is(Sec::Weapon))
+                && let Some(k) = (i + 1..(i + 9).min(end))
+                    .chain(i.saturating_sub(8).max(start)..i)
+                    .find(|&k| words[k].is(Sec::Weapon))
             {
-                return Some(format!("угроза: {}", span(words, i, k + 1)));
-            }
-        }
-        None
-    }
-
-    /// Is the insult at `i` (an accusation or an [aimed] word) said of someone?
-    fn aimed_insult(&self, words: &[Word<'_>], i: usize, start: usize, end: usize) -> bool {
-        let (cs, ce) = clause_of(words, i);
-        let next = (i + 1 < ce).then(|| &words[i + 1]);
-        // In a clause opened by a dash, as what someone is (`глава — старый козёл`,
-        // `— продажная шкура и свинья`), not its subject (`— собаки бегают`).
-        let predicate =
-            words[cs].token.after_dash && !next.is_some_and(|w| fw::verb_like(&w.token.text));
-        // With `ты`/`вы` as what they are (`ты тупица`, `свиньи вы`), not as the object
-        // of a verb that follows (`вы крыс в подвале потравите?`).
-        let verb_follows = (i + 1..(i + 7).min(ce)).any(|k| {
-            let t = &words[k].token.text;
-            fw::verb_like(t) || fw::second_person_verb(t) || fw::imperative_like(t)
-        });
-        let second = ((i.saturating_sub(3).max(start)..i)
-            .any(|k| matches!(words[k].token.text.as_str(), "ты" | "вы"))
-            && !verb_follows)
-            || next.is_some_and(|w| matches!(w.token.text.as_str(), "ты" | "вы"));
-        // Called out: the word alone in its clause, followed by the address itself
-        // (`шакалы, наживаетесь…`, `бараны, вы…`) or closing a sentence that speaks to
-        // someone (`верните деньги, козлы!`), not one of a list (`крысы, тараканы — …`).
-        let after = (ce < end).then(|| &words[ce]);
-        let vocative = words[i].token.clause_start
-            && ce == i + 1
-            && match after {
-                Some(w) => is_any(w, fw::SECOND_PERSON) || fw::second_person_verb(&w.token.text),
-                None => i > start && words[i].second_in_sentence,
-            };
-        let adjective = i > start && words[i - 1].is(Sec::Adjective);
-        let from =
-            |k: usize| k < end && (words[k].is(Sec::Organisation) || words[k].is(Sec::Person));
-        let of_office = next.is_some_and(|w| w.is(Sec::Organisation))
-            || (next.is_some_and(|w| w.token.text == "из") && (from(i + 2) || from(i + 3)));
-        let paired = i + 2 < end
-            && words[i + 1].token.text == "и"
-            && (words[i + 2].is(Sec::Accusation)
-                || words[i + 2].is(Sec::Noun)
-                || words[i + 2].is(Sec::Aimed));
-        // Pointed at an official or an office: `козёл этот начальник`, `жаба эта из
-        // отдела кадров`, `психопатка-завуч`, `скоты в администрации`, `свиньи, а не
-        // депутаты`.
-        let official = |k: usize| {
-            k < end
-                && (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
-                && !is_any(&words[k], fw::SECOND_PERSON)
-        };
-        let pointed = next.is_some_and(|w| is_any(w, fw::DEMONSTRATIVES))
-            && (official(i + 2) || official(i + 3) || from(i + 2) || from(i + 3));
-        let apposed = official(i + 1) && !words[i + 1].token.clause_start;
-        let in_office = next.is_some_and(|w| w.token.text == "в") && official(i + 2);
-        let rather_than = i + 3 < end
-            && words[i + 1].token.text == "а"
-            && words[i + 2].token.text == "не"
-            && official(i + 3);
-        // Called out at the start of a sentence that speaks to someone (`дармоеды,
-        // сколько лет обещаете водопровод`), not one of a list (`крысы, тараканы — …`).
-        let called = words[i].token.clause_start
-            && ce == i + 1
-            && i == start
-            && words[i].second_in_sentence
-            && after.is_some_and(|w| {
-                is_any(w, fw::QUESTIONS)
-                    || is_any(w, fw::SECOND_PERSON)
-                    || fw::second_person_verb(&w.token.text)
-            });
-        predicate
-            || second
-            || vocative
-            || adjective
-            || of_office
-            || paired
-            || pointed
-            || apposed
-            || in_office
-            || rather_than
-            || called
-    }
-
-    fn insult(
-        &self,
-        words: &[Word<'_>],
-        start: usize,
-        own_end: usize,
-        end: usize,
-    ) -> Option<String> {
-        // `не держите нас за идиотов`, not `глава у нас мразь`.
-        let first_person = |i: usize| {
-            (i.saturating_sub(3).max(start)..i).any(|k| {
-                is_any(&words[k], fw::FIRST_PERSON)
-                    && !(k > start && matches!(words[k - 1].token.text.as_str(), "у" | "при"))
-            })
-        };
-        for i in start..own_end {
-            let w = &words[i].token.text;
-            if words[i].token.quoted {
-                continue;
-            }
-            // A comparison or a set phrase about officials (`чинуши как тараканы`,
-            // `водители хуже собак`, `в администрации сидят одни скоты`).
-            if let Some((_, e)) = first_at(self.insults.section("phrase"), words, i, end)
-                && words[i].official_before
-                && !first_person(i)
-            {
-                return Some(format!("оскорбление: {}", span(words, i, e)));
-            }
-            let insulting =
-                words[i].is(Sec::Noun) || words[i].is(Sec::Aimed) || words[i].is(Sec::Accusation);
-            // Who they are, said of an official just named (`фельдшер у нас алкаш`,
-            // `чинуши-кровососы`, `депутат-ворюга`, `в отделе сидят гадюки`).
-            if insulting && !first_person(i) && self.said_of_official(words, i, start) {
-                return Some(format!("оскорбление: {w}"));
-            }
-            if words[i].is(Sec::Noun) && !first_person(i) {
-                return Some(format!("оскорбление: {w}"));
-            }
-            if words[i].is(Sec::Adjective)
-                && let Some(k) = (i + 1..(i + 3).min(end))
-                    .find(|&k| words[k].is(Sec::Person) || words[k].is(Sec::Aimed))
-            {
-                return Some(format!("оскорбление: {}", span(words, i, k + 1)));
-            }
-            // After the one insulted, as it is said of him (`чинуша проклятый`).
-            if words[i].is(Sec::Adjective)
-                && i > start
-                && words[i - 1].is(Sec::Person)
-                && !is_any(&words[i - 1], fw::SECOND_PERSON)
-                && !is_any(&words[i - 1], fw::THIRD_PERSON)
-                && !words[i].token.clause_start
-            {
-                return Some(format!("оскорбление: {}", span(words, i - 1, i + 1)));
-            }
-            if (words[i].is(Sec::Accusation) || words[i].is(Sec::Aimed))
-                && !first_person(i)
-                && self.aimed_insult(words, i, start, end)
-            {
-                return Some(format!("оскорбление: {w}"));
+                return Some(format!("угроза: {}", span(words, i.min(k), i.max(k) + 1)));
             }
         }
         None
