@@ -9,7 +9,8 @@
 //! purpose: veiled threats, irony, transliteration) and four held-out sets
 //! (`heldout7.tsv` to `heldout10.tsv`), with the clause 12 model's flag measured beside
 //! the rules; the sixth round, five more development sets (`dev13.tsv` to `dev17.tsv`) and
-//! two held-out sets (`heldout11.tsv`, `heldout12.tsv`). The development sets live in `config/clause12/examples/` (the model learns from
+//! two held-out sets (`heldout11.tsv`, `heldout12.tsv`); the seventh, three more
+//! (`dev18.tsv` to `dev20.tsv`) and two (`heldout13.tsv`, `heldout14.tsv`). The development sets live in `config/clause12/examples/` (the model learns from
 //! them); the held-out sets here. Also: reading a hostile megabyte is linear.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
 
@@ -498,6 +499,33 @@ fn twelfth_held_out_set_is_measured_and_held_to_a_floor() {
     held_to("heldout12.tsv", "held-out 12", FLOOR12);
 }
 
+/// The seventh round's development sets (`dev18.tsv` to `dev20.tsv`, a January feed, a
+/// spring feed, comments under the administration's own posts), measured after the sixth
+/// round and before any change from them: 99, 111 and 96 of 120 abusive excluded (1, 0, 0
+/// legitimate); after the round 109, 116 and 110, 0 legitimate.
+#[test]
+fn the_seventh_rounds_dev_sets_are_measured() {
+    let scores = dev_sets(&["dev18.tsv", "dev19.tsv", "dev20.tsv"]);
+    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
+    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
+    assert!(excluded >= 335, "{excluded}");
+    assert_eq!(legit_excluded, 0);
+}
+
+/// The thirteenth and fourteenth held-out sets, written by two more hands alongside
+/// `dev18.tsv` to `dev20.tsv` (a season's feed; comments under the administration's posts
+/// and in a town chat) and measured once, after every change of the seventh round: 56/60
+/// and 54/60 abusive excluded, 0/60 legitimate.
+#[test]
+fn thirteenth_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout13.tsv", "held-out 13", 56);
+}
+
+#[test]
+fn fourteenth_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout14.tsv", "held-out 14", 54);
+}
+
 // Raised by the sixth round: 47 → 50, 57 → 59, 54 → 54, 55 → 56.
 const FLOOR7: usize = 50;
 const FLOOR8: usize = 59;
@@ -526,6 +554,8 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
         "heldout10.tsv",
         "heldout11.tsv",
         "heldout12.tsv",
+        "heldout13.tsv",
+        "heldout14.tsv",
     ] {
         let (mut m, mut f, mut a, mut w) = (0, 0, 0, 0);
         for (exclude, post) in rows(name) {
@@ -570,8 +600,41 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
 /// Abusive posts of the held-out sets neither excluded nor flagged. When the flag came: 21
 /// (31 of the 52 the rules let through flagged), and 4 of 588 legitimate ones flagged (3
 /// of them in `heldout2.tsv`, written to look abusive). After the sixth round (with
-/// `heldout11.tsv` and `heldout12.tsv`): 18 (31 of 49 flagged), 0 of 708 legitimate.
-const NEITHER: usize = 18;
+/// `heldout11.tsv` and `heldout12.tsv`): 18 (31 of 49 flagged), 0 of 708 legitimate. After
+/// the seventh (with `heldout13.tsv` and `heldout14.tsv`): 16 (41 of 57 flagged), 0 of 828.
+const NEITHER: usize = 16;
+
+/// The seventh round's rules, both ways.
+#[test]
+fn the_seventh_rounds_rules_hold_both_ways() {
+    judged(
+        &[
+            ("Ху.йня полная ваша горячая линия", "мат"),
+            ("Хуuня, а не ремонт, всё отвалилось", ""),
+            ("Я вам, уроды, устрою весёлую жизнь", ""),
+            (
+                "Пусть глава только появится у нас, живым не уедет.",
+                "угроза",
+            ),
+            ("Вы, Наталья Сергеевна, лицемерка и пустышка", "оскорбление"),
+            ("Сдохнете вы у меня все в своей администрации", "угроза"),
+            (
+                "Ножом пропорю колёса у каждой вашей служебной машины",
+                "угроза",
+            ),
+            (
+                "Куры тупые в отделе кадров, полгода ставку оформить не могут",
+                "оскорбление",
+            ),
+        ],
+        &[
+            "Канистры с бензином у кого-то во дворе стоят под окнами, рядом дети играют. Это законно?",
+            "Я, дурак, поверил обещаниям про новую дорогу.",
+            "Мне жить надоело в квартире без отопления, помогите.",
+            "Куры соседские бегают по дороге, водители их давят.",
+        ],
+    );
+}
 
 /// The sixth round's rules, both ways.
 #[test]

@@ -10,7 +10,7 @@
 //! - masks: `*`, `#`, `@` inside a word, `%`, `$`, `&` or a pictograph between its letters
 //!   (`пи%дец`, `нах$р`, `х🙈й`, `оху€ть`), `!` or `?` right after its first one to three
 //!   letters, or two or more dots right after its first one to four (`прое..л`), or one
-//!   dot before its last one or two (`ниху.я`), and before a letter (`п!здец`, `п..дец`),
+//!   dot before its last one to three (`ниху.я`, `ху.йня`), and before a letter (`п!здец`, `п..дец`),
 //!   are hidden letters ([`Token::masked`]), as are two or more dots that cut short the
 //!   start of an obscene word (`бл..`); a
 //!   `#` or `@` that starts a word (a hashtag, a user name) and a footnote `*` after a long
@@ -119,6 +119,7 @@ fn homoglyph(c: char) -> char {
         'd' | 'g' => 'д',
         'l' => 'л',
         'w' => 'ш',
+        'u' => 'и',
         'є' => 'е',
         '3' => 'з',
         '4' => 'ч',
@@ -210,7 +211,8 @@ fn pieces(chars: &[char], work: &mut usize) -> Vec<Piece> {
                 let tail = chars[j..].iter().take_while(|c| c.is_alphabetic()).count();
                 let one = j - i == 1
                     && word.len() >= 2
-                    && (1..=2).contains(&tail)
+                    && (tail <= 2 || (tail == 3 && word.len() <= 3))
+                    && tail >= 1
                     && chars[j].is_lowercase();
                 if (j - i >= 2 || one) && chars.get(j).is_some_and(|c| c.is_alphabetic()) {
                     word.extend(std::iter::repeat_n('*', (j - i).min(MAX_WORD_CHARS)));

@@ -166,6 +166,8 @@ impl Builtin {
         let first_person = |i: usize| {
             (i.saturating_sub(3).max(start)..i).any(|k| {
                 is_any(&words[k], fw::FIRST_PERSON)
+                    // `я вам, уроды, устрою` is said to them.
+                    && !(k + 1..i).any(|j| is_any(&words[j], fw::SECOND_PERSON))
                     && !(k > start && matches!(words[k - 1].token.text.as_str(), "у" | "при"))
                     // `ведёт себя как крыса` is said of the one who behaves so.
                     && !(k > start

@@ -68,8 +68,16 @@ impl Builtin {
     /// деревянный, а спички нынче дешёвые`, `хорошая у главы машина. Жалко будет, если
     /// сгорит`).
     pub(super) fn veiled_fire(&self, words: &[Word<'_>]) -> Option<String> {
-        let official =
-            |w: &Word<'_>| w.is(Sec::Person) && !is_any(w, fw::THIRD_PERSON) && !w.token.quoted;
+        // Not children playing near (`канистры под окнами, рядом дети играют`).
+        let official = |w: &Word<'_>| {
+            w.is(Sec::Person)
+                && !is_any(w, fw::THIRD_PERSON)
+                && !w.token.quoted
+                && !matches!(
+                    w.token.text.as_str(),
+                    "дети" | "детей" | "ребенок" | "ребята"
+                )
+        };
         let fire = words
             .iter()
             .position(|w| w.is(Sec::Fire) && !w.token.quoted)?;
