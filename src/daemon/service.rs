@@ -138,6 +138,8 @@ impl Service {
         intake
             .train(&config_rx.borrow().clone())
             .map_err(StartError::Store)?;
+        // What start-up read and dropped (sled's recovery, the snapshot's bytes).
+        crate::memory::give_back();
         let store_failures = Arc::new(AtomicU32::new(0));
         let sink = Arc::new(IntakeSink {
             intake,
@@ -397,6 +399,8 @@ fn warm_clause12(config: &Arc<Config>) {
     let config = config.clone();
     drop(tokio::task::spawn_blocking(move || {
         config.intake.lexicon.prepare();
+        // The training's features, dropped once the model is built.
+        crate::memory::give_back();
     }));
 }
 
