@@ -277,13 +277,7 @@ pub async fn snapshots(archive: Arc<Archive>, mut stop: watch::Receiver<bool>) {
             }
         }
         let a = archive.clone();
-        let saved = tokio::task::spawn_blocking(move || {
-            let saved = a.save();
-            // The snapshot's bytes (10 MB at 100,000 entries), dropped once written.
-            crate::memory::give_back();
-            saved
-        });
-        match saved.await {
+        match tokio::task::spawn_blocking(move || a.save()).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "the archive's snapshot could not be written"),
             Err(e) => tracing::warn!(error = %e, "the archive's snapshot task failed"),

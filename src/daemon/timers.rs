@@ -28,24 +28,16 @@ pub(super) async fn timer(
     heartbeat: Arc<AtomicU64>,
 ) {
     let mut failures = 0u32;
-    let mut first = true;
     loop {
         heartbeat.store(now_secs(), Ordering::Relaxed);
         let cfg = config.borrow().clone();
         let (store2, secret2) = (store.clone(), secret.clone());
         let fired = tokio::task::spawn_blocking(move || {
             let now = Utc::now();
-            let fired = escalation::tick(&store2, &cfg, &secret2, now)
-                .map(|n| n + crate::digest::tick(&store2, &cfg, &secret2, now));
-            // The first tick runs beside start-up (and reads what is due): what both
-            // read is given back now.
-            if first {
-                crate::memory::give_back();
-            }
-            fired
+            escalation::tick(&store2, &cfg, &secret2, now)
+                .map(|n| n + crate::digest::tick(&store2, &cfg, &secret2, now))
         })
         .await;
-        first = false;
         let ok = match fired {
             Ok(Ok(n)) => {
                 if n > 0 {
@@ -109,8 +101,6 @@ pub(super) async fn sweeper(
             if n > 0 {
                 store2.flush_blocking()?;
             }
-            // The first sweep runs beside start-up: what both read is given back now.
-            crate::memory::give_back();
             Ok::<_, StoreError>(n)
         })
         .await;
