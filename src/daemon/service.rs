@@ -134,12 +134,7 @@ impl Service {
         ));
 
         let intake = Arc::new(Intake::with_archive(store.clone(), secret, archive.clone()));
-        // The routing model: the starter corpus and every example cases confirmed, one pass.
-        intake
-            .train(&config_rx.borrow().clone())
-            .map_err(StartError::Store)?;
-        // What start-up read and dropped (sled's recovery, the snapshot's bytes).
-        crate::memory::give_back();
+        train_and_settle(&intake, &config_rx.borrow().clone())?;
         let store_failures = Arc::new(AtomicU32::new(0));
         let sink = Arc::new(IntakeSink {
             intake,
@@ -391,6 +386,15 @@ async fn open_store(config: &Config) -> Result<Store, StartError> {
         );
     }
     Ok(store)
+}
+
+/// The routing model trained (the starter corpus and every example cases confirmed, one
+/// pass); then what start-up read and dropped (sled's recovery, the snapshot's bytes) is
+/// given back to the system.
+fn train_and_settle(intake: &Intake, config: &Config) -> Result<(), StartError> {
+    intake.train(config).map_err(StartError::Store)?;
+    crate::memory::give_back();
+    Ok(())
 }
 
 /// The clause 12 model is trained once, on first use: start now, beside the rest of
