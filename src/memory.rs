@@ -27,7 +27,7 @@ pub fn fix_thresholds() {
 }
 
 /// Returns the free pages of the heap to the system (glibc `malloc_trim(0)`: it walks
-/// the free lists of every arena, a few milliseconds).
+/// the free lists of every arena).
 pub fn give_back() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases memory the allocator holds free; it touches no
