@@ -12,7 +12,8 @@
 //! - [`escalation`] and [`digest`]: the timers; [`daemon`]: starts the tasks, owns reload
 //!   and shutdown; [`control`]: the socket the CLI asks; [`cli`]: the subcommands, printed
 //!   through [`term`] (no control character of mail text reaches the terminal).
-//! - [`archive`]: earlier approved answers, indexed in memory, offered with new cases.
+//! - [`archive`]: earlier approved answers, indexed in memory, offered with new cases;
+//!   [`memory`]: the freed heap given back after start-up.
 
 pub mod archive;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod gathering;
 pub mod handler;
 pub mod logging;
 pub mod mailbox;
+pub mod memory;
 pub mod notify;
 // Documented in a change of its own (the module is being reworked meanwhile).
 pub mod outbox;

@@ -43,6 +43,8 @@ fn run(cli: &Cli, log_format: LogFormat) -> ExitCode {
     // Fault injection for the tests (FAILPOINTS=…): only in a `--features failpoints` build.
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();
+    // Before the runtime's threads: see src/memory.rs.
+    otklik::memory::fix_thresholds();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

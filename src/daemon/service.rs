@@ -134,10 +134,7 @@ impl Service {
         ));
 
         let intake = Arc::new(Intake::with_archive(store.clone(), secret, archive.clone()));
-        // The routing model: the starter corpus and every example cases confirmed, one pass.
-        intake
-            .train(&config_rx.borrow().clone())
-            .map_err(StartError::Store)?;
+        train_and_settle(&intake, &config_rx.borrow().clone())?;
         let store_failures = Arc::new(AtomicU32::new(0));
         let sink = Arc::new(IntakeSink {
             intake,
@@ -391,12 +388,23 @@ async fn open_store(config: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
+/// The routing model trained (the starter corpus and every example cases confirmed, one
+/// pass); then what start-up read and dropped (sled's recovery, the snapshot's bytes) is
+/// given back to the system.
+fn train_and_settle(intake: &Intake, config: &Config) -> Result<(), StartError> {
+    intake.train(config).map_err(StartError::Store)?;
+    crate::memory::give_back();
+    Ok(())
+}
+
 /// The clause 12 model is trained once, on first use: start now, beside the rest of
 /// start-up, so the first notification does not wait for it.
 fn warm_clause12(config: &Arc<Config>) {
     let config = config.clone();
     drop(tokio::task::spawn_blocking(move || {
         config.intake.lexicon.prepare();
+        // The training's features, dropped once the model is built.
+        crate::memory::give_back();
     }));
 }
 

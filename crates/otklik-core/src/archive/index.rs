@@ -21,6 +21,9 @@ use std::collections::HashMap;
 use crate::stem;
 
 mod bytes;
+mod frozen;
+
+use frozen::Frozen;
 
 /// BM25's term-frequency saturation.
 pub(super) const K1: f64 = 1.2;
@@ -97,10 +100,12 @@ pub(super) fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
     }
 }
 
-/// The postings of one term, as [`Term::postings`] holds them: (entry slot, occurrences)
-/// in slot order.
+/// The postings of one term, as [`Term::push`] writes them: (entry slot, occurrences) in
+/// slot order. They may be in two pieces, the frozen ones and those added since (which
+/// go on from the frozen ones' last slot).
 struct Postings<'a> {
     bytes: &'a [u8],
+    then: &'a [u8],
     at: usize,
     slot: u32,
 }
@@ -110,6 +115,10 @@ impl Iterator for Postings<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<(u32, u32)> {
+        if self.at >= self.bytes.len() && !self.then.is_empty() {
+            self.bytes = std::mem::take(&mut self.then);
+            self.at = 0;
+        }
         let head = get_varint(self.bytes, &mut self.at)?;
         self.slot = self.slot.wrapping_add((head >> 1) as u32);
         let tf = if head & 1 == 1 {
@@ -121,37 +130,29 @@ impl Iterator for Postings<'_> {
     }
 }
 
-/// One stem of the archive.
-#[derive(Debug, Default, Clone)]
+/// The counts of one stem of the archive. Its postings, every entry that had it when
+/// added, in slot order (removed ones too: a query skips them), are in
+/// [`Index::frozen`] and [`Index::tails`], or [`Index::fresh`]: per entry the gap from
+/// the slot before (from 0 for the first), shifted left one bit with the low bit set when
+/// it occurs more than once, then that count. Both as varints: an entry of a common word
+/// takes one byte, of a rare one two or three, where a pair of `u32` took eight.
+#[derive(Debug, Default, Clone, Copy)]
 struct Term {
     /// How many live entries have it.
     df: u32,
-    /// The slot of the last entry in `postings` (the next one is written as the gap).
+    /// The slot of the last entry in its postings (the next one is written as the gap).
     last: u32,
-    /// Every entry that had it when added, in slot order (removed ones too: a query skips
-    /// them): per entry the gap from the slot before (from 0 for the first), shifted left
-    /// one bit with the low bit set when it occurs more than once, then that count. Both
-    /// as varints: an entry of a common word takes one byte, of a rare one two or three,
-    /// where a pair of `u32` took eight.
-    postings: Vec<u8>,
 }
 
 impl Term {
-    fn push(&mut self, slot: u32, tf: u32) {
+    /// Appends (`slot`, `tf`) to `postings`, this term's.
+    fn push(&mut self, postings: &mut Vec<u8>, slot: u32, tf: u32) {
         let gap = u64::from(slot.wrapping_sub(self.last));
-        put_varint(&mut self.postings, gap << 1 | u64::from(tf > 1));
+        put_varint(postings, gap << 1 | u64::from(tf > 1));
         if tf > 1 {
-            put_varint(&mut self.postings, u64::from(tf));
+            put_varint(postings, u64::from(tf));
         }
         self.last = slot;
-    }
-
-    fn postings(&self) -> Postings<'_> {
-        Postings {
-            bytes: &self.postings,
-            at: 0,
-            slot: 0,
-        }
     }
 }
 
@@ -171,14 +172,23 @@ struct Doc {
 ///
 /// Compact: at 100,000 entries of a few dozen words, the postings are millions of
 /// (entry, count) pairs, so they are delta- and varint-coded, a byte or two each (see
-/// [`Term::postings`]); the entries' term lists likewise, all in one arena.
+/// [`Term`]); the entries' term lists likewise, all in one arena. The stems and postings
+/// there were at start-up (read from a snapshot, or built) are frozen in one arena each
+/// ([`Frozen`]); only the stems added to since have a vector of their own.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
     /// A word as written → its stem's term number: each distinct word is lower-cased and
     /// stemmed once, not at each of its occurrences (at most [`MAX_MEMO_WORDS`]).
     memo: HashMap<Box<str>, u32>,
-    /// A stem → its term number.
+    /// The stems numbered `0..frozen.len()` with their postings at the last freeze.
+    frozen: Frozen,
+    /// The postings added since the freeze to a frozen stem, by term number.
+    tails: HashMap<u32, Vec<u8>>,
+    /// A stem numbered since the freeze → its term number.
     terms: HashMap<Box<str>, u32>,
+    /// The postings of the stems numbered since the freeze, by term number less
+    /// `frozen.len()`.
+    fresh: Vec<Vec<u8>>,
     /// By term number.
     term: Vec<Term>,
     docs: Vec<Doc>,
@@ -210,14 +220,106 @@ impl Index {
         self.docs.len() as u32
     }
 
-    /// Gives back the room kept for growth (the vectors double as they grow).
+    /// Gives back the room kept for growth (the vectors double as they grow), and
+    /// freezes the stems and postings into one arena each (once the store is read at
+    /// start-up).
     pub fn shrink_to_fit(&mut self) {
-        for t in &mut self.term {
-            t.postings.shrink_to_fit();
+        self.freeze();
+        for p in self.tails.values_mut().chain(&mut self.fresh) {
+            p.shrink_to_fit();
         }
         self.term.shrink_to_fit();
         self.docs.shrink_to_fit();
         self.doc_terms.shrink_to_fit();
+    }
+
+    /// Every stem and its postings into [`Index::frozen`]; as it was if they do not fit
+    /// there (4 GiB).
+    fn freeze(&mut self) {
+        if self.tails.is_empty() && self.fresh.is_empty() {
+            return;
+        }
+        let stems = self.stems();
+        let mut frozen = Frozen::with_capacity(stems.len());
+        for (t, stem) in stems.iter().enumerate() {
+            let (a, b) = self.postings_of(t as u32);
+            let mut joined;
+            let postings = if b.is_empty() {
+                a
+            } else {
+                joined = a.to_vec();
+                joined.extend_from_slice(b);
+                &joined[..]
+            };
+            if frozen.push(stem, postings).is_err() {
+                return;
+            }
+        }
+        frozen.shrink_to_fit();
+        self.frozen = frozen;
+        self.tails = HashMap::new();
+        self.terms = HashMap::new();
+        self.fresh = Vec::new();
+    }
+
+    /// Every stem, by term number.
+    fn stems(&self) -> Vec<&str> {
+        let mut stems: Vec<&str> = vec![""; self.term.len()];
+        for (t, s) in stems.iter_mut().enumerate().take(self.frozen.len()) {
+            *s = self.frozen.stem(t as u32);
+        }
+        for (s, &t) in &self.terms {
+            if let Some(slot) = stems.get_mut(t as usize) {
+                *slot = s;
+            }
+        }
+        stems
+    }
+
+    /// The postings of term `t`, in the two pieces they may be in (see [`Postings`]).
+    fn postings_of(&self, t: u32) -> (&[u8], &[u8]) {
+        let frozen = self.frozen.len() as u32;
+        if t < frozen {
+            let tail = self.tails.get(&t).map_or(&[][..], |v| &v[..]);
+            (self.frozen.postings(t), tail)
+        } else {
+            let fresh = self.fresh.get((t - frozen) as usize);
+            (fresh.map_or(&[][..], |v| &v[..]), &[])
+        }
+    }
+
+    fn postings(&self, t: u32) -> Postings<'_> {
+        let (bytes, then) = self.postings_of(t);
+        Postings {
+            bytes,
+            then,
+            at: 0,
+            slot: 0,
+        }
+    }
+
+    /// The number of `stem`, if the index has it.
+    fn number(&self, stem: &str) -> Option<u32> {
+        self.frozen
+            .find(stem)
+            .or_else(|| self.terms.get(stem).copied())
+    }
+
+    /// Appends (`slot`, `tf`) to the postings of term `t`.
+    fn push_posting(&mut self, t: u32, slot: u32, tf: u32) {
+        let frozen = self.frozen.len() as u32;
+        let Some(term) = self.term.get_mut(t as usize) else {
+            return;
+        };
+        let postings = if t < frozen {
+            self.tails.entry(t).or_default()
+        } else if let Some(p) = self.fresh.get_mut((t - frozen) as usize) {
+            p
+        } else {
+            return;
+        };
+        term.df = term.df.saturating_add(1);
+        term.push(postings, slot, tf);
     }
 
     fn df(&self, t: u32) -> u32 {
@@ -230,11 +332,18 @@ impl Index {
             return t;
         }
         let s = stem::stem(&normalise(raw));
-        let next = self.term.len() as u32;
-        let t = *self.terms.entry(s.into_boxed_str()).or_insert(next);
-        if t == next {
-            self.term.push(Term::default());
-        }
+        let t = match self.frozen.find(&s) {
+            Some(t) => t,
+            None => {
+                let next = self.term.len() as u32;
+                let t = *self.terms.entry(s.into_boxed_str()).or_insert(next);
+                if t == next {
+                    self.term.push(Term::default());
+                    self.fresh.push(Vec::new());
+                }
+                t
+            }
+        };
         if self.memo.len() < MAX_MEMO_WORDS && raw.len() <= MAX_MEMO_BYTES {
             self.memo.insert(raw.into(), t);
         }
@@ -247,7 +356,7 @@ impl Index {
             return Ok(t);
         }
         let s = stem::stem(&normalise(raw));
-        self.terms.get(s.as_str()).copied().ok_or(s)
+        self.number(&s).ok_or(s)
     }
 
     /// Indexes a new entry whose searchable text is `fields` (read as if joined by line
@@ -267,10 +376,7 @@ impl Index {
         let mut previous = 0u32;
         for run in words.chunk_by(|a, b| a == b) {
             let t = run[0];
-            if let Some(term) = self.term.get_mut(t as usize) {
-                term.df = term.df.saturating_add(1);
-                term.push(slot, u32::try_from(run.len()).unwrap_or(u32::MAX));
-            }
+            self.push_posting(t, slot, u32::try_from(run.len()).unwrap_or(u32::MAX));
             put_varint(&mut self.doc_terms, u64::from(t - previous));
             previous = t;
         }
@@ -397,7 +503,7 @@ impl Index {
                 continue;
             };
             let idf = self.idf(term.df);
-            for (slot, tf) in term.postings() {
+            for (slot, tf) in self.postings(t) {
                 let (Some(doc), Some(a)) =
                     (self.docs.get(slot as usize), acc.get_mut(slot as usize))
                 else {
@@ -490,7 +596,7 @@ mod tests {
         let b = ix.add(&["трубы ТРУБОЙ труба"]);
         assert_eq!(ix.terms.len(), 2, "{:?}", ix.terms);
         let t = ix.terms["труб"] as usize;
-        let postings: Vec<(u32, u32)> = ix.term[t].postings().collect();
+        let postings: Vec<(u32, u32)> = ix.postings(t as u32).collect();
         assert_eq!(postings, [(a, 1), (b, 3)]);
         assert_eq!(ix.known("ТРУБАМ"), Ok(t as u32));
         assert_eq!(ix.known("газом"), Err("газ".to_string()));
@@ -667,6 +773,32 @@ mod tests {
                     let slot = (i * 7 % (i + 1)) as u32;
                     ix.remove(slot);
                     reference.remove(slot);
+                }
+            }
+            for q in &queries {
+                prop_assert_eq!(ix.query(&[q], k), reference.query(q, k), "query {:?}", q);
+            }
+        }
+
+        /// Frozen into arenas at any point (as at start-up), then added to, removed from
+        /// and frozen again, the index still answers as the plain reference.
+        #[test]
+        fn a_frozen_index_answers_as_the_plain_one(
+            docs in proptest::collection::vec((text(), any::<bool>(), any::<bool>()), 1..40),
+            queries in proptest::collection::vec(text(), 1..8),
+            k in 1usize..6,
+        ) {
+            let mut ix = Index::new();
+            let mut reference = Reference::default();
+            for (i, (doc, remove_one, freeze)) in docs.iter().enumerate() {
+                prop_assert_eq!(ix.add(&[doc]), reference.add(doc));
+                if *remove_one {
+                    let slot = (i * 7 % (i + 1)) as u32;
+                    ix.remove(slot);
+                    reference.remove(slot);
+                }
+                if *freeze {
+                    ix.shrink_to_fit();
                 }
             }
             for q in &queries {

@@ -5,26 +5,24 @@
 
 use std::collections::HashMap;
 
+use super::frozen::{Frozen, Refused};
 use super::{Doc, Index, Term, put_varint};
 use crate::archive::snapshot::{Reader, SnapshotError};
 
 impl Index {
     /// Appends the index to `out`.
     pub(in crate::archive) fn write_bytes(&self, out: &mut Vec<u8>) {
-        let mut stems: Vec<&str> = vec![""; self.term.len()];
-        for (s, &t) in &self.terms {
-            if let Some(slot) = stems.get_mut(t as usize) {
-                *slot = s;
-            }
-        }
         put_varint(out, self.term.len() as u64);
-        for (stem, term) in stems.iter().zip(&self.term) {
+        for (t, (stem, term)) in self.stems().iter().zip(&self.term).enumerate() {
             put_varint(out, stem.len() as u64);
             out.extend_from_slice(stem.as_bytes());
             put_varint(out, u64::from(term.df));
             put_varint(out, u64::from(term.last));
-            put_varint(out, term.postings.len() as u64);
-            out.extend_from_slice(&term.postings);
+            // The frozen postings and those added since are one run of gaps.
+            let (frozen, since) = self.postings_of(t as u32);
+            put_varint(out, (frozen.len() + since.len()) as u64);
+            out.extend_from_slice(frozen);
+            out.extend_from_slice(since);
         }
         put_varint(out, self.docs.len() as u64);
         for (i, doc) in self.docs.iter().enumerate() {
@@ -48,9 +46,10 @@ impl Index {
         slots: usize,
     ) -> Result<Index, SnapshotError> {
         let count = r.count()?;
-        let mut terms: HashMap<Box<str>, u32> = HashMap::with_capacity(count);
+        // Stems and postings straight into their arenas: no allocation per stem.
+        let mut frozen = Frozen::with_capacity(count);
         let mut term = Vec::with_capacity(count);
-        for t in 0..count {
+        for _ in 0..count {
             let stem = r.str()?;
             let df = r.u32()?;
             if df as usize > slots {
@@ -60,14 +59,14 @@ impl Index {
             }
             let last = r.u32()?;
             let n = r.count()?;
-            let postings = r.bytes(n)?.to_vec();
-            let number =
-                u32::try_from(t).map_err(|_| SnapshotError::Malformed("too many stems"))?;
-            if terms.insert(stem.into(), number).is_some() {
-                return Err(SnapshotError::Malformed("a stem twice"));
-            }
-            term.push(Term { df, last, postings });
+            let postings = r.bytes(n)?;
+            frozen.push(stem, postings).map_err(|why| match why {
+                Refused::Twice => SnapshotError::Malformed("a stem twice"),
+                Refused::TooLarge => SnapshotError::Malformed("too many stems"),
+            })?;
+            term.push(Term { df, last });
         }
+        frozen.shrink_to_fit();
         if r.count()? != slots {
             return Err(SnapshotError::Malformed(
                 "entries and ids of different counts",
@@ -107,7 +106,10 @@ impl Index {
         let doc_terms = r.bytes(n)?.to_vec();
         Ok(Index {
             memo: HashMap::new(),
-            terms,
+            frozen,
+            tails: HashMap::new(),
+            terms: HashMap::new(),
+            fresh: Vec::new(),
             term,
             docs,
             doc_terms,
