@@ -209,11 +209,14 @@ fn pieces(chars: &[char], work: &mut usize) -> Vec<Piece> {
                 // One dot before one or two last letters also hides one (`ниху.я`,
                 // not `ул.Мира` or `т.е.`).
                 let tail = chars[j..].iter().take_while(|c| c.is_alphabetic()).count();
+                // Russian on both sides: `gnp.exe` is a file name.
                 let one = j - i == 1
                     && word.len() >= 2
                     && (tail <= 2 || (tail == 3 && word.len() <= 3))
                     && tail >= 1
-                    && chars[j].is_lowercase();
+                    && chars[j].is_lowercase()
+                    && word.iter().all(|&c| is_cyrillic(c))
+                    && chars[j..j + tail].iter().all(|&c| is_cyrillic(c));
                 if (j - i >= 2 || one) && chars.get(j).is_some_and(|c| c.is_alphabetic()) {
                     word.extend(std::iter::repeat_n('*', (j - i).min(MAX_WORD_CHARS)));
                     i = j;
@@ -626,6 +629,23 @@ mod tests {
             words("50% скидка! Ура!Завтра"),
             ["50", "скидка", "ура", "завтра"]
         );
+    }
+
+    #[test]
+    fn the_sixth_and_seventh_rounds_disguises() {
+        assert_eq!(words("ниху.я ху.йня"), ["ниху*я", "ху*йня"]);
+        assert_eq!(words("Бл.., опять"), ["бл*", "опять"]);
+        assert_eq!(words("ну.. опять"), ["ну", "опять"]);
+        assert_eq!(words("оху€ть ид10т"), ["оху*ть", "идиот"]);
+        assert_eq!(words("bl9t"), ["блят"]);
+        assert_eq!(words("а х.у.й там"), ["а", "хуй", "там"]);
+        assert!(normalise("пох.у.и.с.т.ы").tokens[0].masked);
+        // A file name, a street and an abbreviation stay as they are.
+        assert_eq!(words("gnp.exe"), ["гнп", "ехе"]);
+        assert_eq!(words("ул.Мира"), ["ул", "мира"]);
+        let n = normalise("приду к гл. домой. Всё");
+        let s: Vec<usize> = n.tokens.iter().map(|t| t.sentence).collect();
+        assert_eq!(s, [0, 0, 0, 0, 1]);
     }
 
     #[test]
