@@ -208,7 +208,11 @@ fn pieces(chars: &[char], work: &mut usize) -> Vec<Piece> {
                 }
                 // One dot before one or two last letters also hides one (`ниху.я`,
                 // not `ул.Мира` or `т.е.`).
-                let tail = chars[j..].iter().take_while(|c| c.is_alphabetic()).count();
+                let tail = chars[j..]
+                    .iter()
+                    .take(4)
+                    .take_while(|c| c.is_alphabetic())
+                    .count();
                 // Russian on both sides: `gnp.exe` is a file name.
                 let one = j - i == 1
                     && word.len() >= 2

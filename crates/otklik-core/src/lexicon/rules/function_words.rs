@@ -200,6 +200,12 @@ pub(super) fn infinitive_like(w: &str) -> bool {
             .any(|e| w.ends_with(e))
 }
 
+/// Looks like a verb a noun could be the object of: a finite or past form, or an
+/// infinitive (`держать корову`, `купить корову`).
+pub(super) fn verb_or_infinitive(w: &str) -> bool {
+    verb_like(w) || infinitive_like(w)
+}
+
 /// Looks like a finite verb or a past form (`бегают`, `срезали`, `звонят`).
 pub(super) fn verb_like(w: &str) -> bool {
     w.chars().count() > 3

@@ -5,6 +5,10 @@ use super::function_words as fw;
 use super::words::{Sec, Word, clause_of, first_at, is_any};
 use super::{Builtin, span};
 
+/// How many words before an insult after a dash a verb that takes it as its object is
+/// looked for (`— купить корову`, `— надо бы срочно купить корову`).
+const VERB_BEFORE: usize = 4;
+
 /// `эти`, `эта`, `этот` opening an apposition (`чиновники, эти гниды`).
 const DEMONSTRATIVE_PLURAL: &[&str] = &["эти", "эта", "этот"];
 
@@ -24,8 +28,7 @@ impl Builtin {
         // but a dash.
         let which = |j: usize| {
             let t = words[j].token.text.as_str();
-            !fw::verb_like(t)
-                && !fw::infinitive_like(t)
+            !fw::verb_or_infinitive(t)
                 && !fw::second_person_verb(t)
                 && (t == "из" || !is_any(&words[j], fw::PREPOSITIONS))
                 && !matches!(t, "и" | "а" | "но" | "что" | "как" | "не" | "или" | "же")
@@ -38,9 +41,9 @@ impl Builtin {
             if official(k) {
                 // Not the object of a verb after it (`детям молоко нужно — корову держать`).
                 let object = said > 0
-                    && words.get(i + 1).is_some_and(|w| {
-                        fw::verb_like(&w.token.text) || fw::infinitive_like(&w.token.text)
-                    });
+                    && words
+                        .get(i + 1)
+                        .is_some_and(|w| fw::verb_or_infinitive(&w.token.text));
                 return if k + 1 == i {
                     !words[i].token.clause_start
                 } else {
@@ -74,12 +77,13 @@ impl Builtin {
         let next = (i + 1 < ce).then(|| &words[i + 1]);
         // In a clause opened by a dash, as what someone is (`глава — старый козёл`,
         // `— продажная шкура и свинья`), not its subject (`— собаки бегают`).
-        // Not the object of a verb around it (`— купить корову?`, `— корову держать надо`).
-        let verb =
-            |w: &Word<'_>| fw::verb_like(&w.token.text) || fw::infinitive_like(&w.token.text);
+        // Not the object of a verb around it (`— купить корову?`, `— корову держать надо`),
+        // looked for a few words back, not to the clause's start: a hostile clause may be
+        // endless, and each of its words would read it all again.
+        let verb = |w: &Word<'_>| fw::verb_or_infinitive(&w.token.text);
         let predicate = words[cs].token.after_dash
             && !next.is_some_and(verb)
-            && !(cs..i).any(|k| verb(&words[k]));
+            && !(cs.max(i.saturating_sub(VERB_BEFORE))..i).any(|k| verb(&words[k]));
         // With `ты`/`вы` as what they are (`ты тупица`, `свиньи вы`), not as the object
         // of a verb that follows (`вы крыс в подвале потравите?`).
         let verb_follows = (i + 1..(i + 7).min(ce)).any(|k| {
