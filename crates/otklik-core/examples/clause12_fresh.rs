@@ -5,7 +5,7 @@
 //! short ordinary posts kept out of training and routing held-out complaints (ordinary
 //! posts) the model would flag, and per
 //! threshold the abusive posts excluded or flagged and the legitimate ones.
-//!   cargo run --release -p otklik-core --example clause12_fresh -- 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19
+//!   cargo run --release -p otklik-core --example clause12_fresh -- 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22
 #![allow(missing_docs, clippy::disallowed_methods)]
 use otklik_core::lexicon::Lexicon;
 use otklik_core::lexicon::model::{self, Model};

@@ -40,7 +40,11 @@ const LAMBDA: f32 = 1e-5;
 /// legitimate posts written to look abusive; none of 863 ordinary complaints (the routing
 /// held-out sets) nor of 150 short ones kept out of training
 /// (`tests/data/clause12/short-heldout.tsv`). At 0.85 (the value before `dev13`–`dev17`
-/// joined the corpus) one of those 150 was flagged, so it went up to 0.9.
+/// joined the corpus) one of those 150 was flagged, so it went up to 0.9. With the rules
+/// of the eighth round and `dev21`–`dev23` in the corpus (sets 0 to 22), 124 of the 247
+/// missed are flagged at 0.9, 12 of 2,734 near-miss legitimate posts and none of the 863
+/// ordinary ones; one of the 150 short posts now passes it (0.909) and the threshold was
+/// left where the development sets put it.
 pub const THRESHOLD: f32 = 0.9;
 
 /// How many words a reason names.
@@ -69,6 +73,9 @@ pub const CORPUS: &[&str] = &[
     include_str!("../../../../config/clause12/examples/dev18.tsv"),
     include_str!("../../../../config/clause12/examples/dev19.tsv"),
     include_str!("../../../../config/clause12/examples/dev20.tsv"),
+    include_str!("../../../../config/clause12/examples/dev21.tsv"),
+    include_str!("../../../../config/clause12/examples/dev22.tsv"),
+    include_str!("../../../../config/clause12/examples/dev23.tsv"),
     include_str!("../../../../config/clause12/examples/short.tsv"),
 ];
 

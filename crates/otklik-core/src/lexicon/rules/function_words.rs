@@ -90,7 +90,9 @@ pub(super) const FILLERS: &[&str] = &[
 ];
 /// A condition that makes what follows an ultimatum (`если…`, `ещё раз…`, `кто…`).
 pub(super) const CONDITIONS: &[&str] = &["если", "раз", "кто", "иначе", "только", "пусть"];
-/// Doing it oneself is self-help, not a threat (`сами закопаем`).
+/// What makes an infinitive a call (`надо вешать`, `перестрелять мало`, `пора гнать`).
+pub(super) const MODAL: &[&str] = &["надо", "нужно", "пора", "бы", "мало", "следует"];
+/// Doing it oneself is self-help, not a threat (`сами закопаем`), unless a person is harmed.
 pub(super) const SELF: &[&str] = &["сам", "сами", "самим", "сама"];
 /// Prepositions of place: an office after them is where, not whom (`у ЦРБ`).
 pub(super) const LOCATIVE: &[&str] = &[

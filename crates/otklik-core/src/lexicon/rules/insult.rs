@@ -41,9 +41,9 @@ impl Builtin {
             if official(k) {
                 // Not the object of a verb after it (`детям молоко нужно — корову держать`).
                 let object = said > 0
-                    && words
-                        .get(i + 1)
-                        .is_some_and(|w| fw::verb_or_infinitive(&w.token.text));
+                    && words.get(i + 1).is_some_and(|w| {
+                        fw::verb_or_infinitive(&w.token.text) && !w.token.clause_start
+                    });
                 return if k + 1 == i {
                     !words[i].token.clause_start
                 } else {
@@ -144,6 +144,12 @@ impl Builtin {
             && words[i + 2].token.text == "не"
             && official(i + 3);
         let called = called_out(words, i, start, end);
+        // In apposition to the one spoken to (`вас, дармоедов, надо гнать`, `я вам,
+        // жулики, устрою`).
+        let to_you = words[i].token.clause_start
+            && i > start
+            && is_any(&words[i - 1], fw::SECOND_PERSON)
+            && ce <= i + 2;
         predicate
             || second
             || vocative
@@ -157,6 +163,7 @@ impl Builtin {
             || rather_than
             || instead
             || called
+            || to_you
     }
 
     pub(super) fn insult(
@@ -203,8 +210,11 @@ impl Builtin {
             if words[i].is(Sec::Noun) && !first_person(i) {
                 return Some(format!("оскорбление: {w}"));
             }
+            // Before the one insulted, in the same clause (`идиотская ситуация, дети без
+            // присмотра` says nothing of the children).
             if words[i].is(Sec::Adjective)
                 && let Some(k) = (i + 1..(i + 3).min(end))
+                    .take_while(|&k| !words[k].token.clause_start)
                     .find(|&k| words[k].is(Sec::Person) || words[k].is(Sec::Aimed))
             {
                 return Some(format!("оскорбление: {}", span(words, i, k + 1)));

@@ -282,8 +282,16 @@ impl Builtin {
         // Someone else's words or acts are reported from the marker on (`сосед обещал
         // убить`, `меня назвали дебилом`); what the writer says before it is their own
         // (`депутат — ничтожество, обещал клуб и пропал`).
+        // The writer's own words said again are not a report (`я сказал, что взорву…`).
         let own_end = (start..end)
-            .find(|&i| words[i].is(Sec::Report))
+            .find(|&i| {
+                words[i].is(Sec::Report)
+                    && !(i > start
+                        && matches!(words[i - 1].token.text.as_str(), "я" | "мы")
+                        && ["сказа", "говор", "обеща", "предупрежд", "предупред"]
+                            .iter()
+                            .any(|s| words[i].token.text.starts_with(s)))
+            })
             .unwrap_or(end);
         if let Some(why) = self.threat(words, start, own_end, end, addressed) {
             return Some(why);
@@ -399,24 +407,19 @@ impl Builtin {
             if words[i].is(Sec::Threat) && !self.idiom_after(words, i, start, end) {
                 return Some(format!("угроза: {w}"));
             }
-            // Self-help (`сами сожжём`), an idiom after `хоть` (`хоть глаз выколи`,
-            // `хоть убей`), or a danger that can happen (`снег с крыши может убить`).
-            let own = words[i].own_before
-                || (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::SELF))
-                || (i.saturating_sub(2).max(start)..(i + 3).min(end))
-                    .any(|k| matches!(words[k].token.text.as_str(), "себе" | "себя"))
-                || (i.saturating_sub(2).max(start)..i).any(|k| words[k].token.text == "хоть")
-                || (i.saturating_sub(2).max(start)..i).any(|k| is_any(&words[k], fw::CAN))
-                // `шею свернуть можно` warns of a danger too.
-                || (words[i].is(Sec::Wish)
-                    && (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::CAN)));
+            // Self-help (`сами сожжём`), or the writer's own harm or a danger ([`own_self`]).
+            let helping = words[i].own_before
+                || (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::SELF));
+            let own = helping || own_self(words, i, start, end);
             // A call said with `пожалуйста` asks for work (`закопайте их уже асфальтом,
             // пожалуйста` of potholes).
             let polite = words[i].is(Sec::Wish) && please;
             if (words[i].is(Sec::Harm) || words[i].is(Sec::Wish))
-                && !own
                 && !polite
                 && let Some(k) = self.aimed(words, i, i, start)
+                // `сами закопаем` is self-help, unless what is harmed is a person named
+                // or a body (`сам приду и башку вашему слесарю проломлю`).
+                && (!own || (!own_self(words, i, start, end) && harms_someone(&words[k])))
             {
                 let (a, b) = if k < i { (k, i) } else { (i, k) };
                 return Some(format!("угроза: {}", span(words, a, b + 1)));
@@ -435,6 +438,20 @@ impl Builtin {
                     return Some(format!("угроза: {w}"));
                 }
             }
+            // A call to harm those named earlier in the sentence, with `надо`, `пора`, `бы`
+            // or `мало` (`вас, депутатов, надо по одному вешать`, `всех вас, чинуш,
+            // перестрелять мало`).
+            if words[i].is(Sec::Wish)
+                && !negated
+                && !own
+                && !polite
+                && (i.saturating_sub(3).max(start)..(i + 3).min(end))
+                    .any(|k| is_any(&words[k], fw::MODAL))
+                && let Some(k) = self.named_before(words, i)
+                && harms_someone(&words[k])
+            {
+                return Some(format!("угроза: {}", span(words, k, i + 1)));
+            }
             // `приду с ружьём`, `ружьё есть, приду в администрацию`
             if words[i].is(Sec::Come)
                 && let Some(k) = (i + 1..(i + 9).min(end))
@@ -446,6 +463,25 @@ impl Builtin {
         }
         None
     }
+}
+
+/// Is the harm at `i` the writer's own or a danger that can happen, whoever does it:
+/// `себе`, an idiom after `хоть` (`хоть глаз выколи`, `хоть убей`), `может` (`снег с
+/// крыши может убить`), `шею свернуть можно`?
+fn own_self(words: &[Word<'_>], i: usize, start: usize, end: usize) -> bool {
+    (i.saturating_sub(2).max(start)..(i + 3).min(end))
+        .any(|k| matches!(words[k].token.text.as_str(), "себе" | "себя"))
+        // The writer harmed (`вы нас убить хотите этими канавами?`).
+        || (i.saturating_sub(2).max(start)..i)
+            .any(|k| matches!(words[k].token.text.as_str(), "нас" | "меня"))
+        || (i.saturating_sub(2).max(start)..i)
+            .any(|k| words[k].token.text == "хоть" || is_any(&words[k], fw::CAN))
+        || (words[i].is(Sec::Wish) && (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::CAN)))
+}
+
+/// Is the word a person (not `его`, `их`: a dog or a pothole may be meant) or a body?
+fn harms_someone(w: &Word<'_>) -> bool {
+    w.is(Sec::Body) || (w.is(Sec::Person) && !is_any(w, fw::THIRD_PERSON))
 }
 
 /// The word with every doubled letter written once.

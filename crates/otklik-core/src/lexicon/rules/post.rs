@@ -50,6 +50,23 @@ impl Builtin {
                 && words
                     .get(i + 1)
                     .is_some_and(|n| n.token.sentence != w.token.sentence);
+            // A post that is nothing but the verb (`Сожгу.`), or a sentence of it alone (but
+            // for `к чертям`) closing a post that speaks to someone (`Будешь, Петрович,
+            // пешком ходить. Сожжём к чертям`).
+            let opens = i == 0 || words[i - 1].token.sentence != w.token.sentence;
+            let closing = opens
+                && w.fillers_after
+                && w.clause.1 == words.len()
+                && i > 0
+                && words[..i]
+                    .iter()
+                    .any(|p| is_any(p, fw::SECOND_PERSON) || fw::second_person_verb(&p.token.text));
+            if (words.len() == 1 || closing)
+                && (w.is(Sec::Harm) || w.is(Sec::Threat))
+                && !w.token.quoted
+            {
+                return Some(format!("угроза: {}", w.token.text));
+            }
             if alone
                 && (w.is(Sec::Harm) || w.is(Sec::Threat))
                 && !w.token.quoted
@@ -86,6 +103,9 @@ impl Builtin {
         let near_words = || words.iter().filter(|w| near(w));
         if near_words().any(|w| w.is(Sec::Report))
             || (fire > 0 && words[fire - 1].token.text == "не")
+            // Fuel paid for (`бензин за свой счёт`, `денег на бензин нет`).
+            || words.get(fire + 1).is_some_and(|w| w.token.text == "за")
+            || (fire > 0 && words[fire - 1].token.text == "на")
         {
             return None;
         }
