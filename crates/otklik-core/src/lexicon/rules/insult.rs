@@ -215,7 +215,14 @@ impl Builtin {
             if words[i].is(Sec::Adjective)
                 && let Some(k) = (i + 1..(i + 3).min(end))
                     .take_while(|&k| !words[k].token.clause_start)
-                    .find(|&k| words[k].is(Sec::Person) || words[k].is(Sec::Aimed))
+                    .find(|&k| {
+                        words[k].is(Sec::Person)
+                            || words[k].is(Sec::Aimed)
+                            // A name (`бездарная и лживая Хохлова`).
+                            || (words[k].token.capital
+                                && !is_any(&words[k - 1], fw::PREPOSITIONS)
+                                && words[k].token.text.chars().count() > 2)
+                    })
             {
                 return Some(format!("оскорбление: {}", span(words, i, k + 1)));
             }

@@ -308,6 +308,9 @@ impl Builtin {
             || (i > start && words[i].token.capital && words[i].token.text.chars().count() > 2
                 && words[i].token.text.chars().all(char::is_alphabetic)
                 && !is_any(&words[i - 1], fw::PREPOSITIONS))
+            // Opening the sentence, only a surname in the case of one harmed
+            // (`Кравцову пристрелить мало`).
+            || (i == start && surname_object(&words[i]))
     }
 
     /// Is the harm verb or phrase at `a..=b` aimed at a target within its clause, before it
@@ -400,6 +403,8 @@ impl Builtin {
                 && let Some(k) = self
                     .aimed(words, i, e - 1, start)
                     .or_else(|| self.named_before(words, i))
+                    // Or inside it (`вывезем этого директора МУПа в лес`).
+                    .or_else(|| (i + 1..e).find(|&k| self.is_target(words, k, start)))
             {
                 let (a, b) = (k.min(i), k.max(e - 1));
                 return Some(format!("угроза: {}", span(words, a, b + 1)));
@@ -479,9 +484,42 @@ fn own_self(words: &[Word<'_>], i: usize, start: usize, end: usize) -> bool {
         || (words[i].is(Sec::Wish) && (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::CAN)))
 }
 
-/// Is the word a person (not `его`, `их`: a dog or a pothole may be meant) or a body?
+/// A capitalised word in the dative or accusative of a Russian surname in -ов, -ев
+/// (`Кравцову`, `Зуевой`), not one of the common words so ending (`Корову`, `Голову`).
+/// Not -ова (`Готова`, `Снова`) nor -ину (`Машину`): too many ordinary words end so.
+fn surname_object(w: &Word<'_>) -> bool {
+    const ENDINGS: &[&str] = &["ову", "еву", "овой", "евой"];
+    const COMMON: &[&str] = &[
+        "корову",
+        "голову",
+        "основу",
+        "сову",
+        "вдову",
+        "подкову",
+        "здоровой",
+        "суровой",
+        "готовой",
+        "толковой",
+        "дешевой",
+        "полевой",
+        "боевой",
+        "деловой",
+        "моровой",
+    ];
+    let t = w.token.text.as_str();
+    w.token.capital
+        && t.chars().count() > 4
+        && t.chars().all(char::is_alphabetic)
+        && ENDINGS.iter().any(|e| t.ends_with(e))
+        && !COMMON.contains(&t)
+}
+
+/// Is the word a person (not `его`, `их`: a dog or a pothole may be meant), a name or a
+/// body?
 fn harms_someone(w: &Word<'_>) -> bool {
-    w.is(Sec::Body) || (w.is(Sec::Person) && !is_any(w, fw::THIRD_PERSON))
+    w.is(Sec::Body)
+        || (w.is(Sec::Person) && !is_any(w, fw::THIRD_PERSON))
+        || (w.token.capital && !w.is(Sec::Property) && !w.is(Sec::Organisation))
 }
 
 /// The word with every doubled letter written once.
