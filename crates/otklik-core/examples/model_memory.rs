@@ -5,7 +5,8 @@
 //! `cargo run --release -p otklik-core --example model_memory` prints the heap (bytes asked
 //! of the allocator and not given back, counted by a wrapper around the system allocator)
 //! held by the parsed starter corpus, by the model trained on all of it, by one trained on
-//! the posts of two executors only (the big-store bench's config has two), and by a copy.
+//! the posts of two executors only (the big-store bench's config has two), and by a copy;
+//! then what clause 12's built-in rules and model hold (the daemon holds both too).
 #![allow(unsafe_code)] // GlobalAlloc is an unsafe trait: the counter forwards to System
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -76,4 +77,8 @@ fn main() {
         .collect();
     let (small, bytes) = held(|| Model::train(&two));
     println!("model, housing and economy: {small:?}: {}", mb(bytes));
+    let (_, bytes) = held(|| otklik_core::lexicon::rules::Builtin::shipped().is_ok());
+    println!("clause 12 built-in rules: {}", mb(bytes));
+    let (_, bytes) = held(otklik_core::lexicon::model::Model::shipped);
+    println!("clause 12 model: {}", mb(bytes));
 }
