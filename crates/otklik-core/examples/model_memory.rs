@@ -6,7 +6,8 @@
 //! of the allocator and not given back, counted by a wrapper around the system allocator)
 //! held by the parsed starter corpus, by the model trained on all of it, by one trained on
 //! the posts of two executors only (the big-store bench's config has two), and by a copy;
-//! then what clause 12's built-in rules and model hold (the daemon holds both too).
+//! then what clause 12's built-in rules, model and shipped word list hold (the daemon holds
+//! all three too).
 #![allow(unsafe_code)] // GlobalAlloc is an unsafe trait: the counter forwards to System
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -81,4 +82,11 @@ fn main() {
     println!("clause 12 built-in rules: {}", mb(bytes));
     let (_, bytes) = held(otklik_core::lexicon::model::Model::shipped);
     println!("clause 12 model: {}", mb(bytes));
+    let words = include_str!("../../../config/exclude-words.txt");
+    let (lexicon, bytes) = held(|| otklik_core::lexicon::Lexicon::clause12(words));
+    let n = lexicon.map(|l| l.len()).unwrap_or(0);
+    println!(
+        "clause 12 word list (config/exclude-words.txt, {n} entries): {}",
+        mb(bytes)
+    );
 }
