@@ -19,7 +19,7 @@
 //! 5-fold cross-validation on the starter corpus, routed through the shipped rules
 //! (`cargo run --release -p otklik-core --example tune_routing`), never on a held-out set.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,8 @@ use crate::stem;
 
 mod linear;
 mod stop;
+mod table;
+mod wire;
 
 use stop::STOP;
 pub use stop::is_stop;
@@ -209,45 +211,48 @@ pub struct Suggestion {
     pub words: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 struct Class {
     /// Examples learned (weight; a removed example subtracts).
     docs: f64,
     /// Sum of the feature weights below.
     total: f64,
-    /// Feature → weight.
-    words: BTreeMap<String, f64>,
+    /// Feature number → weight; only weights above zero.
+    words: HashMap<u32, f64>,
 }
 
 /// The model: per executor, how often each feature came with its posts.
+///
+/// Held compactly: every feature's text once, numbered in a table shared by the counts and
+/// the regression, the counts keyed by those numbers. Serialised with the features by
+/// their text (the form it always had), converted when written and read.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(from = "wire::Wire", into = "wire::Wire")]
 pub struct Model {
-    #[serde(default)]
     params: Params,
     classes: BTreeMap<String, Class>,
-    /// Feature → summed weight over every executor (its size is the vocabulary).
-    vocab: BTreeMap<String, f64>,
+    /// The features' texts and numbers.
+    table: table::Table,
+    /// Feature number → summed weight over every executor; a feature is in the vocabulary
+    /// when this is above [`KNOWN`], and 0 when it is not.
+    vocab: Vec<f64>,
+    /// How many features are in the vocabulary.
+    known: usize,
     /// The regression's weights ([`Params::linear`]).
-    #[serde(default)]
     linear: linear::Linear,
 }
+
+/// A feature's summed weight above this puts it in the vocabulary.
+const KNOWN: f64 = 1e-9;
 
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
             .field("executors", &self.classes.len())
             .field("examples", &self.examples())
-            .field("features", &self.vocab.len())
+            .field("features", &self.known)
             .finish()
     }
-}
-
-/// The features of a post with their weights.
-fn feature_weights(example: &Example, params: &Params) -> Vec<(String, f64)> {
-    features(example, params)
-        .into_iter()
-        .map(|(f, w, _)| (f, w))
-        .collect()
 }
 
 /// The features of a post with their weights, and for each the word as first written in
@@ -345,7 +350,7 @@ impl Model {
         let mut m = Model::with_params(params);
         let mut seen = Vec::new();
         for l in examples {
-            let feats = feature_weights(&l.example, &params);
+            let feats = m.numbered(&l.example);
             if params.linear {
                 seen.push((feats.clone(), l.executor.as_str()));
             }
@@ -354,7 +359,51 @@ impl Model {
         if params.linear {
             m.linear = linear::Linear::train(&seen);
         }
+        m.shrink_to_fit();
         m
+    }
+
+    /// Gives back the spare capacity of every part (after training at once).
+    fn shrink_to_fit(&mut self) {
+        self.table.shrink_to_fit();
+        self.vocab.shrink_to_fit();
+        for c in self.classes.values_mut() {
+            c.words.shrink_to_fit();
+        }
+        self.linear.shrink_to_fit();
+    }
+
+    /// The features of a post by number, each numbered now if new, with their weights.
+    fn numbered(&mut self, example: &Example) -> Vec<(u32, f64)> {
+        let out = features(example, &self.params)
+            .into_iter()
+            .filter_map(|(f, w, _)| self.table.intern(&f).map(|id| (id, w)))
+            .collect();
+        self.vocab.resize(self.table.len(), 0.0);
+        out
+    }
+
+    /// The number of feature `f` and its summed weight, if it is in the vocabulary.
+    fn in_vocab(&self, f: &str) -> Option<(u32, f64)> {
+        let id = self.table.get(f)?;
+        let v = self.vocab.get(id as usize).copied().unwrap_or(0.0);
+        (v > KNOWN).then_some((id, v))
+    }
+
+    /// Sets the summed weight of feature `id` (whose slot exists), counting the
+    /// vocabulary: a feature leaves it when its weight falls to [`KNOWN`] or below.
+    fn set_vocab(&mut self, id: u32, v: f64) {
+        let Some(slot) = self.vocab.get_mut(id as usize) else {
+            return;
+        };
+        let was = *slot > KNOWN;
+        let is = v > KNOWN;
+        *slot = if is { v } else { 0.0 };
+        match (was, is) {
+            (false, true) => self.known += 1,
+            (true, false) => self.known -= 1,
+            _ => {}
+        }
     }
 
     /// Whether the post's text (not only its topic) has a word the model has met: a post
@@ -363,7 +412,7 @@ impl Model {
         let text = Example::new("", example.text.as_str());
         features(&text, &self.params)
             .iter()
-            .any(|(f, _, _)| self.vocab.contains_key(f))
+            .any(|(f, _, _)| self.in_vocab(f).is_some())
     }
 
     /// How many examples it has learned (net of those unlearned).
@@ -379,16 +428,10 @@ impl Model {
             .map(|(id, _)| id.as_str())
     }
 
-    fn add(&mut self, example: &Example, executor: &str, sign: f64, docs: bool) {
-        let feats: Vec<(String, f64)> = features(example, &self.params)
-            .into_iter()
-            .map(|(f, w, _)| (f, w))
-            .collect();
-        self.add_features(feats, executor, sign, docs);
-    }
-
-    fn add_features(&mut self, feats: Vec<(String, f64)>, executor: &str, sign: f64, docs: bool) {
-        let class = self.classes.entry(executor.to_string()).or_default();
+    /// Adds (`sign` 1) or takes away (−1) the numbered features `feats` to `executor`'s
+    /// counts, and one post to its posts when `docs`.
+    fn add_features(&mut self, feats: Vec<(u32, f64)>, executor: &str, sign: f64, docs: bool) {
+        let mut class = self.classes.remove(executor).unwrap_or_default();
         if docs {
             class.docs = (class.docs + sign).max(0.0);
         }
@@ -399,29 +442,25 @@ impl Model {
             let delta = new - have;
             class.total = (class.total + delta).max(0.0);
             if new > 0.0 {
-                class.words.insert(f.clone(), new);
+                class.words.insert(f, new);
             } else {
                 class.words.remove(&f);
             }
-            let v = self.vocab.get(&f).copied().unwrap_or(0.0) + delta;
-            if v > 1e-9 {
-                self.vocab.insert(f, v);
-            } else {
-                self.vocab.remove(&f);
-            }
+            let v = self.vocab.get(f as usize).copied().unwrap_or(0.0) + delta;
+            self.set_vocab(f, v);
         }
-        if class.docs <= 0.0 && class.words.is_empty() {
-            self.classes.remove(executor);
+        if class.docs > 0.0 || !class.words.is_empty() {
+            self.classes.insert(executor.to_string(), class);
         }
     }
 
     /// Learns one post answered by `executor` (a positive example).
     pub fn learn(&mut self, example: &Example, executor: &str) {
-        self.add(example, executor, 1.0, true);
+        let feats = self.numbered(example);
         if self.params.linear {
-            self.linear
-                .learn(&feature_weights(example, &self.params), executor);
+            self.linear.learn(&feats, executor);
         }
+        self.add_features(feats, executor, 1.0, true);
     }
 
     /// A negative example: `executor` said the post is not theirs. Its words count less for
@@ -429,24 +468,24 @@ impl Model {
     /// zero); how many posts the executor answers is left as it is. The regression takes
     /// one step away from the executor.
     pub fn negative(&mut self, example: &Example, executor: &str) {
-        self.add(example, executor, -1.0, false);
+        let feats = self.numbered(example);
         if self.params.linear {
-            self.linear
-                .negative(&feature_weights(example, &self.params), executor);
+            self.linear.negative(&feats, executor);
         }
+        self.add_features(feats, executor, -1.0, false);
     }
 
-    fn log_p(&self, class: &Class, f: &str, v: f64) -> f64 {
-        let n = class.words.get(f).copied().unwrap_or(0.0);
+    fn log_p(&self, class: &Class, f: u32, v: f64) -> f64 {
+        let n = class.words.get(&f).copied().unwrap_or(0.0);
         let a = self.params.alpha;
         ((n + a) / (class.total + a * v)).ln()
     }
 
-    /// The smoothed log-probability of feature `f` among the posts of every executor but
-    /// `class` (complement naive Bayes).
-    fn log_p_rest(&self, class: &Class, f: &str, v: f64, all_total: f64) -> f64 {
-        let n = class.words.get(f).copied().unwrap_or(0.0);
-        let rest = (self.vocab.get(f).copied().unwrap_or(0.0) - n).max(0.0);
+    /// The smoothed log-probability of feature `f` (summed weight `all`) among the posts of
+    /// every executor but `class` (complement naive Bayes).
+    fn log_p_rest(&self, class: &Class, (f, all): (u32, f64), v: f64, all_total: f64) -> f64 {
+        let n = class.words.get(&f).copied().unwrap_or(0.0);
+        let rest = (all - n).max(0.0);
         let a = self.params.alpha;
         ((rest + a) / ((all_total - class.total).max(0.0) + a * v)).ln()
     }
@@ -459,11 +498,19 @@ impl Model {
         if classes.is_empty() {
             return Vec::new();
         }
-        let feats: Vec<(String, f64, String)> = features(example, &self.params)
-            .into_iter()
-            .filter(|(f, _, _)| self.vocab.contains_key(f))
-            .collect();
-        let v = self.vocab.len().max(1) as f64;
+        // Every feature of the post by number and weight (for the regression), and those
+        // in the vocabulary with their summed weight and the post's word.
+        let mut numbered: Vec<(u32, f64)> = Vec::new();
+        let mut feats: Vec<((u32, f64), f64, String)> = Vec::new();
+        for (f, w, word) in features(example, &self.params) {
+            if let Some(id) = self.table.get(&f) {
+                numbered.push((id, w));
+            }
+            if let Some(known) = self.in_vocab(&f) {
+                feats.push((known, w, word));
+            }
+        }
+        let v = self.known.max(1) as f64;
         let docs: f64 = classes.iter().map(|(_, c)| c.docs).sum();
         let k = classes.len() as f64;
         let all_total: f64 = self.classes.values().map(|c| c.total).sum();
@@ -480,10 +527,13 @@ impl Model {
                 let like: f64 = if self.params.complement {
                     -feats
                         .iter()
-                        .map(|(f, w, _)| w * self.log_p_rest(c, f, v, all_total))
+                        .map(|(f, w, _)| w * self.log_p_rest(c, *f, v, all_total))
                         .sum::<f64>()
                 } else {
-                    feats.iter().map(|(f, w, _)| w * self.log_p(c, f, v)).sum()
+                    feats
+                        .iter()
+                        .map(|(f, w, _)| w * self.log_p(c, f.0, v))
+                        .sum()
                 };
                 prior + like / divisor
             })
@@ -496,7 +546,7 @@ impl Model {
         }
         if self.params.linear {
             // The average of the two opinions, over the executors the counts know.
-            let second = self.linear.predict(&feature_weights(example, &self.params));
+            let second = self.linear.predict(&numbered);
             for (v, (id, _)) in p.iter_mut().zip(&classes) {
                 *v = (*v + second.get(id.as_str()).copied().unwrap_or(0.0)) / 2.0;
             }
@@ -530,7 +580,7 @@ impl Model {
 
     /// The post's words with the largest log-likelihood ratio for `executor` against all
     /// the others together, strongest first; only words that speak for it.
-    fn explain(&self, feats: &[(String, f64, String)], executor: &str, v: f64) -> Vec<String> {
+    fn explain(&self, feats: &[((u32, f64), f64, String)], executor: &str, v: f64) -> Vec<String> {
         let Some(class) = self.classes.get(executor) else {
             return Vec::new();
         };
@@ -544,10 +594,11 @@ impl Model {
         // explanation quotes the post.
         let mut scored: Vec<(f64, &str)> = feats
             .iter()
-            .filter(|(f, _, _)| !f.contains(' '))
-            .map(|(f, w, word)| {
-                let n = class.words.get(f).copied().unwrap_or(0.0);
-                let rest = self.vocab.get(f).copied().unwrap_or(0.0) - n;
+            .filter(|((f, _), _, _)| !self.table.name(*f).contains(' '))
+            .map(|((f, all), w, word)| {
+                let (f, all) = (*f, *all);
+                let n = class.words.get(&f).copied().unwrap_or(0.0);
+                let rest = all - n;
                 let a = self.params.alpha;
                 let llr = self.log_p(class, f, v) - ((rest + a) / (rest_total + a * v)).ln();
                 (llr * w, word.as_str())
@@ -673,9 +724,23 @@ mod tests {
         assert!(corpus.len() >= 400, "{}", corpus.len());
         let m = Model::train(&corpus);
         let json = serde_json::to_string(&m).unwrap_or_default();
-        let back: Model = serde_json::from_str(&json).unwrap_or_default();
+        let mut back: Model = serde_json::from_str(&json).unwrap_or_default();
         let e = ex("", "Отменили автобус до райцентра");
         assert_eq!(m.predict(&e, 3), back.predict(&e, 3));
+        // Held compactly, written as it always was: the same text back.
+        assert_eq!(serde_json::to_string(&back).unwrap_or_default(), json);
+        assert!(json.contains("\"vocab\":{") && json.contains("\"index\":{"));
+        // And it goes on learning as the original does.
+        let mut m = m;
+        for model in [&mut m, &mut back] {
+            model.learn(&e, "housing");
+            model.negative(&ex("Транспорт", "автобус"), "economy");
+        }
+        assert_eq!(m.predict(&e, 3), back.predict(&e, 3));
+        assert_eq!(
+            serde_json::to_string(&m).unwrap_or_default(),
+            serde_json::to_string(&back).unwrap_or_default()
+        );
     }
 
     #[test]

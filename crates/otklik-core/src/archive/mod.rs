@@ -11,12 +11,13 @@
 //! Pure: the shell keeps the entries in its store and the archive (ids and index) in
 //! memory.
 
+mod ids;
+use ids::Ids;
 pub mod import;
 mod index;
 mod snapshot;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -146,80 +147,7 @@ pub struct Archive {
     /// By slot: the [`fingerprint`] of the entry added there, so that adding the same
     /// entry again changes nothing without keeping the entry.
     prints: Vec<u64>,
-    /// Hashes ids (keys chosen once per archive; not saved in a snapshot, whose reader
-    /// hashes the ids again).
-    hasher: RandomState,
     index: Index,
-}
-
-/// The ids of the entries by slot, in one string, and the live slot of each id.
-#[derive(Debug, Default)]
-struct Ids {
-    /// Every slot's id, one after the other.
-    arena: String,
-    /// By slot: where its id ends in `arena` (it starts where the slot before ends).
-    ends: Vec<usize>,
-    /// An id's hash → its live slot: a number per entry instead of a second copy of the
-    /// id. Two ids of one hash (which 64 bits make a curiosity) go to `clashes`.
-    by_hash: HashMap<u64, u32>,
-    /// An id whose hash another live id already holds in `by_hash` → its live slot.
-    clashes: HashMap<Box<str>, u32>,
-}
-
-impl Ids {
-    /// The id of `slot`.
-    fn of(&self, slot: u32) -> &str {
-        let slot = slot as usize;
-        let start = slot
-            .checked_sub(1)
-            .and_then(|p| self.ends.get(p).copied())
-            .unwrap_or(0);
-        let end = self.ends.get(slot).copied().unwrap_or(start);
-        self.arena.get(start..end).unwrap_or("")
-    }
-
-    /// The live slot of `id`, whose hash is `h`.
-    fn slot(&self, id: &str, h: u64) -> Option<u32> {
-        match self.by_hash.get(&h) {
-            Some(&s) if self.of(s) == id => Some(s),
-            // A clash may outlive the id that held its hash (removed since).
-            _ if self.clashes.is_empty() => None,
-            _ => self.clashes.get(id).copied(),
-        }
-    }
-
-    /// Records `id` (hash `h`) in the next slot, `slot`, as its live slot (replacing the
-    /// one it had).
-    fn push(&mut self, id: &str, h: u64, slot: u32) {
-        self.arena.push_str(id);
-        self.ends.push(self.arena.len());
-        self.link(h, slot);
-    }
-
-    /// Makes `slot` (already in the arena) the live slot of its id, whose hash is `h`.
-    fn link(&mut self, h: u64, slot: u32) {
-        let clash = matches!(self.by_hash.get(&h), Some(&s) if self.of(s) != self.of(slot));
-        if clash {
-            let id: Box<str> = self.of(slot).into();
-            self.clashes.insert(id, slot);
-        } else {
-            self.by_hash.insert(h, slot);
-        }
-    }
-
-    /// Forgets that `id` (hash `h`) lives in `slot`.
-    fn forget(&mut self, id: &str, h: u64, slot: u32) {
-        if self.by_hash.get(&h) == Some(&slot) {
-            self.by_hash.remove(&h);
-        } else {
-            self.clashes.remove(id);
-        }
-    }
-
-    /// How many ids are live.
-    fn len(&self) -> usize {
-        self.by_hash.len() + self.clashes.len()
-    }
 }
 
 /// A hash of everything an entry holds, each string with its length so that no two
@@ -268,33 +196,38 @@ impl Archive {
 
     /// The slot of the entry `id`, if the archive holds one.
     pub fn get(&self, id: &str) -> Option<u32> {
-        self.ids.slot(id, self.hasher.hash_one(id))
+        self.ids.slot(id)
     }
 
     /// Adds an entry, or replaces the one of the same id (a case approved again).
     /// Replacing with an identical entry changes nothing.
     pub fn add(&mut self, entry: Entry) {
-        let h = self.hasher.hash_one(entry.id.as_str());
         let print = fingerprint(&entry);
-        if let Some(old) = self.ids.slot(&entry.id, h) {
-            if self.prints.get(old as usize) == Some(&print) {
-                return;
-            }
+        let old = self.ids.slot(&entry.id);
+        if let Some(old) = old
+            && self.prints.get(old as usize) == Some(&print)
+        {
+            return;
+        }
+        if !self.ids.has_room(entry.id.len()) {
+            // 4 GiB of ids: no real archive comes near; refused rather than misnumbered.
+            return;
+        }
+        if let Some(old) = old {
             self.index.remove(old);
         }
         let slot = self.index.add(&entry.searchable());
-        self.ids.push(&entry.id, h, slot);
+        self.ids.push(&entry.id, slot);
         self.prints.push(print);
     }
 
     /// Removes the entry `id` (an answer withdrawn); whether there was one.
     pub fn remove(&mut self, id: &str) -> bool {
-        let h = self.hasher.hash_one(id);
-        let Some(slot) = self.ids.slot(id, h) else {
+        let Some(slot) = self.ids.slot(id) else {
             return false;
         };
         self.index.remove(slot);
-        self.ids.forget(id, h, slot);
+        self.ids.forget(id);
         true
     }
 
@@ -319,8 +252,7 @@ impl Archive {
 
     /// Gives back the room kept for growth (once the store is read at start-up).
     pub fn shrink_to_fit(&mut self) {
-        self.ids.arena.shrink_to_fit();
-        self.ids.ends.shrink_to_fit();
+        self.ids.shrink_to_fit();
         self.prints.shrink_to_fit();
         self.index.shrink_to_fit();
     }
@@ -469,24 +401,22 @@ mod tests {
     }
 
     #[test]
-    fn two_ids_of_one_hash_keep_their_own_slots() {
+    fn ids_keep_their_own_slots() {
         let mut ids = Ids::default();
-        ids.push("a", 7, 0);
-        ids.push("b", 7, 1);
-        ids.push("a", 7, 2);
-        assert_eq!(ids.slot("a", 7), Some(2));
-        assert_eq!(ids.slot("b", 7), Some(1));
-        assert_eq!(ids.slot("c", 7), None);
-        assert_eq!(ids.slot("a", 8), None);
+        ids.push("a", 0);
+        ids.push("b", 1);
+        ids.push("a", 2);
+        assert_eq!(ids.slot("a"), Some(2));
+        assert_eq!(ids.slot("b"), Some(1));
+        assert_eq!(ids.slot("c"), None);
         assert_eq!(
             (ids.of(0), ids.of(1), ids.of(2), ids.of(3)),
             ("a", "b", "a", "")
         );
         assert_eq!(ids.len(), 2);
-        // The id holding the hash removed, the other is still found.
-        ids.forget("a", 7, 2);
-        assert_eq!(ids.slot("b", 7), Some(1));
-        assert_eq!(ids.slot("a", 7), None);
+        ids.forget("a");
+        assert_eq!(ids.slot("b"), Some(1));
+        assert_eq!(ids.slot("a"), None);
         assert_eq!(ids.len(), 1);
     }
 

@@ -7,9 +7,6 @@
 //! the index ([`Index`]), then a CRC-32 of everything before it. Numbers are varints
 //! (seven bits a byte, low first) unless said otherwise. Bytes that are not such a snapshot, of
 //! another format or damaged are refused with a [`SnapshotError`], never a panic.
-
-use std::hash::{BuildHasher, RandomState};
-
 use super::index::{get_varint, put_varint};
 use super::{Archive, Ids, Index, fingerprint_probe};
 
@@ -118,7 +115,7 @@ impl Archive {
         out.extend_from_slice(ids.arena.as_bytes());
         let mut start = 0;
         for &end in &ids.ends {
-            put_varint(&mut out, end.saturating_sub(start) as u64);
+            put_varint(&mut out, u64::from(end.saturating_sub(start)));
             start = end;
         }
         for p in &self.prints {
@@ -171,6 +168,7 @@ impl Archive {
             if !arena.is_char_boundary(end) {
                 return Err(SnapshotError::Malformed("an id past its arena"));
             }
+            let end = u32::try_from(end).map_err(|_| SnapshotError::Malformed("ids too long"))?;
             ends.push(end);
         }
         let mut prints = Vec::with_capacity(slots);
@@ -182,21 +180,15 @@ impl Archive {
             return Err(SnapshotError::Malformed("bytes after the index"));
         }
         let mut a = Archive {
-            ids: Ids {
-                arena: arena.to_string(),
-                ends,
-                ..Ids::default()
-            },
+            ids: Ids::from_parts(arena.to_string(), ends),
             prints,
-            hasher: RandomState::new(),
             index,
         };
-        a.ids.arena.shrink_to_fit();
+        a.ids.shrink_to_fit();
         // The live slot of each id, hashed with this archive's keys.
         for slot in 0..slots as u32 {
             if a.index.is_live(slot) {
-                let h = a.hasher.hash_one(a.ids.of(slot));
-                a.ids.link(h, slot);
+                a.ids.link(slot);
             }
         }
         Ok((a, tag))

@@ -66,10 +66,9 @@ pub struct RoutingConfig {
     /// Whether the model routes and suggests at all (`routing.model`, default true); off,
     /// what no rule routes goes to the coordinator without suggestions.
     pub model: bool,
-    /// The starter examples (the built-in corpus, or `routing.starter_corpus`) of the
-    /// config's executors; the shell retrains from these plus what it has learned since.
-    pub examples: std::sync::Arc<Vec<crate::classifier::Labelled>>,
-    /// The model trained on [`RoutingConfig::examples`], used when the shell passes none.
+    /// The model trained on the starter examples (the built-in corpus, or
+    /// `routing.starter_corpus`) of the config's executors; the shell learns what it has
+    /// been taught since on top of a copy. The examples themselves are not kept.
     pub starter: std::sync::Arc<crate::classifier::Model>,
 }
 

@@ -102,16 +102,11 @@ pub(super) fn rules(
     out
 }
 
-/// The built-in starter corpus, read once per process.
-fn builtin() -> &'static [Labelled] {
-    static CORPUS: OnceLock<Vec<Labelled>> = OnceLock::new();
-    CORPUS.get_or_init(|| classifier::parse_corpus(classifier::STARTER_CORPUS).unwrap_or_default())
-}
-
-/// The built-in corpus's posts for these executors and the model trained on them, trained
-/// once per set of executors in a process.
-fn builtin_model(known: &HashSet<String>) -> (Arc<Vec<Labelled>>, Arc<Model>) {
-    type Trained = (Arc<Vec<Labelled>>, Arc<Model>);
+/// The model trained on the built-in corpus's posts for these executors, trained once per
+/// set of executors in a process. The corpus is parsed for the training and not kept: the
+/// model is all the service needs of it (it learns on top of the model).
+fn builtin_model(known: &HashSet<String>) -> Arc<Model> {
+    type Trained = Arc<Model>;
     static TRAINED: OnceLock<Mutex<HashMap<Vec<String>, Trained>>> = OnceLock::new();
     let mut key: Vec<String> = known.iter().cloned().collect();
     key.sort();
@@ -122,13 +117,10 @@ fn builtin_model(known: &HashSet<String>) -> (Arc<Vec<Labelled>>, Arc<Model>) {
     {
         return t.clone();
     }
-    let examples: Vec<Labelled> = builtin()
-        .iter()
-        .filter(|l| known.contains(&l.executor))
-        .cloned()
-        .collect();
-    let starter = Model::train(&examples);
-    let trained = (Arc::new(examples), Arc::new(starter));
+    let corpus = classifier::parse_corpus(classifier::STARTER_CORPUS).unwrap_or_default();
+    let trained = Arc::new(Model::train(
+        corpus.iter().filter(|l| known.contains(&l.executor)),
+    ));
     if let Ok(mut map) = cache.lock() {
         // A few sets of executors at most: a service whose reloads keep changing them keeps
         // only the recent models, not one per reload.
@@ -175,11 +167,10 @@ pub(super) fn routing(
         // config lacks are left out. Its model is trained once per set of executors (a
         // reload, or a test that reads many configs, does not train it again).
         None => {
-            let (examples, starter) = builtin_model(known);
+            let starter = builtin_model(known);
             return Some(RoutingConfig {
                 auto_threshold: auto_threshold?,
                 model,
-                examples,
                 starter,
             });
         }
@@ -224,7 +215,6 @@ pub(super) fn routing(
     Some(RoutingConfig {
         auto_threshold: auto_threshold?,
         model,
-        examples: Arc::new(examples),
         starter: Arc::new(starter),
     })
 }
