@@ -44,7 +44,7 @@ use regex::Regex;
 struct Entry {
     /// The line as written (trimmed), reported by [`Lexicon::find`].
     source: String,
-    regex: Regex,
+    matcher: Matcher,
     /// A plain one-word stem of three letters or more, for words with hidden letters.
     literal: Option<String>,
 }
@@ -68,24 +68,80 @@ pub struct LexiconError {
     pub message: String,
 }
 
+/// How an entry is looked for in a post's reading.
+#[derive(Debug, Clone)]
+enum Matcher {
+    /// `/…/`: a regular expression.
+    Regex(Regex),
+    /// A stem, or several words: at a word start (the beginning, or after a character
+    /// that is neither a letter nor a digit), the words apart by white space, the last one
+    /// a stem. Looked for as text, not compiled: a compiled regex for the word start (a
+    /// Unicode class) held ~45 KB for each such entry.
+    Words(Vec<String>),
+}
+
+impl Matcher {
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Regex(re) => re.is_match(text),
+            Matcher::Words(words) => words_at_word_start(words, text),
+        }
+    }
+}
+
+/// Does `text` hold `words` (at least one) at a word start, one after the other with white
+/// space between? Every place the first word starts is tried (overlapping ones too), and
+/// the following words are compared where they must stand: time linear in the text for a
+/// list entry of bounded length.
+fn words_at_word_start(words: &[String], text: &str) -> bool {
+    let Some((first, rest)) = words.split_first() else {
+        return false;
+    };
+    let step = first.chars().next().map_or(1, char::len_utf8);
+    let mut from = 0;
+    while let Some(k) = text.get(from..).and_then(|t| t.find(first.as_str())) {
+        let at = from + k;
+        from = at + step;
+        let starts_word = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if !starts_word {
+            continue;
+        }
+        let mut tail = &text[at + first.len()..];
+        let mut all = true;
+        for w in rest {
+            let trimmed = tail.trim_start();
+            if trimmed.len() == tail.len() || !trimmed.starts_with(w.as_str()) {
+                all = false;
+                break;
+            }
+            tail = &trimmed[w.len()..];
+        }
+        if all {
+            return true;
+        }
+    }
+    false
+}
+
 /// An entry's text as the post is read: lower case, `ё` → `е`.
 fn entry_text(s: &str) -> String {
     s.to_lowercase().replace('ё', "е")
 }
 
-fn stem_regex(stem: &str) -> Result<Regex, String> {
+fn stem_words(stem: &str) -> Result<Matcher, String> {
     let words: Vec<String> = entry_text(stem)
         .split_whitespace()
-        .map(regex::escape)
+        .map(str::to_string)
         .collect();
     if words.iter().map(|w| w.chars().count()).sum::<usize>() < 2 {
         return Err(format!(
             "«{stem}» is too short: a stem of one letter would match almost any text"
         ));
     }
-    // A word start: the beginning, or a character that is neither a letter nor a digit.
-    let pattern = format!(r"(?:^|[^\p{{L}}\p{{N}}]){}", words.join(r"\s+"));
-    Regex::new(&pattern).map_err(|e| format!("«{stem}»: {e}"))
+    Ok(Matcher::Words(words))
 }
 
 impl Lexicon {
@@ -98,7 +154,7 @@ impl Lexicon {
             if entry.is_empty() || entry.starts_with('#') {
                 continue;
             }
-            let regex = if let Some(body) = entry.strip_prefix('/') {
+            let matcher = if let Some(body) = entry.strip_prefix('/') {
                 let Some(body) = body.strip_suffix('/') else {
                     return Err(LexiconError {
                         line: line_no,
@@ -124,9 +180,9 @@ impl Lexicon {
                         message: format!("regex {entry} matches the empty text, so every post"),
                     });
                 }
-                re
+                Matcher::Regex(re)
             } else {
-                stem_regex(entry).map_err(|message| LexiconError {
+                stem_words(entry).map_err(|message| LexiconError {
                     line: line_no,
                     message,
                 })?
@@ -138,7 +194,7 @@ impl Lexicon {
             });
             entries.push(Entry {
                 source: entry.to_string(),
-                regex,
+                matcher,
                 literal,
             });
         }
@@ -186,7 +242,7 @@ impl Lexicon {
             .map(|t| t.pattern.as_str())
             .collect();
         let hit = self.entries.iter().find(|e| {
-            readings.iter().any(|r| e.regex.is_match(r))
+            readings.iter().any(|r| e.matcher.is_match(r))
                 || e.literal
                     .as_deref()
                     .is_some_and(|l| masked.iter().any(|w| mask::fitting(w, [l]).is_some()))
@@ -234,4 +290,41 @@ impl Lexicon {
 /// `ё`/`Ё` → `е` in a regex, so that it fits the normalised text.
 fn normalise_regex(body: &str) -> String {
     body.replace(['ё', 'Ё'], "е")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The regex a plain entry was compiled to before it was looked for as text.
+    fn as_regex(words: &[String]) -> Regex {
+        let w: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+        Regex::new(&format!(r"(?:^|[^\p{{L}}\p{{N}}]){}", w.join(r"\s+"))).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn plain_entries_match_as_their_regex_did(
+            text in "[аб1ё \n.-]{0,40}",
+            first in "[аб]{1,3}",
+            second in proptest::option::of("[аб]{1,2}"),
+        ) {
+            let words: Vec<String> = std::iter::once(first).chain(second).collect();
+            prop_assert_eq!(
+                words_at_word_start(&words, &text),
+                as_regex(&words).is_match(&text)
+            );
+        }
+    }
+
+    #[test]
+    fn a_plain_entry_is_a_word_start() {
+        let w = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert!(words_at_word_start(&w("мудак"), "эти мудаки опять"));
+        assert!(!words_at_word_start(&w("мудак"), "премудаки"));
+        assert!(words_at_word_start(&w("убить тебя"), "надо убить  тебяяя"));
+        assert!(!words_at_word_start(&w("убить тебя"), "надо убитьтебя"));
+        assert!(words_at_word_start(&w("аб"), "ааб аб"));
+    }
 }
