@@ -10,49 +10,16 @@
 //!   entries themselves would take (which the archive no longer holds);
 //! - the process's resident set (`VmRSS` in `/proc/self/status`) before and after, what
 //!   `ps` and systemd show, allocator overhead included.
-#![allow(unsafe_code)] // GlobalAlloc is an unsafe trait: the counter forwards to System
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#![allow(unsafe_code)] // the counting allocator (`support/counting.rs`): GlobalAlloc is an unsafe trait
 
 use otklik_core::archive::{Archive, Index};
 
 #[path = "../benches/archive/entries.rs"]
 mod entries;
 
-/// The system allocator, counting the bytes live.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call forwards to `System` with the same arguments; the counter only adds
-// and subtracts the sizes it was given.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
+#[path = "../crates/otklik-core/examples/support/counting.rs"]
+mod counting;
+use counting::live;
 
 /// `VmRSS` of this process in kB (0 where /proc is not there).
 fn rss_kb() -> usize {

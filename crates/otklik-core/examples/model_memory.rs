@@ -8,46 +8,13 @@
 //! the posts of two executors only (the big-store bench's config has two), and by a copy;
 //! then what clause 12's built-in rules, model and shipped word list hold (the daemon holds
 //! all three too).
-#![allow(unsafe_code)] // GlobalAlloc is an unsafe trait: the counter forwards to System
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#![allow(unsafe_code)] // the counting allocator (`support/counting.rs`): GlobalAlloc is an unsafe trait
 
 use otklik_core::classifier::{Labelled, Model, STARTER_CORPUS, parse_corpus};
 
-/// The system allocator, counting the bytes live.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call forwards to `System` with the same arguments; the counter only adds
-// and subtracts the sizes it was given.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
-
-fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
+#[path = "support/counting.rs"]
+mod counting;
+use counting::live;
 
 fn mb(bytes: usize) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)

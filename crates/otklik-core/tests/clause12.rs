@@ -392,6 +392,16 @@ fn this_rounds_dev_sets_are_judged_right_but_for_a_few() {
     assert!(missed.len() <= 28, "{missed:#?}");
 }
 
+/// A round's development sets together: at least `abusive` abusive posts excluded, at
+/// most `legit` legitimate ones.
+fn round_holds(names: &[&str], abusive: usize, legit: usize) {
+    let scores = dev_sets(names);
+    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
+    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
+    assert!(excluded >= abusive, "{excluded}");
+    assert!(legit_excluded <= legit, "{legit_excluded}");
+}
+
 /// Measures development sets of 120 + 120 posts or more, each printed.
 fn dev_sets(names: &[&str]) -> Vec<Score> {
     names
@@ -430,19 +440,19 @@ fn sixth_held_out_set_is_measured_and_held_to_a_floor() {
 /// the model's flag is for those.
 #[test]
 fn the_next_rounds_dev_sets_are_measured() {
-    let scores = dev_sets(&[
-        "dev6.tsv",
-        "dev7.tsv",
-        "dev8.tsv",
-        "dev9.tsv",
-        "dev10.tsv",
-        "dev11.tsv",
-        "dev12.tsv",
-    ]);
-    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
-    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
-    assert!(excluded >= 707, "{excluded}");
-    assert!(legit_excluded <= 1, "{legit_excluded}");
+    round_holds(
+        &[
+            "dev6.tsv",
+            "dev7.tsv",
+            "dev8.tsv",
+            "dev9.tsv",
+            "dev10.tsv",
+            "dev11.tsv",
+            "dev12.tsv",
+        ],
+        707,
+        1,
+    );
 }
 
 /// The sixth round's development sets (`dev13.tsv` to `dev17.tsv`), by five more hands:
@@ -454,17 +464,17 @@ fn the_next_rounds_dev_sets_are_measured() {
 /// After the round: 104, 115, 112, 107 and 114 of 120, 0 legitimate.
 #[test]
 fn the_sixth_rounds_dev_sets_are_measured() {
-    let scores = dev_sets(&[
-        "dev13.tsv",
-        "dev14.tsv",
-        "dev15.tsv",
-        "dev16.tsv",
-        "dev17.tsv",
-    ]);
-    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
-    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
-    assert!(excluded >= 552, "{excluded}");
-    assert_eq!(legit_excluded, 0);
+    round_holds(
+        &[
+            "dev13.tsv",
+            "dev14.tsv",
+            "dev15.tsv",
+            "dev16.tsv",
+            "dev17.tsv",
+        ],
+        552,
+        0,
+    );
 }
 
 /// The seventh and eighth held-out sets, written by two more hands alongside `dev6.tsv` to
@@ -517,11 +527,7 @@ fn twelfth_held_out_set_is_measured_and_held_to_a_floor() {
 /// legitimate); after the round 109, 116 and 110, 0 legitimate.
 #[test]
 fn the_seventh_rounds_dev_sets_are_measured() {
-    let scores = dev_sets(&["dev18.tsv", "dev19.tsv", "dev20.tsv"]);
-    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
-    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
-    assert!(excluded >= 335, "{excluded}");
-    assert_eq!(legit_excluded, 0);
+    round_holds(&["dev18.tsv", "dev19.tsv", "dev20.tsv"], 335, 0);
 }
 
 /// The thirteenth and fourteenth held-out sets, written by two more hands alongside
@@ -778,11 +784,7 @@ fn the_fifth_round_shapes() {
 /// ninth 117, 107 and 109.
 #[test]
 fn the_eighth_rounds_dev_sets_are_measured() {
-    let scores = dev_sets(&["dev21.tsv", "dev22.tsv", "dev23.tsv"]);
-    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
-    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
-    assert!(excluded >= 333, "{excluded}");
-    assert_eq!(legit_excluded, 0);
+    round_holds(&["dev21.tsv", "dev22.tsv", "dev23.tsv"], 333, 0);
 }
 
 /// The fifteenth and sixteenth held-out sets, written by two more hands alongside
@@ -844,11 +846,7 @@ fn the_eighth_rounds_rules_hold_both_ways() {
 /// abusive excluded (0, 0 legitimate); after the round 105 and 102, 0 legitimate.
 #[test]
 fn the_ninth_rounds_dev_sets_are_measured() {
-    let scores = dev_sets(&["dev24.tsv", "dev25.tsv"]);
-    let excluded: usize = scores.iter().map(|s| s.abusive_excluded).sum();
-    let legit_excluded: usize = scores.iter().map(|s| s.legit_excluded).sum();
-    assert!(excluded >= 207, "{excluded}");
-    assert_eq!(legit_excluded, 0);
+    round_holds(&["dev24.tsv", "dev25.tsv"], 207, 0);
 }
 
 /// The seventeenth and eighteenth held-out sets, written by two more hands alongside

@@ -415,7 +415,8 @@ impl Builtin {
             // Self-help (`сами сожжём`), or the writer's own harm or a danger ([`own_self`]).
             let helping = words[i].own_before
                 || (i + 1..(i + 3).min(end)).any(|k| is_any(&words[k], fw::SELF));
-            let own = helping || own_self(words, i, start, end);
+            let danger = own_self(words, i, start, end);
+            let own = helping || danger;
             // A call said with `пожалуйста` asks for work (`закопайте их уже асфальтом,
             // пожалуйста` of potholes).
             let polite = words[i].is(Sec::Wish) && please;
@@ -424,7 +425,7 @@ impl Builtin {
                 && let Some(k) = self.aimed(words, i, i, start)
                 // `сами закопаем` is self-help, unless what is harmed is a person named
                 // or a body (`сам приду и башку вашему слесарю проломлю`).
-                && (!own || (!own_self(words, i, start, end) && harms_someone(&words[k])))
+                && (!own || (!danger && harms_someone(&words[k])))
             {
                 let (a, b) = if k < i { (k, i) } else { (i, k) };
                 return Some(format!("угроза: {}", span(words, a, b + 1)));
