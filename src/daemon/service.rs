@@ -353,9 +353,11 @@ async fn open_store(config: &Config) -> Result<Store, StartError> {
     // An `otklik show` or `cases` run while the service (re)starts may hold the store for
     // a moment: wait for it rather than fail the start.
     let dir = state_dir.clone();
+    let began = std::time::Instant::now();
     let store = tokio::task::spawn_blocking(move || Store::open_waiting(&dir, STORE_LOCK_PATIENCE))
         .await
         .map_err(bug)??;
+    tracing::info!(ms = began.elapsed().as_millis() as u64, "store opened");
     // Rebuilding every open case's schedule after a ladder change takes a while with many
     // cases: off the async threads.
     let (store2, config2) = (store.clone(), config.clone());
