@@ -12,7 +12,8 @@
 //! two held-out sets (`heldout11.tsv`, `heldout12.tsv`); the seventh, three more
 //! (`dev18.tsv` to `dev20.tsv`) and two (`heldout13.tsv`, `heldout14.tsv`); the eighth,
 //! three more (`dev21.tsv` to `dev23.tsv`) and two (`heldout15.tsv`, `heldout16.tsv`); the
-//! ninth, two more (`dev24.tsv`, `dev25.tsv`) and two (`heldout17.tsv`, `heldout18.tsv`). The
+//! ninth, two more (`dev24.tsv`, `dev25.tsv`) and two (`heldout17.tsv`, `heldout18.tsv`); the
+//! tenth, two more (`dev26.tsv`, `dev27.tsv`) and two (`heldout19.tsv`, `heldout20.tsv`). The
 //! development sets live in `config/clause12/examples/` (the model learns from them); the
 //! held-out sets here. Also: reading a hostile megabyte is linear.
 #![allow(clippy::disallowed_methods)] // the tests read fixture files; the core does not
@@ -579,6 +580,8 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
         "heldout16.tsv",
         "heldout17.tsv",
         "heldout18.tsv",
+        "heldout19.tsv",
+        "heldout20.tsv",
     ] {
         let (mut m, mut f, mut a, mut w) = (0, 0, 0, 0);
         for (exclude, post) in rows(name) {
@@ -631,15 +634,19 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
 /// After the eighth (with `heldout15.tsv` and `heldout16.tsv`, and the model trained on
 /// `dev21.tsv` to `dev23.tsv` too): 18 (54 of 72 flagged). After the ninth (with
 /// `heldout17.tsv` and `heldout18.tsv`, the model trained on `dev24.tsv`, `dev25.tsv`
-/// too): 20 (61 of 81 flagged).
-const NEITHER: usize = 20;
+/// too): 20 (61 of 81 flagged). After the tenth (with `heldout19.tsv` and `heldout20.tsv`,
+/// the model trained on `dev26.tsv`, `dev27.tsv` too): 24 (62 of 86 flagged; 64 of 86 with
+/// the model of the ninth round).
+const NEITHER: usize = 24;
 
 /// Legitimate posts of the held-out sets the model flags (they are still answered; the
 /// coordinator is told). 0 of 828 after the seventh round; after the eighth, with the
 /// model trained on three more sets and the threshold left where cross-validation on the
 /// development sets put it (0.9), 2 of 948 (both in `heldout2.tsv`, written to look
-/// abusive); after the ninth, 2 of 1,068 (one in `heldout2.tsv`, one in `heldout8.tsv`).
-const LEGIT_FLAGGED: usize = 2;
+/// abusive); after the ninth, 2 of 1,068 (one in `heldout2.tsv`, one in `heldout8.tsv`);
+/// after the tenth, with two more sets in training, 5 of 1,188 (two in `heldout2.tsv`, one
+/// each in `heldout4.tsv`, `heldout8.tsv`, `heldout19.tsv`; 3 with the ninth round's model).
+const LEGIT_FLAGGED: usize = 5;
 
 /// Short ordinary posts kept out of training that the model flags: 0 of 150 after the
 /// seventh round, 1 after the eighth (at 0.909, against the threshold of 0.9; the
@@ -899,6 +906,66 @@ fn the_ninth_rounds_rules_hold_both_ways() {
             "Машину сами вытащим из кювета.",
             "Петрову позвонить надо, он знает.",
             "Тараканы в общежитии бегают, травить пора.",
+        ],
+    );
+}
+
+/// The tenth round's development sets (`dev26.tsv`: pensioners of a rural settlement,
+/// old-fashioned curses and slow veiled threats; `dev27.tsv`: drivers, hunters and
+/// tradesmen on a district forum, threats with tools and cars), measured after the ninth
+/// round and before any change from them: 99 and 106 of 120 abusive excluded (1 and 0
+/// legitimate); after the round 117 and 115, 0 legitimate.
+#[test]
+fn the_tenth_rounds_dev_sets_are_measured() {
+    round_holds(&["dev26.tsv", "dev27.tsv"], 232, 0);
+}
+
+/// The nineteenth and twentieth held-out sets, written by two more hands alongside
+/// `dev26.tsv` and `dev27.tsv` (replies under an administration's own posts; a school's
+/// parents' chat), measured once after every change of the tenth round: 58/60 and 55/60
+/// abusive excluded, 0/60 legitimate. The ninth round's rules gave the same 58 and 55: the
+/// tenth round did not reach these two writers.
+#[test]
+fn nineteenth_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout19.tsv", "held-out 19", 58);
+}
+
+#[test]
+fn twentieth_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout20.tsv", "held-out 20", 55);
+}
+
+/// The tenth round's rules, both ways: curses after `чтоб`, `ты у меня` with a verb said to
+/// the one spoken to, a `3` written for `е`, a weapon before the verb, and an insulting
+/// adjective kept to the noun right after it.
+#[test]
+fn the_tenth_rounds_rules_hold_both_ways() {
+    judged(
+        &[
+            ("Чтоб вас, бюрократов, всех холера взяла!", "проклятие"),
+            (
+                "Чтобы тебе, председатель, на этой дороге самому сгнить.",
+                "проклятие",
+            ),
+            ("Ты у меня, Семёнов, до пенсии не доработаешь.", "угроза"),
+            ("Погодите, вы у меня ещё попляшете за эти счета.", "угроза"),
+            ("Совсем оху3ли с тарифами.", "мат"),
+            (
+                "Кувалдой вам ворота снесу, если опять перекроете проезд.",
+                "угроза",
+            ),
+            ("Завхоз наш — жмот и подлец.", "оскорбление"),
+            ("Проклинаю вас за этот мост.", "угроза"),
+        ],
+        &[
+            "Сделайте навес, чтобы вам не околеть на остановке.",
+            "Чтобы вы знали: автобус опять не пришёл.",
+            "Соседка кричала, чтоб вы сдохли, я только пересказываю.",
+            "Вы у меня спрашиваете номер квитанции? Он в письме.",
+            "Ты у меня один остался, сынок, помоги с дровами.",
+            "Бессовестная работа управляющей компании, крыша течёт.",
+            "Снесу документы в МФЦ завтра с утра.",
+            "Дом 3 на Лесной без света.",
         ],
     );
 }

@@ -46,7 +46,9 @@ const LAMBDA: f32 = 1e-5;
 /// ordinary ones; one of the 150 short posts now passes it (0.909) and the threshold was
 /// left where the development sets put it. After the ninth round (sets 0 to 24): 147 of
 /// the 277 missed flagged, 8 of 2,974 near-miss legitimate posts, 1 of the 863 ordinary
-/// ones, none of the 150 short ones.
+/// ones, none of the 150 short ones. After the tenth (sets 0 to 26): 147 of the 281
+/// missed, 11 of 3,214 near-miss legitimate posts, none of the 863 ordinary ones nor of
+/// the 150 short ones.
 pub const THRESHOLD: f32 = 0.9;
 
 /// How many words a reason names.
@@ -80,6 +82,8 @@ pub const CORPUS: &[&str] = &[
     include_str!("../../../../config/clause12/examples/dev23.tsv"),
     include_str!("../../../../config/clause12/examples/dev24.tsv"),
     include_str!("../../../../config/clause12/examples/dev25.tsv"),
+    include_str!("../../../../config/clause12/examples/dev26.tsv"),
+    include_str!("../../../../config/clause12/examples/dev27.tsv"),
     include_str!("../../../../config/clause12/examples/short.tsv"),
 ];
 

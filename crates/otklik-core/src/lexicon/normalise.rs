@@ -398,7 +398,8 @@ fn read_word(raw: &[char], work: &mut usize) -> Option<(String, String, bool)> {
     }
     // A Latin `b` in a Cyrillic word stands for `в` (`B` looks like it) or for `б`
     // (`Bлядство`): read as `в`, and hidden for the obscenity check, which tries both.
-    let hides = |c: char| is_mask(c) || (cyrillic && c == 'b');
+    // So is a `3`, read as `з` (`пи3дец`) but written for `е` too (`оху3ли`).
+    let hides = |c: char| is_mask(c) || (cyrillic && (c == 'b' || c == '3'));
     let masked = w.iter().any(|&c| hides(c));
     *work += read.len();
     let text = squeeze(&read, work);

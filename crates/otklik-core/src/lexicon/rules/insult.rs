@@ -223,6 +223,10 @@ impl Builtin {
                                 && !is_any(&words[k - 1], fw::PREPOSITIONS)
                                 && words[k].token.text.chars().count() > 2)
                     })
+                // A noun between is what the adjective is said of (`бессовестная работа
+                // подрядчика`); an adjective, `и` or `эта` between is not
+                // (`жирная наша глава`, `тупая эта курица`).
+                && (k == i + 1 || adjectival(&words[i + 1]))
             {
                 return Some(format!("оскорбление: {}", span(words, i, k + 1)));
             }
@@ -245,6 +249,20 @@ impl Builtin {
         }
         None
     }
+}
+
+/// Can the word stand between an adjective and the noun it is said of: another adjective
+/// (by its ending), `и`, or a demonstrative?
+fn adjectival(w: &Word<'_>) -> bool {
+    const ENDINGS: &[&str] = &[
+        "ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие", "ую", "юю", "ого", "его", "ым", "им",
+        "ых", "их", "ою", "ей",
+    ];
+    let t = w.token.text.as_str();
+    w.is(Sec::Adjective)
+        || t == "и"
+        || is_any(w, fw::DEMONSTRATIVES)
+        || ENDINGS.iter().any(|e| t.ends_with(e))
 }
 
 /// Is the insult at `i` compared with an official named before (`ведёт себя как последняя

@@ -193,6 +193,7 @@ impl Builtin {
             Sec::Adjective => self.insults.section("adjective"),
             Sec::Accusation => self.insults.section("accusation"),
             Sec::Aimed => self.insults.section("aimed"),
+            Sec::Curse => self.phrases.section("curse"),
         }
     }
 
@@ -269,6 +270,8 @@ impl Builtin {
         }
         self.lone_threat(&words)
             .or_else(|| self.veiled_fire(&words))
+            .or_else(|| self.curse(&words))
+            .or_else(|| self.at_my_hands(&words))
     }
 
     /// Judge one sentence, `words[start..end]`.

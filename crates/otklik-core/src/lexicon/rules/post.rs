@@ -42,6 +42,77 @@ impl Builtin {
         words[i].named_before
     }
 
+    /// A curse: `чтоб` or `чтобы`, the one cursed right after it (`тебе`, `вас`…), and a
+    /// curse word later in the sentence, not after `не` (`чтоб вас всех паралич разбил`,
+    /// `чтоб вам самим в нетопленой избе околеть`; not `чтобы вам не околеть зимой`), unless
+    /// someone else's words are reported before it (`соседка кричала, чтоб вы сдохли`).
+    pub(super) fn curse(&self, words: &[Word<'_>]) -> Option<String> {
+        const CURSED: &[&str] = &["тебе", "тебя", "ты", "вам", "вас", "вы"];
+        let mut start = 0;
+        for (i, w) in words.iter().enumerate() {
+            if i == 0 || words[i - 1].token.sentence != w.token.sentence {
+                start = i;
+            }
+            if w.token.quoted || !matches!(w.token.text.as_str(), "чтоб" | "чтобы") {
+                continue;
+            }
+            let same = |k: &usize| words[*k].token.sentence == w.token.sentence;
+            let Some(j) = (i + 1..(i + 4).min(words.len()))
+                .take_while(same)
+                .find(|&k| CURSED.contains(&words[k].token.text.as_str()))
+            else {
+                continue;
+            };
+            if (start..i).any(|k| words[k].is(Sec::Report)) {
+                continue;
+            }
+            if let Some(k) = (j + 1..(j + 12).min(words.len()))
+                .take_while(same)
+                .find(|&k| words[k].is(Sec::Curse) && words[k - 1].token.text != "не")
+            {
+                let span: Vec<&str> = words[i..=k].iter().map(|w| w.token.text.as_str()).collect();
+                return Some(format!("проклятие: {}", span.join(" ")));
+            }
+        }
+        None
+    }
+
+    /// `ты у меня` or `вы у меня` with a verb said to the one spoken to in the same
+    /// sentence: what the writer will make of them (`ты у меня до райцентра не доедешь`,
+    /// `сдохнете вы у меня`), unless asked (`вы у меня спрашиваете…`) or reported.
+    pub(super) fn at_my_hands(&self, words: &[Word<'_>]) -> Option<String> {
+        const ASKED: &[&str] = &["спрашива", "проси", "интересу", "узна", "бер", "займ"];
+        let mut start = 0;
+        for (i, w) in words.iter().enumerate() {
+            if i == 0 || words[i - 1].token.sentence != w.token.sentence {
+                start = i;
+            }
+            let mine = |k: usize| {
+                words.get(k).is_some_and(|n| n.token.text == "у")
+                    && words.get(k + 1).is_some_and(|n| n.token.text == "меня")
+            };
+            if w.token.quoted || !matches!(w.token.text.as_str(), "ты" | "вы") || !mine(i + 1) {
+                continue;
+            }
+            let sentence = w.token.sentence;
+            let end = (i..words.len())
+                .find(|&k| words[k].token.sentence != sentence)
+                .unwrap_or(words.len());
+            if (start..i).any(|k| words[k].is(Sec::Report)) {
+                continue;
+            }
+            if let Some(k) = (start..end).filter(|&k| k < i || k > i + 2).find(|&k| {
+                let t = words[k].token.text.as_str();
+                fw::second_person_verb(t) && !ASKED.iter().any(|a| t.starts_with(a))
+            }) {
+                let (a, b) = (i.min(k), (i + 2).max(k));
+                let span: Vec<&str> = words[a..=b].iter().map(|w| w.token.text.as_str()).collect();
+                return Some(format!("угроза: {}", span.join(" ")));
+            }
+        }
+        None
+    }
+
     /// A harm verb said as a sentence of its own, the one harmed named in the next
     /// (`ЗАКОПАЮ. Тебя, глава.`).
     pub(super) fn lone_threat(&self, words: &[Word<'_>]) -> Option<String> {

@@ -107,9 +107,10 @@ pub(super) enum Sec {
     Aimed,
     Organisation,
     Fire,
+    Curse,
 }
 
-pub(super) const SECS: [Sec; 16] = [
+pub(super) const SECS: [Sec; 17] = [
     Sec::Threat,
     Sec::Harm,
     Sec::Wish,
@@ -126,6 +127,7 @@ pub(super) const SECS: [Sec; 16] = [
     Sec::Aimed,
     Sec::Organisation,
     Sec::Fire,
+    Sec::Curse,
 ];
 
 impl<'a> Word<'a> {
