@@ -20,7 +20,7 @@ use otklik_core::workflow::Case;
 use crate::store::{Store, StoreError};
 
 mod snapshot;
-pub use snapshot::{SNAPSHOT_EVERY, SNAPSHOT_FILE, SnapshotFailed, snapshots};
+pub use snapshot::{SNAPSHOT_EVERY, SNAPSHOT_FILE, SnapshotFailed, TRIM_AT_MOST, snapshots};
 
 /// Why an import was refused after the file itself was read.
 #[derive(Debug, thiserror::Error)]

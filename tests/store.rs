@@ -1084,6 +1084,37 @@ fn answered_case(store: &Store, number: u64, text: &str, answer: Option<&str>) -
     c
 }
 
+/// The archive's change log is trimmed oldest first, a bounded number at a time, never past
+/// what a snapshot covers.
+#[test]
+fn the_archive_log_is_trimmed_oldest_first_a_bite_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for n in 1..=10u64 {
+        open_case(&store, n);
+        answered_case(&store, n, &format!("Нет воды дом {n}"), Some("Дали."));
+    }
+    let seqs = |store: &Store| -> Vec<u64> {
+        store
+            .archive_changes_after(0)
+            .map(|c| c.unwrap().0)
+            .collect()
+    };
+    let all = seqs(&store);
+    assert_eq!(all.len(), 10);
+    let upto = all[6];
+    assert_eq!(store.trim_archive_changes(upto, 3).unwrap(), 3);
+    assert_eq!(seqs(&store), all[3..].to_vec(), "the oldest three");
+    assert_eq!(store.trim_archive_changes(upto, 3).unwrap(), 3);
+    assert_eq!(
+        store.trim_archive_changes(upto, 3).unwrap(),
+        1,
+        "only up to `upto`"
+    );
+    assert_eq!(store.trim_archive_changes(upto, 3).unwrap(), 0);
+    assert_eq!(seqs(&store), all[7..].to_vec(), "the changes after it stay");
+}
+
 /// The service's archive is saved beside the store and read back with the changes made
 /// since (answers added, replaced, withdrawn, entries imported), answering as an index
 /// built from every row does; a missing, damaged or foreign snapshot is not used: the
