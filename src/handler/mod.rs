@@ -105,10 +105,13 @@ pub struct Intake {
     model: std::sync::Mutex<Option<Learned>>,
 }
 
-/// The model trained on top of one config's starter model.
+/// The model trained on top of one config's starter model: the starter itself, shared,
+/// until the first example is learned (copied on that first write), so a service that has
+/// learned nothing yet holds one model, not two (1.1 MB for two executors, 5.7 MB for the
+/// example config's eleven).
 struct Learned {
     starter: Arc<otklik_core::routing::Model>,
-    model: otklik_core::routing::Model,
+    model: Arc<otklik_core::routing::Model>,
 }
 
 impl Learned {
@@ -152,7 +155,11 @@ impl Intake {
     ) -> Result<usize, StoreError> {
         let taught = self.store.training()?;
         let starter = config.routing.starter.clone();
-        let model = otklik_core::learning::signals::trained(&starter, &taught);
+        let model = if taught.is_empty() {
+            starter.clone()
+        } else {
+            Arc::new(otklik_core::learning::signals::trained(&starter, &taught))
+        };
         tracing::info!(
             stored = taught.len(),
             examples = model.examples(),
@@ -177,7 +184,7 @@ impl Intake {
         Ok(slot
             .get_or_insert_with(|| Learned {
                 starter: config.routing.starter.clone(),
-                model: (*config.routing.starter).clone(),
+                model: config.routing.starter.clone(),
             })
             .model_ref())
     }
@@ -374,7 +381,7 @@ impl Intake {
                     let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(l) = slot.as_mut() {
                         for t in &taught {
-                            otklik_core::learning::signals::apply(&mut l.model, t);
+                            otklik_core::learning::signals::apply(Arc::make_mut(&mut l.model), t);
                         }
                     }
                     tracing::info!(
