@@ -151,7 +151,7 @@ impl Intake {
         slot: &mut Option<Learned>,
     ) -> Result<usize, StoreError> {
         let taught = self.store.training()?;
-        let starter = config.routing.starter.clone();
+        let starter = config.routing.starter.model().clone();
         let model = otklik_core::learning::signals::trained(&starter, &taught);
         tracing::info!(
             stored = taught.len(),
@@ -170,14 +170,14 @@ impl Intake {
     ) -> Result<&'a otklik_core::routing::Model, StoreError> {
         let fresh = slot
             .as_ref()
-            .is_some_and(|l| Arc::ptr_eq(&l.starter, &config.routing.starter));
+            .is_some_and(|l| Arc::ptr_eq(&l.starter, config.routing.starter.model()));
         if !fresh {
             self.train_locked(config, slot)?;
         }
         Ok(slot
             .get_or_insert_with(|| Learned {
-                starter: config.routing.starter.clone(),
-                model: (*config.routing.starter).clone(),
+                starter: config.routing.starter.model().clone(),
+                model: (**config.routing.starter.model()).clone(),
             })
             .model_ref())
     }
