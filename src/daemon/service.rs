@@ -119,7 +119,6 @@ impl Service {
             tokio::spawn(sweeper(store.clone(), config_rx.clone(), tasks_stop_rx)),
         ];
 
-        warm_clause12(&config);
         let archive = load_archive(&store, &config, &mut tasks, &tasks_stop).await?;
         let sock = crate::control::socket_path(&state_dir);
         let _ = std::fs::remove_file(&sock);
@@ -325,6 +324,8 @@ impl Service {
             self.ready = true;
             notify("READY=1");
             tracing::info!("ready: mailbox selected, outbox running");
+            // Only now: during start-up its training would take a core from the rest.
+            warm_clause12(&self.config.borrow());
         }
         notify(&format!("STATUS={}", status_line(&self.store, s)));
     }
@@ -441,8 +442,9 @@ async fn train_and_settle(
     Ok(())
 }
 
-/// The clause 12 model is trained once, on first use: start now, beside the rest of
-/// start-up, so the first notification does not wait for it.
+/// The clause 12 model is trained once, on first use: start once the mailbox is ready (not
+/// during start-up, where it would compete for the cores), so the first notification most
+/// likely does not wait for it.
 fn warm_clause12(config: &Arc<Config>) {
     let config = config.clone();
     drop(tokio::task::spawn_blocking(move || {
