@@ -17,7 +17,10 @@
 //! 2. otklik: reply → approval request at the coordinator (executor's reply sent over
 //!    SMTP → the approval request delivered to the coordinator's Maildir), p50/p99;
 //! 3. otklik: RSS of the idle daemon, and start-up time with a 100k-case store built with
-//!    `otklik::store` (time to the control socket answering, and to "ready").
+//!    `otklik::store` (time to the control socket answering, and to "ready");
+//!    `BENCH_EXECUTORS=example` gives that service the 11 executors of
+//!    `config/otklik.toml` (the starter model it trains is the example config's) instead of
+//!    the tests' three.
 //!
 //! Prints markdown tables. Figures, not assertions.
 //!
@@ -777,6 +780,47 @@ async fn mail_phases(
     );
 }
 
+/// `text` (a config from `config_text`) with the `[[executors]]` of `config/otklik.toml`
+/// instead of its own, each at its address on the test stack (the rules of `text` name
+/// executors the example has too).
+fn with_example_executors(text: &str, stack: &MailStack, p: &People) -> String {
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/otklik.toml"))
+            .unwrap();
+    let mut executors = String::new();
+    let mut inside = false;
+    let mut id = String::new();
+    for line in example.lines() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            inside = t.starts_with("[[executors]]");
+        }
+        if !inside || t.starts_with('#') {
+            continue;
+        }
+        let value = |key: &str| {
+            t.strip_prefix(key)
+                .map(|r| r.trim_start())
+                .and_then(|r| r.strip_prefix('='))
+                .map(|r| r.trim().trim_matches('"').to_string())
+        };
+        if let Some(v) = value("id") {
+            id = v;
+        }
+        if value("email").is_some() {
+            executors.push_str(&format!("email = \"{}\"\n", stack.addr(&p.executor(&id))));
+        } else {
+            executors.push_str(line);
+            executors.push('\n');
+        }
+    }
+    let (start, end) = (
+        text.find("[[executors]]").unwrap(),
+        text.find("[[rules]]").unwrap(),
+    );
+    format!("{}{executors}\n{}", &text[..start], &text[end..])
+}
+
 async fn store_phases(stack: &MailStack, work: &Path, bin: &Path, big: u64) {
     // ---- start-up and idle RSS with a big store
     let big_state = work.join("big");
@@ -784,18 +828,19 @@ async fn store_phases(stack: &MailStack, work: &Path, bin: &Path, big: u64) {
     let store_bytes = dir_size(&big_state.join("store"));
     let big_config = work.join("big.toml");
     let bp = People::new("big");
-    std::fs::write(
-        &big_config,
-        config_text(
-            stack,
-            &bp,
-            &big_state.display().to_string(),
-            ALWAYS_CALENDAR,
-            DEFAULT_DEADLINES,
-            "",
-        ),
-    )
-    .unwrap();
+    let mut text = config_text(
+        stack,
+        &bp,
+        &big_state.display().to_string(),
+        ALWAYS_CALENDAR,
+        DEFAULT_DEADLINES,
+        "",
+    );
+    let example_executors = std::env::var("BENCH_EXECUTORS").is_ok_and(|v| v == "example");
+    if example_executors {
+        text = with_example_executors(&text, stack, &bp);
+    }
+    std::fs::write(&big_config, text).unwrap();
     let mut starts = Vec::new();
     let mut rss_big = (0, 0);
     for round in 0..3 {
@@ -828,6 +873,14 @@ async fn store_phases(stack: &MailStack, work: &Path, bin: &Path, big: u64) {
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
+    println!(
+        "| executors in the config | {} |",
+        if example_executors {
+            "11, those of `config/otklik.toml`"
+        } else {
+            "3, the tests'"
+        }
+    );
     println!(
         "| store of {big} cases: built in | {build_secs:.1} s, {:.1} MB on disk |",
         store_bytes as f64 / 1e6

@@ -154,7 +154,7 @@ fn example_loads() {
     );
     // Every executor is known to the routing model (the example config's rules are a few
     // phrases; the rest is the model's).
-    let known: Vec<&str> = c.routing.starter.executors().collect();
+    let known: Vec<&str> = c.routing.starter.model().executors().collect();
     for e in &c.executors {
         assert!(
             known.contains(&e.id.as_str()),
@@ -1449,4 +1449,35 @@ fn smtp_connections_are_bounded() {
         let m = one(&smtp(&format!("connections = {bad}")), "smtp.connections").message;
         assert!(m.contains("from 1 to 32"), "{bad}: {m}");
     }
+}
+
+/// The starter model is trained on first use, not at load: a `routing.starter_corpus` is
+/// read and checked at load, its model is the one trained on that corpus, and a config's
+/// clones share it. A config loaded again brings another model (the service trains its
+/// routing model anew on it); the built-in corpus's model is shared by every config of the
+/// same executors.
+#[test]
+fn the_starter_model_is_trained_on_first_use() {
+    use otklik_core::classifier::{Example, Model, parse_corpus};
+    use std::sync::Arc;
+    let corpus = "housing\tЖКХ\tНет горячей воды в доме\nhousing\tЖКХ\tПрорвало трубу в подвале\n";
+    let (dir, path) = setup(&with("[routing]\nstarter_corpus = \"starter.tsv\"\n"));
+    std::fs::write(dir.path().join("starter.tsv"), corpus).unwrap();
+    let c = config::load_env(&path, SecretCheck::Lenient, &no_env).unwrap();
+    assert!(!c.routing.starter.is_trained(), "trained at load");
+    let copy = c.clone();
+    let model = c.routing.starter.model().clone();
+    assert!(copy.routing.starter.is_trained());
+    assert!(Arc::ptr_eq(&model, copy.routing.starter.model()));
+    let direct = Model::train(&parse_corpus(corpus).unwrap());
+    assert_eq!(format!("{direct:?}"), format!("{model:?}"));
+    let post = Example::new("ЖКХ", "Нет воды");
+    assert_eq!(direct.predict(&post, 3), model.predict(&post, 3));
+    let again = config::load_env(&path, SecretCheck::Lenient, &no_env).unwrap();
+    assert!(!Arc::ptr_eq(&model, again.routing.starter.model()));
+    let (a, b) = (load_text(MINIMAL).unwrap(), load_text(MINIMAL).unwrap());
+    assert!(Arc::ptr_eq(
+        a.routing.starter.model(),
+        b.routing.starter.model()
+    ));
 }

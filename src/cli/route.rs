@@ -111,7 +111,7 @@ fn service_decision(
         Some(Err(e)) => return Err(e),
         None => Vec::new(),
     };
-    let model = otklik_core::learning::signals::trained(&config.routing.starter, &taught);
+    let model = otklik_core::learning::signals::trained(config.routing.starter.model(), &taught);
     // The proofs in replies need the service's key; without it (not readable here) a reply
     // shows as unproven.
     let secret = std::fs::read_to_string(config.service.state_dir.join("secret"))

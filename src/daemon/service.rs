@@ -70,6 +70,9 @@ impl Service {
     /// Opens the state directory and the store, then starts the outbox, the timers, the
     /// control socket and the IMAP watcher.
     pub async fn start(config: Config) -> Result<Service, RunError> {
+        // The starter routing model trains beside the store's opening and the archive's
+        // reading; the routing model is trained on it once both are done.
+        let starter = train_starter(&config);
         let state_dir = config.service.state_dir.clone();
         let live = Arc::new(Live::new(Utc::now()));
         std::fs::create_dir_all(&state_dir).map_err(|source| StartError::StateDir {
@@ -116,7 +119,6 @@ impl Service {
             tokio::spawn(sweeper(store.clone(), config_rx.clone(), tasks_stop_rx)),
         ];
 
-        warm_clause12(&config);
         let archive = load_archive(&store, &config, &mut tasks, &tasks_stop).await?;
         let sock = crate::control::socket_path(&state_dir);
         let _ = std::fs::remove_file(&sock);
@@ -134,7 +136,8 @@ impl Service {
         ));
 
         let intake = Arc::new(Intake::with_archive(store.clone(), secret, archive.clone()));
-        train_and_settle(&intake, &config_rx.borrow().clone())?;
+        let current = config_rx.borrow().clone();
+        train_and_settle(&intake, &current, starter).await?;
         let store_failures = Arc::new(AtomicU32::new(0));
         let sink = Arc::new(IntakeSink {
             intake,
@@ -211,10 +214,22 @@ impl Service {
     pub async fn reload(&mut self) -> Result<(), RunError> {
         notify::reloading();
         let path = self.config.borrow().path.clone();
-        let result = match reload_config(&path) {
-            Ok(new) => self.apply(new).await,
-            Err(e) => {
+        // Read, and its starter model trained (at once when the executors are the same),
+        // off the async threads.
+        let loaded = tokio::task::spawn_blocking(move || {
+            let new = reload_config(&path)?;
+            new.routing.starter.model();
+            Ok::<_, otklik_core::config::ConfigError>(new)
+        })
+        .await;
+        let result = match loaded {
+            Ok(Ok(new)) => self.apply(new).await,
+            Ok(Err(e)) => {
                 tracing::error!("config reload refused, the old config stays in force:\n{e}");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "config reload failed, the old config stays in force");
                 Ok(())
             }
         };
@@ -309,6 +324,8 @@ impl Service {
             self.ready = true;
             notify("READY=1");
             tracing::info!("ready: mailbox selected, outbox running");
+            // Only now: during start-up its training would take a core from the rest.
+            warm_clause12(&self.config.borrow());
         }
         notify(&format!("STATUS={}", status_line(&self.store, s)));
     }
@@ -390,17 +407,44 @@ async fn open_store(config: &Config) -> Result<Store, StartError> {
     Ok(store)
 }
 
-/// The routing model trained (the starter corpus and every example cases confirmed, one
-/// pass); then what start-up read and dropped (sled's recovery, the snapshot's bytes) is
-/// given back to the system.
-fn train_and_settle(intake: &Intake, config: &Config) -> Result<(), StartError> {
+/// Starts training the config's starter routing model (trained on first use) off the async
+/// threads; the handle ends when it is trained.
+fn train_starter(config: &Config) -> JoinHandle<()> {
+    let starter = config.routing.starter.clone();
+    tokio::task::spawn_blocking(move || {
+        if !starter.is_trained() {
+            let began = std::time::Instant::now();
+            starter.model();
+            tracing::info!(
+                ms = began.elapsed().as_millis() as u64,
+                "starter routing model trained"
+            );
+        }
+    })
+}
+
+/// The routing model trained (the starter model, once `starter` has trained it, and every
+/// example cases confirmed, one pass); then what start-up read and dropped (sled's
+/// recovery, the snapshot's bytes) is given back to the system.
+async fn train_and_settle(
+    intake: &Intake,
+    config: &Config,
+    starter: JoinHandle<()>,
+) -> Result<(), StartError> {
+    if let Err(e) = starter.await
+        && e.is_panic()
+    {
+        // As if it had been trained at load, where a panic stopped the process.
+        std::panic::resume_unwind(e.into_panic());
+    }
     intake.train(config).map_err(StartError::Store)?;
     crate::memory::give_back();
     Ok(())
 }
 
-/// The clause 12 model is trained once, on first use: start now, beside the rest of
-/// start-up, so the first notification does not wait for it.
+/// The clause 12 model is trained once, on first use: start once the mailbox is ready (not
+/// during start-up, where it would compete for the cores), so the first notification most
+/// likely does not wait for it.
 fn warm_clause12(config: &Arc<Config>) {
     let config = config.clone();
     drop(tokio::task::spawn_blocking(move || {

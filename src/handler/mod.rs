@@ -154,7 +154,7 @@ impl Intake {
         slot: &mut Option<Learned>,
     ) -> Result<usize, StoreError> {
         let taught = self.store.training()?;
-        let starter = config.routing.starter.clone();
+        let starter = config.routing.starter.model().clone();
         let model = if taught.is_empty() {
             starter.clone()
         } else {
@@ -177,14 +177,14 @@ impl Intake {
     ) -> Result<&'a otklik_core::routing::Model, StoreError> {
         let fresh = slot
             .as_ref()
-            .is_some_and(|l| Arc::ptr_eq(&l.starter, &config.routing.starter));
+            .is_some_and(|l| Arc::ptr_eq(&l.starter, config.routing.starter.model()));
         if !fresh {
             self.train_locked(config, slot)?;
         }
         Ok(slot
             .get_or_insert_with(|| Learned {
-                starter: config.routing.starter.clone(),
-                model: config.routing.starter.clone(),
+                starter: config.routing.starter.model().clone(),
+                model: config.routing.starter.model().clone(),
             })
             .model_ref())
     }

@@ -516,7 +516,7 @@ fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
         "{:#?}",
         case.history
     );
-    let mut model = (*config.routing.starter).clone();
+    let mut model = (**config.routing.starter.model()).clone();
     let before = model.predict(&Example::of(&n), 0);
     signals::teach(&mut model, &case, &got);
     let after = model.predict(&Example::of(&n), 0);
@@ -568,7 +568,7 @@ fn the_coordinator_gets_the_suggestions_as_buttons_and_the_history_teaches() {
     assert!(taught(Some(&c3), &c4).is_empty());
     // Replaying the stored examples on the starter model gives the model taught directly.
     let stored: Vec<signals::Taught> = signals::learned(&config, None, &case, n.detected_at);
-    let replayed = signals::trained(&config.routing.starter, &stored);
+    let replayed = signals::trained(config.routing.starter.model(), &stored);
     assert_eq!(
         replayed.predict(&Example::of(&n), 3),
         model.predict(&Example::of(&n), 3)

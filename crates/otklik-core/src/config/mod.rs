@@ -68,8 +68,80 @@ pub struct RoutingConfig {
     pub model: bool,
     /// The model trained on the starter examples (the built-in corpus, or
     /// `routing.starter_corpus`) of the config's executors; the shell learns what it has
-    /// been taught since on top of a copy. The examples themselves are not kept.
-    pub starter: std::sync::Arc<crate::classifier::Model>,
+    /// been taught since on top of a copy. Trained on first use ([`Starter::model`]).
+    pub starter: Starter,
+}
+
+/// The starter model of a config: the examples were read and checked when the config was
+/// loaded, the model is trained from them on the first [`Starter::model`] (a tenth of a
+/// second for the built-in corpus), so that loading a config stays quick and the service
+/// can train it beside the rest of its start. Clones share one model: configs loaded with
+/// the built-in corpus for the same executors share it too.
+#[derive(Clone)]
+pub struct Starter(std::sync::Arc<StarterInner>);
+
+struct StarterInner {
+    /// What the model is trained on; taken (and dropped) by the training.
+    examples: std::sync::Mutex<Option<StarterExamples>>,
+    model: std::sync::OnceLock<std::sync::Arc<crate::classifier::Model>>,
+}
+
+/// The examples a starter model is trained on.
+pub(crate) enum StarterExamples {
+    /// The built-in corpus's posts for these executors (parsed when trained).
+    Builtin(std::collections::HashSet<String>),
+    /// The posts of `routing.starter_corpus`, read and checked at load.
+    Corpus(Vec<crate::classifier::Labelled>),
+}
+
+impl Starter {
+    pub(crate) fn new(examples: StarterExamples) -> Starter {
+        Starter(std::sync::Arc::new(StarterInner {
+            examples: std::sync::Mutex::new(Some(examples)),
+            model: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// The starter model, trained now if it was not yet (a concurrent call waits for the
+    /// one training). The same `Arc` every time, for this value and its clones: a model
+    /// that is not [`std::sync::Arc::ptr_eq`] to an earlier one comes from other examples.
+    pub fn model(&self) -> &std::sync::Arc<crate::classifier::Model> {
+        self.0.model.get_or_init(|| {
+            // A poisoned lock only means another thread panicked while training.
+            let examples = self
+                .0
+                .examples
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            std::sync::Arc::new(match examples {
+                Some(StarterExamples::Builtin(known)) => {
+                    let corpus = crate::classifier::parse_corpus(crate::classifier::STARTER_CORPUS)
+                        .unwrap_or_default();
+                    crate::classifier::Model::train(
+                        corpus.iter().filter(|l| known.contains(&l.executor)),
+                    )
+                }
+                Some(StarterExamples::Corpus(corpus)) => crate::classifier::Model::train(&corpus),
+                // Only after a training that panicked: nothing left to learn from.
+                None => crate::classifier::Model::train(std::iter::empty()),
+            })
+        })
+    }
+
+    /// Whether the model has been trained already.
+    pub fn is_trained(&self) -> bool {
+        self.0.model.get().is_some()
+    }
+}
+
+impl std::fmt::Debug for Starter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.model.get() {
+            Some(m) => f.debug_tuple("Starter").field(m).finish(),
+            None => f.write_str("Starter(not trained yet)"),
+        }
+    }
 }
 
 /// `archive.threshold` when it is not set; how it was chosen is told at

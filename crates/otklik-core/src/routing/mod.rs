@@ -136,7 +136,7 @@ pub fn suggest(config: &Config, model: Option<&Model>, n: &Notification) -> Vec<
     if !config.routing.model {
         return Vec::new();
     }
-    let model = model.unwrap_or(&config.routing.starter);
+    let model = model.unwrap_or_else(|| config.routing.starter.model());
     model
         .predict(&Example::of(n), SUGGESTIONS + 2)
         .into_iter()
@@ -158,7 +158,7 @@ pub fn route(config: &Config, model: Option<&Model>, n: &Notification) -> RouteD
     // The model routes by itself only a post whose text it can read: a topic alone (an
     // empty post under «Справочные вопросы») is the coordinator's to judge.
     let reads = model
-        .unwrap_or(&config.routing.starter)
+        .unwrap_or_else(|| config.routing.starter.model())
         .reads_text(&Example::of(n));
     if let Some(best) = suggestions.first()
         && best.probability.get() >= config.routing.auto_threshold

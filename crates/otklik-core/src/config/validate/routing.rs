@@ -1,14 +1,16 @@
 //! The `[[rules]]` that route a notification to an executor, and the `[routing]` model.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use toml::Spanned;
 
 use super::ctx::{Ctx, join, regex_message};
-use crate::classifier::{self, Labelled, Model};
+use crate::classifier::{self, Labelled};
 use crate::config::raw::{RawRouting, RawRule, StrList};
-use crate::config::{DEFAULT_AUTO_THRESHOLD, RoutingConfig, Rule, Stemmed};
+use crate::config::{
+    DEFAULT_AUTO_THRESHOLD, RoutingConfig, Rule, Starter, StarterExamples, Stemmed,
+};
 
 /// `words` (one word each) or `phrases` (two words or more) of a rule, as stems.
 fn stemmed(cx: &mut Ctx<'_>, list: &Option<StrList>, key: &str, phrase: bool) -> Vec<Stemmed> {
@@ -102,37 +104,34 @@ pub(super) fn rules(
     out
 }
 
-/// The model trained on the built-in corpus's posts for these executors, trained once per
-/// set of executors in a process. The corpus is parsed for the training and not kept: the
-/// model is all the service needs of it (it learns on top of the model).
-fn builtin_model(known: &HashSet<String>) -> Arc<Model> {
-    type Trained = Arc<Model>;
-    static TRAINED: OnceLock<Mutex<HashMap<Vec<String>, Trained>>> = OnceLock::new();
+/// The starter model of the built-in corpus's posts for these executors, shared by every
+/// config of the same executors in a process, so it is trained once per set of executors
+/// (on first use). The corpus is parsed for the training and not kept: the model is all the
+/// service needs of it (it learns on top of the model).
+fn builtin_model(known: &HashSet<String>) -> Starter {
+    static SHARED: OnceLock<Mutex<HashMap<Vec<String>, Starter>>> = OnceLock::new();
     let mut key: Vec<String> = known.iter().cloned().collect();
     key.sort();
-    let cache = TRAINED.get_or_init(|| Mutex::new(HashMap::new()));
-    // A poisoned lock only means another thread panicked while training: train anew.
+    let cache = SHARED.get_or_init(|| Mutex::new(HashMap::new()));
+    // A poisoned lock (a thread panicked while holding it) only costs another training.
     if let Ok(map) = cache.lock()
         && let Some(t) = map.get(&key)
     {
         return t.clone();
     }
-    let corpus = classifier::parse_corpus(classifier::STARTER_CORPUS).unwrap_or_default();
-    let trained = Arc::new(Model::train(
-        corpus.iter().filter(|l| known.contains(&l.executor)),
-    ));
+    let starter = Starter::new(StarterExamples::Builtin(known.clone()));
     if let Ok(mut map) = cache.lock() {
         // A few sets of executors at most: a service whose reloads keep changing them keeps
         // only the recent models, not one per reload.
         if map.len() >= CACHED_MODELS {
             map.clear();
         }
-        map.insert(key, trained.clone());
+        map.insert(key, starter.clone());
     }
-    trained
+    starter
 }
 
-/// How many trained built-in models (one per set of executors) a process keeps.
+/// How many built-in starter models (one per set of executors) a process keeps.
 const CACHED_MODELS: usize = 4;
 
 /// The `[routing]` section (all optional) and the starter model of the config's executors.
@@ -165,7 +164,7 @@ pub(super) fn routing(
     let examples: Vec<Labelled> = match r.and_then(|r| r.starter_corpus.as_ref()) {
         // The built-in corpus speaks of the example config's executors: posts for ids this
         // config lacks are left out. Its model is trained once per set of executors (a
-        // reload, or a test that reads many configs, does not train it again).
+        // reload, or a test that reads many configs, does not train it again), on first use.
         None => {
             let starter = builtin_model(known);
             return Some(RoutingConfig {
@@ -211,10 +210,10 @@ pub(super) fn routing(
             corpus
         }
     };
-    let starter = Model::train(&examples);
+    // Checked now, trained on first use (`Starter::model`).
     Some(RoutingConfig {
         auto_threshold: auto_threshold?,
         model,
-        starter: Arc::new(starter),
+        starter: Starter::new(StarterExamples::Corpus(examples)),
     })
 }
