@@ -323,6 +323,9 @@ fn a_hostile_megabyte_is_read_in_linear_work() {
         "сидят скоты ".repeat(20_000),
         "как свиньи ".repeat(20_000),
         "у нас ".repeat(20_000),
+        // `ты у меня` and `чтоб вам` over and over in one sentence, with no verb or curse.
+        "ты у меня ".repeat(20_000),
+        "чтоб вам ".repeat(20_000),
     ] {
         assert_eq!(lx.find(&text), None, "{}", &text[..40]);
     }

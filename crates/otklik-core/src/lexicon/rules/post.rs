@@ -48,11 +48,15 @@ impl Builtin {
     /// someone else's words are reported before it (`соседка кричала, чтоб вы сдохли`).
     pub(super) fn curse(&self, words: &[Word<'_>]) -> Option<String> {
         const CURSED: &[&str] = &["тебе", "тебя", "ты", "вам", "вас", "вы"];
-        let mut start = 0;
+        // Whether someone else's words were reported earlier in the sentence, kept as the
+        // words go by (not looked for back from each `чтоб`: linear in the post).
+        let mut reported = false;
         for (i, w) in words.iter().enumerate() {
             if i == 0 || words[i - 1].token.sentence != w.token.sentence {
-                start = i;
+                reported = false;
             }
+            let before = reported;
+            reported |= w.is(Sec::Report);
             if w.token.quoted || !matches!(w.token.text.as_str(), "чтоб" | "чтобы") {
                 continue;
             }
@@ -63,7 +67,7 @@ impl Builtin {
             else {
                 continue;
             };
-            if (start..i).any(|k| words[k].is(Sec::Report)) {
+            if before {
                 continue;
             }
             if let Some(k) = (j + 1..(j + 12).min(words.len()))
@@ -81,34 +85,18 @@ impl Builtin {
     /// sentence: what the writer will make of them (`ты у меня до райцентра не доедешь`,
     /// `сдохнете вы у меня`), unless asked (`вы у меня спрашиваете…`) or reported.
     pub(super) fn at_my_hands(&self, words: &[Word<'_>]) -> Option<String> {
-        const ASKED: &[&str] = &["спрашива", "проси", "интересу", "узна", "бер", "займ"];
+        // Sentence by sentence, each read a bounded number of times: linear in the post
+        // however many times `ты у меня` is repeated.
         let mut start = 0;
-        for (i, w) in words.iter().enumerate() {
-            if i == 0 || words[i - 1].token.sentence != w.token.sentence {
-                start = i;
-            }
-            let mine = |k: usize| {
-                words.get(k).is_some_and(|n| n.token.text == "у")
-                    && words.get(k + 1).is_some_and(|n| n.token.text == "меня")
-            };
-            if w.token.quoted || !matches!(w.token.text.as_str(), "ты" | "вы") || !mine(i + 1) {
-                continue;
-            }
-            let sentence = w.token.sentence;
-            let end = (i..words.len())
-                .find(|&k| words[k].token.sentence != sentence)
+        while start < words.len() {
+            let s = words[start].token.sentence;
+            let end = (start..words.len())
+                .find(|&k| words[k].token.sentence != s)
                 .unwrap_or(words.len());
-            if (start..i).any(|k| words[k].is(Sec::Report)) {
-                continue;
+            if let Some(why) = at_my_hands_in(words, start, end) {
+                return Some(why);
             }
-            if let Some(k) = (start..end).filter(|&k| k < i || k > i + 2).find(|&k| {
-                let t = words[k].token.text.as_str();
-                fw::second_person_verb(t) && !ASKED.iter().any(|a| t.starts_with(a))
-            }) {
-                let (a, b) = (i.min(k), (i + 2).max(k));
-                let span: Vec<&str> = words[a..=b].iter().map(|w| w.token.text.as_str()).collect();
-                return Some(format!("угроза: {}", span.join(" ")));
-            }
+            start = end;
         }
         None
     }
@@ -187,4 +175,26 @@ impl Builtin {
             person.token.text, property.token.text, words[fire].token.text
         ))
     }
+}
+
+/// [`Builtin::at_my_hands`] in the sentence `words[start..end]`: its first `ты у меня`
+/// before anything reported, and a verb said to the one spoken to anywhere else in it.
+fn at_my_hands_in(words: &[Word<'_>], start: usize, end: usize) -> Option<String> {
+    const ASKED: &[&str] = &["спрашива", "проси", "интересу", "узна", "бер", "займ"];
+    let text = |k: usize| words[k].token.text.as_str();
+    let i = (start..end)
+        .take_while(|&k| !words[k].is(Sec::Report))
+        .find(|&k| {
+            !words[k].token.quoted
+                && matches!(text(k), "ты" | "вы")
+                && k + 2 < end
+                && text(k + 1) == "у"
+                && text(k + 2) == "меня"
+        })?;
+    let k = (start..end).filter(|&k| k < i || k > i + 2).find(|&k| {
+        fw::second_person_verb(text(k)) && !ASKED.iter().any(|a| text(k).starts_with(a))
+    })?;
+    let (a, b) = (i.min(k), (i + 2).max(k));
+    let span: Vec<&str> = (a..=b).map(text).collect();
+    Some(format!("угроза: {}", span.join(" ")))
 }
