@@ -68,7 +68,8 @@ pub struct RoutingConfig {
     pub model: bool,
     /// The model trained on the starter examples (the built-in corpus, or
     /// `routing.starter_corpus`) of the config's executors; the shell learns what it has
-    /// been taught since on top of a copy. Trained on first use ([`Starter::model`]).
+    /// been taught since on top of it (copied on the first example learned). Trained on
+    /// first use ([`Starter::model`]).
     pub starter: Starter,
 }
 
