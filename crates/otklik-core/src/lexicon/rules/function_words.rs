@@ -189,6 +189,16 @@ pub(super) fn second_person_verb(w: &str) -> bool {
         .any(|e| w.ends_with(e))
 }
 
+/// Looks like an adjective or a pronoun declined as one, by its ending (`тупая`, `наша`,
+/// `старого`).
+pub(super) fn adjective_like(w: &str) -> bool {
+    const ENDINGS: &[&str] = &[
+        "ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие", "ую", "юю", "ого", "его", "ым", "им",
+        "ых", "их", "ою", "ей",
+    ];
+    ENDINGS.iter().any(|e| w.ends_with(e))
+}
+
 /// Looks like an imperative (`выпускай`, `уберите`, `гуляйте`).
 pub(super) fn imperative_like(w: &str) -> bool {
     w.chars().count() > 4 && ["ай", "яй", "йте", "ите"].iter().any(|e| w.ends_with(e))

@@ -254,15 +254,10 @@ impl Builtin {
 /// Can the word stand between an adjective and the noun it is said of: another adjective
 /// (by its ending), `и`, or a demonstrative?
 fn adjectival(w: &Word<'_>) -> bool {
-    const ENDINGS: &[&str] = &[
-        "ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие", "ую", "юю", "ого", "его", "ым", "им",
-        "ых", "их", "ою", "ей",
-    ];
-    let t = w.token.text.as_str();
     w.is(Sec::Adjective)
-        || t == "и"
+        || w.token.text == "и"
         || is_any(w, fw::DEMONSTRATIVES)
-        || ENDINGS.iter().any(|e| t.ends_with(e))
+        || fw::adjective_like(&w.token.text)
 }
 
 /// Is the insult at `i` compared with an official named before (`ведёт себя как последняя

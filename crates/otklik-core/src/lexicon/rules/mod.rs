@@ -41,7 +41,7 @@ pub use list::{DERIVED, ENDINGS, List, ListError, Pattern};
 use list::{Item, Kind, kind_key};
 use verbs::harm_verbs;
 pub use verbs::verb_forms;
-use words::{SECS, Sec, Word, clause_of, context, first_at, is_any};
+use words::{SECS, Sec, Word, clause_of, context, first_at, is_any, sentences};
 
 /// The built-in lists, compiled once.
 #[derive(Debug, Clone)]
@@ -256,17 +256,10 @@ impl Builtin {
                     || fw::second_person_verb(&w.token.text)
                     || w.is(Sec::Person))
         });
-        let mut start = 0;
-        while start < words.len() {
-            let s = words[start].token.sentence;
-            let end = words[start..]
-                .iter()
-                .position(|w| w.token.sentence != s)
-                .map_or(words.len(), |k| start + k);
-            if let Some(why) = self.sentence(&words, start, end, addressed) {
-                return Some(why);
-            }
-            start = end;
+        if let Some(why) =
+            sentences(&words).find_map(|(start, end)| self.sentence(&words, start, end, addressed))
+        {
+            return Some(why);
         }
         self.lone_threat(&words)
             .or_else(|| self.veiled_fire(&words))

@@ -2,9 +2,9 @@
 //! in its sentence (read in one pass), a harm verb said as a sentence of its own, and a
 //! fire hinted at an official's property across two sentences.
 
-use super::Builtin;
 use super::function_words as fw;
-use super::words::{Sec, Word, is_any};
+use super::words::{Sec, Word, is_any, sentences};
+use super::{Builtin, span};
 
 impl Builtin {
     /// What each word has before it in its sentence, in one pass (so that asking costs
@@ -74,8 +74,7 @@ impl Builtin {
                 .take_while(same)
                 .find(|&k| words[k].is(Sec::Curse) && words[k - 1].token.text != "не")
             {
-                let span: Vec<&str> = words[i..=k].iter().map(|w| w.token.text.as_str()).collect();
-                return Some(format!("проклятие: {}", span.join(" ")));
+                return Some(format!("проклятие: {}", span(words, i, k + 1)));
             }
         }
         None
@@ -87,18 +86,7 @@ impl Builtin {
     pub(super) fn at_my_hands(&self, words: &[Word<'_>]) -> Option<String> {
         // Sentence by sentence, each read a bounded number of times: linear in the post
         // however many times `ты у меня` is repeated.
-        let mut start = 0;
-        while start < words.len() {
-            let s = words[start].token.sentence;
-            let end = (start..words.len())
-                .find(|&k| words[k].token.sentence != s)
-                .unwrap_or(words.len());
-            if let Some(why) = at_my_hands_in(words, start, end) {
-                return Some(why);
-            }
-            start = end;
-        }
-        None
+        sentences(words).find_map(|(start, end)| at_my_hands_in(words, start, end))
     }
 
     /// A harm verb said as a sentence of its own, the one harmed named in the next
@@ -195,6 +183,5 @@ fn at_my_hands_in(words: &[Word<'_>], start: usize, end: usize) -> Option<String
         fw::second_person_verb(text(k)) && !ASKED.iter().any(|a| text(k).starts_with(a))
     })?;
     let (a, b) = (i.min(k), (i + 2).max(k));
-    let span: Vec<&str> = (a..=b).map(text).collect();
-    Some(format!("угроза: {}", span.join(" ")))
+    Some(format!("угроза: {}", span(words, a, b + 1)))
 }

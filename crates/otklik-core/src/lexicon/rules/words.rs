@@ -205,6 +205,25 @@ pub(super) fn first_at<'p>(
         .find_map(|p| match_at(&p.items, words, i, end).map(|e| (p, e)))
 }
 
+/// The sentences of the post, each as `start..end` (its first word, past its last), in
+/// order: one pass over the words.
+pub(super) fn sentences<'s>(words: &'s [Word<'_>]) -> impl Iterator<Item = (usize, usize)> + 's {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= words.len() {
+            return None;
+        }
+        let s = words[start].token.sentence;
+        let end = words[start..]
+            .iter()
+            .position(|w| w.token.sentence != s)
+            .map_or(words.len(), |k| start + k);
+        let sentence = (start, end);
+        start = end;
+        Some(sentence)
+    })
+}
+
 /// Where the clause of word `i` starts (its first word) and ends (past its last word).
 pub(super) fn clause_of(words: &[Word<'_>], i: usize) -> (usize, usize) {
     words[i].clause
