@@ -15,6 +15,13 @@ use otklik::daemon;
 use otklik::handler::Intake;
 use otklik::store::Store;
 
+/// Opens the test's store, waiting while the last handle's lock is let go: sled gives its
+/// file lock back from a background thread shortly after a store is dropped, so opening it
+/// again at once can find it still held on a busy machine.
+fn open(state: &Path) -> Store {
+    Store::open_waiting(state, std::time::Duration::from_secs(60)).expect("store")
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -101,7 +108,7 @@ fn route_and_the_service_agree_on_every_message_of_the_corpora() {
     };
     let secret = daemon::load_secret(&state).expect("secret");
     // A store with the service's own state, closed again so that `route` may open it.
-    drop(Store::open(&state).expect("store"));
+    drop(open(&state));
 
     let files = corpus();
     assert!(files.len() >= 60, "only {} corpus files", files.len());
@@ -117,7 +124,7 @@ fn route_and_the_service_agree_on_every_message_of_the_corpora() {
             .output()
             .expect("run otklik route");
         let raw = std::fs::read(file).expect("corpus file");
-        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(open(&state), secret.clone());
         let handled = match handler.handle(&config, &raw, None, Utc::now()) {
             Ok(h) => h,
             Err(e) => panic!("{}: only the store may fail a message: {e}", file.display()),
@@ -239,7 +246,7 @@ fn route_and_the_service_agree_on_automatic_mail_absences_and_repeats() {
         Err(e) => panic!("{e}"),
     };
     let secret = daemon::load_secret(&state).expect("secret");
-    drop(Store::open(&state).expect("store"));
+    drop(open(&state));
     let mails = [
         // (message, what route must say first)
         (
@@ -271,12 +278,12 @@ fn route_and_the_service_agree_on_automatic_mail_absences_and_repeats() {
         );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         let verdict = json["verdict"].as_str().unwrap_or_default().to_string();
-        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(open(&state), secret.clone());
         let handled = handler
             .handle(&config, raw.as_bytes(), None, Utc::now())
             .expect("handled");
         drop(handler);
-        let cases = Store::open(&state).expect("store").cases().count();
+        let cases = open(&state).cases().count();
         assert_eq!(
             verdict.starts_with("rejected"),
             handled.disposition == Disposition::Rejected,
@@ -316,7 +323,7 @@ fn route_shows_a_possible_repeat_by_another_author() {
         Err(e) => panic!("{e}"),
     };
     let secret = daemon::load_secret(&state).expect("secret");
-    drop(Store::open(&state).expect("store"));
+    drop(open(&state));
     let post = |id: &str, author: &str, text: &str| {
         platform_mail(id, author, None).replace("Нет воды третий день.", text)
     };
@@ -375,12 +382,12 @@ fn route_shows_a_possible_repeat_by_another_author() {
                 "mail {i}: {verdict}"
             );
         }
-        let handler = Intake::new(Store::open(&state).expect("store"), secret.clone());
+        let handler = Intake::new(open(&state), secret.clone());
         handler
             .handle(&config, raw.as_bytes(), None, Utc::now())
             .expect("handled");
         drop(handler);
-        let store = Store::open(&state).expect("store");
+        let store = open(&state);
         let case = store
             .case(i as u64 + 1)
             .expect("store")
