@@ -46,6 +46,11 @@ fn deferred() -> Result<(), SendError> {
     Err(SendError::Deferred("451 4.3.0 try again later".into()))
 }
 
+/// The server could not be reached (a blip: refused, reset).
+fn unreachable() -> Result<(), SendError> {
+    Err(SendError::Connection("connection refused".into()))
+}
+
 fn refused() -> Result<(), SendError> {
     Err(SendError::Rejected("550 5.1.1 no such user".into()))
 }
@@ -102,7 +107,8 @@ async fn drain(
 
 #[tokio::test]
 async fn a_transient_failure_is_retried_after_the_backoff_and_holds_the_round() {
-    let (_dir, store, seqs) = store_with(2, t0());
+    // Two people: a mail to the same person about the same case would wait for the first.
+    let (_dir, store, seqs) = store_to(&["housing@example.ru", "roads@example.ru"], t0());
     let sender = Scripted::answering([deferred()]);
     let mut unrecorded = Unrecorded::default();
 
@@ -117,7 +123,8 @@ async fn a_transient_failure_is_retried_after_the_backoff_and_holds_the_round() 
     assert_eq!(m.next_attempt, t0() + std_secs(backoff(0)));
     assert!(m.last_error.unwrap().contains("451"));
 
-    // The other was due and goes next round; the deferred one waits for its time.
+    // The other (to someone else) was due and goes next round; the deferred one waits for
+    // its time.
     let before = m.next_attempt - Duration::milliseconds(1);
     assert_eq!(
         drain(&store, &sender, &mut unrecorded, before).await,
@@ -283,6 +290,69 @@ fn store_to(recipients: &[&str], due: DateTime<Utc>) -> (tempfile::TempDir, Stor
         })
         .unwrap();
     (dir, store, seqs)
+}
+
+/// Queues one mail about `case` to `to`, due at `due`; its number.
+fn queue(store: &Store, case: u64, to: &str, due: DateTime<Utc>) -> u64 {
+    let seq = store.generate_id().unwrap();
+    let mail = OutMail {
+        seq,
+        case: Some(case),
+        message_id: format!("q{seq}@example.ru"),
+        envelope_from: "otklik@example.ru".into(),
+        to: vec![to.into()],
+        raw: format!("Subject: mail {seq}\r\n\r\nbody\r\n").into_bytes(),
+        attempts: 0,
+        next_attempt: due,
+        last_error: None,
+        created: due,
+    };
+    store
+        .commit(Commit {
+            outbox: vec![mail],
+            ..Commit::default()
+        })
+        .unwrap();
+    seq
+}
+
+/// The server blips while a mail about a case to a person is sent; a second mail to them
+/// about the case is queued behind it; the server is back before the first one's retry.
+/// The second waits for the first (a rework never overtakes its forward): held back, not
+/// dropped, and sent right after the first once the first goes.
+#[tokio::test]
+async fn a_mail_never_overtakes_an_earlier_one_of_its_lane_waiting_for_a_retry() {
+    let (_dir, store, first) = store_with(1, t0());
+    let a = first[0];
+    let sender = Scripted::answering([unreachable()]);
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(0)
+    );
+    let retry = store.outbox_mail(a).unwrap().unwrap().next_attempt;
+    assert!(retry > t0() + Duration::seconds(2));
+
+    // The same case to the same person (the address spelled another way).
+    let b = queue(&store, 1, "Housing@Example.RU", t0() + Duration::seconds(1));
+    let back = t0() + Duration::seconds(2);
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, back).await,
+        Round::Sent(0)
+    );
+    assert_eq!(sender.attempts(), [a], "B must not leave before A");
+    assert!(
+        store.outbox_mail(b).unwrap().is_some(),
+        "held back, not dropped"
+    );
+
+    // A's time: A goes, and B right after it, in the same round.
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, retry).await,
+        Round::Sent(2)
+    );
+    assert_eq!(sender.attempts(), [a, a, b]);
+    assert_eq!(store.outbox_len(), 0);
 }
 
 /// Counts the sends in flight at once: each send yields once before it completes, so

@@ -19,8 +19,12 @@ use crate::smtp::{SendError, Smtp};
 use crate::store::{Queued, Store, StoreError};
 
 mod listing;
+mod order;
 
 pub use listing::{Listed, MailState, ResendError, list, resend, subject};
+pub use order::{lane_among, lane_for, lane_id};
+
+use order::{LaneOrder, lane_key_or_default, next_due};
 
 /// What the outbox hands a mail to: the SMTP client in the service, a scripted one in the
 /// tests of the retry logic. It sends the mail's bytes unchanged to its envelope and says,
@@ -51,8 +55,9 @@ pub const PAGE: usize = 64;
 /// Mails in flight at once by default, each on its own SMTP connection (the transport's
 /// pool holds as many): `smtp.connections` sets it. The mails of one case to one person
 /// share a lane and leave in the order they were queued (a rework never overtakes its
-/// forward); a lane holds one whole mail at a time, so a backlog of large mails never sits
-/// in memory at once.
+/// forward), even when an earlier one waits out a retry: a later one is held back until
+/// the earlier one goes (see the `order` module). A lane holds one whole mail at a time, so
+/// a backlog of large mails never sits in memory at once.
 pub const LANES: usize = 4;
 
 /// How many queue entries (a due instant and a number each, never a mail's bytes) wait
@@ -86,6 +91,13 @@ pub enum Round {
 /// disk): never sent again, their mark retried each round.
 #[derive(Debug, Default)]
 pub struct Unrecorded(std::collections::BTreeMap<u64, chrono::DateTime<Utc>>);
+
+impl Unrecorded {
+    /// Whether queued mail `seq` was accepted, its mark not yet written: it has left.
+    fn holds(&self, seq: u64) -> bool {
+        self.0.contains_key(&seq)
+    }
+}
 
 /// Sends what is due.
 ///
@@ -154,7 +166,7 @@ pub async fn drain_lanes(
     let mut senders = Vec::with_capacity(lanes);
     let mut receivers = Vec::with_capacity(lanes);
     for _ in 0..lanes {
-        let (tx, rx) = mpsc::channel::<Queued>(LANE_DEPTH);
+        let (tx, rx) = mpsc::channel::<Handed>(LANE_DEPTH);
         senders.push(tx);
         receivers.push(rx);
     }
@@ -223,16 +235,29 @@ struct Shared {
     flush: GroupFlush,
 }
 
-/// Hands each due entry of the queue to its lane, in queue order.
+/// A queued entry handed to a lane, with its lane key.
+type Handed = (Queued, u64);
+
+/// Hands each due entry of the queue to its lane, in due order, except that a mail waits
+/// for the mails of its lane queued before it ([`LaneOrder`]).
 async fn read_queue(
     store: &Store,
     unrecorded: &Unrecorded,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
-    senders: Vec<mpsc::Sender<Queued>>,
+    senders: Vec<mpsc::Sender<Handed>>,
     shared: &Shared,
     gate: Option<&Gate>,
 ) {
-    let lanes = senders.len();
+    let lanes = senders.len() as u64;
+    let mut order = match LaneOrder::scan(store, unrecorded) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox unreadable");
+            shared.read_failed.store(true, Ordering::Relaxed);
+            shared.stop.store(true, Ordering::Relaxed);
+            return;
+        }
+    };
     let mut after: Option<Queued> = None;
     'pages: loop {
         if shared.stop.load(Ordering::Relaxed) {
@@ -256,16 +281,23 @@ async fn read_queue(
                 break 'pages;
             }
             after = Some(*q);
-            if unrecorded.0.contains_key(&q.seq) || gate.is_some_and(|g| g.holds(q.seq)) {
+            if unrecorded.holds(q.seq) {
                 continue;
             }
-            shared.outstanding.fetch_add(1, Ordering::SeqCst);
-            if senders[lane_of(store, q.seq, lanes)]
-                .send(*q)
-                .await
-                .is_err()
-            {
-                break 'pages;
+            let key = lane_key_or_default(store, q.seq);
+            if gate.is_some_and(|g| g.holds(q.seq)) {
+                order.close(key);
+                continue;
+            }
+            for q in order.offer(*q, key) {
+                shared.outstanding.fetch_add(1, Ordering::SeqCst);
+                if senders[(key % lanes) as usize]
+                    .send((q, key))
+                    .await
+                    .is_err()
+                {
+                    break 'pages;
+                }
             }
         }
         if end {
@@ -280,31 +312,6 @@ async fn read_queue(
     drop(senders);
 }
 
-/// Which lane a queued mail goes to: by its case and first recipient, so one person's mails
-/// about one case keep their order.
-fn lane_of(store: &Store, seq: u64, lanes: usize) -> usize {
-    let (case, to) = store
-        .outbox_lane_key(seq)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    lane_among(case, &to, lanes)
-}
-
-/// The lane of a case's mail to a recipient's address (case-insensitive), of [`LANES`].
-pub fn lane_for(case: Option<u64>, address: &str) -> usize {
-    lane_among(case, address, LANES)
-}
-
-/// The lane of a case's mail to a recipient's address (case-insensitive), of `lanes`.
-pub fn lane_among(case: Option<u64>, address: &str, lanes: usize) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    case.hash(&mut h);
-    address.to_lowercase().hash(&mut h);
-    (h.finish() % lanes.max(1) as u64) as usize
-}
-
 /// What one lane did.
 #[derive(Default)]
 struct LaneResult {
@@ -315,20 +322,25 @@ struct LaneResult {
 
 /// Sends a lane's mails one after another as the reader hands them over; after a transient
 /// failure (any lane's: the server seems down) or a store failure it only counts off what
-/// is still handed to it.
+/// is still handed to it. A mail the gate holds back stays queued, and so do the mails of
+/// its lane key handed after it this round.
 async fn send_lane(
     store: &Store,
     sender: &impl Sender,
     heartbeat: &AtomicU64,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
-    mut rx: mpsc::Receiver<Queued>,
+    mut rx: mpsc::Receiver<Handed>,
     shared: &Shared,
     gate: Option<&Gate>,
 ) -> LaneResult {
     let mut out = LaneResult::default();
-    while let Some(q) = rx.recv().await {
-        if !shared.stop.load(Ordering::Relaxed) {
-            send_queued(store, sender, heartbeat, clock, q, shared, gate, &mut out).await;
+    let mut held = std::collections::HashSet::new();
+    while let Some((q, key)) = rx.recv().await {
+        if !shared.stop.load(Ordering::Relaxed)
+            && !held.contains(&key)
+            && send_queued(store, sender, heartbeat, clock, q, shared, gate, &mut out).await
+        {
+            held.insert(key);
         }
         shared.outstanding.fetch_sub(1, Ordering::SeqCst);
         shared.progress.notify_one();
@@ -336,7 +348,8 @@ async fn send_lane(
     out
 }
 
-/// One queued entry of a lane: read, sent (or held back by the gate), recorded.
+/// One queued entry of a lane: read, sent (or held back by the gate), recorded. True when
+/// the gate holds it back: it stays queued ahead of its lane's later mails.
 #[allow(clippy::too_many_arguments)]
 async fn send_queued(
     store: &Store,
@@ -347,10 +360,10 @@ async fn send_queued(
     shared: &Shared,
     gate: Option<&Gate>,
     out: &mut LaneResult,
-) {
+) -> bool {
     let mail = match store.outbox_mail(q.seq) {
         Ok(Some(m)) => m,
-        Ok(None) => return,
+        Ok(None) => return false,
         // One damaged mail must not hold up the others: it stays, and is logged.
         Err(
             e @ (StoreError::Corrupt { .. }
@@ -358,19 +371,19 @@ async fn send_queued(
             | StoreError::MissingAttachment { .. }),
         ) => {
             tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable; skipped");
-            return;
+            return false;
         }
         Err(e) => {
             tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable");
             out.store_failed = true;
             shared.stop.store(true, Ordering::Relaxed);
-            return;
+            return false;
         }
     };
     if let Some(g) = gate
         && !g.admit(store, &mail, clock())
     {
-        return;
+        return true;
     }
     match send_one(store, sender, heartbeat, clock, mail, &shared.flush).await {
         Step::Sent(seq, at) => out.accepted.push((seq, at)),
@@ -382,6 +395,7 @@ async fn send_queued(
             shared.stop.store(true, Ordering::Relaxed);
         }
     }
+    false
 }
 
 /// What became of one mail.
@@ -451,29 +465,6 @@ async fn send_one(
             }
             Step::Stop
         }
-    }
-}
-
-/// When the next queued mail is due, leaving out those sent but not yet recorded and the
-/// notices the gate holds.
-fn next_due(
-    store: &Store,
-    unrecorded: &Unrecorded,
-    gate: Option<&Gate>,
-) -> Option<chrono::DateTime<Utc>> {
-    let mut after = None;
-    loop {
-        let page = store.outbox_queue(after, PAGE).ok()?;
-        if let Some(q) = page
-            .iter()
-            .find(|q| !unrecorded.0.contains_key(&q.seq) && !gate.is_some_and(|g| g.holds(q.seq)))
-        {
-            return Some(q.due);
-        }
-        if page.len() < PAGE {
-            return None;
-        }
-        after = page.last().copied();
     }
 }
 
