@@ -5,7 +5,10 @@
 //! ([`SendError::is_permanent`]).
 //!
 //! Classification:
-//! - connection refused/reset, DNS, timeouts, 4xx replies → transient;
+//! - connection refused/reset, DNS, timeouts, 4xx replies → transient; of those, the ones
+//!   that come before the server looks at the mail (no connection, no answer in time, a
+//!   `421` "service not available", and the TLS and login failures below) are
+//!   connection-level ([`SendError::is_connection_level`]): the mail is not in question;
 //! - 5xx replies to MAIL/RCPT/DATA (e.g. `554 5.7.1 Relay access denied`, unknown user)
 //!   and addresses that cannot be parsed → permanent: this message will never go;
 //! - authentication failures (530/534/535/538) and TLS failures → transient: they are a
@@ -248,9 +251,13 @@ pub enum SendError {
     /// A 5xx answer: the server will not take this mail.
     #[error("smtp: server refused the message permanently: {0}")]
     Rejected(String),
-    /// A 4xx answer: try again later.
+    /// A 4xx answer about this mail (a full mailbox, greylisting): try it again later.
     #[error("smtp: server deferred the message: {0}")]
     Deferred(String),
+    /// A 421 answer: the server is not taking mail now (shutting down, too busy), whatever
+    /// the mail; try again later.
+    #[error("smtp: server unavailable: {0}")]
+    Unavailable(String),
     /// The server refused our credentials.
     #[error("smtp: authentication failed (check username/password): {0}")]
     Auth(String),
@@ -284,6 +291,34 @@ impl SendError {
         matches!(self, SendError::Auth(_) | SendError::Tls(_))
     }
 
+    /// Transient, and nothing to do with this mail: the server could not be reached or
+    /// would not hold a session (no connection, no answer in time, TLS or login not done, a
+    /// 421). Once the server takes another mail, this one can go as well.
+    pub fn is_connection_level(&self) -> bool {
+        matches!(
+            self,
+            SendError::Connection(_)
+                | SendError::Timeout(_)
+                | SendError::Tls(_)
+                | SendError::Auth(_)
+                | SendError::Unavailable(_)
+        )
+    }
+
+    /// Whether a failure kept as text (a queued mail's last error, written as this error
+    /// displays) was connection-level ([`SendError::is_connection_level`]).
+    pub fn was_connection_level(text: &str) -> bool {
+        [
+            "smtp: connection failed:",
+            "smtp: timed out after ",
+            "smtp: TLS failed:",
+            "smtp: authentication failed ",
+            "smtp: server unavailable:",
+        ]
+        .iter()
+        .any(|start| text.starts_with(start))
+    }
+
     fn from_lettre(e: lettre::transport::smtp::Error) -> SendError {
         let text = e.to_string();
         if let Some(code) = e.status() {
@@ -293,6 +328,9 @@ impl SendError {
             }
             if e.is_permanent() {
                 return SendError::Rejected(text);
+            }
+            if code == 421 {
+                return SendError::Unavailable(text);
             }
             return SendError::Deferred(text);
         }
@@ -514,6 +552,35 @@ mod tests {
         assert!(SendError::Auth("535".into()).is_transient());
         assert!(SendError::Timeout(SEND_TIMEOUT).is_transient());
         assert!(SendError::Connection("refused".into()).is_transient());
+        assert!(SendError::Unavailable("421".into()).is_transient());
+    }
+
+    #[test]
+    fn connection_level_failures_are_known_again_from_their_text() {
+        let all = [
+            SendError::InvalidAddress {
+                address: "x".into(),
+                reason: "no @".into(),
+            },
+            SendError::NoRecipients,
+            SendError::Rejected("550 5.1.1 no such user".into()),
+            SendError::Deferred("452 4.2.2 mailbox full".into()),
+            SendError::Unavailable("421 4.3.2 shutting down".into()),
+            SendError::Auth("535 5.7.8 bad credentials".into()),
+            SendError::Tls("bad certificate".into()),
+            SendError::Timeout(SEND_TIMEOUT),
+            SendError::Connection("connection refused".into()),
+        ];
+        for e in &all {
+            assert_eq!(
+                SendError::was_connection_level(&e.to_string()),
+                e.is_connection_level(),
+                "{e}"
+            );
+            assert!(!(e.is_connection_level() && e.is_permanent()), "{e}");
+        }
+        let connection_level = all.iter().filter(|e| e.is_connection_level()).count();
+        assert_eq!(connection_level, 5);
     }
 
     #[tokio::test]

@@ -355,6 +355,105 @@ async fn a_mail_never_overtakes_an_earlier_one_of_its_lane_waiting_for_a_retry()
     assert_eq!(store.outbox_len(), 0);
 }
 
+/// The server could not be reached, and is back: the first mail it takes shows it. A
+/// mail deferred while it could not be reached goes at once, in that round, rather than
+/// wait out its backoff; a mail of its lane held back behind it goes right after it.
+#[tokio::test]
+async fn once_the_server_takes_mail_again_what_waited_for_it_goes_at_once() {
+    let (_dir, store, first) = store_with(1, t0());
+    let a = first[0];
+    let sender = Scripted::answering([unreachable()]);
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(0)
+    );
+    let queued = t0() + Duration::seconds(1);
+    let b = queue(&store, 1, "housing@example.ru", queued);
+    let c = queue(&store, 2, "roads@example.ru", queued);
+
+    let back = t0() + Duration::seconds(2);
+    assert!(store.outbox_mail(a).unwrap().unwrap().next_attempt > back);
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, back).await,
+        Round::Sent(3)
+    );
+    assert_eq!(sender.attempts(), [a, c, a, b]);
+    assert_eq!(store.outbox_len(), 0);
+}
+
+/// A 4xx about the mail itself (a full mailbox) is not the server being down: the mail
+/// keeps its backoff however much other mail goes meanwhile, so one full mailbox does not
+/// cost a connection every round.
+#[tokio::test]
+async fn a_mail_deferred_for_its_own_sake_keeps_its_backoff_while_other_mail_goes() {
+    let (_dir, store, first) = store_with(1, t0());
+    let a = first[0];
+    let full = Err(SendError::Deferred("452 4.2.2 mailbox full".into()));
+    let sender = Scripted::answering([full]);
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(0)
+    );
+    let retry = store.outbox_mail(a).unwrap().unwrap().next_attempt;
+    let mut others = Vec::new();
+    for i in 1..=3 {
+        let at = t0() + Duration::seconds(i);
+        assert!(at < retry);
+        others.push(queue(&store, 2, &format!("p{i}@example.ru"), at));
+        assert_eq!(
+            drain(&store, &sender, &mut unrecorded, at).await,
+            Round::Sent(1)
+        );
+    }
+    assert_eq!(sender.attempts(), [vec![a], others.clone()].concat());
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, retry).await,
+        Round::Sent(1)
+    );
+    assert_eq!(sender.attempts(), [vec![a], others, vec![a]].concat());
+}
+
+/// A mail that fails at the connection level again right after it was brought forward
+/// (while the server takes other mail) waits its own, longer backoff: it is not brought
+/// forward every round.
+#[tokio::test]
+async fn a_mail_failing_again_once_brought_forward_waits_its_own_backoff() {
+    let (_dir, store, first) = store_with(1, t0());
+    let a = first[0];
+    let sender = Scripted::answering([unreachable(), Ok(()), unreachable()]);
+    let mut unrecorded = Unrecorded::default();
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, t0()).await,
+        Round::Sent(0)
+    );
+    let c = queue(&store, 2, "roads@example.ru", t0() + Duration::seconds(1));
+    let back = t0() + Duration::seconds(2);
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, back).await,
+        Round::Sent(1)
+    );
+    assert_eq!(sender.attempts(), [a, c, a]);
+    let m = store.outbox_mail(a).unwrap().unwrap();
+    assert_eq!(m.attempts, 2);
+    assert_eq!(m.next_attempt, back + std_secs(backoff(1)));
+
+    // More mail goes before that time: the mail is not tried with it.
+    let next = back + Duration::seconds(1);
+    let d = queue(&store, 3, "water@example.ru", next);
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, next).await,
+        Round::Sent(1)
+    );
+    assert_eq!(sender.attempts(), [a, c, a, d]);
+    assert_eq!(
+        drain(&store, &sender, &mut unrecorded, m.next_attempt).await,
+        Round::Sent(1)
+    );
+    assert_eq!(sender.attempts(), [a, c, a, d, a]);
+}
+
 /// Counts the sends in flight at once: each send yields once before it completes, so
 /// sends started together overlap, and sends made one after another never do.
 #[derive(Default)]

@@ -20,6 +20,7 @@ use crate::store::{Queued, Store, StoreError};
 
 mod listing;
 mod order;
+mod resume;
 
 pub use listing::{Listed, MailState, ResendError, list, resend, subject};
 pub use order::{lane_among, lane_for, lane_id};
@@ -87,15 +88,35 @@ pub enum Round {
     StoreFailed,
 }
 
-/// Mails the SMTP server accepted but whose "sent" mark could not be written yet (a full
-/// disk): never sent again, their mark retried each round.
+/// What the sender carries from one round to the next: chiefly the mails the SMTP server
+/// accepted whose "sent" mark could not be written yet (a full disk), never sent again,
+/// their mark retried each round; and whether the server is known to be up (the `resume`
+/// module's rule for mail deferred while it could not be reached).
 #[derive(Debug, Default)]
-pub struct Unrecorded(std::collections::BTreeMap<u64, chrono::DateTime<Utc>>);
+pub struct Unrecorded {
+    /// Accepted, not yet marked sent: number → when accepted.
+    marks: std::collections::BTreeMap<u64, chrono::DateTime<Utc>>,
+    /// A round showed the server up (it took mail, nothing failed at the connection
+    /// level) and no attempt of a mail on its own schedule failed at the connection level
+    /// since. False at start: not known.
+    server_up: bool,
+}
 
 impl Unrecorded {
     /// Whether queued mail `seq` was accepted, its mark not yet written: it has left.
     fn holds(&self, seq: u64) -> bool {
-        self.0.contains_key(&seq)
+        self.marks.contains_key(&seq)
+    }
+
+    /// The mails a pass sent: how many, or None when the store failed (their marks, kept
+    /// in memory, are written again each round; the mails are never sent again by this
+    /// process).
+    fn settle(&mut self, pass: Pass) -> Option<usize> {
+        if pass.store_failed {
+            self.marks.extend(pass.accepted);
+            return None;
+        }
+        Some(pass.accepted.len())
     }
 }
 
@@ -131,8 +152,24 @@ pub async fn drain_at(
 /// due entry to its lane and reads on while the lanes send, so no lane waits for the
 /// slowest of a page. When the reader reaches the end of the queue while lanes are still
 /// busy, it looks again each time a lane finishes a mail: mail queued meanwhile (a burst
-/// of notifications being handled) joins the same round. The round ends when nothing due
-/// is left and every lane is idle, or at the first transient failure or store failure.
+/// of notifications being handled) joins the same round. A due mail with a mail of its
+/// lane queued before it still in the queue is held back until that one goes (the `order`
+/// module). The round ends when nothing due is left and every lane is idle, or at the
+/// first transient failure or store failure. If the round shows the server taking mail
+/// again after it could not be reached, the mails deferred meanwhile are made due and the
+/// round goes on once more (the `resume` module).
+///
+/// What a round costs, with n mails queued. Its first pass looks the queue's index over
+/// once (a due instant and a number each, never a mail), reading the record of each mail
+/// reached after a mail queued later than it (the retried ones, for their lanes); then it
+/// reads the due part of the index again as the lanes go: one record per due mail (for its
+/// lane), and each mail sent read whole, one at a time per lane. With the server down the
+/// pass stops at the first failure, having read at most the index twice over. A round that
+/// shows the server back after it could not be reached adds one pass over the part not
+/// yet due (records only) and, if that brought mails forward, a second pass as the first.
+/// So a round reads the index at most four times over and each record a few times at most,
+/// whatever n and however long the server was down; [`run`] then looks the index over once
+/// more for the next time a mail is due.
 pub async fn drain_lanes(
     store: &Store,
     sender: &impl Sender,
@@ -147,7 +184,7 @@ pub async fn drain_lanes(
         return Round::StoreFailed;
     }
     unrecorded
-        .0
+        .marks
         .retain(|seq, at| match store.outbox_sent(*seq, *at) {
             Ok(()) => false,
             Err(e) => {
@@ -156,11 +193,53 @@ pub async fn drain_lanes(
             }
         });
     let lanes = lanes.max(1);
+    let first = send_pass(store, sender, unrecorded, heartbeat, clock, lanes, gate).await;
+    let seen = resume::Seen {
+        stopped: first.stopped,
+        unreachable: first.unreachable,
+        accepted: first.accepted.len(),
+    };
+    let Some(sent) = unrecorded.settle(first) else {
+        return Round::StoreFailed;
+    };
+    if resume::after_pass(store, unrecorded, seen, clock()) == 0 {
+        return Round::Sent(sent);
+    }
+    let again = send_pass(store, sender, unrecorded, heartbeat, clock, lanes, gate).await;
+    match unrecorded.settle(again) {
+        Some(more) => Round::Sent(sent + more),
+        None => Round::StoreFailed,
+    }
+}
+
+/// What one pass of the reader and the lanes over the queue did.
+struct Pass {
+    /// Accepted by the server, with the time; their marks on disk unless `store_failed`.
+    accepted: Vec<(u64, chrono::DateTime<Utc>)>,
+    /// The store could not be read or written.
+    store_failed: bool,
+    /// A failure stopped the pass before the end of what was due.
+    stopped: bool,
+    /// An attempt failed at the connection level ([`SendError::is_connection_level`]).
+    unreachable: bool,
+}
+
+/// The reader and the lanes, once over the due part of the queue.
+async fn send_pass(
+    store: &Store,
+    sender: &impl Sender,
+    unrecorded: &Unrecorded,
+    heartbeat: &AtomicU64,
+    clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
+    lanes: usize,
+    gate: Option<&Gate>,
+) -> Pass {
     let shared = Shared {
         stop: AtomicBool::new(false),
         outstanding: AtomicUsize::new(0),
         progress: Notify::new(),
         read_failed: AtomicBool::new(false),
+        unreachable: AtomicBool::new(false),
         flush: GroupFlush::default(),
     };
     let mut senders = Vec::with_capacity(lanes);
@@ -170,29 +249,24 @@ pub async fn drain_lanes(
         senders.push(tx);
         receivers.push(rx);
     }
-    let skip: &Unrecorded = unrecorded;
-    let reader = read_queue(store, skip, clock, senders, &shared, gate);
+    let reader = read_queue(store, unrecorded, clock, senders, &shared, gate);
     let workers = futures::future::join_all(
         receivers
             .into_iter()
             .map(|rx| send_lane(store, sender, heartbeat, clock, rx, &shared, gate)),
     );
     let ((), results) = tokio::join!(reader, workers);
-    let mut store_failed = shared.read_failed.load(Ordering::Relaxed);
-    let mut accepted = Vec::new();
+    let mut pass = Pass {
+        accepted: Vec::new(),
+        store_failed: shared.read_failed.load(Ordering::Relaxed),
+        stopped: shared.stop.load(Ordering::Relaxed),
+        unreachable: shared.unreachable.load(Ordering::Relaxed),
+    };
     for r in results {
-        store_failed |= r.store_failed;
-        accepted.extend(r.accepted);
+        pass.store_failed |= r.store_failed;
+        pass.accepted.extend(r.accepted);
     }
-    // A sent-mark that could not be made durable is kept in memory: that mail is never
-    // sent again by this process, and its mark is written again each round.
-    if store_failed {
-        for (seq, at) in accepted {
-            unrecorded.0.insert(seq, at);
-        }
-        return Round::StoreFailed;
-    }
-    Round::Sent(accepted.len())
+    pass
 }
 
 /// The lanes' sent-marks made durable together: a lane whose mark is written asks for a
@@ -231,6 +305,8 @@ struct Shared {
     progress: Notify,
     /// The queue could not be read.
     read_failed: AtomicBool,
+    /// An attempt failed at the connection level.
+    unreachable: AtomicBool,
     /// The sent-marks' flushes.
     flush: GroupFlush,
 }
@@ -388,7 +464,12 @@ async fn send_queued(
     match send_one(store, sender, heartbeat, clock, mail, &shared.flush).await {
         Step::Sent(seq, at) => out.accepted.push((seq, at)),
         Step::Next => {}
-        Step::Stop => shared.stop.store(true, Ordering::Relaxed),
+        Step::Stop { unreachable } => {
+            if unreachable {
+                shared.unreachable.store(true, Ordering::Relaxed);
+            }
+            shared.stop.store(true, Ordering::Relaxed);
+        }
         Step::StoreFailed(accepted) => {
             out.accepted.extend(accepted);
             out.store_failed = true;
@@ -404,8 +485,9 @@ enum Step {
     Sent(u64, chrono::DateTime<Utc>),
     /// Not sent (refused for good, a dead letter now): go on with the next.
     Next,
-    /// The server is likely down: stop this round.
-    Stop,
+    /// Deferred: the server is likely down (`unreachable`: it could not be reached at all);
+    /// stop this round.
+    Stop { unreachable: bool },
     /// The store could not be written; the mail, if it was accepted, with its time.
     StoreFailed(Option<(u64, chrono::DateTime<Utc>)>),
 }
@@ -463,7 +545,9 @@ async fn send_one(
                 tracing::error!(error = %e, "could not record the failure");
                 return Step::StoreFailed(None);
             }
-            Step::Stop
+            Step::Stop {
+                unreachable: e.is_connection_level(),
+            }
         }
     }
 }

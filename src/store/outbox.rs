@@ -136,18 +136,46 @@ impl Store {
         Ok(Some(mail))
     }
 
-    /// A queued mail's case and first recipient (read without its bytes), or None once it
-    /// left: what the sender orders mails by.
-    pub fn outbox_lane_key(&self, seq: u64) -> Result<Option<(Option<u64>, String)>, StoreError> {
+    /// A queued mail's record without its bytes (`raw` empty), or None once it left.
+    pub fn outbox_record(&self, seq: u64) -> Result<Option<OutMail>, StoreError> {
         let key = seq.to_be_bytes();
         let Some(head) = self.outbox.get(key)? else {
             return Ok(None);
         };
-        let mail: OutMail = dec(&key, &head)?;
-        Ok(Some((
-            mail.case,
-            mail.to.into_iter().next().unwrap_or_default(),
-        )))
+        Ok(Some(dec(&key, &head)?))
+    }
+
+    /// A queued mail's case and first recipient (read without its bytes), or None once it
+    /// left: what the sender orders mails by.
+    pub fn outbox_lane_key(&self, seq: u64) -> Result<Option<(Option<u64>, String)>, StoreError> {
+        Ok(self
+            .outbox_record(seq)?
+            .map(|mail| (mail.case, mail.to.into_iter().next().unwrap_or_default())))
+    }
+
+    /// Moves a queued mail's next attempt to `at`, its attempts and last error kept (what
+    /// it waited for is over); nothing once it left. Not flushed: losing it in a crash
+    /// only leaves the mail its former time.
+    pub fn outbox_due_at(&self, seq: u64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let key = seq.to_be_bytes();
+        let Some(head) = self.outbox.get(key)? else {
+            return Ok(());
+        };
+        let mut mail: OutMail = dec(&key, &head)?;
+        let old_queued = Queued::key_of(&mail);
+        mail.next_attempt = at;
+        let record = enc(&mail)?;
+        let new_queued = Queued::key_of(&mail);
+        let result = (&self.outbox, &self.outbox_due).transaction(|(outbox, queue)| {
+            // Sent or tried meanwhile: it is no longer where it was read.
+            if queue.remove(&old_queued)?.is_none() {
+                return Ok(());
+            }
+            outbox.insert(&key, record.as_slice())?;
+            queue.insert(&new_queued, &[])?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        });
+        transaction_result(result)
     }
 
     /// How many mails wait in the outbox.
