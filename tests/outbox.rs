@@ -454,6 +454,28 @@ async fn a_mail_failing_again_once_brought_forward_waits_its_own_backoff() {
     assert_eq!(sender.attempts(), [a, c, a, d, a]);
 }
 
+/// A backlog of 10,000 mails with the server down, every one of them of the lane of the
+/// first, which waits out its retries: each round holds them all back behind it, so only
+/// the first is ever tried and nothing is lost or tried out of turn. (What a round costs is
+/// measured, not asserted: a test must not fail because the machine is slow.)
+#[tokio::test]
+async fn a_large_backlog_waits_behind_its_first_mail_while_the_server_is_down() {
+    const N: usize = 10_000;
+    let (_dir, store, seqs) = store_with(N, t0());
+    let sender = Scripted::answering((0..N).map(|_| unreachable()));
+    let mut unrecorded = Unrecorded::default();
+    for i in 0..8 {
+        let at = t0() + Duration::seconds(3 * i);
+        assert_eq!(
+            drain(&store, &sender, &mut unrecorded, at).await,
+            Round::Sent(0)
+        );
+    }
+    // Only the first was tried: at 0, then at 6 (5 s later) and at 21 (10 s after that).
+    assert_eq!(sender.attempts(), [seqs[0]; 3]);
+    assert_eq!(store.outbox_len(), N);
+}
+
 /// Counts the sends in flight at once: each send yields once before it completes, so
 /// sends started together overlap, and sends made one after another never do.
 #[derive(Default)]
