@@ -1,7 +1,9 @@
 //! The durable outbox: the only way mail leaves. Messages are written by
 //! the same transaction as the case change that caused them; this task sends them as they
 //! are (same bytes, same Message-ID), marks them sent, retries transient failures with
-//! backoff and parks permanent ones as dead letters.
+//! backoff and parks permanent ones as dead letters. One person's mails about one case
+//! leave in the order they were queued, a retry included (`order`); mail deferred while the
+//! server could not be reached goes as soon as the server takes mail again (`resume`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -23,7 +25,7 @@ mod order;
 mod resume;
 
 pub use listing::{Listed, MailState, ResendError, list, resend, subject};
-pub use order::{lane_among, lane_for, lane_id};
+pub use order::{lane_among, lane_for};
 
 use order::{LaneOrder, lane_key_or_default, next_due};
 

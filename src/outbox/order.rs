@@ -29,7 +29,7 @@ const SCAN_PAGE: usize = 1024;
 
 /// A lane's key: a case and a recipient's address (case-insensitive), hashed. Two lanes
 /// whose keys meet are only kept in order as one: nothing is reordered or lost for it.
-pub fn lane_id(case: Option<u64>, address: &str) -> u64 {
+pub(super) fn lane_id(case: Option<u64>, address: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     case.hash(&mut h);
