@@ -10,8 +10,10 @@
 //! and only their records are read, for their lanes. A due mail with one of those of its
 //! lane queued before it is held back: it stays in the queue, and leaves right after the
 //! earlier one is handed to the lane (the lane sends one mail after another), in the same
-//! round if that one is due in it, else in the round it goes in. A damaged mail (one that
-//! cannot be read) holds nobody up: it is skipped when its turn comes, as before.
+//! round if that one is due in it, else in the round it goes in. A new-case notice the
+//! gate holds keeps its lane's later mails back the same way, for as long as it is held.
+//! A damaged mail (one that cannot be read) holds nobody up: it is skipped when its turn
+//! comes, and the mails behind it go.
 //!
 //! Mail is queued in the order of its numbers, so "queued before" is "a lower number".
 
