@@ -145,3 +145,55 @@ async fn a_burst_leaves_one_notice_then_one_list_and_a_restart_loses_none() {
     assert_eq!(told.len(), 3, "{told:?}");
     assert!(told[2].starts_with("[OTK-7] Новое дело"), "{told:?}");
 }
+
+/// A notice the gate holds back holds nobody up: the coordinator's next mail about the same
+/// case (an approval request, say) leaves at once, not after the gathering minute; the
+/// notice stays held and goes later in the list.
+#[tokio::test]
+async fn a_held_notice_does_not_hold_back_the_next_mail_about_its_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    std::fs::create_dir_all(&config.service.state_dir).unwrap();
+    let secret = Secret::new(vec![7; 32]);
+    let store = Store::open(&config.service.state_dir).unwrap();
+    let handler = Intake::new(store.clone(), secret.clone());
+    for id in 1..=2 {
+        let h = handler
+            .handle(&config, &notification(9100 + id), None, t0())
+            .unwrap();
+        assert_eq!(h.disposition, Disposition::Processed, "{h:?}");
+    }
+    let sender = Recorder::default();
+    let gate = Gate::new();
+    assert_eq!(drain(&store, &sender, &gate, t0()).await, Round::Sent(3));
+    assert_eq!(gate.held(), 1);
+    let told = sender.to_coordinator();
+    let held_case: u64 = if told[0].contains("OTK-1]") { 2 } else { 1 };
+    // Another mail to the coordinator about the held notice's case, queued after it.
+    let seq = store.generate_id().unwrap();
+    let later = t0() + Duration::seconds(10);
+    let mail = OutMail {
+        seq,
+        case: Some(held_case),
+        message_id: format!("q{seq}@{DOMAIN}"),
+        envelope_from: format!("otklik@{DOMAIN}"),
+        to: vec![format!("coord@{DOMAIN}")],
+        raw: format!("Subject: [OTK-{held_case}] На согласование\r\n\r\nbody\r\n").into_bytes(),
+        attempts: 0,
+        next_attempt: later,
+        last_error: None,
+        created: later,
+    };
+    store
+        .commit(otklik::store::Commit {
+            outbox: vec![mail],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(drain(&store, &sender, &gate, later).await, Round::Sent(1));
+    let told = sender.to_coordinator();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told[1].contains("На согласование"), "{told:?}");
+    assert_eq!(gate.held(), 1);
+    assert_eq!(store.outbox_len(), 1);
+}

@@ -247,7 +247,7 @@ async fn send_pass(
     let mut senders = Vec::with_capacity(lanes);
     let mut receivers = Vec::with_capacity(lanes);
     for _ in 0..lanes {
-        let (tx, rx) = mpsc::channel::<Handed>(LANE_DEPTH);
+        let (tx, rx) = mpsc::channel::<Queued>(LANE_DEPTH);
         senders.push(tx);
         receivers.push(rx);
     }
@@ -313,16 +313,13 @@ struct Shared {
     flush: GroupFlush,
 }
 
-/// A queued entry handed to a lane, with its lane key.
-type Handed = (Queued, u64);
-
 /// Hands each due entry of the queue to its lane, in due order, except that a mail waits
 /// for the mails of its lane queued before it ([`LaneOrder`]).
 async fn read_queue(
     store: &Store,
     unrecorded: &Unrecorded,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
-    senders: Vec<mpsc::Sender<Handed>>,
+    senders: Vec<mpsc::Sender<Queued>>,
     shared: &Shared,
     gate: Option<&Gate>,
 ) {
@@ -363,17 +360,15 @@ async fn read_queue(
                 continue;
             }
             let key = lane_key_or_default(store, q.seq);
-            if gate.is_some_and(|g| g.holds(q.seq)) {
-                order.close(key);
-                continue;
-            }
-            for q in order.offer(*q, key) {
+            // A notice the gate holds back stays queued and holds nobody up.
+            let handed = if gate.is_some_and(|g| g.holds(q.seq)) {
+                order.pass(*q, key)
+            } else {
+                order.offer(*q, key)
+            };
+            for q in handed {
                 shared.outstanding.fetch_add(1, Ordering::SeqCst);
-                if senders[(key % lanes) as usize]
-                    .send((q, key))
-                    .await
-                    .is_err()
-                {
+                if senders[(key % lanes) as usize].send(q).await.is_err() {
                     break 'pages;
                 }
             }
@@ -400,25 +395,21 @@ struct LaneResult {
 
 /// Sends a lane's mails one after another as the reader hands them over; after a transient
 /// failure (any lane's: the server seems down) or a store failure it only counts off what
-/// is still handed to it. A mail the gate holds back stays queued, and so do the mails of
-/// its lane key handed after it this round.
+/// is still handed to it. A notice the gate holds back stays queued; the mails of its lane
+/// handed after it go.
 async fn send_lane(
     store: &Store,
     sender: &impl Sender,
     heartbeat: &AtomicU64,
     clock: &(dyn Fn() -> chrono::DateTime<Utc> + Sync),
-    mut rx: mpsc::Receiver<Handed>,
+    mut rx: mpsc::Receiver<Queued>,
     shared: &Shared,
     gate: Option<&Gate>,
 ) -> LaneResult {
     let mut out = LaneResult::default();
-    let mut held = std::collections::HashSet::new();
-    while let Some((q, key)) = rx.recv().await {
-        if !shared.stop.load(Ordering::Relaxed)
-            && !held.contains(&key)
-            && send_queued(store, sender, heartbeat, clock, q, shared, gate, &mut out).await
-        {
-            held.insert(key);
+    while let Some(q) = rx.recv().await {
+        if !shared.stop.load(Ordering::Relaxed) {
+            send_queued(store, sender, heartbeat, clock, q, shared, gate, &mut out).await;
         }
         shared.outstanding.fetch_sub(1, Ordering::SeqCst);
         shared.progress.notify_one();
@@ -426,8 +417,8 @@ async fn send_lane(
     out
 }
 
-/// One queued entry of a lane: read, sent (or held back by the gate), recorded. True when
-/// the gate holds it back: it stays queued ahead of its lane's later mails.
+/// One queued entry of a lane: read, sent (or held back by the gate: it stays queued),
+/// recorded.
 #[allow(clippy::too_many_arguments)]
 async fn send_queued(
     store: &Store,
@@ -438,10 +429,10 @@ async fn send_queued(
     shared: &Shared,
     gate: Option<&Gate>,
     out: &mut LaneResult,
-) -> bool {
+) {
     let mail = match store.outbox_mail(q.seq) {
         Ok(Some(m)) => m,
-        Ok(None) => return false,
+        Ok(None) => return,
         // One damaged mail must not hold up the others: it stays, and is logged.
         Err(
             e @ (StoreError::Corrupt { .. }
@@ -449,19 +440,19 @@ async fn send_queued(
             | StoreError::MissingAttachment { .. }),
         ) => {
             tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable; skipped");
-            return false;
+            return;
         }
         Err(e) => {
             tracing::error!(error = %e, seq = q.seq, "outbox mail unreadable");
             out.store_failed = true;
             shared.stop.store(true, Ordering::Relaxed);
-            return false;
+            return;
         }
     };
     if let Some(g) = gate
         && !g.admit(store, &mail, clock())
     {
-        return true;
+        return;
     }
     match send_one(store, sender, heartbeat, clock, mail, &shared.flush).await {
         Step::Sent(seq, at) => out.accepted.push((seq, at)),
@@ -478,7 +469,6 @@ async fn send_queued(
             shared.stop.store(true, Ordering::Relaxed);
         }
     }
-    false
 }
 
 /// What became of one mail.

@@ -11,13 +11,14 @@
 //! lane queued before it is held back: it stays in the queue, and leaves right after the
 //! earlier one is handed to the lane (the lane sends one mail after another), in the same
 //! round if that one is due in it, else in the round it goes in. A new-case notice the
-//! gate holds keeps its lane's later mails back the same way, for as long as it is held.
-//! A damaged mail (one that cannot be read) holds nobody up: it is skipped when its turn
-//! comes, and the mails behind it go.
+//! gate holds back holds nobody up: it goes later as a list of the notices gathered, a mail
+//! of its own, so the coordinator's other mail about that case (an approval request) is
+//! not kept waiting for the gathering minute. A damaged mail (one that cannot be read)
+//! holds nobody up either: it is skipped when its turn comes, and the mails behind it go.
 //!
 //! Mail is queued in the order of its numbers, so "queued before" is "a lower number".
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -76,9 +77,6 @@ pub(super) struct LaneOrder {
     late: HashMap<u64, BTreeSet<u64>>,
     /// By lane: the due mails held back behind one of those, by number.
     parked: HashMap<u64, BTreeMap<u64, Queued>>,
-    /// Lanes with a mail that stays queued this round (the gate holds it): nothing more of
-    /// theirs leaves in it.
-    closed: HashSet<u64>,
 }
 
 impl LaneOrder {
@@ -119,9 +117,6 @@ impl LaneOrder {
     /// come (`q` is held back meanwhile); else `q`, then the mails held back that nothing
     /// queued before them holds any more.
     pub(super) fn offer(&mut self, q: Queued, key: u64) -> Vec<Queued> {
-        if self.closed.contains(&key) {
-            return Vec::new();
-        }
         let Some(late) = self.late.get_mut(&key) else {
             return vec![q];
         };
@@ -144,25 +139,42 @@ impl LaneOrder {
         out
     }
 
-    /// A mail of lane `key` stays in the queue this round (the gate holds it): the lane's
-    /// later mails stay too.
-    pub(super) fn close(&mut self, key: u64) {
-        self.closed.insert(key);
+    /// Due mail `q` of lane `key`, a notice the gate holds back, is reached: it holds
+    /// nobody up (it goes later, gathered into a list). The mails of its lane it let pass,
+    /// to be handed to the lane now, as [`LaneOrder::offer`] but without `q` itself.
+    pub(super) fn pass(&mut self, q: Queued, key: u64) -> Vec<Queued> {
+        let mut out = self.offer(q, key);
+        out.retain(|p| p.seq != q.seq);
+        if let Some(parked) = self.parked.get_mut(&key) {
+            parked.remove(&q.seq);
+        }
+        if let Some(late) = self.late.get_mut(&key)
+            && late.remove(&q.seq)
+        {
+            // It was held back itself: what waited behind it alone may go now.
+            while let Some(entry) = self.parked.get_mut(&key).and_then(|p| p.first_entry()) {
+                if late.first().is_some_and(|s| s < entry.key()) {
+                    break;
+                }
+                let p = entry.remove();
+                late.remove(&p.seq);
+                out.push(p);
+            }
+        }
+        out
     }
 
     /// Whether due mail `q` of lane `key` would be held back.
     fn waits(&self, q: &Queued, key: u64) -> bool {
-        self.closed.contains(&key)
-            || self
-                .late
-                .get(&key)
-                .and_then(|l| l.first())
-                .is_some_and(|&s| s < q.seq)
+        self.late
+            .get(&key)
+            .and_then(|l| l.first())
+            .is_some_and(|&s| s < q.seq)
     }
 
     /// Whether no due mail can be held back.
     fn is_free(&self) -> bool {
-        self.late.is_empty() && self.closed.is_empty()
+        self.late.is_empty()
     }
 }
 
@@ -190,7 +202,8 @@ pub(super) fn next_due(
             }
             let key = lane_key_or_default(store, q.seq);
             if gated {
-                order.close(key);
+                // It holds nobody up; what it let pass is met further on.
+                order.pass(*q, key);
             } else if !order.waits(q, key) {
                 return Some(q.due);
             }
@@ -295,10 +308,16 @@ mod tests {
     }
 
     #[test]
-    fn a_closed_lane_sends_nothing_more_this_round() {
+    fn a_notice_held_by_the_gate_holds_nobody_up() {
+        // Nothing late: the gated notice lets the lane's later mail go as it comes.
         let mut o = LaneOrder::default();
-        o.close(7);
-        assert!(o.offer(at(3, 0), 7).is_empty());
-        assert_eq!(seqs(o.offer(at(4, 0), 8)), [4]);
+        assert!(o.pass(at(3, 0), 7).is_empty());
+        assert_eq!(seqs(o.offer(at(4, 0), 7)), [4]);
+        // A late notice, held by the gate when its turn comes: what waited for it goes.
+        let mut o = LaneOrder::default();
+        o.late.entry(7).or_default().insert(3);
+        assert!(o.offer(at(5, 0), 7).is_empty());
+        assert_eq!(seqs(o.pass(at(3, 10), 7)), [5]);
+        assert!(o.is_free() || o.late.get(&7).is_some_and(|l| l.is_empty()));
     }
 }
