@@ -201,7 +201,7 @@ fn a_format_1_store_opens_and_holds_everything_it_held() {
     assert_eq!(store.peek_next_case().unwrap(), want.next_case);
     drop(store);
     // Opening it again changes nothing more.
-    let store = Store::open(dir.path()).expect("reopens");
+    let store = reopen(dir.path());
     assert_eq!(inventory(&store, &ledger_keys), want);
 }
 
@@ -253,12 +253,30 @@ fn a_format_1_store_s_approved_answers_are_in_the_archive_after_the_migration() 
     // Opened again, a store of format 2 is not scanned again: start-up reads the rows only
     // (emptied behind its back here, they stay empty).
     {
-        let db = sled::open(dir.path().join("store")).unwrap();
+        let db = sled_reopen(&dir.path().join("store"));
         db.open_tree("answered").unwrap().clear().unwrap();
         db.flush().unwrap();
     }
-    let store = Store::open(dir.path()).expect("a format 2 store opens");
+    let store = reopen(dir.path());
     assert_eq!(store.answered_entries(zone).count(), 0);
+}
+
+/// Opens a store just closed in this process: sled's background thread may still hold its
+/// lock for a moment, so wait for it rather than fail on a busy machine.
+fn reopen(dir: &std::path::Path) -> Store {
+    Store::open_waiting(dir, std::time::Duration::from_secs(60)).expect("the store reopens")
+}
+
+/// [`reopen`] for sled itself, on the store's own directory.
+fn sled_reopen(path: &std::path::Path) -> sled::Db {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() >= until => panic!("sled reopens: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
 }
 
 #[test]
