@@ -640,8 +640,9 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
 /// too): 20 (61 of 81 flagged). After the tenth (with `heldout19.tsv` and `heldout20.tsv`,
 /// the model trained on `dev26.tsv`, `dev27.tsv` too): 24 (62 of 86 flagged; 64 of 86 with
 /// the model of the ninth round). With the routing starter corpus grown by 1,320 ordinary
-/// complaints (the model learns them as posts to answer): 23 (63 of 86 flagged).
-const NEITHER: usize = 23;
+/// complaints (the model learns them as posts to answer): 23 (63 of 86 flagged); by 1,318
+/// more: 26 (60 of 86).
+const NEITHER: usize = 26;
 
 /// Legitimate posts of the held-out sets the model flags (they are still answered; the
 /// coordinator is told). 0 of 828 after the seventh round; after the eighth, with the
@@ -650,15 +651,16 @@ const NEITHER: usize = 23;
 /// abusive); after the ninth, 2 of 1,068 (one in `heldout2.tsv`, one in `heldout8.tsv`);
 /// after the tenth, with two more sets in training, 5 of 1,188 (two in `heldout2.tsv`, one
 /// each in `heldout4.tsv`, `heldout8.tsv`, `heldout19.tsv`; 3 with the ninth round's model);
-/// with the routing starter corpus grown by 1,320 ordinary complaints, 1 of 1,188.
-const LEGIT_FLAGGED: usize = 1;
+/// with the routing starter corpus grown by 1,320 ordinary complaints, 1 of 1,188; by 1,318
+/// more, 3.
+const LEGIT_FLAGGED: usize = 3;
 
 /// Short ordinary posts kept out of training that the model flags: 0 of 150 after the
 /// seventh round, 1 after the eighth (at 0.909, against the threshold of 0.9; the
 /// threshold was not moved for it), 0 after the ninth, 1 with the routing starter corpus
 /// grown by 1,320 ordinary complaints (which took the held-out legitimate posts flagged
-/// from 5 to 1; the threshold was not moved).
-const SHORT_FLAGGED: usize = 1;
+/// from 5 to 1; the threshold was not moved), 0 with 1,318 more.
+const SHORT_FLAGGED: usize = 0;
 
 /// The seventh round's rules, both ways.
 #[test]
