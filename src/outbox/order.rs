@@ -164,14 +164,6 @@ impl LaneOrder {
         out
     }
 
-    /// Whether due mail `q` of lane `key` would be held back.
-    fn waits(&self, q: &Queued, key: u64) -> bool {
-        self.late
-            .get(&key)
-            .and_then(|l| l.first())
-            .is_some_and(|&s| s < q.seq)
-    }
-
     /// Whether no due mail can be held back.
     fn is_free(&self) -> bool {
         self.late.is_empty()
@@ -201,10 +193,14 @@ pub(super) fn next_due(
                 return Some(q.due);
             }
             let key = lane_key_or_default(store, q.seq);
-            if gated {
-                // It holds nobody up; what it let pass is met further on.
-                order.pass(*q, key);
-            } else if !order.waits(q, key) {
+            // What may go once this mail's time comes: itself (unless the gate holds it)
+            // and the mails met before it that waited for it.
+            let handed = if gated {
+                order.pass(*q, key)
+            } else {
+                order.offer(*q, key)
+            };
+            if !handed.is_empty() {
                 return Some(q.due);
             }
         }
@@ -261,8 +257,8 @@ mod tests {
         assert!(o.offer(at(6, 0), 7).is_empty());
         // 2 goes, then 4; 6 still waits for 5, not yet due.
         assert_eq!(seqs(o.offer(at(2, 1), 7)), [2, 4]);
-        assert!(o.waits(&at(6, 0), 7));
-        assert!(!o.waits(&at(5, 0), 7));
+        assert!(o.offer(at(6, 0), 7).is_empty());
+        assert_eq!(seqs(o.offer(at(5, 2), 7)), [5, 6]);
     }
 
     /// Queues a mail of `case` to `to` due at `due`, numbered after those before it.
