@@ -56,6 +56,31 @@ fn notification(id: u32) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The service's store in `dir` and its handler, with a case opened at [`t0`] for each
+/// notification numbered in `ids`.
+fn opened(
+    dir: &std::path::Path,
+    ids: std::ops::RangeInclusive<u32>,
+) -> (
+    std::sync::Arc<otklik_core::config::Config>,
+    Secret,
+    Store,
+    Intake,
+) {
+    let config = config(dir);
+    std::fs::create_dir_all(&config.service.state_dir).unwrap();
+    let secret = Secret::new(vec![7; 32]);
+    let store = Store::open(&config.service.state_dir).unwrap();
+    let handler = Intake::new(store.clone(), secret.clone());
+    for id in ids {
+        let h = handler
+            .handle(&config, &notification(id), None, t0())
+            .unwrap();
+        assert_eq!(h.disposition, Disposition::Processed, "{h:?}");
+    }
+    (config, secret, store, handler)
+}
+
 async fn drain(store: &Store, sender: &Recorder, gate: &Gate, at: DateTime<Utc>) -> Round {
     let heartbeat = AtomicU64::new(0);
     let mut unrecorded = Unrecorded::default();
@@ -74,17 +99,7 @@ async fn drain(store: &Store, sender: &Recorder, gate: &Gate, at: DateTime<Utc>)
 #[tokio::test]
 async fn a_burst_leaves_one_notice_then_one_list_and_a_restart_loses_none() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    std::fs::create_dir_all(&config.service.state_dir).unwrap();
-    let secret = Secret::new(vec![7; 32]);
-    let store = Store::open(&config.service.state_dir).unwrap();
-    let handler = Intake::new(store.clone(), secret.clone());
-    for id in 1..=6 {
-        let h = handler
-            .handle(&config, &notification(9000 + id), None, t0())
-            .unwrap();
-        assert_eq!(h.disposition, Disposition::Processed, "{h:?}");
-    }
+    let (config, secret, store, handler) = opened(dir.path(), 9001..=9006);
     // Six forwards and six notices queued.
     assert_eq!(store.outbox_len(), 12);
 
@@ -152,17 +167,7 @@ async fn a_burst_leaves_one_notice_then_one_list_and_a_restart_loses_none() {
 #[tokio::test]
 async fn a_held_notice_does_not_hold_back_the_next_mail_about_its_case() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path());
-    std::fs::create_dir_all(&config.service.state_dir).unwrap();
-    let secret = Secret::new(vec![7; 32]);
-    let store = Store::open(&config.service.state_dir).unwrap();
-    let handler = Intake::new(store.clone(), secret.clone());
-    for id in 1..=2 {
-        let h = handler
-            .handle(&config, &notification(9100 + id), None, t0())
-            .unwrap();
-        assert_eq!(h.disposition, Disposition::Processed, "{h:?}");
-    }
+    let (_config, _secret, store, _handler) = opened(dir.path(), 9101..=9102);
     let sender = Recorder::default();
     let gate = Gate::new();
     assert_eq!(drain(&store, &sender, &gate, t0()).await, Round::Sent(3));
