@@ -564,28 +564,7 @@ const FLOOR12: usize = 56;
 fn the_models_flag_is_measured_on_the_held_out_sets() {
     let lx = shipped();
     let (mut missed, mut flagged, mut answered, mut wrongly) = (0, 0, 0, 0);
-    for name in [
-        "heldout.tsv",
-        "heldout2.tsv",
-        "heldout3.tsv",
-        "heldout4.tsv",
-        "heldout5.tsv",
-        "heldout6.tsv",
-        "heldout7.tsv",
-        "heldout8.tsv",
-        "heldout9.tsv",
-        "heldout10.tsv",
-        "heldout11.tsv",
-        "heldout12.tsv",
-        "heldout13.tsv",
-        "heldout14.tsv",
-        "heldout15.tsv",
-        "heldout16.tsv",
-        "heldout17.tsv",
-        "heldout18.tsv",
-        "heldout19.tsv",
-        "heldout20.tsv",
-    ] {
+    for name in HELD_OUT {
         let (mut m, mut f, mut a, mut w) = (0, 0, 0, 0);
         for (exclude, post) in rows(name) {
             if lx.find(&post).is_some() {
@@ -626,6 +605,106 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
     assert!(
         missed - flagged <= NEITHER && wrongly <= LEGIT_FLAGGED,
         "{missed} {flagged} {wrongly}"
+    );
+}
+
+/// The held-out sets' names.
+const HELD_OUT: [&str; 20] = [
+    "heldout.tsv",
+    "heldout2.tsv",
+    "heldout3.tsv",
+    "heldout4.tsv",
+    "heldout5.tsv",
+    "heldout6.tsv",
+    "heldout7.tsv",
+    "heldout8.tsv",
+    "heldout9.tsv",
+    "heldout10.tsv",
+    "heldout11.tsv",
+    "heldout12.tsv",
+    "heldout13.tsv",
+    "heldout14.tsv",
+    "heldout15.tsv",
+    "heldout16.tsv",
+    "heldout17.tsv",
+    "heldout18.tsv",
+    "heldout19.tsv",
+    "heldout20.tsv",
+];
+
+/// The whole decision (`Lexicon::exclude`: the rules, then the model where it is sure and
+/// the post has a word of the threat or insult lists) on every held-out set: no
+/// legitimate post excluded, and the model's exclusions on top of the rules' counted.
+#[test]
+fn the_models_exclusion_is_measured_on_the_held_out_sets() {
+    let lx = shipped();
+    let (mut abusive, mut by_rules, mut by_model, mut legit) = (0, 0, 0, 0);
+    let mut wrong = Vec::new();
+    for name in HELD_OUT {
+        for (exclude, post) in rows(name) {
+            let ruled = lx.find(&post).is_some();
+            let why = lx.exclude(&post);
+            assert!(!ruled || why == lx.find(&post), "{post}");
+            if exclude {
+                abusive += 1;
+                by_rules += usize::from(ruled);
+                by_model += usize::from(!ruled && why.is_some());
+            } else {
+                legit += 1;
+                if let Some(why) = why {
+                    wrong.push(format!("{name}: excluded ({why}): {post}"));
+                }
+            }
+        }
+    }
+    let all = by_rules + by_model;
+    eprintln!(
+        "all held-out sets: abusive excluded {all}/{abusive} ({:.1} %: {by_rules} by the rules, {by_model} by the model), legitimate excluded {}/{legit}",
+        100.0 * all as f64 / abusive.max(1) as f64,
+        wrong.len()
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(by_model >= MODEL_EXCLUDED, "{by_model}");
+    // Short ordinary posts kept out of training: none excluded.
+    for (_, post) in rows("short-heldout.tsv") {
+        assert_eq!(lx.exclude(&post), None, "{post}");
+    }
+}
+
+/// Abusive posts of the held-out sets the rules let through and the model excludes. When
+/// the model's exclusion came (its threshold chosen on the development sets before the
+/// held-out sets were judged): 9 of the 86, with none of the 1,188 legitimate posts.
+const MODEL_EXCLUDED: usize = 9;
+
+/// The model excludes only a post with a word of the threat or insult lists: an insult
+/// the rules let through is excluded with the model's reason; a veiled threat with no such
+/// word is only flagged; an idiom is answered.
+#[test]
+fn the_model_excludes_only_with_a_word_of_the_lists() {
+    let lx = shipped();
+    let insult = "Дура набитая эта ваша секретарша, трубку бросает.";
+    assert_eq!(lx.find(insult), None, "the rules let it through");
+    let why = lx.exclude(insult).expect("the model excludes it");
+    assert!(
+        why.starts_with("модель ") && why.contains("слова из списков: дура"),
+        "{why}"
+    );
+    let veiled = "Хорошие у вас внуки, Николай Степанович, мы их часто видим у школы. \
+                  Подумайте о них, когда будете подписывать закрытие.";
+    assert!(lx.suspect(veiled).is_some(), "flagged");
+    assert_eq!(
+        lx.exclude(veiled),
+        None,
+        "no word of the lists: flagged, not excluded"
+    );
+    assert_eq!(
+        lx.exclude("Убили полдня в очереди в МФЦ, а окно одно."),
+        None
+    );
+    assert_eq!(
+        Lexicon::parse("мудак").unwrap().exclude(insult),
+        None,
+        "without the built-in rules, no model"
     );
 }
 

@@ -710,3 +710,24 @@ fn a_plain_complaint_is_not_flagged_as_abusive() {
         assert!(notices.iter().all(|n| n.to != [COORD]), "{text}");
     }
 }
+
+#[test]
+fn a_post_the_model_is_sure_of_with_a_listed_word_is_excluded_with_its_reason() {
+    let c = config_with(false);
+    let text = "Дура набитая эта ваша секретарша, трубку бросает.";
+    assert_eq!(c.intake.lexicon.find(text), None, "no rule should match");
+    let (case, _, note) = new_case(
+        &c,
+        &notification(1, "Жалоба", "с. Берёзовка", "Аноним", text, 0),
+        &[],
+    );
+    assert_eq!(case.state, State::Excluded, "{note}");
+    assert_eq!(case.executor, None);
+    let history: Vec<&str> = case.history.iter().map(|h| h.detail.as_str()).collect();
+    assert!(
+        history
+            .iter()
+            .any(|d| d.contains("модель") && d.contains("слова из списков: дура")),
+        "{history:#?}"
+    );
+}

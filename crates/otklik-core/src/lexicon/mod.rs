@@ -256,6 +256,40 @@ impl Lexicon {
         rules::Builtin::shipped().ok()?.judge(&n)
     }
 
+    /// The clause 12 decision on a post: [`Lexicon::find`]'s reason, or else, with the
+    /// built-in rules on, the model's when it is at least [`model::EXCLUDE_THRESHOLD`] sure
+    /// and the post has a word of the threat or insult lists in any context
+    /// ([`rules::Builtin::cues`]): `модель 99 %: внуки, школы; слова из списков: пожалеете`.
+    pub fn exclude(&self, text: &str) -> Option<String> {
+        if let Some(why) = self.find(text) {
+            return Some(why);
+        }
+        if !self.builtin {
+            return None;
+        }
+        let n = normalise::normalise(text);
+        let v = model::Model::shipped().judge(&n);
+        if v.probability < model::EXCLUDE_THRESHOLD {
+            return None;
+        }
+        let cues = rules::Builtin::shipped().ok()?.cues(&n);
+        if cues.is_empty() {
+            return None;
+        }
+        let mut shown: Vec<&str> = Vec::new();
+        for c in cues {
+            if !shown.contains(&c) && shown.len() < model::WORDS_SHOWN {
+                shown.push(c);
+            }
+        }
+        let percent = (v.probability * 100.0).floor().clamp(0.0, 100.0) as u8;
+        Some(format!(
+            "модель {percent} %: {}; слова из списков: {}",
+            v.words.join(", "),
+            shown.join(", ")
+        ))
+    }
+
     /// Trains the clause 12 model now if the built-in rules are on and it is not trained
     /// yet (about 0.2 s in a release build, once per process); [`Lexicon::suspect`] would
     /// otherwise train it on first use.
@@ -265,9 +299,9 @@ impl Lexicon {
         }
     }
 
-    /// The model's second opinion on a post [`Lexicon::find`] lets through: `Some` when the
-    /// built-in rules are on and the model thinks it falls under clause 12 with at least
-    /// [`model::THRESHOLD`] probability. Flags; never excludes.
+    /// The model's second opinion on a post [`Lexicon::exclude`] lets through: `Some` when
+    /// the built-in rules are on and the model thinks it falls under clause 12 with at
+    /// least [`model::THRESHOLD`] probability. Flags; never excludes.
     pub fn suspect(&self, text: &str) -> Option<model::Verdict> {
         if !self.builtin {
             return None;

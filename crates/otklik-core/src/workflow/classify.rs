@@ -76,7 +76,7 @@ pub fn classify_with(
     n: &Notification,
     earlier: Option<&Case>,
 ) -> Classification {
-    if let Some(matched) = config.intake.lexicon.find(&n.text) {
+    if let Some(matched) = config.intake.lexicon.exclude(&n.text) {
         return Classification::Excluded { matched };
     }
     if let Some(prev) = earlier {

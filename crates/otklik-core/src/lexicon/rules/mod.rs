@@ -43,6 +43,21 @@ use verbs::harm_verbs;
 pub use verbs::verb_forms;
 use words::{SECS, Sec, Word, clause_of, context, first_at, is_any, sentences};
 
+/// The sections whose words are a cue of abuse wherever they stand ([`Builtin::cues`]).
+const CUES: [Sec; 11] = [
+    Sec::Threat,
+    Sec::Harm,
+    Sec::Wish,
+    Sec::Come,
+    Sec::Weapon,
+    Sec::Fire,
+    Sec::Noun,
+    Sec::Adjective,
+    Sec::Accusation,
+    Sec::Aimed,
+    Sec::Curse,
+];
+
 /// The built-in lists, compiled once.
 #[derive(Debug, Clone)]
 pub struct Builtin {
@@ -199,6 +214,28 @@ impl Builtin {
 
     /// Why the post falls under clause 12 by the built-in rules, or `None`.
     pub fn judge(&self, n: &Normalised) -> Option<String> {
+        let mut words = self.read(n);
+        context(&mut words);
+        self.looking_back(&mut words);
+        self.decide(n, &words)
+    }
+
+    /// The post's words that are in a threat or insult list (a harm verb, a threat, a call
+    /// to harm, `приду`, a weapon, fire, an insult, a curse), whatever their context: an
+    /// idiom (`убить время`), a report (`соседу угрожали`) or a word about a situation
+    /// (`идиотская ситуация`) still counts. The rules decide with context; this is the
+    /// cue the clause 12 model needs before it may exclude ([`super::Lexicon::exclude`]).
+    pub fn cues<'a>(&self, n: &'a Normalised) -> Vec<&'a str> {
+        let mask = CUES.iter().fold(0u32, |a, s| a | 1 << *s as u32);
+        self.read(n)
+            .into_iter()
+            .filter(|w| w.flags & mask != 0)
+            .map(|w| w.token.text.as_str())
+            .collect()
+    }
+
+    /// The post's words, each with the sections its text falls in.
+    fn read<'a>(&self, n: &'a Normalised) -> Vec<Word<'a>> {
         let mut words: Vec<Word<'_>> = n
             .tokens
             .iter()
@@ -239,8 +276,11 @@ impl Builtin {
             flags |= get(&Kind::Prefix, t) | get(&Kind::Inflected, t);
             w.flags = flags;
         }
-        context(&mut words);
-        self.looking_back(&mut words);
+        words
+    }
+
+    /// The judgment on the post's words once read in context.
+    fn decide(&self, n: &Normalised, words: &[Word<'_>]) -> Option<String> {
         if let Some(w) = n
             .tokens
             .iter()
@@ -257,14 +297,14 @@ impl Builtin {
                     || w.is(Sec::Person))
         });
         if let Some(why) =
-            sentences(&words).find_map(|(start, end)| self.sentence(&words, start, end, addressed))
+            sentences(words).find_map(|(start, end)| self.sentence(words, start, end, addressed))
         {
             return Some(why);
         }
-        self.lone_threat(&words)
-            .or_else(|| self.veiled_fire(&words))
-            .or_else(|| self.curse(&words))
-            .or_else(|| self.at_my_hands(&words))
+        self.lone_threat(words)
+            .or_else(|| self.veiled_fire(words))
+            .or_else(|| self.curse(words))
+            .or_else(|| self.at_my_hands(words))
     }
 
     /// Judge one sentence, `words[start..end]`.
