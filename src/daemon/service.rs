@@ -71,7 +71,7 @@ impl Service {
     /// control socket and the IMAP watcher.
     pub async fn start(config: Config) -> Result<Service, RunError> {
         // The starter routing model trains beside the store's opening and the archive's
-        // reading; the routing model is trained on it once both are done.
+        // reading; then the routing model, beside the IMAP start ([`train_and_settle`]).
         let starter = train_starter(&config);
         let state_dir = config.service.state_dir.clone();
         let live = Arc::new(Live::new(Utc::now()));
@@ -136,8 +136,8 @@ impl Service {
         ));
 
         let intake = Arc::new(Intake::with_archive(store.clone(), secret, archive.clone()));
-        let current = config_rx.borrow().clone();
-        train_and_settle(&intake, &current, starter).await?;
+        let settle = train_and_settle(intake.clone(), config_rx.borrow().clone(), starter);
+        tasks.push(tokio::spawn(settle));
         let store_failures = Arc::new(AtomicU32::new(0));
         let sink = Arc::new(IntakeSink {
             intake,
@@ -425,21 +425,26 @@ fn train_starter(config: &Config) -> JoinHandle<()> {
 
 /// The routing model trained (the starter model, once `starter` has trained it, and every
 /// example cases confirmed, one pass); then what start-up read and dropped (sled's
-/// recovery, the snapshot's bytes) is given back to the system.
-async fn train_and_settle(
-    intake: &Intake,
-    config: &Config,
-    starter: JoinHandle<()>,
-) -> Result<(), StartError> {
+/// recovery, the snapshot's bytes) is given back to the system. Runs beside the IMAP
+/// watcher's start: the intake holds the model's lock while training, so a message
+/// fetched meanwhile waits for it; if the store cannot be read here, the intake tries
+/// again with each message and leaves it in the mailbox until it can.
+async fn train_and_settle(intake: Arc<Intake>, config: Arc<Config>, starter: JoinHandle<()>) {
     if let Err(e) = starter.await
         && e.is_panic()
     {
-        // As if it had been trained at load, where a panic stopped the process.
-        std::panic::resume_unwind(e.into_panic());
+        tracing::error!("the starter routing model could not be trained: its training panicked");
+        return;
     }
-    intake.train(config).map_err(StartError::Store)?;
+    let trained = tokio::task::spawn_blocking(move || intake.train(&config)).await;
+    match trained {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the routing model could not be trained from the store; the intake will try again with each message");
+        }
+        Err(e) => tracing::error!(error = %e, "the routing model's training failed"),
+    }
     crate::memory::give_back();
-    Ok(())
 }
 
 /// The clause 12 model is trained once, on first use: start once the mailbox is ready (not
