@@ -36,3 +36,69 @@ pub fn give_back() {
         libc::malloc_trim(0);
     }
 }
+
+/// Lets go of the resident pages of built-in text the program is done reading (the
+/// training corpora compiled into the binary, read once to train the models): the whole
+/// pages inside `text` are dropped from the process (`madvise(MADV_DONTNEED)`); read again,
+/// they come back from the binary's file, as any page of it would. Elsewhere, nothing.
+pub fn let_go(text: &'static str) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf only reads a system constant.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .ok()
+            .filter(|p| *p > 0)
+            .unwrap_or(4096);
+        let start = text.as_ptr() as usize;
+        let first = start.div_ceil(page) * page;
+        let end = (start + text.len()) / page * page;
+        if end > first {
+            // SAFETY: the range is whole pages inside a `'static` text of the binary's
+            // read-only data, which nothing writes: dropping them only makes the next
+            // read fault them in again from the mapped file, with the same bytes.
+            unsafe {
+                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = text;
+}
+
+/// [`let_go`] of the built-in corpora once the models that learn from them are trained:
+/// the routing starter corpus and the clause 12 model's labelled posts.
+pub fn let_go_of_corpora() {
+    let_go(otklik_core::classifier::STARTER_CORPUS);
+    for text in otklik_core::lexicon::model::CORPUS {
+        let_go(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checksum(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    #[test]
+    fn corpora_let_go_read_the_same_afterwards() {
+        let starter = otklik_core::classifier::STARTER_CORPUS;
+        let before = checksum(starter);
+        let labelled: Vec<u64> = otklik_core::lexicon::model::CORPUS
+            .iter()
+            .map(|t| checksum(t))
+            .collect();
+        let_go_of_corpora();
+        assert_eq!(checksum(starter), before);
+        let after: Vec<u64> = otklik_core::lexicon::model::CORPUS
+            .iter()
+            .map(|t| checksum(t))
+            .collect();
+        assert_eq!(after, labelled);
+        assert!(starter.lines().count() > 9000);
+    }
+}

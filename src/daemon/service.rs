@@ -445,6 +445,7 @@ async fn train_and_settle(intake: Arc<Intake>, config: Arc<Config>, starter: Joi
         Err(e) => tracing::error!(error = %e, "the routing model's training failed"),
     }
     crate::memory::give_back();
+    crate::memory::let_go_of_corpora();
 }
 
 /// The clause 12 model is trained once, on first use: start once the mailbox is ready (not
@@ -454,8 +455,9 @@ fn warm_clause12(config: &Arc<Config>) {
     let config = config.clone();
     drop(tokio::task::spawn_blocking(move || {
         config.intake.lexicon.prepare();
-        // The training's features, dropped once the model is built.
+        // The training's features, dropped once the model is built, and the corpora read.
         crate::memory::give_back();
+        crate::memory::let_go_of_corpora();
     }));
 }
 
