@@ -609,7 +609,7 @@ fn the_models_flag_is_measured_on_the_held_out_sets() {
 }
 
 /// The held-out sets' names.
-const HELD_OUT: [&str; 20] = [
+const HELD_OUT: [&str; 21] = [
     "heldout.tsv",
     "heldout2.tsv",
     "heldout3.tsv",
@@ -630,6 +630,7 @@ const HELD_OUT: [&str; 20] = [
     "heldout18.tsv",
     "heldout19.tsv",
     "heldout20.tsv",
+    "heldout21.tsv",
 ];
 
 /// The whole decision (`Lexicon::exclude`: the rules, then the model where it is sure and
@@ -674,8 +675,11 @@ fn the_models_exclusion_is_measured_on_the_held_out_sets() {
 /// Abusive posts of the held-out sets the rules let through and the model excludes. When
 /// the model's exclusion came (its threshold chosen on the development sets before the
 /// held-out sets were judged): 9 of the 86, with none of the 1,188 legitimate posts. The
-/// same with the routing starter corpus grown to 9,054 posts.
-const MODEL_EXCLUDED: usize = 9;
+/// same with the routing starter corpus grown to 9,054 posts. After the eleventh round
+/// (with `heldout21.tsv`; the model trained on `dev28.tsv`, `dev29.tsv` too, and sure from
+/// 0.99 rather than 0.98, as the development sets then put it): 8 of the 101, none of the
+/// 1,248 legitimate posts.
+const MODEL_EXCLUDED: usize = 8;
 
 /// The model excludes only a post with a word of the threat or insult lists: an insult
 /// the rules let through is excluded with the model's reason; a veiled threat with no such
@@ -683,11 +687,11 @@ const MODEL_EXCLUDED: usize = 9;
 #[test]
 fn the_model_excludes_only_with_a_word_of_the_lists() {
     let lx = shipped();
-    let insult = "Дура набитая эта ваша секретарша, трубку бросает.";
+    let insult = "Клоун, прости Господи, а не глава.";
     assert_eq!(lx.find(insult), None, "the rules let it through");
     let why = lx.exclude(insult).expect("the model excludes it");
     assert!(
-        why.starts_with("модель ") && why.contains("слова из списков: дура"),
+        why.starts_with("модель ") && why.contains("слова из списков: клоун"),
         "{why}"
     );
     let veiled = "Хорошие у вас внуки, Николай Степанович, мы их часто видим у школы. \
@@ -721,8 +725,10 @@ fn the_model_excludes_only_with_a_word_of_the_lists() {
 /// the model trained on `dev26.tsv`, `dev27.tsv` too): 24 (62 of 86 flagged; 64 of 86 with
 /// the model of the ninth round). With the routing starter corpus grown by 1,320 ordinary
 /// complaints (the model learns them as posts to answer): 23 (63 of 86 flagged); by 1,318
-/// more: 26 (60 of 86); by 2,633 more (9,054 in all): 28 (58 of 86).
-const NEITHER: usize = 28;
+/// more: 26 (60 of 86); by 2,633 more (9,054 in all): 28 (58 of 86). After the eleventh
+/// (with `heldout21.tsv`, harder than the others: 16 of the 101 the rules let through are
+/// its own; the model trained on `dev28.tsv`, `dev29.tsv` too): 34 (67 of 101 flagged).
+const NEITHER: usize = 34;
 
 /// Legitimate posts of the held-out sets the model flags (they are still answered; the
 /// coordinator is told). 0 of 828 after the seventh round; after the eighth, with the
@@ -739,8 +745,10 @@ const LEGIT_FLAGGED: usize = 1;
 /// seventh round, 1 after the eighth (at 0.909, against the threshold of 0.9; the
 /// threshold was not moved for it), 0 after the ninth, 1 with the routing starter corpus
 /// grown by 1,320 ordinary complaints (which took the held-out legitimate posts flagged
-/// from 5 to 1; the threshold was not moved), 0 with 1,318 more.
-const SHORT_FLAGGED: usize = 0;
+/// from 5 to 1; the threshold was not moved), 0 with 1,318 more, 1 after the eleventh round
+/// (one also when the development sets are each left out of training in turn; as after
+/// the eighth round, the threshold was not moved for it).
+const SHORT_FLAGGED: usize = 1;
 
 /// The seventh round's rules, both ways.
 #[test]
@@ -1055,6 +1063,60 @@ fn the_tenth_rounds_rules_hold_both_ways() {
             "Бессовестная работа управляющей компании, крыша течёт.",
             "Снесу документы в МФЦ завтра с утра.",
             "Дом 3 на Лесной без света.",
+        ],
+    );
+}
+
+/// The eleventh round's development sets (`dev28.tsv`: comments under an administration's
+/// VK and Telegram posts; `dev29.tsv`: long bitter posts by residents who have written many
+/// times; both asked for a third of insults by irony and half of the threats veiled),
+/// measured after the tenth round and before any change from them: 83 and 76 of 120
+/// abusive excluded by the rules (0 and 1 legitimate); after the round 91 and 94, none.
+#[test]
+fn the_eleventh_rounds_dev_sets_are_measured() {
+    round_holds(&["dev28.tsv", "dev29.tsv"], 185, 0);
+}
+
+/// The twenty-first held-out set, written alongside `dev28.tsv` and `dev29.tsv` by another
+/// hand (traders, shop owners and drivers) from the same brief, harder than the earlier
+/// sets: measured once before the eleventh round, 40/60 abusive excluded by the rules (43
+/// with the model), 0/60 legitimate; once after it, 44/60 by the rules (46 with the model),
+/// 0/60.
+#[test]
+fn twenty_first_held_out_set_is_measured_and_held_to_a_floor() {
+    held_to("heldout21.tsv", "held-out 21", 44);
+}
+
+/// The eleventh round's rules, both ways: words said only of people wherever they stand,
+/// set phrases of insult, veiled threats by formula, farm animals in a sentence about
+/// farming, the writer as no target of a threat, and a report in the present tense.
+#[test]
+fn the_eleventh_rounds_rules_hold_both_ways() {
+    judged(
+        &[
+            ("Тупица какой-то у нас за дороги отвечает.", "оскорбление"),
+            ("Пустомеля, одно слово.", "оскорбление"),
+            ("Зам наш тупой как пробка.", "оскорбление"),
+            ("Дура набитая эта ваша секретарша.", "оскорбление"),
+            ("Ты ещё получишь по зубам, депутат.", "угроза"),
+            ("Я ему лично голову откручу.", "угроза"),
+            ("Закопаю этого проверяющего.", "угроза"),
+            (
+                "Сынок у вас в городе учится? Жалко будет, если что.",
+                "угроза",
+            ),
+            ("В следующий раз разговор будет короткий.", "угроза"),
+            ("Глава у нас баран, дороги нет.", "оскорбление"),
+        ],
+        &[
+            "Выставка скота — а частникам с одной коровой можно участвовать?",
+            "Прошу выдать выписку о поголовье скота в ЛПХ для страхования.",
+            "Хоть ты корову сливками корми, жирность у молоковоза не та.",
+            "Хватит вешать нам лапшу на уши про ремонт.",
+            "Хватит вешать лапшу на уши жителям.",
+            "Завуч называет учеников тупицами при всех.",
+            "У автобуса нашего, видимо, интеллект табуретки: двери закрываются на людях.",
+            "Разговор с главой был короткий, ответа нет.",
         ],
     );
 }

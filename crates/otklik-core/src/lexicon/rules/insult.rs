@@ -187,6 +187,10 @@ impl Builtin {
                             || words[k - 1].token.text.starts_with("вел")))
             })
         };
+        // Farm animals in a sentence about farming are animals (`поголовье скота`, `с
+        // одной коровой на выставку`), whoever is named in it: `глава — баран, а к ферме
+        // дороги нет` is let through (the set phrases still hold: `депутаты как бараны`).
+        let farming = (start..end).any(|k| words[k].is(Sec::Farm));
         for i in start..own_end {
             let w = &words[i].token.text;
             if words[i].token.quoted {
@@ -199,6 +203,16 @@ impl Builtin {
                 && !first_person(i)
             {
                 return Some(format!("оскорбление: {}", span(words, i, e)));
+            }
+            // A set phrase said only of people, wherever it stands (`интеллект табуретки`,
+            // `дура набитая`, `тупой как пробка`).
+            if let Some((_, e)) = first_at(self.insults.section("anywhere"), words, i, end)
+                && !first_person(i)
+            {
+                return Some(format!("оскорбление: {}", span(words, i, e)));
+            }
+            if farming && words[i].is(Sec::Livestock) {
+                continue;
             }
             let insulting =
                 words[i].is(Sec::Noun) || words[i].is(Sec::Aimed) || words[i].is(Sec::Accusation);

@@ -209,6 +209,8 @@ impl Builtin {
             Sec::Accusation => self.insults.section("accusation"),
             Sec::Aimed => self.insults.section("aimed"),
             Sec::Curse => self.phrases.section("curse"),
+            Sec::Livestock => self.insults.section("livestock"),
+            Sec::Farm => self.insults.section("farm"),
         }
     }
 
@@ -370,6 +372,11 @@ impl Builtin {
         for k in b + 1..ce {
             if seen == 4 {
                 break;
+            }
+            // The writer and those with them are not whom a threat is aimed at (`вешать нам
+            // лапшу на уши`).
+            if is_any(&words[k], fw::FIRST_PERSON) {
+                continue;
             }
             if self.is_target(words, k, start) || words[k].is(Sec::Organisation) {
                 return Some(k);

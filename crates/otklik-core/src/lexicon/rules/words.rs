@@ -108,9 +108,11 @@ pub(super) enum Sec {
     Organisation,
     Fire,
     Curse,
+    Livestock,
+    Farm,
 }
 
-pub(super) const SECS: [Sec; 17] = [
+pub(super) const SECS: [Sec; 19] = [
     Sec::Threat,
     Sec::Harm,
     Sec::Wish,
@@ -128,6 +130,8 @@ pub(super) const SECS: [Sec; 17] = [
     Sec::Organisation,
     Sec::Fire,
     Sec::Curse,
+    Sec::Livestock,
+    Sec::Farm,
 ];
 
 impl<'a> Word<'a> {
