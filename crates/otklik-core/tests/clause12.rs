@@ -1120,3 +1120,45 @@ fn the_eleventh_rounds_rules_hold_both_ways() {
         ],
     );
 }
+
+/// Ordinary complaints the rules excluded, in the shapes the routing starter corpus had
+/// them (11 of its 9,054 posts before the eleventh round, none after), each answered, and
+/// the threats beside them still excluded: whom money comes from is no target, a
+/// possessive is no apposition, a place or a hand is not what is harmed, a worry about who
+/// will put a fire out is no promise of fire, and hearsay is reported.
+#[test]
+fn ordinary_complaints_are_answered_and_threats_beside_them_excluded() {
+    judged(
+        &[
+            ("С главы шкуру спущу.", "угроза"),
+            (
+                "Разберёмся с вашим замом по-своему, пусть готовится, закопаем.",
+                "угроза",
+            ),
+            ("Ты, бабка, дура.", "оскорбление"),
+            ("Чиновников всех на фонари.", "угроза"),
+        ],
+        &[
+            "Соседка слышала, что с каждого двора по тысяче соберут на фонари.",
+            "По тысяче с каждого двора на фонари — это законно?",
+            "Бабка его бегала по всему селу, искала, где телефон ловит.",
+            "Табличку повесьте хоть от руки, людям не найти приёмную.",
+            "Хотим повесить на доме табличку с историей усадьбы.",
+            "Пожарная машина стоит у председателя без аккумулятора. Если ночью загорится, кто поедет?",
+        ],
+    );
+}
+
+/// No post of the routing starter corpus, every one an ordinary complaint, is excluded by
+/// the rules (11 of the 9,054 were before the eleventh round).
+#[test]
+fn no_post_of_the_routing_starter_corpus_is_excluded_by_the_rules() {
+    let lx = shipped();
+    let wrong: Vec<String> = otklik_core::routing::model::STARTER_CORPUS
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split('\t').nth(3))
+        .filter_map(|text| lx.find(text).map(|why| format!("{why}: {text}")))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

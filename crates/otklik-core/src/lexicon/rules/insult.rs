@@ -128,7 +128,8 @@ impl Builtin {
         };
         let pointed = next.is_some_and(|w| is_any(w, fw::DEMONSTRATIVES))
             && (official(i + 2) || official(i + 3) || from(i + 2) || from(i + 3));
-        let apposed = official(i + 1) && !words[i + 1].token.clause_start;
+        let possessive = |k: usize| possessive_word(&words[k]);
+        let apposed = official(i + 1) && !words[i + 1].token.clause_start && !possessive(i + 1);
         let in_office = (next.is_some_and(|w| w.token.text == "в") && official(i + 2))
             // `скоты сидят в администрации`
             || (next.is_some_and(|w| is_any(w, fw::SITTING))
@@ -263,6 +264,12 @@ impl Builtin {
         }
         None
     }
+}
+
+/// Is the word a possessive (`его`, `её`, `их`): `бабка его бегала по селу` is his
+/// grandmother, not someone called a бабка.
+fn possessive_word(w: &Word<'_>) -> bool {
+    matches!(w.token.text.as_str(), "его" | "ее" | "их")
 }
 
 /// Can the word stand between an adjective and the noun it is said of: another adjective

@@ -363,7 +363,9 @@ impl Builtin {
         let office = |k: usize| {
             words[k].is(Sec::Organisation) && !(k > start && is_any(&words[k - 1], fw::LOCATIVE))
         };
-        if let Some(k) = (before..a).find(|&k| self.is_target(words, k, start) || office(k)) {
+        if let Some(k) = (before..a)
+            .find(|&k| (self.is_target(words, k, start) || office(k)) && !source(words, k, start))
+        {
             return Some(k);
         }
         // Four words after it, not counting fillers (`взорву к чёртовой матери эту
@@ -376,6 +378,15 @@ impl Builtin {
             // The writer and those with them are not whom a threat is aimed at (`вешать нам
             // лапшу на уши`).
             if is_any(&words[k], fw::FIRST_PERSON) {
+                continue;
+            }
+            // A place where, not what is harmed (`повесить на доме табличку`); a hand that
+            // writes (`повесьте хоть от руки`).
+            let prev = words[k - 1].token.text.as_str();
+            if (words[k].is(Sec::Property) && matches!(prev, "на" | "в" | "во"))
+                || (words[k].is(Sec::Body) && prev == "от")
+            {
+                seen += 1;
                 continue;
             }
             if self.is_target(words, k, start) || words[k].is(Sec::Organisation) {
@@ -586,6 +597,16 @@ fn span(words: &[Word<'_>], a: usize, b: usize) -> String {
         .map(|w| w.token.text.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Whom or what something comes from, not a target: the word at `k` right after `с`/`со`,
+/// or one word after it (`по тысяче с каждого двора на фонари`); not with whom, by an
+/// instrumental ending (`порешаем вопрос с вашим замом`).
+fn source(words: &[Word<'_>], k: usize, start: usize) -> bool {
+    const WITH: &[&str] = &["ом", "ем", "ой", "ей", "ами", "ями", "им", "ым", "мя"];
+    let from = |j: usize| matches!(words[j].token.text.as_str(), "с" | "со");
+    let with = WITH.iter().any(|e| words[k].token.text.ends_with(e));
+    !with && ((k > start && from(k - 1)) || (k > start + 1 && from(k - 2)))
 }
 
 #[cfg(test)]

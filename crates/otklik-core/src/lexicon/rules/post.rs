@@ -22,7 +22,7 @@ impl Builtin {
             official.push(seen);
             if words[k].is(Sec::Object) {
                 near = None;
-            } else if self.is_target(words, k, start) {
+            } else if self.is_target(words, k, start) && !super::source(words, k, start) {
                 near = Some(k);
             }
             seen |= (words[k].is(Sec::Person) || words[k].is(Sec::Organisation))
@@ -153,6 +153,11 @@ impl Builtin {
             // Fuel paid for (`бензин за свой счёт`, `денег на бензин нет`).
             || words.get(fire + 1).is_some_and(|w| w.token.text == "за")
             || (fire > 0 && words[fire - 1].token.text == "на")
+            // A worry about who will come (`если ночью загорится, кто поедет?`).
+            || words[fire..]
+                .iter()
+                .take_while(|w| w.token.sentence == s)
+                .any(|w| w.token.text == "кто")
         {
             return None;
         }
