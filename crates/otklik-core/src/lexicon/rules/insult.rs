@@ -205,7 +205,7 @@ impl Builtin {
             {
                 return Some(format!("оскорбление: {}", span(words, i, e)));
             }
-            // A set phrase said only of people, wherever it stands (`интеллект табуретки`,
+            // A set phrase said only of people, wherever it stands (`мозгов как у курицы`,
             // `дура набитая`, `тупой как пробка`).
             if let Some((_, e)) = first_at(self.insults.section("anywhere"), words, i, end)
                 && !first_person(i)

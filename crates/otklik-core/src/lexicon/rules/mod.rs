@@ -376,8 +376,9 @@ impl Builtin {
                 break;
             }
             // The writer and those with them are not whom a threat is aimed at (`вешать нам
-            // лапшу на уши`).
+            // лапшу на уши`); counted, so that the look stays four words long.
             if is_any(&words[k], fw::FIRST_PERSON) {
+                seen += 1;
                 continue;
             }
             // A place where, not what is harmed (`повесить на доме табличку`); a hand that
